@@ -1,0 +1,41 @@
+"""s2s_ad: source-to-source automatic differentiation for Python and NumPy.
+
+>>> import s2s_ad as ad
+>>> def f(x, a, b):
+...     return (x + a) * (x + b)
+>>> ad.grad(f, wrt=("a", "b"))(1.0, 2.0, 3.0)
+(4.0, 3.0)
+"""
+
+from .api import (
+    check_grad,
+    derivative,
+    differentiate,
+    grad,
+    jvp,
+    source,
+    trace,
+    value_and_grad,
+    vjp,
+)
+from .errors import TransformError
+from .extend import defjvp, defvjp
+from .runtime import stop_gradient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TransformError",
+    "check_grad",
+    "defjvp",
+    "defvjp",
+    "derivative",
+    "differentiate",
+    "grad",
+    "jvp",
+    "source",
+    "stop_gradient",
+    "trace",
+    "value_and_grad",
+    "vjp",
+]

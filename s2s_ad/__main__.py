@@ -1,0 +1,7 @@
+"""``python -m s2s_ad`` works like the ``s2s-ad`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

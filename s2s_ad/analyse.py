@@ -1,0 +1,110 @@
+"""Stage 3: what each variable is, before any derivative code is written.
+
+* **activity** -- a variable is *varied* if it depends on a differentiated
+  input, *useful* if the output depends on it, and *active* if both.  Only
+  active variables get tangent or adjoint statements, so a value that cannot
+  change the derivative costs nothing.
+* **kinds** -- whether a value is known to be a scalar.  Broadcasting can
+  only happen between non-scalars, so ``unbroadcast`` is emitted only where
+  an operand may be an array.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, Mapping, Set
+
+import numpy as np
+
+from . import ir, rules
+from .rules import ARRAY, SCALAR, UNKNOWN
+
+
+def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
+    """The arguments a call's derivative may flow through.
+
+    A call without a rule is taken to depend on all its arguments, so that
+    activity analysis flags it and the transform reports the missing rule.
+    """
+    if rules.is_nondifferentiable(call.fn):
+        return ()
+    rule = rules.lookup(call.fn)
+    if rule is None:
+        return list(call.args) + [v for _, v in call.kwargs]
+    return [a for a, t in zip(call.args, rule.vjp) if t is not None]
+
+
+def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
+    """Variables that depend on the parameters named in ``wrt``."""
+    wrt = set(wrt)
+    result: Set[ir.Var] = set()
+    for stmt in ir.walk(fn.body):
+        if not isinstance(stmt, ir.Assign):
+            continue
+        value = stmt.value
+        if isinstance(value, ir.Load):
+            hit = not value.free and value.name in wrt
+        elif isinstance(value, ir.Call):
+            hit = any(a in result for a in differentiable_args(value))
+        else:
+            hit = value in result
+        if hit:
+            result.add(stmt.target)
+    return result
+
+
+def useful(fn: ir.Function) -> Set[ir.Var]:
+    """Variables the returned value depends on (through differentiable paths)."""
+    result: Set[ir.Var] = set()
+    for stmt in reversed(fn.body):
+        if isinstance(stmt, ir.Return):
+            result.update(a for a in ir.tree_atoms(stmt.value) if isinstance(a, ir.Var))
+        elif isinstance(stmt, ir.Assign) and stmt.target in result:
+            value = stmt.value
+            if isinstance(value, ir.Call):
+                result.update(a for a in differentiable_args(value) if isinstance(a, ir.Var))
+            elif isinstance(value, ir.Var):
+                result.add(value)
+    return result
+
+
+def active(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
+    """Variables that need a derivative: varied and useful."""
+    return varied(fn, wrt) & useful(fn)
+
+
+def kind_of_value(value: object) -> str:
+    """The kind of a Python value: Python numbers are scalars, NumPy values arrays."""
+    if isinstance(value, (float, int)) and not isinstance(value, bool):
+        return SCALAR
+    if isinstance(value, (np.ndarray, np.generic)):
+        return ARRAY
+    return UNKNOWN
+
+
+def kinds(
+    fn: ir.Function, param_kinds: Mapping[str, str], free_values: Mapping[str, object]
+) -> Dict[ir.Atom, str]:
+    """The kind of every variable, from the kinds of the parameters."""
+    result: Dict[ir.Atom, str] = {}
+
+    def kind(atom: ir.Atom) -> str:
+        if isinstance(atom, ir.Const):
+            return kind_of_value(atom.value)
+        return result.get(atom, UNKNOWN)
+
+    for stmt in ir.walk(fn.body):
+        if not isinstance(stmt, ir.Assign):
+            continue
+        value = stmt.value
+        if isinstance(value, ir.Load):
+            if value.free:
+                k = kind_of_value(free_values.get(value.name))
+            else:
+                k = param_kinds.get(value.name, UNKNOWN)
+        elif isinstance(value, ir.Call):
+            rule = rules.lookup(value.fn)
+            k = rule.result_kind([kind(a) for a in value.args]) if rule else UNKNOWN
+        else:
+            k = kind(value)
+        result[stmt.target] = k
+    return result

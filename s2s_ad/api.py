@@ -1,0 +1,516 @@
+"""The public function transforms: grad, value_and_grad, vjp, jvp, derivative, ...
+
+Each transform returns an ordinary Python function.  On its first call with
+a given combination of argument types it builds (or finds in the cache) the
+emitted code specialized to those types -- Python floats get scalar code
+with no broadcasting bookkeeping -- and afterwards a call costs a dictionary
+lookup plus the emitted code.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import weakref
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import pipeline
+from .analyse import kind_of_value
+from .emit import EMITTED
+from .pipeline import DERIVATIVE, JVP, Spec
+from .reverse import GRAD, VALUE_AND_GRAD, VJP
+
+Wrt = Union[int, str, Sequence[Union[int, str]]]
+
+SOURCE_MODES = {
+    "reverse": GRAD,
+    "grad": GRAD,
+    "value_and_grad": VALUE_AND_GRAD,
+    "vjp": VJP,
+    "forward": JVP,
+    "jvp": JVP,
+    "derivative": DERIVATIVE,
+}
+
+
+# ------------------------------------------------------------- arguments
+
+
+def _check_function(f: Any, who: str) -> None:
+    if not inspect.isfunction(f):
+        raise TypeError(
+            f"{who} expects a Python function (def or lambda), got {type(f).__name__}: {f!r}"
+        )
+
+
+def _parameters(f: Callable) -> Tuple[str, ...]:
+    return tuple(
+        p.name
+        for p in inspect.signature(f).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+
+
+def _resolve_wrt(f: Callable, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...], bool]:
+    """Parameter names for ``wrt``, and whether a single result was asked for."""
+    params = _parameters(f)
+    single = isinstance(wrt, (int, str))
+    items = (wrt,) if single else wrt
+    if not isinstance(items, (tuple, list)) or not items:
+        raise TypeError(f"{who}: wrt must be an int, a str or a non-empty tuple of those, got {wrt!r}")
+    names = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise TypeError(f"{who}: wrt entries must be ints or strs, got {item!r}")
+        if isinstance(item, int):
+            if not -len(params) <= item < len(params):
+                raise TypeError(
+                    f"{who}: wrt={item} is out of range for {f.__name__}, "
+                    f"which has {len(params)} parameter(s) {params}"
+                )
+            names.append(params[item])
+        elif item not in params:
+            raise TypeError(f"{who}: {f.__name__} has no parameter {item!r}; its parameters are {params}")
+        else:
+            names.append(item)
+    if len(set(names)) != len(names):
+        raise TypeError(f"{who}: wrt names a parameter twice: {wrt!r}")
+    return tuple(names), single
+
+
+def _differentiable(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (float, int, np.floating, np.integer)):
+        return True
+    return isinstance(value, np.ndarray) and (
+        np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+    )
+
+
+def _as_real(value: Any) -> Any:
+    """An int that is differentiated is taken as a real."""
+    if isinstance(value, (int, np.integer)):
+        return float(value)
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer):
+        return value.astype(float)
+    return value
+
+
+def _needs_real(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) or (
+        isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer)
+    )
+
+
+# ------------------------------------------------------- derived functions
+
+
+class _Derived:
+    """One transform of one function: emitted code per tuple of argument types."""
+
+    def __init__(self, f: Callable, mode: str, wrt: Tuple[str, ...], optimize: bool = True):
+        self.f = f
+        self.mode = mode
+        self.wrt = wrt
+        self.optimize = optimize
+        self.signature = inspect.signature(f)
+        self.params = _parameters(f)
+        self.positions = tuple(self.params.index(w) for w in wrt)
+        self.by_types: Dict[tuple, Callable] = {}
+
+    def prepare(self, args: tuple, kwargs: dict) -> Tuple[Callable, tuple]:
+        """The emitted function for these arguments, and the arguments in order."""
+        if kwargs or len(args) != len(self.params):
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = tuple(bound.arguments[name] for name in self.params)
+        key = tuple(map(type, args))
+        fn = self.by_types.get(key)
+        if fn is None:
+            fn = self.by_types[key] = self._specialize(args)
+        return fn, args
+
+    def _specialize(self, args: tuple) -> Callable:
+        for name, position in zip(self.wrt, self.positions):
+            value = args[position]
+            if not _differentiable(value):
+                raise TypeError(
+                    f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
+                    f"it is a {type(value).__name__}; expected a float or a NumPy float array"
+                )
+        kinds = tuple(kind_of_value(_as_real(a) if i in self.positions else a) for i, a in enumerate(args))
+        spec = Spec(self.mode, self.wrt, kinds, self.optimize)
+        fn = pipeline.build(self.f, spec).bind(self.f)
+        to_convert = [p for p in self.positions if _needs_real(args[p])]
+        if not to_convert:
+            return fn
+
+        def with_reals(*call_args):
+            call_args = list(call_args)
+            for p in to_convert:
+                call_args[p] = _as_real(call_args[p])
+            return fn(*call_args)
+
+        return with_reals
+
+
+_DERIVED: "weakref.WeakKeyDictionary[Callable, Dict[tuple, _Derived]]" = weakref.WeakKeyDictionary()
+
+
+def _derived(f: Callable, mode: str, wrt: Tuple[str, ...]) -> _Derived:
+    per_function = _DERIVED.setdefault(f, {})
+    key = (mode, wrt)
+    if key not in per_function:
+        per_function[key] = _Derived(f, mode, wrt)
+    return per_function[key]
+
+
+def _annotate(exc: BaseException) -> None:
+    """Name the user's source line when emitted code raises."""
+    if not hasattr(exc, "add_note"):  # Python < 3.11
+        return
+    tb = exc.__traceback__
+    notes = []
+    while tb is not None:
+        emitted = EMITTED.get(tb.tb_frame.f_code.co_filename)
+        loc = emitted.line_locs.get(tb.tb_lineno) if emitted else None
+        if loc is not None:
+            notes.append(
+                f"s2s_ad: raised in {emitted.name}, derived from {loc.filename}, "
+                f"line {loc.lineno}: {loc.source_line.strip()}"
+            )
+        tb = tb.tb_next
+    for note in notes:
+        if note not in getattr(exc, "__notes__", ()):
+            exc.add_note(note)
+
+
+def _named(wrapper: Callable, f: Callable, what: str) -> Callable:
+    wrapper.__name__ = f"{what}_{f.__name__}" if f.__name__ != "<lambda>" else what
+    wrapper.__qualname__ = wrapper.__name__
+    wrapper.__doc__ = f"{what} of {f.__qualname__}, computed by s2s_ad."
+    wrapper.__wrapped__ = f
+    return wrapper
+
+
+# ------------------------------------------------------------ transforms
+
+
+def grad(f: Callable, wrt: Wrt = 0) -> Callable:
+    """The gradient of a scalar-valued ``f`` with respect to ``wrt``.
+
+    >>> def f(x, y):
+    ...     return x * x * y
+    >>> grad(f)(3.0, 2.0)
+    12.0
+    >>> grad(f, wrt=(0, "y"))(3.0, 2.0)
+    (12.0, 9.0)
+    """
+    _check_function(f, "grad")
+    names, single = _resolve_wrt(f, wrt, "grad")
+    derived = _derived(f, GRAD, names)
+    wrap = not single and len(names) == 1
+
+    def gradient(*args, **kwargs):
+        fn, args = derived.prepare(args, kwargs)
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            _annotate(exc)
+            raise
+        return (result,) if wrap else result
+
+    return _named(gradient, f, "grad")
+
+
+def value_and_grad(f: Callable, wrt: Wrt = 0) -> Callable:
+    """``(f(*args), gradient)`` in one pass.
+
+    >>> def f(x):
+    ...     return x ** 3
+    >>> value_and_grad(f)(2.0)
+    (8.0, 12.0)
+    """
+    _check_function(f, "value_and_grad")
+    names, single = _resolve_wrt(f, wrt, "value_and_grad")
+    derived = _derived(f, VALUE_AND_GRAD, names)
+    wrap = not single and len(names) == 1
+
+    def value_and_gradient(*args, **kwargs):
+        fn, args = derived.prepare(args, kwargs)
+        try:
+            value, result = fn(*args)
+        except Exception as exc:
+            _annotate(exc)
+            raise
+        return value, ((result,) if wrap else result)
+
+    return _named(value_and_gradient, f, "value_and_grad")
+
+
+def vjp(f: Callable, *primals: Any, wrt: Optional[Wrt] = None) -> Tuple[Any, Callable]:
+    """``(f(*primals), pullback)``; ``pullback(cotangent)`` returns a tuple of cotangents.
+
+    By default every float or array argument is differentiated.  The
+    pullback may be called several times.
+
+    >>> def f(x, y):
+    ...     return x * y
+    >>> out, pullback = vjp(f, 3.0, 4.0)
+    >>> out, pullback(1.0), pullback(2.0)
+    (12.0, (4.0, 3.0), (8.0, 6.0))
+    """
+    _check_function(f, "vjp")
+    if wrt is None:
+        params = _parameters(f)
+        names = tuple(
+            name
+            for name, value in zip(params, primals)
+            if _differentiable(value) and not isinstance(value, (int, np.integer))
+            and not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer))
+        )
+        if not names:
+            raise TypeError("vjp: none of the arguments is a float or a float array")
+    else:
+        names, _ = _resolve_wrt(f, wrt, "vjp")
+    derived = _derived(f, VJP, names)
+    fn, args = derived.prepare(primals, {})
+    try:
+        out, pullback = fn(*args)
+    except Exception as exc:
+        _annotate(exc)
+        raise
+
+    def checked_pullback(cotangent):
+        try:
+            return pullback(cotangent)
+        except Exception as exc:
+            _annotate(exc)
+            raise
+
+    return out, _named(checked_pullback, f, "pullback")
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
+    """``(f(*primals), J @ tangents)``: forward mode.
+
+    A tangent of ``None`` marks an argument that is not differentiated.
+
+    >>> def f(x, y):
+    ...     return x * y
+    >>> jvp(f, (3.0, 4.0), (1.0, None))
+    (12.0, 4.0)
+    """
+    _check_function(f, "jvp")
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp expects primals and tangents as tuples: jvp(f, (x, y), (dx, dy))")
+    if len(primals) != len(tangents):
+        raise TypeError(
+            f"jvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s); "
+            "give one tangent per primal (None for an argument not differentiated)"
+        )
+    params = _parameters(f)
+    if len(primals) != len(params):
+        raise TypeError(f"jvp: {f.__name__} takes {len(params)} argument(s), got {len(primals)}")
+    names = tuple(name for name, t in zip(params, tangents) if t is not None)
+    if not names:
+        return f(*primals), _zero_tangent(f(*primals))
+    for name, t in zip(params, tangents):
+        if t is not None and not _differentiable(t):
+            raise TypeError(f"jvp: the tangent of {name!r} is a {type(t).__name__}; expected a float or array")
+    derived = _derived(f, JVP, names)
+    fn, args = derived.prepare(tuple(primals), {})
+    active = tuple(_as_real(t) for t in tangents if t is not None)
+    try:
+        return fn(*args, *active)
+    except Exception as exc:
+        _annotate(exc)
+        raise
+
+
+def _zero_tangent(out: Any) -> Any:
+    from .runtime import zeros_like
+
+    return zeros_like(out)
+
+
+def derivative(f: Callable, order: int = 1) -> Callable:
+    """The derivative of ``f: R -> R`` (elementwise for an array input).
+
+    Further arguments are passed through and not differentiated.
+
+    >>> import math
+    >>> def f(x):
+    ...     return math.sin(x) * x
+    >>> round(derivative(f)(0.0), 6)
+    0.0
+    """
+    _check_function(f, "derivative")
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise TypeError(f"derivative: order must be a positive int, got {order!r}")
+    if order > 1:
+        raise NotImplementedError(
+            "derivative(order > 1) is not available yet; higher-order derivatives "
+            "are planned (see the roadmap in docs/architecture.md)"
+        )
+    names, _ = _resolve_wrt(f, 0, "derivative")
+    derived = _derived(f, DERIVATIVE, names)
+
+    def derivative_of(*args, **kwargs):
+        fn, args = derived.prepare(args, kwargs)
+        try:
+            return fn(*args)
+        except Exception as exc:
+            _annotate(exc)
+            raise
+
+    return _named(derivative_of, f, "derivative")
+
+
+# ---------------------------------------------------------- source level
+
+
+def trace(f: Callable) -> str:
+    """The three-address primal trace of ``f``, one primitive per line.
+
+    >>> def f(x, a):
+    ...     return x * a
+    >>> print(trace(f), end="")
+    t0 = load('x')          # x
+    t1 = load('a')          # a
+    t2 = t0 * t1            # x * a
+    return t2
+    """
+    _check_function(f, "trace")
+    return pipeline.trace_text(f)
+
+
+def source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bool = True) -> str:
+    """The emitted derivative source of ``f``.
+
+    ``mode`` is ``"reverse"`` (the gradient, as ``grad`` runs it),
+    ``"forward"`` (the JVP), or one of ``"value_and_grad"``, ``"vjp"``,
+    ``"derivative"``.  Parameters annotated ``float`` get scalar code; others
+    get code that also handles arrays.
+
+    >>> def f(x: float):
+    ...     return x * x
+    >>> print(source(f).splitlines()[0])
+    def f_grad(x):
+    """
+    _check_function(f, "source")
+    if mode not in SOURCE_MODES:
+        raise TypeError(f"source: mode must be one of {sorted(SOURCE_MODES)}, got {mode!r}")
+    names, _ = _resolve_wrt(f, wrt, "source")
+    spec = Spec(SOURCE_MODES[mode], names, pipeline.annotation_kinds(f), bool(optimize))
+    return pipeline.build(f, spec).text
+
+
+def differentiate(f: Optional[Callable] = None, *, wrt: Wrt = 0, mode: str = "reverse"):
+    """Decorator: ``f`` unchanged, with its derivatives bound as attributes.
+
+    ``f.grad``, ``f.value_and_grad``, ``f.jvp``, ``f.vjp``, ``f.source()`` and
+    ``f.trace()``; ``wrt`` is their default, ``mode`` the default of ``source()``.
+
+    >>> @differentiate(wrt="y")
+    ... def f(x, y):
+    ...     return x * y
+    >>> f(2.0, 3.0), f.grad(2.0, 3.0)
+    (6.0, 2.0)
+    """
+    if f is None:
+        return functools.partial(differentiate, wrt=wrt, mode=mode)
+    _check_function(f, "differentiate")
+    _resolve_wrt(f, wrt, "differentiate")
+    if mode not in SOURCE_MODES:
+        raise TypeError(f"differentiate: mode must be one of {sorted(SOURCE_MODES)}, got {mode!r}")
+    f.grad = grad(f, wrt)
+    f.value_and_grad = value_and_grad(f, wrt)
+    f.jvp = functools.partial(jvp, f)
+    f.vjp = functools.partial(vjp, f, wrt=wrt)
+
+    def source_of(mode: str = mode, wrt: Wrt = wrt, optimize: bool = True) -> str:
+        return source(f, mode=mode, wrt=wrt, optimize=optimize)
+
+    f.source = source_of
+    f.trace = functools.partial(trace, f)
+    return f
+
+
+# --------------------------------------------------------------- checking
+
+
+def check_grad(
+    f: Callable, *args: Any, wrt: Wrt = 0, rtol: float = 1e-5, atol: float = 1e-8
+) -> float:
+    """Compare s2s_ad's derivative with central finite differences in float64.
+
+    For a scalar ``f`` the gradient is compared; for an array-valued ``f``,
+    the vector-Jacobian product with a fixed random cotangent.  Raises
+    ``AssertionError`` naming the argument and index of the worst component;
+    returns the largest absolute difference.
+
+    >>> def f(x, y):
+    ...     return x * y + y ** 2
+    >>> check_grad(f, 1.5, 2.0, wrt=(0, 1)) < 1e-7
+    True
+    """
+    _check_function(f, "check_grad")
+    names, single = _resolve_wrt(f, wrt, "check_grad")
+    params = _parameters(f)
+    out = f(*args)
+    if np.ndim(out) == 0:
+        cotangent = 1.0
+        analytic = grad(f, wrt=tuple(names))(*args)
+    else:
+        rng = np.random.default_rng(0)
+        cotangent = rng.standard_normal(np.shape(out))
+        _, pullback = vjp(f, *args, wrt=tuple(names))
+        analytic = pullback(cotangent)
+
+    def objective(values: list) -> float:
+        return float(np.sum(np.asarray(f(*values), dtype=float) * cotangent))
+
+    worst = 0.0
+    for name, ours in zip(names, analytic):
+        position = params.index(name)
+        numeric = _central_differences(objective, list(args), position)
+        ours = np.asarray(ours, dtype=float)
+        if ours.shape != numeric.shape:
+            raise AssertionError(
+                f"check_grad: the derivative with respect to {name!r} has shape {ours.shape}, "
+                f"but the argument has shape {numeric.shape}"
+            )
+        error = np.abs(ours - numeric)
+        excess = error - (atol + rtol * np.abs(numeric))
+        if excess.size and np.max(excess) > 0:
+            index = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.shape else ()
+            raise AssertionError(
+                f"check_grad: d{f.__name__}/d{name}{list(index) if index else ''}: "
+                f"s2s_ad gives {ours[index]!r}, finite differences give {numeric[index]!r} "
+                f"(difference {error[index]:.3g} exceeds atol + rtol * |fd| = "
+                f"{atol + rtol * abs(numeric[index]):.3g})"
+            )
+        worst = max(worst, float(np.max(error)) if error.size else 0.0)
+    return worst
+
+
+def _central_differences(objective: Callable, args: list, position: int) -> np.ndarray:
+    base = np.array(args[position], dtype=float)
+    is_array = isinstance(args[position], np.ndarray)
+    result = np.zeros_like(base)
+    step_scale = np.finfo(float).eps ** (1 / 3)
+    for index in np.ndindex(base.shape):
+        h = step_scale * max(1.0, abs(float(base[index])))
+        values = []
+        for sign in (1.0, -1.0):
+            shifted = base.copy()
+            shifted[index] += sign * h
+            args[position] = shifted if is_array else float(shifted)
+            values.append(objective(args))
+        result[index] = (values[0] - values[1]) / (2 * h)
+    args[position] = base if is_array else float(base)
+    return result

@@ -1,0 +1,104 @@
+"""The ``s2s-ad`` command: print the derivative code s2s_ad emits for a function.
+
+    s2s-ad PATH.py:FUNC [--mode forward|reverse] [--wrt x,y] [--trace] [--no-optimize]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from typing import List, Optional
+
+from . import api
+from .errors import TransformError
+
+EXIT_OK, EXIT_TRANSFORM, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="s2s-ad",
+        description="Print the derivative source that s2s_ad emits for a Python function.",
+    )
+    parser.add_argument("target", metavar="PATH.py:FUNC", help="the file and the function in it")
+    parser.add_argument(
+        "--mode", choices=("forward", "reverse"), default="reverse", help="default: reverse"
+    )
+    parser.add_argument(
+        "--wrt",
+        help="comma-separated parameter names or positions (default: all parameters)",
+    )
+    parser.add_argument("--trace", action="store_true", help="print the three-address trace instead")
+    parser.add_argument(
+        "--no-optimize", action="store_true", help="print the code before optimization"
+    )
+    return parser
+
+
+def _load_function(target: str):
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name:
+        raise _Usage(f"expected PATH.py:FUNC, got {target!r}")
+    if not os.path.isfile(path):
+        raise _Usage(f"no such file: {path}")
+    module_name = "_s2s_ad_cli_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module failed to import
+        raise _Usage(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.path.pop(0)
+    fn = getattr(module, name, None)
+    if fn is None:
+        raise _Usage(f"{path} has no function {name!r}")
+    return fn
+
+
+class _Usage(Exception):
+    pass
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the command; returns the exit status (0 ok, 1 cannot transform, 2 usage)."""
+    args = _parser().parse_args(argv)
+    try:
+        fn = _load_function(args.target)
+        if args.trace:
+            text = api.trace(fn)
+        else:
+            wrt = _wrt(args.wrt, fn)
+            text = api.source(fn, mode=args.mode, wrt=wrt, optimize=not args.no_optimize)
+    except _Usage as exc:
+        print(f"s2s-ad: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TransformError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_TRANSFORM
+    except TypeError as exc:
+        print(f"s2s-ad: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _wrt(text: Optional[str], fn):
+    if text is None:
+        names = api._parameters(fn) if callable(fn) else ()
+        if not names:
+            raise _Usage("the function has no parameters to differentiate")
+        return tuple(names)
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise _Usage("--wrt needs at least one parameter")
+    return tuple(int(item) if item.lstrip("-").isdigit() else item for item in items)
+
+
+def main_entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

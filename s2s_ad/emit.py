@@ -1,0 +1,309 @@
+"""Stage 6: IR -> Python source -> a compiled function.
+
+Statements become Python syntax trees, then text.  Temporaries read exactly
+once are folded into the expression that reads them, so ``t9 = cos(x)``
+followed by ``dx = g * t9`` prints as ``dx = g * cos(x)``; variables named by
+the user and derivative variables (``dx``) always keep their line.  A comment
+names the user's source line above the statements derived from it.
+
+The text is compiled once and registered with :mod:`linecache`, so tracebacks
+and debuggers show it.  The emitted function runs in the user function's own
+module globals; the few objects it needs that the module does not name (our
+runtime helpers, NumPy when the user imported it under another name, the
+user's closure variables) are bound as free variables, never written into the
+user's module.
+"""
+
+from __future__ import annotations
+
+import ast
+import keyword
+import linecache
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+
+from . import ir, rules
+from .errors import Loc
+from .parse import Parsed
+
+CONVENTIONAL_ALIASES = {"numpy": "np", "math": "math"}
+
+# Every emitted function by the file name it is compiled under, so that an
+# exception raised inside one can be traced back to the user's line.
+EMITTED: Dict[str, "Emitted"] = {}
+
+
+@dataclass
+class Emitted:
+    """Emitted source and its compiled code, ready to bind to a user function."""
+
+    name: str
+    text: str  # what users read: imports of helpers, then the def
+    filename: str  # the name it is registered under in linecache
+    code: types.CodeType
+    helpers: Dict[str, Any]
+    line_locs: Dict[int, Loc] = field(default_factory=dict)  # compiled line -> user line
+
+    def bind(self, fn: Callable) -> Callable:
+        """A function running this code in ``fn``'s globals and closure."""
+        user_cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+        cells = tuple(
+            types.CellType(self.helpers[name]) if name in self.helpers else user_cells[name]
+            for name in self.code.co_freevars
+        )
+        bound = types.FunctionType(self.code, fn.__globals__, self.name, None, cells)
+        bound.__qualname__ = self.name
+        bound.__module__ = fn.__module__
+        return bound
+
+
+class References:
+    """Spells objects the emitted code calls, preferring the user's own names."""
+
+    def __init__(self, parsed: Parsed, taken: Set[str]):
+        self.resolver = parsed.resolver
+        self.taken = taken
+        self.helpers: Dict[str, Any] = {}
+        self._spelled: Dict[int, str] = {}
+
+    def callee(self, call: ir.Call) -> ast.expr:
+        return ast.parse(self.spell(call.fn, call.spelling), mode="eval").body
+
+    def spell(self, obj: Any, spelling: Optional[str] = None) -> str:
+        if spelling and self._denotes(spelling, obj):
+            return spelling
+        if id(obj) not in self._spelled:
+            self._spelled[id(obj)] = self._find(obj)
+        return self._spelled[id(obj)]
+
+    def _denotes(self, dotted: str, obj: Any) -> bool:
+        head, *rest = dotted.split(".")
+        if head in self.helpers:
+            value = self.helpers[head]
+        elif head in self.taken:
+            value = self.resolver.lookup(head)
+        else:
+            return False
+        for attr in rest:
+            value = getattr(value, attr, None)
+        return value is obj
+
+    def _user_name_of(self, obj: Any) -> Optional[str]:
+        name = getattr(obj, "__name__", None)
+        if isinstance(name, str) and self.resolver.lookup(name) is obj:
+            return name
+        for cell_name in self.resolver.cells:
+            if self.resolver.lookup(cell_name) is obj:
+                return cell_name
+        for global_name, value in self.resolver.globals.items():
+            if value is obj and global_name.isidentifier():
+                return global_name
+        return None
+
+    def _find(self, obj: Any) -> str:
+        direct = self._user_name_of(obj)
+        if direct:
+            self.taken.add(direct)
+            return direct
+        name = getattr(obj, "__name__", None)
+        module = sys.modules.get(getattr(obj, "__module__", None) or "")
+        in_module = module is not None and name and getattr(module, name, None) is obj
+        if in_module and module.__name__ in CONVENTIONAL_ALIASES:
+            module_name = self._user_name_of(module) or self._helper(
+                CONVENTIONAL_ALIASES[module.__name__], module
+            )
+            self.taken.add(module_name)
+            return f"{module_name}.{name}"
+        base = rules.PREFERRED_NAMES.get(id(obj)) or name
+        if not (isinstance(base, str) and base.isidentifier()):
+            base = "fn"
+        return self._helper(base, obj)
+
+    def _helper(self, base: str, obj: Any) -> str:
+        for name, value in self.helpers.items():
+            if value is obj:
+                return name
+        name = base
+        k = 1
+        while name in self.taken or keyword.iskeyword(name):
+            name, k = f"{base}_{k}", k + 1
+        self.taken.add(name)
+        self.helpers[name] = obj
+        return name
+
+    def import_lines(self) -> List[str]:
+        """How a reader gets the helper names: imports where possible."""
+        lines = []
+        from_imports: Dict[str, List[str]] = {}
+        for alias, obj in self.helpers.items():
+            if isinstance(obj, types.ModuleType):
+                name = obj.__name__
+                lines.append(f"import {name}" + ("" if alias == name else f" as {alias}"))
+                continue
+            module_name = getattr(obj, "__module__", None)
+            name = getattr(obj, "__name__", None)
+            module = sys.modules.get(module_name or "")
+            if module is not None and name and getattr(module, name, None) is obj:
+                suffix = "" if alias == name else f" as {alias}"
+                from_imports.setdefault(module_name, []).append(f"{name}{suffix}")
+            else:
+                lines.append(f"# {alias} = {obj!r}  (bound by s2s_ad)")
+        for module_name, names in from_imports.items():
+            lines.append(f"from {module_name} import {', '.join(sorted(names))}")
+        return lines
+
+
+class _Writer:
+    """Writes one IR function as lines of Python."""
+
+    def __init__(self, refs: References, generated: Set[str], inline: bool):
+        self.refs = refs
+        self.generated = generated
+        self.inline = inline
+        self.lines: List[Tuple[str, Optional[Loc]]] = []
+
+    def function(self, fn: ir.Function, indent: int) -> None:
+        pad = "    " * indent
+        params = ", ".join(p.name for p in fn.params)
+        self.lines.append((f"{pad}def {fn.name}({params}):", fn.loc))
+        if fn.doc:
+            self.lines.append((f'{pad}    """{fn.doc}"""', fn.loc))
+        self.block(fn.body, indent + 1)
+
+    def block(self, body: List[ir.Stmt], indent: int) -> None:
+        pad = "    " * indent
+        foldable = self._foldable(body)
+        pending: Dict[ir.Var, ast.expr] = {}
+        last_line = [None]
+
+        def atom(a: ir.Atom) -> ast.expr:
+            if isinstance(a, ir.Var) and a in pending:
+                return pending.pop(a)
+            return ir.atom_to_ast(a)
+
+        def expr(value: ir.Expr) -> ast.expr:
+            return ir.expr_to_ast(value, self.refs.callee, atom)
+
+        def write(text: str, loc: Optional[Loc]) -> None:
+            if loc is not None and loc.lineno != last_line[0] and loc.source_line.strip():
+                self.lines.append((f"{pad}# line {loc.lineno}: {loc.source_line.strip()}", loc))
+                last_line[0] = loc.lineno
+            self.lines.append((pad + text, loc))
+
+        def flush_readers_of(var: ir.Var) -> None:
+            for waiting, tree in list(pending.items()):
+                if var.name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+                    del pending[waiting]
+                    write(f"{waiting} = {ir.unparse(tree)}", None)
+
+        for stmt in body:
+            if isinstance(stmt, ir.Comment):
+                self.lines.append((f"{pad}# {stmt.text}", None))
+                last_line[0] = None
+            elif isinstance(stmt, ir.Function):
+                self.function(stmt, indent)
+            elif isinstance(stmt, ir.Assign):
+                flush_readers_of(stmt.target)
+                tree = expr(stmt.value)
+                if stmt.target in foldable:
+                    pending[stmt.target] = tree
+                else:
+                    write(f"{stmt.target} = {ir.unparse(tree)}", stmt.loc)
+            elif isinstance(stmt, ir.Accum):
+                value = ir.unparse(atom(stmt.value))
+                flush_readers_of(stmt.target)
+                write(f"{stmt.target} += {value}", stmt.loc)
+            elif isinstance(stmt, ir.Return):
+                value = ir.map_tree(stmt.value, atom)
+                write(f"return {ir.unparse(_tree(value))}", stmt.loc)
+
+    def _foldable(self, body: List[ir.Stmt]) -> Set[ir.Var]:
+        """Temporaries read once, in this block, by a statement that is not nested."""
+        if not self.inline:
+            return set()
+        here: Dict[ir.Var, int] = {}
+        nested: Set[ir.Var] = set()
+        for stmt in body:
+            if isinstance(stmt, ir.Function):
+                nested.update(a for s in ir.walk(stmt.body) for a in ir.atoms_read(s))
+            else:
+                for a in ir.atoms_read(stmt):
+                    if isinstance(a, ir.Var):
+                        here[a] = here.get(a, 0) + 1
+        result = set()
+        for stmt in body:
+            if (
+                isinstance(stmt, ir.Assign)
+                and stmt.target.name in self.generated
+                and here.get(stmt.target) == 1
+                and stmt.target not in nested
+                and isinstance(stmt.value, ir.Call)
+                and rules.is_pure(stmt.value.fn)
+            ):
+                result.add(stmt.target)
+        return result
+
+
+def _tree(value) -> ast.expr:
+    if isinstance(value, tuple):
+        return ast.Tuple(elts=[_tree(v) for v in value], ctx=ast.Load())
+    return value
+
+
+def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> Emitted:
+    """Source text and compiled code of an IR function."""
+    taken = set(names.taken) | _ir_names(fn)
+    refs = References(parsed, taken)
+    writer = _Writer(refs, names.generated, inline)
+    writer.function(fn, 0)
+    def_lines = [text for text, _ in writer.lines]
+
+    header = refs.import_lines()
+    display = "\n".join(header + ([""] if header else []) + def_lines) + "\n"
+
+    cell_names = sorted(_names_in(def_lines) & set(parsed.resolver.cells))
+    factory_locals = list(refs.helpers) + cell_names
+    prologue = ["def __s2s_ad_factory__():"]
+    if factory_locals:
+        prologue.append("    " + " = ".join(factory_locals) + " = None")
+    compiled_lines = prologue + ["    " + line if line else line for line in def_lines]
+    compiled_text = "\n".join(compiled_lines) + "\n"
+    filename = f"<s2s_ad {fn.name} of {parsed.filename}:{parsed.first_lineno}>"
+    code = compile(compiled_text, filename, "exec")
+    factory = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    inner = next(
+        c for c in factory.co_consts if isinstance(c, types.CodeType) and c.co_name == fn.name
+    )
+    linecache.cache[filename] = (
+        len(compiled_text),
+        None,
+        [line + "\n" for line in compiled_lines],
+        filename,
+    )
+    offset = len(prologue)
+    line_locs = {i + 1 + offset: loc for i, (_, loc) in enumerate(writer.lines) if loc}
+    emitted = Emitted(fn.name, display, filename, inner, dict(refs.helpers), line_locs)
+    EMITTED[filename] = emitted
+    return emitted
+
+
+def _ir_names(fn: ir.Function) -> Set[str]:
+    names = {fn.name} | {p.name for p in fn.params}
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Function):
+            names.add(stmt.name)
+            names.update(p.name for p in stmt.params)
+        for a in ir.atoms_read(stmt):
+            if isinstance(a, ir.Var):
+                names.add(a.name)
+        target = getattr(stmt, "target", None)
+        if isinstance(target, ir.Var):
+            names.add(target.name)
+    return names
+
+
+def _names_in(lines: List[str]) -> Set[str]:
+    tree = ast.parse("\n".join(lines))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}

@@ -1,0 +1,134 @@
+"""Stage 5: clean the emitted IR the way a careful person would.
+
+Three passes, each a function from a body to a body:
+
+* :func:`propagate_copies` -- ``t0 = load('x')`` and ``t7 = t3`` disappear;
+  their uses read ``x`` and ``t3`` directly;
+* :func:`share_common_subexpressions` -- a pure call computed twice with the
+  same arguments is computed once, also across the primal and adjoint sweeps;
+* :func:`eliminate_dead_code` -- pure statements whose results nobody reads.
+
+Constant folding and algebraic simplification happen earlier, while rule
+templates are instantiated (:mod:`s2s_ad.templates`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Dict, List, Set
+
+from . import ir, rules
+
+
+def optimize(fn: ir.Function) -> ir.Function:
+    """All passes, in order."""
+    body = propagate_copies(fn.body)
+    body = share_common_subexpressions(body)
+    body = eliminate_dead_code(body)
+    return ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
+
+
+def mutable_vars(body: List[ir.Stmt]) -> Set[ir.Var]:
+    """Variables written more than once (accumulated adjoints)."""
+    writes: Counter = Counter()
+    for stmt in ir.walk(body):
+        if isinstance(stmt, (ir.Assign, ir.Accum)):
+            writes[stmt.target] += 1
+    return {var for var, count in writes.items() if count > 1}
+
+
+def propagate_copies(body: List[ir.Stmt]) -> List[ir.Stmt]:
+    mutable = mutable_vars(body)
+    replace: Dict[ir.Var, ir.Atom] = {}
+
+    def resolve(atom: ir.Atom) -> ir.Atom:
+        while isinstance(atom, ir.Var) and atom in replace:
+            atom = replace[atom]
+        return atom
+
+    def visit(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
+        kept = []
+        for stmt in stmts:
+            if isinstance(stmt, ir.Function):
+                kept.append(
+                    ir.Function(stmt.name, stmt.params, visit(stmt.body), stmt.doc, stmt.loc)
+                )
+                continue
+            stmt = ir.substitute(stmt, resolve)
+            if isinstance(stmt, ir.Assign) and stmt.target not in mutable:
+                value = stmt.value
+                if isinstance(value, ir.Load):
+                    replace[stmt.target] = ir.Var(value.name)
+                    continue
+                if isinstance(value, ir.Const) or (
+                    isinstance(value, ir.Var) and value not in mutable
+                ):
+                    replace[stmt.target] = value
+                    continue
+            kept.append(stmt)
+        return kept
+
+    return visit(body)
+
+
+def share_common_subexpressions(body: List[ir.Stmt]) -> List[ir.Stmt]:
+    mutable = mutable_vars(body)
+    replace: Dict[ir.Var, ir.Var] = {}
+
+    def visit(stmts: List[ir.Stmt], available: Dict[tuple, ir.Var]) -> List[ir.Stmt]:
+        kept = []
+        for stmt in stmts:
+            if isinstance(stmt, ir.Function):
+                inner = visit(stmt.body, dict(available))
+                kept.append(ir.Function(stmt.name, stmt.params, inner, stmt.doc, stmt.loc))
+                continue
+            stmt = ir.substitute(stmt, lambda a: replace.get(a, a))
+            key = _call_key(stmt, mutable)
+            if key is not None:
+                if key in available:
+                    replace[stmt.target] = available[key]
+                    continue
+                available[key] = stmt.target
+            kept.append(stmt)
+        return kept
+
+    return visit(body, {})
+
+
+def _call_key(stmt: ir.Stmt, mutable: Set[ir.Var]):
+    if not (isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Call)):
+        return None
+    call = stmt.value
+    if stmt.target in mutable or not rules.is_pure(call.fn):
+        return None
+    if any(a in mutable for a in ir.expr_atoms(call)):
+        return None
+    return (id(call.fn), call.args, call.kwargs)
+
+
+def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:
+    while True:
+        read = {a for s in ir.walk(body) for a in ir.atoms_read(s) if isinstance(a, ir.Var)}
+        pruned = _prune(body, read)
+        if _count(pruned) == _count(body):
+            return pruned
+        body = pruned
+
+
+def _prune(stmts: List[ir.Stmt], read: Set[ir.Var]) -> List[ir.Stmt]:
+    kept = []
+    for stmt in stmts:
+        if isinstance(stmt, ir.Function):
+            stmt = ir.Function(stmt.name, stmt.params, _prune(stmt.body, read), stmt.doc, stmt.loc)
+        elif isinstance(stmt, ir.Assign) and stmt.target not in read and _removable(stmt.value):
+            continue
+        kept.append(stmt)
+    return kept
+
+
+def _removable(value: ir.Expr) -> bool:
+    return not isinstance(value, ir.Call) or rules.is_pure(value.fn)
+
+
+def _count(body: List[ir.Stmt]) -> int:
+    return sum(1 for _ in ir.walk(body))

@@ -1,0 +1,187 @@
+"""Stage 1: read a function's source and resolve the names it uses.
+
+``parse(f)`` finds the source with :mod:`inspect`, dedents it, parses it with
+gast and returns a :class:`Parsed` that knows, for every free name, the
+Python object it denotes (module global, closure cell or builtin), so that
+later stages find rules by object: ``np.exp``, ``numpy.exp`` and
+``from numpy import exp`` are one primitive.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import gast
+
+from .errors import Loc, TransformError
+
+_MISSING = object()
+
+
+class Resolver:
+    """Looks up the free names of one function, as Python would at call time."""
+
+    def __init__(self, fn: Callable):
+        self.globals: Dict[str, Any] = fn.__globals__
+        code = fn.__code__
+        cells = fn.__closure__ or ()
+        self.cells = dict(zip(code.co_freevars, cells))
+        found = self.globals.get("__builtins__", builtins)
+        self.builtins = found if isinstance(found, dict) else vars(found)
+
+    def lookup(self, name: str) -> Any:
+        """The object ``name`` denotes, or ``_MISSING``."""
+        if name in self.cells:
+            try:
+                return self.cells[name].cell_contents
+            except ValueError:  # an empty cell: the name is not bound yet
+                return _MISSING
+        if name in self.globals:
+            return self.globals[name]
+        return self.builtins.get(name, _MISSING)
+
+    def is_bound(self, name: str, obj: Any) -> bool:
+        """Whether ``name`` denotes exactly ``obj`` for this function."""
+        return self.lookup(name) is obj
+
+
+@dataclass
+class Parsed:
+    fn: Callable
+    node: gast.FunctionDef
+    filename: str
+    first_lineno: int  # file line number of the first line of the source
+    indent: int  # columns removed by dedenting
+    lines: List[str]  # the source lines, as in the file
+    resolver: Resolver
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def loc(self, node: Optional[gast.AST]) -> Loc:
+        """The user's file position of a node of the parsed tree."""
+        lineno = getattr(node, "lineno", None) or 1
+        col = (getattr(node, "col_offset", None) or 0) + self.indent
+        index = lineno - 1
+        text = self.lines[index] if 0 <= index < len(self.lines) else ""
+        return Loc(self.filename, self.first_lineno + index, col, text.rstrip("\n"))
+
+    def segment(self, node: gast.AST) -> str:
+        """The source text of an expression node, on one line."""
+        try:
+            first, last = node.lineno - 1, node.end_lineno - 1
+            start, end = node.col_offset + self.indent, node.end_col_offset + self.indent
+        except (AttributeError, TypeError):
+            return ""
+        if first == last:
+            return self.lines[first][start:end]
+        parts = [self.lines[first][start:]]
+        parts += self.lines[first + 1 : last]
+        parts.append(self.lines[last][:end])
+        return " ".join(p.strip() for p in parts)
+
+
+def parse(fn: Callable) -> Parsed:
+    """Parse a Python function into a gast tree with its names resolved.
+
+    >>> def f(x):
+    ...     return x * x
+    >>> parse(f).node.name
+    'f'
+    """
+    if not inspect.isfunction(fn):
+        raise TypeError(
+            f"expected a Python function defined with def or lambda, got {type(fn).__name__}"
+        )
+    code = fn.__code__
+    try:
+        lines, first_lineno = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as exc:
+        raise TransformError(
+            f"the source of {fn.__name__!r} is not available ({exc})",
+            Loc(code.co_filename, code.co_firstlineno),
+            hint="s2s_ad reads source code: define the function in a file or module, "
+            "not in an interactive prompt or with exec().",
+        ) from None
+    source = "".join(lines)
+    dedented = textwrap.dedent(source)
+    indent = _indent_removed(source, dedented)
+    filename = code.co_filename
+    tree = _parse_text(dedented, filename, first_lineno)
+    node = _find_definition(tree, fn)
+    if node is None:
+        raise TransformError(
+            f"could not find the definition of {fn.__name__!r} in its source",
+            Loc(filename, first_lineno, 0, lines[0] if lines else ""),
+            hint="define the function with a plain `def` or a single lambda on its line.",
+        )
+    return Parsed(fn, node, filename, first_lineno, indent, lines, Resolver(fn))
+
+
+def _indent_removed(source: str, dedented: str) -> int:
+    for original, stripped in zip(source.splitlines(), dedented.splitlines()):
+        if stripped.strip():
+            return len(original) - len(stripped)
+    return 0
+
+
+def _parse_text(text: str, filename: str, first_lineno: int) -> gast.Module:
+    try:
+        return gast.parse(text)
+    except SyntaxError:
+        pass
+    # A lambda inside a larger expression: getsource gives whole lines, which
+    # may start or end mid-expression.  Retry with the text wrapped in brackets.
+    try:
+        return gast.parse("(\n" + text + "\n)")
+    except SyntaxError as exc:
+        raise TransformError(
+            f"cannot parse the source of this function: {exc.msg}",
+            Loc(filename, first_lineno),
+        ) from None
+
+
+def _find_definition(tree: gast.Module, fn: Callable) -> Optional[gast.FunctionDef]:
+    """The FunctionDef of ``fn`` (a lambda is rewritten into one)."""
+    code = fn.__code__
+    if fn.__name__ != "<lambda>":
+        for node in gast.walk(tree):
+            if isinstance(node, gast.FunctionDef) and node.name == fn.__name__:
+                return node
+        return None
+    wanted = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Lambda):
+            names = tuple(a.id for a in node.args.posonlyargs + node.args.args)
+            names += tuple(a.id for a in node.args.kwonlyargs)
+            if names == wanted:
+                ret = gast.Return(value=node.body)
+                gast.copy_location(ret, node.body)
+                fdef = gast.FunctionDef(
+                    name="<lambda>",
+                    args=node.args,
+                    body=[ret],
+                    decorator_list=[],
+                    returns=None,
+                    type_comment=None,
+                    type_params=[],
+                )
+                return gast.copy_location(fdef, node)
+    return None
+
+
+def dotted_name(node: gast.AST) -> Optional[Tuple[str, ...]]:
+    """``np.linalg.norm`` as ('np', 'linalg', 'norm'), or None if not a pure chain."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        parts.append(node.id)
+        return tuple(reversed(parts))
+    return None

@@ -1,0 +1,254 @@
+"""Derivative rules, found by the Python object a call denotes.
+
+A rule is a pair of templates per argument, written in Python as the code
+that should appear in the output:
+
+* the JVP template of argument ``x`` is the tangent contribution, written
+  with ``dx`` (the tangent of ``x``), the arguments and ``out``;
+* the VJP template is the cotangent contribution, written with ``g`` (the
+  cotangent of the result), the arguments and ``out``.
+
+Most primitives are scalar functions with one partial derivative per
+argument; :func:`scalar_rule` turns one line such as ``np.tanh: "1 - out ** 2"``
+into both templates (``dx * (1 - out ** 2)`` and ``g * (1 - out ** 2)``), as
+ChainRules' ``@scalar_rule`` does.  Structural primitives get explicit pairs
+through :func:`template_rule`.  Functions whose derivative is zero everywhere
+they are defined (``np.sign``, random draws, ``stop_gradient``) are listed
+with :func:`nondifferentiable`.
+
+Each table module (``python``, ``numpy``) registers its rules when imported.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+
+SCALAR, ARRAY, UNKNOWN = "scalar", "array", "unknown"
+
+ARG_NAMES = ("x", "y", "z", "w")
+
+
+@dataclass(frozen=True)
+class Template:
+    """One template expression, parsed once, with the names it reads."""
+
+    source: str
+    tree: ast.expr = field(compare=False)
+    names: frozenset = field(compare=False)
+
+    @classmethod
+    def parse(cls, source: str) -> "Template":
+        tree = ast.parse(source.strip(), mode="eval").body
+        names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+        return cls(source, tree, names)
+
+
+@dataclass
+class Rule:
+    """How to differentiate calls of one primitive.
+
+    ``jvp[i]`` / ``vjp[i]`` are the templates for positional argument ``i``
+    (``None``: that argument is not differentiable).  ``namespace(scalar)``
+    gives the names the templates may use; ``scalar`` says whether all
+    arguments are known to be scalars, so that operator rules can use
+    :mod:`math` for floats and NumPy otherwise.  ``elementwise`` rules
+    broadcast their arguments: their VJPs are reduced with ``unbroadcast``
+    where an argument may be smaller than the result.  ``result_kind`` maps
+    the argument kinds to the kind of the result.
+    """
+
+    fn: Any
+    arg_names: Tuple[str, ...]
+    jvp: Tuple[Optional[Template], ...]
+    vjp: Tuple[Optional[Template], ...]
+    namespace: Callable[[bool], Mapping[str, Any]]
+    elementwise: bool = False
+    result_kind: Callable[[Sequence[str]], str] = lambda kinds: UNKNOWN
+    keywords: Mapping[str, Any] = field(default_factory=dict)  # accepted keyword -> allowed value
+
+    @property
+    def name(self) -> str:
+        return getattr(self.fn, "__name__", repr(self.fn))
+
+    def constant_partial(self, index: int) -> bool:
+        """Whether the JVP of argument ``index`` reads nothing but its tangent."""
+        tmpl = self.jvp[index]
+        reads = set(self.arg_names) | {"out"}
+        return tmpl is not None and not (tmpl.names & reads)
+
+
+# A rule side that was never registered (``defvjp`` without ``defjvp``):
+# the argument is differentiable, but this mode cannot differentiate it.
+MISSING = Template("<missing>", ast.Constant(None), frozenset())
+
+# Names to give objects that emitted code must bind itself (user rule functions).
+PREFERRED_NAMES: Dict[int, str] = {}
+
+_RULES: Dict[int, Rule] = {}
+_NONDIFF: Dict[int, Any] = {}
+_KEEP_ALIVE: Dict[int, Any] = {}
+
+
+def _key(fn: Any) -> int:
+    # Keyed by identity: many primitives (ufuncs, builtins) are not hashable
+    # in a useful way, and identity is exactly "the object the name denotes".
+    _KEEP_ALIVE[id(fn)] = fn
+    return id(fn)
+
+
+def register(rule: Rule) -> Rule:
+    _RULES[_key(rule.fn)] = rule
+    _NONDIFF.pop(id(rule.fn), None)
+    return rule
+
+
+def lookup(fn: Any) -> Optional[Rule]:
+    """The rule of a primitive, or None."""
+    return _RULES.get(id(fn))
+
+
+def is_nondifferentiable(fn: Any) -> bool:
+    """Whether calls of ``fn`` are constants for differentiation."""
+    return id(fn) in _NONDIFF
+
+
+def nondifferentiable(*fns: Any) -> None:
+    """List functions whose result is treated as a constant (zero derivative)."""
+    for fn in fns:
+        _NONDIFF[_key(fn)] = fn
+        _RULES.pop(id(fn), None)
+
+
+def is_pure(fn: Any) -> bool:
+    """Calls that may be moved, shared or dropped: those with rules, and those listed pure."""
+    if id(fn) in _IMPURE:
+        return False
+    return id(fn) in _RULES or id(fn) in _NONDIFF or id(fn) in _PURE
+
+
+_IMPURE: Dict[int, Any] = {}
+_PURE: Dict[int, Any] = {}
+
+
+def pure(*fns: Any) -> None:
+    """Mark functions without rules whose calls may still be moved, shared or dropped."""
+    for fn in fns:
+        _PURE[_key(fn)] = fn
+
+
+def impure(*fns: Any) -> None:
+    """Mark functions whose calls must run exactly where written (random draws)."""
+    for fn in fns:
+        _IMPURE[_key(fn)] = fn
+
+
+# ------------------------------------------------------------ rule builders
+
+
+def join_kinds(kinds: Sequence[str]) -> str:
+    """The kind of an elementwise result: scalar only if all inputs are."""
+    if all(k == SCALAR for k in kinds):
+        return SCALAR
+    if any(k == ARRAY for k in kinds):
+        return ARRAY
+    return UNKNOWN
+
+
+def always(kind: str) -> Callable[[Sequence[str]], str]:
+    return lambda kinds: kind
+
+
+def scale(factor: str, partial: str) -> str:
+    """``factor * (partial)``, written the way a person would.
+
+    >>> scale("g", "1"), scale("g", "-1"), scale("g", "1 / x"), scale("g", "-sin(x)")
+    ('g', '-g', 'g / x', '-(g * sin(x))')
+    """
+    return ast.unparse(ast.parse(_scale(factor, partial), mode="eval"))
+
+
+def _scale(factor: str, partial: str) -> str:
+    tree = ast.parse(partial.strip(), mode="eval").body
+
+    def is_const(node: ast.AST, value: float) -> bool:
+        return isinstance(node, ast.Constant) and node.value == value
+
+    def is_minus_one(node: ast.AST) -> bool:
+        return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and is_const(node.operand, 1)
+
+    if is_const(tree, 1):
+        return factor
+    if is_minus_one(tree):
+        return f"-{factor}"
+    if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div):
+        rest = ast.unparse(tree.right)
+        if is_const(tree.left, 1):
+            return f"{factor} / ({rest})"
+        if is_minus_one(tree.left):
+            return f"-({factor} / ({rest}))"
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub):
+        return f"-({factor} * ({ast.unparse(tree.operand)}))"
+    return f"{factor} * ({partial})"
+
+
+def scalar_rule(
+    fn: Any,
+    *partials: Optional[str],
+    namespace: Callable[[bool], Mapping[str, Any]],
+    elementwise: bool = True,
+    result_kind: Optional[Callable[[Sequence[str]], str]] = None,
+) -> Rule:
+    """A rule from the partial derivatives of a scalar function.
+
+    ``partials[i]`` is d out / d arg_i as an expression of the arguments
+    (``x``, ``y``) and the result ``out``; ``None`` marks an argument that is
+    not differentiable.
+    """
+    names = ARG_NAMES[: len(partials)]
+    jvp = tuple(
+        None if p is None else Template.parse(scale(f"d{n}", p)) for n, p in zip(names, partials)
+    )
+    vjp = tuple(None if p is None else Template.parse(scale("g", p)) for p in partials)
+    kind = result_kind or (join_kinds if elementwise else always(SCALAR))
+    return register(Rule(fn, names, jvp, vjp, namespace, elementwise, kind))
+
+
+def template_rule(
+    fn: Any,
+    arg_names: Sequence[str],
+    jvp: Sequence[Optional[str]],
+    vjp: Sequence[Optional[str]],
+    *,
+    namespace: Callable[[bool], Mapping[str, Any]],
+    result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
+    keywords: Optional[Mapping[str, Any]] = None,
+) -> Rule:
+    """A rule with explicit JVP and VJP templates per argument."""
+    parse = lambda s: None if s is None else Template.parse(s)  # noqa: E731
+    return register(
+        Rule(
+            fn,
+            tuple(arg_names),
+            tuple(map(parse, jvp)),
+            tuple(map(parse, vjp)),
+            namespace,
+            False,
+            result_kind,
+            dict(keywords or {}),
+        )
+    )
+
+
+def fixed(names: Mapping[str, Any]) -> Callable[[bool], Mapping[str, Any]]:
+    """A template namespace that does not depend on the argument kinds."""
+    return lambda scalar: names
+
+
+def _load_tables() -> None:
+    from . import numpy as _numpy_rules  # noqa: F401
+    from . import python as _python_rules  # noqa: F401
+
+
+_load_tables()

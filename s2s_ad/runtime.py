@@ -1,0 +1,102 @@
+"""Helpers that emitted code calls.
+
+They are ordinary Python, small enough to read in one go; the emitted source
+imports them by name (``from s2s_ad.runtime import unbroadcast``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def unbroadcast(g: Any, x: Any) -> Any:
+    """Sum the cotangent ``g`` down to the shape of ``x``, in ``x``'s dtype.
+
+    Broadcasting copies ``x`` along new or length-1 axes; the adjoint of a
+    copy is a sum, so the cotangent is summed over those axes.
+
+    >>> unbroadcast(np.ones((2, 3)), np.zeros(3))
+    array([2., 2., 2.])
+    """
+    shape = np.shape(x)
+    if np.shape(g) != shape:
+        g = _sum_to_shape(np.asarray(g), shape)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and getattr(g, "dtype", None) != dtype:
+        g = np.asarray(g, dtype=dtype) if shape else dtype.type(g)
+    return g
+
+
+def _sum_to_shape(g: np.ndarray, shape: tuple) -> Any:
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g[()] if not shape else g
+
+
+def expand_like(t: Any, out: Any) -> Any:
+    """Broadcast the tangent ``t`` to the shape of ``out``.
+
+    >>> expand_like(1.0, np.zeros(2))
+    array([1., 1.])
+    """
+    shape = np.shape(out)
+    if np.shape(t) == shape:
+        return t
+    return np.broadcast_to(t, shape)
+
+
+def seed_cotangent(out: Any) -> Any:
+    """The cotangent 1 that starts the adjoint sweep of a gradient.
+
+    A gradient needs a scalar output; anything else is a ``TypeError`` that
+    says what to use instead.
+
+    >>> seed_cotangent(2.5), seed_cotangent(np.float32(2.5)).dtype
+    (1.0, dtype('float32'))
+    """
+    if isinstance(out, (float, int)) and not isinstance(out, bool):
+        return 1.0
+    if isinstance(out, (np.ndarray, np.generic)) and out.ndim == 0:
+        if np.issubdtype(out.dtype, np.inexact):
+            return np.ones_like(out)[()]
+        return 1.0
+    shape = getattr(out, "shape", None)
+    raise TypeError(
+        "grad needs a function with a scalar output, but it returned "
+        + (f"an array of shape {shape}" if shape is not None else f"a {type(out).__name__}")
+        + "; use ad.vjp or ad.jacobian for non-scalar outputs"
+    )
+
+
+def zeros_like(x: Any) -> Any:
+    """A zero derivative shaped like ``x`` (``0.0`` for Python numbers)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+    return 0.0
+
+
+def ones_like(x: Any) -> Any:
+    """A tangent of ones shaped like ``x`` (``1.0`` for Python numbers)."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.ones_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+    return 1.0
+
+
+def sign(x: float) -> float:
+    """The sign of a number as a float: -1.0, 0.0 or 1.0 (the slope of ``abs``)."""
+    return float((x > 0) - (x < 0))
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x``, with zero derivative: differentiation treats it as a constant.
+
+    >>> stop_gradient(3.0)
+    3.0
+    """
+    return x

@@ -1,0 +1,252 @@
+"""Instantiate rule templates as IR statements.
+
+A :class:`Builder` turns a template such as ``g * cos(x)`` into three-address
+statements with the template's names replaced by atoms of the program being
+transformed.  With ``optimize`` it simplifies as it goes, the way a person
+would when writing a derivative by hand: constants are folded, ``1 * e`` is
+``e``, ``-1 * e`` is ``-e``, ``a + -b`` is ``a - b``.  Every simplification is
+shape-safe: nothing turns an array into a scalar.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from . import ir, runtime
+from .errors import Loc
+from .rules import Template
+
+_FOLDABLE = {
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    operator.pow,
+    operator.neg,
+}
+_AST_BINARY = {v: k for k, v in ir.BINARY_OPERATORS.items()}
+
+# Calls that may return (a view of) their argument instead of a new value:
+# an adjoint holding their result must not be updated in place.
+ALIASING = {id(runtime.unbroadcast), id(runtime.expand_like), id(runtime.stop_gradient)}
+
+
+class Builder:
+    """Appends statements to ``out``; returns the atom holding each result."""
+
+    def __init__(
+        self,
+        names: ir.Names,
+        optimize: bool,
+        is_float: Callable[[ir.Atom], bool],
+    ):
+        self.names = names
+        self.optimize = optimize
+        self.is_float = is_float
+        self.out: List[ir.Stmt] = []
+        self.loc: Optional[Loc] = None
+        self.defs: Dict[ir.Var, ir.Call] = {}
+
+    # ------------------------------------------------------------ calls
+
+    def call(
+        self,
+        fn: Any,
+        args: Sequence[ir.Atom],
+        kwargs: Sequence[Tuple[str, ir.Atom]] = (),
+        target: Optional[ir.Var] = None,
+        spelling: Optional[str] = None,
+    ) -> ir.Atom:
+        args = tuple(args)
+        if self.optimize and not kwargs:
+            simpler = self._simplify(fn, args)
+            if simpler is not None:
+                if isinstance(simpler, tuple):
+                    return self.call(simpler[0], simpler[1], target=target)
+                return simpler
+        var = target or self.names.temp()
+        call = ir.Call(fn, args, tuple(kwargs), spelling)
+        self.out.append(ir.Assign(var, call, self.loc))
+        self.defs[var] = call
+        return var
+
+    def is_fresh(self, atom: ir.Atom) -> bool:
+        """Whether ``atom`` holds a value this builder just allocated."""
+        call = self.defs.get(atom) if isinstance(atom, ir.Var) else None
+        return call is not None and id(call.fn) not in ALIASING
+
+    # -------------------------------------------------------- templates
+
+    def instantiate(
+        self,
+        template: Template,
+        env: Mapping[str, ir.Atom],
+        namespace: Mapping[str, Any],
+        target: Optional[ir.Var] = None,
+    ) -> ir.Atom:
+        """The atom holding ``template`` evaluated with ``env`` substituted."""
+        return self._node(template.tree, env, namespace, target)
+
+    def _node(self, node: ast.expr, env, namespace, target=None) -> ir.Atom:
+        if isinstance(node, ast.Name):
+            if node.id in env:
+                return env[node.id]
+            value = namespace[node.id]
+            if isinstance(value, (int, float)):
+                return ir.Const(value)
+            raise ValueError(f"template name {node.id!r} is not a value")
+        if isinstance(node, ast.Constant):
+            return ir.Const(node.value)
+        if isinstance(node, ast.BinOp):
+            left = self._node(node.left, env, namespace)
+            right = self._node(node.right, env, namespace)
+            fn = _AST_BINARY[type(node.op)]
+            return self.call(fn, (left, right), target=target)
+        if isinstance(node, ast.UnaryOp):
+            operand = self._node(node.operand, env, namespace)
+            if isinstance(node.op, ast.UAdd):
+                return operand
+            return self.call(operator.neg, (operand,), target=target)
+        if isinstance(node, ast.Call):
+            fn, spelling = _resolve(node.func, namespace)
+            args = [self._node(a, env, namespace) for a in node.args]
+            kwargs = [(k.arg, self._node(k.value, env, namespace)) for k in node.keywords]
+            return self.call(fn, args, kwargs, target=target, spelling=spelling)
+        raise ValueError(f"unsupported template syntax: {ast.dump(node)}")
+
+    # ---------------------------------------------------- simplification
+
+    def _simplify(self, fn: Any, args: Tuple[ir.Atom, ...]):
+        """An atom, or a (fn, args) pair, equal to ``fn(*args)``; None if no rule applies."""
+        if fn in _FOLDABLE and all(_is_number(a) for a in args):
+            try:
+                return ir.Const(fn(*(a.value for a in args)))
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+        if fn is operator.mul:
+            a, b = args
+            for one, other in ((a, b), (b, a)):
+                if self._is_unit(one, other, 1):
+                    return other
+                if self._is_unit(one, other, -1):
+                    return (operator.neg, (other,))
+        if fn is operator.truediv and self._is_unit(args[1], args[0], 1):
+            return args[0]
+        if fn is operator.pow and args[1] == ir.Const(1):
+            return args[0]
+        if fn is operator.neg:
+            inner = self._negated(args[0])
+            if inner is not None:
+                return inner
+        if fn is operator.add:
+            a, b = args
+            if self._negated(b) is not None:
+                return (operator.sub, (a, self._negated(b)))
+            if self._negated(a) is not None:
+                return (operator.sub, (b, self._negated(a)))
+        if fn is operator.sub and self._negated(args[1]) is not None:
+            return (operator.add, (args[0], self._negated(args[1])))
+        return None
+
+    def _is_unit(self, const: ir.Atom, other: ir.Atom, unit: int) -> bool:
+        """``const`` is ``unit`` and multiplying ``other`` by it changes nothing.
+
+        An int unit never changes a type; a float unit may turn an int into
+        a float, so it is dropped only when ``other`` is known to be a float.
+        """
+        if not _is_number(const) or const.value != unit:
+            return False
+        return isinstance(const.value, int) or self.is_float(other)
+
+    def _negated(self, atom: ir.Atom) -> Optional[ir.Atom]:
+        call = self.defs.get(atom) if isinstance(atom, ir.Var) else None
+        if call is not None and call.fn is operator.neg:
+            return call.args[0]
+        return None
+
+
+def _is_number(atom: ir.Atom) -> bool:
+    return (
+        isinstance(atom, ir.Const)
+        and isinstance(atom.value, (int, float))
+        and not isinstance(atom.value, bool)
+    )
+
+
+def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Tuple[Any, str]:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    parts.append(node.id)
+    parts.reverse()
+    obj = namespace[parts[0]]
+    for attr in parts[1:]:
+        obj = getattr(obj, attr)
+    return obj, ".".join(parts)
+
+
+# -------------------------------------------------- shared by the transforms
+
+
+def rule_for(call: ir.Call, loc: Optional[Loc]):
+    """The rule of an active call, or a TransformError that says what to do."""
+    from . import rules
+    from .errors import TransformError
+
+    rule = rules.lookup(call.fn)
+    name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
+    if rule is None:
+        import inspect
+
+        if inspect.isfunction(call.fn):
+            hint = (
+                f"s2s_ad does not look inside calls to other Python functions yet: "
+                f"register a derivative with ad.defvjp({name}, ...) and ad.defjvp({name}, ...), "
+                "or write the computation inline"
+            )
+        else:
+            hint = (
+                f"register one with ad.defvjp({name}, ...) and ad.defjvp({name}, ...), "
+                "or wrap a value that should not be differentiated in ad.stop_gradient(...)"
+            )
+        raise TransformError(f"no derivative rule for `{name}`", loc, hint)
+    if len(call.args) > len(rule.arg_names):
+        raise TransformError(
+            f"`{name}` is differentiated only when called with at most "
+            f"{len(rule.arg_names)} positional argument(s)",
+            loc,
+            "drop the extra arguments, or register a rule for this form with ad.defvjp",
+        )
+    for key, value in call.kwargs:
+        allowed = rule.keywords.get(key, _NOT_ALLOWED)
+        if allowed is _NOT_ALLOWED or not (isinstance(value, ir.Const) and value.value == allowed):
+            raise TransformError(
+                f"`{name}` is differentiated only without the keyword argument `{key}=` "
+                + ("" if allowed is _NOT_ALLOWED else f"(or with `{key}={allowed!r}`)"),
+                loc,
+                "rewrite the call without it, or register a rule with ad.defvjp",
+            )
+    return rule
+
+
+_NOT_ALLOWED = object()
+
+
+def template_of(rule, index: int, side: str, call: ir.Call, loc: Optional[Loc]):
+    """The JVP or VJP template of one argument, or a TransformError if unregistered."""
+    from .errors import TransformError
+    from .rules import MISSING
+
+    template = getattr(rule, side)[index]
+    if template is MISSING:
+        name = call.spelling or rule.name
+        mode, register = ("forward", "defjvp") if side == "jvp" else ("reverse", "defvjp")
+        raise TransformError(
+            f"`{name}` has no {mode}-mode rule for argument {index}",
+            loc,
+            f"register one with ad.{register}({name}, ...)",
+        )
+    return template
