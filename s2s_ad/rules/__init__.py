@@ -104,6 +104,11 @@ def register(rule: Rule) -> Rule:
     return rule
 
 
+def all_rules() -> list:
+    """Every registered rule (for tests and generated docs)."""
+    return list(_RULES.values())
+
+
 def lookup(fn: Any) -> Optional[Rule]:
     """The rule of a primitive, or None."""
     return _RULES.get(id(fn))
