@@ -348,3 +348,20 @@ class Names:
         if key not in self._derivatives:
             self._derivatives[key] = Var(self.claim("d" + (base or var.name)))
         return self._derivatives[key]
+
+
+def rename(body: list, mapping: dict) -> list:
+    """A copy of ``body`` with the variables in ``mapping`` renamed, targets included."""
+
+    def swap(atom: Atom) -> Atom:
+        return mapping.get(atom, atom) if isinstance(atom, Var) else atom
+
+    renamed = []
+    for stmt in body:
+        stmt = substitute(stmt, swap)
+        if isinstance(stmt, (Assign, Accum)):
+            stmt.target = swap(stmt.target)
+        elif isinstance(stmt, Function):
+            stmt = Function(stmt.name, stmt.params, rename(stmt.body, mapping), stmt.doc, stmt.loc)
+        renamed.append(stmt)
+    return renamed

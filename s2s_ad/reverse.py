@@ -84,6 +84,7 @@ class _Reverse:
                 self.propagate(stmt)
         self.builder.loc = ret.loc
         grads = tuple(self.gradient(p) for p in self.wrt)
+        sweep, grads = self.name_gradients(sweep, grads)
 
         if self.variant == VJP:
             pullback_name = self.names.claim(f"{base}_pullback")
@@ -199,6 +200,25 @@ class _Reverse:
         else:
             total = self.builder.call(operator.add, (current, term), target=target)
             self.adjoint[var] = (total, self.builder.is_fresh(total))
+
+    def name_gradients(self, sweep: list, grads: tuple) -> Tuple[list, tuple]:
+        """Call the gradient of ``x`` ``dx`` even when it is another adjoint's value.
+
+        ``x - mu`` passes its adjoint ``dt8`` straight through to ``x``; the
+        code reads better when that variable is named ``dx`` throughout.
+        """
+        mapping: Dict[ir.Var, ir.Var] = {}
+        for param, grad in zip(self.wrt, grads):
+            temp = self.low.param_temps.get(param)
+            if temp is None or not isinstance(grad, ir.Var) or grad in mapping:
+                continue
+            wanted = self.dname(temp)
+            if grad != wanted and grad in self.builder.defs and wanted not in self.builder.defs:
+                mapping[grad] = wanted
+        if not mapping:
+            return sweep, grads
+        renamed = ir.rename(sweep, mapping)
+        return renamed, tuple(mapping.get(g, g) for g in grads)
 
     def gradient(self, param: str) -> ir.Atom:
         temp = self.low.param_temps.get(param)
