@@ -1,6 +1,6 @@
 """Fit y = tanh(a x + b) to noisy data by gradient descent with ad.value_and_grad.
 
-    python examples/fit_tanh.py
+python examples/fit_tanh.py
 """
 
 import numpy as np

@@ -14,7 +14,10 @@ import math
 
 
 def normal_pdf(x: float, mu: float, sigma: float) -> float:
-    """The normal density f(x | mu, sigma); its gradient at (0.5, 0, 1) is (-0.176, 0.176, -0.264)."""
+    """The normal density f(x | mu, sigma).
+
+    Its gradient at (0.5, 0, 1) is (-0.176, 0.176, -0.264).
+    """
     return 1 / math.sqrt(2 * math.pi * sigma**2) * math.exp(-((x - mu) ** 2) / (2 * sigma**2))
 
 

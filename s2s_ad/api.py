@@ -59,7 +59,9 @@ def _resolve_wrt(f: Callable, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...], bool
     single = isinstance(wrt, (int, str))
     items = (wrt,) if single else wrt
     if not isinstance(items, (tuple, list)) or not items:
-        raise TypeError(f"{who}: wrt must be an int, a str or a non-empty tuple of those, got {wrt!r}")
+        raise TypeError(
+            f"{who}: wrt must be an int, a str or a non-empty tuple of those, got {wrt!r}"
+        )
     names = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (int, str)):
@@ -72,7 +74,9 @@ def _resolve_wrt(f: Callable, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...], bool
                 )
             names.append(params[item])
         elif item not in params:
-            raise TypeError(f"{who}: {f.__name__} has no parameter {item!r}; its parameters are {params}")
+            raise TypeError(
+                f"{who}: {f.__name__} has no parameter {item!r}; its parameters are {params}"
+            )
         else:
             names.append(item)
     if len(set(names)) != len(names):
@@ -141,7 +145,9 @@ class _Derived:
                     f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
                     f"it is a {type(value).__name__}; expected a float or a NumPy float array"
                 )
-        kinds = tuple(kind_of_value(_as_real(a) if i in self.positions else a) for i, a in enumerate(args))
+        kinds = tuple(
+            kind_of_value(_as_real(a) if i in self.positions else a) for i, a in enumerate(args)
+        )
         spec = Spec(self.mode, self.wrt, kinds, self.optimize)
         fn = pipeline.build(self.f, spec).bind(self.f)
         to_convert = [p for p in self.positions if _needs_real(args[p])]
@@ -157,7 +163,7 @@ class _Derived:
         return with_reals
 
 
-_DERIVED: "weakref.WeakKeyDictionary[Callable, Dict[tuple, _Derived]]" = weakref.WeakKeyDictionary()
+_DERIVED: weakref.WeakKeyDictionary[Callable, Dict[tuple, _Derived]] = weakref.WeakKeyDictionary()
 
 
 def _derived(f: Callable, mode: str, wrt: Tuple[str, ...]) -> _Derived:
@@ -269,7 +275,8 @@ def vjp(f: Callable, *primals: Any, wrt: Optional[Wrt] = None) -> Tuple[Any, Cal
         names = tuple(
             name
             for name, value in zip(params, primals)
-            if _differentiable(value) and not isinstance(value, (int, np.integer))
+            if _differentiable(value)
+            and not isinstance(value, (int, np.integer))
             and not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer))
         )
         if not names:
@@ -320,7 +327,9 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
         return f(*primals), _zero_tangent(f(*primals))
     for name, t in zip(params, tangents):
         if t is not None and not _differentiable(t):
-            raise TypeError(f"jvp: the tangent of {name!r} is a {type(t).__name__}; expected a float or array")
+            raise TypeError(
+                f"jvp: the tangent of {name!r} is a {type(t).__name__}; expected a float or array"
+            )
     derived = _derived(f, JVP, names)
     fn, args = derived.prepare(tuple(primals), {})
     active = tuple(_as_real(t) for t in tangents if t is not None)
@@ -487,12 +496,13 @@ def check_grad(
         error = np.abs(ours - numeric)
         excess = error - (atol + rtol * np.abs(numeric))
         if excess.size and np.max(excess) > 0:
-            index = np.unravel_index(int(np.argmax(excess)), excess.shape) if excess.shape else ()
+            index = np.unravel_index(int(np.argmax(excess)), excess.shape)
+            where = f"[{', '.join(str(int(i)) for i in index)}]" if index else ""
             raise AssertionError(
-                f"check_grad: d{f.__name__}/d{name}{list(index) if index else ''}: "
-                f"s2s_ad gives {ours[index]!r}, finite differences give {numeric[index]!r} "
-                f"(difference {error[index]:.3g} exceeds atol + rtol * |fd| = "
-                f"{atol + rtol * abs(numeric[index]):.3g})"
+                f"check_grad: d{f.__name__}/d{name}{where}: s2s_ad gives {float(ours[index])!r}, "
+                f"finite differences give {float(numeric[index])!r} (difference "
+                f"{float(error[index]):.3g} exceeds atol + rtol * |fd| = "
+                f"{atol + rtol * abs(float(numeric[index])):.3g})"
             )
         worst = max(worst, float(np.max(error)) if error.size else 0.0)
     return worst

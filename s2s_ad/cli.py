@@ -1,6 +1,6 @@
 """The ``s2s-ad`` command: print the derivative code s2s_ad emits for a function.
 
-    s2s-ad PATH.py:FUNC [--mode forward|reverse] [--wrt x,y] [--trace] [--no-optimize]
+s2s-ad PATH.py:FUNC [--mode forward|reverse] [--wrt x,y] [--trace] [--no-optimize]
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
         "--wrt",
         help="comma-separated parameter names or positions (default: all parameters)",
     )
-    parser.add_argument("--trace", action="store_true", help="print the three-address trace instead")
+    parser.add_argument(
+        "--trace", action="store_true", help="print the three-address trace instead"
+    )
     parser.add_argument(
         "--no-optimize", action="store_true", help="print the code before optimization"
     )

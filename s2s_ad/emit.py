@@ -32,7 +32,7 @@ CONVENTIONAL_ALIASES = {"numpy": "np", "math": "math"}
 
 # Every emitted function by the file name it is compiled under, so that an
 # exception raised inside one can be traced back to the user's line.
-EMITTED: Dict[str, "Emitted"] = {}
+EMITTED: Dict[str, Emitted] = {}
 
 
 @dataclass

@@ -105,9 +105,7 @@ class _Forward:
         env = dict(zip(rule.arg_names, call.args))
         env["out"] = stmt.target
         moving = [
-            i
-            for i, arg in enumerate(call.args)
-            if rule.jvp[i] is not None and arg in self.varied
+            i for i, arg in enumerate(call.args) if rule.jvp[i] is not None and arg in self.varied
         ]
         target = self.low.names.derivative(stmt.target)
         total = None
@@ -130,7 +128,9 @@ class _Forward:
             if total is None:
                 total = term
             else:
-                total = self.builder.call(operator.add, (total, term), target=target if last else None)
+                total = self.builder.call(
+                    operator.add, (total, term), target=target if last else None
+                )
         return self.named(stmt.target, total)
 
     def named(self, var: ir.Var, tangent: ir.Atom) -> ir.Atom:

@@ -190,7 +190,9 @@ class _Lowerer:
 
     # ------------------------------------------------------- expressions
 
-    def emit(self, value: ir.Expr, node: gast.AST, name: Optional[str] = None, note: str = "") -> ir.Var:
+    def emit(
+        self, value: ir.Expr, node: gast.AST, name: Optional[str] = None, note: str = ""
+    ) -> ir.Var:
         # A user variable assigned once keeps its name; it cannot collide.
         target = ir.Var(name) if name else self.names.temp()
         loc = self.parsed.loc(node)
@@ -237,7 +239,9 @@ class _Lowerer:
             self.env[name] = temp
             return temp
         if name in self.locals:
-            raise self.error(f"local variable {name!r} is used before it is assigned", node, hint="")
+            raise self.error(
+                f"local variable {name!r} is used before it is assigned", node, hint=""
+            )
         value = self.parsed.resolver.lookup(name)
         if value is _MISSING:
             raise self.error(f"name {name!r} is not defined", node, hint="")

@@ -102,7 +102,9 @@ class _Reverse:
         if self.variant == VALUE_AND_GRAD:
             result = (ret.value, result)
         name = f"{base}_{self.variant}"
-        return ir.Function(name, params, body + sweep + [ir.Return(result, ret.loc)], loc=self.fn.loc)
+        return ir.Function(
+            name, params, body + sweep + [ir.Return(result, ret.loc)], loc=self.fn.loc
+        )
 
     # ------------------------------------------------------------ seeds
 

@@ -14,7 +14,10 @@ collect_ignore_glob = ["test_golden/*"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def central_difference(f, args, position, h_scale=np.finfo(float).eps ** (1 / 3)):
+STEP_SCALE = np.finfo(float).eps ** (1 / 3)
+
+
+def central_difference(f, args, position, h_scale=STEP_SCALE):
     """d f / d args[position] by central differences in float64 (f scalar-valued).
 
     Returns a float for a scalar argument, an array shaped like the argument otherwise.

@@ -39,7 +39,7 @@ class Template:
     names: frozenset = field(compare=False)
 
     @classmethod
-    def parse(cls, source: str) -> "Template":
+    def parse(cls, source: str) -> Template:
         tree = ast.parse(source.strip(), mode="eval").body
         names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
         return cls(source, tree, names)
@@ -181,7 +181,11 @@ def _scale(factor: str, partial: str) -> str:
         return isinstance(node, ast.Constant) and node.value == value
 
     def is_minus_one(node: ast.AST) -> bool:
-        return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and is_const(node.operand, 1)
+        return (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.USub)
+            and is_const(node.operand, 1)
+        )
 
     if is_const(tree, 1):
         return factor

@@ -1,0 +1,277 @@
+"""The public API: argument handling, result shapes, caching, decorators, extension."""
+
+import math
+
+import numpy as np
+import pytest
+
+import s2s_ad as ad
+
+from conftest import central_difference
+
+SOURCE = """
+import math
+import numpy as np
+import numpy as xp
+from math import log, sin as sine
+
+SCALE = 3.0
+
+def poly(x, y, z=2.0):
+    return x * x * y + z * y
+
+def aliases(x):
+    return xp.exp(x) + log(x) + sine(x) + np.tanh(x) * SCALE
+
+def pair(x, y):
+    return x * y, x - y
+
+def vector(x, a):
+    return np.sin(x) * a
+
+def make_scaled(c):
+    def scaled(x):
+        return c * x * x
+    return scaled
+
+def stopped(x):
+    return x * stop_gradient(x)
+
+from s2s_ad import stop_gradient
+"""
+
+
+@pytest.fixture
+def m(make_module):
+    return make_module(SOURCE)
+
+
+def test_wrt_by_position_name_and_tuple(m):
+    x, y = 1.5, -2.0
+    expected = (2 * x * y, x * x + 2.0)
+    assert ad.grad(m.poly)(x, y) == pytest.approx(expected[0])
+    assert ad.grad(m.poly, wrt="y")(x, y) == pytest.approx(expected[1])
+    assert ad.grad(m.poly, wrt=(0, "y"))(x, y) == pytest.approx(expected)
+    assert ad.grad(m.poly, wrt=-2)(x, y) == pytest.approx(expected[1])
+
+
+def test_single_wrt_in_a_tuple_gives_a_tuple(m):
+    result = ad.grad(m.poly, wrt=("x",))(1.0, 2.0)
+    assert isinstance(result, tuple) and result == pytest.approx((4.0,))
+
+
+def test_keyword_arguments_and_defaults(m):
+    g = ad.grad(m.poly, wrt=("y", "z"))
+    assert g(1.0, y=2.0, z=3.0) == pytest.approx((1.0 + 3.0, 2.0))
+    assert g(1.0, 2.0) == pytest.approx((1.0 + 2.0, 2.0))
+
+
+def test_value_and_grad(m):
+    value, grads = ad.value_and_grad(m.poly, wrt=(0, 1))(1.5, -2.0)
+    assert value == m.poly(1.5, -2.0)
+    assert grads == pytest.approx(ad.grad(m.poly, wrt=(0, 1))(1.5, -2.0))
+
+
+def test_names_are_resolved_by_object_not_spelling(m):
+    x = 0.7
+    expected = math.exp(x) + 1 / x + math.cos(x) + (1 - math.tanh(x) ** 2) * 3.0
+    assert ad.grad(m.aliases)(x) == pytest.approx(expected, rel=1e-13)
+    assert ad.derivative(m.aliases)(x) == pytest.approx(expected, rel=1e-13)
+
+
+def test_vjp_pullback_can_be_called_several_times(m):
+    out, pullback = ad.vjp(m.pair, 3.0, 4.0)
+    assert out == (12.0, -1.0)
+    assert pullback((1.0, 0.0)) == pytest.approx((4.0, 3.0))
+    assert pullback((0.0, 1.0)) == pytest.approx((1.0, -1.0))
+    assert pullback((1.0, 0.0)) == pytest.approx((4.0, 3.0))
+
+
+def test_vjp_default_wrt_is_every_float_or_array_argument(m):
+    a = np.array([1.0, 2.0, 3.0])
+    out, pullback = ad.vjp(m.vector, 0.5, a)
+    ct = np.array([1.0, -1.0, 2.0])
+    dx, da = pullback(ct)
+    assert dx == pytest.approx(np.sum(ct * np.cos(0.5) * a))
+    np.testing.assert_allclose(da, ct * np.sin(0.5))
+    (only_a,) = ad.vjp(m.vector, 0.5, a, wrt="a")[1](ct)
+    np.testing.assert_allclose(only_a, ct * np.sin(0.5))
+
+
+def test_jvp_with_none_tangent_does_not_differentiate_that_argument(m):
+    out, tangent = ad.jvp(m.pair, (3.0, 4.0), (None, 1.0))
+    assert out == (12.0, -1.0)
+    assert tangent == (3.0, -1.0)
+
+
+def test_jvp_of_an_array_function_is_elementwise(m):
+    x = np.array([0.1, 0.2, 0.3])
+    a = np.array([2.0, 3.0, 4.0])
+    out, tangent = ad.jvp(m.vector, (x, a), (np.ones(3), None))
+    np.testing.assert_allclose(out, np.sin(x) * a)
+    np.testing.assert_allclose(tangent, np.cos(x) * a)
+
+
+def test_derivative_is_elementwise_over_arrays(m):
+    x = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(ad.derivative(m.vector)(x, 2.0), 2.0 * np.cos(x))
+
+
+def test_derivative_refuses_higher_orders_for_now(m):
+    with pytest.raises(NotImplementedError, match="order"):
+        ad.derivative(m.poly, order=2)
+    with pytest.raises(TypeError):
+        ad.derivative(m.poly, order=0)
+
+
+def test_ints_are_taken_as_reals(m):
+    result = ad.grad(m.poly, wrt=(0, 1))(3, 2)
+    assert result == (12.0, 11.0)
+    assert all(type(r) is float for r in result)
+
+
+def test_float_gradient_of_float_argument(m):
+    assert type(ad.grad(m.poly)(1.5, 2.0)) is float
+
+
+def test_float32_in_float32_out(m):
+    x = np.array([0.1, 0.2], dtype=np.float32)
+    a = np.array([1.0, 2.0], dtype=np.float32)
+    _, pullback = ad.vjp(m.vector, x, a)
+    dx, da = pullback(np.ones(2, dtype=np.float32))
+    assert dx.dtype == np.float32 and da.dtype == np.float32
+
+
+def test_closure_variables_are_read_as_constants(m):
+    scaled = m.make_scaled(5.0)
+    assert ad.grad(scaled)(2.0) == pytest.approx(20.0)
+    other = m.make_scaled(-1.0)  # same code, another closure: its own constant
+    assert ad.grad(other)(2.0) == pytest.approx(-4.0)
+
+
+def test_lambda(m):
+    assert ad.grad(lambda x: x * x + 3 * x)(2.0) == pytest.approx(7.0)
+
+
+def test_stop_gradient_blocks_the_derivative(m):
+    assert ad.grad(m.stopped)(3.0) == pytest.approx(3.0)
+
+
+def test_cached_per_function_and_fresh_after_redefinition(make_module):
+    first = make_module("def f(x):\n    return x * x\n")
+    assert ad.grad(first.f)(3.0) == 6.0
+    assert ad.source(first.f) is ad.source(first.f) or ad.source(first.f) == ad.source(first.f)
+    second = make_module("def f(x):\n    return x * x * x\n")
+    assert ad.grad(second.f)(3.0) == 27.0
+    assert ad.grad(first.f)(3.0) == 6.0
+
+
+def test_same_function_with_floats_then_arrays(m):
+    g = ad.grad(lambda x: np.sum(x * x))
+    assert g(3.0) == pytest.approx(6.0)
+    np.testing.assert_allclose(g(np.array([1.0, 2.0])), [2.0, 4.0])
+    assert g(3.0) == pytest.approx(6.0)
+
+
+def test_differentiate_decorator_bare_and_with_options(make_module):
+    m = make_module(
+        """
+        import s2s_ad as ad
+
+        @ad.differentiate
+        def f(x, y):
+            return x * y + y
+
+        @ad.differentiate(wrt=("x", "y"), mode="forward")
+        def g(x, y):
+            return x * x * y
+        """
+    )
+    assert m.f(2.0, 3.0) == 9.0
+    assert m.f.grad(2.0, 3.0) == 3.0
+    assert m.f.value_and_grad(2.0, 3.0) == (9.0, 3.0)
+    assert m.f.jvp((2.0, 3.0), (0.0, 1.0)) == (9.0, 3.0)
+    assert m.f.vjp(2.0, 3.0)[1](1.0) == (3.0,)
+    assert "def f_grad" in m.f.source()
+    assert "load('x')" in m.f.trace()
+    assert m.g.grad(2.0, 3.0) == (12.0, 4.0)
+    assert "def g_jvp" in m.g.source()
+    assert "def g_grad" in m.g.source(mode="reverse")
+
+
+def test_optimized_and_unoptimized_code_agree(m, make_module):
+    from s2s_ad import pipeline
+    from s2s_ad.pipeline import Spec
+
+    mod = make_module(
+        """
+        import math
+        def f(x, y):
+            a = x * y
+            b = math.sin(a) + a * a
+            return b / (1 + y * y) - math.exp(-x) * a
+        """
+    )
+    results = []
+    for optimize in (True, False):
+        spec = Spec("grad", ("x", "y"), ("scalar", "scalar"), optimize)
+        results.append(pipeline.build(mod.f, spec).bind(mod.f)(0.3, -1.2))
+    assert results[0] == pytest.approx(results[1], rel=1e-14)
+    expected = [central_difference(mod.f, (0.3, -1.2), i) for i in range(2)]
+    assert results[0] == pytest.approx(expected, rel=1e-7)
+
+
+def test_defvjp_and_defjvp_make_a_primitive(make_module):
+    m = make_module(
+        """
+        import math
+
+        def softplus(x):
+            return math.log1p(math.exp(x))
+
+        def model(x):
+            return softplus(x) * x
+        """
+    )
+    calls = []
+
+    def softplus_vjp(g, ans, x):
+        calls.append("vjp")
+        return g / (1 + math.exp(-x))
+
+    ad.defvjp(m.softplus, softplus_vjp)
+    x = 0.4
+    expected = m.softplus(x) + x / (1 + math.exp(-x))
+    assert ad.grad(m.model)(x) == pytest.approx(expected)
+    assert calls == ["vjp"]
+    with pytest.raises(ad.TransformError, match="defjvp"):
+        ad.jvp(m.model, (x,), (1.0,))
+    ad.defjvp(m.softplus, lambda t, ans, x: t / (1 + math.exp(-x)))
+    assert ad.jvp(m.model, (x,), (1.0,))[1] == pytest.approx(expected)
+    assert "softplus_vjp0" in ad.source(m.model)
+
+
+def test_check_grad_passes_and_fails_as_it_should(make_module):
+    m = make_module(
+        """
+        import numpy as np
+        def f(x, y):
+            return np.sum(np.sin(x) * y)
+        """
+    )
+    x, y = np.array([0.1, 0.5, 0.9]), 2.0
+    assert ad.check_grad(m.f, x, y, wrt=(0, 1)) < 1e-7
+    ad.defvjp(np.sin, lambda g, ans, x: g * np.cos(x) * 1.01)  # a wrong rule
+    try:
+        with pytest.raises(AssertionError, match=r"df/dx\[0\]: s2s_ad gives 2.0099"):
+            ad.check_grad(m.f, x, y, wrt=0)
+    finally:
+        import importlib
+
+        import s2s_ad.rules.numpy
+
+        importlib.reload(s2s_ad.rules.numpy)
+
+
+def test_check_grad_of_a_vector_function(m):
+    assert ad.check_grad(m.vector, np.array([0.2, 0.4]), np.array([1.0, 3.0]), wrt=(0, 1)) < 1e-7

@@ -1,0 +1,119 @@
+"""Optimization passes and template simplification on small IR snippets."""
+
+import operator
+
+import numpy as np
+import pytest
+
+from s2s_ad import ir, optimize
+from s2s_ad.templates import Builder
+
+x, y, t0, t1, t2, t3, dx = (ir.Var(n) for n in ("x", "y", "t0", "t1", "t2", "t3", "dx"))
+
+
+def call(fn, *args):
+    return ir.Call(fn, tuple(args))
+
+
+def test_copy_propagation_removes_loads_and_copies():
+    body = [
+        ir.Assign(t0, ir.Load("x")),
+        ir.Assign(t1, t0),
+        ir.Assign(t2, call(operator.mul, t1, t0)),
+        ir.Return(t2),
+    ]
+    assert optimize.propagate_copies(body) == [
+        ir.Assign(t2, call(operator.mul, x, x)),
+        ir.Return(t2),
+    ]
+
+
+def test_copies_of_accumulated_variables_are_kept():
+    body = [ir.Assign(dx, t0), ir.Accum(dx, t1), ir.Return(dx)]
+    assert optimize.propagate_copies(body) == body
+
+
+def test_common_subexpressions_are_shared():
+    body = [
+        ir.Assign(t1, call(np.cos, x)),
+        ir.Assign(t2, call(np.cos, x)),
+        ir.Assign(t3, call(operator.mul, t1, t2)),
+        ir.Return(t3),
+    ]
+    assert optimize.share_common_subexpressions(body) == [
+        ir.Assign(t1, call(np.cos, x)),
+        ir.Assign(t3, call(operator.mul, t1, t1)),
+        ir.Return(t3),
+    ]
+
+
+def test_no_sharing_through_an_accumulated_variable():
+    body = [
+        ir.Assign(dx, call(operator.mul, x, y)),
+        ir.Assign(t1, call(operator.mul, dx, y)),
+        ir.Accum(dx, t1),
+        ir.Assign(t2, call(operator.mul, dx, y)),
+        ir.Return((t1, t2)),
+    ]
+    assert optimize.share_common_subexpressions(body) == body
+
+
+def test_sharing_reaches_into_a_nested_pullback():
+    inner = ir.Function("pb", (ir.Param("g"),), [ir.Assign(t2, call(np.cos, x)), ir.Return(t2)])
+    body = [ir.Assign(t1, call(np.cos, x)), inner, ir.Return((t1, ir.Var("pb")))]
+    shared = optimize.share_common_subexpressions(body)
+    assert shared[1].body == [ir.Return(t1)]
+
+
+def test_dead_pure_code_goes_impure_code_stays():
+    body = [
+        ir.Assign(t1, call(np.exp, x)),
+        ir.Assign(t2, call(np.random.normal, x)),
+        ir.Assign(t3, call(operator.add, t1, x)),
+        ir.Return(x),
+    ]
+    assert optimize.eliminate_dead_code(body) == [body[1], body[3]]
+
+
+def _builder(optimize=True, floats=("x", "y")):
+    return Builder(
+        ir.Names({"x", "y"}), optimize, is_float=lambda a: a in {ir.Var(f) for f in floats}
+    )
+
+
+@pytest.mark.parametrize(
+    "fn, args, expected",
+    [
+        (operator.mul, (ir.Const(1), x), x),
+        (operator.mul, (x, ir.Const(1.0)), x),
+        (operator.add, (ir.Const(2), ir.Const(3)), ir.Const(5)),
+        (operator.sub, (ir.Const(2), ir.Const(1)), ir.Const(1)),
+        (operator.pow, (x, ir.Const(1)), x),
+        (operator.truediv, (x, ir.Const(1.0)), x),
+    ],
+)
+def test_builder_simplifies(fn, args, expected):
+    b = _builder()
+    assert b.call(fn, args) == expected
+    assert b.out == []
+
+
+def test_a_float_one_does_not_turn_an_int_into_itself():
+    b = _builder(floats=())
+    result = b.call(operator.mul, (ir.Const(1.0), ir.Var("n")))
+    assert isinstance(result, ir.Var) and b.out[0].value.args == (ir.Const(1.0), ir.Var("n"))
+
+
+def test_minus_one_becomes_negation_and_a_plus_minus_b_a_minus_b():
+    b = _builder()
+    negated = b.call(operator.mul, (ir.Const(-1), y))
+    assert b.out[-1].value == call(operator.neg, y)
+    total = b.call(operator.add, (x, negated))
+    assert b.out[-1].value == call(operator.sub, x, y) and b.out[-1].target == total
+    assert b.call(operator.neg, (negated,)) == y
+
+
+def test_without_optimization_nothing_is_simplified():
+    b = _builder(optimize=False)
+    b.call(operator.mul, (ir.Const(1), x))
+    assert b.out[0].value == call(operator.mul, ir.Const(1), x)
