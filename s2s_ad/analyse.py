@@ -73,7 +73,8 @@ def active(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
 
 
 def kind_of_value(value: object) -> str:
-    """The kind of a Python value: Python numbers are scalars, NumPy values arrays."""
+    """The kind of a value: Python numbers (and np.float64, a float) are scalars;
+    other NumPy values count as arrays, so that their dtype is kept."""
     if isinstance(value, (float, int)) and not isinstance(value, bool):
         return SCALAR
     if isinstance(value, (np.ndarray, np.generic)):

@@ -6,7 +6,9 @@ s2s-ad PATH.py:FUNC [--mode forward|reverse] [--wrt x,y] [--trace] [--no-optimiz
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import inspect
 import os
 import sys
 from typing import List, Optional
@@ -51,14 +53,18 @@ def _load_function(target: str):
     sys.modules[module_name] = module
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # the user's module failed to import
+        # Whatever the module prints while importing is not emitted source.
+        with contextlib.redirect_stdout(sys.stderr):
+            spec.loader.exec_module(module)
+    except BaseException as exc:  # the user's module failed to import, or exited
         raise _Usage(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.pop(0)
     fn = getattr(module, name, None)
     if fn is None:
         raise _Usage(f"{path} has no function {name!r}")
+    if not inspect.isfunction(fn):
+        raise _Usage(f"{name!r} in {path} is a {type(fn).__name__}, not a function")
     return fn
 
 
@@ -91,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _wrt(text: Optional[str], fn):
     if text is None:
-        names = api._parameters(fn) if callable(fn) else ()
+        names = api._parameters(fn)
         if not names:
             raise _Usage("the function has no parameters to differentiate")
         return tuple(names)

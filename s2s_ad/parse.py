@@ -100,7 +100,9 @@ def parse(fn: Callable) -> Parsed:
         )
     code = fn.__code__
     try:
-        lines, first_lineno = inspect.getsourcelines(fn)
+        # The code object, not the function: inspect follows ``__wrapped__``
+        # (functools.wraps) to another function, whose derivative is not ours.
+        lines, first_lineno = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise TransformError(
             f"the source of {fn.__name__!r} is not available ({exc})",
@@ -112,12 +114,13 @@ def parse(fn: Callable) -> Parsed:
     dedented = textwrap.dedent(source)
     indent = _indent_removed(source, dedented)
     filename = code.co_filename
-    tree = _parse_text(dedented, filename, first_lineno)
-    node = _find_definition(tree, fn)
+    tree, line_shift = _parse_text(dedented, filename, first_lineno)
+    where = Loc(filename, first_lineno, 0, lines[0] if lines else "")
+    node = _find_definition(tree, code, first_lineno - line_shift, indent, where)
     if node is None:
         raise TransformError(
             f"could not find the definition of {fn.__name__!r} in its source",
-            Loc(filename, first_lineno, 0, lines[0] if lines else ""),
+            where,
             hint="define the function with a plain `def` or a single lambda on its line.",
         )
     return Parsed(fn, node, filename, first_lineno, indent, lines, Resolver(fn))
@@ -130,15 +133,16 @@ def _indent_removed(source: str, dedented: str) -> int:
     return 0
 
 
-def _parse_text(text: str, filename: str, first_lineno: int) -> gast.Module:
+def _parse_text(text: str, filename: str, first_lineno: int) -> Tuple[gast.Module, int]:
+    """The parsed text, and how many lines were added in front of it."""
     try:
-        return gast.parse(text)
+        return gast.parse(text), 0
     except SyntaxError:
         pass
     # A lambda inside a larger expression: getsource gives whole lines, which
     # may start or end mid-expression.  Retry with the text wrapped in brackets.
     try:
-        return gast.parse("(\n" + text + "\n)")
+        return gast.parse("(\n" + text + "\n)"), 1
     except SyntaxError as exc:
         raise TransformError(
             f"cannot parse the source of this function: {exc.msg}",
@@ -146,33 +150,74 @@ def _parse_text(text: str, filename: str, first_lineno: int) -> gast.Module:
         ) from None
 
 
-def _find_definition(tree: gast.Module, fn: Callable) -> Optional[gast.FunctionDef]:
-    """The FunctionDef of ``fn`` (a lambda is rewritten into one)."""
-    code = fn.__code__
-    if fn.__name__ != "<lambda>":
-        for node in gast.walk(tree):
-            if isinstance(node, gast.FunctionDef) and node.name == fn.__name__:
+def _find_definition(
+    tree: gast.Module, code, line_zero: int, indent: int, where: Loc
+) -> Optional[gast.FunctionDef]:
+    """The FunctionDef of ``code`` (a lambda is rewritten into one).
+
+    ``line_zero`` is the file line number of line 1 of the parsed text.
+    """
+    if code.co_name != "<lambda>":
+        defs = [
+            n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef) and n.name == code.co_name
+        ]
+        # Decorators move co_firstlineno to the first decorator line.
+        for node in defs:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            if first + line_zero - 1 == code.co_firstlineno:
                 return node
-        return None
+        return defs[0] if len(defs) == 1 else None
     wanted = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    candidates = []
     for node in gast.walk(tree):
         if isinstance(node, gast.Lambda):
             names = tuple(a.id for a in node.args.posonlyargs + node.args.args)
             names += tuple(a.id for a in node.args.kwonlyargs)
             if names == wanted:
-                ret = gast.Return(value=node.body)
-                gast.copy_location(ret, node.body)
-                fdef = gast.FunctionDef(
-                    name="<lambda>",
-                    args=node.args,
-                    body=[ret],
-                    decorator_list=[],
-                    returns=None,
-                    type_comment=None,
-                    type_params=[],
-                )
-                return gast.copy_location(fdef, node)
-    return None
+                candidates.append(node)
+    if len(candidates) > 1:
+        candidates = _lambdas_at(candidates, code, line_zero, indent)
+    if len(candidates) > 1:
+        raise TransformError(
+            "several lambdas with the same parameters stand on this line; "
+            "s2s_ad cannot tell which one it is given",
+            where,
+            "define the function with `def`, or put each lambda on its own line",
+        )
+    if not candidates:
+        return None
+    node = candidates[0]
+    ret = gast.Return(value=node.body)
+    gast.copy_location(ret, node.body)
+    fdef = gast.FunctionDef(
+        name="<lambda>",
+        args=node.args,
+        body=[ret],
+        decorator_list=[],
+        returns=None,
+        type_comment=None,
+        type_params=[],
+    )
+    return gast.copy_location(fdef, node)
+
+
+def _lambdas_at(candidates: list, code, line_zero: int, indent: int) -> list:
+    """The lambdas whose body holds the code's first source position (Python 3.11+)."""
+    positions = getattr(code, "co_positions", None)
+    if positions is None:
+        return candidates
+    for line, _, col, end_col in positions():
+        if line is None or col is None or col == end_col:  # RESUME and friends
+            continue
+        line, col = line - line_zero + 1, col - indent
+        return [
+            node
+            for node in candidates
+            if (node.body.lineno, node.body.col_offset)
+            <= (line, col)
+            <= (node.body.end_lineno, node.body.end_col_offset)
+        ]
+    return candidates
 
 
 def dotted_name(node: gast.AST) -> Optional[Tuple[str, ...]]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+import types
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
 import gast
 
 from . import ir
+from .analyse import kind_of_value
 from .emit import Emitted, emit
 from .forward import forward
 from .lower import Lowered, lower
@@ -37,20 +39,48 @@ class Spec:
     optimize: bool = True
 
 
-_CACHE: Dict[tuple, Emitted] = {}
+_CACHE: Dict[tuple, Tuple[Emitted, list]] = {}
 _LOCK = threading.Lock()
 
 
 def build(fn: Callable, spec: Spec) -> Emitted:
     """The emitted derivative of ``fn`` for ``spec`` (cached)."""
     code = fn.__code__
-    key = (code, code.co_filename, spec)
-    emitted = _CACHE.get(key)
-    if emitted is None:
-        emitted = _transform(fn, spec)
+    names, keep_alive = _free_names_identity(fn)
+    key = (code, code.co_filename, spec, names)
+    entry = _CACHE.get(key)
+    if entry is None:
+        entry = (_transform(fn, spec), keep_alive)
         with _LOCK:
-            _CACHE[key] = emitted
-    return emitted
+            _CACHE[key] = entry
+    return entry[0]
+
+
+def _free_names_identity(fn: Callable) -> Tuple[tuple, list]:
+    """What the free names of ``fn`` denote, as far as the emitted code depends on it.
+
+    Two closures of one ``def`` share a code object but may call different
+    functions (``make(np.sin)``, ``make(np.cos)``); a rebound global may too.
+    Callables and modules count by identity (the rule depends on them),
+    other values by kind.  The objects are kept alive with the cache entry so
+    that their ids stay unique.
+    """
+    code = fn.__code__
+    values = []
+    for cell in fn.__closure__ or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            values.append(None)
+    values += [fn.__globals__[n] for n in code.co_names if n in fn.__globals__]
+    identity, keep_alive = [], []
+    for value in values:
+        if callable(value) or isinstance(value, types.ModuleType):
+            identity.append(id(value))
+            keep_alive.append(value)
+        else:
+            identity.append(kind_of_value(value))
+    return tuple(identity), keep_alive
 
 
 def _transform(fn: Callable, spec: Spec) -> Emitted:

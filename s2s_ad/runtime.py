@@ -90,7 +90,7 @@ def ones_like(x: Any) -> Any:
 
 def sign(x: float) -> float:
     """The sign of a number as a float: -1.0, 0.0 or 1.0 (the slope of ``abs``)."""
-    return float((x > 0) - (x < 0))
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
 def stop_gradient(x: Any) -> Any:
