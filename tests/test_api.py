@@ -275,3 +275,46 @@ def test_check_grad_passes_and_fails_as_it_should(make_module):
 
 def test_check_grad_of_a_vector_function(m):
     assert ad.check_grad(m.vector, np.array([0.2, 0.4]), np.array([1.0, 3.0]), wrt=(0, 1)) < 1e-7
+
+
+def test_closures_of_one_def_calling_different_functions(make_module):
+    m = make_module(
+        """
+        import numpy as np
+
+        def make(op):
+            def f(x):
+                return op(x)
+            return f
+
+        sin_f, cos_f = make(np.sin), make(np.cos)
+        """
+    )
+    assert ad.grad(m.sin_f)(0.0) == pytest.approx(1.0)
+    assert ad.grad(m.cos_f)(1.0) == pytest.approx(-math.sin(1.0))
+
+
+def test_two_lambdas_on_one_line_are_told_apart(make_module):
+    m = make_module("square, triple = (lambda x: x * x), (lambda x: x * 3.0)\n")
+    assert ad.grad(m.triple)(1.0) == 3.0
+    assert ad.grad(m.square)(1.0) == 2.0
+
+
+def test_a_functools_wraps_decorator_is_not_silently_skipped(make_module):
+    m = make_module(
+        """
+        import functools
+
+        def doubled(fn):
+            @functools.wraps(fn)
+            def wrapper(*args, **kwargs):
+                return 2.0 * fn(*args, **kwargs)
+            return wrapper
+
+        @doubled
+        def cube(x):
+            return x * x * x
+        """
+    )
+    with pytest.raises(ad.TransformError, match=r"\*args"):
+        ad.grad(m.cube)(2.0)
