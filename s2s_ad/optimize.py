@@ -14,6 +14,7 @@ templates are instantiated (:mod:`s2s_ad.templates`).
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from typing import Dict, List, Set
 
@@ -103,7 +104,15 @@ def _call_key(stmt: ir.Stmt, mutable: Set[ir.Var]):
         return None
     if any(a in mutable for a in ir.expr_atoms(call)):
         return None
-    return (id(call.fn), call.args, call.kwargs)
+    args = call.args
+    if call.fn in _COMMUTATIVE and len(args) == 2:
+        args = tuple(sorted(args, key=repr))
+    return (id(call.fn), args, call.kwargs)
+
+
+# a * b and b * a are one value (the order of a product of floats does not
+# change its rounding).
+_COMMUTATIVE = {operator.add, operator.mul}
 
 
 def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:

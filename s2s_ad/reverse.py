@@ -197,7 +197,7 @@ class _Reverse:
             return
         current, current_owned = self.adjoint[var]
         if current_owned or self.kind(var) == SCALAR and current == target:
-            self.builder.out.append(ir.Accum(target, term, self.builder.loc))
+            self.builder.accumulate(target, term)
             self.adjoint[var] = (target, current_owned)
         else:
             total = self.builder.call(operator.add, (current, term), target=target)

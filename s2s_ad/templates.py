@@ -48,6 +48,7 @@ class Builder:
         self.out: List[ir.Stmt] = []
         self.loc: Optional[Loc] = None
         self.defs: Dict[ir.Var, ir.Call] = {}
+        self.accumulated: set = set()  # defs that no longer describe the value
 
     # ------------------------------------------------------------ calls
 
@@ -67,10 +68,16 @@ class Builder:
                     return self.call(simpler[0], simpler[1], target=target)
                 return simpler
         var = target or self.names.temp()
+        self.accumulated.discard(var)
         call = ir.Call(fn, args, tuple(kwargs), spelling)
         self.out.append(ir.Assign(var, call, self.loc))
         self.defs[var] = call
         return var
+
+    def accumulate(self, target: ir.Var, value: ir.Atom) -> None:
+        """Append ``target += value``."""
+        self.out.append(ir.Accum(target, value, self.loc))
+        self.accumulated.add(target)
 
     def is_fresh(self, atom: ir.Atom) -> bool:
         """Whether ``atom`` holds a value this builder just allocated."""
@@ -161,6 +168,8 @@ class Builder:
         return isinstance(const.value, int) or self.is_float(other)
 
     def _negated(self, atom: ir.Atom) -> Optional[ir.Atom]:
+        if atom in self.accumulated:
+            return None
         call = self.defs.get(atom) if isinstance(atom, ir.Var) else None
         if call is not None and call.fn is operator.neg:
             return call.args[0]

@@ -1,12 +1,20 @@
 """Shared test helpers: an independent finite-difference oracle and module writers."""
 
 import importlib.util
+import os
 import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# In CI the property tests replay a fixed set of examples, so a run is
+# reproducible; on a developer's machine they explore new ones every run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Golden files are emitted source, not tests or modules to import.
 collect_ignore_glob = ["test_golden/*"]

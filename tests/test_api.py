@@ -318,3 +318,35 @@ def test_a_functools_wraps_decorator_is_not_silently_skipped(make_module):
     )
     with pytest.raises(ad.TransformError, match=r"\*args"):
         ad.grad(m.cube)(2.0)
+
+
+def test_emitted_code_can_be_differentiated_again(make_module):
+    """The IR's promise for higher order: the output is made of primitives with rules."""
+    from s2s_ad import pipeline
+
+    m = make_module(
+        """
+        import math
+        import numpy as np
+
+        def f(x):
+            return math.sin(x) * x * x
+
+        def h(x):
+            return np.sum(np.tanh(x) ** 2)
+        """
+    )
+    f_grad = pipeline.build(m.f, pipeline.Spec("grad", ("x",), ("scalar",))).bind(m.f)
+    x = 0.7
+    second = -math.sin(x) * x * x + 4 * x * math.cos(x) + 2 * math.sin(x)
+    assert ad.derivative(f_grad)(x) == pytest.approx(second, rel=1e-13)
+    assert ad.grad(f_grad)(x) == pytest.approx(second, rel=1e-13)
+
+    h_grad = pipeline.build(m.h, pipeline.Spec("grad", ("x",), ("array",))).bind(m.h)
+    xs = np.array([0.1, 0.5, -0.3])
+    t = np.tanh(xs)
+    hessian_diagonal = 2 * (1 - t**2) ** 2 - 4 * t**2 * (1 - t**2)
+    for i in range(3):
+        e = np.eye(3)[i]
+        column = ad.jvp(h_grad, (xs,), (e,))[1]
+        np.testing.assert_allclose(column, hessian_diagonal * e, rtol=1e-12, atol=1e-15)

@@ -117,3 +117,24 @@ def test_without_optimization_nothing_is_simplified():
     b = _builder(optimize=False)
     b.call(operator.mul, (ir.Const(1), x))
     assert b.out[0].value == call(operator.mul, ir.Const(1), x)
+
+
+def test_sharing_sees_through_the_order_of_a_product():
+    body = [
+        ir.Assign(t1, call(operator.mul, x, y)),
+        ir.Assign(t2, call(operator.mul, y, x)),
+        ir.Assign(t3, call(operator.add, t1, t2)),
+        ir.Return(t3),
+    ]
+    shared = optimize.share_common_subexpressions(body)
+    assert shared[1] == ir.Assign(t3, call(operator.add, t1, t1))
+
+
+def test_an_accumulated_variable_is_not_simplified_through_its_first_value():
+    """`d = -c; d += c; d + d` is 0, not `d - c` (found by hypothesis)."""
+    b = _builder()
+    c = ir.Var("c")
+    d = b.call(operator.neg, (c,), target=ir.Var("d"))
+    b.accumulate(d, c)
+    b.call(operator.add, (d, d))
+    assert b.out[-1].value == call(operator.add, d, d)

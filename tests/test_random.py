@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import s2s_ad as ad
@@ -91,9 +91,10 @@ def expressions(unary, variables):
     leaves = st.sampled_from(variables) | st.sampled_from(["0.5", "1.5", "2.0"])
 
     def extend(children):
-        one = st.tuples(st.sampled_from(unary), children).map(lambda t: t[0].format(t[1]))
+        # Children are parenthesized: "-{}" of "x + y" is "-(x + y)".
+        one = st.tuples(st.sampled_from(unary), children).map(lambda t: t[0].format(f"({t[1]})"))
         two = st.tuples(st.sampled_from(binary), children, children).map(
-            lambda t: t[0].format(t[1], t[2])
+            lambda t: t[0].format(f"({t[1]})", f"({t[2]})")
         )
         return one | two
 
@@ -130,6 +131,11 @@ def _check_program(source, args):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=programs(SCALAR_UNARY, array=False), args=st.tuples(finite, finite, finite))
+@example(  # an adjoint accumulated into was once simplified through its first value
+    source="import math\n\ndef f(x, y, z):\n    v0 = x + x\n"
+    "    return math.sin(v0) - math.sin(v0)\n",
+    args=(0.0, 0.0, 0.0),
+)
 def test_random_scalar_programs(source, args):
     _check_program(source, args)
 
