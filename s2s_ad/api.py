@@ -125,6 +125,15 @@ class _Derived:
         self.positions = tuple(self.params.index(w) for w in wrt)
         self.by_types: Dict[tuple, Callable] = {}
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the emitted code; an error inside it names the user's line."""
+        fn, args = self.prepare(args, kwargs)
+        try:
+            return fn(*args)
+        except Exception as exc:
+            _annotate(exc)
+            raise
+
     def prepare(self, args: tuple, kwargs: dict) -> Tuple[Callable, tuple]:
         """The emitted function for these arguments, and the arguments in order."""
         if kwargs or len(args) != len(self.params):
@@ -194,6 +203,15 @@ def _annotate(exc: BaseException) -> None:
             exc.add_note(note)
 
 
+def _forwarding(derived: _Derived) -> Callable:
+    """A plain function calling ``derived`` (it gets the user-facing name and docs)."""
+
+    def call(*args, **kwargs):
+        return derived(*args, **kwargs)
+
+    return call
+
+
 def _named(wrapper: Callable, f: Callable, what: str) -> Callable:
     wrapper.__name__ = f"{what}_{f.__name__}" if f.__name__ != "<lambda>" else what
     wrapper.__qualname__ = wrapper.__name__
@@ -218,16 +236,11 @@ def grad(f: Callable, wrt: Wrt = 0) -> Callable:
     _check_function(f, "grad")
     names, single = _resolve_wrt(f, wrt, "grad")
     derived = _derived(f, GRAD, names)
-    wrap = not single and len(names) == 1
+    if single or len(names) > 1:
+        return _named(_forwarding(derived), f, "grad")
 
     def gradient(*args, **kwargs):
-        fn, args = derived.prepare(args, kwargs)
-        try:
-            result = fn(*args)
-        except Exception as exc:
-            _annotate(exc)
-            raise
-        return (result,) if wrap else result
+        return (derived(*args, **kwargs),)
 
     return _named(gradient, f, "grad")
 
@@ -243,16 +256,12 @@ def value_and_grad(f: Callable, wrt: Wrt = 0) -> Callable:
     _check_function(f, "value_and_grad")
     names, single = _resolve_wrt(f, wrt, "value_and_grad")
     derived = _derived(f, VALUE_AND_GRAD, names)
-    wrap = not single and len(names) == 1
+    if single or len(names) > 1:
+        return _named(_forwarding(derived), f, "value_and_grad")
 
     def value_and_gradient(*args, **kwargs):
-        fn, args = derived.prepare(args, kwargs)
-        try:
-            value, result = fn(*args)
-        except Exception as exc:
-            _annotate(exc)
-            raise
-        return value, ((result,) if wrap else result)
+        value, result = derived(*args, **kwargs)
+        return value, (result,)
 
     return _named(value_and_gradient, f, "value_and_grad")
 
@@ -366,17 +375,7 @@ def derivative(f: Callable, order: int = 1) -> Callable:
             "are planned (see the roadmap in docs/architecture.md)"
         )
     names, _ = _resolve_wrt(f, 0, "derivative")
-    derived = _derived(f, DERIVATIVE, names)
-
-    def derivative_of(*args, **kwargs):
-        fn, args = derived.prepare(args, kwargs)
-        try:
-            return fn(*args)
-        except Exception as exc:
-            _annotate(exc)
-            raise
-
-    return _named(derivative_of, f, "derivative")
+    return _named(_forwarding(_derived(f, DERIVATIVE, names)), f, "derivative")
 
 
 # ---------------------------------------------------------- source level

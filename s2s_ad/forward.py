@@ -17,10 +17,10 @@ from __future__ import annotations
 import operator
 from typing import Dict, Mapping, Sequence
 
-from . import analyse, ir, runtime
+from . import ir, runtime
 from .lower import Lowered
 from .rules import SCALAR
-from .templates import Builder, rule_for, template_of
+from .templates import Transform, template_of
 
 
 def forward(
@@ -39,29 +39,14 @@ def forward(
     return _Forward(low, wrt, param_kinds, optimize, seed_ones).run()
 
 
-class _Forward:
+class _Forward(Transform):
     def __init__(self, low, wrt, param_kinds, optimize, seed_ones):
-        self.low = low
-        self.fn = low.function
-        self.wrt = tuple(wrt)
+        super().__init__(low, wrt, param_kinds, optimize)
         self.seed_ones = seed_ones
-        self.optimize = optimize
-        self.varied = analyse.varied(self.fn, self.wrt)
-        self.active = self.varied & analyse.useful(self.fn)
-        self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
-        self.param_kinds = param_kinds
-        primal_vars = {s.target for s in self.fn.body if isinstance(s, ir.Assign)}
-        constants = primal_vars - self.varied
-        self.builder = Builder(low.names, optimize, is_float=lambda a: _is_float(a, constants))
         self.tangent: Dict[ir.Var, ir.Atom] = {}
         self.tangent_params = {
             p: low.names.derivative(ir.Var(p)) for p in self.wrt if not seed_ones
         }
-
-    def kind(self, atom: ir.Atom) -> str:
-        if isinstance(atom, ir.Const):
-            return analyse.kind_of_value(atom.value)
-        return self.kinds.get(atom, "unknown")
 
     def run(self) -> ir.Function:
         out = self.builder.out
@@ -99,11 +84,7 @@ class _Forward:
 
     def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
         call = stmt.value
-        rule = rule_for(call, stmt.loc)
-        arg_kinds = [self.kind(a) for a in call.args]
-        namespace = rule.namespace(all(k == SCALAR for k in arg_kinds))
-        env = dict(zip(rule.arg_names, call.args))
-        env["out"] = stmt.target
+        rule, arg_kinds, namespace, env = self.rule_context(stmt)
         moving = [
             i for i, arg in enumerate(call.args) if rule.jvp[i] is not None and arg in self.varied
         ]
@@ -148,12 +129,6 @@ class _Forward:
         if self.kind(atom) == SCALAR:
             return ir.Const(0.0)
         return self.builder.call(runtime.zeros_like, (atom,))
-
-
-def _is_float(atom: ir.Atom, constants) -> bool:
-    if isinstance(atom, ir.Const):
-        return isinstance(atom.value, float)
-    return atom not in constants
 
 
 def _base(name: str) -> str:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import operator
 from typing import Dict, Mapping, Sequence, Tuple
 
-from . import analyse, ir, runtime
+from . import ir, runtime
 from .errors import TransformError
 from .lower import Lowered
 from .rules import SCALAR
-from .templates import Builder, rule_for, template_of
+from .templates import Transform, template_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 
@@ -36,28 +36,12 @@ def reverse(
     return _Reverse(low, wrt, param_kinds, optimize, variant).run()
 
 
-class _Reverse:
+class _Reverse(Transform):
     def __init__(self, low: Lowered, wrt, param_kinds, optimize, variant):
-        self.low = low
-        self.fn = low.function
-        self.names = low.names
-        self.wrt = tuple(wrt)
+        super().__init__(low, wrt, param_kinds, optimize)
         self.variant = variant
-        self.optimize = optimize
-        self.varied = analyse.varied(self.fn, self.wrt)
-        self.active = self.varied & analyse.useful(self.fn)
-        self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
-        self.param_kinds = param_kinds
-        primal_vars = {s.target for s in self.fn.body if isinstance(s, ir.Assign)}
-        constants = primal_vars - self.varied
-        self.builder = Builder(self.names, optimize, is_float=lambda a: _is_float(a, constants))
         # adjoint of each variable: (atom holding it, whether we own that value)
         self.adjoint: Dict[ir.Var, Tuple[ir.Atom, bool]] = {}
-
-    def kind(self, atom: ir.Atom) -> str:
-        if isinstance(atom, ir.Const):
-            return analyse.kind_of_value(atom.value)
-        return self.kinds.get(atom, "unknown")
 
     def dname(self, var: ir.Var) -> ir.Var:
         """``dv`` for ``v``; the adjoint of a parameter's load is ``dx``."""
@@ -164,11 +148,7 @@ class _Reverse:
 
     def propagate_call(self, stmt: ir.Assign, g: ir.Atom) -> None:
         call = stmt.value
-        rule = rule_for(call, stmt.loc)
-        arg_kinds = [self.kind(a) for a in call.args]
-        namespace = rule.namespace(all(k == SCALAR for k in arg_kinds))
-        env = dict(zip(rule.arg_names, call.args))
-        env["out"] = stmt.target
+        rule, arg_kinds, namespace, env = self.rule_context(stmt)
         env["g"] = g
         for i, arg in enumerate(call.args):
             if rule.vjp[i] is None or arg not in self.varied:
@@ -229,9 +209,3 @@ class _Reverse:
         if self.param_kinds.get(param) == SCALAR:
             return ir.Const(0.0)
         return self.builder.call(runtime.zeros_like, (ir.Var(param),))
-
-
-def _is_float(atom: ir.Atom, constants) -> bool:
-    if isinstance(atom, ir.Const):
-        return isinstance(atom.value, float)
-    return atom not in constants

@@ -200,6 +200,51 @@ def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Tuple[Any, str]:
 # -------------------------------------------------- shared by the transforms
 
 
+class Transform:
+    """What forward and reverse mode share: the function, its analysis, a builder."""
+
+    def __init__(self, low, wrt, param_kinds, optimize: bool):
+        from . import analyse
+
+        self.low = low
+        self.fn = low.function
+        self.names = low.names
+        self.wrt = tuple(wrt)
+        self.optimize = optimize
+        self.param_kinds = param_kinds
+        self.varied = analyse.varied(self.fn, self.wrt)
+        self.active = self.varied & analyse.useful(self.fn)
+        self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
+        primal = {s.target for s in self.fn.body if isinstance(s, ir.Assign)}
+        constants = primal - self.varied  # may hold ints; everything varied is a float
+        self.builder = Builder(self.names, optimize, is_float=lambda a: _is_float(a, constants))
+
+    def kind(self, atom: ir.Atom) -> str:
+        from .analyse import kind_of_value
+
+        if isinstance(atom, ir.Const):
+            return kind_of_value(atom.value)
+        return self.kinds.get(atom, "unknown")
+
+    def rule_context(self, stmt: ir.Assign):
+        """The rule of a call statement, its argument kinds, template names and bindings."""
+        from .rules import SCALAR
+
+        call = stmt.value
+        rule = rule_for(call, stmt.loc)
+        arg_kinds = [self.kind(a) for a in call.args]
+        namespace = rule.namespace(all(k == SCALAR for k in arg_kinds))
+        env = dict(zip(rule.arg_names, call.args))
+        env["out"] = stmt.target
+        return rule, arg_kinds, namespace, env
+
+
+def _is_float(atom: ir.Atom, constants) -> bool:
+    if isinstance(atom, ir.Const):
+        return isinstance(atom.value, float)
+    return atom not in constants
+
+
 def rule_for(call: ir.Call, loc: Optional[Loc]):
     """The rule of an active call, or a TransformError that says what to do."""
     from . import rules
