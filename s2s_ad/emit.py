@@ -270,7 +270,9 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
         prologue.append("    " + " = ".join(factory_locals) + " = None")
     compiled_lines = prologue + ["    " + line if line else line for line in def_lines]
     compiled_text = "\n".join(compiled_lines) + "\n"
-    filename = f"<s2s_ad {fn.name} of {parsed.filename}:{parsed.first_lineno}>"
+    filename = _unique_filename(
+        f"s2s_ad {fn.name} of {parsed.filename}:{parsed.first_lineno}", compiled_text
+    )
     code = compile(compiled_text, filename, "exec")
     factory = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner = next(
@@ -287,6 +289,15 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
     emitted = Emitted(fn.name, display, filename, inner, dict(refs.helpers), line_locs)
     EMITTED[filename] = emitted
     return emitted
+
+
+def _unique_filename(base: str, text: str) -> str:
+    """``<base>``, or ``<base #k>`` if another text (a variant for other argument kinds) has it."""
+    filename, k = f"<{base}>", 1
+    while filename in linecache.cache and "".join(linecache.cache[filename][2]) != text:
+        k += 1
+        filename = f"<{base} #{k}>"
+    return filename
 
 
 def _ir_names(fn: ir.Function) -> Set[str]:

@@ -189,15 +189,11 @@ def _find_definition(
     node = candidates[0]
     ret = gast.Return(value=node.body)
     gast.copy_location(ret, node.body)
-    fdef = gast.FunctionDef(
-        name="<lambda>",
-        args=node.args,
-        body=[ret],
-        decorator_list=[],
-        returns=None,
-        type_comment=None,
-        type_params=[],
-    )
+    fields = dict(name="<lambda>", args=node.args, body=[ret], decorator_list=[])
+    # Other fields differ between gast versions (type_params arrived with 3.12).
+    for name in gast.FunctionDef._fields:
+        fields.setdefault(name, [] if name == "type_params" else None)
+    fdef = gast.FunctionDef(**fields)
     return gast.copy_location(fdef, node)
 
 

@@ -509,3 +509,19 @@ def test_note_is_not_duplicated_on_repeated_failures(runtime):
             g(1.0, 0.0)
         notes = notes_of(info.value)
         assert len(notes) == len(set(notes)), notes
+
+
+def test_each_variant_of_emitted_code_keeps_its_own_lines(write_module):
+    """Scalar and array code of one function are registered under different names."""
+    from s2s_ad import pipeline
+
+    module = write_module("def f(x):\n    return 1.0 / x\n", "variants")
+    scalar = pipeline.build(module.f, pipeline.Spec("grad", ("x",), ("scalar",)))
+    array = pipeline.build(module.f, pipeline.Spec("grad", ("x",), ("array",)))
+    assert scalar.filename != array.filename
+    for emitted in (scalar, array):
+        registered = "".join(linecache.getlines(emitted.filename))
+        assert registered.count("def f_grad") == 1
+        assert emitted.text.splitlines()[-2].strip() in registered
+    assert "seed_cotangent" in "".join(linecache.getlines(array.filename))
+    assert "seed_cotangent" not in "".join(linecache.getlines(scalar.filename))

@@ -25,6 +25,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
+from ..ir import unparse
+
 SCALAR, ARRAY, UNKNOWN = "scalar", "array", "unknown"
 
 ARG_NAMES = ("x", "y", "z", "w")
@@ -171,7 +173,7 @@ def scale(factor: str, partial: str) -> str:
     >>> scale("g", "1"), scale("g", "-1"), scale("g", "1 / x"), scale("g", "-sin(x)")
     ('g', '-g', 'g / x', '-(g * sin(x))')
     """
-    return ast.unparse(ast.parse(_scale(factor, partial), mode="eval"))
+    return unparse(ast.parse(_scale(factor, partial), mode="eval"))
 
 
 def _scale(factor: str, partial: str) -> str:
@@ -192,13 +194,13 @@ def _scale(factor: str, partial: str) -> str:
     if is_minus_one(tree):
         return f"-{factor}"
     if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div):
-        rest = ast.unparse(tree.right)
+        rest = unparse(tree.right)
         if is_const(tree.left, 1):
             return f"{factor} / ({rest})"
         if is_minus_one(tree.left):
             return f"-({factor} / ({rest}))"
     if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub):
-        return f"-({factor} * ({ast.unparse(tree.operand)}))"
+        return f"-({factor} * ({unparse(tree.operand)}))"
     return f"{factor} * ({partial})"
 
 
