@@ -6,163 +6,51 @@ runtime helpers that emitted code calls.  For each primitive the table
 per argument and the argument shapes to try.  The expressions are written
 into a real module (s2s_ad reads source), imported, and every derivative
 s2s_ad produces -- forward (``jvp``), reverse (``vjp``, ``grad``), with and
-without the optimizer -- is compared with finite differences computed here.
+without the optimizer -- is compared with finite differences.  The oracle,
+the module writer and the test bodies are in ``rule_harness.py``, shared with
+``test_rules_numpy.py``.
 """
 
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import math
 import operator
-import sys
-import zlib
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict
 
-import numpy as np
 import pytest
 
-import s2s_ad as ad
-from s2s_ad import ir, pipeline, runtime
-from s2s_ad.analyse import kind_of_value
-from s2s_ad.pipeline import Spec
-from s2s_ad.rules import all_rules, lookup
+from s2s_ad import runtime
+from s2s_ad.rules import all_rules
 from s2s_ad.rules import python as python_rules
 
-# ------------------------------------------------------------------ oracle
+from rule_harness import (
+    ANY,
+    BASE,
+    EXPONENT,
+    NONZERO,
+    POSITIVE,
+    SCALAR_ONLY,
+    UNIT,
+    Case,
+    Domain,
+    RuleTable,
+    between,
+    binary,
+    check_case_matches_rule,
+    check_grad,
+    check_jvp,
+    check_optimizer_keeps_forward_derivatives,
+    check_optimizer_keeps_gradients,
+    check_optimizer_keeps_reverse_derivatives,
+    check_vjp,
+    unary,
+)
 
-STEP = np.finfo(np.float64).eps ** (1 / 3)
+# ------------------------------------------------------------------- cases
 
-
-def _shifted(value: Any, delta: Any) -> Any:
-    """``value + delta``, keeping a Python float a Python float."""
-    if isinstance(value, np.ndarray):
-        return value + delta
-    return float(value + delta)
-
-
-def fd_jvp(f: Callable, args: Sequence[Any], tangents: Sequence[Any]) -> np.ndarray:
-    """Directional derivative of ``f`` at ``args`` along ``tangents`` (None: held fixed)."""
-    scale = max(1.0, *(float(np.max(np.abs(a))) for a, t in zip(args, tangents) if t is not None))
-    h = STEP * scale
-
-    def at(sign: float) -> np.ndarray:
-        moved = [
-            a if t is None else _shifted(a, sign * h * np.asarray(t))
-            for a, t in zip(args, tangents)
-        ]
-        return np.asarray(f(*moved), dtype=np.float64)
-
-    return (at(1.0) - at(-1.0)) / (2 * h)
-
-
-def fd_vjp(f: Callable, args: Sequence[Any], position: int, cotangent: Any) -> np.ndarray:
-    """Gradient of ``<cotangent, f(args)>`` with respect to ``args[position]``, entry by entry."""
-    base = np.array(args[position], dtype=np.float64)
-    result = np.zeros_like(base)
-    for index in np.ndindex(base.shape):
-        h = STEP * max(1.0, abs(float(base[index])))
-        values = []
-        for sign in (1.0, -1.0):
-            moved = base.copy()
-            moved[index] += sign * h
-            call_args = list(args)
-            call_args[position] = moved if isinstance(args[position], np.ndarray) else float(moved)
-            values.append(float(np.sum(np.asarray(f(*call_args)) * cotangent)))
-        result[index] = (values[0] - values[1]) / (2 * h)
-    return result
-
-
-def assert_matches(ours: Any, expected: Any, what: str) -> None:
-    assert np.shape(ours) == np.shape(expected), (
-        f"{what}: shape {np.shape(ours)}, expected {np.shape(expected)}"
-    )
-    np.testing.assert_allclose(
-        np.asarray(ours, dtype=np.float64), expected, rtol=1e-6, atol=1e-8, err_msg=what
-    )
-
-
-# ------------------------------------------------------------ domains and cases
-
-
-@dataclass(frozen=True)
-class Domain:
-    """Inputs drawn uniformly from [lo, hi], or from +-[lo, hi] if ``signed``."""
-
-    lo: float
-    hi: float
-    signed: bool = False
-
-    def sample(self, rng: np.random.Generator, shape: Any) -> Any:
-        size = shape if isinstance(shape, tuple) else ()
-        value = rng.uniform(self.lo, self.hi, size=size)
-        if self.signed:
-            value = value * rng.choice([-1.0, 1.0], size=size)
-        if shape is None:
-            return float(value)
-        if shape == F64:
-            return np.float64(value)
-        return np.asarray(value, dtype=np.float64)
-
-
-def between(lo: float, hi: float) -> Domain:
-    return Domain(lo, hi)
-
-
-def away_from_zero(lo: float, hi: float) -> Domain:
-    return Domain(lo, hi, signed=True)
-
-
-ANY = between(-2.0, 2.0)
-POSITIVE = between(0.2, 3.0)
-UNIT = between(-0.9, 0.9)  # inside (-1, 1): asin, acos, atanh
-NONZERO = away_from_zero(0.3, 2.0)  # kinks (abs) and poles (1 / y) at 0
-BASE = between(0.3, 2.5)  # a power's base, positive so that d/dy = out * log(x) exists
-EXPONENT = between(-2.0, 2.5)
-
-# Shapes per argument; None is a Python float, F64 a NumPy float64 scalar (what
-# reductions such as np.sum return; it is a subclass of float).
-F64 = "np.float64"
-SCALAR_ONLY = {"float": (None,), "np.float64": (F64,)}
-UNARY = {"float": (None,), "np.float64": (F64,), "(3,)": ((3,),), "(2,3)": ((2, 3),)}
+# math takes floats only (SCALAR_ONLY: a Python float or a NumPy float64 scalar).
 SCALAR_PAIR = {"float,float": (None, None)}
-BINARY = {
-    "float,float": (None, None),
-    "np.float64,float": (F64, None),
-    "(3,),(3,)": ((3,), (3,)),
-    "(2,3),(3,)": ((2, 3), (3,)),
-    "(2,1),(1,3)": ((2, 1), (1, 3)),
-    "float,(3,)": (None, (3,)),
-    "(3,),float": ((3,), None),
-}
-
-
-@dataclass(frozen=True)
-class Case:
-    """How to call one primitive: ``expr`` reads the arguments ``x`` (and ``y``)."""
-
-    expr: str
-    domains: Tuple[Domain, ...]
-    shapes: Dict[str, Tuple[Any, ...]]  # per argument: None, F64 or a shape
-    # Positions of the arguments with a derivative (None: all of them).
-    wrt: Optional[Tuple[int, ...]] = field(default=None)
-
-    @property
-    def arity(self) -> int:
-        return len(self.domains)
-
-    @property
-    def differentiable(self) -> Tuple[int, ...]:
-        return tuple(range(self.arity)) if self.wrt is None else self.wrt
-
-
-def unary(expr: str, domain: Domain = ANY) -> Case:
-    return Case(expr, (domain,), UNARY)
-
-
-def binary(expr: str, x: Domain = ANY, y: Domain = ANY) -> Case:
-    return Case(expr, (x, y), BINARY)
 
 
 def math1(expr: str, domain: Domain = ANY) -> Case:
@@ -239,7 +127,6 @@ CASES: Dict[Any, Case] = {
     ),
 }
 
-ARGS = ("x", "y")
 PYTHON_MODULES = {"_operator", "operator", "builtins", "math", runtime.__name__}
 
 
@@ -254,84 +141,26 @@ def function_name(fn: Any) -> str:
     return "f_" + label(fn).replace(".", "_")
 
 
-# ----------------------------------------------------- the generated module
-
-
-def module_text() -> str:
-    lines = [
+TABLE = RuleTable(
+    CASES,
+    name="rules_python",
+    imports=(
         "import math",
         "import operator",
         "",
         "from s2s_ad.runtime import expand_like, unbroadcast",
         "",
-    ]
-    for fn, case in CASES.items():
-        params = ", ".join(ARGS[: case.arity])
-        lines += ["", f"def {function_name(fn)}({params}):", f"    return {case.expr}", ""]
-    return "\n".join(lines)
+    ),
+    label=label,
+    function_name=function_name,
+    # math and the operators on floats give floats, and so must their gradients
+    float_gradients=True,
+)
 
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory):
-    path = tmp_path_factory.mktemp("rules_python") / "rules_python_cases.py"
-    path.write_text(module_text())
-    spec = importlib.util.spec_from_file_location("rules_python_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
-
-
-# ------------------------------------------------------------ parametrization
-
-
-@dataclass(frozen=True)
-class Point:
-    """One primitive, one shape combination, the arguments to differentiate."""
-
-    fn: Any
-    shape_id: str
-    wrt: Tuple[int, ...]
-
-    @property
-    def case(self) -> Case:
-        return CASES[self.fn]
-
-    @property
-    def id(self) -> str:
-        return f"{label(self.fn)}-{self.shape_id}-" + ",".join(f"d{ARGS[i]}" for i in self.wrt)
-
-    def inputs(self) -> list:
-        rng = np.random.default_rng(zlib.crc32(self.id.encode()))
-        shapes = self.case.shapes[self.shape_id]
-        return [d.sample(rng, s) for d, s in zip(self.case.domains, shapes)]
-
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng(zlib.crc32(self.id.encode()) + 1)
-
-
-def points(scalar_output_only: bool = False) -> list:
-    result = []
-    for fn, case in CASES.items():
-        diff = case.differentiable
-        choices = [(i,) for i in diff] + ([diff] if len(diff) > 1 else [])
-        for shape_id, shapes in case.shapes.items():
-            if scalar_output_only and any(isinstance(s, tuple) for s in shapes):
-                continue
-            for wrt in choices:
-                point = Point(fn, shape_id, wrt)
-                result.append(pytest.param(point, id=point.id))
-    return result
-
-
-def like(value: Any, rng: np.random.Generator) -> Any:
-    """A random tangent or cotangent of the type and shape of ``value``."""
-    if isinstance(value, np.generic):
-        return type(value)(rng.standard_normal())
-    if isinstance(value, np.ndarray):
-        return rng.standard_normal(np.shape(value))
-    return float(rng.standard_normal())
+    yield from TABLE.imported(tmp_path_factory)
 
 
 # ------------------------------------------------------------------- tests
@@ -355,96 +184,34 @@ def test_every_python_rule_has_a_case():
 
 @pytest.mark.parametrize("fn", list(CASES), ids=label)
 def test_case_matches_rule(fn, generated):
-    """Each case calls its primitive, with the rule's arity and differentiable arguments."""
-    rule = lookup(fn)
-    case = CASES[fn]
-    assert rule is not None, f"{label(fn)} has a case but no rule"
-    assert len(rule.arg_names) == case.arity
-    with_rule = tuple(i for i, (j, v) in enumerate(zip(rule.jvp, rule.vjp)) if j or v)
-    assert with_rule == case.differentiable
-    body = pipeline.lowered(getattr(generated, function_name(fn))).function.body
-    calls = [
-        s.value.fn
-        for s in ir.walk(body)
-        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)
-    ]
-    assert any(c is fn for c in calls), f"{case.expr!r} does not call {label(fn)}: {calls}"
+    check_case_matches_rule(TABLE, fn, generated)
 
 
-@pytest.mark.parametrize("point", points())
+@pytest.mark.parametrize("point", TABLE.points())
 def test_jvp(point, generated):
-    f = getattr(generated, function_name(point.fn))
-    args = point.inputs()
-    rng = point.rng()
-    tangents = [like(a, rng) if i in point.wrt else None for i, a in enumerate(args)]
-    out, tangent = ad.jvp(f, args, tangents)
-    assert_matches(out, np.asarray(f(*args), dtype=np.float64), "primal")
-    assert_matches(tangent, fd_jvp(f, args, tangents), "tangent")
+    check_jvp(point, generated)
 
 
-@pytest.mark.parametrize("point", points())
+@pytest.mark.parametrize("point", TABLE.points())
 def test_vjp(point, generated):
-    f = getattr(generated, function_name(point.fn))
-    args = point.inputs()
-    cotangent = like(f(*args), point.rng())
-    out, pullback = ad.vjp(f, *args, wrt=point.wrt)
-    assert_matches(out, np.asarray(f(*args), dtype=np.float64), "primal")
-    cotangents = pullback(cotangent)
-    assert len(cotangents) == len(point.wrt)
-    for i, ours in zip(point.wrt, cotangents):
-        assert_matches(ours, fd_vjp(f, args, i, cotangent), f"cotangent of {ARGS[i]}")
+    check_vjp(point, generated)
 
 
-@pytest.mark.parametrize("point", points(scalar_output_only=True))
+@pytest.mark.parametrize("point", TABLE.points(scalar_output_only=True))
 def test_grad(point, generated):
-    f = getattr(generated, function_name(point.fn))
-    args = point.inputs()
-    grads = ad.grad(f, wrt=point.wrt)(*args)
-    for i, ours in zip(point.wrt, grads):
-        assert isinstance(ours, float), f"gradient of a float is a {type(ours).__name__}"
-        assert_matches(ours, fd_vjp(f, args, i, 1.0), f"gradient wrt {ARGS[i]}")
+    check_grad(point, generated)
 
 
-def build(f: Callable, mode: str, wrt: Tuple[int, ...], args: Sequence[Any], optimize: bool):
-    kinds = tuple(kind_of_value(a) for a in args)
-    names = tuple(ARGS[i] for i in wrt)
-    return pipeline.build(f, Spec(mode, names, kinds, optimize)).bind(f)
-
-
-@pytest.mark.parametrize("point", points())
+@pytest.mark.parametrize("point", TABLE.points())
 def test_optimizer_keeps_reverse_derivatives(point, generated):
-    f = getattr(generated, function_name(point.fn))
-    args = point.inputs()
-    cotangent = like(f(*args), point.rng())
-    results = {}
-    for optimize in (True, False):
-        _, pullback = build(f, "vjp", point.wrt, args, optimize)(*args)
-        results[optimize] = pullback(cotangent)
-    for i, plain, optimized in zip(point.wrt, results[False], results[True]):
-        assert_matches(plain, fd_vjp(f, args, i, cotangent), f"unoptimized cotangent of {ARGS[i]}")
-        np.testing.assert_allclose(optimized, plain, rtol=1e-12, atol=1e-14)
+    check_optimizer_keeps_reverse_derivatives(point, generated)
 
 
-@pytest.mark.parametrize("point", points())
+@pytest.mark.parametrize("point", TABLE.points())
 def test_optimizer_keeps_forward_derivatives(point, generated):
-    f = getattr(generated, function_name(point.fn))
-    args = point.inputs()
-    rng = point.rng()
-    tangents = [like(args[i], rng) for i in point.wrt]
-    results = {o: build(f, "jvp", point.wrt, args, o)(*args, *tangents)[1] for o in (True, False)}
-    full = [tangents[point.wrt.index(i)] if i in point.wrt else None for i in range(len(args))]
-    assert_matches(results[False], fd_jvp(f, args, full), "unoptimized tangent")
-    np.testing.assert_allclose(results[True], results[False], rtol=1e-12, atol=1e-14)
+    check_optimizer_keeps_forward_derivatives(point, generated)
 
 
-@pytest.mark.parametrize("point", points(scalar_output_only=True))
+@pytest.mark.parametrize("point", TABLE.points(scalar_output_only=True))
 def test_optimizer_keeps_gradients(point, generated):
-    f = getattr(generated, function_name(point.fn))
-    args = point.inputs()
-    plain = build(f, "grad", point.wrt, args, False)(*args)
-    optimized = build(f, "grad", point.wrt, args, True)(*args)
-    plain = plain if len(point.wrt) > 1 else (plain,)
-    optimized = optimized if len(point.wrt) > 1 else (optimized,)
-    for i, p, o in zip(point.wrt, plain, optimized):
-        assert_matches(p, fd_vjp(f, args, i, 1.0), f"unoptimized gradient wrt {ARGS[i]}")
-        np.testing.assert_allclose(o, p, rtol=1e-12, atol=1e-14)
+    check_optimizer_keeps_gradients(point, generated)
