@@ -21,6 +21,7 @@ from .analyse import kind_of_value
 from .emit import EMITTED
 from .pipeline import DERIVATIVE, JVP, Spec
 from .reverse import GRAD, VALUE_AND_GRAD, VJP
+from .runtime import zeros_like
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -284,9 +285,7 @@ def vjp(f: Callable, *primals: Any, wrt: Optional[Wrt] = None) -> Tuple[Any, Cal
         names = tuple(
             name
             for name, value in zip(params, primals)
-            if _differentiable(value)
-            and not isinstance(value, (int, np.integer))
-            and not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer))
+            if _differentiable(value) and not _needs_real(value)  # floats and float arrays
         )
         if not names:
             raise TypeError("vjp: none of the arguments is a float or a float array")
@@ -333,7 +332,8 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
         raise TypeError(f"jvp: {f.__name__} takes {len(params)} argument(s), got {len(primals)}")
     names = tuple(name for name, t in zip(params, tangents) if t is not None)
     if not names:
-        return f(*primals), _zero_tangent(f(*primals))
+        out = f(*primals)
+        return out, zeros_like(out)
     for name, t in zip(params, tangents):
         if t is not None and not _differentiable(t):
             raise TypeError(
@@ -347,12 +347,6 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
     except Exception as exc:
         _annotate(exc)
         raise
-
-
-def _zero_tangent(out: Any) -> Any:
-    from .runtime import zeros_like
-
-    return zeros_like(out)
 
 
 def derivative(f: Callable, order: int = 1) -> Callable:

@@ -127,9 +127,9 @@ class Comment:
 
 @dataclass(frozen=True)
 class Param:
+    """A parameter of an emitted function (defaults are bound by the API, not here)."""
+
     name: str
-    default: Optional[str] = None  # source text of the default, if any
-    keyword_only: bool = False
 
 
 @dataclass

@@ -96,6 +96,7 @@ def lower(parsed: Parsed) -> Lowered:
 
 
 def lower_function(fn) -> Lowered:
+    """Parse and lower a Python function in one step."""
     return lower(parse(fn))
 
 
@@ -303,15 +304,8 @@ def _params(parsed: Parsed) -> List[ir.Param]:
             parsed.loc(args.vararg or args.kwarg),
             "list the parameters explicitly",
         )
-    params = []
-    positional = list(args.posonlyargs) + list(args.args)
-    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-    for arg, default in zip(positional, defaults):
-        params.append(ir.Param(arg.id, parsed.segment(default) if default is not None else None))
-    for arg, default in zip(args.kwonlyargs, args.kw_defaults):
-        text = parsed.segment(default) if default is not None else None
-        params.append(ir.Param(arg.id, text, keyword_only=True))
-    return params
+    every = list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+    return [ir.Param(arg.id) for arg in every]
 
 
 def _is_docstring(node: gast.stmt) -> bool:

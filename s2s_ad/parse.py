@@ -44,10 +44,6 @@ class Resolver:
             return self.globals[name]
         return self.builtins.get(name, _MISSING)
 
-    def is_bound(self, name: str, obj: Any) -> bool:
-        """Whether ``name`` denotes exactly ``obj`` for this function."""
-        return self.lookup(name) is obj
-
 
 @dataclass
 class Parsed:

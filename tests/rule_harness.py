@@ -28,6 +28,7 @@ import pytest
 import s2s_ad as ad
 from s2s_ad import ir, pipeline
 from s2s_ad.analyse import kind_of_value
+from s2s_ad.lower import lower_function
 from s2s_ad.pipeline import Spec
 from s2s_ad.rules import lookup
 
@@ -285,7 +286,7 @@ def check_case_matches_rule(table: RuleTable, fn: Any, generated: ModuleType) ->
     assert len(rule.arg_names) == case.arity
     with_rule = tuple(i for i, (j, v) in enumerate(zip(rule.jvp, rule.vjp)) if j or v)
     assert with_rule == case.differentiable
-    body = pipeline.lowered(getattr(generated, table.function_name(fn))).function.body
+    body = lower_function(getattr(generated, table.function_name(fn))).function.body
     calls = [
         s.value.fn
         for s in ir.walk(body)
