@@ -160,7 +160,11 @@ class _Derived:
         )
         spec = Spec(self.mode, self.wrt, kinds, self.optimize)
         fn = pipeline.build(self.f, spec).bind(self.f)
-        to_convert = [p for p in self.positions if _needs_real(args[p])]
+        # Arrays share one type whatever their dtype, so an int array can come
+        # after a float one: array positions are checked on every call.
+        to_convert = [
+            p for p in self.positions if _needs_real(args[p]) or isinstance(args[p], np.ndarray)
+        ]
         if not to_convert:
             return fn
 

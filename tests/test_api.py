@@ -350,3 +350,12 @@ def test_emitted_code_can_be_differentiated_again(make_module):
         e = np.eye(3)[i]
         column = ad.jvp(h_grad, (xs,), (e,))[1]
         np.testing.assert_allclose(column, hessian_diagonal * e, rtol=1e-12, atol=1e-15)
+
+
+def test_an_int_array_after_a_float_array_is_still_taken_as_real(make_module):
+    m = make_module("import numpy as np\n\ndef f(x):\n    return np.sum(x * x) / 2\n")
+    g = ad.grad(m.f)
+    np.testing.assert_array_equal(g(np.array([1.5, 2.0])), [1.5, 2.0])
+    result = g(np.array([1, 2]))
+    assert result.dtype == np.float64
+    np.testing.assert_array_equal(result, [1.0, 2.0])
