@@ -64,7 +64,7 @@ class _Forward(Transform):
         suffix = "derivative" if self.seed_ones else "jvp"
         params = tuple(ir.Param(p.name) for p in self.fn.params)
         params += tuple(ir.Param(v.name) for v in self.tangent_params.values())
-        return ir.Function(f"{_base(self.fn.name)}_{suffix}", params, out, loc=self.fn.loc)
+        return ir.Function(f"{self.base_name}_{suffix}", params, out, loc=self.fn.loc)
 
     def tangent_of(self, stmt: ir.Assign) -> ir.Atom:
         value = stmt.value
@@ -129,7 +129,3 @@ class _Forward(Transform):
         if self.kind(atom) == SCALAR:
             return ir.Const(0.0)
         return self.builder.call(runtime.zeros_like, (atom,))
-
-
-def _base(name: str) -> str:
-    return "lambda" if name == "<lambda>" else name

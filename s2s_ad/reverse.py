@@ -55,7 +55,7 @@ class _Reverse(Transform):
         sweep = self.builder.out
         sweep.append(ir.Comment("adjoint sweep"))
         params = tuple(ir.Param(p.name) for p in self.fn.params)
-        base = "lambda" if self.fn.name == "<lambda>" else self.fn.name
+        base = self.base_name
 
         cotangent = None
         if self.variant == VJP:

@@ -219,6 +219,11 @@ class Transform:
         constants = primal - self.varied  # may hold ints; everything varied is a float
         self.builder = Builder(self.names, optimize, is_float=lambda a: _is_float(a, constants))
 
+    @property
+    def base_name(self) -> str:
+        """The name emitted functions are named after (``f`` of ``f_grad``)."""
+        return "lambda" if self.fn.name == "<lambda>" else self.fn.name
+
     def kind(self, atom: ir.Atom) -> str:
         from .analyse import kind_of_value
 
