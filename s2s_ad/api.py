@@ -99,14 +99,14 @@ def _as_real(value: Any) -> Any:
     """An int that is differentiated is taken as a real."""
     if isinstance(value, (int, np.integer)):
         return float(value)
-    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer):
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
         return value.astype(float)
     return value
 
 
 def _needs_real(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) or (
-        isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer)
+        isinstance(value, np.ndarray) and value.dtype.kind in "iu"
     )
 
 
