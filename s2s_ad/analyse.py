@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Mapping, Set
+from typing import Dict, Iterable, Mapping, Optional, Set
 
 import numpy as np
 
@@ -34,37 +34,52 @@ def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
 
 
 def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
-    """Variables that depend on the parameters named in ``wrt``."""
+    """Variables that depend on the parameters named in ``wrt``.
+
+    Flow-insensitive: a variable assigned in several places is varied if any
+    assignment is, and loops are followed to a fixed point.
+    """
     wrt = set(wrt)
     result: Set[ir.Var] = set()
-    for stmt in ir.walk(fn.body):
-        if not isinstance(stmt, ir.Assign):
-            continue
-        value = stmt.value
-        if isinstance(value, ir.Load):
-            hit = not value.free and value.name in wrt
-        elif isinstance(value, ir.Call):
-            hit = any(a in result for a in differentiable_args(value))
-        else:
-            hit = value in result
-        if hit:
-            result.add(stmt.target)
-    return result
+    while True:
+        before = len(result)
+        for stmt in ir.walk(fn.body):
+            if isinstance(stmt, ir.Assign):
+                value = stmt.value
+                if isinstance(value, ir.Load):
+                    hit = not value.free and value.name in wrt
+                elif isinstance(value, ir.Call):
+                    hit = any(a in result for a in differentiable_args(value))
+                else:
+                    hit = value in result
+                if hit:
+                    result.add(stmt.target)
+            elif isinstance(stmt, ir.SetItem) and stmt.value in result:
+                result.add(stmt.target)
+        if len(result) == before:
+            return result
 
 
 def useful(fn: ir.Function) -> Set[ir.Var]:
     """Variables the returned value depends on (through differentiable paths)."""
     result: Set[ir.Var] = set()
-    for stmt in reversed(fn.body):
-        if isinstance(stmt, ir.Return):
-            result.update(a for a in ir.tree_atoms(stmt.value) if isinstance(a, ir.Var))
-        elif isinstance(stmt, ir.Assign) and stmt.target in result:
-            value = stmt.value
-            if isinstance(value, ir.Call):
-                result.update(a for a in differentiable_args(value) if isinstance(a, ir.Var))
-            elif isinstance(value, ir.Var):
-                result.add(value)
-    return result
+    statements = list(ir.walk(fn.body))
+    while True:
+        before = len(result)
+        for stmt in reversed(statements):
+            if isinstance(stmt, ir.Return):
+                result.update(a for a in ir.tree_atoms(stmt.value) if isinstance(a, ir.Var))
+            elif isinstance(stmt, ir.Assign) and stmt.target in result:
+                value = stmt.value
+                if isinstance(value, ir.Call):
+                    result.update(a for a in differentiable_args(value) if isinstance(a, ir.Var))
+                elif isinstance(value, ir.Var):
+                    result.add(value)
+            elif isinstance(stmt, ir.SetItem) and stmt.target in result:
+                if isinstance(stmt.value, ir.Var):
+                    result.add(stmt.value)
+        if len(result) == before:
+            return result
 
 
 def active(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
@@ -85,27 +100,46 @@ def kind_of_value(value: object) -> str:
 def kinds(
     fn: ir.Function, param_kinds: Mapping[str, str], free_values: Mapping[str, object]
 ) -> Dict[ir.Atom, str]:
-    """The kind of every variable, from the kinds of the parameters."""
+    """The kind of every variable, from the kinds of the parameters.
+
+    A variable assigned in several places has the join of their kinds
+    (``unknown`` where they differ); loops are followed to a fixed point.
+    """
     result: Dict[ir.Atom, str] = {}
 
-    def kind(atom: ir.Atom) -> str:
+    def kind(atom: ir.Atom) -> Optional[str]:
+        """The kind known so far; None before any assignment of it was seen."""
         if isinstance(atom, ir.Const):
             return kind_of_value(atom.value)
-        return result.get(atom, UNKNOWN)
+        return result.get(atom)
 
-    for stmt in ir.walk(fn.body):
-        if not isinstance(stmt, ir.Assign):
-            continue
-        value = stmt.value
-        if isinstance(value, ir.Load):
-            if value.free:
-                k = kind_of_value(free_values.get(value.name))
+    def join(var: ir.Var, k: str) -> None:
+        old = result.get(var)
+        result[var] = k if old is None or old == k else UNKNOWN
+
+    while True:
+        before = dict(result)
+        for stmt in ir.walk(fn.body):
+            if isinstance(stmt, ir.For):
+                join(stmt.target, SCALAR)
+            if not isinstance(stmt, ir.Assign):
+                continue
+            value = stmt.value
+            if isinstance(value, ir.Load):
+                if value.free:
+                    k = kind_of_value(free_values.get(value.name))
+                else:
+                    k = param_kinds.get(value.name, UNKNOWN)
+            elif isinstance(value, ir.Call):
+                rule = rules.lookup(value.fn)
+                arg_kinds = [kind(a) for a in value.args]
+                if None in arg_kinds:
+                    continue  # an argument assigned later in a loop: next round
+                k = rule.result_kind(arg_kinds) if rule else UNKNOWN
             else:
-                k = param_kinds.get(value.name, UNKNOWN)
-        elif isinstance(value, ir.Call):
-            rule = rules.lookup(value.fn)
-            k = rule.result_kind([kind(a) for a in value.args]) if rule else UNKNOWN
-        else:
-            k = kind(value)
-        result[stmt.target] = k
-    return result
+                k = kind(value)
+                if k is None:
+                    continue
+            join(stmt.target, k)
+        if result == before:
+            return result

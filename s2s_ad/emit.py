@@ -163,87 +163,176 @@ class _Writer:
         self.generated = generated
         self.inline = inline
         self.lines: List[Tuple[str, Optional[Loc]]] = []
+        self.reads: Dict[ir.Var, int] = {}  # how often each variable is read, anywhere
 
     def function(self, fn: ir.Function, indent: int) -> None:
+        if indent == 0:
+            for stmt in ir.walk([fn]):
+                for a in ir.atoms_read(stmt):
+                    if isinstance(a, ir.Var):
+                        self.reads[a] = self.reads.get(a, 0) + 1
         pad = "    " * indent
-        params = ", ".join(p.name for p in fn.params)
+        params = ", ".join(
+            p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params
+        )
         self.lines.append((f"{pad}def {fn.name}({params}):", fn.loc))
         if fn.doc:
             self.lines.append((f'{pad}    """{fn.doc}"""', fn.loc))
         self.block(fn.body, indent + 1)
 
     def block(self, body: List[ir.Stmt], indent: int) -> None:
-        pad = "    " * indent
-        foldable = self._foldable(body)
-        pending: Dict[ir.Var, ast.expr] = {}
-        last_line = [None]
+        _Block(self, body, indent).write()
 
-        def atom(a: ir.Atom) -> ast.expr:
-            if isinstance(a, ir.Var) and a in pending:
-                return pending.pop(a)
-            return ir.atom_to_ast(a)
-
-        def expr(value: ir.Expr) -> ast.expr:
-            return ir.expr_to_ast(value, self.refs.callee, atom)
-
-        def write(text: str, loc: Optional[Loc]) -> None:
-            if loc is not None and loc.lineno != last_line[0] and loc.source_line.strip():
-                self.lines.append((f"{pad}# line {loc.lineno}: {loc.source_line.strip()}", loc))
-                last_line[0] = loc.lineno
-            self.lines.append((pad + text, loc))
-
-        def flush_readers_of(var: ir.Var) -> None:
-            for waiting, tree in list(pending.items()):
-                if var.name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
-                    del pending[waiting]
-                    write(f"{waiting} = {ir.unparse(tree)}", None)
-
-        for stmt in body:
-            if isinstance(stmt, ir.Comment):
-                self.lines.append((f"{pad}# {stmt.text}", None))
-                last_line[0] = None
-            elif isinstance(stmt, ir.Function):
-                self.function(stmt, indent)
-            elif isinstance(stmt, ir.Assign):
-                flush_readers_of(stmt.target)
-                tree = expr(stmt.value)
-                if stmt.target in foldable:
-                    pending[stmt.target] = tree
-                else:
-                    write(f"{stmt.target} = {ir.unparse(tree)}", stmt.loc)
-            elif isinstance(stmt, ir.Accum):
-                value = ir.unparse(atom(stmt.value))
-                flush_readers_of(stmt.target)
-                write(f"{stmt.target} += {value}", stmt.loc)
-            elif isinstance(stmt, ir.Return):
-                value = ir.map_tree(stmt.value, atom)
-                write(f"return {ir.unparse(_tree(value))}", stmt.loc)
-
-    def _foldable(self, body: List[ir.Stmt]) -> Set[ir.Var]:
+    def foldable(self, body: List[ir.Stmt], extra_reads: tuple = ()) -> Set[ir.Var]:
         """Temporaries read once, in this block, by a statement that is not nested."""
         if not self.inline:
             return set()
-        here: Dict[ir.Var, int] = {}
+        here: Dict[ir.Var, int] = {a: 1 for a in extra_reads if isinstance(a, ir.Var)}
         nested: Set[ir.Var] = set()
         for stmt in body:
-            if isinstance(stmt, ir.Function):
-                nested.update(a for s in ir.walk(stmt.body) for a in ir.atoms_read(s))
-            else:
-                for a in ir.atoms_read(stmt):
-                    if isinstance(a, ir.Var):
-                        here[a] = here.get(a, 0) + 1
+            for a in ir.atoms_read(stmt):
+                if isinstance(a, ir.Var):
+                    here[a] = here.get(a, 0) + 1
+            for block in ir.blocks_of(stmt):
+                nested.update(a for s in ir.walk(block) for a in ir.atoms_read(s))
         result = set()
         for stmt in body:
             if (
                 isinstance(stmt, ir.Assign)
                 and stmt.target.name in self.generated
                 and here.get(stmt.target) == 1
+                and self.reads.get(stmt.target, 0) <= 1
                 and stmt.target not in nested
                 and isinstance(stmt.value, ir.Call)
                 and rules.is_pure(stmt.value.fn)
             ):
                 result.add(stmt.target)
         return result
+
+
+class _Block:
+    """One block of statements at one indentation, folding temporaries into their use."""
+
+    def __init__(self, writer: _Writer, body: List[ir.Stmt], indent: int):
+        self.writer = writer
+        self.body = body
+        self.indent = indent
+        self.pad = "    " * indent
+        self.foldable = writer.foldable(body)
+        self.pending: Dict[ir.Var, ast.expr] = {}
+        self.last_line: Optional[int] = None
+
+    def atom(self, a: ir.Atom) -> ast.expr:
+        if isinstance(a, ir.Var) and a in self.pending:
+            return self.pending.pop(a)
+        return ir.atom_to_ast(a)
+
+    def expr(self, value: ir.Expr) -> ast.expr:
+        return ir.expr_to_ast(value, self.writer.refs.callee, self.atom)
+
+    def line(self, text: str, loc: Optional[Loc]) -> None:
+        if loc is not None and loc.lineno != self.last_line and loc.source_line.strip():
+            comment = f"{self.pad}# line {loc.lineno}: {loc.source_line.strip()}"
+            self.writer.lines.append((comment, loc))
+            self.last_line = loc.lineno
+        self.writer.lines.append((self.pad + text, loc))
+
+    def flush_readers_of(self, var: ir.Var) -> None:
+        """Write out pending expressions that read ``var`` before it changes."""
+        for waiting, tree in list(self.pending.items()):
+            if var.name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+                del self.pending[waiting]
+                self.line(f"{waiting} = {ir.unparse(tree)}", None)
+
+    def write(self) -> None:
+        for stmt in self.body:
+            self.statement(stmt)
+        if not self.body:
+            self.writer.lines.append((self.pad + "pass", None))
+
+    def statement(self, stmt: ir.Stmt) -> None:
+        if isinstance(stmt, ir.Comment):
+            self.writer.lines.append((f"{self.pad}# {stmt.text}", None))
+            self.last_line = None
+        elif isinstance(stmt, ir.Function):
+            self.writer.function(stmt, self.indent)
+            self.last_line = None
+        elif isinstance(stmt, ir.Assign):
+            if isinstance(stmt.value, ir.Load) and stmt.value.name == stmt.target.name:
+                return  # a parameter that is its own variable
+            tree = self.expr(stmt.value)
+            self.flush_readers_of(stmt.target)
+            if stmt.target in self.foldable:
+                self.pending[stmt.target] = tree
+            else:
+                self.line(f"{stmt.target} = {ir.unparse(tree)}", stmt.loc)
+        elif isinstance(stmt, ir.Accum):
+            value = ir.unparse(self.atom(stmt.value))
+            target = ir.atom_to_ast(stmt.target)
+            if stmt.index is not None:
+                target = ir.subscript(target, self.atom(stmt.index))
+            self.flush_readers_of(stmt.target)
+            self.line(f"{ir.unparse(target)} += {value}", stmt.loc)
+        elif isinstance(stmt, ir.SetItem):
+            value = ir.unparse(self.atom(stmt.value))
+            target = ir.subscript(ir.atom_to_ast(stmt.target), self.atom(stmt.index))
+            self.flush_readers_of(stmt.target)
+            self.line(f"{ir.unparse(target)} = {value}", stmt.loc)
+        elif isinstance(stmt, ir.Push):
+            self.line(f"{stmt.stack}.append({ir.unparse(self.atom(stmt.value))})", stmt.loc)
+        elif isinstance(stmt, ir.Pop):
+            self.flush_readers_of(stmt.target)
+            self.line(f"{stmt.target} = {stmt.stack}.pop()", stmt.loc)
+        elif isinstance(stmt, ir.Return):
+            value = ir.map_tree(stmt.value, self.atom)
+            self.line(f"return {ir.unparse(_tree(value))}", stmt.loc)
+        elif isinstance(stmt, ir.Break):
+            self.line("break", stmt.loc)
+        elif isinstance(stmt, ir.If):
+            self.structured(stmt, f"if {ir.unparse(self.atom(stmt.cond))}:")
+        elif isinstance(stmt, ir.For):
+            header = f"for {stmt.target} in {ir.unparse(self.atom(stmt.iter))}:"
+            self.structured(stmt, header)
+        elif isinstance(stmt, ir.While):
+            self.while_loop(stmt)
+
+    def flush_written_inside(self, stmt: ir.Stmt) -> None:
+        for inner in ir.walk([stmt]):
+            for var in ir.targets_written(inner):
+                self.flush_readers_of(var)
+
+    def structured(self, stmt: ir.Stmt, header: str) -> None:
+        self.flush_written_inside(stmt)
+        self.line(header, stmt.loc)
+        self.last_line = stmt.loc.lineno if stmt.loc else None
+        if isinstance(stmt, ir.If):
+            self.writer.block(stmt.body, self.indent + 1)
+            if stmt.orelse:
+                self.writer.lines.append((f"{self.pad}else:", None))
+                self.writer.block(stmt.orelse, self.indent + 1)
+        else:
+            self.writer.block(stmt.body, self.indent + 1)
+        self.last_line = None
+
+    def while_loop(self, stmt: ir.While) -> None:
+        self.flush_written_inside(stmt)
+        test = _Block(self.writer, stmt.test, self.indent + 1)
+        test.foldable = self.writer.foldable(stmt.test, extra_reads=(stmt.cond,))
+        mark = len(self.writer.lines)
+        for inner in stmt.test:
+            test.statement(inner)
+        if len(self.writer.lines) == mark:  # the test folded into one expression
+            self.line(f"while {ir.unparse(test.atom(stmt.cond))}:", stmt.loc)
+        else:
+            test_lines = self.writer.lines[mark:]
+            del self.writer.lines[mark:]
+            self.line("while True:", stmt.loc)
+            self.writer.lines.extend(test_lines)
+            cond = ir.unparse(test.atom(stmt.cond))
+            self.writer.lines.append((f"{self.pad}    if not {cond}:", None))
+            self.writer.lines.append((f"{self.pad}        break", None))
+        self.writer.block(stmt.body, self.indent + 1)
+        self.last_line = None
 
 
 def _tree(value) -> ast.expr:

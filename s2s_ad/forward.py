@@ -20,6 +20,7 @@ from typing import Dict, Mapping, Sequence
 from . import ir, runtime
 from .lower import Lowered
 from .rules import SCALAR
+from .ir import DISPLAYS
 from .templates import Transform, template_of
 
 
@@ -47,32 +48,93 @@ class _Forward(Transform):
         self.tangent_params = {
             p: low.names.derivative(ir.Var(p)) for p in self.wrt if not seed_ones
         }
+        # Containers written by item get a tangent of their own to write into.
+        self.item_written = {s.target for s in ir.walk(self.fn.body) if isinstance(s, ir.SetItem)}
+        # A variable assigned in several places keeps its tangent in one name,
+        # `dv`, which every assignment writes; reads before the first one in
+        # program order (in a loop) see the last iteration's.
+        for var in self.mutable & self.active:
+            self.tangent[var] = self.names.derivative(var)
 
     def run(self) -> ir.Function:
-        out = self.builder.out
-        for stmt in self.fn.body:
-            if isinstance(stmt, ir.Return):
-                self.builder.loc = stmt.loc
-                tangents = ir.map_tree(stmt.value, self.output_tangent)
-                value = tangents if self.seed_ones else (stmt.value, tangents)
-                out.append(ir.Return(value, stmt.loc))
-                break
-            out.append(stmt)
-            if isinstance(stmt, ir.Assign) and stmt.target in self.active:
-                self.builder.loc = stmt.loc
-                self.tangent[stmt.target] = self.tangent_of(stmt)
+        body = self.block(self.fn.body)
         suffix = "derivative" if self.seed_ones else "jvp"
         params = tuple(ir.Param(p.name) for p in self.fn.params)
         params += tuple(ir.Param(v.name) for v in self.tangent_params.values())
-        return ir.Function(f"{self.base_name}_{suffix}", params, out, loc=self.fn.loc)
+        return ir.Function(f"{self.base_name}_{suffix}", params, body, loc=self.fn.loc)
+
+    def block(self, stmts: list) -> list:
+        """The statements of one block, each followed by its tangent statements."""
+        with self.builder.block() as out:
+            for stmt in stmts:
+                self.builder.loc = getattr(stmt, "loc", None)
+                if isinstance(stmt, ir.Return):
+                    tangents = ir.map_tree(stmt.value, self.output_tangent)
+                    value = tangents if self.seed_ones else (stmt.value, tangents)
+                    out.append(ir.Return(value, stmt.loc))
+                elif isinstance(stmt, ir.STRUCTURED):
+                    blocks = tuple(self.block(b) for b in ir.blocks_of(stmt))
+                    out.append(ir.with_blocks(stmt, blocks))
+                    self.builder.forget(ir.walk(blocks))
+                else:
+                    out.append(stmt)
+                    if isinstance(stmt, ir.Assign) and stmt.target in self.active:
+                        self.tangent[stmt.target] = self.assigned_tangent(stmt)
+                    elif isinstance(stmt, ir.SetItem) and stmt.target in self.active:
+                        self.set_item_tangent(stmt)
+        return out
+
+    def assigned_tangent(self, stmt: ir.Assign) -> ir.Atom:
+        """The tangent of an assignment, in ``dv`` when ``v`` is assigned in several places."""
+        target = stmt.target
+        canonical = self.names.derivative(target)
+        tangent = self.tangent_of(stmt)
+        if target in self.item_written:
+            copy = runtime.copy_of if self.is_varied_value(stmt) else runtime.zeros_like
+            source = tangent if copy is runtime.copy_of else target
+            return self.builder.call(copy, (source,), target=canonical)
+        if target in self.mutable:
+            if tangent != canonical:
+                self.builder.assign(canonical, tangent)
+            return canonical
+        if self.is_unstable(tangent):
+            # `dv` of a variable assigned again later would change under us.
+            self.builder.assign(canonical, tangent)
+            return canonical
+        return tangent
+
+    def is_varied_value(self, stmt: ir.Assign) -> bool:
+        value = stmt.value
+        if isinstance(value, ir.Load):
+            return value.name in self.wrt
+        if isinstance(value, ir.Var):
+            return value in self.tangent
+        if isinstance(value, ir.Call):
+            return any(a in self.varied for a in value.args)
+        return False
 
     def tangent_of(self, stmt: ir.Assign) -> ir.Atom:
         value = stmt.value
         if isinstance(value, ir.Load):
+            if value.free or value.name not in self.wrt:
+                return self.zero(stmt.target)
             return self.seed(value.name)
         if isinstance(value, ir.Var):
+            if value not in self.tangent:
+                return self.zero(stmt.target)
             return self.named(stmt.target, self.tangent[value])
+        if isinstance(value, ir.Const):
+            return self.zero(stmt.target)
+        if not any(a in self.tangent for a in ir.expr_atoms(value)):
+            return self.zero(stmt.target)
+        if value.fn in DISPLAYS:
+            return self.display_tangent(stmt)
         return self.call_tangent(stmt)
+
+    def zero(self, var: ir.Var) -> ir.Atom:
+        if self.kind(var) == SCALAR:
+            return ir.Const(0.0)
+        return self.builder.call(runtime.zeros_like, (var,))
 
     def seed(self, param: str) -> ir.Atom:
         if not self.seed_ones:
@@ -82,13 +144,39 @@ class _Forward(Transform):
         target = self.low.names.derivative(ir.Var(param))
         return self.builder.call(runtime.ones_like, (ir.Var(param),), target=target)
 
+    def display_tangent(self, stmt: ir.Assign) -> ir.Atom:
+        """``(a, b)`` has the tangent ``(da, db)``; items that do not vary get zeros."""
+        call = stmt.value
+        args = tuple(self.tangent.get(a) or self.zero_of(a) for a in call.args)
+        kwargs = tuple((k, self.tangent.get(v) or self.zero_of(v)) for k, v in call.kwargs)
+        target = self.names.derivative(stmt.target)
+        return self.builder.call(call.fn, args, kwargs, target=target)
+
+    def zero_of(self, atom: ir.Atom) -> ir.Atom:
+        if self.kind(atom) == SCALAR:
+            return ir.Const(0.0)
+        return self.builder.call(runtime.zeros_like, (atom,))
+
+    def set_item_tangent(self, stmt: ir.SetItem) -> None:
+        """``x[i] = v`` writes ``dv`` into ``dx[i]`` (``dx`` is ``x``'s own copy)."""
+        tangent = self.tangent.get(stmt.value) or self.zero_of(stmt.value)
+        dx = self.tangent.get(stmt.target)
+        if dx is None:  # a container that did not vary until now
+            dx = self.builder.call(
+                runtime.zeros_like, (stmt.target,), target=self.names.derivative(stmt.target)
+            )
+            self.tangent[stmt.target] = dx
+        self.builder.out.append(ir.SetItem(dx, stmt.index, tangent, stmt.loc))
+
     def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
         call = stmt.value
         rule, arg_kinds, namespace, env = self.rule_context(stmt)
         moving = [
-            i for i, arg in enumerate(call.args) if rule.jvp[i] is not None and arg in self.varied
+            i for i, arg in enumerate(call.args) if rule.jvp[i] is not None and arg in self.tangent
         ]
         target = self.low.names.derivative(stmt.target)
+        if not moving:
+            return self.zero(stmt.target)
         total = None
         for n, i in enumerate(moving):
             name = rule.arg_names[i]
@@ -120,12 +208,10 @@ class _Forward(Transform):
             return tangent
         target = self.low.names.derivative(var)
         if tangent != target:
-            self.builder.out.append(ir.Assign(target, tangent, self.builder.loc))
+            self.builder.assign(target, tangent)
         return target
 
     def output_tangent(self, atom: ir.Atom) -> ir.Atom:
         if isinstance(atom, ir.Var) and atom in self.tangent:
             return self.tangent[atom]
-        if self.kind(atom) == SCALAR:
-            return ir.Const(0.0)
-        return self.builder.call(runtime.zeros_like, (atom,))
+        return self.zero_of(atom)

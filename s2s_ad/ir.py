@@ -10,11 +10,15 @@ else.  A :class:`Function` has parameters and a body, a list of statements:
 * :class:`Return` -- a (nested tuple of) atoms.
 * :class:`Comment` -- text tying emitted code back to the user's lines.
 * :class:`Function` -- a nested ``def`` (the pullback of ``vjp``).
+* :class:`If`, :class:`For`, :class:`While`, :class:`Break` -- structured
+  control flow; each holds its own bodies (lists of statements).
+* :class:`SetItem` -- ``target[index] = value``.
+* :class:`Push`, :class:`Pop` -- the stack that reverse mode uses to restore
+  values a loop or a reassignment overwrote.
 
-Atoms are :class:`Var` (a name) and :class:`Const` (a Python literal).
-Control flow (``If``, ``For``, ``While``) and stack statements (``Push``,
-``Pop``) join this set as structured statements holding their own bodies;
-every pass walks bodies through :func:`walk` so that nesting is one place.
+Atoms are :class:`Var` (a name) and :class:`Const` (a Python literal).  Every
+pass reaches nested bodies through :func:`walk`, :func:`blocks_of` and
+:func:`with_blocks`, so that nesting is handled in one place.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
+from . import runtime
 from .errors import Loc
 
 try:
@@ -107,10 +112,72 @@ class Assign:
 
 @dataclass
 class Accum:
-    """``target += value``: accumulate an adjoint contribution."""
+    """``target += value`` (or ``target[index] += value``): accumulate a derivative."""
 
     target: Var
     value: Atom
+    loc: Optional[Loc] = None
+    index: Optional[Atom] = None
+
+
+@dataclass
+class SetItem:
+    """``target[index] = value``."""
+
+    target: Var
+    index: Atom
+    value: Atom
+    loc: Optional[Loc] = None
+
+
+@dataclass
+class Push:
+    """``stack.append(value)``: save a value the adjoint sweep will need."""
+
+    stack: Var
+    value: Atom
+    loc: Optional[Loc] = None
+
+
+@dataclass
+class Pop:
+    """``target = stack.pop()``: restore a saved value."""
+
+    target: Var
+    stack: Var
+    loc: Optional[Loc] = None
+
+
+@dataclass
+class If:
+    cond: Atom
+    body: list
+    orelse: list
+    loc: Optional[Loc] = None
+
+
+@dataclass
+class For:
+    """``for target in iter: body``; ``iter`` is an atom (a ``range`` once lowered)."""
+
+    target: Var
+    iter: Atom
+    body: list
+    loc: Optional[Loc] = None
+
+
+@dataclass
+class While:
+    """``while True: test; if not cond: break; body`` -- ``test`` computes ``cond``."""
+
+    test: list
+    cond: Atom
+    body: list
+    loc: Optional[Loc] = None
+
+
+@dataclass
+class Break:
     loc: Optional[Loc] = None
 
 
@@ -127,9 +194,14 @@ class Comment:
 
 @dataclass(frozen=True)
 class Param:
-    """A parameter of an emitted function (defaults are bound by the API, not here)."""
+    """A parameter of an emitted function.
+
+    User defaults are bound by the API; ``default`` is for the pullback
+    closure, which takes a snapshot of the values its adjoint sweep restores.
+    """
 
     name: str
+    default: Optional[Atom] = None
 
 
 @dataclass
@@ -141,7 +213,8 @@ class Function:
     loc: Optional[Loc] = None
 
 
-Stmt = Union[Assign, Accum, Return, Comment, Function]
+Stmt = Union[Assign, Accum, SetItem, Push, Pop, Return, Comment, Function, If, For, While, Break]
+STRUCTURED = (If, For, While, Function)
 
 
 # Python operators as primitives: the IR calls the `operator` function, the
@@ -156,15 +229,61 @@ BINARY_OPERATORS = {
     operator.pow: ast.Pow,
     operator.matmul: ast.MatMult,
 }
-UNARY_OPERATORS = {operator.neg: ast.USub, operator.pos: ast.UAdd}
+UNARY_OPERATORS = {operator.neg: ast.USub, operator.pos: ast.UAdd, operator.not_: ast.Not}
+COMPARE_OPERATORS = {
+    operator.lt: ast.Lt,
+    operator.le: ast.LtE,
+    operator.gt: ast.Gt,
+    operator.ge: ast.GtE,
+    operator.eq: ast.Eq,
+    operator.ne: ast.NotEq,
+    operator.is_: ast.Is,
+    operator.is_not: ast.IsNot,
+}
+# Built values print as displays: ``(a, b)``, ``[a, b]``, ``{'k': v}``, ``a and b``.
+DISPLAYS = {
+    runtime.make_tuple: lambda elts, kw: ast.Tuple(elts=elts, ctx=ast.Load()),
+    runtime.make_list: lambda elts, kw: ast.List(elts=elts, ctx=ast.Load()),
+    runtime.make_dict: lambda elts, kw: ast.Dict(
+        keys=[ast.Constant(k) for k, _ in kw], values=[v for _, v in kw]
+    ),
+    runtime.both: lambda elts, kw: ast.BoolOp(op=ast.And(), values=elts),
+    runtime.either: lambda elts, kw: ast.BoolOp(op=ast.Or(), values=elts),
+}
+
+
+def blocks_of(stmt: Stmt) -> Tuple[list, ...]:
+    """The nested bodies of a statement (none for simple statements)."""
+    if isinstance(stmt, If):
+        return (stmt.body, stmt.orelse)
+    if isinstance(stmt, For):
+        return (stmt.body,)
+    if isinstance(stmt, While):
+        return (stmt.test, stmt.body)
+    if isinstance(stmt, Function):
+        return (stmt.body,)
+    return ()
+
+
+def with_blocks(stmt: Stmt, blocks: Tuple[list, ...]) -> Stmt:
+    """A shallow copy of a structured statement with new bodies."""
+    if isinstance(stmt, If):
+        return If(stmt.cond, blocks[0], blocks[1], stmt.loc)
+    if isinstance(stmt, For):
+        return For(stmt.target, stmt.iter, blocks[0], stmt.loc)
+    if isinstance(stmt, While):
+        return While(blocks[0], stmt.cond, blocks[1], stmt.loc)
+    if isinstance(stmt, Function):
+        return Function(stmt.name, stmt.params, blocks[0], stmt.doc, stmt.loc)
+    return stmt
 
 
 def walk(body: list) -> Iterator[Stmt]:
     """Every statement of ``body``, nested bodies included, in order."""
     for stmt in body:
         yield stmt
-        if isinstance(stmt, Function):
-            yield from walk(stmt.body)
+        for block in blocks_of(stmt):
+            yield from walk(block)
 
 
 def atoms_read(stmt: Stmt) -> Iterator[Atom]:
@@ -174,8 +293,37 @@ def atoms_read(stmt: Stmt) -> Iterator[Atom]:
     elif isinstance(stmt, Accum):
         yield stmt.target
         yield stmt.value
+        if stmt.index is not None:
+            yield stmt.index
+    elif isinstance(stmt, SetItem):
+        yield stmt.target
+        yield stmt.index
+        yield stmt.value
+    elif isinstance(stmt, Push):
+        yield stmt.stack
+        yield stmt.value
+    elif isinstance(stmt, Pop):
+        yield stmt.stack
     elif isinstance(stmt, Return):
         yield from tree_atoms(stmt.value)
+    elif isinstance(stmt, (If, While)):
+        yield stmt.cond
+    elif isinstance(stmt, For):
+        yield stmt.iter
+    elif isinstance(stmt, Function):
+        for p in stmt.params:
+            if p.default is not None:
+                yield p.default
+
+
+def targets_written(stmt: Stmt) -> Iterator[Var]:
+    """The variables a statement (re)binds or mutates (not those of nested bodies)."""
+    if isinstance(stmt, (Assign, Accum, SetItem, Pop)):
+        yield stmt.target
+    elif isinstance(stmt, For):
+        yield stmt.target
+    elif isinstance(stmt, Function):
+        yield Var(stmt.name)
 
 
 def expr_atoms(expr: Expr) -> Iterator[Atom]:
@@ -201,8 +349,12 @@ def map_tree(tree: Tree, fn: Callable[[Atom], Atom]) -> Tree:
     return fn(tree)
 
 
-def substitute(stmt: Stmt, replace: Callable[[Atom], Atom]) -> Stmt:
-    """A copy of ``stmt`` with every atom it reads passed through ``replace``."""
+def substitute(stmt: Stmt, replace: Callable[[Atom], Atom], deep: bool = True) -> Stmt:
+    """A copy of ``stmt`` with every atom it reads passed through ``replace``.
+
+    Nested bodies are substituted too unless ``deep`` is false (then they are
+    shared); targets are left alone (see :func:`rename`).
+    """
     if isinstance(stmt, Assign):
         value = stmt.value
         if isinstance(value, Call):
@@ -216,12 +368,30 @@ def substitute(stmt: Stmt, replace: Callable[[Atom], Atom]) -> Stmt:
             value = replace(value)
         return Assign(stmt.target, value, stmt.loc, stmt.note)
     if isinstance(stmt, Accum):
-        return Accum(stmt.target, replace(stmt.value), stmt.loc)
+        index = None if stmt.index is None else replace(stmt.index)
+        return Accum(stmt.target, replace(stmt.value), stmt.loc, index)
+    if isinstance(stmt, SetItem):
+        return SetItem(stmt.target, replace(stmt.index), replace(stmt.value), stmt.loc)
+    if isinstance(stmt, Push):
+        return Push(stmt.stack, replace(stmt.value), stmt.loc)
+    if isinstance(stmt, Pop):
+        return Pop(stmt.target, stmt.stack, stmt.loc)
     if isinstance(stmt, Return):
         return Return(map_tree(stmt.value, replace), stmt.loc)
+    blocks = blocks_of(stmt)
+    if deep:
+        blocks = tuple([substitute(s, replace) for s in block] for block in blocks)
+    if isinstance(stmt, If):
+        return If(replace(stmt.cond), blocks[0], blocks[1], stmt.loc)
+    if isinstance(stmt, For):
+        return For(stmt.target, replace(stmt.iter), blocks[0], stmt.loc)
+    if isinstance(stmt, While):
+        return While(blocks[0], replace(stmt.cond), blocks[1], stmt.loc)
     if isinstance(stmt, Function):
-        body = [substitute(s, replace) for s in stmt.body]
-        return Function(stmt.name, stmt.params, body, stmt.doc, stmt.loc)
+        params = tuple(
+            p if p.default is None else Param(p.name, replace(p.default)) for p in stmt.params
+        )
+        return Function(stmt.name, params, blocks[0], stmt.doc, stmt.loc)
     return stmt
 
 
@@ -263,10 +433,43 @@ def expr_to_ast(
         return ast.BinOp(left=args[0], op=BINARY_OPERATORS[expr.fn](), right=args[1])
     if expr.fn in UNARY_OPERATORS and len(args) == 1 and not expr.kwargs:
         return ast.UnaryOp(op=UNARY_OPERATORS[expr.fn](), operand=args[0])
+    if expr.fn in COMPARE_OPERATORS and len(args) == 2 and not expr.kwargs:
+        return ast.Compare(left=args[0], ops=[COMPARE_OPERATORS[expr.fn]()], comparators=[args[1]])
+    if expr.fn is operator.contains and len(args) == 2:  # contains(b, a) is `a in b`
+        return ast.Compare(left=args[1], ops=[ast.In()], comparators=[args[0]])
     if expr.fn is operator.getitem and len(args) == 2:
-        return ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())
+        return subscript(args[0], args[1])
+    if expr.fn in DISPLAYS:
+        return DISPLAYS[expr.fn](args, [(k, atom(v)) for k, v in expr.kwargs])
     keywords = [ast.keyword(arg=k, value=atom(v)) for k, v in expr.kwargs]
     return ast.Call(func=callee(expr), args=args, keywords=keywords)
+
+
+def subscript(value: ast.expr, index: ast.expr, ctx: ast.expr_context = None) -> ast.Subscript:
+    """``value[index]``, with ``slice(a, b)`` in the index written as ``a:b``."""
+    return ast.Subscript(value=value, slice=_index(index), ctx=ctx or ast.Load())
+
+
+def _index(node: ast.expr) -> ast.expr:
+    if isinstance(node, ast.Tuple):
+        return ast.Tuple(elts=[_index(e) for e in node.elts], ctx=ast.Load())
+    is_slice = (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "slice"
+        and not node.keywords
+        and 1 <= len(node.args) <= 3
+    )
+    if not is_slice:
+        return node
+    parts = list(node.args) if len(node.args) > 1 else [ast.Constant(None), node.args[0]]
+    parts += [ast.Constant(None)] * (3 - len(parts))
+    lower, upper, step = (None if _is_none(p) else p for p in parts)
+    return ast.Slice(lower=lower, upper=upper, step=step)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def spelled_callee(call: Call) -> ast.expr:
@@ -283,10 +486,16 @@ def format_trace(fn: Function) -> str:
     """The three-address trace of a lowered function, one primitive per line.
 
     Loads print as ``t0 = load('x')``; each line ends with the user's source
-    text it computes.
+    text it computes.  Control flow is indented like Python.
     """
-    lines = []
-    for stmt in fn.body:
+    lines: list = []
+    _trace_block(fn.body, 0, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _trace_block(body: list, depth: int, lines: list) -> None:
+    pad = "    " * depth
+    for stmt in body:
         if isinstance(stmt, Assign):
             if isinstance(stmt.value, Load):
                 text = f"{stmt.target} = load({stmt.value.name!r})"
@@ -294,12 +503,30 @@ def format_trace(fn: Function) -> str:
                 text = f"{stmt.target} = {unparse(expr_to_ast(stmt.value, spelled_callee))}"
             if stmt.note:
                 text = f"{text:<24}# {stmt.note}"
-            lines.append(text)
+            lines.append(pad + text)
+        elif isinstance(stmt, SetItem):
+            target = subscript(atom_to_ast(stmt.target), atom_to_ast(stmt.index))
+            lines.append(f"{pad}{unparse(target)} = {stmt.value}")
         elif isinstance(stmt, Return):
-            lines.append(f"return {unparse(_tree_to_ast(stmt.value))}")
+            lines.append(f"{pad}return {unparse(_tree_to_ast(stmt.value))}")
         elif isinstance(stmt, Comment):
-            lines.append(f"# {stmt.text}")
-    return "\n".join(lines) + "\n"
+            lines.append(f"{pad}# {stmt.text}")
+        elif isinstance(stmt, Break):
+            lines.append(f"{pad}break")
+        elif isinstance(stmt, If):
+            lines.append(f"{pad}if {stmt.cond}:")
+            _trace_block(stmt.body or [Comment("pass")], depth + 1, lines)
+            if stmt.orelse:
+                lines.append(f"{pad}else:")
+                _trace_block(stmt.orelse, depth + 1, lines)
+        elif isinstance(stmt, For):
+            lines.append(f"{pad}for {stmt.target} in {stmt.iter}:")
+            _trace_block(stmt.body or [Comment("pass")], depth + 1, lines)
+        elif isinstance(stmt, While):
+            lines.append(f"{pad}while True:")
+            _trace_block(stmt.test, depth + 1, lines)
+            lines.append(f"{pad}    if not {stmt.cond}: break")
+            _trace_block(stmt.body, depth + 1, lines)
 
 
 def _tree_to_ast(tree: Tree) -> ast.expr:
@@ -356,12 +583,18 @@ def rename(body: list, mapping: dict) -> list:
     def swap(atom: Atom) -> Atom:
         return mapping.get(atom, atom) if isinstance(atom, Var) else atom
 
-    renamed = []
-    for stmt in body:
-        stmt = substitute(stmt, swap)
-        if isinstance(stmt, (Assign, Accum)):
-            stmt.target = swap(stmt.target)
-        elif isinstance(stmt, Function):
-            stmt = Function(stmt.name, stmt.params, rename(stmt.body, mapping), stmt.doc, stmt.loc)
-        renamed.append(stmt)
-    return renamed
+    def visit(stmts: list) -> list:
+        renamed = []
+        for stmt in stmts:
+            blocks = blocks_of(stmt)
+            stmt = substitute(stmt, swap, deep=False)
+            if isinstance(stmt, (Assign, Accum, SetItem, Pop, For)):
+                stmt.target = swap(stmt.target)
+            if isinstance(stmt, (Push, Pop)):
+                stmt.stack = swap(stmt.stack)
+            if blocks:
+                stmt = with_blocks(stmt, tuple(visit(b) for b in blocks))
+            renamed.append(stmt)
+        return renamed
+
+    return visit(body)

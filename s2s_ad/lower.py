@@ -6,6 +6,15 @@ keeps the user's name, everything else gets a fresh ``t<k>``.  Every
 statement keeps its source position and the source text it computes, so
 errors and comments can point back at the user's line.
 
+Control flow stays structured (:class:`ir.If`, :class:`ir.For`,
+:class:`ir.While`).  A variable assigned inside a branch or a loop is a
+*mutable* variable: it keeps the user's name and every assignment writes it.
+``return``, ``break`` and ``continue`` inside an ``if`` move the statements
+after the ``if`` into the branch that does not jump, so that every jump ends
+its block; a ``return`` inside a loop sets ``retval`` and breaks out.
+Loops over sequences become loops over indices (``for i in range(len(xs)):
+x = xs[i]``), which is what reverse mode needs to walk them backwards.
+
 >>> def f(x, a, b):
 ...     return (x + a) * (x + b)
 >>> print(lower(parse(f)).function.body[2].note)
@@ -21,7 +30,7 @@ from typing import Any, Dict, List, Optional
 
 import gast
 
-from . import ir
+from . import ir, runtime
 from .errors import TransformError
 from .parse import _MISSING, Parsed, dotted_name, parse
 
@@ -38,13 +47,7 @@ BINARY = {
 
 # What to tell the user about syntax this version does not transform.
 UNSUPPORTED = {
-    gast.For: "`for` loops are not supported yet",
     gast.AsyncFor: "`async for` loops cannot be differentiated",
-    gast.While: "`while` loops are not supported yet",
-    gast.If: "`if` statements are not supported yet",
-    gast.IfExp: "conditional expressions (`a if c else b`) are not supported yet",
-    gast.Compare: "comparisons are not supported yet",
-    gast.BoolOp: "`and` / `or` are not supported yet",
     gast.Try: "`try` blocks cannot be differentiated",
     gast.With: "`with` blocks cannot be differentiated",
     gast.AsyncWith: "`async with` blocks cannot be differentiated",
@@ -62,20 +65,44 @@ UNSUPPORTED = {
     gast.GeneratorExp: "generator expressions are not supported yet",
     gast.DictComp: "dict comprehensions are not supported yet",
     gast.SetComp: "set comprehensions are not supported yet",
-    gast.Subscript: "indexing (`x[i]`) is not supported yet",
-    gast.List: "list displays are not supported yet",
-    gast.Dict: "dict displays are not supported yet",
-    gast.Set: "set displays are not supported yet",
+    gast.Set: "set displays are not supported",
     gast.Starred: "star arguments (`*args`) are not supported",
     gast.Delete: "`del` is not supported in differentiated code",
     gast.Assert: "`assert` is not supported in differentiated code",
     gast.Import: "imports inside a differentiated function are not supported",
     gast.ImportFrom: "imports inside a differentiated function are not supported",
 }
+HINTS = {
+    gast.Try: "move the code that may raise out of the differentiated function",
+    gast.With: "open the resource outside and pass the values in",
+    gast.Yield: "return a list (or an array) of the values instead",
+    gast.YieldFrom: "return a list (or an array) of the values instead",
+    gast.Global: "pass the value in as an argument and return the new value",
+    gast.Nonlocal: "pass the value in as an argument and return the new value",
+    gast.ClassDef: "define the class at module level",
+    gast.AsyncFunctionDef: "write a plain `def`",
+    gast.AsyncFor: "write a plain `for` loop",
+    gast.Await: "compute the value before calling the differentiated function",
+}
 REWRITE_HINT = (
     "rewrite this line with arithmetic, math and NumPy calls, or move it into a "
     "helper function registered with ad.defvjp / ad.defjvp"
 )
+COMPARE = {
+    gast.Lt: operator.lt,
+    gast.LtE: operator.le,
+    gast.Gt: operator.gt,
+    gast.GtE: operator.ge,
+    gast.Eq: operator.eq,
+    gast.NotEq: operator.ne,
+    gast.Is: operator.is_,
+    gast.IsNot: operator.is_not,
+}
+# Calls that only build booleans: a test made of these may be evaluated eagerly.
+_EAGER_SAFE = set(COMPARE.values()) | {operator.not_, runtime.both, runtime.either}
+_JUMPS = (gast.Return, gast.Break, gast.Continue)
+_LOOPS = (gast.For, gast.While)
+_SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)
 
 
 @dataclass
@@ -91,7 +118,7 @@ class Lowered:
 
 
 def lower(parsed: Parsed) -> Lowered:
-    """The IR of a parsed function (straight-line code)."""
+    """The IR of a parsed function."""
     return _Lowerer(parsed).run()
 
 
@@ -105,7 +132,8 @@ class _Lowerer:
         self.parsed = parsed
         self.node = parsed.node
         self.params = _params(parsed)
-        param_names = {p.name for p in self.params}
+        self.param_names = {p.name for p in self.params}
+        self._refuse_unsupported()
         stores = Counter(
             n.id
             for n in gast.walk(self.node)
@@ -114,12 +142,21 @@ class _Lowerer:
         for n in gast.walk(self.node):
             if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
                 stores[n.target.id] += 1
-        self.locals = set(stores) | param_names
-        self.single_assignment = {n for n, c in stores.items() if c == 1 and n not in param_names}
+        self.locals = set(stores) | self.param_names
+        self.mutable = _assigned_in_control_flow(self.node)
+        self.single_assignment = {
+            n for n, c in stores.items() if c == 1 and n not in self.param_names
+        } - self.mutable
         every_name = {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)}
-        self.names = ir.Names(every_name | param_names)
-        self.body: List[ir.Stmt] = []
+        self.names = ir.Names(every_name | self.param_names)
+        self.top: List[ir.Stmt] = []
+        self.body: List[ir.Stmt] = self.top
         self.env: Dict[str, ir.Atom] = {}
+        self.loop_depth = 0
+        self.returns_in_loops = any(
+            isinstance(n, gast.Return) for loop in _loops(self.node) for n in gast.walk(loop)
+        )
+        self.retval = self.returned = None
         self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
 
     # ------------------------------------------------------------ driver
@@ -128,60 +165,263 @@ class _Lowerer:
         statements = list(self.node.body)
         if statements and _is_docstring(statements[0]):
             statements = statements[1:]
-        returned = False
-        for stmt in statements:
-            self.statement(stmt)
-            if isinstance(stmt, gast.Return):
-                returned = True
-                break
-        if not returned:
-            self.body.append(ir.Return(ir.Const(None), self.parsed.loc(self.node)))
+        loc = self.parsed.loc(self.node)
+        for p in self.params:
+            if p.name in self.mutable:  # reassigned in a loop or branch: one variable
+                var = ir.Var(p.name)
+                self.top.append(ir.Assign(var, ir.Load(p.name), loc, p.name))
+                self.lowered.param_temps[p.name] = var
+                self.lowered.load_of[var] = p.name
+                self.env[p.name] = var
+        if self.returns_in_loops:
+            self.retval = ir.Var(self.names.claim("retval"))
+            self.returned = ir.Var(self.names.claim("returned"))
+            self.top.append(ir.Assign(self.returned, ir.Const(False)))
+        self.block(statements)
+        _close_open_paths(self.top, ir.Return(ir.Const(None), loc))
         self.lowered.function = ir.Function(
-            name=self.parsed.name,
-            params=tuple(self.params),
-            body=self.body,
-            loc=self.parsed.loc(self.node),
+            name=self.parsed.name, params=tuple(self.params), body=self.top, loc=loc
         )
         return self.lowered
 
     def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
         return TransformError(message, self.parsed.loc(node), hint)
 
+    def _refuse_unsupported(self) -> None:
+        """Refuse, at its own line, the first construct this compiler cannot transform."""
+        for node in _walk_own(self.node):
+            if type(node) in UNSUPPORTED:
+                raise self.error(
+                    UNSUPPORTED[type(node)], node, HINTS.get(type(node), REWRITE_HINT)
+                )
+            if isinstance(node, (gast.For, gast.While)) and node.orelse:
+                raise self.error(
+                    "`else` clauses on loops are not supported",
+                    node.orelse[0],
+                    "set a flag before `break` and test it after the loop",
+                )
+
+    # -------------------------------------------------------- blocks
+
+    def lowered_block(self, statements: list) -> List[ir.Stmt]:
+        """Lower statements into a new block (a branch or a loop body)."""
+        outer, self.body = self.body, []
+        try:
+            self.block(statements)
+            return self.body
+        finally:
+            self.body = outer
+
+    def block(self, statements: list) -> None:
+        for k, stmt in enumerate(statements):
+            rest = statements[k + 1 :]
+            if isinstance(stmt, _JUMPS):
+                self.jump(stmt)
+                return
+            if isinstance(stmt, gast.If) and rest and _may_jump(stmt):
+                self.if_statement(stmt, rest)
+                return
+            if isinstance(stmt, _LOOPS) and self.returned is not None and _has_return(stmt):
+                self.statement(stmt)
+                self.after_loop_with_return(stmt, rest)
+                return
+            self.statement(stmt)
+
+    def jump(self, node: gast.stmt) -> None:
+        loc = self.parsed.loc(node)
+        if isinstance(node, gast.Return):
+            value = ir.Const(None) if node.value is None else self.tree(node.value)
+            if self.loop_depth == 0:
+                self.body.append(ir.Return(value, loc))
+                return
+            if isinstance(value, tuple):
+                value = self.build_tuple(value, node)
+            self.body.append(ir.Assign(self.retval, value, loc, self.parsed.segment(node)))
+            self.body.append(ir.Assign(self.returned, ir.Const(True), loc))
+            self.body.append(ir.Break(loc))
+        elif isinstance(node, gast.Break):
+            self.body.append(ir.Break(loc))
+        # `continue` ends its block, and every block after it was moved into
+        # the branch that does not jump: nothing is left to skip.
+
+    def after_loop_with_return(self, loop: gast.stmt, rest: list) -> None:
+        loc = self.parsed.loc(loop)
+        leave = ir.Break(loc) if self.loop_depth else ir.Return(self.retval, loc)
+        self.body.append(ir.If(self.returned, [leave], self.lowered_block(rest), loc))
+
+    def build_tuple(self, tree: tuple, node: gast.AST) -> ir.Atom:
+        items = [self.build_tuple(t, node) if isinstance(t, tuple) else t for t in tree]
+        return self.emit(ir.Call(runtime.make_tuple, tuple(items)), node)
+
     # -------------------------------------------------------- statements
 
     def statement(self, node: gast.stmt) -> None:
         if isinstance(node, gast.Assign):
-            if len(node.targets) != 1 or not isinstance(node.targets[0], gast.Name):
-                raise self.error(
-                    "only assignments to a single name (`y = ...`) are supported yet", node
-                )
-            name = node.targets[0].id
-            self.env[name] = self.expression(node.value, name=name)
+            value = self.expression(node.value, name=_single_name(node.targets))
+            for target in node.targets:
+                value = self.assign(target, value, node)
         elif isinstance(node, gast.AnnAssign):
             if node.value is not None:
-                if not isinstance(node.target, gast.Name):
-                    raise self.error("only assignments to a single name are supported yet", node)
-                name = node.target.id
-                self.env[name] = self.expression(node.value, name=name)
+                value = self.expression(node.value, name=_single_name([node.target]))
+                self.assign(node.target, value, node)
         elif isinstance(node, gast.AugAssign):
-            if not isinstance(node.target, gast.Name):
-                raise self.error("only augmented assignments to a name are supported yet", node)
-            fn = BINARY.get(type(node.op))
-            if fn is None:
-                raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
-            current = self.name(node.target.id, node.target)
-            value = self.expression(node.value)
-            note = self.parsed.segment(node)
-            self.env[node.target.id] = self.emit(ir.Call(fn, (current, value)), node, note=note)
-        elif isinstance(node, gast.Return):
-            value = ir.Const(None) if node.value is None else self.tree(node.value)
-            self.body.append(ir.Return(value, self.parsed.loc(node)))
+            self.augmented(node)
+        elif isinstance(node, gast.If):
+            self.if_statement(node, [])
+        elif isinstance(node, gast.For):
+            self.for_statement(node)
+        elif isinstance(node, gast.While):
+            self.while_statement(node)
         elif isinstance(node, gast.Expr):
             self.expression(node.value)
         elif isinstance(node, gast.Pass):
             pass
         else:
             raise self.error(_unsupported(node), node)
+
+    def assign(self, target: gast.expr, value: ir.Atom, node: gast.AST) -> ir.Atom:
+        """Bind ``target`` (a name, a tuple of targets or a subscript) to ``value``.
+
+        Returns the atom that holds the value afterwards.
+        """
+        if isinstance(target, gast.Name):
+            return self.bind(target.id, value, node)
+        if isinstance(target, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in target.elts):
+                raise self.error("starred assignment (`a, *b = ...`) is not supported", target)
+            items = [
+                self.emit(ir.Call(operator.getitem, (value, ir.Const(k))), node)
+                for k in range(len(target.elts))
+            ]
+            for elt, item in zip(target.elts, items):
+                self.assign(elt, item, node)
+            return value
+        if isinstance(target, gast.Subscript):
+            container = self.expression(target.value)
+            if not isinstance(container, ir.Var):
+                raise self.error("only variables can be assigned into", target)
+            index = self.index(target.slice)
+            loc = self.parsed.loc(node)
+            self.body.append(ir.SetItem(container, index, value, loc))
+            return value
+        raise self.error(
+                f"assigning to {type(target).__name__.lower()} targets is not supported",
+                target,
+                "assign to a name or to an element `x[i]`",
+            )
+
+    def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
+        if name not in self.mutable:
+            self.env[name] = value
+            return value
+        var = ir.Var(name)
+        self.env[name] = var
+        last = self.body[-1] if self.body else None
+        fresh = (
+            isinstance(last, ir.Assign)
+            and last.target == value
+            and value.name in self.names.generated
+            and isinstance(last.value, ir.Call)
+            and var not in last.value.args
+            and var not in [v for _, v in last.value.kwargs]
+        )
+        if fresh:  # write the call's result straight into the variable
+            last.target = var
+        elif value != var:
+            note = self.parsed.segment(node)
+            self.body.append(ir.Assign(var, value, self.parsed.loc(node), note))
+        return var
+
+    def augmented(self, node: gast.AugAssign) -> None:
+        fn = BINARY.get(type(node.op))
+        if fn is None:
+            raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
+        note = self.parsed.segment(node)
+        target = node.target
+        if isinstance(target, gast.Name):
+            current = self.name(target.id, target)
+            value = self.expression(node.value)
+            keep = target.id if target.id in self.single_assignment else None
+            result = self.emit(ir.Call(fn, (current, value)), node, keep, note=note)
+            self.bind(target.id, result, node)
+        elif isinstance(target, gast.Subscript):
+            container = self.expression(target.value)
+            index = self.index(target.slice)
+            current = self.emit(ir.Call(operator.getitem, (container, index)), target)
+            value = self.expression(node.value)
+            result = self.emit(ir.Call(fn, (current, value)), node, note=note)
+            self.body.append(ir.SetItem(container, index, result, self.parsed.loc(node)))
+        else:
+            raise self.error("only names and elements `x[i]` can be updated in place", node)
+
+    def if_statement(self, node: gast.If, rest: list) -> None:
+        """``if``; ``rest`` (the statements after it) goes into each branch that does not jump."""
+        cond = self.expression(node.test)
+        body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
+        orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
+        self.body.append(
+            ir.If(cond, self.lowered_block(body), self.lowered_block(orelse), self.parsed.loc(node))
+        )
+
+    def for_statement(self, node: gast.For) -> None:
+        loc = self.parsed.loc(node)
+        iterable = node.iter
+        fn = self.callee_of(iterable)
+        prologue = []  # (target node, atom) pairs bound at the top of each iteration
+        if fn is range:
+            if not isinstance(node.target, gast.Name):
+                raise self.error("`range` gives one int per iteration", node.target, "")
+            self.range_loop(node, self.expression(iterable), ir.Var(node.target.id), [], loc)
+            return
+        if fn is enumerate and _plain_pair(node.target) and len(iterable.args) == 1:
+            sequence = self.expression(iterable.args[0])
+            index = ir.Var(node.target.elts[0].id)
+            prologue = [(node.target.elts[1], sequence)]
+        elif fn is zip and isinstance(node.target, gast.Tuple) and not iterable.keywords:
+            if len(node.target.elts) != len(iterable.args):
+                raise self.error("unpack one name per sequence zipped", node.target, "")
+            sequences = [self.expression(a) for a in iterable.args]
+            index = ir.Var(self.names.claim("i"))
+            prologue = list(zip(node.target.elts, sequences))
+        else:
+            sequence = self.expression(iterable)
+            index = ir.Var(self.names.claim("i"))
+            prologue = [(node.target, sequence)]
+        lengths = [self.emit(ir.Call(len, (seq,), spelling="len"), iterable) for _, seq in prologue]
+        count = lengths[0]
+        for other in lengths[1:]:
+            count = self.emit(ir.Call(min, (count, other), spelling="min"), iterable)
+        steps = self.emit(ir.Call(range, (count,), spelling="range"), iterable)
+        self.range_loop(node, steps, index, prologue, loc)
+
+    def range_loop(self, node, steps: ir.Atom, index: ir.Var, prologue: list, loc) -> None:
+        self.loop_depth += 1
+        outer, self.body = self.body, []
+        try:
+            self.env[index.name] = index
+            for target, sequence in prologue:
+                item = self.emit(ir.Call(operator.getitem, (sequence, index)), target)
+                self.assign(target, item, node)
+            self.block(node.body)
+            body = self.body
+        finally:
+            self.body = outer
+            self.loop_depth -= 1
+        self.body.append(ir.For(index, steps, body, loc))
+
+    def while_statement(self, node: gast.While) -> None:
+        outer, self.body = self.body, []
+        try:
+            cond = self.expression(node.test)
+            test = self.body
+        finally:
+            self.body = outer
+        self.loop_depth += 1
+        try:
+            body = self.lowered_block(node.body)
+        finally:
+            self.loop_depth -= 1
+        self.body.append(ir.While(test, cond, body, self.parsed.loc(node)))
 
     def tree(self, node: gast.expr) -> ir.Tree:
         """A returned value: an atom, or a tuple display of returned values."""
@@ -223,21 +463,126 @@ class _Lowerer:
                 if isinstance(operand, ir.Const) and isinstance(operand.value, (int, float)):
                     return ir.Const(-operand.value)
                 return self.emit(ir.Call(operator.neg, (operand,)), node, keep)
+            if isinstance(node.op, gast.Not):
+                return self.emit(ir.Call(operator.not_, (operand,)), node, keep)
             raise self.error(f"the operator {type(node.op).__name__} is not supported yet", node)
         if isinstance(node, gast.Call):
             return self.call(node, keep)
-        if isinstance(node, gast.Tuple):
-            raise self.error("tuples are supported only as the returned value yet", node)
+        if isinstance(node, gast.Compare):
+            return self.compare(node, keep)
+        if isinstance(node, gast.BoolOp):
+            return self.boolean(node, keep)
+        if isinstance(node, gast.IfExp):
+            return self.conditional(node)
+        if isinstance(node, gast.Subscript):
+            container = self.expression(node.value)
+            index = self.index(node.slice)
+            return self.emit(ir.Call(operator.getitem, (container, index)), node, keep)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            items = tuple(self.expression(e) for e in node.elts)
+            maker = runtime.make_tuple if isinstance(node, gast.Tuple) else runtime.make_list
+            return self.emit(ir.Call(maker, items), node, keep)
+        if isinstance(node, gast.Dict):
+            return self.dict_display(node, keep)
         raise self.error(_unsupported(node), node)
+
+    def index(self, node: gast.expr) -> ir.Atom:
+        """An index: atoms, slices ``a:b:c`` and tuples of them."""
+        if isinstance(node, gast.Slice):
+            parts = [
+                ir.Const(None) if p is None else self.expression(p)
+                for p in (node.lower, node.upper, node.step)
+            ]
+            if all(isinstance(p, ir.Const) for p in parts):
+                return ir.Const(slice(*(p.value for p in parts)), spelling=_slice_text(parts))
+            return self.emit(ir.Call(slice, tuple(parts), spelling="slice"), node)
+        if isinstance(node, gast.Tuple):
+            parts = tuple(self.index(e) for e in node.elts)
+            return self.emit(ir.Call(runtime.make_tuple, parts), node)
+        return self.expression(node)
+
+    def dict_display(self, node: gast.Dict, keep: Optional[str]) -> ir.Atom:
+        items = []
+        for key, value in zip(node.keys, node.values):
+            if not (isinstance(key, gast.Constant) and isinstance(key.value, str)):
+                raise self.error(
+                    "only dict displays with string keys are supported", key or node, ""
+                )
+            items.append((key.value, self.expression(value)))
+        return self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep)
+
+    def compare(self, node: gast.Compare, keep: Optional[str]) -> ir.Atom:
+        """``a < b <= c`` is ``a < b and b <= c`` with ``b`` evaluated once."""
+        left = self.expression(node.left)
+        parts = []
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.expression(right_node)
+            if isinstance(op, (gast.In, gast.NotIn)):
+                part = self.emit(ir.Call(operator.contains, (right, left)), node)
+                if isinstance(op, gast.NotIn):
+                    part = self.emit(ir.Call(operator.not_, (part,)), node)
+            else:
+                part = self.emit(ir.Call(COMPARE[type(op)], (left, right)), node)
+            parts.append(part)
+            left = right
+        result = parts[0]
+        for part in parts[1:]:
+            result = self.emit(ir.Call(runtime.both, (result, part)), node)
+        if keep and isinstance(result, ir.Var) and result.name in self.names.generated:
+            self.body[-1].target = ir.Var(keep)
+            return ir.Var(keep)
+        return result
+
+    def boolean(self, node: gast.BoolOp, keep: Optional[str]) -> ir.Atom:
+        """``and`` / ``or``: eager when the later operands only compare, short-circuit otherwise."""
+        is_and = isinstance(node.op, gast.And)
+        result = self.expression(node.values[0])
+        for operand in node.values[1:]:
+            outer, self.body = self.body, []
+            try:
+                value = self.expression(operand)
+                statements = self.body
+            finally:
+                self.body = outer
+            if all(_eager_safe(s) for s in statements):
+                self.body.extend(statements)
+                combine = runtime.both if is_and else runtime.either
+                result = self.emit(ir.Call(combine, (result, value)), node)
+                continue
+            var = self.names.temp()
+            loc = self.parsed.loc(node)
+            self.body.append(ir.Assign(var, result, loc))
+            statements.append(ir.Assign(var, value, loc))
+            body, orelse = (statements, []) if is_and else ([], statements)
+            self.body.append(ir.If(var, body, orelse, loc))
+            result = var
+        return result
+
+    def conditional(self, node: gast.IfExp) -> ir.Atom:
+        """``a if c else b``: a branch that assigns one variable."""
+        cond = self.expression(node.test)
+        var = self.names.temp()
+        loc = self.parsed.loc(node)
+        branches = []
+        for value_node in (node.body, node.orelse):
+            outer, self.body = self.body, []
+            try:
+                value = self.expression(value_node)
+                self.body.append(ir.Assign(var, value, loc, self.parsed.segment(value_node)))
+                branches.append(self.body)
+            finally:
+                self.body = outer
+        self.body.append(ir.If(cond, branches[0], branches[1], loc))
+        return var
 
     def name(self, name: str, node: gast.AST) -> ir.Atom:
         if name in self.env:
             return self.env[name]
-        if name in {p.name for p in self.params}:
-            temp = self.emit(ir.Load(name), node, note=name)
+        if name in self.mutable:
+            return ir.Var(name)
+        if name in self.param_names:
+            temp = self.load(ir.Load(name), node)
             self.lowered.param_temps[name] = temp
-            self.lowered.load_of[temp] = name
-            self.env[name] = temp
             return temp
         if name in self.locals:
             raise self.error(
@@ -246,11 +591,32 @@ class _Lowerer:
         value = self.parsed.resolver.lookup(name)
         if value is _MISSING:
             raise self.error(f"name {name!r} is not defined", node, hint="")
-        temp = self.emit(ir.Load(name, free=True), node, note=name)
         self.lowered.free_values[name] = value
-        self.lowered.load_of[temp] = name
-        self.env[name] = temp
+        return self.load(ir.Load(name, free=True), node)
+
+    def load(self, load: ir.Load, node: gast.AST) -> ir.Var:
+        """Read a parameter or free name once, at the function's top level.
+
+        Loads go to the top level even from inside a branch or a loop, so
+        that the value is defined wherever the name is used later.
+        """
+        temp = self.names.temp()
+        self.top.append(ir.Assign(temp, load, self.parsed.loc(node), load.name))
+        self.lowered.load_of[temp] = load.name
+        self.env[load.name] = temp
         return temp
+
+    def callee_of(self, node: gast.expr) -> Any:
+        """The object a call's dotted callee denotes, or None."""
+        if not isinstance(node, gast.Call):
+            return None
+        parts = dotted_name(node.func)
+        if parts is None or parts[0] in self.locals or parts[0] in self.env:
+            return None
+        obj = self.parsed.resolver.lookup(parts[0])
+        for attr in parts[1:]:
+            obj = getattr(obj, attr, _MISSING)
+        return None if obj is _MISSING else obj
 
     def resolve(self, node: gast.expr) -> Any:
         """The object a dotted name of free variables denotes (``np.linalg.norm``)."""
@@ -280,20 +646,140 @@ class _Lowerer:
             node,
         )
 
-    def call(self, node: gast.Call, name: Optional[str]) -> ir.Var:
+    def call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
         fn = self.resolve(node.func)
+        if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
+            return self.min_max(node, fn)
         args = []
         for arg in node.args:
             if isinstance(arg, gast.Starred):
-                raise self.error(UNSUPPORTED[gast.Starred], arg)
+                raise self.error(
+                    UNSUPPORTED[gast.Starred], arg, "pass the arguments one by one"
+                )
             args.append(self.expression(arg))
         kwargs = []
         for kw in node.keywords:
             if kw.arg is None:
-                raise self.error("`**kwargs` in calls is not supported", node)
+                raise self.error(
+                    "`**kwargs` in calls is not supported", node, "pass keyword arguments by name"
+                )
             kwargs.append((kw.arg, self.expression(kw.value)))
         spelling = ".".join(dotted_name(node.func))
         return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
+
+    def min_max(self, node: gast.Call, fn: Any) -> ir.Atom:
+        """``min(a, b, ...)``: a branch per argument, so the derivative is the chosen one's."""
+        better = operator.lt if fn is min else operator.gt
+        loc = self.parsed.loc(node)
+        values = [self.expression(a) for a in node.args]
+        var = self.names.temp()
+        self.body.append(ir.Assign(var, values[0], loc, self.parsed.segment(node)))
+        for value in values[1:]:
+            test = self.emit(ir.Call(better, (value, var)), node)
+            self.body.append(ir.If(test, [ir.Assign(var, value, loc)], [], loc))
+        return var
+
+
+def _single_name(targets: list) -> Optional[str]:
+    if len(targets) == 1 and isinstance(targets[0], gast.Name):
+        return targets[0].id
+    return None
+
+
+def _slice_text(parts: List[ir.Const]) -> str:
+    lower, upper, step = (("" if p.value is None else repr(p.value)) for p in parts)
+    return f"slice({lower or None}, {upper or None}, {step or None})"
+
+
+def _eager_safe(stmt: ir.Stmt) -> bool:
+    return isinstance(stmt, ir.Assign) and (
+        isinstance(stmt.value, ir.Load)
+        or isinstance(stmt.value, ir.Call)
+        and stmt.value.fn in _EAGER_SAFE
+    )
+
+
+def _plain_pair(target: gast.expr) -> bool:
+    return (
+        isinstance(target, gast.Tuple)
+        and len(target.elts) == 2
+        and isinstance(target.elts[0], gast.Name)
+    )
+
+
+def _walk_own(node: gast.AST):
+    """Nodes of a function, without descending into nested functions and classes."""
+    for child in gast.iter_child_nodes(node):
+        yield child
+        if not isinstance(child, _SCOPES):
+            yield from _walk_own(child)
+
+
+def _loops(node: gast.AST) -> list:
+    return [n for n in _walk_own(node) if isinstance(n, _LOOPS)]
+
+
+def _assigned_in_control_flow(fn: gast.FunctionDef) -> set:
+    """Names bound inside a branch or a loop (they become mutable variables)."""
+    names = set()
+    for node in _walk_own(fn):
+        if isinstance(node, (gast.If, gast.For, gast.While)):
+            inner = list(node.body) + list(node.orelse)
+            if isinstance(node, gast.For):
+                inner.append(node.target)
+            for stmt in inner:
+                for n in [stmt, *_walk_own(stmt)]:
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        names.add(n.id)
+                    if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
+                        names.add(n.target.id)
+    return names
+
+
+def _has_return(node: gast.AST) -> bool:
+    return any(isinstance(n, gast.Return) for n in _walk_own(node))
+
+
+def _may_jump(node: gast.If) -> bool:
+    """Whether an ``if`` may return, break or continue (jumps of nested loops excluded)."""
+
+    def visit(stmts) -> bool:
+        for stmt in stmts:
+            if isinstance(stmt, _JUMPS):
+                return True
+            if isinstance(stmt, gast.If) and (visit(stmt.body) or visit(stmt.orelse)):
+                return True
+            if isinstance(stmt, _LOOPS) and _has_return(stmt):
+                return True
+        return False
+
+    return visit(node.body) or visit(node.orelse)
+
+
+def _ends_in_jump(stmts: list) -> bool:
+    """Whether every path through ``stmts`` ends in return, break or continue."""
+    for stmt in stmts:
+        if isinstance(stmt, _JUMPS):
+            return True
+        if isinstance(stmt, gast.If) and _ends_in_jump(stmt.body) and _ends_in_jump(stmt.orelse):
+            return True
+    return False
+
+
+def _close_open_paths(body: List[ir.Stmt], stmt: ir.Stmt) -> None:
+    """Append ``stmt`` to every path through ``body`` that does not return.
+
+    Afterwards a ``return`` ends every path, and nothing follows a statement
+    whose paths all return: reverse mode relies on that.
+    """
+    last = body[-1] if body else None
+    if isinstance(last, ir.Return):
+        return
+    if isinstance(last, ir.If):
+        _close_open_paths(last.body, stmt)
+        _close_open_paths(last.orelse, stmt)
+        return
+    body.append(stmt)
 
 
 def _params(parsed: Parsed) -> List[ir.Param]:

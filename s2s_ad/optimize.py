@@ -100,7 +100,7 @@ def _call_key(stmt: ir.Stmt, mutable: Set[ir.Var]):
     if not (isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Call)):
         return None
     call = stmt.value
-    if stmt.target in mutable or not rules.is_pure(call.fn):
+    if stmt.target in mutable or not rules.is_pure(call.fn) or call.fn in _NOT_SHARED:
         return None
     if any(a in mutable for a in ir.expr_atoms(call)):
         return None
@@ -109,6 +109,10 @@ def _call_key(stmt: ir.Stmt, mutable: Set[ir.Var]):
         args = tuple(sorted(args, key=repr))
     return (id(call.fn), args, call.kwargs)
 
+
+# The steps of a loop and of its reversed loop are each written where they
+# are used (`for i in range(k)`, `for i in reversed(range(k))`).
+_NOT_SHARED = {range}
 
 # a * b and b * a are one value (the order of a product of floats does not
 # change its rounding).

@@ -75,10 +75,35 @@ def seed_cotangent(out: Any) -> Any:
 
 
 def zeros_like(x: Any) -> Any:
-    """A zero derivative shaped like ``x`` (``0.0`` for Python numbers)."""
+    """A zero derivative shaped like ``x`` (``0.0`` for Python numbers).
+
+    Containers give containers of zeros; a tuple gives a list, so that its
+    items can be accumulated into (:func:`as_structure` turns it back).
+
+    >>> zeros_like((1.0, [2.0, 3.0]))
+    [0.0, [0.0, 0.0]]
+    """
     if isinstance(x, (np.ndarray, np.generic)):
         return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+    if isinstance(x, (list, tuple)):
+        return [zeros_like(item) for item in x]
+    if isinstance(x, dict):
+        return {key: zeros_like(value) for key, value in x.items()}
     return 0.0
+
+
+def as_structure(derivative: Any, like: Any) -> Any:
+    """``derivative`` with the container types of ``like`` (tuples stay tuples).
+
+    >>> as_structure([1.0, [2.0]], (0.0, (0.0,)))
+    (1.0, (2.0,))
+    """
+    if isinstance(like, (list, tuple)) and isinstance(derivative, (list, tuple)):
+        items = [as_structure(d, x) for d, x in zip(derivative, like)]
+        return tuple(items) if isinstance(like, tuple) else items
+    if isinstance(like, dict) and isinstance(derivative, dict):
+        return {key: as_structure(derivative[key], like[key]) for key in like}
+    return derivative
 
 
 def ones_like(x: Any) -> Any:
@@ -99,4 +124,77 @@ def stop_gradient(x: Any) -> Any:
     >>> stop_gradient(3.0)
     3.0
     """
+    return x
+
+
+# Values built by displays and boolean operators.  The emitted code writes
+# them as Python syntax (``(a, b)``, ``a and b``); these functions are their
+# names in the IR, so that rules can be attached to them.
+
+
+def make_tuple(*items: Any) -> tuple:
+    """``(a, b, ...)``."""
+    return items
+
+
+def make_list(*items: Any) -> list:
+    """``[a, b, ...]``."""
+    return list(items)
+
+
+def make_dict(**items: Any) -> dict:
+    """``{'k': v, ...}`` (string keys)."""
+    return items
+
+
+def both(a: Any, b: Any) -> Any:
+    """``a and b`` on values already computed."""
+    return a and b
+
+
+def either(a: Any, b: Any) -> Any:
+    """``a or b`` on values already computed."""
+    return a or b
+
+
+def getitem_vjp(g: Any, x: Any, index: Any) -> Any:
+    """The cotangent of ``x`` from the cotangent ``g`` of ``x[index]``: zeros, and ``g`` there."""
+    result = zeros_like(x)
+    return add_at(result, index, g)
+
+
+def add_at(acc: Any, index: Any, g: Any) -> Any:
+    """``acc[index] += g`` for arrays, lists and dicts of derivatives; returns ``acc``.
+
+    >>> add_at([0.0, 0.0], 1, 2.5)
+    [0.0, 2.5]
+    """
+    if isinstance(acc, np.ndarray):
+        np.add.at(acc, index, g)
+    else:
+        acc[index] = add(acc[index], g)
+    return acc
+
+
+def add(a: Any, b: Any) -> Any:
+    """The sum of two derivatives of the same structure (lists, tuples and dicts itemwise)."""
+    if isinstance(a, (list, tuple)):
+        return type(a)(add(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return {k: add(a[k], b[k]) for k in a}
+    return a + b
+
+
+def copy_of(x: Any) -> Any:
+    """A copy of an array or a list or dict (one level), to write items into.
+
+    >>> a = [1.0, 2.0]; copy_of(a) is a
+    False
+    """
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    if isinstance(x, dict):
+        return dict(x)
     return x

@@ -11,6 +11,7 @@ shape-safe: nothing turns an array into a scalar.
 from __future__ import annotations
 
 import ast
+import contextlib
 import operator
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -74,10 +75,42 @@ class Builder:
         self.defs[var] = call
         return var
 
-    def accumulate(self, target: ir.Var, value: ir.Atom) -> None:
-        """Append ``target += value``."""
-        self.out.append(ir.Accum(target, value, self.loc))
+    def accumulate(self, target: ir.Var, value: ir.Atom, index: Optional[ir.Atom] = None) -> None:
+        """Append ``target += value`` (``target[index] += value`` with an index)."""
+        self.out.append(ir.Accum(target, value, self.loc, index))
         self.accumulated.add(target)
+
+    def assign(self, target: ir.Var, value: ir.Atom) -> ir.Var:
+        """Append the copy ``target = value``."""
+        self.out.append(ir.Assign(target, value, self.loc))
+        self.defs.pop(target, None)
+        self.accumulated.discard(target)
+        return target
+
+    def append(self, stmt: ir.Stmt) -> None:
+        """Append a statement the builder does not look into; its targets are forgotten."""
+        self.out.append(stmt)
+        self.forget(ir.walk([stmt]))
+
+    def forget(self, statements) -> None:
+        """Drop what is known about variables these statements write.
+
+        After a branch or a loop the builder no longer knows which of the
+        values assigned inside a variable holds.
+        """
+        for stmt in statements:
+            for var in ir.targets_written(stmt):
+                self.defs.pop(var, None)
+                self.accumulated.discard(var)
+
+    @contextlib.contextmanager
+    def block(self):
+        """Build a nested body: statements go to a new list, which is yielded."""
+        outer, self.out = self.out, []
+        try:
+            yield self.out
+        finally:
+            self.out = outer
 
     def is_fresh(self, atom: ir.Atom) -> bool:
         """Whether ``atom`` holds a value this builder just allocated."""
@@ -215,9 +248,16 @@ class Transform:
         self.varied = analyse.varied(self.fn, self.wrt)
         self.active = self.varied & analyse.useful(self.fn)
         self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
-        primal = {s.target for s in self.fn.body if isinstance(s, ir.Assign)}
+        self.mutable = mutable_variables(self.fn.body)
+        # The derivatives of mutable variables are assigned again and again:
+        # another derivative must copy them rather than share the name.
+        self.unstable = {self.names.derivative(v) for v in sorted(self.mutable, key=str)}
+        primal = {s.target for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)}
         constants = primal - self.varied  # may hold ints; everything varied is a float
         self.builder = Builder(self.names, optimize, is_float=lambda a: _is_float(a, constants))
+
+    def is_unstable(self, atom: ir.Atom) -> bool:
+        return isinstance(atom, ir.Var) and atom in self.unstable
 
     @property
     def base_name(self) -> str:
@@ -242,6 +282,23 @@ class Transform:
         env = dict(zip(rule.arg_names, call.args))
         env["out"] = stmt.target
         return rule, arg_kinds, namespace, env
+
+
+def mutable_variables(body: list) -> set:
+    """Variables assigned in more than one place, or inside a loop, or by a ``for``."""
+    sites: Dict[ir.Var, int] = {}
+
+    def visit(stmts: list, in_loop: bool) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, (ir.Assign, ir.For)):
+                sites[stmt.target] = sites.get(stmt.target, 0) + (2 if in_loop else 1)
+            if isinstance(stmt, ir.For):
+                sites[stmt.target] = 2
+            for block in ir.blocks_of(stmt):
+                visit(block, in_loop or isinstance(stmt, (ir.For, ir.While)))
+
+    visit(body, False)
+    return {var for var, count in sites.items() if count > 1}
 
 
 def _is_float(atom: ir.Atom, constants) -> bool:

@@ -25,6 +25,17 @@ def by_kind(scalar: bool):
     return MATH_NAMES if scalar else NUMPY_NAMES
 
 
+COMPARISONS = (
+    operator.lt,
+    operator.le,
+    operator.gt,
+    operator.ge,
+    operator.eq,
+    operator.ne,
+    operator.is_,
+    operator.is_not,
+)
+
 OPERATORS = {
     operator.add: ("1", "1"),
     operator.sub: ("1", "-1"),
@@ -87,6 +98,27 @@ template_rule(
     namespace=fixed(RUNTIME_NAMES),
 )
 
+scalar_rule(builtins.float, "1", namespace=by_kind, result_kind=always(SCALAR))
+
+template_rule(
+    runtime.copy_of,
+    ("x",),
+    jvp=["copy_of(dx)"],
+    vjp=["g"],
+    namespace=fixed(RUNTIME_NAMES),
+)
+
+# Indexing: the JVP indexes the tangent; reverse mode accumulates the
+# cotangent into the indexed element of the container's adjoint
+# (``dx[i] += g``), which ``reverse.py`` writes itself.
+template_rule(
+    operator.getitem,
+    ("x", "i"),
+    jvp=["getitem(dx, i)", None],
+    vjp=["getitem_vjp(g, x, i)", None],
+    namespace=fixed({**RUNTIME_NAMES, "getitem": operator.getitem}),
+)
+
 nondifferentiable(
     math.floor,
     math.ceil,
@@ -98,7 +130,18 @@ nondifferentiable(
     runtime.zeros_like,
     runtime.ones_like,
     runtime.seed_cotangent,
+    runtime.both,
+    runtime.either,
+    operator.not_,
+    operator.contains,
+    builtins.range,
+    builtins.int,
+    builtins.bool,
+    builtins.isinstance,
+    slice,
+    *COMPARISONS,
 )
 
-# Unpacking a tuple of cotangents in a pullback.
-pure(operator.getitem)
+# Displays build containers from their items; forward and reverse mode
+# differentiate them item by item (they have no per-argument templates).
+pure(runtime.make_tuple, runtime.make_list, runtime.make_dict, builtins.reversed)
