@@ -86,28 +86,46 @@ def _resolve_wrt(f: Callable, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...], bool
 
 
 def _differentiable(value: Any) -> bool:
+    """Floats, ints, float or int arrays, and lists, tuples and dicts of them."""
     if isinstance(value, bool):
         return False
     if isinstance(value, (float, int, np.floating, np.integer)):
         return True
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(_differentiable(v) for v in value)
+    if isinstance(value, dict):
+        return bool(value) and all(_differentiable(v) for v in value.values())
     return isinstance(value, np.ndarray) and (
         np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
     )
 
 
 def _as_real(value: Any) -> Any:
-    """An int that is differentiated is taken as a real."""
-    if isinstance(value, (int, np.integer)):
+    """An int that is differentiated is taken as a real (inside containers too)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
         return value.astype(float)
+    if isinstance(value, (list, tuple)) and _needs_real(value):
+        return type(value)(_as_real(v) for v in value)
+    if isinstance(value, dict) and _needs_real(value):
+        return {k: _as_real(v) for k, v in value.items()}
     return value
 
 
 def _needs_real(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) or (
+    if isinstance(value, (list, tuple)):
+        return any(_needs_real(v) for v in value)
+    if isinstance(value, dict):
+        return any(_needs_real(v) for v in value.values())
+    return (isinstance(value, (int, np.integer)) and not isinstance(value, bool)) or (
         isinstance(value, np.ndarray) and value.dtype.kind in "iu"
     )
+
+
+def _may_need_real(value: Any) -> bool:
+    """Values whose type does not say whether they hold ints (arrays, containers)."""
+    return _needs_real(value) or isinstance(value, (np.ndarray, list, tuple, dict))
 
 
 # ------------------------------------------------------- derived functions
@@ -153,7 +171,8 @@ class _Derived:
             if not _differentiable(value):
                 raise TypeError(
                     f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
-                    f"it is a {type(value).__name__}; expected a float or a NumPy float array"
+                    f"it is a {type(value).__name__}; expected a float, a NumPy float array, "
+                    "or a list, tuple or dict of those"
                 )
         kinds = tuple(
             kind_of_value(_as_real(a) if i in self.positions else a) for i, a in enumerate(args)
@@ -162,9 +181,7 @@ class _Derived:
         fn = pipeline.build(self.f, spec).bind(self.f)
         # Arrays share one type whatever their dtype, so an int array can come
         # after a float one: array positions are checked on every call.
-        to_convert = [
-            p for p in self.positions if _needs_real(args[p]) or isinstance(args[p], np.ndarray)
-        ]
+        to_convert = [p for p in self.positions if _may_need_real(args[p])]
         if not to_convert:
             return fn
 
@@ -341,7 +358,8 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
     for name, t in zip(params, tangents):
         if t is not None and not _differentiable(t):
             raise TypeError(
-                f"jvp: the tangent of {name!r} is a {type(t).__name__}; expected a float or array"
+                f"jvp: the tangent of {name!r} is a {type(t).__name__}; "
+                "expected a float, an array, or a list, tuple or dict of those"
             )
     derived = _derived(f, JVP, names)
     fn, args = derived.prepare(tuple(primals), {})

@@ -20,6 +20,7 @@ from typing import Dict, Mapping, Sequence
 from . import ir, runtime
 from .lower import Lowered
 from .rules import SCALAR
+from .calls import Callee, is_user_function, varied_parameters
 from .ir import DISPLAYS
 from .templates import Transform, template_of
 
@@ -76,6 +77,8 @@ class _Forward(Transform):
                     blocks = tuple(self.block(b) for b in ir.blocks_of(stmt))
                     out.append(ir.with_blocks(stmt, blocks))
                     self.builder.forget(ir.walk(blocks))
+                elif self.is_user_call(stmt):
+                    self.user_call(stmt)
                 else:
                     out.append(stmt)
                     if isinstance(stmt, ir.Assign) and stmt.target in self.active:
@@ -83,6 +86,32 @@ class _Forward(Transform):
                     elif isinstance(stmt, ir.SetItem) and stmt.target in self.active:
                         self.set_item_tangent(stmt)
         return out
+
+    def is_user_call(self, stmt: ir.Stmt) -> bool:
+        return (
+            isinstance(stmt, ir.Assign)
+            and stmt.target in self.active
+            and isinstance(stmt.value, ir.Call)
+            and is_user_function(stmt.value.fn)
+            and any(a in self.tangent for a in ir.expr_atoms(stmt.value))
+        )
+
+    def user_call(self, stmt: ir.Assign) -> None:
+        """``t = g(a, b)`` becomes ``t, dt = g_jvp((da,), a, b)``: ``g`` is transformed too."""
+        call = stmt.value
+        params = varied_parameters(call, set(self.tangent), stmt.loc)
+        callee = Callee(call.fn, "jvp", tuple(name for name, _ in params))
+        tangents = self.builder.call(runtime.make_tuple, [self.tangent[a] for _, a in params])
+        both = self.names.temp()
+        self.builder.out.append(
+            ir.Assign(both, ir.Call(callee, (tangents,) + call.args, call.kwargs), stmt.loc)
+        )
+        self.builder.out.append(
+            ir.Assign(stmt.target, ir.Call(operator.getitem, (both, ir.Const(0))), stmt.loc)
+        )
+        target = self.names.derivative(stmt.target)
+        self.builder.call(operator.getitem, (both, ir.Const(1)), target=target)
+        self.tangent[stmt.target] = target
 
     def assigned_tangent(self, stmt: ir.Assign) -> ir.Atom:
         """The tangent of an assignment, in ``dv`` when ``v`` is assigned in several places."""

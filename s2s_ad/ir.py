@@ -328,6 +328,8 @@ def targets_written(stmt: Stmt) -> Iterator[Var]:
 
 def expr_atoms(expr: Expr) -> Iterator[Atom]:
     if isinstance(expr, Call):
+        if isinstance(expr.fn, Var):  # calling a closure the sweep made (a pullback)
+            yield expr.fn
         yield from expr.args
         for _, value in expr.kwargs:
             yield value
@@ -359,7 +361,7 @@ def substitute(stmt: Stmt, replace: Callable[[Atom], Atom], deep: bool = True) -
         value = stmt.value
         if isinstance(value, Call):
             value = Call(
-                value.fn,
+                replace(value.fn) if isinstance(value.fn, Var) else value.fn,
                 tuple(replace(a) for a in value.args),
                 tuple((k, replace(v)) for k, v in value.kwargs),
                 value.spelling,
@@ -442,7 +444,8 @@ def expr_to_ast(
     if expr.fn in DISPLAYS:
         return DISPLAYS[expr.fn](args, [(k, atom(v)) for k, v in expr.kwargs])
     keywords = [ast.keyword(arg=k, value=atom(v)) for k, v in expr.kwargs]
-    return ast.Call(func=callee(expr), args=args, keywords=keywords)
+    func = atom(expr.fn) if isinstance(expr.fn, Var) else callee(expr)
+    return ast.Call(func=func, args=args, keywords=keywords)
 
 
 def subscript(value: ast.expr, index: ast.expr, ctx: ast.expr_context = None) -> ast.Subscript:

@@ -27,7 +27,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from . import ir, runtime
+from . import analyse, ir, runtime
+from .calls import Callee, is_user_function, varied_parameters
 from .errors import TransformError
 from .ir import DISPLAYS
 from .lower import Lowered
@@ -68,6 +69,8 @@ class _Reverse(Transform):
     def __init__(self, low: Lowered, wrt, param_kinds, optimize, variant):
         fn = low.function
         body = single_exit(fn.body, low.names)
+        self.pullbacks: Dict[ir.Var, Tuple[ir.Var, Callee, Sequence]] = {}
+        body = self.call_vjps(body, analyse.varied(ir.Function(fn.name, fn.params, body), wrt), low)
         low = dataclasses.replace(low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc))
         super().__init__(low, wrt, param_kinds, optimize)
         self.variant = variant
@@ -82,6 +85,37 @@ class _Reverse(Transform):
         self.in_loop: Dict[int, bool] = {}  # structured statement id -> inside a loop
         self.top_index: Dict[ir.Var, int] = {}  # first top-level assignment of each variable
         self.item_restored: Set[ir.Var] = set()
+
+    def call_vjps(self, body: List[ir.Stmt], varied: Set[ir.Var], low: Lowered) -> List[ir.Stmt]:
+        """Calls of user functions on varied values become calls of their VJPs.
+
+        ``t = g(a, b)`` becomes ``t, g_pullback = g_vjp(a, b)`` (as three
+        statements); the adjoint sweep calls ``g_pullback(dt)``.
+        """
+        out = []
+        for stmt in body:
+            call = stmt.value if isinstance(stmt, ir.Assign) else None
+            if (
+                isinstance(call, ir.Call)
+                and is_user_function(call.fn)
+                and any(a in varied for a in ir.expr_atoms(call))
+            ):
+                params = varied_parameters(call, varied, stmt.loc)
+                callee = Callee(call.fn, "vjp", tuple(name for name, _ in params))
+                both = low.names.temp()
+                pullback = ir.Var(low.names.claim(f"{call.fn.__name__}_pullback"))
+                out.append(ir.Assign(both, ir.Call(callee, call.args, call.kwargs), stmt.loc))
+                value = ir.Call(operator.getitem, (both, ir.Const(0)))
+                out.append(ir.Assign(stmt.target, value, stmt.loc, stmt.note))
+                value = ir.Call(operator.getitem, (both, ir.Const(1)))
+                out.append(ir.Assign(pullback, value, stmt.loc))
+                self.pullbacks[stmt.target] = (pullback, callee, [a for _, a in params])
+                continue
+            blocks = ir.blocks_of(stmt)
+            if blocks:
+                stmt = ir.with_blocks(stmt, tuple(self.call_vjps(b, varied, low) for b in blocks))
+            out.append(stmt)
+        return out
 
     def dname(self, var: ir.Var) -> ir.Var:
         """``dv`` for ``v``; the adjoint of a parameter's load is ``dx``."""
@@ -227,6 +261,12 @@ class _Reverse(Transform):
 
     def propagate_call(self, stmt: ir.Assign, g: ir.Atom) -> None:
         call = stmt.value
+        if stmt.target in self.pullbacks:
+            pullback, _, args = self.pullbacks[stmt.target]
+            cotangents = self.builder.call(pullback, (g,))
+            for k, arg in enumerate(args):
+                self.accumulate(arg, self.builder.call(operator.getitem, (cotangents, ir.Const(k))))
+            return
         if call.fn is operator.getitem and call.args[0] in self.varied:
             self.accumulate_item(call.args[0], call.args[1], g)
             return

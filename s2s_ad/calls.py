@@ -1,0 +1,94 @@
+"""Calls from emitted code into the derivatives of other user functions.
+
+When a differentiated function calls another Python function that has no
+rule, the callee is transformed too -- on its own, cached on its own -- and
+the emitted code calls its derivative through a :class:`Callee`:
+
+* forward mode: ``t, dt = g_jvp((da,), a, b)``;
+* reverse mode: ``t, g_pullback = g_vjp(a, b)`` in the primal sweep, and
+  ``da = g_pullback(dt)[0]`` in the adjoint sweep.
+
+The derivative is built on the first call, so a function may call itself
+(recursion) or be defined after its caller.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+from . import ir
+from .errors import Loc, TransformError
+
+
+class Callee:
+    """The JVP or VJP of a user function, as emitted code calls it.
+
+    ``g_jvp(tangents, *args, **kwargs)`` returns ``(out, out_tangent)``;
+    ``g_vjp(*args, **kwargs)`` returns ``(out, pullback)``.
+    """
+
+    def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...]):
+        self.fn = fn
+        self.mode = mode
+        self.wrt = wrt
+        self.__name__ = f"{fn.__name__}_{mode}"
+        self._derived = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._derived is None:
+            from .api import _derived
+
+            self._derived = _derived(self.fn, self.mode, self.wrt)
+        if self.mode == "jvp":
+            tangents, *args = args
+            fn, args = self._derived.prepare(tuple(args), kwargs)
+            return fn(*args, *tangents)
+        fn, args = self._derived.prepare(args, kwargs)
+        return fn(*args)
+
+    def __repr__(self) -> str:
+        return f"s2s_ad callee {self.mode} of {self.fn.__qualname__} wrt {self.wrt}"
+
+
+def is_user_function(fn: Any) -> bool:
+    """A Python function without a derivative rule: transformed when called."""
+    from . import rules
+
+    return (
+        inspect.isfunction(fn)
+        and rules.lookup(fn) is None
+        and not rules.is_nondifferentiable(fn)
+        and not (getattr(fn, "__module__", None) or "").startswith("s2s_ad")
+    )
+
+
+def varied_parameters(
+    call: ir.Call, varied: set, loc: Optional[Loc]
+) -> Sequence[Tuple[str, ir.Atom]]:
+    """The callee's parameters that receive varied atoms, in the callee's order."""
+    try:
+        signature = inspect.signature(call.fn)
+        bound = signature.bind(*call.args, **dict(call.kwargs))
+    except (TypeError, ValueError) as exc:
+        raise TransformError(
+            f"cannot match this call to the parameters of `{call.fn.__name__}`: {exc}",
+            loc,
+            "call it with arguments that match its parameters",
+        ) from None
+    result = []
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            values = value if isinstance(value, tuple) else tuple(value.values())
+            if any(v in varied for v in values):
+                raise TransformError(
+                    f"`{call.fn.__name__}` takes *args or **kwargs, which cannot be "
+                    "differentiated through",
+                    loc,
+                    f"give `{call.fn.__name__}` explicit parameters",
+                )
+            continue
+        if value in varied:
+            result.append((name, value))
+    return result
