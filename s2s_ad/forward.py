@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 from typing import Dict, Mapping, Sequence
 
-from . import ir, runtime
+from . import analyse, ir, runtime
 from .lower import Lowered
 from .rules import SCALAR
 from .calls import Callee, is_user_function, varied_parameters
@@ -154,7 +154,7 @@ class _Forward(Transform):
             return self.named(stmt.target, self.tangent[value])
         if isinstance(value, ir.Const):
             return self.zero(stmt.target)
-        if not any(a in self.tangent for a in ir.expr_atoms(value)):
+        if not any(a in self.tangent for a in analyse.differentiable_args(value)):
             return self.zero(stmt.target)
         if value.fn in DISPLAYS:
             return self.display_tangent(stmt)

@@ -30,11 +30,19 @@ def optimize(fn: ir.Function) -> ir.Function:
 
 
 def mutable_vars(body: List[ir.Stmt]) -> Set[ir.Var]:
-    """Variables written more than once (accumulated adjoints)."""
+    """Variables written more than once (accumulated adjoints, loop variables),
+    written inside a loop, or written into (``x[i] = v``)."""
     writes: Counter = Counter()
-    for stmt in ir.walk(body):
-        if isinstance(stmt, (ir.Assign, ir.Accum)):
-            writes[stmt.target] += 1
+
+    def visit(stmts: List[ir.Stmt], in_loop: bool) -> None:
+        for stmt in stmts:
+            for var in ir.targets_written(stmt):
+                mutated = isinstance(stmt, (ir.SetItem, ir.Pop, ir.For)) or in_loop
+                writes[var] += 2 if mutated else 1
+            for block in ir.blocks_of(stmt):
+                visit(block, in_loop or isinstance(stmt, (ir.For, ir.While)))
+
+    visit(body, False)
     return {var for var, count in writes.items() if count > 1}
 
 

@@ -273,6 +273,8 @@ class _Reverse(Transform):
         if call.fn in DISPLAYS:
             self.propagate_display(call, g)
             return
+        if not any(a in self.varied for a in analyse.differentiable_args(call)):
+            return  # a constant (`np.ones_like(x)`) assigned to a variable that varies elsewhere
         rule, arg_kinds, namespace, env = self.rule_context(stmt)
         env["g"] = g
         terms = []

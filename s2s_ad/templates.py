@@ -257,7 +257,9 @@ class Transform:
         self.builder = Builder(self.names, optimize, is_float=lambda a: _is_float(a, constants))
 
     def is_unstable(self, atom: ir.Atom) -> bool:
-        return isinstance(atom, ir.Var) and atom in self.unstable
+        """Whether ``atom`` names a value that changes later (a mutable variable or its
+        derivative): a derivative must copy it rather than share its name."""
+        return isinstance(atom, ir.Var) and (atom in self.unstable or atom in self.mutable)
 
     @property
     def base_name(self) -> str:
