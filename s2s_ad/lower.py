@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import gast
+import numpy as np
 
 from . import ir, runtime
 from .errors import TransformError
@@ -101,6 +102,8 @@ COMPARE = {
 # Calls that only build booleans: a test made of these may be evaluated eagerly.
 _EAGER_SAFE = set(COMPARE.values()) | {operator.not_, runtime.both, runtime.either}
 _JUMPS = (gast.Return, gast.Break, gast.Continue)
+# Attributes of computed values that are constants for differentiation.
+SHAPE_ATTRIBUTES = {"shape": np.shape, "ndim": np.ndim, "size": np.size}
 _LOOPS = (gast.For, gast.While)
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)
 
@@ -153,6 +156,7 @@ class _Lowerer:
         self.body: List[ir.Stmt] = self.top
         self.env: Dict[str, ir.Atom] = {}
         self.loop_depth = 0
+        self.booleans: set = set()  # variables holding results of comparisons
         self.returns_in_loops = any(
             isinstance(n, gast.Return) for loop in _loops(self.node) for n in gast.walk(loop)
         )
@@ -368,15 +372,22 @@ class _Lowerer:
         iterable = node.iter
         fn = self.callee_of(iterable)
         prologue = []  # (target node, atom) pairs bound at the top of each iteration
+        counted = None  # enumerate's count, when it does not start at 0
         if fn is range:
             if not isinstance(node.target, gast.Name):
                 raise self.error("`range` gives one int per iteration", node.target, "")
             self.range_loop(node, self.expression(iterable), ir.Var(node.target.id), [], loc)
             return
-        if fn is enumerate and _plain_pair(node.target) and len(iterable.args) == 1:
+        if fn is enumerate and _plain_pair(node.target) and iterable.args:
             sequence = self.expression(iterable.args[0])
-            index = ir.Var(node.target.elts[0].id)
-            prologue = [(node.target.elts[1], sequence)]
+            start = iterable.args[1:] or [kw.value for kw in iterable.keywords if kw.arg == "start"]
+            if start:  # enumerate(xs, 1): count from `start`, index from 0
+                index = ir.Var(self.names.claim("k"))
+                prologue = [(node.target.elts[1], sequence)]
+                counted = (node.target.elts[0], self.expression(start[0]))
+            else:
+                index = ir.Var(node.target.elts[0].id)
+                prologue = [(node.target.elts[1], sequence)]
         elif fn is zip and isinstance(node.target, gast.Tuple) and not iterable.keywords:
             if len(node.target.elts) != len(iterable.args):
                 raise self.error("unpack one name per sequence zipped", node.target, "")
@@ -392,13 +403,17 @@ class _Lowerer:
         for other in lengths[1:]:
             count = self.emit(ir.Call(min, (count, other), spelling="min"), iterable)
         steps = self.emit(ir.Call(range, (count,), spelling="range"), iterable)
-        self.range_loop(node, steps, index, prologue, loc)
+        self.range_loop(node, steps, index, prologue, loc, counted)
 
-    def range_loop(self, node, steps: ir.Atom, index: ir.Var, prologue: list, loc) -> None:
+    def range_loop(self, node, steps, index: ir.Var, prologue: list, loc, counted=None) -> None:
         self.loop_depth += 1
         outer, self.body = self.body, []
         try:
             self.env[index.name] = index
+            if counted is not None:
+                target, start = counted
+                number = self.emit(ir.Call(operator.add, (index, start)), target)
+                self.assign(target, number, node)
             for target, sequence in prologue:
                 item = self.emit(ir.Call(operator.getitem, (sequence, index)), target)
                 self.assign(target, item, node)
@@ -464,7 +479,9 @@ class _Lowerer:
                     return ir.Const(-operand.value)
                 return self.emit(ir.Call(operator.neg, (operand,)), node, keep)
             if isinstance(node.op, gast.Not):
-                return self.emit(ir.Call(operator.not_, (operand,)), node, keep)
+                result = self.emit(ir.Call(operator.not_, (operand,)), node, keep)
+                self.booleans.add(result)
+                return result
             raise self.error(f"the operator {type(node.op).__name__} is not supported yet", node)
         if isinstance(node, gast.Call):
             return self.call(node, keep)
@@ -529,8 +546,8 @@ class _Lowerer:
         for part in parts[1:]:
             result = self.emit(ir.Call(runtime.both, (result, part)), node)
         if keep and isinstance(result, ir.Var) and result.name in self.names.generated:
-            self.body[-1].target = ir.Var(keep)
-            return ir.Var(keep)
+            self.body[-1].target = result = ir.Var(keep)
+        self.booleans.add(result)
         return result
 
     def boolean(self, node: gast.BoolOp, keep: Optional[str]) -> ir.Atom:
@@ -544,10 +561,12 @@ class _Lowerer:
                 statements = self.body
             finally:
                 self.body = outer
-            if all(_eager_safe(s) for s in statements):
+            bools = self.booleans
+            if all(_eager_safe(s) for s in statements) and result in bools and value in bools:
                 self.body.extend(statements)
                 combine = runtime.both if is_and else runtime.either
                 result = self.emit(ir.Call(combine, (result, value)), node)
+                self.booleans.add(result)
                 continue
             var = self.names.temp()
             loc = self.parsed.loc(node)
@@ -637,6 +656,11 @@ class _Lowerer:
         return obj
 
     def attribute(self, node: gast.Attribute) -> ir.Atom:
+        parts = dotted_name(node)
+        local = parts is None or parts[0] in self.locals or parts[0] in self.env
+        if local and node.attr in SHAPE_ATTRIBUTES:
+            value = self.expression(node.value)
+            return self.emit(ir.Call(SHAPE_ATTRIBUTES[node.attr], (value,)), node)
         value = self.resolve(node)
         if isinstance(value, (int, float, complex, bool)):
             return ir.Const(value, spelling=".".join(dotted_name(node)))

@@ -146,6 +146,11 @@ class _Reverse(Transform):
         sweep, grads = self.name_gradients(sweep, grads)
 
         if self.variant == VJP:
+            # The pullback rebinds primal variables (pops, reversed loops): those
+            # it also reads start from the values the primal sweep left.
+            primal_vars = {v for s in ir.walk(body) for v in ir.targets_written(s)}
+            rebound = {v for s in ir.walk(sweep) for v in ir.targets_written(s)}
+            restored |= rebound & primal_vars & _reads(sweep)
             pullback_name = self.names.claim(f"{base}_pullback")
             pb_params = [ir.Param(cotangent.name)]
             prologue: List[ir.Stmt] = []
@@ -587,6 +592,7 @@ class _Reverse(Transform):
             elif site is not None:
                 out.append(ir.Push(self.stack, site.var, stmt.loc))
             counter = self.counters.get(id(stmt))
+            save_count = counter is not None and self.in_loop.get(id(stmt))
             blocks = ir.blocks_of(stmt)
             if blocks:
                 blocks = tuple(self._instrumented(b, kept) for b in blocks)
@@ -596,7 +602,7 @@ class _Reverse(Transform):
                     out.append(ir.Assign(counter, ir.Const(0), stmt.loc))
                 stmt = ir.with_blocks(stmt, blocks)
             out.append(stmt)
-            if counter is not None and self.in_loop.get(id(stmt)):
+            if save_count:
                 out.append(ir.Push(self.stack, counter, stmt.loc))
         return out
 
