@@ -59,8 +59,13 @@ def is_user_function(fn: Any) -> bool:
         inspect.isfunction(fn)
         and rules.lookup(fn) is None
         and not rules.is_nondifferentiable(fn)
-        and not (getattr(fn, "__module__", None) or "").startswith("s2s_ad")
+        and not _is_ours(fn)
     )
+
+
+def _is_ours(fn: Any) -> bool:
+    module = getattr(fn, "__module__", None) or ""
+    return module == "s2s_ad" or module.startswith("s2s_ad.")
 
 
 def varied_parameters(

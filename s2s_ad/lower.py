@@ -573,7 +573,9 @@ class _Lowerer:
             self.body.append(ir.Assign(var, result, loc))
             statements.append(ir.Assign(var, value, loc))
             body, orelse = (statements, []) if is_and else ([], statements)
-            self.body.append(ir.If(var, body, orelse, loc))
+            # the test reads the operand, not `var`: the branch rebinds `var`,
+            # and reverse mode replays the test after the branch ran
+            self.body.append(ir.If(result, body, orelse, loc))
             result = var
         return result
 

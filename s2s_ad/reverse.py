@@ -105,10 +105,12 @@ class _Reverse(Transform):
                 both = low.names.temp()
                 pullback = ir.Var(low.names.claim(f"{call.fn.__name__}_pullback"))
                 out.append(ir.Assign(both, ir.Call(callee, call.args, call.kwargs), stmt.loc))
-                value = ir.Call(operator.getitem, (both, ir.Const(0)))
-                out.append(ir.Assign(stmt.target, value, stmt.loc, stmt.note))
+                # the pullback first: the adjoint of the value, which calls it,
+                # then runs before a loop's restore of the pullback
                 value = ir.Call(operator.getitem, (both, ir.Const(1)))
                 out.append(ir.Assign(pullback, value, stmt.loc))
+                value = ir.Call(operator.getitem, (both, ir.Const(0)))
+                out.append(ir.Assign(stmt.target, value, stmt.loc, stmt.note))
                 self.pullbacks[stmt.target] = (pullback, callee, [a for _, a in params])
                 continue
             blocks = ir.blocks_of(stmt)
@@ -150,7 +152,7 @@ class _Reverse(Transform):
             # it also reads start from the values the primal sweep left.
             primal_vars = {v for s in ir.walk(body) for v in ir.targets_written(s)}
             rebound = {v for s in ir.walk(sweep) for v in ir.targets_written(s)}
-            restored |= rebound & primal_vars & _reads(sweep)
+            restored |= rebound & primal_vars & _reads_unbound(sweep)
             pullback_name = self.names.claim(f"{base}_pullback")
             pb_params = [ir.Param(cotangent.name)]
             prologue: List[ir.Stmt] = []
@@ -747,6 +749,18 @@ def _read_after_pops(sweep: List[ir.Stmt]) -> Dict[int, Set[ir.Var]]:
                 visit(block, inherited)
 
     visit(sweep, set())
+    return result
+
+
+def _reads_unbound(body: List[ir.Stmt], bound: frozenset = frozenset()) -> Set[ir.Var]:
+    """Variables read where no enclosing ``for`` of ``body`` binds them."""
+    result: Set[ir.Var] = set()
+    for stmt in body:
+        if not isinstance(stmt, ir.Pop):
+            result.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var) and a not in bound)
+        inner = bound | {stmt.target} if isinstance(stmt, ir.For) else bound
+        for block in ir.blocks_of(stmt):
+            result |= _reads_unbound(block, inner)
     return result
 
 
