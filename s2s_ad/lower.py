@@ -62,8 +62,8 @@ UNSUPPORTED = {
     gast.AsyncFunctionDef: "`async def` cannot be differentiated",
     gast.ClassDef: "class definitions inside a differentiated function are not supported",
     gast.Lambda: "lambdas inside a differentiated function are not supported yet",
-    gast.ListComp: "list comprehensions are not supported yet",
-    gast.GeneratorExp: "generator expressions are not supported yet",
+    gast.ListComp: "list comprehensions are supported only inside sum, min and max",
+    gast.GeneratorExp: "generator expressions are supported only inside sum, min and max",
     gast.DictComp: "dict comprehensions are not supported yet",
     gast.SetComp: "set comprehensions are not supported yet",
     gast.Set: "set displays are not supported",
@@ -136,7 +136,6 @@ class _Lowerer:
         self.node = parsed.node
         self.params = _params(parsed)
         self.param_names = {p.name for p in self.params}
-        self._refuse_unsupported()
         stores = Counter(
             n.id
             for n in gast.walk(self.node)
@@ -152,6 +151,8 @@ class _Lowerer:
         } - self.mutable
         every_name = {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
+        self.env: Dict[str, ir.Atom] = {}
+        self._refuse_unsupported()
         self.top: List[ir.Stmt] = []
         self.body: List[ir.Stmt] = self.top
         self.env: Dict[str, ir.Atom] = {}
@@ -193,7 +194,17 @@ class _Lowerer:
 
     def _refuse_unsupported(self) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
+        reduced = {
+            id(node.args[0])
+            for node in _walk_own(self.node)
+            if isinstance(node, gast.Call)
+            and len(node.args) == 1
+            and not node.keywords
+            and any(self.callee_of(node) is fn for fn in (sum, min, max))
+        }
         for node in _walk_own(self.node):
+            if id(node) in reduced:
+                continue
             if type(node) in UNSUPPORTED:
                 raise self.error(
                     UNSUPPORTED[type(node)], node, HINTS.get(type(node), REWRITE_HINT)
@@ -676,6 +687,12 @@ class _Lowerer:
         fn = self.resolve(node.func)
         if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
             return self.min_max(node, fn)
+        if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:
+            arg = node.args[0]
+            if isinstance(arg, (gast.GeneratorExp, gast.ListComp)):
+                return self.reduction(node, fn, arg)
+            if fn is not sum:  # min(xs): a loop over the items
+                return self.reduction(node, fn, _items_of(arg))
         args = []
         for arg in node.args:
             if isinstance(arg, gast.Starred):
@@ -693,6 +710,42 @@ class _Lowerer:
         spelling = ".".join(dotted_name(node.func))
         return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
 
+    def reduction(self, node: gast.Call, fn: Any, comp: gast.AST) -> ir.Atom:
+        """``sum(e for x in xs if c)``, ``min(...)``, ``max(...)`` as a loop.
+
+        The comprehension is rewritten as Python statements (a ``for`` per
+        generator, an ``if`` per condition) and lowered like user code, so
+        both modes see an ordinary loop; its variables get fresh names.
+        """
+        comp = _fresh_comprehension(comp, self)
+        total = self.names.claim("total" if fn is sum else "best")
+        self.mutable.add(total)
+        if fn is sum:
+            update = [_assign(total, gast.BinOp(_name(total), gast.Add(), comp.elt), comp)]
+            init = gast.Constant(0, None)
+        else:
+            item = self.names.claim("item")
+            self.mutable.add(item)
+            better = gast.Lt() if fn is min else gast.Gt()
+            replace = [_assign(total, _name(item), comp)]
+            is_first = gast.Compare(_name(total), [gast.Is()], [gast.Constant(None, None)])
+            improves = gast.Compare(_name(item), [better], [_name(total)])
+            update = [
+                _assign(item, comp.elt, comp),
+                gast.If(is_first, replace, [gast.If(improves, replace, [])]),
+            ]
+            init = gast.Constant(None, None)
+        body = update
+        for generator in reversed(comp.generators):
+            for condition in reversed(generator.ifs):
+                body = [gast.If(condition, body, [])]
+            body = [gast.For(generator.target, generator.iter, body, [], None)]
+        statements = [_assign(total, init, comp)] + body
+        for stmt in statements:
+            _locate(stmt, node)
+        self.block(statements)
+        return ir.Var(total)
+
     def min_max(self, node: gast.Call, fn: Any) -> ir.Atom:
         """``min(a, b, ...)``: a branch per argument, so the derivative is the chosen one's."""
         better = operator.lt if fn is min else operator.gt
@@ -704,6 +757,48 @@ class _Lowerer:
             test = self.emit(ir.Call(better, (value, var)), node)
             self.body.append(ir.If(test, [ir.Assign(var, value, loc)], [], loc))
         return var
+
+
+def _name(name: str, ctx: Any = None) -> gast.Name:
+    return gast.Name(name, ctx or gast.Load(), None, None)
+
+
+def _assign(name: str, value: gast.expr, where: gast.AST) -> gast.Assign:
+    return gast.Assign([_name(name, gast.Store())], value, None)
+
+
+def _locate(tree: gast.AST, where: gast.AST) -> None:
+    """Give synthesized nodes the position of the user's expression they stand for."""
+    for node in gast.walk(tree):
+        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if hasattr(node, "_attributes") and attr in node._attributes:
+                if getattr(node, attr, None) is None:
+                    setattr(node, attr, getattr(where, attr, None))
+
+
+def _items_of(arg: gast.expr) -> gast.GeneratorExp:
+    """``min(xs)`` as ``min(v for v in xs)``."""
+    item = "_item"
+    generator = gast.comprehension(_name(item, gast.Store()), arg, [], 0)
+    return gast.GeneratorExp(_name(item), [generator])
+
+
+def _fresh_comprehension(comp: gast.AST, lowerer: "_Lowerer") -> gast.AST:
+    """A copy of a comprehension whose variables have fresh, mutable names."""
+    import copy
+
+    comp = copy.deepcopy(comp)
+    renames = {}
+    for generator in comp.generators:
+        for node in gast.walk(generator.target):
+            if isinstance(node, gast.Name):
+                renames.setdefault(node.id, lowerer.names.claim(node.id))
+    for node in gast.walk(comp):
+        if isinstance(node, gast.Name) and node.id in renames:
+            node.id = renames[node.id]
+    lowerer.mutable.update(renames.values())
+    lowerer.locals.update(renames.values())
+    return comp
 
 
 def _single_name(targets: list) -> Optional[str]:

@@ -20,6 +20,11 @@ def unbroadcast(g: Any, x: Any) -> Any:
     >>> unbroadcast(np.ones((2, 3)), np.zeros(3))
     array([2., 2., 2.])
     """
+    if isinstance(x, (list, tuple)):
+        raise TypeError(
+            "`+` on lists or tuples joins them, and s2s_ad does not differentiate "
+            "through that yet: build the list by index (`ys[i] = ...`) instead"
+        )
     shape = np.shape(x)
     if np.shape(g) != shape:
         g = _sum_to_shape(np.asarray(g), shape)
