@@ -256,7 +256,6 @@ class _Block:
             self.last_line = None
         elif isinstance(stmt, ir.Function):
             self.writer.function(stmt, self.indent)
-            self.last_line = None
         elif isinstance(stmt, ir.Assign):
             if isinstance(stmt.value, ir.Load) and stmt.value.name == stmt.target.name:
                 return  # a parameter that is its own variable

@@ -327,6 +327,12 @@ class _Lowerer:
 
     def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
         if name not in self.mutable:
+            if isinstance(value, ir.Var) and value.name in self.mutable:
+                # `b = a` with `a` reassigned later: `b` keeps today's value
+                copy = ir.Var(name) if name in self.single_assignment else self.names.temp()
+                loc, note = self.parsed.loc(node), self.parsed.segment(node)
+                self.body.append(ir.Assign(copy, value, loc, note))
+                value = copy
             self.env[name] = value
             return value
         var = ir.Var(name)

@@ -16,29 +16,33 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from typing import Dict, List, Set
+from typing import Dict, List, Sequence, Set
 
 from . import ir, rules
 
 
 def optimize(fn: ir.Function) -> ir.Function:
     """All passes, in order."""
-    body = propagate_copies(fn.body)
-    body = share_common_subexpressions(body)
+    params = [ir.Var(p.name) for p in fn.params]
+    body = propagate_copies(fn.body, params)
+    body = share_common_subexpressions(body, params)
     body = eliminate_dead_code(body)
     return ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
 
 
-def mutable_vars(body: List[ir.Stmt]) -> Set[ir.Var]:
+def mutable_vars(body: List[ir.Stmt], params: Sequence[ir.Var] = ()) -> Set[ir.Var]:
     """Variables written more than once (accumulated adjoints, loop variables),
-    written inside a loop, or written into (``x[i] = v``)."""
-    writes: Counter = Counter()
+    written inside a loop, or written into (``x[i] = v``).  Parameters count as
+    written once, on entry."""
+    writes: Counter = Counter(params)
 
     def visit(stmts: List[ir.Stmt], in_loop: bool) -> None:
         for stmt in stmts:
             for var in ir.targets_written(stmt):
                 mutated = isinstance(stmt, (ir.SetItem, ir.Pop, ir.For)) or in_loop
                 writes[var] += 2 if mutated else 1
+            if isinstance(stmt, ir.Function):
+                writes.update(ir.Var(p.name) for p in stmt.params)
             for block in ir.blocks_of(stmt):
                 visit(block, in_loop or isinstance(stmt, (ir.For, ir.While)))
 
@@ -46,8 +50,8 @@ def mutable_vars(body: List[ir.Stmt]) -> Set[ir.Var]:
     return {var for var, count in writes.items() if count > 1}
 
 
-def propagate_copies(body: List[ir.Stmt]) -> List[ir.Stmt]:
-    mutable = mutable_vars(body)
+def propagate_copies(body: List[ir.Stmt], params: Sequence[ir.Var] = ()) -> List[ir.Stmt]:
+    mutable = mutable_vars(body, params)
     replace: Dict[ir.Var, ir.Atom] = {}
 
     def resolve(atom: ir.Atom) -> ir.Atom:
@@ -67,7 +71,8 @@ def propagate_copies(body: List[ir.Stmt]) -> List[ir.Stmt]:
             if isinstance(stmt, ir.Assign) and stmt.target not in mutable:
                 value = stmt.value
                 if isinstance(value, ir.Load):
-                    replace[stmt.target] = ir.Var(value.name)
+                    if value.name != stmt.target.name:
+                        replace[stmt.target] = ir.Var(value.name)
                     continue
                 if isinstance(value, ir.Const) or (
                     isinstance(value, ir.Var) and value not in mutable
@@ -80,8 +85,10 @@ def propagate_copies(body: List[ir.Stmt]) -> List[ir.Stmt]:
     return visit(body)
 
 
-def share_common_subexpressions(body: List[ir.Stmt]) -> List[ir.Stmt]:
-    mutable = mutable_vars(body)
+def share_common_subexpressions(
+    body: List[ir.Stmt], params: Sequence[ir.Var] = ()
+) -> List[ir.Stmt]:
+    mutable = mutable_vars(body, params)
     replace: Dict[ir.Var, ir.Var] = {}
 
     def visit(stmts: List[ir.Stmt], available: Dict[tuple, ir.Var]) -> List[ir.Stmt]:

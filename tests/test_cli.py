@@ -34,15 +34,20 @@ EXAMPLE = textwrap.dedent(
         return s + np.exp(x * y)
 
 
-    def looped(x):
+    def checked(x):
         y = x
         for _ in range(3):
             y = y * x
+        assert y > 0.0
         return y
 
 
-    def helper(x):
-        return x * 2.0
+    class Doubler:
+        def __call__(self, x):
+            return x * 2.0
+
+
+    helper = Doubler()
 
 
     def calls_helper(x):
@@ -229,7 +234,9 @@ def test_console_script(example):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == run_ok(f"{example}:f", "--wrt", "a,b")
-    bad = subprocess.run([script, f"{example}:looped"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [script, f"{example}:checked"], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 1
     assert bad.stdout == ""
 
@@ -238,21 +245,21 @@ def test_console_script(example):
 
 
 def test_unsupported_syntax_exits_1_with_file_and_line(example):
-    proc = run(f"{example}:looped")
+    proc = run(f"{example}:checked")
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stdout == ""
-    lineno = line_of(EXAMPLE, "for _ in range(3):")
+    lineno = line_of(EXAMPLE, "assert y > 0.0")
     assert proc.stderr.startswith(f"{example}:{lineno}:"), proc.stderr
-    assert "for _ in range(3):" in proc.stderr
+    assert "assert y > 0.0" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("flags", [["--mode", "forward"], ["--trace"], ["--no-optimize"]])
 def test_unsupported_syntax_exits_1_in_every_mode(example, flags):
-    proc = run(f"{example}:looped", *flags)
+    proc = run(f"{example}:checked", *flags)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stdout == ""
-    lineno = line_of(EXAMPLE, "for _ in range(3):")
+    lineno = line_of(EXAMPLE, "assert y > 0.0")
     assert proc.stderr.startswith(f"{example}:{lineno}:"), proc.stderr
 
 

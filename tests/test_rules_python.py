@@ -100,6 +100,16 @@ CASES: Dict[Any, Case] = {
     math.pow: math2("math.pow(x, y)", BASE, EXPONENT),
     math.atan2: math2("math.atan2(x, y)", NONZERO, NONZERO),
     math.hypot: math2("math.hypot(x, y)", NONZERO, NONZERO),
+    builtins.float: math1("float(x)"),
+    # sum adds the items (the rows of an array) to its start value
+    builtins.sum: Case(
+        "sum(x, y)", (ANY, ANY), {"(3,)+float": ((3,), None), "(2,3)+(3,)": ((2, 3), (3,))}
+    ),
+    # indexing: an element or a row; the index (here a float, cast) is not differentiable
+    operator.getitem: Case(
+        "x[int(abs(y)) % 2]", (ANY, ANY), {"(3,)": ((3,), None), "(2,3)": ((2, 3), None)},
+        wrt=(0,),
+    ),
     # runtime helpers: (value, like); only the value is differentiable
     runtime.unbroadcast: Case(
         "unbroadcast(x, y)",
@@ -113,6 +123,7 @@ CASES: Dict[Any, Case] = {
         },
         wrt=(0,),
     ),
+    runtime.copy_of: Case("copy_of(x)", (ANY,), {"float": (None,), "(3,)": ((3,),)}),
     runtime.expand_like: Case(
         "expand_like(x, y)",
         (ANY, ANY),
@@ -148,7 +159,7 @@ TABLE = RuleTable(
         "import math",
         "import operator",
         "",
-        "from s2s_ad.runtime import expand_like, unbroadcast",
+        "from s2s_ad.runtime import copy_of, expand_like, unbroadcast",
         "",
     ),
     label=label,
