@@ -29,6 +29,9 @@ class Callee:
     """
 
     def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...]):
+        from .lower import lower_function
+
+        lower_function(fn)  # syntax the callee cannot use is reported with the caller
         self.fn = fn
         self.mode = mode
         self.wrt = wrt

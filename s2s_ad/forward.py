@@ -18,10 +18,10 @@ import operator
 from typing import Dict, Mapping, Sequence
 
 from . import analyse, ir, runtime
-from .lower import Lowered
-from .rules import SCALAR
 from .calls import Callee, is_user_function, varied_parameters
 from .ir import DISPLAYS
+from .lower import Lowered
+from .rules import SCALAR
 from .templates import Transform, template_of
 
 

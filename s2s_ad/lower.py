@@ -202,13 +202,14 @@ class _Lowerer:
             and not node.keywords
             and any(self.callee_of(node) is fn for fn in (sum, min, max))
         }
+        for node in gast.walk(self.node):  # also inside nested functions: a clearer message
+            if isinstance(node, (gast.Global, gast.Nonlocal)):
+                raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
         for node in _walk_own(self.node):
             if id(node) in reduced:
                 continue
             if type(node) in UNSUPPORTED:
-                raise self.error(
-                    UNSUPPORTED[type(node)], node, HINTS.get(type(node), REWRITE_HINT)
-                )
+                raise self.error(UNSUPPORTED[type(node)], node, HINTS.get(type(node), REWRITE_HINT))
             if isinstance(node, (gast.For, gast.While)) and node.orelse:
                 raise self.error(
                     "`else` clauses on loops are not supported",
@@ -320,10 +321,10 @@ class _Lowerer:
             self.body.append(ir.SetItem(container, index, value, loc))
             return value
         raise self.error(
-                f"assigning to {type(target).__name__.lower()} targets is not supported",
-                target,
-                "assign to a name or to an element `x[i]`",
-            )
+            f"assigning to {type(target).__name__.lower()} targets is not supported",
+            target,
+            "assign to a name or to an element `x[i]`",
+        )
 
     def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
         if name not in self.mutable:
@@ -702,9 +703,7 @@ class _Lowerer:
         args = []
         for arg in node.args:
             if isinstance(arg, gast.Starred):
-                raise self.error(
-                    UNSUPPORTED[gast.Starred], arg, "pass the arguments one by one"
-                )
+                raise self.error(UNSUPPORTED[gast.Starred], arg, "pass the arguments one by one")
             args.append(self.expression(arg))
         kwargs = []
         for kw in node.keywords:
@@ -789,7 +788,7 @@ def _items_of(arg: gast.expr) -> gast.GeneratorExp:
     return gast.GeneratorExp(_name(item), [generator])
 
 
-def _fresh_comprehension(comp: gast.AST, lowerer: "_Lowerer") -> gast.AST:
+def _fresh_comprehension(comp: gast.AST, lowerer: _Lowerer) -> gast.AST:
     """A copy of a comprehension whose variables have fresh, mutable names."""
     import copy
 

@@ -112,6 +112,10 @@ def parse(fn: Callable) -> Parsed:
     filename = code.co_filename
     tree, line_shift = _parse_text(dedented, filename, first_lineno)
     where = Loc(filename, first_lineno, 0, lines[0] if lines else "")
+    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
+        raise TransformError(
+            "`async def` functions cannot be differentiated", where, "write a plain `def`"
+        )
     node = _find_definition(tree, code, first_lineno - line_shift, indent, where)
     if node is None:
         raise TransformError(

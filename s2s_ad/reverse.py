@@ -71,16 +71,16 @@ class _Reverse(Transform):
         body = single_exit(fn.body, low.names)
         self.pullbacks: Dict[ir.Var, Tuple[ir.Var, Callee, Sequence]] = {}
         body = self.call_vjps(body, analyse.varied(ir.Function(fn.name, fn.params, body), wrt), low)
-        low = dataclasses.replace(low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc))
+        low = dataclasses.replace(
+            low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
+        )
         super().__init__(low, wrt, param_kinds, optimize)
         self.variant = variant
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stack = ir.Var(self.names.claim("stack"))
         self.sites: Dict[int, _Site] = {}
         self.counters: Dict[int, ir.Var] = {}  # loop id -> its trip counter
-        self.primal_defs = {
-            s.target: s for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)
-        }
+        self.primal_defs = {s.target: s for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)}
         self.reads_outside: Dict[int, Set[ir.Var]] = {}
         self.in_loop: Dict[int, bool] = {}  # structured statement id -> inside a loop
         self.top_index: Dict[ir.Var, int] = {}  # first top-level assignment of each variable
@@ -528,11 +528,13 @@ class _Reverse(Transform):
                     self.index_sites(block, path + ((k, b),), in_loop or loop)
 
     def _reads_outside(self, stmt) -> Set[ir.Var]:
+        """Variables read or assigned outside ``stmt`` (their adjoint lives on after it)."""
         inside = {id(s) for s in ir.walk([stmt])}
         reads = set()
         for s in ir.walk(self.fn.body):
             if id(s) not in inside:
                 reads.update(a for a in ir.atoms_read(s) if isinstance(a, ir.Var))
+                reads.update(ir.targets_written(s))
         reads.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var))
         return reads
 
@@ -552,7 +554,12 @@ class _Reverse(Transform):
                 if var not in needed:
                     continue
                 for site in sites:
-                    restores = site.item or site.in_loop or any(_may_precede(o, site) for o in sites)
+                    restores = (
+                        site.item
+                        or site.in_loop
+                        or var in self.low.param_temps.values()  # the argument came first
+                        or any(_may_precede(o, site) for o in sites)
+                    )
                     if restores and (site.item or var in later.get(id(site.pop), ())):
                         kept[id(site.stmt)] = site
             drop = {id(s.pop) for s in self.sites.values() if id(s.stmt) not in kept}
@@ -623,7 +630,7 @@ class _Reverse(Transform):
             if temp is None or not isinstance(grad, ir.Var) or grad in mapping:
                 continue
             wanted = self.dname(temp)
-            if grad != wanted and grad in self.builder.defs and wanted not in written:
+            if grad != wanted and grad in written and wanted not in written:
                 if sum(1 for s in ir.walk(sweep) if grad in ir.targets_written(s)) == 1:
                     mapping[grad] = wanted
         if not mapping:
@@ -757,7 +764,9 @@ def _reads_unbound(body: List[ir.Stmt], bound: frozenset = frozenset()) -> Set[i
     result: Set[ir.Var] = set()
     for stmt in body:
         if not isinstance(stmt, ir.Pop):
-            result.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var) and a not in bound)
+            result.update(
+                a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var) and a not in bound
+            )
         inner = bound | {stmt.target} if isinstance(stmt, ir.For) else bound
         for block in ir.blocks_of(stmt):
             result |= _reads_unbound(block, inner)

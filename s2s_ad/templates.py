@@ -105,12 +105,18 @@ class Builder:
 
     @contextlib.contextmanager
     def block(self):
-        """Build a nested body: statements go to a new list, which is yielded."""
+        """Build a nested body: statements go to a new list, which is yielded.
+
+        What the builder learns about variables inside stays inside: a
+        branch must not simplify with a definition from its sibling.
+        """
         outer, self.out = self.out, []
+        defs, accumulated = dict(self.defs), set(self.accumulated)
         try:
             yield self.out
         finally:
             self.out = outer
+            self.defs, self.accumulated = defs, accumulated
 
     def is_fresh(self, atom: ir.Atom) -> bool:
         """Whether ``atom`` holds a value this builder just allocated."""

@@ -191,9 +191,6 @@ OUT = [
     ),
     case(return_nested, 1.3, X3),
     case(return_nested, 1.3, X23),
-    case(return_a_container_argument_transformed, [1.3, X3], 0.5),
-    case(return_a_container_argument_transformed, (1.3, -0.6), 0.5),
-    case(return_from_a_loop, [1.3, -0.6, 0.9]),
 ]
 
 
@@ -318,12 +315,6 @@ COMPREHENSIONS = [
     case(generator_over_zip, X3, W3, expected=lambda xs, ys: (ys, xs)),
     case(generator_over_rows, X23, expected=lambda X: (2 * X,)),
     case(generator_with_enumerate, 1.3, expected=lambda x: (-1.0 + 4.0 * x,)),
-    case(
-        comprehension_then_loop,
-        LIST3,
-        0.6,
-        expected=lambda xs, a: ([2 * a * a * v for v in xs], 2 * a * sum(v * v for v in xs)),
-    ),
 ]
 
 
@@ -331,3 +322,24 @@ COMPREHENSIONS = [
 @pytest.mark.parametrize(CASE_FIELDS, COMPREHENSIONS)
 def test_comprehensions_in_sum_min_max(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [return_a_container_argument_transformed, comprehension_then_loop],
+    ids=lambda f: f.__name__,
+)
+def test_list_comprehension_outside_sum_min_max_is_refused(f):
+    """Not yet supported (docs/language.md): a TransformError quoting the comprehension."""
+    with pytest.raises(ad.TransformError) as info:
+        ad.source(f)
+    assert "comprehension" in str(info.value) and "[" in info.value.source_line
+
+
+def test_joining_lists_with_plus_fails_clearly_in_reverse_mode():
+    """`partial + [total]` joins lists: forward mode follows it, reverse mode refuses it."""
+    xs = [1.3, -0.6, 0.9]
+    _, tangent = ad.jvp(return_from_a_loop, (xs,), ([1.0, 0.0, 0.0],))
+    assert tangent == pytest.approx([2.6, 2.6, 2.6])
+    with pytest.raises(TypeError, match="joins them"):
+        ad.vjp(return_from_a_loop, xs)[1]([1.0, 1.0, 1.0])

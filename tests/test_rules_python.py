@@ -107,7 +107,9 @@ CASES: Dict[Any, Case] = {
     ),
     # indexing: an element or a row; the index (here a float, cast) is not differentiable
     operator.getitem: Case(
-        "x[int(abs(y)) % 2]", (ANY, ANY), {"(3,)": ((3,), None), "(2,3)": ((2, 3), None)},
+        "x[int(abs(y)) % 2]",
+        (ANY, ANY),
+        {"(3,)": ((3,), None), "(2,3)": ((2, 3), None)},
         wrt=(0,),
     ),
     # runtime helpers: (value, like); only the value is differentiable
