@@ -1,6 +1,7 @@
 """Shared test helpers: an independent finite-difference oracle and module writers."""
 
 import importlib.util
+import itertools
 import os
 import sys
 import textwrap
@@ -47,23 +48,28 @@ def central_difference(f, args, position, h_scale=STEP_SCALE):
     return result if is_array else float(result)
 
 
+_MODULE_NUMBERS = itertools.count()
+
+
+def import_source(source: str, directory: Path):
+    """Write Python source to a fresh module file in ``directory`` and import it.
+
+    s2s_ad reads functions' source with inspect, so test programs must live in files.
+    """
+    name = f"s2s_ad_test_module_{next(_MODULE_NUMBERS)}"
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.fixture
 def make_module(tmp_path):
     """Write Python source to a fresh module file and import it."""
-    counter = [0]
-
-    def make(source: str):
-        counter[0] += 1
-        name = f"s2s_ad_test_module_{id(tmp_path)}_{counter[0]}"
-        path = tmp_path / f"{name}.py"
-        path.write_text(textwrap.dedent(source))
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        return module
-
-    return make
+    return lambda source: import_source(source, tmp_path)
 
 
 def load_example(name: str):

@@ -4,9 +4,6 @@ Reverse-mode gradients, forward-mode JVPs and central finite differences in
 float64 must agree for every program hypothesis generates.
 """
 
-import importlib.util
-import itertools
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,24 +14,12 @@ from hypothesis import strategies as st
 
 import s2s_ad as ad
 
-from conftest import central_difference
+from conftest import central_difference, import_source
 
 _MODULES = Path(tempfile.mkdtemp(prefix="s2s_ad_random_"))
-_COUNTER = itertools.count()
 
 finite = st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False)
 positive = st.floats(0.2, 4.0, allow_nan=False, allow_infinity=False)
-
-
-def _import(source: str):
-    name = f"s2s_ad_random_program_{next(_COUNTER)}"
-    path = _MODULES / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # ------------------------------------------------------- lecture examples
@@ -118,7 +103,7 @@ def programs(draw, unary, array):
 
 
 def _check_program(source, args):
-    f = _import(source).f
+    f = import_source(source, _MODULES).f
     grad = ad.grad(f, wrt=(0, 1, 2))(*args)
     numeric = [central_difference(f, args, i) for i in range(3)]
     for ours, fd in zip(grad, numeric):
@@ -166,7 +151,7 @@ def array_arguments(draw):
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=programs(ARRAY_UNARY, array=True), args=array_arguments())
 def test_random_array_programs_with_broadcasting(source, args):
-    f = _import(source).f
+    f = import_source(source, _MODULES).f
     grad = ad.grad(f, wrt=(0, 1, 2))(*args)
     for value, g in zip(args, grad):
         assert np.shape(g) == np.shape(value)

@@ -17,10 +17,8 @@ values and the pullback checks hold everywhere, kinks included.
 """
 
 import ast
-import importlib.util
 import itertools
 import math
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +31,9 @@ from hypothesis import strategies as st
 
 import s2s_ad as ad
 
-from conftest import STEP_SCALE, central_difference
+from conftest import STEP_SCALE, central_difference, import_source
 
 _MODULES = Path(tempfile.mkdtemp(prefix="s2s_ad_random_control_"))
-_COUNTER = itertools.count()
 
 
 # ------------------------------------------------------------ dialects
@@ -321,18 +318,6 @@ def programs(draw, dialect, max_depth=2, max_statements=8):
 # ------------------------------------------------------------ running programs
 
 
-def _import(source: str):
-    """Write `source` to a fresh module file, import it, and return its `f`."""
-    name = f"s2s_ad_random_control_{next(_COUNTER)}"
-    path = _MODULES / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.f
-
-
 class _RecordDecisions(ast.NodeTransformer):
     """Wraps branch tests, `abs` and `int` so that a run records the path it took."""
 
@@ -483,7 +468,7 @@ def check_finite_differences(source, args, positions, grad):
 def check_program(source, args, positions):
     """All transforms of `f` agree with each other, with f, and with finite differences."""
     note(source)
-    f = _import(source)
+    f = import_source(source, _MODULES).f
     expected = f(*args)
     originals = [np.copy(a) for a in args]
 
