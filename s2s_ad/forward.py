@@ -160,10 +160,11 @@ class _Forward(Transform):
             return self.display_tangent(stmt)
         return self.call_tangent(stmt)
 
-    def zero(self, var: ir.Var) -> ir.Atom:
-        if self.kind(var) == SCALAR:
+    def zero(self, atom: ir.Atom) -> ir.Atom:
+        """A zero tangent shaped like ``atom``."""
+        if self.kind(atom) == SCALAR:
             return ir.Const(0.0)
-        return self.builder.call(runtime.zeros_like, (var,))
+        return self.builder.call(runtime.zeros_like, (atom,))
 
     def seed(self, param: str) -> ir.Atom:
         if not self.seed_ones:
@@ -176,19 +177,14 @@ class _Forward(Transform):
     def display_tangent(self, stmt: ir.Assign) -> ir.Atom:
         """``(a, b)`` has the tangent ``(da, db)``; items that do not vary get zeros."""
         call = stmt.value
-        args = tuple(self.tangent.get(a) or self.zero_of(a) for a in call.args)
-        kwargs = tuple((k, self.tangent.get(v) or self.zero_of(v)) for k, v in call.kwargs)
+        args = tuple(self.tangent.get(a) or self.zero(a) for a in call.args)
+        kwargs = tuple((k, self.tangent.get(v) or self.zero(v)) for k, v in call.kwargs)
         target = self.names.derivative(stmt.target)
         return self.builder.call(call.fn, args, kwargs, target=target)
 
-    def zero_of(self, atom: ir.Atom) -> ir.Atom:
-        if self.kind(atom) == SCALAR:
-            return ir.Const(0.0)
-        return self.builder.call(runtime.zeros_like, (atom,))
-
     def set_item_tangent(self, stmt: ir.SetItem) -> None:
         """``x[i] = v`` writes ``dv`` into ``dx[i]`` (``dx`` is ``x``'s own copy)."""
-        tangent = self.tangent.get(stmt.value) or self.zero_of(stmt.value)
+        tangent = self.tangent.get(stmt.value) or self.zero(stmt.value)
         dx = self.tangent.get(stmt.target)
         if dx is None:  # a container that did not vary until now
             dx = self.builder.call(
@@ -243,4 +239,4 @@ class _Forward(Transform):
     def output_tangent(self, atom: ir.Atom) -> ir.Atom:
         if isinstance(atom, ir.Var) and atom in self.tangent:
             return self.tangent[atom]
-        return self.zero_of(atom)
+        return self.zero(atom)

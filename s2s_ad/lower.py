@@ -726,17 +726,17 @@ class _Lowerer:
         total = self.names.claim("total" if fn is sum else "best")
         self.mutable.add(total)
         if fn is sum:
-            update = [_assign(total, gast.BinOp(_name(total), gast.Add(), comp.elt), comp)]
+            update = [_assign(total, gast.BinOp(_name(total), gast.Add(), comp.elt))]
             init = gast.Constant(0, None)
         else:
             item = self.names.claim("item")
             self.mutable.add(item)
             better = gast.Lt() if fn is min else gast.Gt()
-            replace = [_assign(total, _name(item), comp)]
+            replace = [_assign(total, _name(item))]
             is_first = gast.Compare(_name(total), [gast.Is()], [gast.Constant(None, None)])
             improves = gast.Compare(_name(item), [better], [_name(total)])
             update = [
-                _assign(item, comp.elt, comp),
+                _assign(item, comp.elt),
                 gast.If(is_first, replace, [gast.If(improves, replace, [])]),
             ]
             init = gast.Constant(None, None)
@@ -745,7 +745,7 @@ class _Lowerer:
             for condition in reversed(generator.ifs):
                 body = [gast.If(condition, body, [])]
             body = [gast.For(generator.target, generator.iter, body, [], None)]
-        statements = [_assign(total, init, comp)] + body
+        statements = [_assign(total, init)] + body
         for stmt in statements:
             _locate(stmt, node)
         self.block(statements)
@@ -768,7 +768,7 @@ def _name(name: str, ctx: Any = None) -> gast.Name:
     return gast.Name(name, ctx or gast.Load(), None, None)
 
 
-def _assign(name: str, value: gast.expr, where: gast.AST) -> gast.Assign:
+def _assign(name: str, value: gast.expr) -> gast.Assign:
     return gast.Assign([_name(name, gast.Store())], value, None)
 
 

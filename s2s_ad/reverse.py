@@ -563,7 +563,7 @@ class _Reverse(Transform):
                     if restores and (site.item or var in later.get(id(site.pop), ())):
                         kept[id(site.stmt)] = site
             drop = {id(s.pop) for s in self.sites.values() if id(s.stmt) not in kept}
-            if not _drop(sweep, drop, self.stack):
+            if not _drop(sweep, drop, set(self.counters.values())):
                 break
         preinit = {
             s.var for s in kept.values() if not s.item and not self.bound_before(s)
@@ -773,7 +773,7 @@ def _reads_unbound(body: List[ir.Stmt], bound: frozenset = frozenset()) -> Set[i
     return result
 
 
-def _drop(body: List[ir.Stmt], drop: Set[int], stack: ir.Var) -> bool:
+def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> bool:
     """Remove the pops in ``drop``, then reversed branches and loops left with nothing to do."""
     changed = False
     k = 0
@@ -784,20 +784,21 @@ def _drop(body: List[ir.Stmt], drop: Set[int], stack: ir.Var) -> bool:
             changed = True
             continue
         for block in ir.blocks_of(stmt):
-            changed |= _drop(block, drop, stack)
+            changed |= _drop(block, drop, counters)
         if isinstance(stmt, (ir.If, ir.For)) and not any(ir.blocks_of(stmt)):
             del body[k]
-            if isinstance(stmt, ir.For) and k > 0 and _pops_counter(body[k - 1], stmt, stack):
+            previous = body[k - 1] if k > 0 else None
+            if (
+                isinstance(stmt, ir.For)
+                and isinstance(previous, ir.Pop)
+                and previous.target in counters
+            ):
                 del body[k - 1]  # the trip count it would have read
                 k -= 1
             changed = True
             continue
         k += 1
     return changed
-
-
-def _pops_counter(stmt: ir.Stmt, loop: ir.For, stack: ir.Var) -> bool:
-    return isinstance(stmt, ir.Pop) and stmt.stack == stack and stmt.target.name.startswith("trips")
 
 
 def _expand(body: List[ir.Stmt], restores: Dict[int, list]) -> None:
