@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import keyword
+import os
 import linecache
 import sys
 import types
@@ -148,6 +149,10 @@ class References:
             if module is not None and name and getattr(module, name, None) is obj:
                 suffix = "" if alias == name else f" as {alias}"
                 from_imports.setdefault(module_name, []).append(f"{name}{suffix}")
+            elif isinstance(obj, types.FunctionType):  # a local function passed on
+                code = obj.__code__
+                where = f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}"
+                lines.append(f"# {alias} = {obj.__qualname__} ({where})  (bound by s2s_ad)")
             else:
                 lines.append(f"# {alias} = {obj!r}  (bound by s2s_ad)")
         for module_name, names in from_imports.items():
@@ -225,6 +230,10 @@ class _Block:
     def atom(self, a: ir.Atom) -> ast.expr:
         if isinstance(a, ir.Var) and a in self.pending:
             return self.pending.pop(a)
+        if isinstance(a, ir.Const) and isinstance(a.value, types.FunctionType):
+            # a local function passed on as a value (`key=lambda i: ...`)
+            name = self.writer.refs.spell(a.value, a.spelling)
+            return ast.Name(id=name, ctx=ast.Load())
         return ir.atom_to_ast(a)
 
     def expr(self, value: ir.Expr) -> ast.expr:

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional
 import gast
 import numpy as np
 
-from . import ir, runtime
+from . import ir, nested, runtime
 from .errors import TransformError
 from .parse import _MISSING, Parsed, dotted_name, parse
 
@@ -58,10 +58,8 @@ UNSUPPORTED = {
     gast.Await: "`await` cannot be differentiated",
     gast.Global: "`global` declarations are not supported",
     gast.Nonlocal: "`nonlocal` declarations are not supported",
-    gast.FunctionDef: "nested function definitions are not supported yet",
     gast.AsyncFunctionDef: "`async def` cannot be differentiated",
     gast.ClassDef: "class definitions inside a differentiated function are not supported",
-    gast.Lambda: "lambdas inside a differentiated function are not supported yet",
     gast.ListComp: "list comprehensions are supported only inside sum, min and max",
     gast.GeneratorExp: "generator expressions are supported only inside sum, min and max",
     gast.DictComp: "dict comprehensions are not supported yet",
@@ -105,7 +103,6 @@ _JUMPS = (gast.Return, gast.Break, gast.Continue)
 # Attributes of computed values that are constants for differentiation.
 SHAPE_ATTRIBUTES = {"shape": np.shape, "ndim": np.ndim, "size": np.size}
 _LOOPS = (gast.For, gast.While)
-_SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)
 
 
 @dataclass
@@ -136,15 +133,11 @@ class _Lowerer:
         self.node = parsed.node
         self.params = _params(parsed)
         self.param_names = {p.name for p in self.params}
-        stores = Counter(
-            n.id
-            for n in gast.walk(self.node)
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
-        )
-        for n in gast.walk(self.node):
-            if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
-                stores[n.target.id] += 1
+        stores = Counter(nested.stored_names(self.node.body))
         self.locals = set(stores) | self.param_names
+        self.definition_sites = self._definition_sites(stores)
+        self.local_functions: Dict[str, nested.LocalFunction] = {}
+        self.inlining: List[str] = []  # local functions being inlined, innermost last
         self.mutable = _assigned_in_control_flow(self.node)
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
@@ -155,7 +148,6 @@ class _Lowerer:
         self._refuse_unsupported()
         self.top: List[ir.Stmt] = []
         self.body: List[ir.Stmt] = self.top
-        self.env: Dict[str, ir.Atom] = {}
         self.loop_depth = 0
         self.booleans: set = set()  # variables holding results of comparisons
         self.returns_in_loops = any(
@@ -189,6 +181,26 @@ class _Lowerer:
         )
         return self.lowered
 
+    def _definition_sites(self, stores: Counter) -> Dict[int, str]:
+        """The statements that define local functions (``def g``, ``g = lambda``), by id.
+
+        Only definitions at the top of the body count, and their name must
+        not be bound anywhere else: a call then always means one function.
+        """
+        sites = {}
+        for stmt in self.node.body:
+            name = _defined_function(stmt)
+            if name is None:
+                continue
+            if stores[name] > 1 or name in self.param_names:
+                raise self.error(
+                    f"the local function `{name}` is bound more than once",
+                    _another_binding(self.node, name, stmt),
+                    "give each local function a name of its own",
+                )
+            sites[id(stmt)] = name
+        return sites
+
     def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
         return TransformError(message, self.parsed.loc(node), hint)
 
@@ -196,7 +208,7 @@ class _Lowerer:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
         reduced = {
             id(node.args[0])
-            for node in _walk_own(self.node)
+            for node in _walk_inlined(self.node)
             if isinstance(node, gast.Call)
             and len(node.args) == 1
             and not node.keywords
@@ -205,7 +217,7 @@ class _Lowerer:
         for node in gast.walk(self.node):  # also inside nested functions: a clearer message
             if isinstance(node, (gast.Global, gast.Nonlocal)):
                 raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
-        for node in _walk_own(self.node):
+        for node in _walk_inlined(self.node):
             if id(node) in reduced:
                 continue
             if type(node) in UNSUPPORTED:
@@ -248,6 +260,8 @@ class _Lowerer:
         if isinstance(node, gast.Return):
             value = ir.Const(None) if node.value is None else self.tree(node.value)
             if self.loop_depth == 0:
+                if self.inlining and isinstance(value, tuple):  # the call's value is one atom
+                    value = self.build_tuple(value, node)
                 self.body.append(ir.Return(value, loc))
                 return
             if isinstance(value, tuple):
@@ -272,7 +286,9 @@ class _Lowerer:
     # -------------------------------------------------------- statements
 
     def statement(self, node: gast.stmt) -> None:
-        if isinstance(node, gast.Assign):
+        if isinstance(node, gast.FunctionDef) or _defined_function(node):
+            self.define_function(node)
+        elif isinstance(node, gast.Assign):
             value = self.expression(node.value, name=_single_name(node.targets))
             for target in node.targets:
                 value = self.assign(target, value, node)
@@ -294,6 +310,103 @@ class _Lowerer:
             pass
         else:
             raise self.error(_unsupported(node), node)
+
+    def define_function(self, stmt: gast.stmt) -> None:
+        """Record a local ``def`` or ``g = lambda ...``; its defaults are evaluated now."""
+        name = self.definition_sites.get(id(stmt))
+        if name is None:
+            raise self.error(
+                "local functions can only be defined at the top level of the function body",
+                stmt,
+                "move the `def` (or `lambda`) out of the branch, loop or nested function",
+            )
+        node = stmt if isinstance(stmt, gast.FunctionDef) else stmt.value
+        if isinstance(node, gast.FunctionDef) and node.decorator_list:
+            raise self.error(
+                "decorated local functions are not supported",
+                node.decorator_list[0],
+                "define the decorated function at module level",
+            )
+        if node.args.vararg is not None or node.args.kwarg is not None:
+            raise self.error(
+                "local functions with *args or **kwargs are not supported",
+                node,
+                "list the parameters explicitly",
+            )
+        local = nested.LocalFunction.of(node, name)
+        for param, default in local.default_nodes:
+            local.defaults[param] = self.expression(default)
+        self.local_functions[name] = local
+
+    def inline_call(self, node: gast.Call, local: nested.LocalFunction, keep) -> ir.Atom:
+        """A call to a local function: its body, with fresh names, lowered right here."""
+        if local.name in self.inlining:
+            raise self.error(
+                f"the local function `{local.name}` calls itself",
+                node,
+                "define it at module level, where recursion works",
+            )
+        args, kwargs = self.call_arguments(node)
+        try:
+            bound = local.bind(args, kwargs)
+        except TypeError as exc:
+            raise self.error(str(exc), node, "") from None
+        statements, renames = nested.renamed_body(local, self.names.claim)
+        self.declare_inlined(statements, [renames[p] for p in local.parameters])
+        for param, value in bound.items():
+            fresh = renames[param]
+            if fresh in self.mutable:
+                self.bind(fresh, value, node)
+            else:
+                self.env[fresh] = value  # the body cannot rebind the caller's names
+        saved = self.retval, self.returned, self.loop_depth
+        self.retval = self.returned = None
+        self.loop_depth = 0
+        if any(_has_return(loop) for loop in _loops(gast.Module(body=statements, type_ignores=[]))):
+            self.retval = ir.Var(self.names.claim(f"{local.name}_retval"))
+            self.returned = ir.Var(self.names.claim(f"{local.name}_returned"))
+            self.body.append(ir.Assign(self.returned, ir.Const(False)))
+        self.inlining.append(local.name)
+        try:
+            block = self.lowered_block(statements)
+        finally:
+            self.inlining.pop()
+            self.retval, self.returned, self.loop_depth = saved
+        return self.splice_inlined(block, local.name, node, keep)
+
+    def declare_inlined(self, statements: list, params: List[str]) -> None:
+        """Make the fresh names of an inlined body known, as ``__init__`` does for the function."""
+        stores = Counter(nested.stored_names(statements))
+        self.locals |= set(stores) | set(params)
+        mutable = _assigned_in_control_flow(gast.Module(body=statements, type_ignores=[]))
+        mutable |= {p for p in params if stores[p]}  # a reassigned parameter gets a variable
+        self.mutable |= mutable
+        self.single_assignment |= {n for n, c in stores.items() if c == 1} - mutable - set(params)
+
+    def splice_inlined(self, block: List[ir.Stmt], name: str, node: gast.AST, keep) -> ir.Atom:
+        """Append an inlined body; its returns become the value of the call."""
+        loc = self.parsed.loc(node)
+        _close_open_paths(block, ir.Return(ir.Const(None), loc))
+        returns = [s for s in ir.walk(block) if isinstance(s, ir.Return)]
+        last = block[-1]
+        if len(returns) == 1 and last is returns[0]:
+            value = last.value
+            before = block[-2] if len(block) > 1 else None
+            retarget = (
+                keep
+                and isinstance(value, ir.Var)
+                and isinstance(before, ir.Assign)
+                and before.target == value
+                and value.name in self.names.generated
+            )
+            if retarget:  # `z = g(x)` names the body's last value `z`
+                before.target = value = ir.Var(keep)
+            self.body.extend(block[:-1])
+            return value
+        result = ir.Var(self.names.claim(f"{name}_result"))
+        _returns_to_assignments(block, result)
+        self.body.extend(block)
+        return result
 
     def assign(self, target: gast.expr, value: ir.Atom, node: gast.AST) -> ir.Atom:
         """Bind ``target`` (a name, a tuple of targets or a subscript) to ``value``.
@@ -519,7 +632,36 @@ class _Lowerer:
             return self.emit(ir.Call(maker, items), node, keep)
         if isinstance(node, gast.Dict):
             return self.dict_display(node, keep)
+        if isinstance(node, gast.Lambda):
+            return self.function_value(nested.LocalFunction.of(node, "<lambda>"), node)
         raise self.error(_unsupported(node), node)
+
+    def function_value(self, local: nested.LocalFunction, node: gast.AST) -> ir.Const:
+        """A local function passed on as a value: the Python function itself."""
+        defaults = []
+        for param, default in local.default_nodes:
+            value = local.defaults.get(param) or self.expression(default)
+            if not isinstance(value, ir.Const):
+                raise self.error(
+                    f"the default of `{param}` must be a constant when `{local.name}` "
+                    "is passed on as a value",
+                    default,
+                    "",
+                )
+            defaults.append(value.value)
+        line = self.parsed.loc(local.node).lineno
+        fn, missing = nested.function_object(
+            self.parsed.fn, local.name, line, self.parsed.resolver.cells, tuple(defaults)
+        )
+        if fn is None:
+            what = f"reads the local variables {', '.join(missing)}" if missing else "is not found"
+            raise self.error(
+                f"`{local.name}` is passed on as a value, and it {what}",
+                node,
+                "call local functions directly, or pass a function that reads only "
+                "its parameters, globals and constants",
+            )
+        return ir.Const(fn, spelling=None if local.name == "<lambda>" else local.name)
 
     def index(self, node: gast.expr) -> ir.Atom:
         """An index: atoms, slices ``a:b:c`` and tuples of them."""
@@ -619,6 +761,8 @@ class _Lowerer:
             return self.env[name]
         if name in self.mutable:
             return ir.Var(name)
+        if name in self.local_functions:
+            return self.function_value(self.local_functions[name], node)
         if name in self.param_names:
             temp = self.load(ir.Load(name), node)
             self.lowered.param_temps[name] = temp
@@ -691,6 +835,8 @@ class _Lowerer:
         )
 
     def call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
+        if isinstance(node.func, gast.Name) and node.func.id in self.local_functions:
+            return self.inline_call(node, self.local_functions[node.func.id], name)
         fn = self.resolve(node.func)
         if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
             return self.min_max(node, fn)
@@ -700,6 +846,12 @@ class _Lowerer:
                 return self.reduction(node, fn, arg)
             if fn is not sum:  # min(xs): a loop over the items
                 return self.reduction(node, fn, _items_of(arg))
+        args, kwargs = self.call_arguments(node)
+        spelling = ".".join(dotted_name(node.func))
+        return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
+
+    def call_arguments(self, node: gast.Call) -> tuple:
+        """The atoms of a call's positional and keyword arguments."""
         args = []
         for arg in node.args:
             if isinstance(arg, gast.Starred):
@@ -712,8 +864,7 @@ class _Lowerer:
                     "`**kwargs` in calls is not supported", node, "pass keyword arguments by name"
                 )
             kwargs.append((kw.arg, self.expression(kw.value)))
-        spelling = ".".join(dotted_name(node.func))
-        return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
+        return args, kwargs
 
     def reduction(self, node: gast.Call, fn: Any, comp: gast.AST) -> ir.Atom:
         """``sum(e for x in xs if c)``, ``min(...)``, ``max(...)`` as a loop.
@@ -833,28 +984,66 @@ def _plain_pair(target: gast.expr) -> bool:
     )
 
 
-def _walk_own(node: gast.AST):
-    """Nodes of a function, without descending into nested functions and classes."""
+def _walk_inlined(node: gast.AST):
+    """Nodes of a function, including local functions (they are inlined), not classes."""
     for child in gast.iter_child_nodes(node):
         yield child
-        if not isinstance(child, _SCOPES):
-            yield from _walk_own(child)
+        if not isinstance(child, (gast.ClassDef, gast.AsyncFunctionDef)):
+            yield from _walk_inlined(child)
+
+
+def _defined_function(stmt: gast.stmt) -> Optional[str]:
+    """The name a statement binds to a local function (``def g``, ``g = lambda``), or None."""
+    if isinstance(stmt, gast.FunctionDef):
+        return stmt.name
+    if (
+        isinstance(stmt, gast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], gast.Name)
+        and isinstance(stmt.value, gast.Lambda)
+    ):
+        return stmt.targets[0].id
+    return None
+
+
+def _another_binding(fn: gast.FunctionDef, name: str, site: gast.stmt) -> gast.AST:
+    """Where ``name`` is bound other than by the definition ``site`` (or the site itself)."""
+    own = {id(n) for n in nested.own_nodes(site)} | {id(site)}
+    for node in nested.own_nodes(fn):
+        if id(node) in own:
+            continue
+        stored = isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param))
+        if (stored and node.id == name) or (
+            isinstance(node, gast.FunctionDef) and node.name == name
+        ):
+            return node
+    return site
+
+
+def _returns_to_assignments(block: List[ir.Stmt], result: ir.Var) -> None:
+    """Each ``return v`` of an inlined body (all in tail position) becomes ``result = v``."""
+    for k, stmt in enumerate(block):
+        if isinstance(stmt, ir.Return):
+            block[k] = ir.Assign(result, stmt.value, stmt.loc)
+        elif isinstance(stmt, ir.If):
+            _returns_to_assignments(stmt.body, result)
+            _returns_to_assignments(stmt.orelse, result)
 
 
 def _loops(node: gast.AST) -> list:
-    return [n for n in _walk_own(node) if isinstance(n, _LOOPS)]
+    return [n for n in nested.own_nodes(node) if isinstance(n, _LOOPS)]
 
 
 def _assigned_in_control_flow(fn: gast.FunctionDef) -> set:
     """Names bound inside a branch or a loop (they become mutable variables)."""
     names = set()
-    for node in _walk_own(fn):
+    for node in nested.own_nodes(fn):
         if isinstance(node, (gast.If, gast.For, gast.While)):
             inner = list(node.body) + list(node.orelse)
             if isinstance(node, gast.For):
                 inner.append(node.target)
             for stmt in inner:
-                for n in [stmt, *_walk_own(stmt)]:
+                for n in [stmt, *nested.own_nodes(stmt)]:
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         names.add(n.id)
                     if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
@@ -863,7 +1052,7 @@ def _assigned_in_control_flow(fn: gast.FunctionDef) -> set:
 
 
 def _has_return(node: gast.AST) -> bool:
-    return any(isinstance(n, gast.Return) for n in _walk_own(node))
+    return any(isinstance(n, gast.Return) for n in nested.own_nodes(node))
 
 
 def _may_jump(node: gast.If) -> bool:

@@ -338,6 +338,74 @@ def local_lambda_on_arrays(x, w):
     return np.sum(scaled_sine(x) * scaled_sine(x))
 
 
+def local_def_with_branches(x, y):
+    def soft_abs(t, eps=0.1):
+        if t > eps:
+            return t
+        if t < -eps:
+            return -t
+        return t * t / (2 * eps) + eps / 2
+
+    return soft_abs(x) * y + soft_abs(y, eps=0.5)
+
+
+def local_def_returning_from_a_loop(x, n):
+    def first_above(limit):
+        v = x
+        for k in range(n):
+            v = v * 1.5
+            if v > limit:
+                return v * k
+        return v
+
+    return first_above(2.0) + first_above(limit=100.0)
+
+
+def local_def_reads_the_current_value(x):
+    scale = 2.0
+
+    def scaled(t):
+        return scale * t
+
+    first = scaled(x)
+    scale = x * x  # late binding: the next call sees the new value
+    return first + scaled(x)
+
+
+def local_def_returning_a_tuple(x, y):
+    def polar_of(a, b):
+        return math.hypot(a, b), math.atan2(b, a)
+
+    r, angle = polar_of(x, y)
+    return r * angle
+
+
+def local_def_calls_helpers(x):
+    def step(v):
+        return square(v) + affine(v, a=0.5)
+
+    inc = lambda v, by=1.0: v + by
+    return step(inc(x)) * inc(x, by=-2.0)
+
+
+def local_def_with_its_own_loop(v, w):
+    def weighted_norm(a):
+        total = 0.0
+        for ai, wi in zip(a, w):
+            total += wi * ai * ai
+        return math.sqrt(total)
+
+    return weighted_norm(v) / (1.0 + weighted_norm(2.0 * v))
+
+
+def sorts_constants_with_a_key(x):
+    order = sorted(range(len(WEIGHTS)), key=lambda i: -WEIGHTS[i])
+    s = 0.0
+    for rank, i in enumerate(order):
+        s = s + (rank + 1) * WEIGHTS[i] * x[i] ** 2
+    return s
+
+
 def make_polynomial(coeffs):
     def polynomial(x):
         s = 0.0
@@ -367,6 +435,30 @@ def uses_a_global_array(x):
 
 
 LOCAL_FUNCTIONS = [
+    case(local_def, 1.3, 0.7, expected=lambda x, y: (2 * x * y, x * x + 3 * y * y)),
+    case(local_lambda, 0.9, expected=lambda x: (2 * x * (4 * x * x + 1) + 8 * x * (x * x + 1),)),
+    case(local_def_in_loop, 0.7, 4, wrt=0, expected=lambda x, n: (1 + 2 * x + 3 * x * x,)),
+    case(
+        local_lambda_on_arrays,
+        X3,
+        W3,
+        expected=lambda x, w: (2 * np.sin(x) * np.cos(x) * w * w, 2 * np.sin(x) ** 2 * w),
+    ),
+    case(local_def_with_branches, 1.3, 0.2, expected=lambda x, y: (y, x + 0.4)),
+    case(
+        local_def_with_branches, -0.05, -0.7, expected=lambda x, y: (-0.5 * y, 0.0125 + 0.05 - 1)
+    ),
+    case(local_def_returning_from_a_loop, 1.1, 5, wrt=0),
+    case(local_def_returning_from_a_loop, 0.3, 3, wrt=0),
+    case(local_def_reads_the_current_value, 0.8, expected=lambda x: (2 + 3 * x * x,)),
+    case(local_def_returning_a_tuple, 0.8, -0.6),
+    case(local_def_calls_helpers, 0.4),
+    case(local_def_with_its_own_loop, X3, W3 * W3),
+    case(
+        sorts_constants_with_a_key,
+        X3,
+        expected=lambda x: (np.array([2 * 2 * 0.5, 3 * 2 * -1.0, 1 * 2 * 2.0]) * x,),
+    ),
     case(
         make_polynomial([1.0, 0.0, -3.0, 2.0]),
         0.7,
@@ -486,15 +578,56 @@ def test_builtins(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
 
 
+def recursive_local_def(x, n):
+    def power_of(v, k):
+        return 1.0 if k == 0 else v * power_of(v, k - 1)  # <recursive-call>
+
+    return power_of(x, n)
+
+
+def local_def_in_a_branch(x):
+    if x > 0:
+
+        def half(t):  # <def-in-branch>
+            return t / 2
+
+        return half(x)
+    return x
+
+
+def lambda_capturing_a_local_passed_on(x):
+    scale = x * 2.0
+    return sorted([x, 1.0], key=lambda v: v * scale)[0]  # <capturing-lambda>
+
+
+def local_function_rebound(x):
+    g = lambda t: t * t
+    g = lambda t: t + 1.0  # <rebound>
+    return g(x)
+
+
+def local_def_with_a_wrong_call(x):
+    def twice(t):
+        return 2 * t
+
+    return twice(x, 3.0)  # <wrong-call>
+
+
 @pytest.mark.parametrize(
-    "f",
-    [local_def, local_lambda, local_def_in_loop, local_lambda_on_arrays],
-    ids=lambda f: f.__name__,
+    "f, marker, message",
+    [
+        (recursive_local_def, "recursive-call", "calls itself"),
+        (local_def_in_a_branch, "def-in-branch", "top level of the function body"),
+        (lambda_capturing_a_local_passed_on, "capturing-lambda", "reads the local variables scale"),
+        (local_function_rebound, "rebound", "bound more than once"),
+        (local_def_with_a_wrong_call, "wrong-call", "takes 1 positional arguments but 2"),
+    ],
+    ids=lambda v: v.__name__ if callable(v) else None,
 )
-def test_local_def_and_lambda_are_refused_at_their_line(f):
-    """Not yet supported (docs/language.md): a clear TransformError at the def or lambda."""
-    with pytest.raises(ad.TransformError) as info:
-        ad.source(f)
-    line = info.value.source_line
-    assert "lambda" in line or "def " in line
-    assert "not supported" in str(info.value)
+def test_local_functions_out_of_reach_are_refused_at_their_line(f, marker, message):
+    """What local functions cannot do (docs/language.md): a clear TransformError at the line."""
+    for mode in ("reverse", "forward"):
+        with pytest.raises(ad.TransformError) as info:
+            ad.source(f, mode=mode)
+        assert f"<{marker}>" in info.value.source_line
+        assert message in str(info.value)

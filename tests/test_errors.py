@@ -76,15 +76,17 @@ REFUSED = textwrap.dedent(
 
 
     def f_lambda(x):
-        g = lambda t: t * t  # <lambda>
-        return g(x)
+        y = x * 2.0
+        return sorted([x, y], key=lambda t: t * y)[0]  # <lambda>
 
 
     def f_def(x):
         y = x * 2.0
-        def g(t):  # <def>
-            return t * t
-        return g(y)
+        if y > 0:
+            def g(t):  # <def>
+                return t * t
+            y = g(y)
+        return y
 
 
     def f_comp(x):
@@ -136,8 +138,8 @@ CONSTRUCTS = {
     "try": ("f_try", "try", "try", "move the code that may raise out"),
     "with": ("f_with", "with", "with", "open the resource outside"),
     "yield": ("f_yield", "yield", "yield", "return a list"),
-    "lambda": ("f_lambda", "lambda", "lambda", REWRITE),
-    "def": ("f_def", "def g", "function", REWRITE),
+    "lambda": ("f_lambda", "lambda", "lambda", "call local functions directly"),
+    "def": ("f_def", "def g", "function", "move the `def`"),
     "comp": ("f_comp", "[x * k", "comprehension", REWRITE),
     "genexp": ("f_genexp", "(x * k for", "generator", REWRITE),
     "attr": ("f_attr", "y.sum()", "attribute", REWRITE),

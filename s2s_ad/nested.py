@@ -1,0 +1,162 @@
+"""Functions defined inside a differentiated function: local ``def`` and ``lambda``.
+
+A *call* to a local function is inlined by the lowerer: its body is copied
+with fresh names for its own variables and lowered where the call stands,
+so the call's derivative is that of the body, in both modes.  Free names
+read the enclosing function's variables as they are at the call, which is
+what Python's late-binding closures do.
+
+A local function used as a *value* (``sorted(xs, key=lambda i: w[i])``) is
+passed on as the Python function object itself, taken from the enclosing
+function's code.  That only works when it reads no local variable of the
+enclosing function, and its result is never differentiated through.
+
+>>> import gast
+>>> tree = gast.parse("def inner(t, c=2.0):\\n    s = t * c\\n    return s")
+>>> local = LocalFunction.of(tree.body[0], "inner")
+>>> local.positional, [n for n, _ in local.default_nodes]
+(['t', 'c'], ['c'])
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import gast
+
+from . import ir
+
+# Scopes a renaming must not enter: their names are their own.
+_SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)
+
+
+@dataclass
+class LocalFunction:
+    """A ``def`` or ``lambda`` bound to a name inside the differentiated function."""
+
+    name: str
+    node: Union[gast.FunctionDef, gast.Lambda]
+    positional: List[str]  # parameters that take positional arguments, in order
+    keyword_only: List[str]
+    positional_only: List[str]
+    default_nodes: List[Tuple[str, gast.expr]]
+    defaults: Dict[str, ir.Atom] = field(default_factory=dict)  # filled at the def
+
+    @classmethod
+    def of(cls, node: Union[gast.FunctionDef, gast.Lambda], name: str) -> LocalFunction:
+        args = node.args
+        positional = [a.id for a in list(args.posonlyargs) + list(args.args)]
+        keyword_only = [a.id for a in args.kwonlyargs]
+        defaults = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults))
+        defaults += [(a.id, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        return cls(
+            name,
+            node,
+            positional,
+            keyword_only,
+            [a.id for a in args.posonlyargs],
+            defaults,
+        )
+
+    @property
+    def parameters(self) -> List[str]:
+        return self.positional + self.keyword_only
+
+    def statements(self) -> List[gast.stmt]:
+        """The body as statements: a lambda is one ``return``."""
+        if isinstance(self.node, gast.Lambda):
+            ret = gast.Return(value=self.node.body)
+            return [gast.copy_location(ret, self.node.body)]
+        return list(self.node.body)
+
+    def bind(self, args: List[ir.Atom], kwargs: List[Tuple[str, ir.Atom]]) -> Dict[str, ir.Atom]:
+        """Parameter -> argument atom, as Python binds a call; ``TypeError`` if it cannot."""
+        if len(args) > len(self.positional):
+            raise TypeError(
+                f"{self.name}() takes {len(self.positional)} positional arguments "
+                f"but {len(args)} were given"
+            )
+        bound = dict(zip(self.positional, args))
+        for key, value in kwargs:
+            if key not in self.parameters or key in self.positional_only:
+                raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
+            if key in bound:
+                raise TypeError(f"{self.name}() got multiple values for argument {key!r}")
+            bound[key] = value
+        for name in self.parameters:
+            if name not in bound:
+                if name not in self.defaults:
+                    raise TypeError(f"{self.name}() missing a value for its parameter {name!r}")
+                bound[name] = self.defaults[name]
+        return bound
+
+
+def own_nodes(node: gast.AST):
+    """The nodes under ``node`` that belong to its scope (nested scopes excluded)."""
+    for child in gast.iter_child_nodes(node):
+        yield child
+        if not isinstance(child, _SCOPES):
+            yield from own_nodes(child)
+
+
+def stored_names(statements: List[gast.stmt]) -> List[str]:
+    """Every name the statements bind, once per binding, in their own scope."""
+    names = []
+    for node in own_nodes(gast.Module(body=statements, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.append(node.id)
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            names.append(node.target.id)
+        elif isinstance(node, gast.FunctionDef):
+            names.append(node.name)
+    return names
+
+
+def renamed_body(
+    local: LocalFunction, claim: Callable[[str], str]
+) -> Tuple[List[gast.stmt], Dict[str, str]]:
+    """A copy of the body whose parameters and variables have fresh names.
+
+    Returns the statements and the renaming (old name -> fresh name).
+    """
+    statements = copy.deepcopy(local.statements())
+    own = set(local.parameters) | set(stored_names(statements))
+    renames = {name: claim(name) for name in sorted(own)}
+    for node in own_nodes(gast.Module(body=statements, type_ignores=[])):
+        if isinstance(node, gast.Name) and node.id in renames:
+            node.id = renames[node.id]
+    return statements, renames
+
+
+def function_object(
+    outer: Callable, name: str, file_line: int, cells: Dict[str, Any], defaults: tuple
+) -> Tuple[Optional[types.FunctionType], List[str]]:
+    """The Python function a local ``def``/``lambda`` at ``file_line`` creates.
+
+    ``cells`` are the enclosing function's own closure cells.  Returns the
+    function, or None and the names of the enclosing function's local
+    variables it would need.
+    """
+    code_name = "<lambda>" if name == "<lambda>" else name
+    found = _code_at(outer.__code__, code_name, file_line)
+    if found is None:
+        return None, []
+    missing = [free for free in found.co_freevars if free not in cells]
+    if missing:
+        return None, missing
+    closure = tuple(cells[free] for free in found.co_freevars) or None
+    return types.FunctionType(found, outer.__globals__, name, defaults or None, closure), []
+
+
+def _code_at(code: types.CodeType, name: str, file_line: int) -> Optional[types.CodeType]:
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            if const.co_name == name and const.co_firstlineno == file_line:
+                return const
+            inner = _code_at(const, name, file_line)
+            if inner is not None:
+                return inner
+    return None
