@@ -1,11 +1,13 @@
 """Stage 5: clean the emitted IR the way a careful person would.
 
-Three passes, each a function from a body to a body:
+Four passes, each a function from a body to a body:
 
 * :func:`propagate_copies` -- ``t0 = load('x')`` and ``t7 = t3`` disappear;
   their uses read ``x`` and ``t3`` directly;
 * :func:`share_common_subexpressions` -- a pure call computed twice with the
   same arguments is computed once, also across the primal and adjoint sweeps;
+* :func:`forward_block_copies` -- ``dt3 = dresult`` in a loop body goes
+  when ``dt3`` is read only before ``dresult`` is next written;
 * :func:`eliminate_dead_code` -- pure statements whose results nobody reads.
 
 Constant folding and algebraic simplification happen earlier, while rule
@@ -26,6 +28,7 @@ def optimize(fn: ir.Function) -> ir.Function:
     params = [ir.Var(p.name) for p in fn.params]
     body = propagate_copies(fn.body, params)
     body = share_common_subexpressions(body, params)
+    body = forward_block_copies(body)
     body = eliminate_dead_code(body)
     return ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
 
@@ -132,6 +135,65 @@ _NOT_SHARED = {range}
 # a * b and b * a are one value (the order of a product of floats does not
 # change its rounding).
 _COMMUTATIVE = {operator.add, operator.mul}
+
+
+def forward_block_copies(body: List[ir.Stmt]) -> List[ir.Stmt]:
+    """Drop copies ``a = b`` of variables that are written again later.
+
+    :func:`propagate_copies` keeps them, since ``b`` changes.  Within one
+    block, though, ``a`` can read ``b`` until ``b`` is next written (that
+    statement included: it reads before it writes), provided ``a`` is
+    written nowhere else and read nowhere else.  Self-copies ``b = b`` go too.
+    """
+    writes = Counter(v for s in ir.walk(body) for v in ir.targets_written(s))
+    reads = Counter(a for s in ir.walk(body) for a in ir.atoms_read(s) if isinstance(a, ir.Var))
+
+    def visit(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
+        stmts = [ir.with_blocks(s, tuple(visit(b) for b in ir.blocks_of(s))) for s in stmts]
+        k = 0
+        while k < len(stmts):
+            stmt = stmts[k]
+            if _is_copy(stmt) and stmt.target == stmt.value:
+                del stmts[k]
+                continue
+            if _is_copy(stmt) and writes[stmt.target] == 1 and _forward(stmts, k, reads):
+                del stmts[k]
+                continue
+            k += 1
+        return stmts
+
+    return visit(body)
+
+
+def _is_copy(stmt: ir.Stmt) -> bool:
+    return isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Var)
+
+
+def _forward(stmts: List[ir.Stmt], k: int, reads: Counter) -> bool:
+    """Replace the reads of ``stmts[k]``'s target by its source, if all may be; say if done."""
+    copy, source = stmts[k].target, stmts[k].value
+    seen = 0
+    for j in range(k + 1, len(stmts)):
+        stmt = stmts[j]
+        nested = [a for b in ir.blocks_of(stmt) for s in ir.walk(b) for a in ir.atoms_read(s)]
+        if copy in nested:
+            return False
+        seen += sum(1 for a in ir.atoms_read(stmt) if a == copy)
+        written = {v for s in ir.walk([stmt]) for v in ir.targets_written(s)}
+        restores = isinstance(stmt, ir.Assign) and stmt.value == copy  # `b = a`: b keeps its value
+        if (source in written and not restores) or seen == reads[copy]:
+            break
+    if seen != reads[copy]:
+        return False
+    for j in range(k + 1, len(stmts)):
+        if not reads[copy]:
+            break
+        count = sum(1 for a in ir.atoms_read(stmts[j]) if a == copy)
+        if count:
+            stmts[j] = ir.substitute(stmts[j], lambda a: source if a == copy else a, deep=False)
+            reads[copy] -= count
+            reads[source] += count
+    return True
 
 
 def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:

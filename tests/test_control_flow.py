@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
+from conftest import load_example
+
 # ================================================================ branches
 
 
@@ -739,4 +741,33 @@ NESTED = [
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(CASE_FIELDS, NESTED)
 def test_nested_loops(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+# ============================================ examples/control_flow.py
+
+
+def _grow_grad(x, limit):
+    """d/dx of y <- y*y + x iterated until y > limit (the path taken at x)."""
+    y, dy = x, 1.0
+    while True:
+        y, dy = y * y + x, 2 * y * dy + 1.0
+        if y > limit:
+            return (dy, 0.0)
+
+
+EXAMPLE = load_example("control_flow")
+EXAMPLES = [
+    case(EXAMPLE.power, 1.5, 3, wrt=0, expected=lambda A, k: (k * A ** (k - 1),)),
+    case(EXAMPLE.power, 0.7, 0, wrt=0, expected=lambda A, k: (0.0,)),
+    case(EXAMPLE.grow, 0.9, 10.0, expected=_grow_grad),
+    case(EXAMPLE.grow, 0.3, 0.2, expected=_grow_grad),
+    case(EXAMPLE.clip_sum, 0.3, 6, wrt=0, expected=lambda x, n: (4.0,)),
+    case(EXAMPLE.clip_sum, 0.05, 6, wrt=0, expected=lambda x, n: (15.0,)),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, EXAMPLES)
+def test_the_control_flow_example(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)

@@ -64,3 +64,34 @@ def test_generic_code_for_unannotated_arrays(file_regression):
     loss = load_example("fit_tanh").loss
     code = ad.source(loss, wrt=("a", "b"))
     file_regression.check(code, basename="fit_tanh_loss_reverse", extension=".py")
+
+
+CONTROL_FLOW_EXAMPLES = ["power", "grow", "clip_sum"]
+
+
+@pytest.mark.parametrize("name", CONTROL_FLOW_EXAMPLES)
+def test_control_flow_reverse_source(file_regression, name):
+    """A loop (the lecture's A**k), a `while` left by `break`, a branch inside a loop."""
+    from conftest import load_example
+
+    fn = getattr(load_example("control_flow"), name)
+    file_regression.check(ad.source(fn), basename=f"{name}_reverse", extension=".py")
+
+
+def test_control_flow_forward_source(file_regression):
+    from conftest import load_example
+
+    fn = load_example("control_flow").power
+    code = ad.source(fn, mode="forward")
+    file_regression.check(code, basename="power_forward", extension=".py")
+
+
+def test_docs_show_the_emitted_code_of_today():
+    """docs/language.md pastes these golden files; a change to them must reach the docs."""
+    from conftest import ROOT
+
+    docs = (ROOT / "docs" / "language.md").read_text()
+    golden = ROOT / "tests" / "test_golden"
+    for name in ["power_reverse", "grow_reverse", "clip_sum_reverse", "power_forward"]:
+        code = (golden / f"{name}.py").read_text().strip()
+        assert f"```python\n{code}\n```" in docs, f"docs/language.md is out of date: {name}"
