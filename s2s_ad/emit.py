@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ast
 import keyword
-import os
 import linecache
+import os
 import sys
 import types
 from dataclasses import dataclass, field

@@ -12,9 +12,10 @@ import math
 
 import numpy as np
 import pytest
-from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
 import s2s_ad as ad
+
+from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
 X3 = np.array([0.4, -1.1, 0.7])
 W3 = np.array([1.5, 0.3, -0.8])

@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 import pytest
-from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
 import s2s_ad as ad
 
 from conftest import central_difference
+from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
 X3 = np.array([0.4, -1.1, 0.7])
 W3 = np.array([1.5, 0.3, -0.8])
@@ -445,9 +445,7 @@ LOCAL_FUNCTIONS = [
         expected=lambda x, w: (2 * np.sin(x) * np.cos(x) * w * w, 2 * np.sin(x) ** 2 * w),
     ),
     case(local_def_with_branches, 1.3, 0.2, expected=lambda x, y: (y, x + 0.4)),
-    case(
-        local_def_with_branches, -0.05, -0.7, expected=lambda x, y: (-0.5 * y, 0.0125 + 0.05 - 1)
-    ),
+    case(local_def_with_branches, -0.05, -0.7, expected=lambda x, y: (-0.5 * y, 0.0125 + 0.05 - 1)),
     case(local_def_returning_from_a_loop, 1.1, 5, wrt=0),
     case(local_def_returning_from_a_loop, 0.3, 3, wrt=0),
     case(local_def_reads_the_current_value, 0.8, expected=lambda x: (2 + 3 * x * x,)),

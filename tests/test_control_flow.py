@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 import pytest
-from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
 from conftest import load_example
+from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
 # ================================================================ branches
 
