@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--wrt",
-        help="comma-separated parameter names or positions (default: all parameters)",
+        help="comma-separated parameter names or positions "
+        "(default: every parameter not annotated int or bool)",
     )
     parser.add_argument(
         "--trace", action="store_true", help="print the three-address trace instead"
@@ -100,11 +101,18 @@ def _wrt(text: Optional[str], fn):
         names = api._parameters(fn)
         if not names:
             raise _Usage("the function has no parameters to differentiate")
-        return tuple(names)
+        real = tuple(name for name in names if not _annotated_integer(fn, name))
+        return real or tuple(names)
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
         raise _Usage("--wrt needs at least one parameter")
     return tuple(int(item) if item.lstrip("-").isdigit() else item for item in items)
+
+
+def _annotated_integer(fn, name: str) -> bool:
+    """Whether a parameter is annotated ``int`` or ``bool``: a count or a flag."""
+    annotation = inspect.signature(fn).parameters[name].annotation
+    return annotation in (int, bool, "int", "bool")
 
 
 def main_entry() -> None:
