@@ -312,3 +312,12 @@ def test_module_that_fails_to_import(tmp_path):
         "import math\n\nraise RuntimeError('boom at import')\n\n\ndef f(x):\n    return x\n"
     )
     assert_usage_error(run(f"{path}:f"), "boom at import")
+
+
+def test_parameters_annotated_int_are_not_differentiated_by_default():
+    """`power(A: float, k: int)`: the gradient is with respect to A; --wrt can still ask for k."""
+    from conftest import ROOT
+
+    target = f"{ROOT / 'examples' / 'control_flow.py'}:power"
+    assert "with respect to A;" in run_ok(target)
+    assert "with respect to A, k;" in run_ok(target, "--wrt", "A,k")
