@@ -17,6 +17,7 @@ import numpy as np
 
 from . import ir, rules
 from .rules import ARRAY, SCALAR, UNKNOWN
+from .templates import bound_arguments, differentiated_parameters
 
 
 def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
@@ -30,7 +31,11 @@ def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
     rule = rules.lookup(call.fn)
     if rule is None:
         return list(call.args) + [v for _, v in call.kwargs]
-    return [a for a, t in zip(call.args, rule.vjp) if t is not None]
+    try:
+        params = differentiated_parameters(rule, call)
+    except ValueError:  # a call the rule does not fit: the transform reports it
+        return list(call.args) + [v for _, v in call.kwargs]
+    return [atom for i, _, atom in params if rule.vjp[i] is not None]
 
 
 def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
@@ -136,6 +141,8 @@ def kinds(
                 if None in arg_kinds:
                     continue  # an argument assigned later in a loop: next round
                 k = rule.result_kind(arg_kinds) if rule else UNKNOWN
+                if rule is not None and rule.reduction and not _reduces_everything(rule, value):
+                    k = arg_kinds[0] if arg_kinds[0] == SCALAR else UNKNOWN
             else:
                 k = kind(value)
                 if k is None:
@@ -143,3 +150,14 @@ def kinds(
             join(stmt.target, k)
         if result == before:
             return result
+
+
+def _reduces_everything(rule, call: ir.Call) -> bool:
+    """Whether a reduction's ``axis`` is None and ``keepdims`` false (its result is a scalar)."""
+    try:
+        bound = bound_arguments(rule, call)
+    except ValueError:
+        return False
+    axis, keepdims = bound.get("axis", ir.Const(None)), bound.get("keepdims", ir.Const(False))
+    is_const = isinstance(axis, ir.Const) and isinstance(keepdims, ir.Const)
+    return is_const and axis.value is None and not keepdims.value

@@ -195,25 +195,23 @@ class _Forward(Transform):
 
     def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
         call = stmt.value
-        rule, arg_kinds, namespace, env = self.rule_context(stmt)
-        moving = [
-            i for i, arg in enumerate(call.args) if rule.jvp[i] is not None and arg in self.tangent
-        ]
+        rule, _, namespace, env = self.rule_context(stmt)
+        params = list(enumerate(rule.arg_names))
+        moving = [(i, n) for i, n in params if rule.jvp[i] is not None and env[n] in self.tangent]
         target = self.low.names.derivative(stmt.target)
         if not moving:
             return self.zero(stmt.target)
         total = None
-        for n, i in enumerate(moving):
-            name = rule.arg_names[i]
+        for n, (i, name) in enumerate(moving):
             template = template_of(rule, i, "jvp", call, stmt.loc)
-            env_i = {**env, "d" + name: self.tangent[call.args[i]]}
+            env_i = {**env, "d" + name: self.tangent[env[name]]}
             last = n == len(moving) - 1
             alone = len(moving) == 1
             needs_expand = (
                 alone
                 and rule.elementwise
                 and rule.constant_partial(i)
-                and any(k != SCALAR for j, k in enumerate(arg_kinds) if j != i)
+                and any(self.kind(env[other]) != SCALAR for j, other in params if j != i)
             )
             into = target if alone and not needs_expand else None
             term = self.builder.instantiate(template, env_i, namespace, target=into)

@@ -282,15 +282,17 @@ class _Reverse(Transform):
             return
         if not any(a in self.varied for a in analyse.differentiable_args(call)):
             return  # a constant (`np.ones_like(x)`) assigned to a variable that varies elsewhere
-        rule, arg_kinds, namespace, env = self.rule_context(stmt)
+        rule, _, namespace, env = self.rule_context(stmt)
+        params = list(enumerate(rule.arg_names))
         env["g"] = g
         terms = []
-        for i, arg in enumerate(call.args):
+        for i, name in params:
+            arg = env[name]
             if rule.vjp[i] is None or arg not in self.varied:
                 continue
             first = all(arg != a for a, _ in terms)
             reduce = rule.elementwise and any(
-                k != SCALAR for j, k in enumerate(arg_kinds) if j != i
+                self.kind(env[other]) != SCALAR for j, other in params if j != i
             )
             template = template_of(rule, i, "vjp", call, stmt.loc)
             into = self.dname(arg) if arg not in self.adjoint and first else None

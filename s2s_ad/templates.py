@@ -159,6 +159,7 @@ class Builder:
             fn, spelling = _resolve(node.func, namespace)
             args = [self._node(a, env, namespace) for a in node.args]
             kwargs = [(k.arg, self._node(k.value, env, namespace)) for k in node.keywords]
+            kwargs = [(k, v) for k, v in kwargs if not isinstance(v, Default)]
             return self.call(fn, args, kwargs, target=target, spelling=spelling)
         raise ValueError(f"unsupported template syntax: {ast.dump(node)}")
 
@@ -287,9 +288,13 @@ class Transform:
         rule = rule_for(call, stmt.loc)
         arg_kinds = [self.kind(a) for a in call.args]
         namespace = rule.namespace(all(k == SCALAR for k in arg_kinds))
-        env = dict(zip(rule.arg_names, call.args))
+        env = bound_arguments(rule, call)
         env["out"] = stmt.target
         return rule, arg_kinds, namespace, env
+
+
+class Default(ir.Const):
+    """A rule parameter the call left out: template calls drop it where passed by keyword."""
 
 
 def mutable_variables(body: list) -> set:
@@ -337,26 +342,47 @@ def rule_for(call: ir.Call, loc: Optional[Loc]):
                 "or wrap a value that should not be differentiated in ad.stop_gradient(...)"
             )
         raise TransformError(f"no derivative rule for `{name}`", loc, hint)
-    if len(call.args) > len(rule.arg_names):
-        raise TransformError(
-            f"`{name}` is differentiated only when called with at most "
-            f"{len(rule.arg_names)} positional argument(s)",
-            loc,
-            "drop the extra arguments, or register a rule for this form with ad.defvjp",
-        )
-    for key, value in call.kwargs:
-        allowed = rule.keywords.get(key, _NOT_ALLOWED)
-        if allowed is _NOT_ALLOWED or not (isinstance(value, ir.Const) and value.value == allowed):
+    fixed = [(k, v) for k, v in call.kwargs if k in rule.keywords]
+    for key, value in fixed:
+        allowed = rule.keywords[key]
+        if not (isinstance(value, ir.Const) and value.value == allowed):
             raise TransformError(
-                f"`{name}` is differentiated only without the keyword argument `{key}=` "
-                + ("" if allowed is _NOT_ALLOWED else f"(or with `{key}={allowed!r}`)"),
+                f"`{name}` is differentiated only with `{key}={allowed!r}`",
                 loc,
                 "rewrite the call without it, or register a rule with ad.defvjp",
             )
+    try:
+        rule.bind(call.args, [(k, v) for k, v in call.kwargs if k not in rule.keywords])
+    except ValueError as exc:
+        raise TransformError(
+            f"`{name}` is differentiated only when called with {exc}"
+            if "at most" in str(exc)
+            else f"`{name}` cannot be differentiated when called with {exc}",
+            loc,
+            f"call it as {name}({', '.join(rule.arg_names)}), "
+            "or register a rule for this form with ad.defvjp",
+        ) from None
     return rule
 
 
-_NOT_ALLOWED = object()
+def bound_arguments(rule, call: ir.Call) -> Dict[str, ir.Atom]:
+    """The rule's parameter names bound to the call's atoms; left-out ones to a `Default`."""
+    kwargs = [(k, v) for k, v in call.kwargs if k not in rule.keywords]
+    bound = rule.bind(call.args, kwargs)
+    for name in rule.arg_names:
+        if name not in bound:
+            bound[name] = Default(rule.defaults[name])
+    return bound
+
+
+def differentiated_parameters(rule, call: ir.Call) -> List[Tuple[int, str, ir.Atom]]:
+    """(position, name, atom) of each parameter that has a JVP or VJP template."""
+    bound = bound_arguments(rule, call)
+    return [
+        (i, name, bound[name])
+        for i, name in enumerate(rule.arg_names)
+        if rule.jvp[i] is not None or rule.vjp[i] is not None
+    ]
 
 
 def template_of(rule, index: int, side: str, call: ir.Call, loc: Optional[Loc]):

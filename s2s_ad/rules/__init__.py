@@ -69,10 +69,29 @@ class Rule:
     elementwise: bool = False
     result_kind: Callable[[Sequence[str]], str] = lambda kinds: UNKNOWN
     keywords: Mapping[str, Any] = field(default_factory=dict)  # accepted keyword -> allowed value
+    # Parameters that may be left out, with their values (``axis=None``).
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    # A reduction over ``axis``: its result is a scalar when it reduces everything.
+    reduction: bool = False
 
     @property
     def name(self) -> str:
         return getattr(self.fn, "__name__", repr(self.fn))
+
+    def bind(self, args: Sequence[Any], kwargs: Sequence[Tuple[str, Any]]) -> Dict[str, Any]:
+        """Parameter name -> argument (the ``defaults`` value, wrapped by the caller,
+        for parameters left out); ``ValueError`` naming what does not fit."""
+        if len(args) > len(self.arg_names):
+            raise ValueError(f"at most {len(self.arg_names)} positional argument(s)")
+        bound = dict(zip(self.arg_names, args))
+        for key, value in kwargs:
+            if key in bound or key not in self.arg_names:
+                raise ValueError(f"the keyword argument `{key}=`")
+            bound[key] = value
+        missing = [n for n in self.arg_names if n not in bound and n not in self.defaults]
+        if missing:
+            raise ValueError(f"a value for `{missing[0]}`")
+        return bound
 
     def constant_partial(self, index: int) -> bool:
         """Whether the JVP of argument ``index`` reads nothing but its tangent."""
@@ -235,21 +254,48 @@ def template_rule(
     namespace: Callable[[bool], Mapping[str, Any]],
     result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
     keywords: Optional[Mapping[str, Any]] = None,
+    reduction: bool = False,
 ) -> Rule:
-    """A rule with explicit JVP and VJP templates per argument."""
+    """A rule with explicit JVP and VJP templates per argument.
+
+    ``arg_names`` may give defaults, ``("x", "axis=None", "keepdims=False")``:
+    the templates read every parameter by name, and a parameter left at its
+    default is left out of the template calls that pass it on by keyword
+    (``np.sum(dx, axis=axis)`` is ``np.sum(dx)`` for ``np.sum(x)``).  Missing
+    templates (non-differentiable parameters such as ``axis``) may be omitted.
+    """
+    names, defaults = parse_parameters(arg_names)
     parse = lambda s: None if s is None else Template.parse(s)  # noqa: E731
+    pad = (None,) * (len(names) - len(jvp)), (None,) * (len(names) - len(vjp))
     return register(
         Rule(
             fn,
-            tuple(arg_names),
-            tuple(map(parse, jvp)),
-            tuple(map(parse, vjp)),
+            names,
+            tuple(map(parse, tuple(jvp) + pad[0])),
+            tuple(map(parse, tuple(vjp) + pad[1])),
             namespace,
             False,
             result_kind,
             dict(keywords or {}),
+            defaults,
+            reduction,
         )
     )
+
+
+def parse_parameters(specs: Sequence[str]) -> Tuple[Tuple[str, ...], Dict[str, Any]]:
+    """``("x", "axis=None")`` -> ``(("x", "axis"), {"axis": None})``.
+
+    >>> parse_parameters(["x", "axis=None", "ddof=0"])
+    (('x', 'axis', 'ddof'), {'axis': None, 'ddof': 0})
+    """
+    names, defaults = [], {}
+    for spec in specs:
+        name, _, default = spec.partition("=")
+        names.append(name.strip())
+        if default:
+            defaults[name.strip()] = ast.literal_eval(default.strip())
+    return tuple(names), defaults
 
 
 def fixed(names: Mapping[str, Any]) -> Callable[[bool], Mapping[str, Any]]:

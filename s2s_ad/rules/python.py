@@ -102,7 +102,7 @@ scalar_rule(builtins.float, "1", namespace=by_kind, result_kind=always(SCALAR))
 # sum(xs) adds the items of a list (or the rows of an array); sum(xs, start) also start.
 template_rule(
     builtins.sum,
-    ("x", "y"),
+    ("x", "y=0"),
     jvp=["sum(dx)", "dy"],
     vjp=["sum_vjp(g, x)", "g"],
     namespace=fixed({**RUNTIME_NAMES, "sum": builtins.sum}),
