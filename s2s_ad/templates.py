@@ -28,6 +28,14 @@ _FOLDABLE = {
     operator.neg,
 }
 _AST_BINARY = {v: k for k, v in ir.BINARY_OPERATORS.items()}
+_AST_COMPARE = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
 
 # Calls that may return (a view of) their argument instead of a new value:
 # an adjoint holding their result must not be updated in place.
@@ -150,6 +158,10 @@ class Builder:
             right = self._node(node.right, env, namespace)
             fn = _AST_BINARY[type(node.op)]
             return self.call(fn, (left, right), target=target)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            left = self._node(node.left, env, namespace)
+            right = self._node(node.comparators[0], env, namespace)
+            return self.call(_AST_COMPARE[type(node.ops[0])], (left, right), target=target)
         if isinstance(node, ast.UnaryOp):
             operand = self._node(node.operand, env, namespace)
             if isinstance(node.op, ast.UAdd):

@@ -20,7 +20,7 @@ import sys
 import zlib
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pytest
@@ -168,7 +168,7 @@ def binary(expr: str, x: Domain = ANY, y: Domain = ANY) -> Case:
     return Case(expr, (x, y), BINARY)
 
 
-ARGS = ("x", "y")
+ARGS = ("x", "y", "z")
 
 
 # ------------------------------------------------------------ parametrization
@@ -182,20 +182,22 @@ class Point:
     shape_id: str
     wrt: Tuple[int, ...]
     table: RuleTable = field(repr=False, compare=False)
+    variant: int = 0  # which of the primitive's cases
 
     @property
     def case(self) -> Case:
-        return self.table.cases[self.fn]
+        return self.table.variants(self.fn)[self.variant]
 
     @property
     def id(self) -> str:
-        return f"{self.table.label(self.fn)}-{self.shape_id}-" + ",".join(
-            f"d{ARGS[i]}" for i in self.wrt
-        )
+        what = self.table.label(self.fn)
+        if len(self.table.variants(self.fn)) > 1:
+            what = self.case.expr
+        return f"{what}-{self.shape_id}-" + ",".join(f"d{ARGS[i]}" for i in self.wrt)
 
     def function(self, generated: ModuleType) -> Callable:
         """The primitive's function in the generated module."""
-        return getattr(generated, self.table.function_name(self.fn))
+        return getattr(generated, self.table.variant_name(self.fn, self.variant))
 
     def inputs(self, dtype: Any = np.float64) -> list:
         rng = np.random.default_rng(zlib.crc32(self.id.encode()))
@@ -216,7 +218,7 @@ def no_array_arguments(point: Point) -> bool:
 class RuleTable:
     """One test file's ``CASES``, how to name them, and the module they are written into."""
 
-    cases: Dict[Any, Case]
+    cases: Dict[Any, Any]  # primitive -> a Case, or a list of them (keyword variants)
     name: str  # the generated module is ``<name>_cases``
     imports: Sequence[str]  # the generated module's first lines
     label: Callable[[Any], str]  # a primitive's name in test ids
@@ -226,11 +228,21 @@ class RuleTable:
     # Whether ``grad`` must return Python floats (for the Python rules' float inputs).
     float_gradients: bool = False
 
+    def variants(self, fn: Any) -> List[Case]:
+        """The cases of one primitive (one per keyword form, such as ``axis=0``)."""
+        cases = self.cases[fn]
+        return list(cases) if isinstance(cases, (list, tuple)) else [cases]
+
+    def variant_name(self, fn: Any, variant: int) -> str:
+        return self.function_name(fn) + (f"_{variant}" if variant else "")
+
     def module_text(self) -> str:
         lines = list(self.imports)
-        for fn, case in self.cases.items():
-            params = ", ".join(ARGS[: case.arity])
-            lines += ["", f"def {self.function_name(fn)}({params}):", f"    return {case.expr}", ""]
+        for fn in self.cases:
+            for k, case in enumerate(self.variants(fn)):
+                params = ", ".join(ARGS[: case.arity])
+                name = self.variant_name(fn, k)
+                lines += ["", f"def {name}({params}):", f"    return {case.expr}", ""]
         return "\n".join(lines)
 
     def imported(self, tmp_path_factory: Any) -> Iterator[ModuleType]:
@@ -244,19 +256,20 @@ class RuleTable:
         yield module
         sys.modules.pop(spec.name, None)
 
-    def point(self, fn: Any, shape_id: str, wrt: Tuple[int, ...]) -> Point:
-        return Point(fn, shape_id, wrt, self)
+    def point(self, fn: Any, shape_id: str, wrt: Tuple[int, ...], variant: int = 0) -> Point:
+        return Point(fn, shape_id, wrt, self, variant)
 
     def points(self, scalar_output_only: bool = False) -> list:
         result = []
-        for fn, case in self.cases.items():
-            diff = case.differentiable
-            choices = [(i,) for i in diff] + ([diff] if len(diff) > 1 else [])
-            for shape_id in case.shapes:
-                for wrt in choices:
-                    point = self.point(fn, shape_id, wrt)
-                    if not scalar_output_only or self.scalar_output(point):
-                        result.append(pytest.param(point, id=point.id))
+        for fn in self.cases:
+            for k, case in enumerate(self.variants(fn)):
+                diff = case.differentiable
+                choices = [(i,) for i in diff] + ([diff] if len(diff) > 1 else [])
+                for shape_id in case.shapes:
+                    for wrt in choices:
+                        point = self.point(fn, shape_id, wrt, k)
+                        if not scalar_output_only or self.scalar_output(point):
+                            result.append(pytest.param(point, id=point.id))
         return result
 
 
@@ -281,18 +294,21 @@ def build(f: Callable, mode: str, wrt: Tuple[int, ...], args: Sequence[Any], opt
 def check_case_matches_rule(table: RuleTable, fn: Any, generated: ModuleType) -> None:
     """Each case calls its primitive, with the rule's arity and differentiable arguments."""
     rule = lookup(fn)
-    case = table.cases[fn]
     assert rule is not None, f"{table.label(fn)} has a case but no rule"
-    assert len(rule.arg_names) == case.arity
     with_rule = tuple(i for i, (j, v) in enumerate(zip(rule.jvp, rule.vjp)) if j or v)
-    assert with_rule == case.differentiable
-    body = lower_function(getattr(generated, table.function_name(fn))).function.body
-    calls = [
-        s.value.fn
-        for s in ir.walk(body)
-        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)
-    ]
-    assert any(c is fn for c in calls), f"{case.expr!r} does not call {table.label(fn)}: {calls}"
+    for k, case in enumerate(table.variants(fn)):
+        assert case.arity <= len(rule.arg_names)
+        if case.arity == len(rule.arg_names):
+            assert with_rule == case.differentiable, (case.expr, with_rule, case.differentiable)
+        else:  # some parameters are given as constants or left at their defaults
+            assert set(case.differentiable) <= set(with_rule), (case.expr, with_rule)
+        body = lower_function(getattr(generated, table.variant_name(fn, k))).function.body
+        calls = [
+            s.value.fn
+            for s in ir.walk(body)
+            if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)
+        ]
+        assert any(c is fn for c in calls), f"{case.expr!r} does not call {table.label(fn)}"
 
 
 def check_jvp(point: Point, generated: ModuleType) -> None:

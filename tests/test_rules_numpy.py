@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
+from s2s_ad import arrays
 from s2s_ad.rules import all_rules
 from s2s_ad.rules import numpy as numpy_rules
 
@@ -61,6 +62,25 @@ def unary(expr: str, domain: Domain = ANY) -> Case:
     return Case(expr, (domain,), UNARY)
 
 
+MATRICES = {"(2,3)": ((2, 3),), "(2,3,2)": ((2, 3, 2),)}
+TERNARY = {
+    "float,float,float": (None, None, None),
+    "(3,),(3,),(3,)": ((3,), (3,), (3,)),
+    "(2,3),(3,),float": ((2, 3), (3,), None),
+}
+
+
+def reductions(name: str, scalars: bool = True) -> list:
+    """A reduction over everything (also of scalars), along one axis, and with keepdims."""
+    everything = UNARY if scalars else ARRAYS
+    return [
+        Case(f"{name}(x)", (ANY,), everything),
+        Case(f"{name}(x, axis=1)", (ANY,), MATRICES),
+        Case(f"{name}(x, 0, keepdims=True)", (ANY,), MATRICES),
+        Case(f"{name}(x, axis=(0, 2))", (ANY,), {"(2,3,2)": ((2, 3, 2),)}),
+    ]
+
+
 CASES: Dict[Any, Case] = {
     np.add: binary("np.add(x, y)"),
     np.subtract: binary("np.subtract(x, y)"),
@@ -97,9 +117,77 @@ CASES: Dict[Any, Case] = {
     np.fabs: unary("np.fabs(x)", NONZERO),
     np.arctan2: binary("np.arctan2(x, y)", NONZERO, NONZERO),
     np.hypot: binary("np.hypot(x, y)", NONZERO, NONZERO),
-    # whole-array reductions
-    np.sum: Case("np.sum(x)", (ANY,), UNARY),
-    np.mean: Case("np.mean(x)", (ANY,), UNARY),
+    np.cbrt: unary("np.cbrt(x)", NONZERO),
+    np.sinc: unary("np.sinc(x)", NONZERO),
+    np.logaddexp: binary("np.logaddexp(x, y)"),
+    np.logaddexp2: binary("np.logaddexp2(x, y)"),
+    np.maximum: binary("np.maximum(x, y)"),
+    np.minimum: binary("np.minimum(x, y)"),
+    np.fmax: binary("np.fmax(x, y)"),
+    np.fmin: binary("np.fmin(x, y)"),
+    np.deg2rad: unary("np.deg2rad(x)"),
+    np.radians: unary("np.radians(x)"),
+    np.rad2deg: unary("np.rad2deg(x)"),
+    np.degrees: unary("np.degrees(x)"),
+    np.float_power: binary("np.float_power(x, y)", BASE, EXPONENT),
+    np.mod: binary("np.mod(x, y)", ANY, NONZERO),
+    np.fmod: binary("np.fmod(x, y)", ANY, NONZERO),
+    np.clip: [
+        Case("np.clip(x, y, z)", (ANY, between(-1.5, -0.5), between(0.5, 1.5)), TERNARY),
+        Case("np.clip(x, a_min=-0.5, a_max=None)", (NONZERO,), UNARY),
+    ],
+    np.where: Case("np.where(x > 0, y, z)", (NONZERO, ANY, ANY), TERNARY, wrt=(1, 2)),
+    # reductions, over everything and along axes
+    np.sum: reductions("np.sum"),
+    np.mean: reductions("np.mean"),
+    np.prod: reductions("np.prod"),
+    np.max: reductions("np.max"),
+    np.amax: reductions("np.amax"),
+    np.min: reductions("np.min"),
+    np.amin: reductions("np.amin"),
+    np.var: reductions("np.var") + [Case("np.var(x, 0, ddof=1, keepdims=True)", (ANY,), MATRICES)],
+    np.std: reductions("np.std", scalars=False)
+    + [Case("np.std(x, axis=1, ddof=1)", (ANY,), MATRICES)],
+    np.cumsum: [
+        Case("np.cumsum(x)", (ANY,), UNARY),
+        Case("np.cumsum(x, axis=1)", (ANY,), MATRICES),
+    ],
+    np.trace: [
+        Case("np.trace(x)", (ANY,), {"(3,3)": ((3, 3),), "(2,3)": ((2, 3),)}),
+        Case("np.trace(x, offset=1)", (ANY,), {"(3,3)": ((3, 3),)}),
+    ],
+    # helpers that emitted VJPs call: linear in the cotangent (x), y only gives the shape
+    arrays.unreduce: [
+        Case("arrays.unreduce(x, y)", (ANY, ANY), {"float,(2,3)": (None, (2, 3))}, wrt=(0,)),
+        Case("arrays.unreduce(x, y, axis=1)", (ANY, ANY), {"(2,),(2,3)": ((2,), (2, 3))}, wrt=(0,)),
+        Case(
+            "arrays.unreduce(x, y, axis=0, keepdims=True)",
+            (ANY, ANY),
+            {"(1,3),(2,3)": ((1, 3), (2, 3))},
+            wrt=(0,),
+        ),
+    ],
+    arrays.unreduce_mean: [
+        Case("arrays.unreduce_mean(x, y)", (ANY, ANY), {"float,(2,3)": (None, (2, 3))}, wrt=(0,)),
+        Case(
+            "arrays.unreduce_mean(x, y, axis=(0, 2))",
+            (ANY, ANY),
+            {"(3,),(2,3,2)": ((3,), (2, 3, 2))},
+            wrt=(0,),
+        ),
+    ],
+    arrays.cumsum_vjp: [
+        Case("arrays.cumsum_vjp(x, y)", (ANY, ANY), {"(6,),(2,3)": ((6,), (2, 3))}, wrt=(0,)),
+        Case(
+            "arrays.cumsum_vjp(x, y, axis=1)",
+            (ANY, ANY),
+            {"(2,3),(2,3)": ((2, 3), (2, 3))},
+            wrt=(0,),
+        ),
+    ],
+    arrays.trace_vjp: Case(
+        "arrays.trace_vjp(x, y, offset=1)", (ANY, ANY), {"float,(3,3)": (None, (3, 3))}, wrt=(0,)
+    ),
     # (like, fill value): only the fill value is differentiable
     np.full_like: Case(
         "np.full_like(x, y)",
@@ -111,7 +199,8 @@ CASES: Dict[Any, Case] = {
 
 
 def label(fn: Any) -> str:
-    return f"np.{fn.__name__}"
+    module = "arrays" if getattr(fn, "__module__", "") == arrays.__name__ else "np"
+    return f"{module}.{fn.__name__}"
 
 
 def function_name(fn: Any) -> str:
@@ -124,13 +213,18 @@ def is_numpy_object(fn: Any) -> bool:
 
 
 def scalar_output(point: Point) -> bool:
-    return np.ndim(eval(point.case.expr, {"np": np}, dict(zip(ARGS, point.inputs())))) == 0
+    return (
+        np.ndim(
+            eval(point.case.expr, {"np": np, "arrays": arrays}, dict(zip(ARGS, point.inputs())))
+        )
+        == 0
+    )
 
 
 TABLE = RuleTable(
     CASES,
     name="rules_numpy",
-    imports=("import numpy as np", ""),
+    imports=("import numpy as np", "", "from s2s_ad import arrays", ""),
     label=label,
     function_name=function_name,
     scalar_output=scalar_output,
@@ -195,13 +289,14 @@ def test_optimizer_keeps_gradients(point, generated):
 # ------------------------------------------------------------------ float32
 
 FLOAT32 = [np.sin, np.exp, np.tanh, np.sqrt, np.arctanh, np.multiply, np.divide, np.power]
-FLOAT32 += [np.arctan2, np.hypot, np.sum, np.mean]
+FLOAT32 += [np.arctan2, np.hypot, np.sum, np.mean, np.prod, np.max, np.var, np.std, np.cumsum]
+FLOAT32 += [np.maximum, np.logaddexp, np.cbrt]
 
 
 def float32_points() -> list:
     result = []
     for fn in FLOAT32:
-        case = CASES[fn]
+        case = TABLE.variants(fn)[0]
         shape_id = "(2,3)" if case.arity == 1 else "(2,3),(3,)"
         point = TABLE.point(fn, shape_id, case.differentiable)
         result.append(pytest.param(point, id=point.id))

@@ -30,6 +30,8 @@ from ..ir import unparse
 SCALAR, ARRAY, UNKNOWN = "scalar", "array", "unknown"
 
 ARG_NAMES = ("x", "y", "z", "w")
+# Names templates give to the cotangent and the result.
+RESERVED = ("g", "out")
 
 
 @dataclass(frozen=True)
@@ -229,20 +231,23 @@ def scalar_rule(
     namespace: Callable[[bool], Mapping[str, Any]],
     elementwise: bool = True,
     result_kind: Optional[Callable[[Sequence[str]], str]] = None,
+    params: Optional[Sequence[str]] = None,
 ) -> Rule:
     """A rule from the partial derivatives of a scalar function.
 
     ``partials[i]`` is d out / d arg_i as an expression of the arguments
-    (``x``, ``y``) and the result ``out``; ``None`` marks an argument that is
-    not differentiable.
+    (``x``, ``y``, or the names in ``params``, which may give defaults as in
+    :func:`template_rule`) and the result ``out``; ``None`` marks an argument
+    that is not differentiable.
     """
-    names = ARG_NAMES[: len(partials)]
+    names, defaults = parse_parameters(params or ARG_NAMES[: len(partials)])
     jvp = tuple(
         None if p is None else Template.parse(scale(f"d{n}", p)) for n, p in zip(names, partials)
     )
     vjp = tuple(None if p is None else Template.parse(scale("g", p)) for p in partials)
     kind = result_kind or (join_kinds if elementwise else always(SCALAR))
-    return register(Rule(fn, names, jvp, vjp, namespace, elementwise, kind))
+    rule = Rule(fn, names, jvp, vjp, namespace, elementwise, kind, defaults=defaults)
+    return register(rule)
 
 
 def template_rule(
@@ -292,6 +297,10 @@ def parse_parameters(specs: Sequence[str]) -> Tuple[Tuple[str, ...], Dict[str, A
     names, defaults = [], {}
     for spec in specs:
         name, _, default = spec.partition("=")
+        if name.strip() in RESERVED:
+            raise ValueError(
+                f"a rule parameter cannot be called {name.strip()!r}: templates use it"
+            )
         names.append(name.strip())
         if default:
             defaults[name.strip()] = ast.literal_eval(default.strip())

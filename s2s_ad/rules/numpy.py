@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import runtime
+from .. import arrays, runtime
 from . import SCALAR, always, fixed, impure, nondifferentiable, scalar_rule, template_rule
 
-NAMES = {**vars(np), "np": np, **{k: v for k, v in vars(runtime).items() if not k.startswith("_")}}
+
+def _public(module) -> dict:
+    return {k: v for k, v in vars(module).items() if not k.startswith("_")}
+
+
+NAMES = {**vars(np), "np": np, **_public(runtime), **_public(arrays)}
 NAMES["sign"] = np.sign
 namespace = fixed(NAMES)
 
@@ -52,28 +57,109 @@ ELEMENTWISE = {
     np.fabs: ("sign(x)",),
     np.arctan2: ("y / (x ** 2 + y ** 2)", "-x / (x ** 2 + y ** 2)"),
     np.hypot: ("x / out", "y / out"),
+    np.cbrt: ("1 / (3 * out ** 2)",),
+    np.sinc: ("sinc_derivative(x, out)",),
+    np.logaddexp: ("exp(x - out)", "exp(y - out)"),
+    np.logaddexp2: ("2 ** (x - out)", "2 ** (y - out)"),
+    np.maximum: ("wins(x, y)", "wins(y, x)"),
+    np.minimum: ("wins(y, x)", "wins(x, y)"),
+    np.fmax: ("wins(x, y)", "wins(y, x)"),
+    np.fmin: ("wins(y, x)", "wins(x, y)"),
+    np.deg2rad: ("pi / 180",),
+    np.radians: ("pi / 180",),
+    np.rad2deg: ("180 / pi",),
+    np.degrees: ("180 / pi",),
+    np.float_power: ("y * float_power(x, y - 1)", "out * log(x)"),
+    np.mod: ("1", "-floor(x / y)"),
+    np.fmod: ("1", "-trunc(x / y)"),
 }
 for fn, partials in ELEMENTWISE.items():
     scalar_rule(fn, *partials, namespace=namespace)
 
-# Whole-array reductions (the axis= forms arrive with the NumPy coverage work).
+# Elementwise functions whose parameters have names of their own.
+scalar_rule(
+    np.clip,
+    "inside(x, a_min, a_max)",
+    "1.0 * (x < a_min)",
+    "1.0 * (x > a_max)",
+    params=("x", "a_min=None", "a_max=None"),
+    namespace=namespace,
+)
+scalar_rule(
+    np.where,
+    None,
+    "where(condition, 1.0, 0.0)",
+    "where(condition, 0.0, 1.0)",
+    params=("condition", "x", "y"),
+    namespace=namespace,
+)
+
+# Reductions over an axis (None: all of them).  The JVP reduces the tangent
+# the same way; the VJP spreads the cotangent back with `unreduce`.
+AXIS = ("x", "axis=None", "keepdims=False")
+REDUCE = "axis=axis, keepdims=keepdims"
+EXTREMUM_WEIGHTS = f"extremum_weights(x, out, {REDUCE})"
+REDUCTIONS = {
+    np.sum: (f"np.sum(dx, {REDUCE})", f"unreduce(g, x, {REDUCE})"),
+    np.mean: (
+        f"np.mean(dx, {REDUCE})",
+        f"unreduce_mean(g, x, {REDUCE})",
+    ),
+    np.prod: (
+        f"np.sum(dx * prod_others(x, axis=axis), {REDUCE})",
+        f"unreduce(g, x, {REDUCE}) * prod_others(x, axis=axis)",
+    ),
+}
+for fn in (np.max, np.amax, np.min, np.amin):
+    REDUCTIONS[fn] = (
+        f"np.sum(dx * {EXTREMUM_WEIGHTS}, {REDUCE})",
+        f"unreduce(g, x, {REDUCE}) * {EXTREMUM_WEIGHTS}",
+    )
+for fn, (jvp, vjp) in REDUCTIONS.items():
+    template_rule(
+        fn,
+        AXIS,
+        jvp=[jvp],
+        vjp=[vjp],
+        namespace=namespace,
+        result_kind=always(SCALAR),
+        reduction=True,
+    )
+
+VARIANCE = ("x", "axis=None", "ddof=0", "keepdims=False")
+MOMENTS = "axis=axis, ddof=ddof, keepdims=keepdims"
 template_rule(
-    np.sum,
-    ("x",),
-    jvp=["np.sum(dx)"],
-    vjp=["np.full_like(x, g)"],
+    np.var,
+    VARIANCE,
+    jvp=[f"var_jvp(dx, x, {MOMENTS})"],
+    vjp=[f"var_vjp(g, x, {MOMENTS})"],
     namespace=namespace,
     result_kind=always(SCALAR),
-    keywords={"axis": None},
+    reduction=True,
 )
 template_rule(
-    np.mean,
-    ("x",),
-    jvp=["np.mean(dx)"],
-    vjp=["np.full_like(x, g / np.size(x))"],
+    np.std,
+    VARIANCE,
+    jvp=[f"var_jvp(dx, x, {MOMENTS}) / (2 * out)"],
+    vjp=[f"var_vjp(g / (2 * out), x, {MOMENTS})"],
     namespace=namespace,
     result_kind=always(SCALAR),
-    keywords={"axis": None},
+    reduction=True,
+)
+template_rule(
+    np.cumsum,
+    ("x", "axis=None"),
+    jvp=["np.cumsum(dx, axis=axis)"],
+    vjp=["cumsum_vjp(g, x, axis=axis)"],
+    namespace=namespace,
+)
+template_rule(
+    np.trace,
+    ("x", "offset=0"),
+    jvp=["np.trace(dx, offset=offset)"],
+    vjp=["trace_vjp(g, x, offset=offset)"],
+    namespace=namespace,
+    result_kind=always(SCALAR),
 )
 template_rule(
     np.full_like,
@@ -81,6 +167,45 @@ template_rule(
     jvp=[None, "np.full_like(x, dy)"],
     vjp=[None, "np.sum(g)"],
     namespace=namespace,
+)
+
+# The helpers above, as they appear in emitted code, so that it can be
+# differentiated again.  Each is linear in the cotangent ``v`` it spreads
+# (``g`` is the name of the cotangent in VJP templates); the weights and
+# masks are piecewise constant.
+template_rule(
+    arrays.unreduce,
+    ("v", "x", "axis=None", "keepdims=False"),
+    jvp=[f"unreduce(dv, x, {REDUCE})"],
+    vjp=[f"np.sum(g, {REDUCE})"],
+    namespace=namespace,
+)
+template_rule(
+    arrays.unreduce_mean,
+    ("v", "x", "axis=None", "keepdims=False"),
+    jvp=[f"unreduce_mean(dv, x, {REDUCE})"],
+    vjp=[f"np.mean(g, {REDUCE})"],
+    namespace=namespace,
+)
+template_rule(
+    arrays.cumsum_vjp,
+    ("v", "x", "axis=None"),
+    jvp=["cumsum_vjp(dv, x, axis=axis)"],
+    vjp=["np.cumsum(g, axis=axis)"],
+    namespace=namespace,
+)
+template_rule(
+    arrays.trace_vjp,
+    ("v", "x", "offset=0"),
+    jvp=["trace_vjp(dv, x, offset=offset)"],
+    vjp=["np.trace(g, offset=offset)"],
+    namespace=namespace,
+)
+nondifferentiable(
+    arrays.reduced_size,
+    arrays.extremum_weights,
+    arrays.inside,
+    arrays.wins,
 )
 
 nondifferentiable(

@@ -1,3 +1,4 @@
+from s2s_ad.arrays import unreduce_mean
 from s2s_ad.runtime import unbroadcast
 
 def loss_grad(a, b, x, y):
@@ -6,10 +7,9 @@ def loss_grad(a, b, x, y):
     t2 = a * x
     t5 = np.tanh(t2 + b)
     t7 = t5 - y
-    t8 = t7 ** 2
     # adjoint sweep
     # line 13: return np.mean((np.tanh(a * x + b) - y) ** 2)
-    dt8 = np.full_like(t8, 1.0 / np.size(t8))
+    dt8 = unreduce_mean(1.0, t7 ** 2)
     dt7 = dt8 * (2 * t7)
     dt5 = unbroadcast(dt7, t5)
     dt4 = dt5 * (1 - t5 ** 2)
