@@ -202,3 +202,324 @@ def _to_last_axis(x: np.ndarray, axis: Axis) -> Tuple[np.ndarray, Any]:
         return np.transpose(y.reshape(moved.shape), np.argsort(rest + axes))
 
     return lined, restore
+
+
+# ---------------------------------------------------------------- products
+
+
+def matmul_vjp_x(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``x`` in ``x @ y`` (1-D operands and batch broadcasting included).
+
+    >>> matmul_vjp_x(np.ones((2, 2)), np.zeros((2, 3)), np.ones((3, 2)))
+    array([[2., 2., 2.],
+           [2., 2., 2.]])
+    """
+    x2, y2, g2 = _as_matrices(g, x, y)
+    gx = g2 @ np.swapaxes(y2, -1, -2)
+    if np.ndim(x) == 1:
+        gx = gx[..., 0, :]
+    return _sum_like(gx, x)
+
+
+def matmul_vjp_y(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``y`` in ``x @ y``.
+
+    >>> matmul_vjp_y(np.ones(2), np.ones((2, 3)), np.zeros(3))
+    array([2., 2., 2.])
+    """
+    x2, y2, g2 = _as_matrices(g, x, y)
+    gy = np.swapaxes(x2, -1, -2) @ g2
+    if np.ndim(y) == 1:
+        gy = gy[..., 0]
+    return _sum_like(gy, y)
+
+
+def tensordot_vjp_x(g: Any, x: Any, y: Any, axes: Any = 2) -> Any:
+    """The cotangent of ``x`` in ``np.tensordot(x, y, axes)``.
+
+    >>> tensordot_vjp_x(np.ones(2), np.zeros((2, 3)), np.ones(3), axes=1)
+    array([[1., 1., 1.],
+           [1., 1., 1.]])
+    """
+    ax_x, ax_y = _contracted(np.ndim(x), np.ndim(y), axes)
+    free_x = [a for a in range(np.ndim(x)) if a not in ax_x]
+    free_y = [a for a in range(np.ndim(y)) if a not in ax_y]
+    gx = np.tensordot(g, y, axes=(list(range(len(free_x), np.ndim(g))), free_y))
+    order = free_x + [ax_x[ax_y.index(a)] for a in sorted(ax_y)]
+    return like(x, np.transpose(gx, np.argsort(order)))
+
+
+def tensordot_vjp_y(g: Any, x: Any, y: Any, axes: Any = 2) -> Any:
+    """The cotangent of ``y`` in ``np.tensordot(x, y, axes)``.
+
+    >>> tensordot_vjp_y(np.ones(2), np.ones((2, 3)), np.zeros(3), axes=1)
+    array([2., 2., 2.])
+    """
+    ax_x, ax_y = _contracted(np.ndim(x), np.ndim(y), axes)
+    free_x = [a for a in range(np.ndim(x)) if a not in ax_x]
+    gy = np.tensordot(x, g, axes=(free_x, list(range(len(free_x)))))
+    order = [ax_y[ax_x.index(a)] for a in sorted(ax_x)]
+    order += [a for a in range(np.ndim(y)) if a not in ax_y]
+    return like(y, np.transpose(gy, np.argsort(order)))
+
+
+def dot_vjp_x(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``x`` in ``np.dot(x, y)`` (a product when either is a scalar).
+
+    >>> dot_vjp_x(1.0, np.zeros(2), np.array([3.0, 4.0]))
+    array([3., 4.])
+    """
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return _sum_like(np.multiply(g, y), x)
+    return tensordot_vjp_x(g, x, y, _dot_axes(x, y))
+
+
+def dot_vjp_y(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``y`` in ``np.dot(x, y)``.
+
+    >>> dot_vjp_y(1.0, np.array([3.0, 4.0]), np.zeros(2))
+    array([3., 4.])
+    """
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return _sum_like(np.multiply(g, x), y)
+    return tensordot_vjp_y(g, x, y, _dot_axes(x, y))
+
+
+def inner_vjp_x(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``x`` in ``np.inner(x, y)`` (last axes contracted).
+
+    >>> inner_vjp_x(2.0, np.zeros(2), np.array([1.0, -1.0]))
+    array([ 2., -2.])
+    """
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return _sum_like(np.multiply(g, y), x)
+    return tensordot_vjp_x(g, x, y, ([np.ndim(x) - 1], [np.ndim(y) - 1]))
+
+
+def inner_vjp_y(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``y`` in ``np.inner(x, y)``.
+
+    >>> inner_vjp_y(2.0, np.array([1.0, -1.0]), np.zeros(2))
+    array([ 2., -2.])
+    """
+    if np.ndim(x) == 0 or np.ndim(y) == 0:
+        return _sum_like(np.multiply(g, x), y)
+    return tensordot_vjp_y(g, x, y, ([np.ndim(x) - 1], [np.ndim(y) - 1]))
+
+
+def kron_vjp_x(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``x`` in ``np.kron(x, y)``: each block of ``g`` against ``y``.
+
+    >>> kron_vjp_x(np.ones(4), np.zeros(2), np.array([1.0, 2.0]))
+    array([3., 3.])
+    """
+    blocks, xs, ys = _kron_blocks(g, x, y)
+    axes = tuple(range(1, 2 * len(xs), 2))
+    return like(
+        x,
+        np.sum(blocks * np.reshape(y, _interleave_ones(ys, True)), axis=axes).reshape(np.shape(x)),
+    )
+
+
+def kron_vjp_y(g: Any, x: Any, y: Any) -> Any:
+    """The cotangent of ``y`` in ``np.kron(x, y)``.
+
+    >>> kron_vjp_y(np.ones(4), np.array([1.0, 2.0]), np.zeros(2))
+    array([3., 3.])
+    """
+    blocks, xs, ys = _kron_blocks(g, x, y)
+    axes = tuple(range(0, 2 * len(xs), 2))
+    return like(
+        y,
+        np.sum(blocks * np.reshape(x, _interleave_ones(xs, False)), axis=axes).reshape(np.shape(y)),
+    )
+
+
+def _as_matrices(g: Any, x: Any, y: Any):
+    x2 = np.asarray(x)[None, :] if np.ndim(x) == 1 else np.asarray(x)
+    y2 = np.asarray(y)[:, None] if np.ndim(y) == 1 else np.asarray(y)
+    g2 = np.asarray(g)
+    if np.ndim(x) == 1:
+        g2 = np.expand_dims(g2, -2 if np.ndim(y) != 1 else 0)
+    if np.ndim(y) == 1:
+        g2 = np.expand_dims(g2, -1)
+    return x2, y2, g2
+
+
+def _sum_like(value: Any, x: Any) -> Any:
+    """``value`` summed over the axes broadcasting added to ``x``, as a value like ``x``."""
+    from .runtime import unbroadcast
+
+    return like(x, unbroadcast(np.asarray(value), np.zeros(np.shape(x))))
+
+
+def _contracted(x_ndim: int, y_ndim: int, axes: Any) -> Tuple[list, list]:
+    """``np.tensordot``'s ``axes`` as two lists of non-negative axes."""
+    if np.ndim(axes) == 0:
+        n = int(axes)
+        return list(range(x_ndim - n, x_ndim)), list(range(n))
+    ax_x, ax_y = axes
+    ax_x = [ax_x] if np.ndim(ax_x) == 0 else list(ax_x)
+    ax_y = [ax_y] if np.ndim(ax_y) == 0 else list(ax_y)
+    return [a % x_ndim for a in ax_x], [a % y_ndim for a in ax_y]
+
+
+def _dot_axes(x: Any, y: Any) -> Tuple[list, list]:
+    return [np.ndim(x) - 1], [0 if np.ndim(y) == 1 else np.ndim(y) - 2]
+
+
+def _kron_blocks(g: Any, x: Any, y: Any):
+    ndim = max(np.ndim(x), np.ndim(y))
+    xs = (1,) * (ndim - np.ndim(x)) + np.shape(x)
+    ys = (1,) * (ndim - np.ndim(y)) + np.shape(y)
+    interleaved = tuple(n for pair in zip(xs, ys) for n in pair)
+    return np.reshape(g, interleaved), xs, ys
+
+
+def _interleave_ones(shape: tuple, second: bool) -> tuple:
+    """``(a, b)`` as ``(1, a, 1, b)`` (``second``) or ``(a, 1, b, 1)``."""
+    return tuple(n for s in shape for n in ((1, s) if second else (s, 1)))
+
+
+# ---------------------------------------------------------- shape operations
+
+
+def untranspose(g: Any, axes: Any = None) -> Any:
+    """The cotangent of ``x`` in ``np.transpose(x, axes)``: the inverse permutation.
+
+    >>> untranspose(np.zeros((2, 3, 4)), (1, 2, 0)).shape
+    (4, 2, 3)
+    """
+    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+
+
+def untile(g: Any, x: Any, reps: Any) -> Any:
+    """The cotangent of ``x`` in ``np.tile(x, reps)``: the sum over the copies.
+
+    >>> untile(np.arange(6.0), np.zeros(2), 3)
+    array([6., 9.])
+    """
+    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    ndim = max(len(reps), np.ndim(x))
+    reps = (1,) * (ndim - len(reps)) + reps
+    shape = (1,) * (ndim - np.ndim(x)) + np.shape(x)
+    interleaved = tuple(n for pair in zip(reps, shape) for n in pair)
+    summed = np.sum(np.reshape(g, interleaved), axis=tuple(range(0, 2 * ndim, 2)))
+    return like(x, np.reshape(summed, np.shape(x)))
+
+
+def unrepeat(g: Any, x: Any, repeats: Any, axis: Optional[int] = None) -> Any:
+    """The cotangent of ``x`` in ``np.repeat(x, repeats, axis)``: each run summed.
+
+    >>> unrepeat(np.arange(6.0), np.zeros(3), 2)
+    array([1., 5., 9.])
+    """
+    g = np.asarray(g)
+    if axis is None:
+        flat = np.ravel(np.asarray(x))
+        counts = np.broadcast_to(repeats, flat.shape)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+        summed = np.add.reduceat(g, starts) if g.size else np.zeros(flat.shape)
+        return like(x, np.reshape(summed, np.shape(x)))
+    counts = np.broadcast_to(repeats, (np.shape(x)[axis],))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+    return like(x, np.add.reduceat(g, starts, axis=axis))
+
+
+def diag_vjp(g: Any, x: Any, k: int = 0) -> Any:
+    """The cotangent of ``x`` in ``np.diag(x, k)``: a vector's matrix, or a matrix's diagonal.
+
+    >>> diag_vjp(np.array([1.0, 2.0]), np.zeros((2, 2)))
+    array([[1., 0.],
+           [0., 2.]])
+    """
+    if np.ndim(x) == 1:
+        return like(x, np.diag(g, k))
+    return diagonal_vjp(g, x, offset=k)
+
+
+def diagonal_vjp(g: Any, x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """The cotangent of ``x`` in ``np.diagonal(x, offset, axis1, axis2)``: zeros, ``g`` there.
+
+    >>> diagonal_vjp(np.array([5.0]), np.zeros((2, 2)), offset=1)
+    array([[0., 5.],
+           [0., 0.]])
+    """
+    result = np.zeros(np.shape(x), dtype=_float_dtype(x, g))
+    view = np.diagonal(result, offset=offset, axis1=axis1, axis2=axis2)
+    view.setflags(write=True)  # np.diagonal returns a read-only view of ``result``
+    view[...] = g
+    return result
+
+
+def unpad(g: Any, x: Any, pad_width: Any) -> Any:
+    """The cotangent of ``x`` in ``np.pad(x, pad_width)`` (constant mode): the middle of ``g``.
+
+    >>> unpad(np.arange(5.0), np.zeros(2), (1, 2))
+    array([1., 2.])
+    """
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (np.ndim(x), 2))
+    index = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, np.shape(x)))
+    return like(x, np.asarray(g)[index])
+
+
+def unconcatenate(g: Any, xs: Any, axis: Optional[int] = 0) -> list:
+    """The cotangents of the arrays ``np.concatenate(xs, axis)`` joined: ``g`` cut back.
+
+    >>> unconcatenate(np.arange(3.0), [np.zeros(1), np.zeros(2)])
+    [array([0.]), array([1., 2.])]
+    """
+    if axis is None:
+        sizes = [np.size(x) for x in xs]
+        pieces = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
+        return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)]
+    sizes = [np.shape(x)[axis] for x in xs]
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return [like(x, p) for p, x in zip(pieces, xs)]
+
+
+def unstack(g: Any, xs: Any, axis: int = 0) -> list:
+    """The cotangents of the arrays ``np.stack(xs, axis)`` stacked.
+
+    >>> unstack(np.array([[1.0, 2.0], [3.0, 4.0]]), [np.zeros(2), np.zeros(2)])
+    [array([1., 2.]), array([3., 4.])]
+    """
+    return [like(x, np.take(g, k, axis=axis)) for k, x in enumerate(xs)]
+
+
+def unhstack(g: Any, xs: Any) -> list:
+    """The cotangents of the arrays ``np.hstack(xs)`` joined.
+
+    >>> unhstack(np.arange(3.0), [np.zeros(2), 0.0])
+    [array([0., 1.]), 2.0]
+    """
+    blocks = [np.atleast_1d(x) for x in xs]
+    axis = 0 if blocks[0].ndim == 1 else 1
+    return _cut(g, xs, blocks, axis)
+
+
+def unvstack(g: Any, xs: Any) -> list:
+    """The cotangents of the arrays ``np.vstack(xs)`` joined.
+
+    >>> unvstack(np.arange(4.0).reshape(2, 2), [np.zeros(2), np.zeros((1, 2))])
+    [array([0., 1.]), array([[2., 3.]])]
+    """
+    return _cut(g, xs, [np.atleast_2d(x) for x in xs], 0)
+
+
+def unarray(g: Any, x: Any) -> Any:
+    """The cotangent of ``x`` (a number, an array, or a nested list of them) in ``np.array(x)``.
+
+    >>> unarray(np.array([1.0, 2.0]), [0.0, 0.0])
+    [1.0, 2.0]
+    """
+    if isinstance(x, (list, tuple)):
+        items = [unarray(np.asarray(g)[k], item) for k, item in enumerate(x)]
+        return tuple(items) if isinstance(x, tuple) else items
+    return like(x, g)
+
+
+def _cut(g: Any, xs: Any, blocks: list, axis: int) -> list:
+    sizes = [b.shape[axis] for b in blocks]
+    pieces = np.split(np.asarray(g), np.cumsum(sizes)[:-1], axis=axis)
+    return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)]

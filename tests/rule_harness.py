@@ -150,6 +150,8 @@ class Case:
     shapes: Dict[str, Tuple[Any, ...]]  # per argument: None, F64 or a shape
     # Positions of the arguments with a derivative (None: all of them).
     wrt: Optional[Tuple[int, ...]] = field(default=None)
+    # The arguments reach the primitive packed in one list (np.concatenate([x, y])).
+    packed: bool = False
 
     @property
     def arity(self) -> int:
@@ -297,10 +299,12 @@ def check_case_matches_rule(table: RuleTable, fn: Any, generated: ModuleType) ->
     assert rule is not None, f"{table.label(fn)} has a case but no rule"
     with_rule = tuple(i for i, (j, v) in enumerate(zip(rule.jvp, rule.vjp)) if j or v)
     for k, case in enumerate(table.variants(fn)):
-        assert case.arity <= len(rule.arg_names)
-        if case.arity == len(rule.arg_names):
+        if case.packed:
+            assert with_rule == (0,), (case.expr, with_rule)
+        elif case.arity == len(rule.arg_names):
             assert with_rule == case.differentiable, (case.expr, with_rule, case.differentiable)
         else:  # some parameters are given as constants or left at their defaults
+            assert case.arity < len(rule.arg_names), case.expr
             assert set(case.differentiable) <= set(with_rule), (case.expr, with_rule)
         body = lower_function(getattr(generated, table.variant_name(fn, k))).function.body
         calls = [

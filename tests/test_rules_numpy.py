@@ -13,6 +13,7 @@ The oracle, the module writer and the shared test bodies are in
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Dict
 
 import numpy as np
@@ -68,6 +69,33 @@ TERNARY = {
     "(3,),(3,),(3,)": ((3,), (3,), (3,)),
     "(2,3),(3,),float": ((2, 3), (3,), None),
 }
+
+
+MATMUL = {
+    "(2,3),(3,4)": ((2, 3), (3, 4)),
+    "(3,),(3,4)": ((3,), (3, 4)),
+    "(2,3),(3,)": ((2, 3), (3,)),
+    "(3,),(3,)": ((3,), (3,)),
+    "(5,2,3),(1,3,4)": ((5, 2, 3), (1, 3, 4)),
+}
+DOT = {
+    "(2,3),(3,4)": ((2, 3), (3, 4)),
+    "(3,),(3,)": ((3,), (3,)),
+    "(2,3,4),(5,4,2)": ((2, 3, 4), (5, 4, 2)),
+    "float,(3,)": (None, (3,)),
+    "(3,),(3,2)": ((3,), (3, 2)),
+}
+
+
+def shaped(expr: str, *shapes: tuple) -> Case:
+    """A one-argument case on arrays of the given shapes."""
+    return Case(expr, (ANY,), {str(s).replace(" ", ""): (s,) for s in shapes})
+
+
+def joined(expr: str, x: tuple, y: tuple) -> Case:
+    """Two arrays joined in a list: the list is the primitive's one differentiable argument."""
+    name = f"{x},{y}".replace(" ", "")
+    return Case(expr, (ANY, ANY), {name: (x, y)}, packed=True)
 
 
 def reductions(name: str, scalars: bool = True) -> list:
@@ -156,6 +184,92 @@ CASES: Dict[Any, Case] = {
         Case("np.trace(x)", (ANY,), {"(3,3)": ((3, 3),), "(2,3)": ((2, 3),)}),
         Case("np.trace(x, offset=1)", (ANY,), {"(3,3)": ((3, 3),)}),
     ],
+    # products
+    np.matmul: Case("np.matmul(x, y)", (ANY, ANY), MATMUL),
+    operator.matmul: Case("x @ y", (ANY, ANY), MATMUL),
+    np.dot: Case("np.dot(x, y)", (ANY, ANY), DOT),
+    np.inner: Case(
+        "np.inner(x, y)",
+        (ANY, ANY),
+        {"(2,3),(4,3)": ((2, 3), (4, 3)), "(3,),(3,)": ((3,), (3,)), "float,(3,)": (None, (3,))},
+    ),
+    np.outer: Case(
+        "np.outer(x, y)", (ANY, ANY), {"(3,),(2,)": ((3,), (2,)), "(2,2),(3,)": ((2, 2), (3,))}
+    ),
+    np.vdot: Case(
+        "np.vdot(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,)), "(2,3),(2,3)": ((2, 3), (2, 3))}
+    ),
+    np.kron: Case(
+        "np.kron(x, y)",
+        (ANY, ANY),
+        {"(2,3),(2,2)": ((2, 3), (2, 2)), "(2,),(3,)": ((2,), (3,)), "(3,),(2,2)": ((3,), (2, 2))},
+    ),
+    np.tensordot: [
+        Case("np.tensordot(x, y)", (ANY, ANY), {"(2,3,4),(3,4,2)": ((2, 3, 4), (3, 4, 2))}),
+        Case("np.tensordot(x, y, axes=1)", (ANY, ANY), {"(2,3),(3,4)": ((2, 3), (3, 4))}),
+        Case(
+            "np.tensordot(x, y, axes=([0, 2], [1, 0]))",
+            (ANY, ANY),
+            {"(2,3,4),(4,2,5)": ((2, 3, 4), (4, 2, 5))},
+        ),
+    ],
+    # shape operations
+    np.reshape: [shaped("np.reshape(x, (3, 2))", (2, 3)), shaped("np.reshape(x, -1)", (2, 3))],
+    np.ravel: Case("np.ravel(x)", (ANY,), ARRAYS),
+    np.transpose: [
+        shaped("np.transpose(x)", (2, 3), (2, 3, 4)),
+        shaped("np.transpose(x, (1, 2, 0))", (2, 3, 4)),
+    ],
+    np.swapaxes: shaped("np.swapaxes(x, 0, 2)", (2, 3, 4)),
+    np.moveaxis: shaped("np.moveaxis(x, 0, -1)", (2, 3, 4)),
+    np.expand_dims: shaped("np.expand_dims(x, 1)", (2, 3)),
+    np.squeeze: [shaped("np.squeeze(x)", (2, 1, 3)), shaped("np.squeeze(x, axis=1)", (2, 1, 3))],
+    np.broadcast_to: shaped("np.broadcast_to(x, (2, 3))", (3,), (1, 3)),
+    np.flip: [shaped("np.flip(x)", (2, 3)), shaped("np.flip(x, axis=1)", (2, 3))],
+    np.roll: [shaped("np.roll(x, 2)", (2, 3)), shaped("np.roll(x, (1, -1), axis=(0, 1))", (2, 3))],
+    np.tile: [shaped("np.tile(x, 2)", (3,)), shaped("np.tile(x, (2, 1, 2))", (2, 3))],
+    np.repeat: [
+        shaped("np.repeat(x, 2)", (2, 3)),
+        shaped("np.repeat(x, [1, 2], axis=0)", (2, 3)),
+        shaped("np.repeat(x, 3, axis=1)", (2, 3)),
+    ],
+    np.diag: [shaped("np.diag(x)", (3,), (3, 3)), shaped("np.diag(x, k=1)", (3,), (3, 4))],
+    np.diagonal: [
+        shaped("np.diagonal(x)", (3, 4)),
+        shaped("np.diagonal(x, offset=-1, axis1=1, axis2=2)", (2, 3, 3)),
+    ],
+    np.triu: [shaped("np.triu(x)", (3, 3)), shaped("np.triu(x, k=1)", (3, 4))],
+    np.tril: [shaped("np.tril(x)", (3, 3)), shaped("np.tril(x, k=-1)", (3, 4))],
+    np.pad: [shaped("np.pad(x, 1)", (2, 3)), shaped("np.pad(x, ((0, 1), (2, 0)))", (2, 3))],
+    np.atleast_1d: Case("np.atleast_1d(x)", (ANY,), UNARY),
+    np.atleast_2d: shaped("np.atleast_2d(x)", (3,), (2, 3)),
+    np.real: Case("np.real(x)", (ANY,), ARRAYS),
+    np.copy: Case("np.copy(x)", (ANY,), ARRAYS),
+    np.asarray: [
+        Case("np.asarray(x)", (ANY,), ARRAYS),
+        Case("np.asarray([x, y])", (ANY, ANY), {"float,float": (None, None)}, packed=True),
+    ],
+    np.array: [
+        Case("np.array(x)", (ANY,), ARRAYS),
+        Case("np.array([[x, y], [y, x]])", (ANY, ANY), {"float,float": (None, None)}, packed=True),
+        Case("np.array((x, y))", (ANY, ANY), {"(3,),(3,)": ((3,), (3,))}, packed=True),
+    ],
+    # joining and splitting
+    np.concatenate: [
+        joined("np.concatenate([x, y])", (2,), (3,)),
+        joined("np.concatenate((x, y), axis=1)", (2, 3), (2, 1)),
+        joined("np.concatenate([x, y], axis=None)", (2, 2), (3,)),
+    ],
+    np.stack: [
+        joined("np.stack([x, y])", (3,), (3,)),
+        joined("np.stack([x, y], axis=1)", (2, 3), (2, 3)),
+    ],
+    np.hstack: [
+        joined("np.hstack([x, y])", (2,), (3,)),
+        joined("np.hstack([x, y])", (2, 3), (2, 1)),
+    ],
+    np.vstack: joined("np.vstack([x, y])", (3,), (2, 3)),
+    np.split: [shaped("np.split(x, 3)[1]", (6,)), shaped("np.split(x, [1], axis=1)[1]", (2, 3))],
     # helpers that emitted VJPs call: linear in the cotangent (x), y only gives the shape
     arrays.unreduce: [
         Case("arrays.unreduce(x, y)", (ANY, ANY), {"float,(2,3)": (None, (2, 3))}, wrt=(0,)),
@@ -199,12 +313,13 @@ CASES: Dict[Any, Case] = {
 
 
 def label(fn: Any) -> str:
-    module = "arrays" if getattr(fn, "__module__", "") == arrays.__name__ else "np"
-    return f"{module}.{fn.__name__}"
+    module = getattr(fn, "__module__", "") or ""
+    prefix = {arrays.__name__: "arrays", "_operator": "operator", "operator": "operator"}
+    return f"{prefix.get(module, 'np')}.{fn.__name__}"
 
 
 def function_name(fn: Any) -> str:
-    return f"f_{fn.__name__}"
+    return "f_" + label(fn).replace(".", "_")
 
 
 def is_numpy_object(fn: Any) -> bool:

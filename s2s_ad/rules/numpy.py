@@ -8,6 +8,8 @@ structural functions have explicit JVP/VJP template pairs.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import arrays, runtime
@@ -168,6 +170,110 @@ template_rule(
     vjp=[None, "np.sum(g)"],
     namespace=namespace,
 )
+
+# Products: bilinear, so each JVP replaces one factor by its tangent.
+PRODUCTS = {
+    np.matmul: ("matmul(dx, y)", "matmul(x, dy)", "matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"),
+    operator.matmul: ("dx @ y", "x @ dy", "matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"),
+    np.dot: ("np.dot(dx, y)", "np.dot(x, dy)", "dot_vjp_x(g, x, y)", "dot_vjp_y(g, x, y)"),
+    np.inner: (
+        "np.inner(dx, y)",
+        "np.inner(x, dy)",
+        "inner_vjp_x(g, x, y)",
+        "inner_vjp_y(g, x, y)",
+    ),
+    np.outer: (
+        "np.outer(dx, y)",
+        "np.outer(x, dy)",
+        "np.reshape(g @ np.ravel(y), np.shape(x))",
+        "np.reshape(np.ravel(x) @ g, np.shape(y))",
+    ),
+    np.vdot: (
+        "np.vdot(dx, y)",
+        "np.vdot(x, dy)",
+        "g * np.reshape(y, np.shape(x))",
+        "g * np.reshape(x, np.shape(y))",
+    ),
+    np.kron: ("np.kron(dx, y)", "np.kron(x, dy)", "kron_vjp_x(g, x, y)", "kron_vjp_y(g, x, y)"),
+}
+for fn, (jvp_x, jvp_y, vjp_x, vjp_y) in PRODUCTS.items():
+    template_rule(fn, ("x", "y"), jvp=[jvp_x, jvp_y], vjp=[vjp_x, vjp_y], namespace=namespace)
+template_rule(
+    np.tensordot,
+    ("x", "y", "axes=2"),
+    jvp=["np.tensordot(dx, y, axes=axes)", "np.tensordot(x, dy, axes=axes)"],
+    vjp=["tensordot_vjp_x(g, x, y, axes=axes)", "tensordot_vjp_y(g, x, y, axes=axes)"],
+    namespace=namespace,
+)
+
+# Shape operations: linear, so the JVP applies the same operation to the
+# tangent and the VJP undoes it on the cotangent.
+SHAPE_OPS = {
+    np.reshape: (("x", "shape"), "np.reshape(dx, shape)", "np.reshape(g, np.shape(x))"),
+    np.ravel: (("x",), "np.ravel(dx)", "np.reshape(g, np.shape(x))"),
+    np.transpose: (("x", "axes=None"), "np.transpose(dx, axes)", "untranspose(g, axes)"),
+    np.swapaxes: (
+        ("x", "axis1", "axis2"),
+        "np.swapaxes(dx, axis1, axis2)",
+        "np.swapaxes(g, axis1, axis2)",
+    ),
+    np.moveaxis: (
+        ("x", "source", "destination"),
+        "np.moveaxis(dx, source, destination)",
+        "np.moveaxis(g, destination, source)",
+    ),
+    np.expand_dims: (("x", "axis"), "np.expand_dims(dx, axis)", "np.reshape(g, np.shape(x))"),
+    np.squeeze: (("x", "axis=None"), "np.squeeze(dx, axis=axis)", "np.reshape(g, np.shape(x))"),
+    np.broadcast_to: (("x", "shape"), "np.broadcast_to(dx, shape)", "unbroadcast(g, x)"),
+    np.flip: (("x", "axis=None"), "np.flip(dx, axis=axis)", "np.flip(g, axis=axis)"),
+    np.roll: (
+        ("x", "shift", "axis=None"),
+        "np.roll(dx, shift, axis=axis)",
+        "np.roll(g, np.negative(shift), axis=axis)",
+    ),
+    np.tile: (("x", "reps"), "np.tile(dx, reps)", "untile(g, x, reps)"),
+    np.repeat: (
+        ("x", "repeats", "axis=None"),
+        "np.repeat(dx, repeats, axis=axis)",
+        "unrepeat(g, x, repeats, axis=axis)",
+    ),
+    np.diag: (("x", "k=0"), "np.diag(dx, k=k)", "diag_vjp(g, x, k=k)"),
+    np.diagonal: (
+        ("x", "offset=0", "axis1=0", "axis2=1"),
+        "np.diagonal(dx, offset=offset, axis1=axis1, axis2=axis2)",
+        "diagonal_vjp(g, x, offset=offset, axis1=axis1, axis2=axis2)",
+    ),
+    np.triu: (("x", "k=0"), "np.triu(dx, k=k)", "np.triu(g, k=k)"),
+    np.tril: (("x", "k=0"), "np.tril(dx, k=k)", "np.tril(g, k=k)"),
+    np.pad: (("x", "pad_width"), "np.pad(dx, pad_width)", "unpad(g, x, pad_width)"),
+    np.atleast_1d: (("x",), "np.atleast_1d(dx)", "np.reshape(g, np.shape(x))"),
+    np.atleast_2d: (("x",), "np.atleast_2d(dx)", "np.reshape(g, np.shape(x))"),
+    np.real: (("x",), "np.real(dx)", "g"),
+    np.copy: (("x",), "np.copy(dx)", "g"),
+    np.asarray: (("x",), "np.asarray(dx)", "unarray(g, x)"),
+    np.array: (("x",), "np.array(dx)", "unarray(g, x)"),
+}
+for fn, (params, jvp, vjp) in SHAPE_OPS.items():
+    template_rule(fn, params, jvp=[jvp], vjp=[vjp], namespace=namespace)
+
+# Joining and splitting: the joined arrays come in one list (or tuple).
+JOINS = {
+    np.concatenate: (
+        ("xs", "axis=0"),
+        "np.concatenate(dxs, axis=axis)",
+        "unconcatenate(g, xs, axis=axis)",
+    ),
+    np.stack: (("xs", "axis=0"), "np.stack(dxs, axis=axis)", "unstack(g, xs, axis=axis)"),
+    np.hstack: (("xs",), "np.hstack(dxs)", "unhstack(g, xs)"),
+    np.vstack: (("xs",), "np.vstack(dxs)", "unvstack(g, xs)"),
+    np.split: (
+        ("x", "indices_or_sections", "axis=0"),
+        "np.split(dx, indices_or_sections, axis=axis)",
+        "np.concatenate(g, axis=axis)",
+    ),
+}
+for fn, (params, jvp, vjp) in JOINS.items():
+    template_rule(fn, params, jvp=[jvp], vjp=[vjp], namespace=namespace)
 
 # The helpers above, as they appear in emitted code, so that it can be
 # differentiated again.  Each is linear in the cotangent ``v`` it spreads
