@@ -71,6 +71,7 @@ TERNARY = {
 }
 
 
+SMALL = between(-0.5, 0.5)
 MATMUL = {
     "(2,3),(3,4)": ((2, 3), (3, 4)),
     "(3,),(3,4)": ((3,), (3, 4)),
@@ -270,6 +271,40 @@ CASES: Dict[Any, Case] = {
     ],
     np.vstack: joined("np.vstack([x, y])", (3,), (2, 3)),
     np.split: [shaped("np.split(x, 3)[1]", (6,)), shaped("np.split(x, [1], axis=1)[1]", (2, 3))],
+    # linear algebra, on well-conditioned matrices
+    np.linalg.solve: Case(
+        "np.linalg.solve(x + 3 * np.eye(3), y)",
+        (ANY, ANY),
+        {"(3,3),(3,)": ((3, 3), (3,)), "(3,3),(3,2)": ((3, 3), (3, 2))},
+    ),
+    np.linalg.inv: shaped("np.linalg.inv(x + 3 * np.eye(3))", (3, 3), (2, 3, 3)),
+    np.linalg.det: shaped("np.linalg.det(x)", (3, 3), (2, 3, 3)),
+    np.linalg.slogdet: shaped("np.linalg.slogdet(x)[1]", (3, 3), (2, 3, 3)),
+    # NumPy reads the lower triangle: perturbing the upper one changes nothing
+    np.linalg.cholesky: Case(
+        "np.linalg.cholesky(x + 4 * np.eye(3))", (SMALL,), {"(3,3)": ((3, 3),)}
+    ),
+    np.linalg.eigvalsh: Case(
+        "np.linalg.eigvalsh(x + np.diag([0.0, 3.0, 6.0]))", (SMALL,), {"(3,3)": ((3, 3),)}
+    ),
+    np.linalg.svdvals: shaped("np.linalg.svdvals(x)", (3, 2), (2, 3)),
+    np.linalg.matrix_power: [
+        shaped("np.linalg.matrix_power(x, 3)", (3, 3)),
+        shaped("np.linalg.matrix_power(x, 0)", (2, 2)),
+    ],
+    np.linalg.norm: [
+        shaped("np.linalg.norm(x)", (3,), (2, 3)),
+        Case("np.linalg.norm(x, 1)", (NONZERO,), {"(3,)": ((3,),), "(2,3)": ((2, 3),)}),
+        shaped("np.linalg.norm(x, np.inf)", (3,), (2, 3)),
+        Case("np.linalg.norm(x, 3)", (NONZERO,), {"(3,)": ((3,),)}),
+        shaped("np.linalg.norm(x, axis=1)", (2, 3)),
+        shaped("np.linalg.norm(x, axis=1, keepdims=True)", (2, 3)),
+        shaped("np.linalg.norm(x, 'fro')", (2, 3)),
+        shaped("np.linalg.norm(x, 'nuc')", (3, 2)),
+        shaped("np.linalg.norm(x, 2)", (3, 2)),
+        shaped("np.linalg.norm(x, -2)", (3, 2)),
+        shaped("np.linalg.norm(x, axis=(1, 2))", (2, 2, 3)),
+    ],
     # helpers that emitted VJPs call: linear in the cotangent (x), y only gives the shape
     arrays.unreduce: [
         Case("arrays.unreduce(x, y)", (ANY, ANY), {"float,(2,3)": (None, (2, 3))}, wrt=(0,)),
@@ -314,7 +349,12 @@ CASES: Dict[Any, Case] = {
 
 def label(fn: Any) -> str:
     module = getattr(fn, "__module__", "") or ""
-    prefix = {arrays.__name__: "arrays", "_operator": "operator", "operator": "operator"}
+    prefix = {
+        arrays.__name__: "arrays",
+        "_operator": "operator",
+        "operator": "operator",
+        "numpy.linalg": "np.linalg",
+    }
     return f"{prefix.get(module, 'np')}.{fn.__name__}"
 
 
