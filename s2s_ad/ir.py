@@ -59,6 +59,8 @@ class Const:
     spelling: Optional[str] = field(default=None, compare=False)
 
     def _key(self) -> tuple:
+        if isinstance(self.value, slice):  # slices are unhashable before Python 3.12
+            return (slice, (self.value.start, self.value.stop, self.value.step))
         return (type(self.value), self.value)
 
     def __eq__(self, other: object) -> bool:

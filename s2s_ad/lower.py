@@ -102,6 +102,19 @@ _EAGER_SAFE = set(COMPARE.values()) | {operator.not_, runtime.both, runtime.eith
 _JUMPS = (gast.Return, gast.Break, gast.Continue)
 # Attributes of computed values that are constants for differentiation.
 SHAPE_ATTRIBUTES = {"shape": np.shape, "ndim": np.ndim, "size": np.size}
+# Attributes and methods of arrays, as the NumPy functions they stand for.
+ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real}
+ARRAY_METHODS = {
+    name: getattr(np, name)
+    for name in (
+        "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "trace", "dot",
+        "reshape", "ravel", "transpose", "swapaxes", "squeeze", "clip", "diagonal",
+        "copy", "repeat", "round", "argmax", "argmin", "argsort", "all", "any",
+    )
+}  # fmt: skip
+ARRAY_METHODS.update(flatten=np.ravel, astype=runtime.astype)
+# x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
+_UNPACKED_METHODS = {"reshape", "transpose"}
 _LOOPS = (gast.For, gast.While)
 
 
@@ -825,8 +838,12 @@ class _Lowerer:
         if local and node.attr in SHAPE_ATTRIBUTES:
             value = self.expression(node.value)
             return self.emit(ir.Call(SHAPE_ATTRIBUTES[node.attr], (value,)), node)
+        if local and node.attr in ARRAY_ATTRIBUTES:
+            fn = ARRAY_ATTRIBUTES[node.attr]
+            value = self.expression(node.value)
+            return self.emit(ir.Call(fn, (value,), spelling=f"np.{fn.__name__}"), node)
         value = self.resolve(node)
-        if isinstance(value, (int, float, complex, bool)):
+        if isinstance(value, (int, float, complex, bool, type, np.dtype)):  # np.pi, np.float32
             return ir.Const(value, spelling=".".join(dotted_name(node)))
         raise self.error(
             f"{self.parsed.segment(node)!r} is a {type(value).__name__}, "
@@ -837,6 +854,9 @@ class _Lowerer:
     def call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
         if isinstance(node.func, gast.Name) and node.func.id in self.local_functions:
             return self.inline_call(node, self.local_functions[node.func.id], name)
+        func = node.func
+        if isinstance(func, gast.Attribute) and self.is_computed(func.value):
+            return self.method_call(node, name)
         fn = self.resolve(node.func)
         if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
             return self.min_max(node, fn)
@@ -865,6 +885,30 @@ class _Lowerer:
                 )
             kwargs.append((kw.arg, self.expression(kw.value)))
         return args, kwargs
+
+    def is_computed(self, node: gast.expr) -> bool:
+        """Whether an expression is a value of this function, not a module or global."""
+        parts = dotted_name(node)
+        return parts is None or parts[0] in self.locals or parts[0] in self.env
+
+    def method_call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
+        """``x.sum(axis=0)`` as ``np.sum(x, axis=0)``."""
+        method = node.func.attr
+        fn = ARRAY_METHODS.get(method)
+        if fn is None:
+            raise self.error(
+                f"the method `.{method}()` of a computed value is not supported",
+                node,
+                "call the NumPy function instead (`np.f(x)` for `x.f()`); supported methods: "
+                + ", ".join(sorted(ARRAY_METHODS)),
+            )
+        receiver = self.expression(node.func.value)
+        args, kwargs = self.call_arguments(node)
+        if method in _UNPACKED_METHODS and len(args) > 1:
+            args = [self.emit(ir.Call(runtime.make_tuple, tuple(args)), node)]
+        spelling = f"np.{fn.__name__}" if getattr(np, fn.__name__, None) is fn else None
+        call = ir.Call(fn, (receiver, *args), tuple(kwargs), spelling)
+        return self.emit(call, node, name)
 
     def reduction(self, node: gast.Call, fn: Any, comp: gast.AST) -> ir.Atom:
         """``sum(e for x in xs if c)``, ``min(...)``, ``max(...)`` as a loop.

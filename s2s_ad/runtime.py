@@ -214,3 +214,12 @@ def sum_vjp(g: Any, x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [g for _ in x]
     return np.zeros_like(x, dtype=np.result_type(x, g)) + g
+
+
+def astype(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``, as a function.
+
+    >>> astype(np.array([1.5]), np.float32).dtype
+    dtype('float32')
+    """
+    return np.asarray(x).astype(dtype)

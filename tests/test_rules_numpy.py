@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
-from s2s_ad import arrays
+from s2s_ad import arrays, runtime
 from s2s_ad.rules import all_rules
 from s2s_ad.rules import numpy as numpy_rules
 
@@ -255,6 +255,10 @@ CASES: Dict[Any, Case] = {
         Case("np.array([[x, y], [y, x]])", (ANY, ANY), {"float,float": (None, None)}, packed=True),
         Case("np.array((x, y))", (ANY, ANY), {"(3,),(3,)": ((3,), (3,))}, packed=True),
     ],
+    runtime.astype: [
+        Case("x.astype(np.float64)", (ANY,), ARRAYS),
+        Case("x.astype(float)", (ANY,), ARRAYS),
+    ],
     # joining and splitting
     np.concatenate: [
         joined("np.concatenate([x, y])", (2,), (3,)),
@@ -351,6 +355,7 @@ def label(fn: Any) -> str:
     module = getattr(fn, "__module__", "") or ""
     prefix = {
         arrays.__name__: "arrays",
+        runtime.__name__: "runtime",
         "_operator": "operator",
         "operator": "operator",
         "numpy.linalg": "np.linalg",

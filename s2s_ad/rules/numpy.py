@@ -256,6 +256,15 @@ SHAPE_OPS = {
 for fn, (params, jvp, vjp) in SHAPE_OPS.items():
     template_rule(fn, params, jvp=[jvp], vjp=[vjp], namespace=namespace)
 
+# x.astype(dtype) between float types: the derivative changes type the same way.
+template_rule(
+    runtime.astype,
+    ("x", "dtype"),
+    jvp=["astype(dx, dtype)"],
+    vjp=["unbroadcast(g, x)"],
+    namespace=namespace,
+)
+
 # Joining and splitting: the joined arrays come in one list (or tuple).
 JOINS = {
     np.concatenate: (
@@ -366,6 +375,30 @@ nondifferentiable(
     np.argmax,
     np.argmin,
     np.argsort,
+    np.all,
+    np.any,
+    np.isnan,
+    np.isfinite,
+    np.isinf,
+    np.equal,
+    np.not_equal,
+    np.greater,
+    np.greater_equal,
+    np.less,
+    np.less_equal,
+    np.logical_and,
+    np.logical_or,
+    np.logical_not,
+    np.isclose,
+    np.allclose,
+    np.floor_divide,
+    np.heaviside,
+    np.count_nonzero,
+    np.nonzero,
+    np.searchsorted,
+    np.eye,
+    np.identity,
+    np.empty,
 )
 
 _RANDOM_DRAWS = ("normal", "uniform", "standard_normal", "rand", "randn", "random", "randint")

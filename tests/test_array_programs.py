@@ -1,0 +1,214 @@
+"""Array programs (issue 4): methods and attributes, indexing, constants, the lecture's
+linear-algebra results, and a small MLP, in both modes against central differences.
+
+The rules themselves are walked one by one in ``test_rules_numpy.py``; here they
+work together the way user code combines them.
+"""
+
+import numpy as np
+import pytest
+
+import s2s_ad as ad
+
+from conftest import central_difference
+from control_harness import CASE_FIELDS, MODES, case, check_derivatives
+
+RNG = np.random.default_rng(20261122)
+X23 = RNG.standard_normal((2, 3))
+Y32 = RNG.standard_normal((3, 2))
+V3 = RNG.standard_normal(3)
+
+# ============================================== methods and attributes
+
+
+def methods(x):
+    return x.sum() + x.mean(axis=0).sum() + x.max(axis=1).dot(x.min(axis=1)) + x.var()
+
+
+def reshaping_methods(x):
+    y = x.reshape(3, 2) + x.T
+    z = x.transpose(1, 0).reshape((6,)) * x.ravel()
+    return np.sum(y * y) + z.sum() + x.flatten().prod() + x.std(ddof=1)
+
+
+def more_methods(x, y):
+    return x.dot(y).trace() + x.clip(-0.5, 0.5).cumsum().sum() + np.sum(x.squeeze() ** 2)
+
+
+def attribute_t_in_products(w, x):
+    return np.sum(np.tanh(x @ w.T) ** 2)
+
+
+def astype_keeps_floats(x):
+    return np.sum(x.astype(np.float64) ** 2)
+
+
+METHODS = [
+    case(methods, X23),
+    case(reshaping_methods, X23),
+    case(more_methods, X23, Y32),
+    case(attribute_t_in_products, Y32.T.copy(), X23),
+    case(astype_keeps_floats, V3),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, METHODS)
+def test_methods_and_attributes(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+def test_an_unsupported_method_says_which_are():
+    def uses_a_method_without_a_rule(x):
+        return x.cumprod()
+
+    with pytest.raises(ad.TransformError, match="supported methods: .*reshape"):
+        ad.grad(uses_a_method_without_a_rule)(V3)
+
+
+# ============================================================= indexing
+
+IDX = np.array([2, 0, 2])
+MASK = np.array([True, False, True])
+
+
+def fancy_indexing(x):
+    return np.sum(x[IDX] ** 2) + np.sum(x[MASK] * 3.0) + x[-1] * x[0]
+
+
+def row_and_column_indexing(x):
+    return np.sum(x[1, :] * x[:, 2].sum()) + np.sum(x[0, 1:] ** 3)
+
+
+UNIQUE = np.array([3, 0, 1])
+
+
+def index_assignment(x):
+    y = np.zeros(4)
+    y[1:] = x * 2.0
+    y[0] = x[0] * x[1]
+    y[UNIQUE] += x  # (with repeated indices the last write wins: not differentiated)
+    y[MASK.nonzero()[0]] *= x[:2]
+    return np.sum(y * y)
+
+
+INDEXING = [
+    case(fancy_indexing, V3),
+    case(row_and_column_indexing, X23),
+    case(index_assignment, V3),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, INDEXING)
+def test_indexing(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+# ============================================ constants: draws, argmax, stop_gradient
+
+
+def reparameterized(mu, log_sigma):
+    eps = np.random.standard_normal(mu.shape)
+    z = mu + np.exp(log_sigma) * eps
+    return np.sum(z**2), eps
+
+
+def test_reparameterization_trick_draws_are_constants():
+    """z = mu + sigma * eps: d/dmu sum(z^2) = 2z and d/dlog_sigma = 2 z eps sigma."""
+    mu, log_sigma = V3, 0.3 * V3
+
+    def loss(mu, log_sigma):
+        return reparameterized(mu, log_sigma)[0]
+
+    np.random.seed(7)
+    d_mu, d_log_sigma = ad.grad(loss, wrt=(0, 1))(mu, log_sigma)
+    np.random.seed(7)
+    _, eps = reparameterized(mu, log_sigma)
+    z = mu + np.exp(log_sigma) * eps
+    np.testing.assert_allclose(d_mu, 2 * z, rtol=1e-12)
+    np.testing.assert_allclose(d_log_sigma, 2 * z * eps * np.exp(log_sigma), rtol=1e-12)
+
+
+def picks_the_largest(x):
+    k = np.argmax(x)
+    return x[k] * np.sum(x) + ad.stop_gradient(x[0]) * x[1]
+
+
+def test_argmax_and_stop_gradient_are_constants():
+    x = np.array([0.5, -1.0, 2.0])
+    expected = np.array([x[2], x[2] + x[0], np.sum(x) + x[2]])
+    np.testing.assert_allclose(ad.grad(picks_the_largest)(x), expected, rtol=1e-12)
+    _, tangent = ad.jvp(picks_the_largest, (x,), (np.array([1.0, 0.0, 0.0]),))
+    assert tangent == pytest.approx(expected[0], rel=1e-12)
+
+
+# ======================================================= the lecture's results
+
+
+def solve_loss(A, b, c):
+    x = np.linalg.solve(A, b)
+    return np.sum(c * x) + 0.5 * np.sum(x * x)
+
+
+def test_solve_adjoints_are_the_lecture_formulas():
+    """For x = solve(A, b): dL/db = A^-T dL/dx and dL/dA = -A^-T dL/dx x^T."""
+    A = RNG.standard_normal((3, 3)) + 3 * np.eye(3)
+    b, c = RNG.standard_normal(3), RNG.standard_normal(3)
+    x = np.linalg.solve(A, b)
+    dl_dx = c + x
+    dl_db = np.linalg.solve(A.T, dl_dx)
+    dl_dA = -np.outer(dl_db, x)
+    got_A, got_b = ad.grad(solve_loss, wrt=(0, 1))(A, b, c)
+    np.testing.assert_allclose(got_b, dl_db, rtol=1e-12)
+    np.testing.assert_allclose(got_A, dl_dA, rtol=1e-12)
+    numeric = central_difference(solve_loss, (A, b, c), 0)
+    np.testing.assert_allclose(got_A, numeric, rtol=1e-6, atol=1e-8)
+
+
+def singular_value_loss(W, weights):
+    return np.sum(weights * np.linalg.svdvals(W))
+
+
+def test_singular_value_adjoint_is_the_lecture_formula():
+    """dL/dW = U (dL/dSigma) V^T."""
+    W = RNG.standard_normal((4, 3))
+    weights = np.array([1.0, -2.0, 0.5])
+    U, _, Vt = np.linalg.svd(W, full_matrices=False)
+    expected = U @ np.diag(weights) @ Vt
+    np.testing.assert_allclose(ad.grad(singular_value_loss)(W, weights), expected, rtol=1e-10)
+    numeric = central_difference(singular_value_loss, (W, weights), 0)
+    np.testing.assert_allclose(expected, numeric, rtol=1e-6, atol=1e-8)
+
+
+# ================================================================ an MLP
+
+
+def mlp_loss(w1, b1, w2, b2, w3, b3, x, labels):
+    """Two tanh hidden layers, softmax cross-entropy, mean over the batch."""
+    h = np.tanh(x @ w1 + b1)
+    h = np.tanh(h @ w2 + b2)
+    logits = h @ w3 + b3
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    picked = log_probs[np.arange(x.shape[0]), labels]
+    return -np.mean(picked)
+
+
+def mlp_arguments():
+    rng = np.random.default_rng(3)
+    sizes = [(5, 4), (4, 4), (4, 3)]
+    params = []
+    for n_in, n_out in sizes:
+        params += [
+            rng.standard_normal((n_in, n_out)) / np.sqrt(n_in),
+            0.1 * rng.standard_normal(n_out),
+        ]
+    x = rng.standard_normal((6, 5))
+    labels = np.array([0, 2, 1, 1, 0, 2])
+    return params + [x, labels]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_mlp_gradient(mode):
+    check_derivatives(mode, mlp_loss, mlp_arguments(), wrt=(0, 1, 2, 3, 4, 5))
