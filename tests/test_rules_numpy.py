@@ -489,3 +489,18 @@ def test_float32_stays_float32(point, generated):
         grads = ad.grad(f, wrt=point.wrt)(*args)
         for i, ours in zip(point.wrt, grads):
             assert np.asarray(ours).dtype == np.float32, f"gradient wrt {ARGS[i]} is {ours.dtype}"
+
+
+# ------------------------------------------------------------------ docs
+
+
+def test_docs_numpy_md_is_generated_from_the_rules_table():
+    """docs/numpy.md is `python -m s2s_ad.rules.docs` output: regenerate it after adding a rule."""
+    from s2s_ad.rules.docs import numpy_page
+
+    from conftest import ROOT
+
+    page = (ROOT / "docs" / "numpy.md").read_text()
+    assert page == numpy_page(), "run: python -m s2s_ad.rules.docs > docs/numpy.md"
+    for name in ("np.sum", "np.linalg.solve", "operator.matmul", "np.concatenate"):
+        assert f"| `{name}` |" in page

@@ -137,6 +137,11 @@ def lookup(fn: Any) -> Optional[Rule]:
     return _RULES.get(id(fn))
 
 
+def nondiff_functions() -> list:
+    """Every function registered as non-differentiable (for generated docs)."""
+    return list(_NONDIFF.values())
+
+
 def is_nondifferentiable(fn: Any) -> bool:
     """Whether calls of ``fn`` are constants for differentiation."""
     return id(fn) in _NONDIFF
