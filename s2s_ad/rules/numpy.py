@@ -298,13 +298,14 @@ LINALG = {
     np.linalg.slogdet: (("a",), ["slogdet_jvp(da, a)"], ["slogdet_vjp(g, a)"]),
     np.linalg.cholesky: (("a",), ["cholesky_jvp(da, out)"], ["cholesky_vjp(g, out)"]),
     np.linalg.eigvalsh: (("a",), ["eigvalsh_jvp(da, a)"], ["eigvalsh_vjp(g, a)"]),
-    np.linalg.svdvals: (("a",), ["svdvals_jvp(da, a)"], ["svdvals_vjp(g, a)"]),
     np.linalg.matrix_power: (
         ("a", "n"),
         ["matrix_power_jvp(da, a, n)"],
         ["matrix_power_vjp(g, a, n)"],
     ),
 }
+if hasattr(np.linalg, "svdvals"):  # NumPy 2
+    LINALG[np.linalg.svdvals] = (("a",), ["svdvals_jvp(da, a)"], ["svdvals_vjp(g, a)"])
 for fn, (params, jvp, vjp) in LINALG.items():
     template_rule(fn, params, jvp=jvp, vjp=vjp, namespace=namespace)
 NORM = "ord=ord, axis=axis, keepdims=keepdims"
