@@ -1,5 +1,6 @@
-"""Array programs (issue 4): methods and attributes, indexing, constants, the lecture's
-linear-algebra results, and a small MLP, in both modes against central differences.
+"""Array programs (issue 4): methods and attributes, indexing, constants and the lecture's
+linear-algebra results, in both modes against central differences (the MLP of
+examples/mlp_digits.py is checked in test_examples.py).
 
 The rules themselves are walked one by one in ``test_rules_numpy.py``; here they
 work together the way user code combines them.
@@ -179,36 +180,3 @@ def test_singular_value_adjoint_is_the_lecture_formula():
     np.testing.assert_allclose(ad.grad(singular_value_loss)(W, weights), expected, rtol=1e-10)
     numeric = central_difference(singular_value_loss, (W, weights), 0)
     np.testing.assert_allclose(expected, numeric, rtol=1e-6, atol=1e-8)
-
-
-# ================================================================ an MLP
-
-
-def mlp_loss(w1, b1, w2, b2, w3, b3, x, labels):
-    """Two tanh hidden layers, softmax cross-entropy, mean over the batch."""
-    h = np.tanh(x @ w1 + b1)
-    h = np.tanh(h @ w2 + b2)
-    logits = h @ w3 + b3
-    shifted = logits - np.max(logits, axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
-    picked = log_probs[np.arange(x.shape[0]), labels]
-    return -np.mean(picked)
-
-
-def mlp_arguments():
-    rng = np.random.default_rng(3)
-    sizes = [(5, 4), (4, 4), (4, 3)]
-    params = []
-    for n_in, n_out in sizes:
-        params += [
-            rng.standard_normal((n_in, n_out)) / np.sqrt(n_in),
-            0.1 * rng.standard_normal(n_out),
-        ]
-    x = rng.standard_normal((6, 5))
-    labels = np.array([0, 2, 1, 1, 0, 2])
-    return params + [x, labels]
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_mlp_gradient(mode):
-    check_derivatives(mode, mlp_loss, mlp_arguments(), wrt=(0, 1, 2, 3, 4, 5))
