@@ -664,7 +664,7 @@ class _Lowerer:
             defaults.append(value.value)
         line = self.parsed.loc(local.node).lineno
         fn, missing = nested.function_object(
-            self.parsed.fn, local.name, line, self.parsed.resolver.cells, tuple(defaults)
+            self.parsed.fn, local, line, self.parsed.resolver.cells, tuple(defaults)
         )
         if fn is None:
             what = f"reads the local variables {', '.join(missing)}" if missing else "is not found"

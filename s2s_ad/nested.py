@@ -132,7 +132,7 @@ def renamed_body(
 
 
 def function_object(
-    outer: Callable, name: str, file_line: int, cells: Dict[str, Any], defaults: tuple
+    outer: Callable, local: LocalFunction, file_line: int, cells: Dict[str, Any], defaults: tuple
 ) -> Tuple[Optional[types.FunctionType], List[str]]:
     """The Python function a local ``def``/``lambda`` at ``file_line`` creates.
 
@@ -140,7 +140,7 @@ def function_object(
     function, or None and the names of the enclosing function's local
     variables it would need.
     """
-    code_name = "<lambda>" if name == "<lambda>" else name
+    code_name = "<lambda>" if isinstance(local.node, gast.Lambda) else local.name
     found = _code_at(outer.__code__, code_name, file_line)
     if found is None:
         return None, []
@@ -148,7 +148,8 @@ def function_object(
     if missing:
         return None, missing
     closure = tuple(cells[free] for free in found.co_freevars) or None
-    return types.FunctionType(found, outer.__globals__, name, defaults or None, closure), []
+    fn = types.FunctionType(found, outer.__globals__, local.name, defaults or None, closure)
+    return fn, []
 
 
 def _code_at(code: types.CodeType, name: str, file_line: int) -> Optional[types.CodeType]:

@@ -406,6 +406,12 @@ def sorts_constants_with_a_key(x):
     return s
 
 
+def sorts_with_a_named_lambda(x):
+    by_weight = lambda i: -WEIGHTS[i]
+    order = sorted(range(len(WEIGHTS)), key=by_weight)
+    return x[order[0]] * x[order[1]] + by_weight(0) * x[2]
+
+
 def make_polynomial(coeffs):
     def polynomial(x):
         s = 0.0
@@ -452,6 +458,11 @@ LOCAL_FUNCTIONS = [
     case(local_def_returning_a_tuple, 0.8, -0.6),
     case(local_def_calls_helpers, 0.4),
     case(local_def_with_its_own_loop, X3, W3 * W3),
+    case(
+        sorts_with_a_named_lambda,
+        X3,
+        expected=lambda x: (np.array([x[2], 0.0, x[0] - WEIGHTS[0]]),),
+    ),
     case(
         sorts_constants_with_a_key,
         X3,
