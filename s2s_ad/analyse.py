@@ -17,7 +17,7 @@ import numpy as np
 
 from . import ir, rules
 from .rules import ARRAY, SCALAR, UNKNOWN
-from .templates import bound_arguments, differentiated_parameters
+from .templates import bound_arguments
 
 
 def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
@@ -32,10 +32,10 @@ def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
     if rule is None:
         return list(call.args) + [v for _, v in call.kwargs]
     try:
-        params = differentiated_parameters(rule, call)
+        bound = bound_arguments(rule, call)
     except ValueError:  # a call the rule does not fit: the transform reports it
         return list(call.args) + [v for _, v in call.kwargs]
-    return [atom for i, _, atom in params if rule.vjp[i] is not None]
+    return [bound[name] for name, t in zip(rule.arg_names, rule.vjp) if t is not None]
 
 
 def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:

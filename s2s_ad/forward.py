@@ -195,7 +195,7 @@ class _Forward(Transform):
 
     def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
         call = stmt.value
-        rule, _, namespace, env = self.rule_context(stmt)
+        rule, namespace, env = self.rule_context(stmt)
         params = list(enumerate(rule.arg_names))
         moving = [(i, n) for i, n in params if rule.jvp[i] is not None and env[n] in self.tangent]
         target = self.low.names.derivative(stmt.target)
@@ -207,12 +207,7 @@ class _Forward(Transform):
             env_i = {**env, "d" + name: self.tangent[env[name]]}
             last = n == len(moving) - 1
             alone = len(moving) == 1
-            needs_expand = (
-                alone
-                and rule.elementwise
-                and rule.constant_partial(i)
-                and any(self.kind(env[other]) != SCALAR for j, other in params if j != i)
-            )
+            needs_expand = alone and rule.constant_partial(i) and self.broadcasts(rule, env, i)
             into = target if alone and not needs_expand else None
             term = self.builder.instantiate(template, env_i, namespace, target=into)
             if needs_expand:

@@ -282,18 +282,15 @@ class _Reverse(Transform):
             return
         if not any(a in self.varied for a in analyse.differentiable_args(call)):
             return  # a constant (`np.ones_like(x)`) assigned to a variable that varies elsewhere
-        rule, _, namespace, env = self.rule_context(stmt)
-        params = list(enumerate(rule.arg_names))
+        rule, namespace, env = self.rule_context(stmt)
         env["g"] = g
         terms = []
-        for i, name in params:
+        for i, name in enumerate(rule.arg_names):
             arg = env[name]
             if rule.vjp[i] is None or arg not in self.varied:
                 continue
             first = all(arg != a for a, _ in terms)
-            reduce = rule.elementwise and any(
-                self.kind(env[other]) != SCALAR for j, other in params if j != i
-            )
+            reduce = self.broadcasts(rule, env, i)
             template = template_of(rule, i, "vjp", call, stmt.loc)
             into = self.dname(arg) if arg not in self.adjoint and first else None
             if into == g or into in self.unstable:

@@ -293,16 +293,24 @@ class Transform:
         return self.kinds.get(atom, "unknown")
 
     def rule_context(self, stmt: ir.Assign):
-        """The rule of a call statement, its argument kinds, template names and bindings."""
+        """The rule of a call statement, its template names and its bindings."""
         from .rules import SCALAR
 
         call = stmt.value
         rule = rule_for(call, stmt.loc)
-        arg_kinds = [self.kind(a) for a in call.args]
-        namespace = rule.namespace(all(k == SCALAR for k in arg_kinds))
+        namespace = rule.namespace(all(self.kind(a) == SCALAR for a in call.args))
         env = bound_arguments(rule, call)
         env["out"] = stmt.target
-        return rule, arg_kinds, namespace, env
+        return rule, namespace, env
+
+    def broadcasts(self, rule, env: Mapping[str, ir.Atom], index: int) -> bool:
+        """Whether parameter ``index`` of an elementwise rule may be broadcast against
+        another argument that is not known to be a scalar."""
+        from .rules import SCALAR
+
+        return rule.elementwise and any(
+            self.kind(env[name]) != SCALAR for j, name in enumerate(rule.arg_names) if j != index
+        )
 
 
 class Default(ir.Const):
@@ -354,22 +362,11 @@ def rule_for(call: ir.Call, loc: Optional[Loc]):
                 "or wrap a value that should not be differentiated in ad.stop_gradient(...)"
             )
         raise TransformError(f"no derivative rule for `{name}`", loc, hint)
-    fixed = [(k, v) for k, v in call.kwargs if k in rule.keywords]
-    for key, value in fixed:
-        allowed = rule.keywords[key]
-        if not (isinstance(value, ir.Const) and value.value == allowed):
-            raise TransformError(
-                f"`{name}` is differentiated only with `{key}={allowed!r}`",
-                loc,
-                "rewrite the call without it, or register a rule with ad.defvjp",
-            )
     try:
-        rule.bind(call.args, [(k, v) for k, v in call.kwargs if k not in rule.keywords])
+        rule.bind(call.args, call.kwargs)
     except ValueError as exc:
         raise TransformError(
-            f"`{name}` is differentiated only when called with {exc}"
-            if "at most" in str(exc)
-            else f"`{name}` cannot be differentiated when called with {exc}",
+            f"`{name}` cannot be differentiated as called here: {exc}",
             loc,
             f"call it as {name}({', '.join(rule.arg_names)}), "
             "or register a rule for this form with ad.defvjp",
@@ -379,22 +376,11 @@ def rule_for(call: ir.Call, loc: Optional[Loc]):
 
 def bound_arguments(rule, call: ir.Call) -> Dict[str, ir.Atom]:
     """The rule's parameter names bound to the call's atoms; left-out ones to a `Default`."""
-    kwargs = [(k, v) for k, v in call.kwargs if k not in rule.keywords]
-    bound = rule.bind(call.args, kwargs)
+    bound = rule.bind(call.args, call.kwargs)
     for name in rule.arg_names:
         if name not in bound:
             bound[name] = Default(rule.defaults[name])
     return bound
-
-
-def differentiated_parameters(rule, call: ir.Call) -> List[Tuple[int, str, ir.Atom]]:
-    """(position, name, atom) of each parameter that has a JVP or VJP template."""
-    bound = bound_arguments(rule, call)
-    return [
-        (i, name, bound[name])
-        for i, name in enumerate(rule.arg_names)
-        if rule.jvp[i] is not None or rule.vjp[i] is not None
-    ]
 
 
 def template_of(rule, index: int, side: str, call: ir.Call, loc: Optional[Loc]):

@@ -67,6 +67,15 @@ def test_an_unsupported_method_says_which_are():
         ad.grad(uses_a_method_without_a_rule)(V3)
 
 
+def test_a_keyword_without_a_rule_is_refused_by_name():
+    def sums_in_float32(x):
+        return np.sum(x, dtype=np.float32)
+
+    for differentiate in (ad.grad, ad.derivative):
+        with pytest.raises(ad.TransformError, match="keyword argument `dtype=`"):
+            differentiate(sums_in_float32)(V3)
+
+
 # ============================================================= indexing
 
 IDX = np.array([2, 0, 2])

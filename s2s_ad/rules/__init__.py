@@ -70,7 +70,6 @@ class Rule:
     namespace: Callable[[bool], Mapping[str, Any]]
     elementwise: bool = False
     result_kind: Callable[[Sequence[str]], str] = lambda kinds: UNKNOWN
-    keywords: Mapping[str, Any] = field(default_factory=dict)  # accepted keyword -> allowed value
     # Parameters that may be left out, with their values (``axis=None``).
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # A reduction over ``axis``: its result is a scalar when it reduces everything.
@@ -84,15 +83,15 @@ class Rule:
         """Parameter name -> argument (the ``defaults`` value, wrapped by the caller,
         for parameters left out); ``ValueError`` naming what does not fit."""
         if len(args) > len(self.arg_names):
-            raise ValueError(f"at most {len(self.arg_names)} positional argument(s)")
+            raise ValueError(f"it takes at most {len(self.arg_names)} positional argument(s)")
         bound = dict(zip(self.arg_names, args))
         for key, value in kwargs:
             if key in bound or key not in self.arg_names:
-                raise ValueError(f"the keyword argument `{key}=`")
+                raise ValueError(f"the keyword argument `{key}=` does not fit its rule")
             bound[key] = value
         missing = [n for n in self.arg_names if n not in bound and n not in self.defaults]
         if missing:
-            raise ValueError(f"a value for `{missing[0]}`")
+            raise ValueError(f"`{missing[0]}` is not given")
         return bound
 
     def constant_partial(self, index: int) -> bool:
@@ -263,7 +262,6 @@ def template_rule(
     *,
     namespace: Callable[[bool], Mapping[str, Any]],
     result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
-    keywords: Optional[Mapping[str, Any]] = None,
     reduction: bool = False,
 ) -> Rule:
     """A rule with explicit JVP and VJP templates per argument.
@@ -286,7 +284,6 @@ def template_rule(
             namespace,
             False,
             result_kind,
-            dict(keywords or {}),
             defaults,
             reduction,
         )
