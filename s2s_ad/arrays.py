@@ -82,8 +82,7 @@ def var_vjp(g: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = F
     >>> var_vjp(1.0, np.array([1.0, 3.0]))
     array([-1.,  1.])
     """
-    centered = np.asarray(x) - np.mean(x, axis=axis, keepdims=True)
-    count = np.size(x) // max(np.size(np.mean(x, axis=axis)), 1)
+    centered, count = _centered(x, axis)
     return like(x, _expanded(g, np.ndim(x), axis, keepdims) * 2 * centered / (count - ddof))
 
 
@@ -93,8 +92,7 @@ def var_jvp(dx: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = 
     >>> float(var_jvp(np.array([1.0, 0.0]), np.array([1.0, 3.0])))
     -1.0
     """
-    centered = np.asarray(x) - np.mean(x, axis=axis, keepdims=True)
-    count = np.size(x) // max(np.size(np.mean(x, axis=axis)), 1)
+    centered, count = _centered(x, axis)
     total = np.sum(2 * centered * dx, axis=axis, keepdims=keepdims)
     return total / (count - ddof)
 
@@ -134,7 +132,7 @@ def inside(x: Any, lo: Any, hi: Any) -> Any:
         result = result * (np.asarray(x) >= lo)
     if hi is not None:
         result = result * (np.asarray(x) <= hi)
-    return result if np.ndim(result) else float(result)
+    return _number_if_0d(result)
 
 
 def wins(x: Any, y: Any) -> Any:
@@ -145,7 +143,7 @@ def wins(x: Any, y: Any) -> Any:
     """
     dtype = _float_dtype(x, y)
     result = (np.asarray(x) > y).astype(dtype) + dtype.type(0.5) * (np.asarray(x) == y)
-    return result if np.ndim(result) else float(result)
+    return _number_if_0d(result)
 
 
 def sinc_derivative(x: Any, out: Any) -> Any:
@@ -157,7 +155,7 @@ def sinc_derivative(x: Any, out: Any) -> Any:
     x = np.asarray(x, dtype=float)
     safe = np.where(x == 0, 1.0, x)
     result = np.where(x == 0, 0.0, (np.cos(np.pi * safe) - out) / safe)
-    return result if np.ndim(result) else float(result)
+    return _number_if_0d(result)
 
 
 # -------------------------------------------------------------- internals
@@ -171,6 +169,17 @@ def like(x: Any, value: Any) -> Any:
     if isinstance(x, np.generic) and np.issubdtype(x.dtype, np.inexact):
         return x.dtype.type(np.asarray(value).reshape(()))
     return float(np.asarray(value).reshape(()))
+
+
+def _centered(x: Any, axis: Axis) -> Tuple[np.ndarray, int]:
+    """``x`` minus its mean over ``axis``, and how many entries each mean averages."""
+    centered = np.asarray(x) - np.mean(x, axis=axis, keepdims=True)
+    return centered, reduced_size(x, axis)
+
+
+def _number_if_0d(result: np.ndarray) -> Any:
+    """A Python float for a 0-d result (the derivative of a float is a float)."""
+    return result if np.ndim(result) else float(result)
 
 
 def _float_dtype(*values: Any) -> np.dtype:

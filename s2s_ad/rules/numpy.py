@@ -24,6 +24,17 @@ NAMES = {**vars(np), "np": np, **_public(runtime), **_public(arrays)}
 NAMES["sign"] = np.sign
 namespace = fixed(NAMES)
 
+
+def register_table(table: dict) -> None:
+    """Rules from ``fn: (parameters, jvp, vjp)``; a lone template is the first parameter's."""
+
+    def per_parameter(templates):
+        return [templates] if isinstance(templates, str) else list(templates)
+
+    for fn, (params, jvp, vjp) in table.items():
+        template_rule(fn, params, per_parameter(jvp), per_parameter(vjp), namespace=namespace)
+
+
 ELEMENTWISE = {
     np.add: ("1", "1"),
     np.subtract: ("1", "-1"),
@@ -253,8 +264,7 @@ SHAPE_OPS = {
     np.asarray: (("x",), "np.asarray(dx)", "unarray(g, x)"),
     np.array: (("x",), "np.array(dx)", "unarray(g, x)"),
 }
-for fn, (params, jvp, vjp) in SHAPE_OPS.items():
-    template_rule(fn, params, jvp=[jvp], vjp=[vjp], namespace=namespace)
+register_table(SHAPE_OPS)
 
 # x.astype(dtype) between float types: the derivative changes type the same way.
 template_rule(
@@ -281,8 +291,7 @@ JOINS = {
         "np.concatenate(g, axis=axis)",
     ),
 }
-for fn, (params, jvp, vjp) in JOINS.items():
-    template_rule(fn, params, jvp=[jvp], vjp=[vjp], namespace=namespace)
+register_table(JOINS)
 
 # Linear algebra (np.linalg).  The lecture's results: for x = solve(A, b),
 # b's cotangent is A^-T g and A's is -(A^-T g) x^T; for singular values,
@@ -306,8 +315,7 @@ LINALG = {
 }
 if hasattr(np.linalg, "svdvals"):  # NumPy 2
     LINALG[np.linalg.svdvals] = (("a",), ["svdvals_jvp(da, a)"], ["svdvals_vjp(g, a)"])
-for fn, (params, jvp, vjp) in LINALG.items():
-    template_rule(fn, params, jvp=jvp, vjp=vjp, namespace=namespace)
+register_table(LINALG)
 NORM = "ord=ord, axis=axis, keepdims=keepdims"
 template_rule(
     np.linalg.norm,
@@ -323,34 +331,22 @@ template_rule(
 # differentiated again.  Each is linear in the cotangent ``v`` it spreads
 # (``g`` is the name of the cotangent in VJP templates); the weights and
 # masks are piecewise constant.
-template_rule(
-    arrays.unreduce,
-    ("v", "x", "axis=None", "keepdims=False"),
-    jvp=[f"unreduce(dv, x, {REDUCE})"],
-    vjp=[f"np.sum(g, {REDUCE})"],
-    namespace=namespace,
-)
-template_rule(
-    arrays.unreduce_mean,
-    ("v", "x", "axis=None", "keepdims=False"),
-    jvp=[f"unreduce_mean(dv, x, {REDUCE})"],
-    vjp=[f"np.mean(g, {REDUCE})"],
-    namespace=namespace,
-)
-template_rule(
-    arrays.cumsum_vjp,
-    ("v", "x", "axis=None"),
-    jvp=["cumsum_vjp(dv, x, axis=axis)"],
-    vjp=["np.cumsum(g, axis=axis)"],
-    namespace=namespace,
-)
-template_rule(
-    arrays.trace_vjp,
-    ("v", "x", "offset=0"),
-    jvp=["trace_vjp(dv, x, offset=offset)"],
-    vjp=["np.trace(g, offset=offset)"],
-    namespace=namespace,
-)
+AXIS_OF_V = ("v", "x", "axis=None", "keepdims=False")
+HELPERS = {
+    arrays.unreduce: (AXIS_OF_V, f"unreduce(dv, x, {REDUCE})", f"np.sum(g, {REDUCE})"),
+    arrays.unreduce_mean: (AXIS_OF_V, f"unreduce_mean(dv, x, {REDUCE})", f"np.mean(g, {REDUCE})"),
+    arrays.cumsum_vjp: (
+        ("v", "x", "axis=None"),
+        "cumsum_vjp(dv, x, axis=axis)",
+        "np.cumsum(g, axis=axis)",
+    ),
+    arrays.trace_vjp: (
+        ("v", "x", "offset=0"),
+        "trace_vjp(dv, x, offset=offset)",
+        "np.trace(g, offset=offset)",
+    ),
+}
+register_table(HELPERS)
 nondifferentiable(
     arrays.reduced_size,
     arrays.extremum_weights,
