@@ -170,6 +170,24 @@ def binary(expr: str, x: Domain = ANY, y: Domain = ANY) -> Case:
     return Case(expr, (x, y), BINARY)
 
 
+# NumPy cases on arrays
+# NumPy's unary functions also take a 0-d array, ().
+NUMPY_UNARY = {**SCALAR_ONLY, "()": ((),), **ARRAYS}
+SMALL = between(-0.5, 0.5)
+MATRICES = {"(2,3)": ((2, 3),), "(2,3,2)": ((2, 3, 2),)}
+
+
+def shaped(expr: str, *shapes: tuple) -> Case:
+    """A one-argument case on arrays of the given shapes."""
+    return Case(expr, (ANY,), {str(s).replace(" ", ""): (s,) for s in shapes})
+
+
+def joined(expr: str, x: tuple, y: tuple) -> Case:
+    """Two arrays joined in a list: the list is the primitive's one differentiable argument."""
+    name = f"{x},{y}".replace(" ", "")
+    return Case(expr, (ANY, ANY), {name: (x, y)}, packed=True)
+
+
 ARGS = ("x", "y", "z")
 
 

@@ -315,8 +315,10 @@ def fixed(names: Mapping[str, Any]) -> Callable[[bool], Mapping[str, Any]]:
 
 
 def _load_tables() -> None:
+    from . import linalg as _linalg_rules  # noqa: F401
     from . import numpy as _numpy_rules  # noqa: F401
     from . import python as _python_rules  # noqa: F401
+    from . import shapes as _shape_rules  # noqa: F401
 
 
 _load_tables()

@@ -12,7 +12,16 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import Rule, all_rules, nondiff_functions
+from . import linalg as linalg_rules
 from . import numpy as numpy_rules
+from . import shapes as shape_rules
+
+# Each table module, with the heading of its section.
+TABLES = (
+    ("Elementwise functions, reductions and products", numpy_rules),
+    ("Shape operations, joining and splitting", shape_rules),
+    ("Linear algebra (`np.linalg`)", linalg_rules),
+)
 
 HEADER = """\
 # NumPy in s2s_ad
@@ -29,8 +38,10 @@ without templates (axes, shapes, indices) are constants.
 
 Broadcasting is undone in reverse mode: every cotangent has the shape and
 the float dtype of its argument (float32 stays float32). The helpers the
-templates call (`unreduce`, `matmul_vjp_x`, ...) live in
-[`s2s_ad/arrays.py`](../s2s_ad/arrays.py), one short function each.
+templates call live in [`s2s_ad/arrays.py`](../s2s_ad/arrays.py)
+(`unreduce`, `matmul_vjp_x`, ...), [`s2s_ad/shapes.py`](../s2s_ad/shapes.py)
+(`untile`, `unconcatenate`, ...) and [`s2s_ad/linalg.py`](../s2s_ad/linalg.py)
+(`solve_vjp_a`, `cholesky_vjp`, ...), one short function each.
 """
 
 HOW_TO_ADD = """\
@@ -53,24 +64,30 @@ ad.defjvp(scipy.special.erf, lambda dx, out, x: dx * 2 / math.sqrt(math.pi) * np
 ```
 
 To add a NumPy function to s2s_ad itself, add one line to a table in
-[`s2s_ad/rules/numpy.py`](../s2s_ad/rules/numpy.py): `ELEMENTWISE` takes
+[`s2s_ad/rules/numpy.py`](../s2s_ad/rules/numpy.py) (or `shapes.py`,
+`linalg.py` beside it): `ELEMENTWISE` takes
 the partial derivatives of an elementwise function (`np.tanh: ("1 - out ** 2",)`),
 and `template_rule` takes explicit JVP and VJP templates per parameter,
 with defaults written `"axis=None"`. Then add a case to `CASES` in
-`tests/test_rules_numpy.py`: the suite fails for a rule without one, and
-checks every rule against central differences on several shapes. Finally
-regenerate this page with the command at its top.
+`tests/test_rules_numpy.py` (or `tests/cases_shapes.py`, `tests/cases_linalg.py`):
+the suite fails for a rule without one, and checks every rule against
+central differences on several shapes. Finally regenerate this page with
+the command at its top.
 """
 
 
 def numpy_page() -> str:
     """The whole of ``docs/numpy.md``."""
-    rules = [r for r in all_rules() if r.namespace is numpy_rules.namespace]
+    namespaces = [module.namespace for _, module in TABLES]
+    rules = [r for r in all_rules() if any(r.namespace is n for n in namespaces)]
     public = [r for r in rules if not _is_helper(r)]
     helpers = [r for r in rules if _is_helper(r)]
     lines = [HEADER]
     lines.append(f"## Differentiable functions ({len(public)})\n")
-    lines += _table(public)
+    for heading, module in TABLES:
+        lines.append(f"### {heading}\n")
+        lines += _table([r for r in public if r.namespace is module.namespace])
+        lines.append("")
     lines.append("\n## Helpers of the emitted code\n")
     lines.append(
         "These appear in emitted VJPs; their own rules let emitted code be "

@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from .. import arrays, runtime
+from .. import arrays, linalg, runtime, shapes
 from . import SCALAR, always, fixed, impure, nondifferentiable, scalar_rule, template_rule
 
 
@@ -20,19 +20,22 @@ def _public(module) -> dict:
     return {k: v for k, v in vars(module).items() if not k.startswith("_")}
 
 
-NAMES = {**vars(np), "np": np, **_public(runtime), **_public(arrays)}
+HELPER_MODULES = (runtime, arrays, shapes, linalg)
+NAMES = {**vars(np), "np": np}
+for _module in HELPER_MODULES:
+    NAMES.update(_public(_module))
 NAMES["sign"] = np.sign
 namespace = fixed(NAMES)
 
 
-def register_table(table: dict) -> None:
+def register_table(table: dict, names=namespace) -> None:
     """Rules from ``fn: (parameters, jvp, vjp)``; a lone template is the first parameter's."""
 
     def per_parameter(templates):
         return [templates] if isinstance(templates, str) else list(templates)
 
     for fn, (params, jvp, vjp) in table.items():
-        template_rule(fn, params, per_parameter(jvp), per_parameter(vjp), namespace=namespace)
+        template_rule(fn, params, per_parameter(jvp), per_parameter(vjp), namespace=names)
 
 
 ELEMENTWISE = {
@@ -182,6 +185,15 @@ template_rule(
     namespace=namespace,
 )
 
+# x.astype(dtype) between float types: the derivative changes type the same way.
+template_rule(
+    runtime.astype,
+    ("x", "dtype"),
+    jvp=["astype(dx, dtype)"],
+    vjp=["unbroadcast(g, x)"],
+    namespace=namespace,
+)
+
 # Products: bilinear, so each JVP replaces one factor by its tangent.
 PRODUCTS = {
     np.matmul: ("matmul(dx, y)", "matmul(x, dy)", "matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"),
@@ -215,116 +227,6 @@ template_rule(
     jvp=["np.tensordot(dx, y, axes=axes)", "np.tensordot(x, dy, axes=axes)"],
     vjp=["tensordot_vjp_x(g, x, y, axes=axes)", "tensordot_vjp_y(g, x, y, axes=axes)"],
     namespace=namespace,
-)
-
-# Shape operations: linear, so the JVP applies the same operation to the
-# tangent and the VJP undoes it on the cotangent.
-SHAPE_OPS = {
-    np.reshape: (("x", "shape"), "np.reshape(dx, shape)", "np.reshape(g, np.shape(x))"),
-    np.ravel: (("x",), "np.ravel(dx)", "np.reshape(g, np.shape(x))"),
-    np.transpose: (("x", "axes=None"), "np.transpose(dx, axes)", "untranspose(g, axes)"),
-    np.swapaxes: (
-        ("x", "axis1", "axis2"),
-        "np.swapaxes(dx, axis1, axis2)",
-        "np.swapaxes(g, axis1, axis2)",
-    ),
-    np.moveaxis: (
-        ("x", "source", "destination"),
-        "np.moveaxis(dx, source, destination)",
-        "np.moveaxis(g, destination, source)",
-    ),
-    np.expand_dims: (("x", "axis"), "np.expand_dims(dx, axis)", "np.reshape(g, np.shape(x))"),
-    np.squeeze: (("x", "axis=None"), "np.squeeze(dx, axis=axis)", "np.reshape(g, np.shape(x))"),
-    np.broadcast_to: (("x", "shape"), "np.broadcast_to(dx, shape)", "unbroadcast(g, x)"),
-    np.flip: (("x", "axis=None"), "np.flip(dx, axis=axis)", "np.flip(g, axis=axis)"),
-    np.roll: (
-        ("x", "shift", "axis=None"),
-        "np.roll(dx, shift, axis=axis)",
-        "np.roll(g, np.negative(shift), axis=axis)",
-    ),
-    np.tile: (("x", "reps"), "np.tile(dx, reps)", "untile(g, x, reps)"),
-    np.repeat: (
-        ("x", "repeats", "axis=None"),
-        "np.repeat(dx, repeats, axis=axis)",
-        "unrepeat(g, x, repeats, axis=axis)",
-    ),
-    np.diag: (("x", "k=0"), "np.diag(dx, k=k)", "diag_vjp(g, x, k=k)"),
-    np.diagonal: (
-        ("x", "offset=0", "axis1=0", "axis2=1"),
-        "np.diagonal(dx, offset=offset, axis1=axis1, axis2=axis2)",
-        "diagonal_vjp(g, x, offset=offset, axis1=axis1, axis2=axis2)",
-    ),
-    np.triu: (("x", "k=0"), "np.triu(dx, k=k)", "np.triu(g, k=k)"),
-    np.tril: (("x", "k=0"), "np.tril(dx, k=k)", "np.tril(g, k=k)"),
-    np.pad: (("x", "pad_width"), "np.pad(dx, pad_width)", "unpad(g, x, pad_width)"),
-    np.atleast_1d: (("x",), "np.atleast_1d(dx)", "np.reshape(g, np.shape(x))"),
-    np.atleast_2d: (("x",), "np.atleast_2d(dx)", "np.reshape(g, np.shape(x))"),
-    np.real: (("x",), "np.real(dx)", "g"),
-    np.copy: (("x",), "np.copy(dx)", "g"),
-    np.asarray: (("x",), "np.asarray(dx)", "unarray(g, x)"),
-    np.array: (("x",), "np.array(dx)", "unarray(g, x)"),
-}
-register_table(SHAPE_OPS)
-
-# x.astype(dtype) between float types: the derivative changes type the same way.
-template_rule(
-    runtime.astype,
-    ("x", "dtype"),
-    jvp=["astype(dx, dtype)"],
-    vjp=["unbroadcast(g, x)"],
-    namespace=namespace,
-)
-
-# Joining and splitting: the joined arrays come in one list (or tuple).
-JOINS = {
-    np.concatenate: (
-        ("xs", "axis=0"),
-        "np.concatenate(dxs, axis=axis)",
-        "unconcatenate(g, xs, axis=axis)",
-    ),
-    np.stack: (("xs", "axis=0"), "np.stack(dxs, axis=axis)", "unstack(g, xs, axis=axis)"),
-    np.hstack: (("xs",), "np.hstack(dxs)", "unhstack(g, xs)"),
-    np.vstack: (("xs",), "np.vstack(dxs)", "unvstack(g, xs)"),
-    np.split: (
-        ("x", "indices_or_sections", "axis=0"),
-        "np.split(dx, indices_or_sections, axis=axis)",
-        "np.concatenate(g, axis=axis)",
-    ),
-}
-register_table(JOINS)
-
-# Linear algebra (np.linalg).  The lecture's results: for x = solve(A, b),
-# b's cotangent is A^-T g and A's is -(A^-T g) x^T; for singular values,
-# W's cotangent is U diag(g) V^T.
-LINALG = {
-    np.linalg.solve: (
-        ("a", "b"),
-        ["np.linalg.solve(a, -(da @ out))", "np.linalg.solve(a, db)"],
-        ["solve_vjp_a(g, a, out)", "solve_vjp_b(g, a)"],
-    ),
-    np.linalg.inv: (("a",), ["-(out @ da @ out)"], ["-(mT(out) @ g @ mT(out))"]),
-    np.linalg.det: (("a",), ["det_jvp(da, a, out)"], ["det_vjp(g, a, out)"]),
-    np.linalg.slogdet: (("a",), ["slogdet_jvp(da, a)"], ["slogdet_vjp(g, a)"]),
-    np.linalg.cholesky: (("a",), ["cholesky_jvp(da, out)"], ["cholesky_vjp(g, out)"]),
-    np.linalg.eigvalsh: (("a",), ["eigvalsh_jvp(da, a)"], ["eigvalsh_vjp(g, a)"]),
-    np.linalg.matrix_power: (
-        ("a", "n"),
-        ["matrix_power_jvp(da, a, n)"],
-        ["matrix_power_vjp(g, a, n)"],
-    ),
-}
-if hasattr(np.linalg, "svdvals"):  # NumPy 2
-    LINALG[np.linalg.svdvals] = (("a",), ["svdvals_jvp(da, a)"], ["svdvals_vjp(g, a)"])
-register_table(LINALG)
-NORM = "ord=ord, axis=axis, keepdims=keepdims"
-template_rule(
-    np.linalg.norm,
-    ("x", "ord=None", "axis=None", "keepdims=False"),
-    jvp=[f"np.sum(dx * norm_weights(x, out, {NORM}), {REDUCE})"],
-    vjp=[f"unreduce(g, x, {REDUCE}) * norm_weights(x, out, {NORM})"],
-    namespace=namespace,
-    result_kind=always(SCALAR),
-    reduction=True,
 )
 
 # The helpers above, as they appear in emitted code, so that it can be
