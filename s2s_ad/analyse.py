@@ -28,7 +28,7 @@ def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
     """
     if rules.is_nondifferentiable(call.fn):
         return ()
-    rule = rules.lookup(call.fn)
+    rule = rules.rule_of(call)
     if rule is None:
         return list(call.args) + [v for _, v in call.kwargs]
     try:
@@ -136,7 +136,7 @@ def kinds(
                 else:
                     k = param_kinds.get(value.name, UNKNOWN)
             elif isinstance(value, ir.Call):
-                rule = rules.lookup(value.fn)
+                rule = rules.rule_of(value)
                 arg_kinds = [kind(a) for a in value.args]
                 if None in arg_kinds:
                     continue  # an argument assigned later in a loop: next round

@@ -344,6 +344,86 @@ def kron_vjp_y(g: Any, x: Any, y: Any) -> Any:
     )
 
 
+def einsum_vjp(g: Any, subscripts: str, k: int, *operands: Any) -> Any:
+    """The cotangent of operand ``k`` in ``np.einsum(subscripts, *operands)``.
+
+    ``g`` contracted with the other operands back to operand ``k``'s indices;
+    indices only operand ``k`` summed over are spread back, a repeated index
+    (a diagonal) is written back on the diagonal, and broadcast ``...`` axes
+    are summed.
+
+    >>> a, b = np.ones((2, 3)), np.arange(3.0)
+    >>> einsum_vjp(np.ones(2), "ij,j->i", 0, a, b)
+    array([[0., 1., 2.],
+           [0., 1., 2.]])
+    >>> einsum_vjp(1.0, "ii", 0, np.zeros((2, 2)))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    inputs, output = einsum_specs(subscripts, len(operands))
+    spec, x = inputs[k], operands[k]
+    others = [s for i, s in enumerate(inputs) if i != k]
+    letters = "".join(dict.fromkeys(spec.replace("...", "")))
+    reached = set(output + "".join(others))
+    kept = "".join(c for c in letters if c in reached)
+    dots = "..." if "..." in spec else ""
+    rest = [op for i, op in enumerate(operands) if i != k]
+    # NumPy wants `...` in the output wherever an input has it; extra axes are summed below.
+    any_dots = "..." if "..." in output + "".join(others) + spec else ""
+    part = np.einsum(",".join([output, *others]) + "->" + any_dots + kept, g, *rest)
+    sizes, dot_shape = _einsum_sizes(spec, np.shape(x))
+    n_dots = len(dot_shape)
+    part = _sum_to_ndim(part, n_dots, np.ndim(part) - len(kept), dot_shape)
+    for position, c in enumerate(letters):  # indices summed over in operand k alone
+        if c not in reached:
+            part = np.expand_dims(part, n_dots + position)
+    part = np.broadcast_to(part, dot_shape + tuple(sizes[c] for c in letters))
+    if len(letters) == len(spec.replace("...", "")):
+        return like(x, np.einsum(dots + letters + "->" + spec, part))
+    result = np.zeros(np.shape(x), dtype=float_dtype(x, g))
+    np.einsum(spec + "->" + dots + letters, result)[...] = part  # a view of the diagonal
+    return _number_if_0d(result) if np.ndim(x) == 0 else result
+
+
+def einsum_specs(subscripts: str, count: int) -> Tuple[list, str]:
+    """The input specs and the output spec of ``subscripts``, made explicit as NumPy does.
+
+    >>> einsum_specs("ij,jk", 2)
+    (['ij', 'jk'], 'ik')
+    >>> einsum_specs("...i, ...i -> ...", 2)
+    (['...i', '...i'], '...')
+    """
+    subscripts = subscripts.replace(" ", "")
+    inputs, arrow, output = subscripts.partition("->")
+    specs = inputs.split(",")
+    if len(specs) != count:
+        raise ValueError(f"{subscripts!r} names {len(specs)} operands, not {count}")
+    if not arrow:
+        letters = "".join(specs).replace("...", "")
+        once = sorted(c for c in set(letters) if letters.count(c) == 1)
+        output = ("..." if "..." in inputs else "") + "".join(once)
+    return specs, output
+
+
+def _einsum_sizes(spec: str, shape: tuple) -> Tuple[dict, tuple]:
+    """The length of each index letter of one operand, and the shape of its ``...``."""
+    before, _, after = spec.partition("...")
+    end = len(shape) - len(after)
+    dims = shape[: len(before)] + shape[end:]
+    return dict(zip(before + after, dims)), tuple(shape[len(before) : end])
+
+
+def _sum_to_ndim(part: Any, n_dots: int, part_dots: int, dot_shape: tuple) -> Any:
+    """``part``'s leading ``...`` axes summed down to ``dot_shape`` (undoing broadcasting)."""
+    part = np.asarray(part)
+    if part_dots > n_dots:
+        part = np.sum(part, axis=tuple(range(part_dots - n_dots)))
+    for axis, size in enumerate(dot_shape):
+        if size == 1 and part.shape[axis] != 1:
+            part = np.sum(part, axis=axis, keepdims=True)
+    return part
+
+
 def _as_matrices(g: Any, x: Any, y: Any):
     x2 = np.asarray(x)[None, :] if np.ndim(x) == 1 else np.asarray(x)
     y2 = np.asarray(y)[:, None] if np.ndim(y) == 1 else np.asarray(y)

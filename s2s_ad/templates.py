@@ -345,7 +345,7 @@ def rule_for(call: ir.Call, loc: Optional[Loc]):
     from . import rules
     from .errors import TransformError
 
-    rule = rules.lookup(call.fn)
+    rule = rules.rule_of(call)
     name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
     if rule is None:
         import inspect

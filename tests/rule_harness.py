@@ -313,24 +313,26 @@ def build(f: Callable, mode: str, wrt: Tuple[int, ...], args: Sequence[Any], opt
 
 def check_case_matches_rule(table: RuleTable, fn: Any, generated: ModuleType) -> None:
     """Each case calls its primitive, with the rule's arity and differentiable arguments."""
-    rule = lookup(fn)
-    assert rule is not None, f"{table.label(fn)} has a case but no rule"
-    with_rule = tuple(i for i, (j, v) in enumerate(zip(rule.jvp, rule.vjp)) if j or v)
+    assert lookup(fn) is not None, f"{table.label(fn)} has a case but no rule"
     for k, case in enumerate(table.variants(fn)):
+        body = lower_function(getattr(generated, table.variant_name(fn, k))).function.body
+        calls = [
+            s.value
+            for s in ir.walk(body)
+            if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and s.value.fn is fn
+        ]
+        assert calls, f"{case.expr!r} does not call {table.label(fn)}"
+        rule = lookup(fn).for_call(len(calls[0].args))
+        with_rule = tuple(i for i, (j, v) in enumerate(zip(rule.jvp, rule.vjp)) if j or v)
         if case.packed:
             assert with_rule == (0,), (case.expr, with_rule)
+        elif rule is not lookup(fn):  # variadic: every argument of the case is an operand
+            assert len(with_rule) >= case.arity, (case.expr, with_rule)
         elif case.arity == len(rule.arg_names):
             assert with_rule == case.differentiable, (case.expr, with_rule, case.differentiable)
         else:  # some parameters are given as constants or left at their defaults
             assert case.arity < len(rule.arg_names), case.expr
             assert set(case.differentiable) <= set(with_rule), (case.expr, with_rule)
-        body = lower_function(getattr(generated, table.variant_name(fn, k))).function.body
-        calls = [
-            s.value.fn
-            for s in ir.walk(body)
-            if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call)
-        ]
-        assert any(c is fn for c in calls), f"{case.expr!r} does not call {table.label(fn)}"
 
 
 def check_jvp(point: Point, generated: ModuleType) -> None:

@@ -76,6 +76,15 @@ def test_a_keyword_without_a_rule_is_refused_by_name():
             differentiate(sums_in_float32)(V3)
 
 
+def test_einsum_needs_its_subscripts_in_the_call():
+    def contracts_with_sublists(x):
+        return np.einsum(x, [0, 1], x, [1, 0])
+
+    with pytest.raises(ad.TransformError, match="subscripts must be a string") as info:
+        ad.grad(contracts_with_sublists)(np.eye(2))
+    assert "np.einsum(x, [0, 1], x, [1, 0])" in str(info.value)
+
+
 # ============================================================= indexing
 
 IDX = np.array([2, 0, 2])

@@ -56,6 +56,7 @@ from rule_harness import (
     fd_jvp,
     fd_vjp,
     like,
+    shaped,
 )
 
 # ------------------------------------------------------------------- cases
@@ -248,6 +249,29 @@ CASES: Dict[Any, Case] = {
         {"(3,),float": ((3,), None), "(2,3),float": ((2, 3), None), "(2,3),()": ((2, 3), ())},
         wrt=(1,),
     ),
+    np.einsum: [
+        Case("np.einsum('ij,jk->ik', x, y)", (ANY, ANY), {"(2,3),(3,4)": ((2, 3), (3, 4))}),
+        Case("np.einsum('ij,jk', x, y)", (ANY, ANY), {"(2,3),(3,4)": ((2, 3), (3, 4))}),
+        Case("np.einsum('i,i', x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,))}),
+        Case("np.einsum('ij,k->i', x, y)", (ANY, ANY), {"(2,3),(4,)": ((2, 3), (4,))}),
+        Case("np.einsum('ij,k->ijk', x, y)", (ANY, ANY), {"(2,3),(4,)": ((2, 3), (4,))}),
+        Case(
+            "np.einsum('...ij,...jk->...ik', x, y)",
+            (ANY, ANY),
+            {"(5,2,3),(1,3,4)": ((5, 2, 3), (1, 3, 4)), "(2,3),(4,3,2)": ((2, 3), (4, 3, 2))},
+        ),
+        Case("np.einsum('i...j,j->...', x, y)", (ANY, ANY), {"(2,3,4),(4,)": ((2, 3, 4), (4,))}),
+        Case(
+            "np.einsum('ij, jk, kl -> il', x, y, z)",
+            (ANY, ANY, ANY),
+            {"(2,3),(3,4),(4,2)": ((2, 3), (3, 4), (4, 2))},
+        ),
+        shaped("np.einsum('ii->i', x)", (3, 3)),
+        shaped("np.einsum('ii', x)", (3, 3)),
+        shaped("np.einsum('iij->j', x)", (3, 3, 2)),
+        shaped("np.einsum('ijk->kj', x)", (2, 3, 4)),
+        Case("np.einsum('ij,ij->', x, x)", (ANY,), {"(2,3)": ((2, 3),)}),
+    ],
     **SHAPE_CASES,
     **LINALG_CASES,
 }

@@ -74,6 +74,8 @@ class Rule:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # A reduction over ``axis``: its result is a scalar when it reduces everything.
     reduction: bool = False
+    # Refuses call forms the templates do not fit: ``accepts(args)`` is None or the reason.
+    accepts: Optional[Callable[[Sequence[Any]], Optional[str]]] = None
 
     @property
     def name(self) -> str:
@@ -82,6 +84,9 @@ class Rule:
     def bind(self, args: Sequence[Any], kwargs: Sequence[Tuple[str, Any]]) -> Dict[str, Any]:
         """Parameter name -> argument (the ``defaults`` value, wrapped by the caller,
         for parameters left out); ``ValueError`` naming what does not fit."""
+        reason = self.accepts and self.accepts(args)
+        if reason:
+            raise ValueError(reason)
         if len(args) > len(self.arg_names):
             raise ValueError(f"it takes at most {len(self.arg_names)} positional argument(s)")
         bound = dict(zip(self.arg_names, args))
@@ -93,6 +98,10 @@ class Rule:
         if missing:
             raise ValueError(f"`{missing[0]}` is not given")
         return bound
+
+    def for_call(self, positional: int) -> Rule:
+        """The rule of a call with this many positional arguments (itself, unless variadic)."""
+        return self
 
     def constant_partial(self, index: int) -> bool:
         """Whether the JVP of argument ``index`` reads nothing but its tangent."""
@@ -134,6 +143,12 @@ def all_rules() -> list:
 def lookup(fn: Any) -> Optional[Rule]:
     """The rule of a primitive, or None."""
     return _RULES.get(id(fn))
+
+
+def rule_of(call: Any) -> Optional[Rule]:
+    """The rule of an IR call, fitted to its number of arguments (variadic rules), or None."""
+    rule = _RULES.get(id(call.fn))
+    return None if rule is None else rule.for_call(len(call.args))
 
 
 def nondiff_functions() -> list:
@@ -272,22 +287,82 @@ def template_rule(
     (``np.sum(dx, axis=axis)`` is ``np.sum(dx)`` for ``np.sum(x)``).  Missing
     templates (non-differentiable parameters such as ``axis``) may be omitted.
     """
+    return register(_template_rule(fn, arg_names, jvp, vjp, namespace, result_kind, reduction))
+
+
+def _template_rule(
+    fn: Any,
+    arg_names: Sequence[str],
+    jvp: Sequence[Optional[str]],
+    vjp: Sequence[Optional[str]],
+    namespace: Callable[[bool], Mapping[str, Any]],
+    result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
+    reduction: bool = False,
+) -> Rule:
+    """The rule :func:`template_rule` registers."""
     names, defaults = parse_parameters(arg_names)
     parse = lambda s: None if s is None else Template.parse(s)  # noqa: E731
     pad = (None,) * (len(names) - len(jvp)), (None,) * (len(names) - len(vjp))
-    return register(
-        Rule(
-            fn,
-            names,
-            tuple(map(parse, tuple(jvp) + pad[0])),
-            tuple(map(parse, tuple(vjp) + pad[1])),
-            namespace,
-            False,
-            result_kind,
-            defaults,
-            reduction,
-        )
+    return Rule(
+        fn,
+        names,
+        tuple(map(parse, tuple(jvp) + pad[0])),
+        tuple(map(parse, tuple(vjp) + pad[1])),
+        namespace,
+        False,
+        result_kind,
+        defaults,
+        reduction,
     )
+
+
+@dataclass
+class VariadicRule(Rule):
+    """The rule of a function with ``*args`` (``np.einsum(subscripts, *operands)``).
+
+    ``specialize(n)`` returns ``(parameters, jvp, vjp)`` for a call with
+    ``n`` positional arguments, as :func:`template_rule` takes them; the
+    result is cached.  The rule's own templates only document it (generated
+    docs show them).
+    """
+
+    specialize: Optional[Callable[[int], tuple]] = None
+    _fitted: Dict[int, Rule] = field(default_factory=dict)
+
+    def for_call(self, positional: int) -> Rule:
+        if positional not in self._fitted:
+            names, jvp, vjp = self.specialize(positional)
+            fitted = _template_rule(self.fn, names, jvp, vjp, self.namespace, self.result_kind)
+            fitted.accepts = self.accepts
+            self._fitted[positional] = fitted
+        return self._fitted[positional]
+
+    def bind(self, args, kwargs):
+        return self.for_call(len(args)).bind(args, kwargs)
+
+
+def variadic_rule(
+    fn: Any,
+    shown: Tuple[Sequence[str], Sequence[Optional[str]], Sequence[Optional[str]]],
+    specialize: Callable[[int], tuple],
+    *,
+    namespace: Callable[[bool], Mapping[str, Any]],
+    accepts: Optional[Callable[[Sequence[Any]], Optional[str]]] = None,
+    result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
+) -> Rule:
+    """Register a :class:`VariadicRule`; ``shown`` is ``(parameters, jvp, vjp)`` for the docs."""
+    shown_rule = _template_rule(fn, *shown, namespace, result_kind)
+    rule = VariadicRule(
+        fn,
+        shown_rule.arg_names,
+        shown_rule.jvp,
+        shown_rule.vjp,
+        namespace,
+        result_kind=result_kind,
+        specialize=specialize,
+        accepts=accepts,
+    )
+    return register(rule)
 
 
 def parse_parameters(specs: Sequence[str]) -> Tuple[Tuple[str, ...], Dict[str, Any]]:

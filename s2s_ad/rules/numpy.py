@@ -12,8 +12,17 @@ import operator
 
 import numpy as np
 
-from .. import arrays, linalg, runtime, shapes
-from . import SCALAR, always, fixed, impure, nondifferentiable, scalar_rule, template_rule
+from .. import arrays, ir, linalg, runtime, shapes
+from . import (
+    SCALAR,
+    always,
+    fixed,
+    impure,
+    nondifferentiable,
+    scalar_rule,
+    template_rule,
+    variadic_rule,
+)
 
 
 def _public(module) -> dict:
@@ -228,6 +237,41 @@ template_rule(
     vjp=["tensordot_vjp_x(g, x, y, axes=axes)", "tensordot_vjp_y(g, x, y, axes=axes)"],
     namespace=namespace,
 )
+
+
+def _einsum_rule(positional: int) -> tuple:
+    """``np.einsum(subscripts, a, b)``: the JVP replaces one operand by its tangent."""
+    operands = [f"operand{k}" for k in range(positional - 1)]
+
+    def replaced(k: int) -> str:
+        return ", ".join("d" + op if i == k else op for i, op in enumerate(operands))
+
+    jvp = [None] + [f"np.einsum(subscripts, {replaced(k)})" for k in range(len(operands))]
+    vjp = [None] + [
+        f"einsum_vjp(g, subscripts, {k}, {', '.join(operands)})" for k in range(len(operands))
+    ]
+    return ("subscripts", *operands), jvp, vjp
+
+
+def _einsum_accepts(args) -> str:
+    subscripts = args[0] if args else None
+    if isinstance(subscripts, ir.Const) and isinstance(subscripts.value, str):
+        return None
+    return 'its subscripts must be a string written in the call ("ij,jk->ik")'
+
+
+variadic_rule(
+    np.einsum,
+    (
+        ("subscripts", "*operands"),
+        [None, "np.einsum(subscripts, ..., doperand_k, ...)"],
+        [None, "einsum_vjp(g, subscripts, k, *operands)"],
+    ),
+    _einsum_rule,
+    namespace=namespace,
+    accepts=_einsum_accepts,
+)
+
 
 # The helpers above, as they appear in emitted code, so that it can be
 # differentiated again.  Each is linear in the cotangent ``v`` it spreads
