@@ -312,27 +312,26 @@ def build(f: Callable, mode: str, wrt: Tuple[int, ...], args: Sequence[Any], opt
 
 
 def check_case_matches_rule(table: RuleTable, fn: Any, generated: ModuleType) -> None:
-    """Each case calls its primitive, with the rule's arity and differentiable arguments."""
+    """Each case calls its primitive, and every differentiable argument it passes straight
+    to the primitive lands on a parameter that has templates."""
     assert lookup(fn) is not None, f"{table.label(fn)} has a case but no rule"
     for k, case in enumerate(table.variants(fn)):
-        body = lower_function(getattr(generated, table.variant_name(fn, k))).function.body
+        low = lower_function(getattr(generated, table.variant_name(fn, k)))
         calls = [
             s.value
-            for s in ir.walk(body)
+            for s in ir.walk(low.function.body)
             if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and s.value.fn is fn
         ]
         assert calls, f"{case.expr!r} does not call {table.label(fn)}"
         rule = lookup(fn).for_call(len(calls[0].args))
-        with_rule = tuple(i for i, (j, v) in enumerate(zip(rule.jvp, rule.vjp)) if j or v)
-        if case.packed:
-            assert with_rule == (0,), (case.expr, with_rule)
-        elif rule is not lookup(fn):  # variadic: every argument of the case is an operand
-            assert len(with_rule) >= case.arity, (case.expr, with_rule)
-        elif case.arity == len(rule.arg_names):
-            assert with_rule == case.differentiable, (case.expr, with_rule, case.differentiable)
-        else:  # some parameters are given as constants or left at their defaults
-            assert case.arity < len(rule.arg_names), case.expr
-            assert set(case.differentiable) <= set(with_rule), (case.expr, with_rule)
+        with_rule = {n for n, j, v in zip(rule.arg_names, rule.jvp, rule.vjp) if j or v}
+        bound = rule.bind(calls[0].args, calls[0].kwargs)
+        if case.packed:  # the list is the first parameter
+            assert rule.arg_names[0] in with_rule, (case.expr, with_rule)
+        passed = {low.load_of.get(atom): name for name, atom in bound.items()}
+        for i in case.differentiable:
+            if ARGS[i] in passed:
+                assert passed[ARGS[i]] in with_rule, (case.expr, ARGS[i], with_rule)
 
 
 def check_jvp(point: Point, generated: ModuleType) -> None:

@@ -74,8 +74,8 @@ class Rule:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # A reduction over ``axis``: its result is a scalar when it reduces everything.
     reduction: bool = False
-    # Refuses call forms the templates do not fit: ``accepts(args)`` is None or the reason.
-    accepts: Optional[Callable[[Sequence[Any]], Optional[str]]] = None
+    # Refuses call forms the templates do not fit: ``accepts(bound)`` is None or the reason.
+    accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None
 
     @property
     def name(self) -> str:
@@ -84,9 +84,6 @@ class Rule:
     def bind(self, args: Sequence[Any], kwargs: Sequence[Tuple[str, Any]]) -> Dict[str, Any]:
         """Parameter name -> argument (the ``defaults`` value, wrapped by the caller,
         for parameters left out); ``ValueError`` naming what does not fit."""
-        reason = self.accepts and self.accepts(args)
-        if reason:
-            raise ValueError(reason)
         if len(args) > len(self.arg_names):
             raise ValueError(f"it takes at most {len(self.arg_names)} positional argument(s)")
         bound = dict(zip(self.arg_names, args))
@@ -97,6 +94,9 @@ class Rule:
         missing = [n for n in self.arg_names if n not in bound and n not in self.defaults]
         if missing:
             raise ValueError(f"`{missing[0]}` is not given")
+        reason = self.accepts and self.accepts(bound)
+        if reason:
+            raise ValueError(reason)
         return bound
 
     def for_call(self, positional: int) -> Rule:
@@ -278,6 +278,7 @@ def template_rule(
     namespace: Callable[[bool], Mapping[str, Any]],
     result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
     reduction: bool = False,
+    accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None,
 ) -> Rule:
     """A rule with explicit JVP and VJP templates per argument.
 
@@ -286,8 +287,30 @@ def template_rule(
     default is left out of the template calls that pass it on by keyword
     (``np.sum(dx, axis=axis)`` is ``np.sum(dx)`` for ``np.sum(x)``).  Missing
     templates (non-differentiable parameters such as ``axis``) may be omitted.
+    ``accepts`` may refuse call forms the templates do not fit (see :func:`only`).
     """
-    return register(_template_rule(fn, arg_names, jvp, vjp, namespace, result_kind, reduction))
+    rule = _template_rule(fn, arg_names, jvp, vjp, namespace, result_kind, reduction)
+    rule.accepts = accepts
+    return register(rule)
+
+
+def only(**allowed: Any) -> Callable[[Mapping[str, Any]], Optional[str]]:
+    """An ``accepts`` that lets options keep only the given values (``only(retstep=False)``).
+
+    >>> from s2s_ad import ir
+    >>> only(retstep=False)({"retstep": ir.Const(True)})
+    '`retstep=` can only be False here'
+    """
+    from ..ir import Const
+
+    def accepts(bound: Mapping[str, Any]) -> Optional[str]:
+        for name, value in allowed.items():
+            given = bound.get(name, Const(value))
+            if not (isinstance(given, Const) and (given.value is value or given.value == value)):
+                return f"`{name}=` can only be {value!r} here"
+        return None
+
+    return accepts
 
 
 def _template_rule(
@@ -347,7 +370,7 @@ def variadic_rule(
     specialize: Callable[[int], tuple],
     *,
     namespace: Callable[[bool], Mapping[str, Any]],
-    accepts: Optional[Callable[[Sequence[Any]], Optional[str]]] = None,
+    accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None,
     result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
 ) -> Rule:
     """Register a :class:`VariadicRule`; ``shown`` is ``(parameters, jvp, vjp)`` for the docs."""
