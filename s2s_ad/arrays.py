@@ -13,6 +13,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from .runtime import unbroadcast
+
 Axis = Optional[Any]  # None, an int or a tuple of ints
 
 
@@ -156,6 +158,233 @@ def sinc_derivative(x: Any, out: Any) -> Any:
     safe = np.where(x == 0, 1.0, x)
     result = np.where(x == 0, 0.0, (np.cos(np.pi * safe) - out) / safe)
     return _number_if_0d(result)
+
+
+def cumprod_jvp(dx: Any, x: Any, axis: Optional[int] = None) -> Any:
+    """The tangent of ``np.cumprod(x, axis)`` along ``dx`` (exact where ``x`` has zeros).
+
+    >>> cumprod_jvp(np.array([1.0, 0.0, 0.0]), np.array([2.0, 0.0, 3.0]))
+    array([1., 0., 0.])
+    """
+    lined, restore = _to_last_axis(np.asarray(x), axis)
+    tangent = _to_last_axis(np.asarray(dx, dtype=lined.dtype), axis)[0]
+    result = np.einsum("...j,...ji->...i", tangent, _cumprod_partials(lined))
+    return result if axis is None else restore(result)
+
+
+def cumprod_vjp(g: Any, x: Any, axis: Optional[int] = None) -> Any:
+    """The cotangent of ``x`` for ``np.cumprod(x, axis)`` (exact where ``x`` has zeros).
+
+    >>> cumprod_vjp(np.ones(3), np.array([2.0, 0.0, 3.0]))
+    array([1., 8., 0.])
+    """
+    lined, restore = _to_last_axis(np.asarray(x), axis)
+    flat_g = np.reshape(g, lined.shape) if axis is None else _to_last_axis(np.asarray(g), axis)[0]
+    return like(x, restore(np.einsum("...ji,...i->...j", _cumprod_partials(lined), flat_g)))
+
+
+def _cumprod_partials(x: np.ndarray) -> np.ndarray:
+    """``w[..., j, i]`` = d cumprod(x)_i / d x_j along the last axis: the product of
+    ``x_0 .. x_i`` without ``x_j`` (zero for j > i), with no division by ``x``."""
+    n = x.shape[-1]
+    later = np.arange(n)[:, None] < np.arange(n)[None, :]  # k > j
+    after = np.cumprod(np.where(later, x[..., None, :], 1.0), axis=-1)  # x_{j+1} .. x_i
+    ones = np.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    before = np.cumprod(np.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)  # x_0 .. x_{j-1}
+    return before[..., :, None] * after * ~np.tril(np.ones((n, n), dtype=bool), -1)
+
+
+def cumulative_vjp(
+    g: Any, x: Any, axis: Optional[int] = None, include_initial: bool = False, prod: bool = False
+) -> Any:
+    """The cotangent of ``x`` for ``np.cumulative_sum`` (``np.cumulative_prod`` if ``prod``).
+
+    ``include_initial`` put a 0 (or 1) in front along the axis, which has no derivative.
+
+    >>> cumulative_vjp(np.ones(4), np.zeros(3), include_initial=True)
+    array([3., 2., 1.])
+    """
+    axis = 0 if axis is None else axis
+    if include_initial:
+        g = np.delete(np.asarray(g), 0, axis=axis)
+    return (cumprod_vjp if prod else cumsum_vjp)(g, x, axis=axis)
+
+
+def cumulative_prod_jvp(
+    dx: Any, x: Any, axis: Optional[int] = None, include_initial: bool = False
+) -> Any:
+    """The tangent of ``np.cumulative_prod(x, axis, include_initial)`` along ``dx``.
+
+    >>> cumulative_prod_jvp(np.ones(2), np.array([2.0, 3.0]), include_initial=True)
+    array([0., 1., 5.])
+    """
+    axis = 0 if axis is None else axis
+    tangent = cumprod_jvp(dx, x, axis=axis)
+    if not include_initial:
+        return tangent
+    return np.insert(tangent, 0, 0.0, axis=axis)
+
+
+def nanmean_vjp(g: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """The cotangent of ``x`` for ``np.nanmean(x, axis)``: ``g`` shared by the non-NaN entries.
+
+    >>> nanmean_vjp(1.0, np.array([1.0, np.nan, 3.0]))
+    array([0.5, 0. , 0.5])
+    """
+    present = ~np.isnan(x)
+    count = np.sum(present, axis=axis, keepdims=True)
+    return like(x, present * expanded(g, np.ndim(x), axis, keepdims) / count)
+
+
+def nanvar_vjp(g: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """The cotangent of ``x`` for ``np.nanvar(x, axis, ddof=ddof)``; NaN entries get 0.
+
+    >>> nanvar_vjp(1.0, np.array([1.0, np.nan, 3.0]))
+    array([-1.,  0.,  1.])
+    """
+    centered, count = _nan_centered(x, axis)
+    return like(x, expanded(g, np.ndim(x), axis, keepdims) * 2 * centered / (count - ddof))
+
+
+def nanvar_jvp(dx: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Any:
+    """The tangent of ``np.nanvar(x, axis, ddof=ddof)`` along ``dx`` (NaN entries ignored).
+
+    >>> float(nanvar_jvp(np.array([1.0, 5.0, 0.0]), np.array([1.0, np.nan, 3.0])))
+    -1.0
+    """
+    centered, count = _nan_centered(x, axis)
+    total = np.sum(2 * centered * np.where(np.isnan(x), 0.0, dx), axis=axis, keepdims=keepdims)
+    return total / np.reshape(count - ddof, np.shape(total)).astype(total.dtype)
+
+
+def average_vjp_a(g: Any, a: Any, axis: Axis = None, weights: Any = None, keepdims=False) -> Any:
+    """The cotangent of ``a`` for ``np.average(a, axis, weights)``: ``g`` shared by weight.
+
+    >>> average_vjp_a(1.0, np.zeros(2), weights=np.array([1.0, 3.0]))
+    array([0.25, 0.75])
+    """
+    if weights is None:
+        return unreduce_mean(g, a, axis, keepdims)
+    w = _average_weights(a, axis, weights)
+    share = w / np.sum(w, axis=axis, keepdims=True)
+    return like(a, expanded(g, np.ndim(a), axis, keepdims) * share)
+
+
+def average_jvp_weights(
+    dweights: Any, a: Any, axis: Axis, weights: Any, out: Any, keepdims: bool = False
+) -> Any:
+    """The tangent of ``np.average(a, axis, weights)`` along the weights' tangent.
+
+    >>> float(average_jvp_weights(np.array([1.0, 0.0]), np.array([0.0, 4.0]), None,
+    ...                           np.array([1.0, 1.0]), 2.0))
+    -1.0
+    """
+    w, dw = _average_weights(a, axis, weights), _average_weights(a, axis, dweights)
+    centered = np.asarray(a) - expanded(out, np.ndim(a), axis, keepdims)
+    total = np.sum(centered * dw, axis=axis, keepdims=keepdims)
+    return total / np.sum(w, axis=axis, keepdims=keepdims)
+
+
+def average_vjp_weights(
+    g: Any, a: Any, axis: Axis, weights: Any, out: Any, keepdims: bool = False
+) -> Any:
+    """The cotangent of the weights of ``np.average(a, axis, weights)``.
+
+    >>> average_vjp_weights(1.0, np.array([0.0, 4.0]), None, np.array([1.0, 1.0]), 2.0)
+    array([-1.,  1.])
+    """
+    w = _average_weights(a, axis, weights)
+    g = expanded(g, np.ndim(a), axis, keepdims)
+    centered = np.asarray(a) - expanded(out, np.ndim(a), axis, keepdims)
+    full = g * centered / np.sum(w, axis=axis, keepdims=True)
+    if np.ndim(weights) == np.ndim(a):
+        return like(weights, full)
+    others = tuple(k for k in range(np.ndim(a)) if k != axis % np.ndim(a))
+    return like(weights, np.sum(full, axis=others))  # 1-D weights along ``axis``
+
+
+def _average_weights(a: Any, axis: Axis, weights: Any) -> np.ndarray:
+    """The weights as ``np.average`` applies them: 1-D weights lie along ``axis``."""
+    weights = np.asarray(weights)
+    if weights.ndim == np.ndim(a) or weights.ndim == 0:
+        return np.broadcast_to(weights, np.shape(a))
+    shape = [1] * np.ndim(a)
+    shape[axis] = weights.shape[0]
+    return np.broadcast_to(weights.reshape(shape), np.shape(a))
+
+
+def trapezoid_vjp_y(g: Any, y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
+    """The cotangent of ``y`` for ``np.trapezoid(y, x, dx, axis)``: half of each neighbouring width.
+
+    >>> trapezoid_vjp_y(1.0, np.zeros(3), np.array([0.0, 1.0, 3.0]))
+    array([0.5, 1.5, 1. ])
+    """
+    widths = _trapezoid_widths(y, x, dx, axis)
+    zero = np.zeros_like(widths[..., :1])
+    share = (np.concatenate([widths, zero], -1) + np.concatenate([zero, widths], -1)) / 2
+    share = np.moveaxis(share, -1, axis % np.ndim(y)) if np.ndim(share) == np.ndim(y) else share
+    return like(y, np.expand_dims(g, axis) * _along(share, np.ndim(y), axis))
+
+
+def trapezoid_jvp_x(dxs: Any, y: Any, x: Any, axis: int = -1) -> Any:
+    """The tangent of ``np.trapezoid(y, x, axis=axis)`` along the tangent ``dxs`` of ``x``.
+
+    >>> float(trapezoid_jvp_x(np.array([0.0, 1.0]), np.array([1.0, 3.0]), np.array([0.0, 2.0])))
+    2.0
+    """
+    width_tangent = np.diff(dxs, axis=-1 if np.ndim(x) == 1 else axis)
+    heights = _pairwise_means(y, axis)
+    return np.sum(_along(width_tangent, np.ndim(heights), axis) * heights, axis=axis)
+
+
+def trapezoid_vjp_x(g: Any, y: Any, x: Any, axis: int = -1) -> Any:
+    """The cotangent of ``x`` for ``np.trapezoid(y, x, axis=axis)``.
+
+    >>> trapezoid_vjp_x(1.0, np.array([1.0, 3.0]), np.array([0.0, 2.0]))
+    array([-2.,  2.])
+    """
+    per_width = np.expand_dims(g, axis) * _pairwise_means(y, axis)  # d out / d width
+    if np.ndim(x) == 1:
+        others = tuple(k for k in range(per_width.ndim) if k != axis % per_width.ndim)
+        per_width = np.sum(per_width, axis=others)
+        axis = 0
+    zero = np.zeros_like(np.take(per_width, [0], axis=axis))
+    padded_before = np.concatenate([zero, per_width], axis=axis)
+    padded_after = np.concatenate([per_width, zero], axis=axis)
+    return like(x, unbroadcast(padded_before - padded_after, x))
+
+
+def _trapezoid_widths(y: Any, x: Any, dx: float, axis: int) -> np.ndarray:
+    """The widths between samples, along the last axis."""
+    n = np.shape(y)[axis]
+    if x is None:
+        return np.full(n - 1, float(dx))
+    widths = np.diff(x, axis=-1 if np.ndim(x) == 1 else axis)
+    return widths if np.ndim(x) == 1 else np.moveaxis(widths, axis, -1)
+
+
+def _pairwise_means(y: Any, axis: int) -> np.ndarray:
+    """The mean of each two neighbouring samples along ``axis``."""
+    y = np.asarray(y)
+    n = y.shape[axis]
+    take = lambda lo, hi: np.take(y, np.arange(lo, hi), axis=axis)  # noqa: E731
+    return (take(0, n - 1) + take(1, n)) / 2
+
+
+def _along(values: np.ndarray, ndim: int, axis: int) -> np.ndarray:
+    """A 1-D ``values`` shaped to broadcast along ``axis`` of an ``ndim``-d array."""
+    if np.ndim(values) != 1:
+        return values
+    shape = [1] * ndim
+    shape[axis] = -1
+    return np.reshape(values, shape)
+
+
+def _nan_centered(x: Any, axis: Axis) -> Tuple[np.ndarray, Any]:
+    """``x`` minus its NaN-ignoring mean (0 at NaNs), and how many non-NaN entries each has."""
+    present = ~np.isnan(x)
+    centered = np.where(present, np.asarray(x) - np.nanmean(x, axis=axis, keepdims=True), 0.0)
+    return centered, np.sum(present, axis=axis, keepdims=True)
 
 
 # -------------------------------------------------------------- internals
@@ -342,6 +571,109 @@ def kron_vjp_y(g: Any, x: Any, y: Any) -> Any:
         y,
         np.sum(blocks * np.reshape(x, _interleave_ones(xs, False)), axis=axes).reshape(np.shape(y)),
     )
+
+
+def convolve_vjp(g: Any, a: Any, v: Any, mode: str = "full", position: int = 0) -> Any:
+    """The cotangent of ``a`` (``position`` 0) or ``v`` (1) for ``np.convolve(a, v, mode)``.
+
+    ``g`` is put back where its entries lie in the full convolution, then
+    correlated with the other factor.
+
+    >>> a, v = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    >>> convolve_vjp(np.array([1.0, 0.0, 0.0]), a, v, "full", position=1)
+    array([1., 0.])
+    """
+    n_a, n_v = np.size(a), np.size(v)
+    short = min(n_a, n_v)
+    start = {"full": 0, "same": (short - 1) // 2, "valid": short - 1}[mode]
+    full = np.zeros(n_a + n_v - 1, dtype=float_dtype(g, a, v))
+    full[start : start + np.size(g)] = g
+    own, other = (a, v) if position == 0 else (v, a)
+    return like(own, np.correlate(full, other, "valid"))
+
+
+def correlate_vjp(g: Any, a: Any, v: Any, mode: str = "valid", position: int = 0) -> Any:
+    """The cotangent of ``a`` (``position`` 0) or ``v`` (1) for ``np.correlate(a, v, mode)``,
+    which is ``np.convolve(a, v[::-1], mode)`` for real arrays.
+
+    >>> correlate_vjp(np.array([1.0]), np.array([1.0, 2.0]), np.array([3.0, 4.0]), "valid", 0)
+    array([3., 4.])
+    """
+    cotangent = convolve_vjp(g, a, np.asarray(v)[::-1], mode, position)
+    return cotangent if position == 0 else like(v, cotangent[::-1])
+
+
+def cross_vjp(g: Any, a: Any, b: Any, axis: Optional[int] = None, position: int = 0) -> Any:
+    """The cotangent of ``a`` (``position`` 0) or ``b`` (1) for ``np.cross(a, b, axis=axis)``
+    of 3-vectors: ``b × g`` for ``a``, ``g × a`` for ``b``.
+
+    >>> cross_vjp(np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+    array([1., 0., 0.])
+    """
+    axis = -1 if axis is None else axis
+    if np.shape(a)[axis] != 3 or np.shape(b)[axis] != 3:
+        raise ValueError("s2s_ad differentiates np.cross of 3-vectors only")
+    if position == 0:
+        return like(a, unbroadcast(np.cross(b, g, axis=axis), a))
+    return like(b, unbroadcast(np.cross(g, a, axis=axis), b))
+
+
+def vecdot_vjp(g: Any, x: Any, y: Any, axis: int = -1) -> Any:
+    """The cotangent of ``x`` for ``np.vecdot(x, y, axis=axis)`` of real vectors: ``g y``.
+
+    >>> vecdot_vjp(np.array([1.0, 2.0]), np.zeros((2, 3)), np.ones(3))
+    array([[1., 1., 1.],
+           [2., 2., 2.]])
+    """
+    return like(x, unbroadcast(np.expand_dims(g, axis) * np.asarray(y), x))
+
+
+def outer_last(u: Any, v: Any) -> np.ndarray:
+    """``u[..., :, None] * v[..., None, :]``: a stack of outer products.
+
+    >>> outer_last(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    array([[3., 4.],
+           [6., 8.]])
+    """
+    return np.expand_dims(u, -1) * np.expand_dims(v, -2)
+
+
+def linspace_vjp(
+    g: Any,
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    axis: int = 0,
+    position: int = 0,
+) -> Any:
+    """The cotangent of ``start`` (``position`` 0) or ``stop`` (1) for ``np.linspace``.
+
+    Sample ``k`` is ``start + t_k (stop - start)`` with ``t = linspace(0, 1, num, endpoint)``.
+
+    >>> linspace_vjp(np.ones(3), 0.0, 1.0, num=3, position=1)
+    1.5
+    """
+    t = np.linspace(0.0, 1.0, num, endpoint=endpoint)
+    weights = t if position == 1 else 1.0 - t
+    g = np.moveaxis(np.asarray(g), axis, 0)
+    total = np.tensordot(weights, g, axes=(0, 0))
+    own = stop if position == 1 else start
+    return like(own, unbroadcast(total, own))
+
+
+def polyval_vjp_p(g: Any, p: Any, x: Any) -> Any:
+    """The cotangent of the coefficients ``p`` for ``np.polyval(p, x)``: ``g x^(n-1-k)`` summed.
+
+    >>> polyval_vjp_p(1.0, np.array([1.0, 0.0, 0.0]), 3.0)
+    array([9., 3., 1.])
+    """
+    n = np.shape(p)[0]
+    powers = np.asarray(x)[..., None] ** np.arange(n - 1, -1, -1)
+    total = np.sum(np.asarray(g)[..., None] * powers, axis=tuple(range(np.ndim(x))))
+    if isinstance(p, (list, tuple)):  # coefficients written as a list of numbers
+        return type(p)(float(t) for t in total)
+    return like(p, total)
 
 
 def einsum_vjp(g: Any, subscripts: str, k: int, *operands: Any) -> Any:

@@ -107,7 +107,7 @@ ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real}
 ARRAY_METHODS = {
     name: getattr(np, name)
     for name in (
-        "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "trace", "dot",
+        "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "trace", "dot",
         "reshape", "ravel", "transpose", "swapaxes", "squeeze", "clip", "diagonal",
         "copy", "repeat", "round", "argmax", "argmin", "argsort", "all", "any",
     )

@@ -61,7 +61,7 @@ def test_methods_and_attributes(mode, f, args, wrt, expected, fd):
 
 def test_an_unsupported_method_says_which_are():
     def uses_a_method_without_a_rule(x):
-        return x.cumprod()
+        return x.tolist()
 
     with pytest.raises(ad.TransformError, match="supported methods: .*reshape"):
         ad.grad(uses_a_method_without_a_rule)(V3)

@@ -33,6 +33,7 @@ from rule_harness import (
     ARGS,
     ARRAYS,
     BASE,
+    BINARY,
     EXPONENT,
     MATRICES,
     NONZERO,
@@ -89,6 +90,15 @@ DOT = {
     "float,(3,)": (None, (3,)),
     "(3,),(3,2)": ((3,), (3, 2)),
 }
+
+
+def nan_reductions(name: str) -> list:
+    """The reduction of an array with NaNs in it (its middle column), whole and along an axis."""
+    with_nans = "np.where(np.array([False, True, False]), np.nan, x)"
+    return [
+        Case(f"{name}({with_nans})", (ANY,), ARRAYS),
+        Case(f"{name}({with_nans}, axis=1)", (ANY,), {"(2,3)": ((2, 3),)}),
+    ]
 
 
 def reductions(name: str, scalars: bool = True) -> list:
@@ -153,6 +163,12 @@ CASES: Dict[Any, Case] = {
     np.float_power: binary("np.float_power(x, y)", BASE, EXPONENT),
     np.mod: binary("np.mod(x, y)", ANY, NONZERO),
     np.fmod: binary("np.fmod(x, y)", ANY, NONZERO),
+    np.conjugate: unary("np.conjugate(x)"),
+    np.copysign: [
+        Case("np.copysign(x, y)", (NONZERO, NONZERO), BINARY, wrt=(0,)),
+        Case("np.copysign(x, -1.0)", (NONZERO,), UNARY),
+    ],
+    np.ldexp: [Case("np.ldexp(x, 3)", (ANY,), UNARY), Case("np.ldexp(x, -2)", (ANY,), UNARY)],
     np.clip: [
         Case("np.clip(x, y, z)", (ANY, between(-1.5, -0.5), between(0.5, 1.5)), TERNARY),
         Case("np.clip(x, a_min=-0.5, a_max=None)", (NONZERO,), UNARY),
@@ -169,6 +185,48 @@ CASES: Dict[Any, Case] = {
     np.var: reductions("np.var") + [Case("np.var(x, 0, ddof=1, keepdims=True)", (ANY,), MATRICES)],
     np.std: reductions("np.std", scalars=False)
     + [Case("np.std(x, axis=1, ddof=1)", (ANY,), MATRICES)],
+    np.ptp: reductions("np.ptp", scalars=False),
+    np.nansum: reductions("np.nansum") + nan_reductions("np.nansum"),
+    np.nanmean: reductions("np.nanmean") + nan_reductions("np.nanmean"),
+    np.nanprod: reductions("np.nanprod") + nan_reductions("np.nanprod"),
+    np.nanmax: reductions("np.nanmax") + nan_reductions("np.nanmax"),
+    np.nanmin: reductions("np.nanmin") + nan_reductions("np.nanmin"),
+    np.nanvar: reductions("np.nanvar", scalars=False)
+    + nan_reductions("np.nanvar")
+    + [Case("np.nanvar(x, 0, ddof=1, keepdims=True)", (ANY,), MATRICES)],
+    np.nanstd: reductions("np.nanstd", scalars=False)
+    + nan_reductions("np.nanstd")
+    + [Case("np.nanstd(x, axis=1, ddof=1)", (ANY,), MATRICES)],
+    np.average: [
+        Case("np.average(x)", (ANY,), UNARY),
+        Case("np.average(x, axis=1)", (ANY,), MATRICES),
+        Case("np.average(x, weights=y)", (ANY, POSITIVE), {"(3,),(3,)": ((3,), (3,))}),
+        Case("np.average(x, 1, y, keepdims=True)", (ANY, POSITIVE), {"(2,3),(3,)": ((2, 3), (3,))}),
+        Case("np.average(x, 0, y)", (ANY, POSITIVE), {"(2,3),(2,3)": ((2, 3), (2, 3))}),
+    ],
+    np.cumprod: [
+        Case("np.cumprod(x)", (ANY,), UNARY),
+        Case("np.cumprod(x, axis=1)", (ANY,), MATRICES),
+        shaped("np.cumprod(x * np.array([1.0, 0.0, 1.0, 0.0]))", (4,)),  # zeros
+    ],
+    np.nancumsum: [
+        Case("np.nancumsum(x)", (ANY,), UNARY),
+        Case("np.nancumsum(x, axis=1)", (ANY,), MATRICES),
+        shaped("np.nancumsum(np.where(x > 1.5, np.nan, x))", (2, 3)),
+    ],
+    np.nancumprod: [
+        Case("np.nancumprod(x)", (ANY,), UNARY),
+        Case("np.nancumprod(x, axis=0)", (ANY,), MATRICES),
+        shaped("np.nancumprod(np.where(x > 1.5, np.nan, x), axis=1)", (2, 3)),
+    ],
+    np.cumulative_sum: [
+        shaped("np.cumulative_sum(x)", (4,)),
+        shaped("np.cumulative_sum(x, axis=1, include_initial=True)", (2, 3)),
+    ],
+    np.cumulative_prod: [
+        shaped("np.cumulative_prod(x)", (4,)),
+        shaped("np.cumulative_prod(x, axis=0, include_initial=True)", (2, 3)),
+    ],
     np.cumsum: [
         Case("np.cumsum(x)", (ANY,), UNARY),
         Case("np.cumsum(x, axis=1)", (ANY,), MATRICES),
@@ -201,6 +259,80 @@ CASES: Dict[Any, Case] = {
         (ANY, ANY),
         {"(2,3),(2,2)": ((2, 3), (2, 2)), "(2,),(3,)": ((2,), (3,)), "(3,),(2,2)": ((3,), (2, 2))},
     ),
+    np.convolve: [
+        Case(
+            f"np.convolve(x, y{mode})",
+            (ANY, ANY),
+            {"(5,),(3,)": ((5,), (3,)), "(3,),(5,)": ((3,), (5,)), "(4,),(4,)": ((4,), (4,))},
+        )
+        for mode in ("", ", 'same'", ", mode='valid'")
+    ],
+    np.correlate: [
+        Case(
+            f"np.correlate(x, y{mode})",
+            (ANY, ANY),
+            {"(5,),(3,)": ((5,), (3,)), "(3,),(5,)": ((3,), (5,)), "(4,),(4,)": ((4,), (4,))},
+        )
+        for mode in ("", ", 'same'", ", mode='full'")
+    ],
+    np.cross: [
+        Case(
+            "np.cross(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,)), "(2,3),(3,)": ((2, 3), (3,))}
+        ),
+        Case("np.cross(x, y, axis=0)", (ANY, ANY), {"(3,2),(3,2)": ((3, 2), (3, 2))}),
+    ],
+    np.vecdot: [
+        Case(
+            "np.vecdot(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,)), "(2,3),(3,)": ((2, 3), (3,))}
+        ),
+        Case("np.vecdot(x, y, axis=0)", (ANY, ANY), {"(3,2),(3,1)": ((3, 2), (3, 1))}),
+    ],
+    np.matvec: Case(
+        "np.matvec(x, y)",
+        (ANY, ANY),
+        {"(2,3),(3,)": ((2, 3), (3,)), "(4,2,3),(1,3)": ((4, 2, 3), (1, 3))},
+    ),
+    np.vecmat: Case(
+        "np.vecmat(x, y)",
+        (ANY, ANY),
+        {"(2,),(2,3)": ((2,), (2, 3)), "(4,2),(1,2,3)": ((4, 2), (1, 2, 3))},
+    ),
+    np.polyval: [
+        Case(
+            "np.polyval(x, y)",
+            (ANY, ANY),
+            {"(3,),float": ((3,), None), "(4,),(2,3)": ((4,), (2, 3))},
+        ),
+        Case(
+            "np.polyval([x, 2.0, y], 1.5)", (ANY, ANY), {"float,float": (None, None)}, packed=True
+        ),
+    ],
+    np.trapezoid: [
+        Case("np.trapezoid(x)", (ANY,), ARRAYS),
+        Case("np.trapezoid(x, dx=0.5, axis=0)", (ANY,), MATRICES),
+        Case("np.trapezoid(x, np.cumsum(y))", (ANY, POSITIVE), {"(4,),(4,)": ((4,), (4,))}),
+        Case(
+            "np.trapezoid(x, y, axis=0)",
+            (ANY, ANY),
+            {"(3,2),(3,)": ((3, 2), (3,)), "(3,2),(3,2)": ((3, 2), (3, 2))},
+        ),
+    ],
+    np.linspace: [
+        Case(
+            "np.linspace(x, y, 5)",
+            (ANY, ANY),
+            {"float,float": (None, None), "(2,),float": ((2,), None), "float,(2,)": (None, (2,))},
+        ),
+        Case(
+            "np.linspace(x, y, num=4, endpoint=False, axis=1)",
+            (ANY, ANY),
+            {"(3,),(3,)": ((3,), (3,))},
+        ),
+    ],
+    np.full: [
+        Case("np.full((2, 3), x)", (ANY,), {"float": (None,), "(3,)": ((3,),)}),
+        Case("np.full(3, x)", (ANY,), {"()": ((),)}),
+    ],
     np.tensordot: [
         Case("np.tensordot(x, y)", (ANY, ANY), {"(2,3,4),(3,4,2)": ((2, 3, 4), (3, 4, 2))}),
         Case("np.tensordot(x, y, axes=1)", (ANY, ANY), {"(2,3),(3,4)": ((2, 3), (3, 4))}),
@@ -379,7 +511,7 @@ def test_optimizer_keeps_gradients(point, generated):
 
 FLOAT32 = [np.sin, np.exp, np.tanh, np.sqrt, np.arctanh, np.multiply, np.divide, np.power]
 FLOAT32 += [np.arctan2, np.hypot, np.sum, np.mean, np.prod, np.max, np.var, np.std, np.cumsum]
-FLOAT32 += [np.maximum, np.logaddexp, np.cbrt]
+FLOAT32 += [np.maximum, np.logaddexp, np.cbrt, np.cumprod, np.average, np.nansum, np.nanstd]
 
 
 def float32_points() -> list:

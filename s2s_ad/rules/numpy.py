@@ -19,6 +19,7 @@ from . import (
     fixed,
     impure,
     nondifferentiable,
+    only,
     scalar_rule,
     template_rule,
     variadic_rule,
@@ -97,6 +98,9 @@ ELEMENTWISE = {
     np.float_power: ("y * float_power(x, y - 1)", "out * log(x)"),
     np.mod: ("1", "-floor(x / y)"),
     np.fmod: ("1", "-trunc(x / y)"),
+    np.conjugate: ("1",),  # of real numbers: the identity
+    np.copysign: ("copysign(1.0, x) * copysign(1.0, y)", None),
+    np.ldexp: ("ldexp(1.0, y)", None),  # x * 2**y, y an integer
 }
 for fn, partials in ELEMENTWISE.items():
     scalar_rule(fn, *partials, namespace=namespace)
@@ -140,6 +144,33 @@ for fn in (np.max, np.amax, np.min, np.amin):
         f"np.sum(dx * {EXTREMUM_WEIGHTS}, {REDUCE})",
         f"unreduce(g, x, {REDUCE}) * {EXTREMUM_WEIGHTS}",
     )
+# Extremes and NaN-ignoring reductions: NaN entries get no derivative.
+PEAK = f"extremum_weights(x, np.max(x, {REDUCE}), {REDUCE})"
+TROUGH = f"extremum_weights(x, np.min(x, {REDUCE}), {REDUCE})"
+REDUCTIONS[np.ptp] = (
+    f"np.sum(dx * ({PEAK} - {TROUGH}), {REDUCE})",
+    f"unreduce(g, x, {REDUCE}) * ({PEAK} - {TROUGH})",
+)
+NAN_AS_1 = "where(isnan(x), 1.0, x)"
+REDUCTIONS.update(
+    {
+        np.nansum: (
+            f"np.sum(where(isnan(x), 0.0, dx), {REDUCE})",
+            f"where(isnan(x), 0.0, unreduce(g, x, {REDUCE}))",
+        ),
+        np.nanmean: (
+            f"np.nanmean(where(isnan(x), nan, dx), {REDUCE})",
+            f"nanmean_vjp(g, x, {REDUCE})",
+        ),
+        np.nanprod: (
+            f"np.sum(where(isnan(x), 0.0, dx) * prod_others({NAN_AS_1}, axis=axis), {REDUCE})",
+            f"where(isnan(x), 0.0, unreduce(g, x, {REDUCE}) * prod_others({NAN_AS_1}, axis=axis))",
+        ),
+        # NaN never equals the extreme, so the weights of max and min skip it.
+        np.nanmax: REDUCTIONS[np.max],
+        np.nanmin: REDUCTIONS[np.min],
+    }
+)
 for fn, (jvp, vjp) in REDUCTIONS.items():
     template_rule(
         fn,
@@ -172,12 +203,72 @@ template_rule(
     reduction=True,
 )
 template_rule(
-    np.cumsum,
-    ("x", "axis=None"),
-    jvp=["np.cumsum(dx, axis=axis)"],
-    vjp=["cumsum_vjp(g, x, axis=axis)"],
+    np.nanvar,
+    VARIANCE,
+    jvp=[f"nanvar_jvp(dx, x, {MOMENTS})"],
+    vjp=[f"nanvar_vjp(g, x, {MOMENTS})"],
     namespace=namespace,
+    result_kind=always(SCALAR),
+    reduction=True,
 )
+template_rule(
+    np.nanstd,
+    VARIANCE,
+    jvp=[f"nanvar_jvp(dx, x, {MOMENTS}) / (2 * out)"],
+    vjp=[f"nanvar_vjp(g / (2 * out), x, {MOMENTS})"],
+    namespace=namespace,
+    result_kind=always(SCALAR),
+    reduction=True,
+)
+template_rule(
+    np.average,
+    ("a", "axis=None", "weights=None", "returned=False", "keepdims=False"),
+    jvp=[
+        "np.average(da, axis, weights, keepdims=keepdims)",
+        None,
+        "average_jvp_weights(dweights, a, axis, weights, out, keepdims=keepdims)",
+    ],
+    vjp=[
+        "average_vjp_a(g, a, axis, weights, keepdims=keepdims)",
+        None,
+        "average_vjp_weights(g, a, axis, weights, out, keepdims=keepdims)",
+    ],
+    namespace=namespace,
+    result_kind=always(SCALAR),
+    reduction=True,
+    accepts=only(returned=False),
+)
+
+# Cumulative sums and products along an axis (None: the flattened array).
+CUMULATIVE = {
+    np.cumsum: ("np.cumsum(dx, axis=axis)", "cumsum_vjp(g, x, axis=axis)"),
+    np.cumprod: ("cumprod_jvp(dx, x, axis=axis)", "cumprod_vjp(g, x, axis=axis)"),
+    np.nancumsum: (
+        "np.cumsum(where(isnan(x), 0.0, dx), axis=axis)",
+        "where(isnan(x), 0.0, cumsum_vjp(g, x, axis=axis))",
+    ),
+    np.nancumprod: (
+        f"cumprod_jvp(where(isnan(x), 0.0, dx), {NAN_AS_1}, axis=axis)",
+        f"where(isnan(x), 0.0, cumprod_vjp(g, {NAN_AS_1}, axis=axis))",
+    ),
+}
+for fn, (jvp, vjp) in CUMULATIVE.items():
+    template_rule(fn, ("x", "axis=None"), jvp=[jvp], vjp=[vjp], namespace=namespace)
+if hasattr(np, "cumulative_sum"):  # NumPy 2.1: an initial 0 (or 1) may lead the result
+    INITIAL = "axis=axis, include_initial=include_initial"
+    CUMULATIVE_WITH_INITIAL = {
+        np.cumulative_sum: (
+            f"np.cumulative_sum(dx, {INITIAL})",
+            f"cumulative_vjp(g, x, {INITIAL})",
+        ),
+        np.cumulative_prod: (
+            f"cumulative_prod_jvp(dx, x, {INITIAL})",
+            f"cumulative_vjp(g, x, {INITIAL}, prod=True)",
+        ),
+    }
+    for fn, (jvp, vjp) in CUMULATIVE_WITH_INITIAL.items():
+        params = ("x", "axis=None", "include_initial=False")
+        template_rule(fn, params, jvp=[jvp], vjp=[vjp], namespace=namespace)
 template_rule(
     np.trace,
     ("x", "offset=0"),
@@ -253,8 +344,8 @@ def _einsum_rule(positional: int) -> tuple:
     return ("subscripts", *operands), jvp, vjp
 
 
-def _einsum_accepts(args) -> str:
-    subscripts = args[0] if args else None
+def _einsum_accepts(bound) -> str:
+    subscripts = bound["subscripts"]
     if isinstance(subscripts, ir.Const) and isinstance(subscripts.value, str):
         return None
     return 'its subscripts must be a string written in the call ("ij,jk->ik")'
@@ -272,6 +363,94 @@ variadic_rule(
     accepts=_einsum_accepts,
 )
 
+
+# More products.  np.convolve and np.correlate are bilinear in 1-D arrays,
+# np.cross in 3-vectors; np.vecdot, np.matvec and np.vecmat (NumPy 2) broadcast.
+template_rule(
+    np.convolve,
+    ("a", "v", "mode='full'"),
+    jvp=["np.convolve(da, v, mode=mode)", "np.convolve(a, dv, mode=mode)"],
+    vjp=["convolve_vjp(g, a, v, mode=mode)", "convolve_vjp(g, a, v, mode=mode, position=1)"],
+    namespace=namespace,
+)
+template_rule(
+    np.correlate,
+    ("a", "v", "mode='valid'"),
+    jvp=["np.correlate(da, v, mode=mode)", "np.correlate(a, dv, mode=mode)"],
+    vjp=["correlate_vjp(g, a, v, mode=mode)", "correlate_vjp(g, a, v, mode=mode, position=1)"],
+    namespace=namespace,
+)
+template_rule(
+    np.cross,
+    ("a", "b", "axisa=-1", "axisb=-1", "axisc=-1", "axis=None"),
+    jvp=["np.cross(da, b, axis=axis)", "np.cross(a, db, axis=axis)"],
+    vjp=["cross_vjp(g, a, b, axis=axis)", "cross_vjp(g, a, b, axis=axis, position=1)"],
+    namespace=namespace,
+    accepts=only(axisa=-1, axisb=-1, axisc=-1),
+)
+if hasattr(np, "vecdot"):  # NumPy 2
+    template_rule(
+        np.vecdot,
+        ("x1", "x2", "axis=-1"),
+        jvp=["np.vecdot(dx1, x2, axis=axis)", "np.vecdot(x1, dx2, axis=axis)"],
+        vjp=["vecdot_vjp(g, x1, x2, axis=axis)", "vecdot_vjp(g, x2, x1, axis=axis)"],
+        namespace=namespace,
+    )
+if hasattr(np, "matvec"):  # NumPy 2.2
+    MATRIX_VECTOR = {
+        np.matvec: (
+            ["np.matvec(dx1, x2)", "np.matvec(x1, dx2)"],
+            ["unbroadcast(outer_last(g, x2), x1)", "unbroadcast(np.vecmat(g, x1), x2)"],
+        ),
+        np.vecmat: (
+            ["np.vecmat(dx1, x2)", "np.vecmat(x1, dx2)"],
+            ["unbroadcast(np.matvec(x2, g), x1)", "unbroadcast(outer_last(x1, g), x2)"],
+        ),
+    }
+    for fn, (jvp, vjp) in MATRIX_VECTOR.items():
+        template_rule(fn, ("x1", "x2"), jvp=jvp, vjp=vjp, namespace=namespace)
+template_rule(
+    np.polyval,
+    ("p", "x"),
+    jvp=["np.polyval(dp, x)", "dx * np.polyval(np.polyder(p), x)"],
+    vjp=["polyval_vjp_p(g, p, x)", "g * np.polyval(np.polyder(p), x)"],
+    namespace=namespace,
+)
+# np.trapezoid: its parameter `dx` (the spacing) is also the name of x's
+# tangent; x's JVP template reads the tangent, and NumPy ignores `dx` when
+# x is given, so the two never meet.
+template_rule(
+    np.trapezoid if hasattr(np, "trapezoid") else np.trapz,
+    ("y", "x=None", "dx=1.0", "axis=-1"),
+    jvp=["np.trapezoid(dy, x, dx, axis)", "trapezoid_jvp_x(dx, y, x, axis)"],
+    vjp=["trapezoid_vjp_y(g, y, x, dx, axis)", "trapezoid_vjp_x(g, y, x, axis)"],
+    namespace=namespace,
+    result_kind=always(SCALAR),
+)
+
+# Arrays made from differentiable numbers: samples between two ends, a fill value.
+template_rule(
+    np.linspace,
+    ("start", "stop", "num=50", "endpoint=True", "retstep=False", "dtype=None", "axis=0"),
+    jvp=[
+        "np.linspace(dstart, zeros_like(stop), num, endpoint, axis=axis)",
+        "np.linspace(zeros_like(start), dstop, num, endpoint, axis=axis)",
+    ],
+    vjp=[
+        "linspace_vjp(g, start, stop, num, endpoint, axis)",
+        "linspace_vjp(g, start, stop, num, endpoint, axis, position=1)",
+    ],
+    namespace=namespace,
+    accepts=only(retstep=False, dtype=None),
+)
+template_rule(
+    np.full,
+    ("shape", "fill_value", "dtype=None"),
+    jvp=[None, "np.full(shape, dfill_value)"],
+    vjp=[None, "unbroadcast(g, fill_value)"],
+    namespace=namespace,
+    accepts=only(dtype=None),
+)
 
 # The helpers above, as they appear in emitted code, so that it can be
 # differentiated again.  Each is linear in the cotangent ``v`` it spreads
