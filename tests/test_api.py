@@ -251,6 +251,50 @@ def test_defvjp_and_defjvp_make_a_primitive(make_module):
     assert "softplus_vjp0" in ad.source(m.model)
 
 
+def _bessel_i1(x):
+    """I1 by its power series (the derivative of I0), independent of s2s_ad."""
+    x = np.asarray(x, dtype=float)
+    term, total = x / 2, x / 2
+    for k in range(1, 40):
+        term = term * (x / 2) ** 2 / (k * (k + 1))
+        total = total + term
+    return total
+
+
+@pytest.fixture
+def rules_of_i0():
+    """Register rules for np.i0 (a NumPy special function without one) for one test."""
+    from s2s_ad import rules
+
+    yield np.i0
+    rules._RULES.pop(id(np.i0), None)  # later tests must not see the rule
+
+
+def test_defvjp_and_defjvp_of_a_third_party_function(make_module, rules_of_i0):
+    m = make_module(
+        """
+        import numpy as np
+
+        def weights(x, scale):
+            return np.sum(np.i0(x * scale) ** 2)
+        """
+    )
+    x, scale = np.array([0.3, -1.2, 2.0]), 0.7
+    with pytest.raises(ad.TransformError, match="no derivative rule for `np.i0`"):
+        ad.grad(m.weights)(x, scale)
+    ad.defvjp(np.i0, lambda g, ans, x: g * _bessel_i1(x))
+    ad.defjvp(np.i0, lambda t, ans, x: t * _bessel_i1(x))
+
+    grads = ad.grad(m.weights, wrt=(0, 1))(x, scale)
+    expected = [central_difference(m.weights, (x, scale), i) for i in range(2)]
+    np.testing.assert_allclose(grads[0], expected[0], rtol=1e-7)
+    assert grads[1] == pytest.approx(expected[1], rel=1e-7)
+    _, tangent = ad.jvp(m.weights, (x, scale), (np.ones(3), 0.0))
+    assert tangent == pytest.approx(np.sum(expected[0]), rel=1e-7)
+    source = ad.source(m.weights)
+    assert "np.i0(" in source and "i0_vjp0(" in source, source
+
+
 def test_check_grad_passes_and_fails_as_it_should(make_module):
     m = make_module(
         """
