@@ -340,8 +340,7 @@ class _Reverse(Transform):
             return
         acc, _ = self.adjoint[container]
         if stmt.value in self.varied:
-            part = self.builder.call(operator.getitem, (acc, stmt.index))
-            part = self.builder.call(runtime.copy_of, (part,))
+            part = self.builder.call(runtime.written_vjp, (acc, stmt.index, stmt.value))
             self.accumulate(stmt.value, part)
         acc = self.owned_accumulator(container)
         self.builder.append(ir.SetItem(acc, stmt.index, ir.Const(0.0), stmt.loc))

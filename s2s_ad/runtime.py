@@ -205,6 +205,40 @@ def copy_of(x: Any) -> Any:
     return x
 
 
+def written_vjp(dx: Any, index: Any, value: Any) -> Any:
+    """The cotangent of ``value`` in ``x[index] = value``, from the cotangent ``dx`` of ``x``.
+
+    ``dx[index]``, summed to ``value``'s shape where the write broadcast it;
+    where an index repeats, only the last write stays, so earlier entries get 0.
+
+    >>> written_vjp(np.array([1.0, 2.0, 3.0]), [2, 0, 2], np.zeros(3))
+    array([0., 1., 3.])
+    >>> written_vjp(np.array([1.0, 2.0, 3.0]), slice(0, 2), 0.0)
+    3.0
+    """
+    if not isinstance(dx, np.ndarray):
+        return copy_of(dx[index])
+    part = dx[index]
+    if not isinstance(part, np.ndarray):  # one entry
+        return part
+    part = part.copy()  # the adjoint sweep zeroes dx[index] next
+    if part.ndim and _may_repeat(index):
+        order = np.arange(part.size).reshape(part.shape)
+        writer = np.full(dx.shape, -1)
+        writer[index] = order  # NumPy keeps the last of repeated writes
+        part = np.where(writer[index] == order, part, 0.0)
+    result = unbroadcast(part, value)
+    return float(result) if type(value) is float else result
+
+
+def _may_repeat(index: Any) -> bool:
+    """Whether an index may name one entry twice (it holds an integer list or array)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(
+        isinstance(p, list) or (isinstance(p, np.ndarray) and p.dtype != bool) for p in parts
+    )
+
+
 def sum_vjp(g: Any, x: Any) -> Any:
     """The cotangent of ``x`` from that of ``sum(x)``: ``g`` for every item.
 

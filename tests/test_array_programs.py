@@ -100,21 +100,36 @@ def row_and_column_indexing(x):
 
 
 UNIQUE = np.array([3, 0, 1])
+REPEATED = [2, 0, 2]
 
 
 def index_assignment(x):
     y = np.zeros(4)
     y[1:] = x * 2.0
     y[0] = x[0] * x[1]
-    y[UNIQUE] += x  # (with repeated indices the last write wins: not differentiated)
+    y[UNIQUE] += x
     y[MASK.nonzero()[0]] *= x[:2]
     return np.sum(y * y)
+
+
+def repeated_index_writes(x, s):
+    """Where an index repeats, the last write wins: y = [1 + x1², x1 s, s + x2², 1]."""
+    y = np.ones(4)
+    y[1:3] = s  # one number broadcast over two entries
+    y[REPEATED] += x**2  # y[2] = y[2] + x2² (not x0²), y[0] = y[0] + x1²
+    y[[1, 1]] = x[:2] * s  # y[1] = x1 s
+    return np.sum(y * np.array([1.0, 2.0, 3.0, 4.0]))
+
+
+def repeated_index_writes_gradient(x, s):
+    return [np.array([0.0, 2 * x[1] + 2 * s, 6 * x[2]]), 2 * x[1] + 3.0]
 
 
 INDEXING = [
     case(fancy_indexing, V3),
     case(row_and_column_indexing, X23),
     case(index_assignment, V3),
+    case(repeated_index_writes, V3, 1.3, expected=repeated_index_writes_gradient),
 ]
 
 
