@@ -154,10 +154,8 @@ def sinc_derivative(x: Any, out: Any) -> Any:
     >>> float(sinc_derivative(0.0, 1.0))
     0.0
     """
-    x = np.asarray(x, dtype=float)
-    safe = np.where(x == 0, 1.0, x)
-    result = np.where(x == 0, 0.0, (np.cos(np.pi * safe) - out) / safe)
-    return _number_if_0d(result)
+    safe = np.where(np.equal(x, 0), 1.0, x)
+    return like(x, np.where(np.equal(x, 0), 0.0, (np.cos(np.pi * safe) - out) / safe))
 
 
 def cumprod_jvp(dx: Any, x: Any, axis: Optional[int] = None) -> Any:
@@ -660,6 +658,19 @@ def linspace_vjp(
     total = np.tensordot(weights, g, axes=(0, 0))
     own = stop if position == 1 else start
     return like(own, unbroadcast(total, own))
+
+
+def polyval_slope(p: Any, x: Any) -> Any:
+    """d polyval(p, x) / dx: ``np.polyval(np.polyder(p), x)`` in ``p``'s float dtype.
+
+    >>> float(polyval_slope([1.0, 0.0, 0.0], 3.0))
+    6.0
+    """
+    p = np.asarray(p)
+    n = p.shape[0] - 1
+    if n == 0:
+        return np.zeros_like(np.polyval(p, x))
+    return np.polyval(p[:-1] * np.arange(n, 0, -1).astype(float_dtype(p)), x)
 
 
 def polyval_vjp_p(g: Any, p: Any, x: Any) -> Any:

@@ -8,6 +8,7 @@ structural functions have explicit JVP/VJP template pairs.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -18,6 +19,7 @@ from . import (
     always,
     fixed,
     impure,
+    join_kinds,
     nondifferentiable,
     only,
     scalar_rule,
@@ -31,7 +33,7 @@ def _public(module) -> dict:
 
 
 HELPER_MODULES = (runtime, arrays, shapes, linalg)
-NAMES = {**vars(np), "np": np}
+NAMES = {**vars(np), "np": np, "math": math}
 for _module in HELPER_MODULES:
     NAMES.update(_public(_module))
 NAMES["sign"] = np.sign
@@ -58,12 +60,12 @@ ELEMENTWISE = {
     np.positive: ("1",),
     np.power: ("y * x ** (y - 1)", "out * log(x)"),
     np.exp: ("out",),
-    np.exp2: ("out * log(2)",),
+    np.exp2: ("out * math.log(2)",),
     np.log: ("1 / x",),
     np.log1p: ("1 / (1 + x)",),
     np.expm1: ("out + 1",),
-    np.log2: ("1 / (x * log(2))",),
-    np.log10: ("1 / (x * log(10))",),
+    np.log2: ("1 / (x * math.log(2))",),
+    np.log10: ("1 / (x * math.log(10))",),
     np.sqrt: ("1 / (2 * out)",),
     np.square: ("2 * x",),
     np.reciprocal: ("-out ** 2",),
@@ -99,8 +101,8 @@ ELEMENTWISE = {
     np.mod: ("1", "-floor(x / y)"),
     np.fmod: ("1", "-trunc(x / y)"),
     np.conjugate: ("1",),  # of real numbers: the identity
-    np.copysign: ("copysign(1.0, x) * copysign(1.0, y)", None),
-    np.ldexp: ("ldexp(1.0, y)", None),  # x * 2**y, y an integer
+    np.copysign: ("copysign(1.0, x * y)", None),  # sign(x) sign(y)
+    np.ldexp: ("ldexp(ones_like(x), y)", None),  # x * 2**y, y an integer
 }
 for fn, partials in ELEMENTWISE.items():
     scalar_rule(fn, *partials, namespace=namespace)
@@ -114,13 +116,19 @@ scalar_rule(
     params=("x", "a_min=None", "a_max=None"),
     namespace=namespace,
 )
-scalar_rule(
+# np.where picks entries: the derivative is picked the same way (in the
+# derivative's own dtype, which a 1.0/0.0 mask would turn into float64).
+template_rule(
     np.where,
-    None,
-    "where(condition, 1.0, 0.0)",
-    "where(condition, 0.0, 1.0)",
-    params=("condition", "x", "y"),
+    ("condition", "x", "y"),
+    jvp=[None, "where(condition, dx, zeros_like(out))", "where(condition, zeros_like(out), dy)"],
+    vjp=[
+        None,
+        "unbroadcast(where(condition, g, 0.0), x)",
+        "unbroadcast(where(condition, 0.0, g), y)",
+    ],
     namespace=namespace,
+    result_kind=join_kinds,
 )
 
 # Reductions over an axis (None: all of them).  The JVP reduces the tangent
@@ -412,8 +420,8 @@ if hasattr(np, "matvec"):  # NumPy 2.2
 template_rule(
     np.polyval,
     ("p", "x"),
-    jvp=["np.polyval(dp, x)", "dx * np.polyval(np.polyder(p), x)"],
-    vjp=["polyval_vjp_p(g, p, x)", "g * np.polyval(np.polyder(p), x)"],
+    jvp=["np.polyval(dp, x)", "dx * polyval_slope(p, x)"],
+    vjp=["polyval_vjp_p(g, p, x)", "g * polyval_slope(p, x)"],
     namespace=namespace,
 )
 # np.trapezoid: its parameter `dx` (the spacing) is also the name of x's
