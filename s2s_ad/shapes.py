@@ -154,3 +154,135 @@ def _cut(g: Any, xs: Any, blocks: list, axis: int) -> list:
     sizes = [b.shape[axis] for b in blocks]
     pieces = np.split(np.asarray(g), np.cumsum(sizes)[:-1], axis=axis)
     return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)]
+
+
+def positions(xs: Any) -> Any:
+    """Each entry of ``xs`` (an array, or a nested list of them) labelled by its flat position.
+
+    Gathering these labels the way a primal call gathers entries (``np.take(positions(x), i)``)
+    shows where each entry of the result came from: :func:`ungather` sends ``g`` back there.
+
+    >>> positions([np.zeros(2), np.zeros((1, 2))])
+    [array([0, 1]), array([[2, 3]])]
+    """
+    return _positions(xs, 0)[0]
+
+
+def elsewhere(xs: Any) -> Any:
+    """``-1`` in place of each entry of ``xs``: entries of a result that come from another argument.
+
+    >>> elsewhere([np.zeros(2), 0.0])
+    [array([-1, -1]), array(-1)]
+    """
+    if isinstance(xs, (list, tuple)):
+        return [elsewhere(x) for x in xs]
+    return np.full(np.shape(xs), -1)
+
+
+def ungather(g: Any, xs: Any, sources: Any) -> Any:
+    """The cotangent of ``xs`` for a result whose entries copy those of ``xs`` at ``sources``.
+
+    ``sources`` are labels from :func:`positions` gathered like the result (-1: an entry
+    that is not from ``xs``); an entry copied several times gets the sum of its cotangents.
+
+    >>> ungather(np.array([1.0, 2.0, 3.0]), np.zeros(2), np.array([1, -1, 1]))
+    array([0., 4.])
+    """
+    weights = np.ravel(np.broadcast_to(g, np.shape(sources)))
+    sources = np.ravel(sources)
+    size = _total_size(xs)
+    kept = (sources >= 0) & (sources < size)
+    return _unflatten(np.bincount(sources[kept], weights=weights[kept], minlength=size), xs)
+
+
+def permutation_of(x: Any, out: Any, axis: Optional[int] = -1) -> Any:
+    """The indices ``p`` with ``out == np.take_along_axis(x, p, axis)``, for ``out`` a
+    reordering of ``x`` along ``axis`` (by ``np.sort`` or ``np.partition``).
+
+    >>> permutation_of(np.array([3.0, 1.0, 2.0]), np.array([1.0, 3.0, 2.0]))
+    array([1, 0, 2])
+    """
+    ranks = np.argsort(np.argsort(out, axis=axis), axis=axis)
+    return np.take_along_axis(np.argsort(x, axis=axis), ranks, axis=axis)
+
+
+def reordered(dx: Any, x: Any, out: Any, axis: Optional[int] = -1) -> Any:
+    """The tangent of ``out``, a reordering of ``x`` along ``axis``: ``dx`` reordered alike.
+
+    >>> reordered(np.array([0.3, 0.1, 0.2]), np.array([3.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0]))
+    array([0.1, 0.2, 0.3])
+    """
+    return np.take_along_axis(np.asarray(dx), permutation_of(x, out, axis), axis=axis)
+
+
+def unreordered(g: Any, x: Any, out: Any, axis: Optional[int] = -1) -> Any:
+    """The cotangent of ``x`` for ``out``, a reordering of ``x`` along ``axis``.
+
+    >>> unreordered(np.array([0.1, 0.2, 0.3]), np.array([3.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0]))
+    array([0.3, 0.1, 0.2])
+    """
+    p = permutation_of(x, out, axis)
+    return ungather(g, x, np.take_along_axis(np.asarray(positions(x)), p, axis=axis))
+
+
+def undiff(g: Any, x: Any, n: int = 1, axis: int = -1) -> Any:
+    """The cotangent of ``x`` in ``np.diff(x, n, axis)`` (or ``np.ediff1d(x)``, flattened).
+
+    Each difference ``x[i + 1] - x[i]`` sends ``g[i]`` to ``x[i + 1]`` and ``-g[i]`` to ``x[i]``.
+
+    >>> undiff(np.array([1.0, 10.0]), np.zeros(3))
+    array([-1., -9., 10.])
+    """
+    g = np.asarray(g)
+    widths = [(0, 0)] * g.ndim
+    widths[axis] = (1, 1)
+    for _ in range(n):
+        g = -np.diff(np.pad(g, widths), axis=axis)
+    return _unflatten(np.ravel(g), x)
+
+
+def uncolumn_stack(g: Any, xs: Any) -> list:
+    """The cotangents of the arrays ``np.column_stack(xs)`` joined (1-D ones as columns).
+
+    >>> uncolumn_stack(np.arange(6.0).reshape(2, 3), [np.zeros(2), np.zeros((2, 2))])
+    [array([0., 3.]), array([[1., 2.],
+           [4., 5.]])]
+    """
+    blocks = [np.array(x, ndmin=2).T if np.ndim(x) < 2 else np.asarray(x) for x in xs]
+    return _cut(g, xs, blocks, 1)
+
+
+def undstack(g: Any, xs: Any) -> list:
+    """The cotangents of the arrays ``np.dstack(xs)`` joined.
+
+    >>> [p.shape for p in undstack(np.zeros((1, 2, 3)), [np.zeros(2), np.zeros((1, 2, 2))])]
+    [(2,), (1, 2, 2)]
+    """
+    return _cut(g, xs, [np.atleast_3d(x) for x in xs], 2)
+
+
+def _positions(xs: Any, start: int) -> tuple:
+    """``positions(xs)`` counted from ``start``, and the next free label."""
+    if isinstance(xs, (list, tuple)):
+        labelled = []
+        for x in xs:
+            label, start = _positions(x, start)
+            labelled.append(label)
+        return labelled, start
+    size = int(np.size(xs))
+    return np.arange(start, start + size).reshape(np.shape(xs)), start + size
+
+
+def _total_size(xs: Any) -> int:
+    if isinstance(xs, (list, tuple)):
+        return sum(_total_size(x) for x in xs)
+    return int(np.size(xs))
+
+
+def _unflatten(flat: np.ndarray, xs: Any) -> Any:
+    """``flat`` cut into pieces shaped (and typed) like ``xs``, an array or a nested list."""
+    if not isinstance(xs, (list, tuple)):
+        return like(xs, np.reshape(flat, np.shape(xs)))
+    sizes = [_total_size(x) for x in xs]
+    pieces = np.split(flat, np.cumsum(sizes)[:-1])
+    return [_unflatten(piece, x) for piece, x in zip(pieces, xs)]

@@ -70,3 +70,199 @@ CASES: Dict[Any, Any] = {
     np.vstack: joined("np.vstack([x, y])", (3,), (2, 3)),
     np.split: [shaped("np.split(x, 3)[1]", (6,)), shaped("np.split(x, [1], axis=1)[1]", (2, 3))],
 }
+
+# Arguments left out of `wrt` only supply indices or conditions (x in np.compress(x > 0, y)).
+ARGS_1D = {"(4,),(4,)": ((4,), (4,))}
+CASES.update(
+    {
+        np.atleast_3d: Case("np.atleast_3d(x)", (ANY,), NUMPY_UNARY),
+        np.fliplr: shaped("np.fliplr(x)", (2, 3), (2, 3, 2)),
+        np.flipud: shaped("np.flipud(x)", (3,), (2, 3)),
+        np.rot90: [
+            shaped("np.rot90(x)", (2, 3)),
+            shaped("np.rot90(x, 2)", (2, 3)),
+            shaped("np.rot90(x, k=-1, axes=(1, 2))", (2, 3, 4)),
+        ],
+        np.resize: [
+            shaped("np.resize(x, (2, 4))", (3,), (2, 3)),
+            shaped("np.resize(x, 4)", (2, 3)),
+        ],
+        np.diff: [
+            shaped("np.diff(x)", (4,), (2, 4)),
+            shaped("np.diff(x, 3)", (5,)),
+            shaped("np.diff(x, n=2, axis=0)", (4, 3)),
+            shaped("np.diff(x, axis=1)", (2, 3, 2)),
+            joined("np.diff([x, y, 0.5])", None, None),
+        ],
+        np.ediff1d: [
+            shaped("np.ediff1d(x)", (4,), (2, 3)),
+            joined("np.ediff1d([x, y])", None, None),
+        ],
+        # selections; repeated indices accumulate their cotangents
+        np.take: [
+            shaped("np.take(x, [0, 2, 2, 1])", (3,), (2, 3)),
+            shaped("np.take(x, 4)", (2, 3)),
+            shaped("np.take(x, [[1, 1], [0, 1]], axis=1)", (2, 3)),
+            shaped("np.take(x, [4, -1, 1], mode='wrap')", (3,)),
+            shaped("np.take(x, [5, 0, 5], axis=1, mode='clip')", (2, 3)),
+        ],
+        np.take_along_axis: [
+            shaped("np.take_along_axis(x, np.array([[0, 0, 2], [2, 1, 2]]), axis=1)", (2, 3)),
+            shaped("np.take_along_axis(x, np.array([[1, 1, 0], [0, 0, 1]]), axis=0)", (2, 1)),
+            shaped("np.take_along_axis(x, np.argsort(x, axis=0), axis=0)", (3, 2)),
+            shaped("np.take_along_axis(x, np.array([5, 0, 5]), axis=None)", (2, 3)),
+        ],
+        np.compress: [
+            Case("np.compress(x > np.mean(x), y)", (ANY, ANY), ARGS_1D, wrt=(1,)),
+            Case(
+                "np.compress(x > np.mean(x), y)",
+                (ANY, ANY),
+                {"(4,),(2,3)": ((4,), (2, 3))},
+                wrt=(1,),
+            ),
+            Case(
+                "np.compress(x > np.mean(x), y, axis=1)",
+                (ANY, ANY),
+                {"(3,),(2,3)": ((3,), (2, 3)), "(2,),(2,3)": ((2,), (2, 3))},
+                wrt=(1,),
+            ),
+        ],
+        np.extract: Case(
+            "np.extract(x > np.mean(x), y)",
+            (ANY, ANY),
+            {**ARGS_1D, "(2,3),(2,3)": ((2, 3), (2, 3))},
+            wrt=(1,),
+        ),
+        np.delete: [
+            shaped("np.delete(x, 1)", (4,), (2, 3)),
+            shaped("np.delete(x, [0, 2], axis=1)", (2, 3)),
+            shaped("np.delete(x, [True, False, True], axis=0)", (3, 2)),
+        ],
+        # the choices: one choice per entry of np.argsort(x) // 2, each chosen twice
+        np.choose: [
+            Case(
+                "np.choose(np.argsort(x) // 2, y)",
+                (ANY, ANY),
+                {"(4,),(2,)": ((4,), (2,))},
+                wrt=(1,),
+            ),
+            Case(
+                "np.choose(np.argsort(x), y)",
+                (ANY, ANY),
+                {"(2,3),(3,3)": ((2, 3), (3, 3))},
+                wrt=(1,),
+            ),
+            Case(
+                "np.choose(np.argsort(x) + 1, y, mode='wrap')",
+                (ANY, ANY),
+                {"(3,),(3,1)": ((3,), (3, 1))},
+                wrt=(1,),
+            ),
+            # a list of choices gets a list of cotangents
+            Case(
+                "np.choose(np.argsort(x) // 2, [y, z])",
+                (ANY, ANY, ANY),
+                {"(4,),(4,),float": ((4,), (4,), None), "(2,3),(3,),(2,3)": ((2, 3), (3,), (2, 3))},
+                wrt=(1, 2),
+            ),
+        ],
+        # the choices y and z (or y and the default z); x gives the conditions
+        np.select: [
+            Case(
+                "np.select([x > 0.5, x < -0.5], [y, z])",
+                (ANY, ANY, ANY),
+                {"(4,),(4,),(4,)": ((4,), (4,), (4,)), "(2,3),(3,),(2,3)": ((2, 3), (3,), (2, 3))},
+                wrt=(1, 2),
+            ),
+            Case(
+                "np.select([x > 0], [y], z)",
+                (ANY, ANY, ANY),
+                {
+                    "(2,3),(2,3),float": ((2, 3), (2, 3), None),
+                    "(3,),(3,),(3,)": ((3,), (3,), (3,)),
+                    "(3,),(3,),(2,3)": ((3,), (3,), (2, 3)),
+                },
+                wrt=(1, 2),
+            ),
+        ],
+        # reorderings (the random inputs have no ties)
+        np.sort: [
+            shaped("np.sort(x)", (5,), (2, 3)),
+            shaped("np.sort(x, axis=0)", (3, 2)),
+            shaped("np.sort(x, axis=None, kind='stable')", (2, 3)),
+            joined("np.sort([x, y, 0.5])", None, None),
+        ],
+        np.partition: [
+            shaped("np.partition(x, 2)", (5,), (2, 4)),
+            shaped("np.partition(x, (0, 2), axis=0)", (4, 2)),
+            shaped("np.partition(x, 1, axis=None)", (2, 3)),
+        ],
+        # joining and splitting
+        np.array_split: [
+            shaped("np.array_split(x, 3)[1]", (7,)),
+            shaped("np.array_split(x, [1, 3], axis=1)[2]", (2, 4)),
+        ],
+        np.hsplit: [
+            shaped("np.hsplit(x, 2)[0]", (4,), (2, 4)),
+            shaped("np.hsplit(x, [1])[1]", (2, 3)),
+        ],
+        np.vsplit: [
+            shaped("np.vsplit(x, 2)[1]", (4, 3)),
+            shaped("np.vsplit(x, [1])[0]", (3, 2, 2)),
+        ],
+        np.dsplit: shaped("np.dsplit(x, 2)[1]", (2, 3, 4)),
+        np.column_stack: [
+            joined("np.column_stack([x, y])", (3,), (3, 2)),
+            joined("np.column_stack((x, y))", (2,), (2,)),
+        ],
+        np.dstack: [
+            joined("np.dstack([x, y])", (2,), (1, 2, 3)),
+            joined("np.dstack([x, y])", (2, 3), (2, 3)),
+        ],
+        np.block: [
+            joined("np.block([x, y])", (2,), (3,)),
+            joined("np.block([[x], [y]])", (1, 3), (2, 3)),
+            joined("np.block([[x, y], [y, x]])", (2, 2), (2, 2)),
+        ],
+        np.append: [
+            Case(
+                "np.append(x, y)",
+                (ANY, ANY),
+                {"(3,),(2,)": ((3,), (2,)), "(2,2),float": ((2, 2), None)},
+            ),
+            Case("np.append(x, y, axis=0)", (ANY, ANY), {"(2,3),(1,3)": ((2, 3), (1, 3))}),
+        ],
+        # y only gives the insertion points: np.argsort(y) // 2 repeats one of them
+        np.insert: [
+            Case(
+                "np.insert(x, np.argmax(y), z)",
+                (ANY, ANY, ANY),
+                {"(4,),(3,),float": ((4,), (3,), None), "(4,),(3,),(2,)": ((4,), (3,), (2,))},
+                wrt=(0, 2),
+            ),
+            Case(
+                "np.insert(x, np.argsort(y) // 2, z)",
+                (ANY, ANY, ANY),
+                {"(2,2),(3,),(3,)": ((2, 2), (3,), (3,))},
+                wrt=(0, 2),
+            ),
+            Case(
+                "np.insert(x, np.argsort(y) // 2, z, axis=1)",
+                (ANY, ANY, ANY),
+                {
+                    "(2,3),(3,),(2,1)": ((2, 3), (3,), (2, 1)),
+                    "(2,3),(3,),(3,)": ((2, 3), (3,), (3,)),
+                },
+                wrt=(0, 2),
+            ),
+        ],
+    }
+)
+if hasattr(np, "matrix_transpose"):  # NumPy 2
+    CASES[np.matrix_transpose] = shaped("np.matrix_transpose(x)", (2, 3), (2, 3, 4))
+    CASES[np.linalg.matrix_transpose] = shaped("np.linalg.matrix_transpose(x)", (3, 2))
+if hasattr(np, "unstack"):  # NumPy 2.1
+    CASES[np.unstack] = [
+        shaped("np.unstack(x)[1]", (3,), (3, 2)),
+        shaped("np.unstack(x, axis=1)[0]", (2, 3, 2)),
+    ]

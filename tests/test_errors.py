@@ -101,7 +101,7 @@ REFUSED = textwrap.dedent(
     def f_attr(x):
         y = x * 2.0
         return (y +
-                y.cumprod())  # <attr>
+                y.tolist())  # <attr>
 
 
     class Holder:
@@ -142,7 +142,7 @@ CONSTRUCTS = {
     "def": ("f_def", "def g", "function", "move the `def`"),
     "comp": ("f_comp", "[x * k", "comprehension", REWRITE),
     "genexp": ("f_genexp", "(x * k for", "generator", REWRITE),
-    "attr": ("f_attr", "y.cumprod()", "method", "call the numpy function"),
+    "attr": ("f_attr", "y.tolist()", "method", "call the numpy function"),
     "method-import": ("method", "import", "import", REWRITE),
 }
 
