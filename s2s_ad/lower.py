@@ -109,7 +109,8 @@ ARRAY_METHODS = {
     for name in (
         "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "trace", "dot",
         "reshape", "ravel", "transpose", "swapaxes", "squeeze", "clip", "diagonal",
-        "copy", "repeat", "round", "argmax", "argmin", "argsort", "all", "any",
+        "copy", "repeat", "round", "argmax", "argmin", "argsort", "all", "any", "take",
+        "conj", "conjugate",
     )
 }  # fmt: skip
 ARRAY_METHODS.update(flatten=np.ravel, astype=runtime.astype)

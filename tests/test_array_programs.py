@@ -36,6 +36,11 @@ def more_methods(x, y):
     return x.dot(y).trace() + x.clip(-0.5, 0.5).cumsum().sum() + np.sum(x.squeeze() ** 2)
 
 
+def selecting_methods(x):
+    picked = x.take([2, 0, 2], axis=1) * x.take(0, axis=1)[:, None]
+    return np.sum(picked.conj() ** 2) + x.cumprod(axis=1).sum()
+
+
 def attribute_t_in_products(w, x):
     return np.sum(np.tanh(x @ w.T) ** 2)
 
@@ -48,6 +53,7 @@ METHODS = [
     case(methods, X23),
     case(reshaping_methods, X23),
     case(more_methods, X23, Y32),
+    case(selecting_methods, X23),
     case(attribute_t_in_products, Y32.T.copy(), X23),
     case(astype_keeps_floats, V3),
 ]
