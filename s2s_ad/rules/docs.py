@@ -65,14 +65,17 @@ ad.defjvp(scipy.special.erf, lambda dx, out, x: dx * 2 / math.sqrt(math.pi) * np
 
 To add a NumPy function to s2s_ad itself, add one line to a table in
 [`s2s_ad/rules/numpy.py`](../s2s_ad/rules/numpy.py) (or `shapes.py`,
-`linalg.py` beside it): `ELEMENTWISE` takes
-the partial derivatives of an elementwise function (`np.tanh: ("1 - out ** 2",)`),
-and `template_rule` takes explicit JVP and VJP templates per parameter,
-with defaults written `"axis=None"`. Then add a case to `CASES` in
-`tests/test_rules_numpy.py` (or `tests/cases_shapes.py`, `tests/cases_linalg.py`):
-the suite fails for a rule without one, and checks every rule against
-central differences on several shapes. Finally regenerate this page with
-the command at its top.
+`linalg.py` beside it): `ELEMENTWISE` takes the partial derivatives of an
+elementwise function (`np.tanh: ("1 - out ** 2",)`), and `template_rule`
+takes explicit JVP and VJP templates per parameter, with defaults written
+`"axis=None"`. A parameter without templates is a constant: give every
+differentiable parameter both templates, and refuse option values the
+templates do not handle with `accepts=only(retstep=False)`. Functions with
+`*args`, such as `np.einsum`, take a `variadic_rule`. Then add a case to
+`CASES` in `tests/test_rules_numpy.py` (or `tests/cases_shapes.py`,
+`tests/cases_linalg.py`): the suite fails for a rule without one, and
+checks every rule against central differences on several shapes, and in
+float32. Finally regenerate this page with the command at its top.
 """
 
 
