@@ -446,6 +446,9 @@ def expr_to_ast(
     if expr.fn in DISPLAYS:
         return DISPLAYS[expr.fn](args, [(k, atom(v)) for k, v in expr.kwargs])
     keywords = [ast.keyword(arg=k, value=atom(v)) for k, v in expr.kwargs]
+    if expr.fn is runtime.call_method:  # call_method(x, "name", ...) is x.name(...)
+        method = ast.Attribute(value=args[0], attr=expr.args[1].value, ctx=ast.Load())
+        return ast.Call(func=method, args=args[2:], keywords=keywords)
     func = atom(expr.fn) if isinstance(expr.fn, Var) else callee(expr)
     return ast.Call(func=func, args=args, keywords=keywords)
 

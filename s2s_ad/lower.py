@@ -896,15 +896,11 @@ class _Lowerer:
         """``x.sum(axis=0)`` as ``np.sum(x, axis=0)``."""
         method = node.func.attr
         fn = ARRAY_METHODS.get(method)
-        if fn is None:
-            raise self.error(
-                f"the method `.{method}()` of a computed value is not supported",
-                node,
-                "call the NumPy function instead (`np.f(x)` for `x.f()`); supported methods: "
-                + ", ".join(sorted(ARRAY_METHODS)),
-            )
         receiver = self.expression(node.func.value)
         args, kwargs = self.call_arguments(node)
+        if fn is None:  # a constant, unless it reads a varied value (the transform says so)
+            call = ir.Call(runtime.call_method, (receiver, ir.Const(method), *args), tuple(kwargs))
+            return self.emit(call, node, name)
         if method in _UNPACKED_METHODS and len(args) > 1:
             args = [self.emit(ir.Call(runtime.make_tuple, tuple(args)), node)]
         spelling = f"np.{fn.__name__}" if getattr(np, fn.__name__, None) is fn else None

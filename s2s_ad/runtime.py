@@ -205,6 +205,19 @@ def copy_of(x: Any) -> Any:
     return x
 
 
+def call_method(receiver: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+    """``receiver.name(*args, **kwargs)``, a method s2s_ad knows no derivative of.
+
+    Emitted code spells it as the method call.  Its result is a constant
+    (``rng.normal(size=3)`` on a local ``np.random.Generator``); where the
+    receiver or an argument varies, the transform refuses it.
+
+    >>> call_method([3, 1, 2], "index", 1)
+    1
+    """
+    return getattr(receiver, name)(*args, **kwargs)
+
+
 def written_vjp(dx: Any, index: Any, value: Any) -> Any:
     """The cotangent of ``value`` in ``x[index] = value``, from the cotangent ``dx`` of ``x``.
 

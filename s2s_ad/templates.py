@@ -347,6 +347,15 @@ def rule_for(call: ir.Call, loc: Optional[Loc]):
 
     rule = rules.rule_of(call)
     name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
+    if call.fn is runtime.call_method:
+        from .lower import ARRAY_METHODS
+
+        raise TransformError(
+            f"the method `.{call.args[1].value}()` of a varied value is not supported",
+            loc,
+            "call the NumPy function instead (`np.f(x)` for `x.f()`); supported methods: "
+            + ", ".join(sorted(ARRAY_METHODS)),
+        )
     if rule is None:
         import inspect
 

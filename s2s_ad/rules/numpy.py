@@ -533,5 +533,6 @@ nondifferentiable(
 
 _RANDOM_DRAWS = ("normal", "uniform", "standard_normal", "rand", "randn", "random", "randint")
 _draws = [getattr(np.random, name) for name in _RANDOM_DRAWS]
-nondifferentiable(*_draws)
+nondifferentiable(*_draws, np.random.default_rng)
 impure(*_draws)
+impure(runtime.call_method)  # methods without rules, such as rng.normal(), may draw
