@@ -77,5 +77,6 @@ def _define(fn: Callable, user_rules: tuple, side: str) -> None:
             jvp=sides["jvp"],
             vjp=sides["vjp"],
             namespace=rules.fixed(namespace),
+            tuple_result=True,  # a user's rules may return tuples
         )
     )

@@ -215,9 +215,8 @@ class _Forward(Transform):
             if total is None:
                 total = term
             else:
-                total = self.builder.call(
-                    operator.add, (total, term), target=target if last else None
-                )
+                add = runtime.add if rule.tuple_result else operator.add
+                total = self.builder.call(add, (total, term), target=target if last else None)
         return self.named(stmt.target, total)
 
     def named(self, var: ir.Var, tangent: ir.Atom) -> ir.Atom:

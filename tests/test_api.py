@@ -261,6 +261,20 @@ def _bessel_i1(x):
     return total
 
 
+def test_defjvp_rules_with_tuple_results_add_item_by_item():
+    """Forward mode sums the tangents of several arguments: tuples add itemwise, not join."""
+
+    def pair(x, y):
+        return (x * y, x + y)
+
+    def first(x, y):
+        return pair(x, y)[0] + pair(x, y)[1]
+
+    ad.defjvp(pair, lambda t, ans, x, y: (t * y, t), lambda t, ans, x, y: (x * t, t))
+    _, tangent = ad.jvp(first, (2.0, 3.0), (1.0, 1.0))
+    assert tangent == pytest.approx(3.0 + 2.0 + 2.0)
+
+
 @pytest.fixture
 def rules_of_i0():
     """Register rules for np.i0 (a NumPy special function without one) for one test."""

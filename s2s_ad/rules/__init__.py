@@ -74,6 +74,8 @@ class Rule:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # A reduction over ``axis``: its result is a scalar when it reduces everything.
     reduction: bool = False
+    # The result may be a tuple: forward mode adds the parameters' tangents item by item.
+    tuple_result: bool = False
     # Refuses call forms the templates do not fit: ``accepts(bound)`` is None or the reason.
     accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None
 
