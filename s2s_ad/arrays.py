@@ -616,16 +616,6 @@ def cross_vjp(g: Any, a: Any, b: Any, axis: Optional[int] = None, position: int 
     return like(b, unbroadcast(np.cross(g, a, axis=axis), b))
 
 
-def vecdot_vjp(g: Any, x: Any, y: Any, axis: int = -1) -> Any:
-    """The cotangent of ``x`` for ``np.vecdot(x, y, axis=axis)`` of real vectors: ``g y``.
-
-    >>> vecdot_vjp(np.array([1.0, 2.0]), np.zeros((2, 3)), np.ones(3))
-    array([[1., 1., 1.],
-           [2., 2., 2.]])
-    """
-    return like(x, unbroadcast(np.expand_dims(g, axis) * np.asarray(y), x))
-
-
 def outer_last(u: Any, v: Any) -> np.ndarray:
     """``u[..., :, None] * v[..., None, :]``: a stack of outer products.
 

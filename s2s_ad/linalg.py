@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import Axis, expanded, extremum_weights, like
+from .arrays import Axis, expanded, extremum_weights, like, unreduce
+from .runtime import unbroadcast
+
+_LAST_TWO = (-2, -1)  # the axes of the matrices in a stack
 
 
 def mT(a: Any) -> Any:
@@ -25,13 +28,13 @@ def mT(a: Any) -> Any:
     return np.swapaxes(a, -1, -2)
 
 
-def solve_vjp_b(g: Any, a: Any) -> Any:
+def solve_vjp_b(g: Any, a: Any, b: Any) -> Any:
     """The cotangent of ``b`` in ``x = solve(A, b)``: ``A^-T g`` (the lecture's formula).
 
-    >>> solve_vjp_b(np.array([1.0, 1.0]), np.diag([2.0, 4.0]))
+    >>> solve_vjp_b(np.array([1.0, 1.0]), np.diag([2.0, 4.0]), np.zeros(2))
     array([0.5 , 0.25])
     """
-    return np.linalg.solve(mT(a), g)
+    return like(b, np.linalg.solve(mT(a), g))
 
 
 def solve_vjp_a(g: Any, a: Any, out: Any) -> Any:
@@ -43,8 +46,8 @@ def solve_vjp_a(g: Any, a: Any, out: Any) -> Any:
     """
     gb = np.linalg.solve(mT(a), g)
     if np.ndim(out) == 1:
-        return -np.outer(gb, out)
-    return -(gb @ mT(out))
+        return like(a, -np.outer(gb, out))
+    return like(a, -(gb @ mT(out)))
 
 
 def det_jvp(da: Any, a: Any, out: Any) -> Any:
@@ -70,11 +73,11 @@ def det_vjp(g: Any, a: Any, out: Any) -> Any:
 def slogdet_jvp(da: Any, a: Any) -> tuple:
     """The tangent of ``(sign, logabsdet) = slogdet(A)``: ``(0, tr(A^-1 dA))``.
 
-    >>> slogdet_jvp(np.eye(2), 2 * np.eye(2))[1]
+    >>> float(slogdet_jvp(np.eye(2), 2 * np.eye(2))[1])
     1.0
     """
     trace = np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
-    return (np.zeros_like(trace), trace if np.ndim(trace) else float(trace))
+    return (np.zeros_like(trace), trace)
 
 
 def slogdet_vjp(g: Any, a: Any) -> Any:
@@ -94,9 +97,7 @@ def cholesky_jvp(da: Any, out: Any) -> Any:
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
-    lower = np.tril(da)
-    symmetric = lower + mT(np.tril(da, -1))
-    inner = np.linalg.solve(out, mT(np.linalg.solve(out, symmetric)))  # L^-1 S L^-T
+    inner = np.linalg.solve(out, mT(np.linalg.solve(out, _symmetrized(da))))  # L^-1 S L^-T
     return out @ _phi(inner)
 
 
@@ -111,21 +112,21 @@ def cholesky_vjp(g: Any, out: Any) -> Any:
     inner = _phi(mT(out) @ g)
     left = np.linalg.solve(mT(out), inner)  # L^-T Phi
     m = mT(np.linalg.solve(mT(out), mT(left)))  # L^-T Phi L^-1
-    return like(out, np.tril(m + mT(m), -1) + _diag_part(m))
+    return like(out, _onto_triangle(m))
 
 
-def eigvalsh_vjp(g: Any, a: Any) -> Any:
+def eigvalsh_vjp(g: Any, a: Any, UPLO: str = "L") -> Any:
     """The cotangent of symmetric ``A`` in ``eigvalsh(A)``: ``V diag(g) V^T``.
 
-    NumPy reads the lower triangle, so the cotangent lives there.
+    NumPy reads the lower triangle (``UPLO="U"``: the upper one), so the cotangent lives there.
 
     >>> eigvalsh_vjp(np.array([1.0, 1.0]), np.diag([1.0, 2.0]))
     array([[1., 0.],
            [0., 1.]])
     """
-    _, v = np.linalg.eigh(a)
+    _, v = np.linalg.eigh(a, UPLO)
     m = (v * np.asarray(g)[..., None, :]) @ mT(v)
-    return like(a, np.tril(m + mT(m), -1) + _diag_part(m))
+    return like(a, _onto_triangle(m, UPLO))
 
 
 def svdvals_vjp(g: Any, a: Any) -> Any:
@@ -148,8 +149,20 @@ def norm_weights(x: Any, out: Any, ord: Any = None, axis: Axis = None, keepdims:
     x = np.asarray(x)
     if _is_matrix_norm(x, ord, axis):
         return like(x, _matrix_norm_weights(x, ord, axis))
+    return vector_norm_weights(x, out, axis, keepdims, 2 if ord is None else ord)
+
+
+def vector_norm_weights(x: Any, out: Any, axis: Axis = None, keepdims: bool = False, ord=2):
+    """d vector_norm(x, axis, keepdims, ord) / d x, entry by entry (x's shape): the norm over
+    ``axis`` (None: all entries), whatever the number of axes.
+
+    >>> vector_norm_weights(np.array([[3.0], [-4.0]]), 7.0, ord=1)
+    array([[ 1.],
+           [-1.]])
+    """
+    x = np.asarray(x)
     norm = expanded(out, x.ndim, axis, keepdims)
-    if ord is None or ord == 2:
+    if ord == 2:
         with np.errstate(invalid="ignore", divide="ignore"):
             return like(x, np.where(norm == 0, 0.0, x / np.where(norm == 0, 1.0, norm)))
     if ord == 1:
@@ -169,7 +182,7 @@ def matrix_power_jvp(da: Any, a: Any, n: int) -> Any:
            [ 0., 12.]])
     """
     powers = _powers(a, n)
-    return sum((powers[k] @ da @ powers[n - 1 - k] for k in range(n)), np.zeros_like(da))
+    return like(da, sum((powers[k] @ da @ powers[n - 1 - k] for k in range(n)), np.zeros_like(da)))
 
 
 def matrix_power_vjp(g: Any, a: Any, n: int) -> Any:
@@ -234,15 +247,14 @@ def _matrix_norm_weights(x: np.ndarray, ord: Any, axis: Axis) -> np.ndarray:
     return np.moveaxis(weights, (-2, -1), axes)
 
 
-def eigvalsh_jvp(da: Any, a: Any) -> Any:
+def eigvalsh_jvp(da: Any, a: Any, UPLO: str = "L") -> Any:
     """The tangent of ``eigvalsh(A)``: ``v_i^T dA v_i`` (``dA`` read from its lower triangle).
 
     >>> eigvalsh_jvp(np.eye(2), np.diag([1.0, 2.0]))
     array([1., 1.])
     """
-    symmetric = np.tril(da) + mT(np.tril(da, -1))
-    _, v = np.linalg.eigh(a)
-    return np.sum(v * (symmetric @ v), axis=-2)
+    _, v = np.linalg.eigh(a, UPLO)
+    return np.sum(v * (_symmetrized(da, UPLO) @ v), axis=-2)
 
 
 def svdvals_jvp(da: Any, a: Any) -> Any:
@@ -253,3 +265,531 @@ def svdvals_jvp(da: Any, a: Any) -> Any:
     """
     u, _, vh = np.linalg.svd(a, full_matrices=False)
     return np.sum(u * (da @ mT(vh)), axis=-2)
+
+
+# ---------------------------------------------------------------- factorizations
+# QR: Walter & Lehmann, "Algorithmic differentiation of linear algebra functions with
+# application in optimum experimental design"; the wide case as in Liao et al.,
+# "Differentiable programming tensor networks".  eigh and svd: Giles (2008), Townsend,
+# "Differentiating the singular value decomposition"; the JVPs follow JAX's qr_jvp,
+# eigh_jvp and svd_jvp rules.  Each VJP is the transpose of its JVP.
+
+
+def qr_jvp(da: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
+    """The tangent of ``(Q, R) = qr(A)`` (just ``R`` for ``mode="r"``).
+
+    With ``C = Q^T dA R^-1`` and ``Omega`` the skew-symmetric matrix whose lower triangle is
+    ``C``'s: ``dQ = Q Omega + (I - Q Q^T) dA R^-1``, ``dR = (C - Omega) R``.  A wide ``A = [X Y]``
+    has ``R = [R1 Q^T Y]``: ``X`` is factored as a square matrix.
+
+    >>> dq, dr = qr_jvp(np.eye(2), 2 * np.eye(2), (np.eye(2), 2 * np.eye(2)))
+    >>> dq, dr
+    (array([[0., 0.],
+           [0., 0.]]), array([[1., 0.],
+           [0., 1.]]))
+    """
+    q, r = _qr_factors(a, out, mode)
+    k = min(np.shape(a)[-2:])
+    r1, da_r_inverse = r[..., :k], _right_solve(da[..., :k], r[..., :k])
+    c = mT(q) @ da_r_inverse
+    omega = np.tril(c, -1) - mT(np.tril(c, -1))
+    dq = q @ omega + _off_span(da_r_inverse, q)
+    beyond = mT(dq) @ a[..., k:] + mT(q) @ da[..., k:]  # R's columns past k: Q^T A[:, k:]
+    dr = np.concatenate([(c - omega) @ r1, beyond], axis=-1)
+    return like(r, dr) if mode == "r" else (like(q, dq), like(r, dr))
+
+
+def qr_vjp(g: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
+    """The cotangent of ``A`` in ``(Q, R) = qr(A)``: ``(gQ + Q copyltu(M)) R^-T`` with
+    ``M = R gR^T - gQ^T Q`` (a wide ``A`` adds the part of ``R`` beyond the square).
+
+    >>> qr_vjp((np.zeros((2, 2)), np.eye(2)), 2 * np.eye(2), (np.eye(2), 2 * np.eye(2)))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    q, r = _qr_factors(a, out, mode)
+    gq, gr = (np.zeros_like(q), g) if mode == "r" else g
+    k = min(np.shape(a)[-2:])
+    gq = gq + a[..., k:] @ mT(gr[..., k:])  # R's columns past k are Q^T A[:, k:]
+    m = r[..., :k] @ mT(gr[..., :k]) - mT(gq) @ q
+    first = mT(np.linalg.solve(r[..., :k], mT(gq + q @ _symmetrized(m))))  # (...) R^-T
+    return like(a, np.concatenate([first, q @ gr[..., k:]], axis=-1))
+
+
+def _qr_factors(a: Any, out: Any, mode: str) -> tuple:
+    """``(Q, R)`` of the reduced QR decomposition of ``a``, from ``out`` where it has them."""
+    m, n = np.shape(a)[-2:]
+    if mode == "r":
+        return tuple(np.linalg.qr(a))
+    if mode == "reduced" or (mode == "complete" and m <= n):
+        return tuple(out)
+    raise ValueError(
+        f"the derivative of qr(a, mode={mode!r}) is not defined here"
+        + (": the extra columns of Q are any basis of a complement" if mode == "complete" else "")
+        + "; use mode='reduced' or mode='r'"
+    )
+
+
+def eigh_jvp(da: Any, a: Any, out: Any, UPLO: str = "L") -> tuple:
+    """The tangent of ``(w, V) = eigh(A)``: with ``P = V^T dA V``, ``dw = diag(P)`` and
+    ``dV = V (F * P)``, ``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal.
+
+    ``dA`` is read from the triangle NumPy reads (``UPLO``).
+
+    >>> eigh_jvp(np.eye(2), np.diag([1.0, 2.0]), (np.array([1.0, 2.0]), np.eye(2)))[0]
+    array([1., 1.])
+    """
+    w, v = out
+    p = mT(v) @ _symmetrized(da, UPLO) @ v
+    with np.errstate(invalid="ignore"):  # inf where a repeated eigenvalue leaves V undetermined
+        dv = v @ (_inverse_gaps(w) * p)
+    return like(w, np.diagonal(p, axis1=-2, axis2=-1)), like(v, dv)
+
+
+def eigh_vjp(g: Any, a: Any, out: Any, UPLO: str = "L") -> Any:
+    """The cotangent of ``A`` in ``(w, V) = eigh(A)``: ``V (diag(gw) + F * (V^T gV)) V^T``,
+    moved onto the triangle NumPy reads.
+
+    >>> eigh_vjp((np.array([1.0, 2.0]), np.zeros((2, 2))), np.eye(2), ([1.0, 2.0], np.eye(2)))
+    array([[1., 0.],
+           [0., 2.]])
+    """
+    w, v = out
+    gw, gv = g
+    inner = _times(_inverse_gaps(w), mT(v) @ gv) + _diag_matrix(gw)
+    return like(a, _onto_triangle(v @ inner @ mT(v), UPLO))
+
+
+def svd_jvp(da: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermitian=False) -> Any:
+    """The tangent of ``(U, S, Vh) = svd(A)`` (just ``S`` if not ``compute_uv``).
+
+    With ``P = U^T dA V`` and ``F[i, j] = 1 / (s[j]^2 - s[i]^2)``: ``dS = diag(P)``,
+    ``dU = U (F * (P S + S P^T)) + (I - U U^T) dA V S^-1``,
+    ``dV = V (F * (S P + P^T S)) + (I - V V^T) dA^T U S^-1``.  With ``hermitian``, ``dA`` is
+    read from the lower triangle, as NumPy reads ``A``.
+
+    >>> svd_jvp(np.eye(2), np.diag([3.0, 2.0]), np.array([3.0, 2.0]), compute_uv=False)
+    array([1., 1.])
+    """
+    u, s, vh = _svd_factors(a, out, full_matrices, compute_uv, hermitian)
+    da = _symmetrized(da) if hermitian else da
+    p = mT(u) @ da @ mT(vh)
+    ds = like(s, np.diagonal(p, axis1=-2, axis2=-1))
+    if not compute_uv:
+        return ds
+    f, row, column = _inverse_gaps(s**2), s[..., None, :], s[..., :, None]
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf where U, V are undetermined
+        du = u @ (f * (p * row + column * mT(p))) + _off_span(da @ mT(vh), u) / row
+        dv = mT(vh) @ (f * (column * p + mT(p) * row)) + _off_span(mT(da) @ u, mT(vh)) / row
+    return like(u, du), ds, like(vh, mT(dv))
+
+
+def svd_vjp(g: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermitian=False):
+    """The cotangent of ``A`` in ``(U, S, Vh) = svd(A)``: with ``J = F * (U^T gU)``,
+    ``K = F * (V^T gV)``, ``U ((J + J^T) S + diag(gS) + S (K + K^T)) V^T``
+    ``+ (I - U U^T) gU S^-1 V^T + U S^-1 gV^T (I - V V^T)``.
+
+    >>> svd_vjp(np.array([1.0, 1.0]), np.diag([3.0, 2.0]), np.array([3.0, 2.0]), compute_uv=False)
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    u, s, vh = _svd_factors(a, out, full_matrices, compute_uv, hermitian)
+    gu, gs, gvh = g if compute_uv else (np.zeros_like(u), g, np.zeros_like(vh))
+    v, gv = mT(vh), mT(gvh)
+    f, row, column = _inverse_gaps(s**2), s[..., None, :], s[..., :, None]
+    j, k = _times(f, mT(u) @ gu), _times(f, mT(v) @ gv)
+    inner = (j + mT(j)) * row + _diag_matrix(gs) + column * (k + mT(k))
+    with np.errstate(divide="ignore"):
+        m = u @ inner @ vh + _times(1 / row, _off_span(gu, u)) @ vh
+        m = m + u @ mT(_times(1 / row, _off_span(gv, v)))
+    return like(a, _onto_triangle(m) if hermitian else m)
+
+
+def _svd_factors(a, out, full_matrices: bool, compute_uv: bool, hermitian: bool) -> tuple:
+    """``(U, S, Vh)`` of the reduced SVD of ``a``, from ``out`` where it has them."""
+    if not compute_uv:
+        return tuple(np.linalg.svd(a, full_matrices=False, hermitian=hermitian))
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n:
+        raise ValueError(
+            "the derivative of svd(a, full_matrices=True) of a non-square matrix is not "
+            "defined: the extra columns of U (rows of Vh) are any basis of a complement; "
+            "use full_matrices=False (or compute_uv=False)"
+        )
+    return tuple(out)
+
+
+def pinv_jvp(da: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
+    """The tangent of ``A+ = pinv(A)`` (Golub & Pereyra), where the rank does not change:
+    ``-A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+``.
+
+    >>> pinv_jvp(np.eye(2), 2 * np.eye(2), 0.5 * np.eye(2))
+    array([[-0.25,  0.  ],
+           [ 0.  , -0.25]])
+    """
+    if hermitian:  # NumPy reads the lower triangle
+        a, da = _symmetrized(a), _symmetrized(da)
+    p, dat = out, mT(da)
+    across = p @ mT(p) @ (dat - dat @ a @ p)
+    along = (dat - p @ a @ dat) @ mT(p) @ p
+    return like(p, across + along - p @ da @ p)
+
+
+def pinv_vjp(g: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
+    """The cotangent of ``A`` in ``A+ = pinv(A)``:
+    ``-A+^T g A+^T + (I - A A+) g^T A+ A+^T + A+^T A+ g^T (I - A+ A)``.
+
+    >>> pinv_vjp(np.eye(2), 2 * np.eye(2), 0.5 * np.eye(2))
+    array([[-0.25,  0.  ],
+           [ 0.  , -0.25]])
+    """
+    if hermitian:
+        return like(a, _onto_triangle(_pinv_vjp(g, _symmetrized(a), out)))
+    return like(a, _pinv_vjp(g, a, out))
+
+
+def _pinv_vjp(g: Any, a: Any, p: Any) -> Any:
+    gt = mT(g)
+    along = (gt - a @ (p @ gt)) @ p @ mT(p)
+    across = mT(p) @ p @ (gt - (gt @ p) @ a)
+    return along + across - mT(p) @ g @ mT(p)
+
+
+def lstsq_jvp_a(da: Any, a: Any, b: Any, out: Any) -> tuple:
+    """The tangent of ``(x, residuals, rank, sv) = lstsq(A, b)`` along ``dA``, the rank held.
+
+    ``x = A+ b`` moves as ``pinv_jvp`` says; the squared residuals by ``-2 r^T dA x`` (``r = b - A
+    x`` is orthogonal to ``A``'s columns); ``sv`` as ``svdvals_jvp``; ``rank`` not at all.
+
+    >>> out = np.linalg.lstsq(2 * np.eye(2), np.ones(2))
+    >>> lstsq_jvp_a(np.eye(2), 2 * np.eye(2), np.ones(2), out)[0]
+    array([-0.25, -0.25])
+    """
+    x, residuals, rank, sv = out
+    p, r, dat = _pinv_of_rank(a, rank), b - a @ x, mT(da)
+    kernel = dat @ (mT(p) @ x)
+    dx = p @ (mT(p) @ (dat @ r)) + kernel - p @ (a @ kernel) - p @ (da @ x)
+    dres = _residuals_tangent(-(da @ x), r, residuals)
+    return like(x, dx), dres, 0.0, svdvals_jvp(da, a)
+
+
+def lstsq_jvp_b(db: Any, a: Any, b: Any, out: Any) -> tuple:
+    """The tangent of ``lstsq(A, b)`` along ``db``: ``dx = A+ db``, residuals ``2 r^T db``.
+
+    >>> out = np.linalg.lstsq(2 * np.eye(2), np.ones(2))
+    >>> lstsq_jvp_b(np.ones(2), 2 * np.eye(2), np.ones(2), out)[0]
+    array([0.5, 0.5])
+    """
+    x, residuals, rank, sv = out
+    p, r = _pinv_of_rank(a, rank), b - a @ x
+    dres = _residuals_tangent(db, r, residuals)
+    return like(x, p @ db), dres, 0.0, np.zeros_like(sv)
+
+
+def lstsq_vjp_a(g: Any, a: Any, b: Any, out: Any) -> Any:
+    """The cotangent of ``A`` in ``(x, residuals, rank, sv) = lstsq(A, b)``, the transpose
+    of :func:`lstsq_jvp_a`.
+
+    >>> out = np.linalg.lstsq(2 * np.eye(2), np.ones(2))
+    >>> lstsq_vjp_a((np.ones(2), np.zeros(0), 0, np.zeros(2)), 2 * np.eye(2), np.ones(2), out)
+    array([[-0.25, -0.25],
+           [-0.25, -0.25]])
+    """
+    x, residuals, rank, _ = out
+    gx, gres, _, gsv = g
+    p, r = _pinv_of_rank(a, rank), b - a @ x
+    ga = _pinv_vjp(_times_transposed(gx, b), a, p) + svdvals_vjp(gsv, a)
+    if np.size(residuals):
+        ga = ga - 2 * _times_transposed(r * gres, x)
+    return like(a, ga)
+
+
+def lstsq_vjp_b(g: Any, a: Any, b: Any, out: Any) -> Any:
+    """The cotangent of ``b`` in ``lstsq(A, b)``: ``A+^T gx + 2 r gres``.
+
+    >>> out = np.linalg.lstsq(2 * np.eye(2), np.ones(2))
+    >>> lstsq_vjp_b((np.ones(2), np.zeros(0), 0, np.zeros(2)), 2 * np.eye(2), np.ones(2), out)
+    array([0.5, 0.5])
+    """
+    x, residuals, rank, _ = out
+    gx, gres, _, _ = g
+    gb = mT(_pinv_of_rank(a, rank)) @ gx
+    if np.size(residuals):
+        gb = gb + 2 * (b - a @ x) * gres
+    return like(b, gb)
+
+
+def _pinv_of_rank(a: Any, rank: int) -> Any:
+    """The pseudo-inverse of ``a`` with the singular values past ``rank`` cut, as lstsq's."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return (mT(vh[:rank]) / s[:rank]) @ mT(u[:, :rank])
+
+
+def _residuals_tangent(d_residual: Any, r: Any, residuals: Any) -> Any:
+    """The tangent of lstsq's squared residual norms, the residual ``r`` moving by
+    ``d_residual`` (empty where NumPy gives no residuals)."""
+    if not np.size(residuals):
+        return np.zeros_like(residuals)
+    return like(residuals, 2 * np.sum(r * d_residual, axis=0))
+
+
+def _times_transposed(u: Any, v: Any) -> Any:
+    """``u v^T`` for columns (or stacks of columns side by side, as lstsq's ``b``)."""
+    return np.outer(u, v) if np.ndim(u) == 1 else u @ mT(v)
+
+
+# ---------------------------------------------------------------- array-API functions
+# np.linalg's own versions (NumPy 2) of matrix_norm, trace, vecdot, ...: the last two axes
+# are the matrix, and the vector axis is its own per operand.
+
+
+def matrix_norm_jvp(dx: Any, x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """The tangent of ``np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)`` (the matrices
+    are the last two axes).
+
+    >>> float(matrix_norm_jvp(np.ones((1, 2)), np.array([[3.0, 4.0]])))
+    1.4
+    """
+    weights = like(x, _matrix_norm_weights(np.asarray(x), ord, _LAST_TWO))
+    return np.sum(dx * weights, axis=_LAST_TWO, keepdims=keepdims)
+
+
+def matrix_norm_vjp(g: Any, x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """The cotangent of ``x`` in ``np.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)``.
+
+    >>> matrix_norm_vjp(1.0, np.array([[3.0, 4.0]]))
+    array([[0.6, 0.8]])
+    """
+    weights = like(x, _matrix_norm_weights(np.asarray(x), ord, _LAST_TWO))
+    return unreduce(g, x, _LAST_TWO, keepdims) * weights
+
+
+def matrix_trace_vjp(g: Any, x: Any, offset: int = 0) -> Any:
+    """The cotangent of ``x`` in ``np.linalg.trace(x, offset=offset)`` (last two axes).
+
+    >>> matrix_trace_vjp(np.array([1.0, 2.0]), np.zeros((2, 2, 3)), offset=1)[1]
+    array([[0., 2., 0.],
+           [0., 0., 2.]])
+    """
+    m, n = np.shape(x)[-2:]
+    return like(x, np.asarray(g)[..., None, None] * np.eye(m, n, k=offset))
+
+
+def vecdot_vjp(g: Any, x: Any, other: Any, axis: int = -1) -> Any:
+    """The cotangent of ``x`` in ``np.vecdot(x, other, axis=axis)`` (or ``np.linalg.vecdot``)
+    of real vectors: ``g * other``, summed back to ``x``'s shape.
+
+    >>> vecdot_vjp(np.array([1.0, 2.0]), np.zeros(3), np.ones((2, 3)))
+    array([3., 3., 3.])
+    """
+    x_last = np.moveaxis(np.asarray(x), axis, -1)
+    spread = np.asarray(g)[..., None] * np.moveaxis(other, axis, -1)
+    return like(x, np.moveaxis(unbroadcast(spread, x_last), -1, axis))
+
+
+def multi_dot_jvp(dxs: Any, xs: Any) -> Any:
+    """The tangent of ``multi_dot(xs)``: each factor's tangent in its place, summed.
+
+    >>> multi_dot_jvp([np.eye(2), np.zeros((2, 2)), np.eye(2)], [2 * np.eye(2)] * 3)
+    array([[8., 0.],
+           [0., 8.]])
+    """
+    xs = list(xs)
+    terms = (np.linalg.multi_dot(xs[:k] + [dx] + xs[k + 1 :]) for k, dx in enumerate(dxs))
+    return sum(terms)
+
+
+def multi_dot_vjp(g: Any, xs: Any) -> list:
+    """The cotangents of the factors of ``multi_dot(xs)``: ``(left)^T g (right)^T`` for each,
+    with the product of the factors to its left and right (a 1-D first factor is a row, a 1-D
+    last one a column).
+
+    >>> multi_dot_vjp(1.0, [np.ones(2), 2 * np.eye(2), np.ones(2)])[0]
+    array([2., 2.])
+    """
+    matrices = [np.atleast_2d(x) for x in xs]
+    if np.ndim(xs[-1]) == 1:
+        matrices[-1] = matrices[-1].T
+    g = np.reshape(g, (matrices[0].shape[0], matrices[-1].shape[1]))
+    result = []
+    for k, x in enumerate(xs):
+        left = _chain(matrices[:k], matrices[0].shape[0])
+        right = _chain(matrices[k + 1 :], matrices[k].shape[1])
+        result.append(like(x, np.reshape(mT(left) @ g @ mT(right), np.shape(x))))
+    return result
+
+
+def _chain(matrices: list, n: int) -> Any:
+    """The product of ``matrices`` (the n x n identity if there are none)."""
+    product = np.eye(n)
+    for m in matrices:
+        product = product @ m
+    return product
+
+
+def tensorsolve_jvp_a(da: Any, a: Any, out: Any, axes: Any = None) -> Any:
+    """The tangent of ``x = tensorsolve(a, b, axes)`` along ``da``: it solves
+    ``a . dx = -(da . x)``.
+
+    >>> tensorsolve_jvp_a(np.eye(2), 2 * np.eye(2), np.ones(2))
+    array([-0.5, -0.5])
+    """
+    moved = np.transpose(da, _tensorsolve_order(np.ndim(a), axes))
+    return np.linalg.tensorsolve(a, -np.tensordot(moved, out, np.ndim(out)), axes=axes)
+
+
+def tensorsolve_vjp_b(g: Any, a: Any, b: Any, axes: Any = None) -> Any:
+    """The cotangent of ``b`` in ``tensorsolve(a, b, axes)``: ``a`` as a matrix, ``A^-T g``.
+
+    >>> tensorsolve_vjp_b(np.ones(2), 2 * np.eye(2), np.ones(2))
+    array([0.5, 0.5])
+    """
+    moved = np.transpose(a, _tensorsolve_order(np.ndim(a), axes))
+    matrix = np.reshape(moved, (np.size(b), -1))
+    return like(b, np.reshape(np.linalg.solve(mT(matrix), np.ravel(g)), np.shape(b)))
+
+
+def tensorsolve_vjp_a(g: Any, a: Any, b: Any, out: Any, axes: Any = None) -> Any:
+    """The cotangent of ``a`` in ``x = tensorsolve(a, b, axes)``: ``-(b's cotangent) (x) x``.
+
+    >>> tensorsolve_vjp_a(np.ones(2), 2 * np.eye(2), np.ones(2), 0.5 * np.ones(2))
+    array([[-0.25, -0.25],
+           [-0.25, -0.25]])
+    """
+    moved = -np.multiply.outer(tensorsolve_vjp_b(g, a, b, axes), out)
+    return like(a, np.transpose(moved, np.argsort(_tensorsolve_order(np.ndim(a), axes))))
+
+
+def _tensorsolve_order(ndim: int, axes: Any) -> list:
+    """The order of ``a``'s axes that tensorsolve works in: those in ``axes`` moved last."""
+    order = list(range(ndim))
+    for k in () if axes is None else axes:
+        order.remove(k % ndim)
+        order.append(k % ndim)
+    return order
+
+
+def tensorinv_jvp(da: Any, out: Any, ind: int = 2) -> Any:
+    """The tangent of ``tensorinv(a, ind)``: ``-(out . da . out)``, as matrices.
+
+    >>> tensorinv_jvp(np.eye(2), 0.5 * np.eye(2), ind=1)
+    array([[-0.25, -0.  ],
+           [-0.  , -0.25]])
+    """
+    inverse, d = _as_square(out, np.ndim(out) - ind), _as_square(da, ind)
+    return like(out, np.reshape(-(inverse @ d @ inverse), np.shape(out)))
+
+
+def tensorinv_vjp(g: Any, a: Any, out: Any, ind: int = 2) -> Any:
+    """The cotangent of ``a`` in ``tensorinv(a, ind)``: ``-(out^T g out^T)``, as matrices.
+
+    >>> tensorinv_vjp(np.eye(2), 2 * np.eye(2), 0.5 * np.eye(2), ind=1)
+    array([[-0.25, -0.  ],
+           [-0.  , -0.25]])
+    """
+    inverse, gm = _as_square(out, np.ndim(out) - ind), _as_square(g, np.ndim(out) - ind)
+    return like(a, np.reshape(-(mT(inverse) @ gm @ mT(inverse)), np.shape(a)))
+
+
+def _as_square(t: Any, ind: int) -> Any:
+    """``t`` as a matrix: its first ``ind`` axes the rows, the others the columns."""
+    rows = int(np.prod(np.shape(t)[:ind]))
+    return np.reshape(t, (rows, -1))
+
+
+def cond_jvp(dx: Any, x: Any, p: Any = None) -> Any:
+    """The tangent of ``cond(x, p)``: the sum of ``dx`` times :func:`_cond_weights`.
+
+    >>> float(cond_jvp(np.eye(2), np.diag([4.0, 2.0])))
+    -0.5
+    """
+    return np.sum(dx * _cond_weights(x, p), axis=_LAST_TWO)
+
+
+def cond_vjp(g: Any, x: Any, p: Any = None) -> Any:
+    """The cotangent of ``x`` in ``cond(x, p)``: ``g`` times :func:`_cond_weights`.
+
+    >>> cond_vjp(1.0, np.diag([4.0, 2.0]))
+    array([[ 0.5,  0. ],
+           [ 0. , -1. ]])
+    """
+    return unreduce(g, x, _LAST_TWO) * _cond_weights(x, p)
+
+
+def _cond_weights(x: Any, p: Any = None) -> Any:
+    """d cond(x, p) / d x, entry by entry (stacks of matrices).
+
+    For ``p`` None, 2 or -2 the ratio of extreme singular values ``s_a / s_b`` moves by
+    ``(u_a v_a^T - (s_a / s_b) u_b v_b^T) / s_b``; otherwise ``cond = |x| |x^-1|`` and the
+    product rule applies, with ``d x^-1 = -x^-1 dx x^-1``.
+    """
+    x = np.asarray(x)
+    if p in (None, 2, -2):
+        return like(x, _singular_ratio_weights(x, -1 if p == -2 else 0))
+    inverse = np.linalg.inv(x)
+    norms = [np.linalg.norm(m, p, axis=_LAST_TWO, keepdims=True) for m in (x, inverse)]
+    weights = [_matrix_norm_weights(m, p, _LAST_TWO) for m in (x, inverse)]
+    through_inverse = mT(inverse) @ weights[1] @ mT(inverse)
+    return like(x, weights[0] * norms[1] - norms[0] * through_inverse)
+
+
+def _singular_ratio_weights(x: Any, top: int) -> Any:
+    """d (s[top] / s[other]) / d x, ``other`` the opposite end of the singular values."""
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    bottom = -1 - top
+    pair = [u[..., :, k, None] * vh[..., None, k, :] for k in (top, bottom)]
+    s_top, s_bottom = s[..., top, None, None], s[..., bottom, None, None]
+    return (pair[0] - (s_top / s_bottom) * pair[1]) / s_bottom
+
+
+# ---------------------------------------------------------------- shared pieces
+
+
+def _symmetrized(m: Any, uplo: str = "L") -> Any:
+    """The symmetric matrix NumPy reads from ``m``: its lower (``uplo="U"``: upper) triangle
+    mirrored."""
+    if uplo.upper() == "U":
+        return np.triu(m) + mT(np.triu(m, 1))
+    return np.tril(m) + mT(np.tril(m, -1))
+
+
+def _onto_triangle(m: Any, uplo: str = "L") -> Any:
+    """The transpose of :func:`_symmetrized`: a cotangent of the symmetric matrix moved onto
+    the triangle NumPy reads."""
+    if uplo.upper() == "U":
+        return np.triu(m + mT(m), 1) + _diag_part(m)
+    return np.tril(m + mT(m), -1) + _diag_part(m)
+
+
+def _inverse_gaps(w: Any) -> Any:
+    """``F[..., i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it (inf for a repeated
+    value: its vectors are not determined)."""
+    w = np.asarray(w)
+    gaps = w[..., None, :] - w[..., :, None]
+    diagonal = np.eye(w.shape[-1], dtype=bool)
+    with np.errstate(divide="ignore"):
+        return np.where(diagonal, 0.0, 1.0 / np.where(diagonal, 1.0, gaps)).astype(w.dtype)
+
+
+def _times(weights: Any, m: Any) -> Any:
+    """``weights * m``, but 0 where ``m`` is, even where a weight is infinite: a repeated
+    eigenvalue or a zero singular value does not matter where the program does not use the
+    vectors it leaves undetermined (their cotangents are zeros)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(m == 0, 0.0, weights * m)
+
+
+def _diag_matrix(v: Any) -> Any:
+    """The (stack of) diagonal matrices with ``v`` on the diagonal."""
+    v = np.asarray(v)
+    return v[..., None] * np.eye(v.shape[-1], dtype=v.dtype)
+
+
+def _off_span(x: Any, q: Any) -> Any:
+    """The part of ``x``'s columns orthogonal to the orthonormal columns of ``q``."""
+    return x - q @ (mT(q) @ x)
+
+
+def _right_solve(b: Any, r: Any) -> Any:
+    """``b r^-1``."""
+    return mT(np.linalg.solve(mT(r), mT(b)))

@@ -260,7 +260,6 @@ CASES.update(
 )
 if hasattr(np, "matrix_transpose"):  # NumPy 2
     CASES[np.matrix_transpose] = shaped("np.matrix_transpose(x)", (2, 3), (2, 3, 4))
-    CASES[np.linalg.matrix_transpose] = shaped("np.linalg.matrix_transpose(x)", (3, 2))
 if hasattr(np, "unstack"):  # NumPy 2.1
     CASES[np.unstack] = [
         shaped("np.unstack(x)[1]", (3,), (3, 2)),
