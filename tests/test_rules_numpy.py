@@ -524,6 +524,37 @@ def float32_points() -> list:
     return result
 
 
+def all_array_points() -> list:
+    """Per case, its first shape whose arguments are all arrays, differentiated in all of them."""
+    result = []
+    for fn in CASES:
+        for k, case in enumerate(TABLE.variants(fn)):
+            arrays_only = [
+                shape_id
+                for shape_id, shapes in case.shapes.items()
+                if all(isinstance(shape, tuple) and shape for shape in shapes)
+            ]
+            if arrays_only and not case.packed:
+                point = TABLE.point(fn, arrays_only[0], case.differentiable, k)
+                result.append(pytest.param(point, id=point.id))
+    return result
+
+
+@pytest.mark.parametrize("point", all_array_points())
+def test_every_rule_keeps_float32_arrays_float32(point, generated):
+    """float32 arrays in: float32 tangent and cotangents out, for every rule of the table."""
+    f = point.function(generated)
+    args = point.inputs(np.float32)
+    rng = point.rng()
+    out, tangent = ad.jvp(f, args, [like(a, rng) for a in args])
+    if np.asarray(out).dtype == np.float32:
+        assert np.asarray(tangent).dtype == np.float32, f"tangent is {np.asarray(tangent).dtype}"
+    _, pullback = ad.vjp(f, *args, wrt=point.wrt)
+    for i, cotangent in zip(point.wrt, pullback(like(out, rng))):
+        assert np.asarray(cotangent).dtype == np.float32, f"d{ARGS[i]} is {cotangent.dtype}"
+        assert np.shape(cotangent) == np.shape(args[i])
+
+
 @pytest.mark.parametrize("point", float32_points())
 def test_float32_stays_float32(point, generated):
     """float32 inputs give float32 tangents and cotangents, close to the float64 oracle."""
