@@ -219,14 +219,6 @@ CASES: Dict[Any, Case] = {
         Case("np.nancumprod(x, axis=0)", (ANY,), MATRICES),
         shaped("np.nancumprod(np.where(x > 1.5, np.nan, x), axis=1)", (2, 3)),
     ],
-    np.cumulative_sum: [
-        shaped("np.cumulative_sum(x)", (4,)),
-        shaped("np.cumulative_sum(x, axis=1, include_initial=True)", (2, 3)),
-    ],
-    np.cumulative_prod: [
-        shaped("np.cumulative_prod(x)", (4,)),
-        shaped("np.cumulative_prod(x, axis=0, include_initial=True)", (2, 3)),
-    ],
     np.cumsum: [
         Case("np.cumsum(x)", (ANY,), UNARY),
         Case("np.cumsum(x, axis=1)", (ANY,), MATRICES),
@@ -281,22 +273,6 @@ CASES: Dict[Any, Case] = {
         ),
         Case("np.cross(x, y, axis=0)", (ANY, ANY), {"(3,2),(3,2)": ((3, 2), (3, 2))}),
     ],
-    np.vecdot: [
-        Case(
-            "np.vecdot(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,)), "(2,3),(3,)": ((2, 3), (3,))}
-        ),
-        Case("np.vecdot(x, y, axis=0)", (ANY, ANY), {"(3,2),(3,1)": ((3, 2), (3, 1))}),
-    ],
-    np.matvec: Case(
-        "np.matvec(x, y)",
-        (ANY, ANY),
-        {"(2,3),(3,)": ((2, 3), (3,)), "(4,2,3),(1,3)": ((4, 2, 3), (1, 3))},
-    ),
-    np.vecmat: Case(
-        "np.vecmat(x, y)",
-        (ANY, ANY),
-        {"(2,),(2,3)": ((2,), (2, 3)), "(4,2),(1,2,3)": ((4, 2), (1, 2, 3))},
-    ),
     np.polyval: [
         Case(
             "np.polyval(x, y)",
@@ -305,16 +281,6 @@ CASES: Dict[Any, Case] = {
         ),
         Case(
             "np.polyval([x, 2.0, y], 1.5)", (ANY, ANY), {"float,float": (None, None)}, packed=True
-        ),
-    ],
-    np.trapezoid: [
-        Case("np.trapezoid(x)", (ANY,), ARRAYS),
-        Case("np.trapezoid(x, dx=0.5, axis=0)", (ANY,), MATRICES),
-        Case("np.trapezoid(x, np.cumsum(y))", (ANY, POSITIVE), {"(4,),(4,)": ((4,), (4,))}),
-        Case(
-            "np.trapezoid(x, y, axis=0)",
-            (ANY, ANY),
-            {"(3,2),(3,)": ((3, 2), (3,)), "(3,2),(3,2)": ((3, 2), (3, 2))},
         ),
     ],
     np.linspace: [
@@ -407,6 +373,46 @@ CASES: Dict[Any, Case] = {
     **SHAPE_CASES,
     **LINALG_CASES,
 }
+
+
+# Functions that only recent NumPy versions have.
+RECENT = {
+    "cumulative_sum": [
+        shaped("np.cumulative_sum(x)", (4,)),
+        shaped("np.cumulative_sum(x, axis=1, include_initial=True)", (2, 3)),
+    ],
+    "cumulative_prod": [
+        shaped("np.cumulative_prod(x)", (4,)),
+        shaped("np.cumulative_prod(x, axis=0, include_initial=True)", (2, 3)),
+    ],
+    "vecdot": [
+        Case(
+            "np.vecdot(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,)), "(2,3),(3,)": ((2, 3), (3,))}
+        ),
+        Case("np.vecdot(x, y, axis=0)", (ANY, ANY), {"(3,2),(3,1)": ((3, 2), (3, 1))}),
+    ],
+    "matvec": Case(
+        "np.matvec(x, y)",
+        (ANY, ANY),
+        {"(2,3),(3,)": ((2, 3), (3,)), "(4,2,3),(1,3)": ((4, 2, 3), (1, 3))},
+    ),
+    "vecmat": Case(
+        "np.vecmat(x, y)",
+        (ANY, ANY),
+        {"(2,),(2,3)": ((2,), (2, 3)), "(4,2),(1,2,3)": ((4, 2), (1, 2, 3))},
+    ),
+    "trapezoid": [
+        Case("np.trapezoid(x)", (ANY,), ARRAYS),
+        Case("np.trapezoid(x, dx=0.5, axis=0)", (ANY,), MATRICES),
+        Case("np.trapezoid(x, np.cumsum(y))", (ANY, POSITIVE), {"(4,),(4,)": ((4,), (4,))}),
+        Case(
+            "np.trapezoid(x, y, axis=0)",
+            (ANY, ANY),
+            {"(3,2),(3,)": ((3, 2), (3,)), "(3,2),(3,2)": ((3, 2), (3, 2))},
+        ),
+    ],
+}
+CASES.update({getattr(np, name): case for name, case in RECENT.items() if hasattr(np, name)})
 
 
 def label(fn: Any) -> str:

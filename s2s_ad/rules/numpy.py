@@ -427,14 +427,15 @@ template_rule(
 # np.trapezoid: its parameter `dx` (the spacing) is also the name of x's
 # tangent; x's JVP template reads the tangent, and NumPy ignores `dx` when
 # x is given, so the two never meet.
-template_rule(
-    np.trapezoid if hasattr(np, "trapezoid") else np.trapz,
-    ("y", "x=None", "dx=1.0", "axis=-1"),
-    jvp=["np.trapezoid(dy, x, dx, axis)", "trapezoid_jvp_x(dx, y, x, axis)"],
-    vjp=["trapezoid_vjp_y(g, y, x, dx, axis)", "trapezoid_vjp_x(g, y, x, axis)"],
-    namespace=namespace,
-    result_kind=always(SCALAR),
-)
+if hasattr(np, "trapezoid"):  # NumPy 2
+    template_rule(
+        np.trapezoid,
+        ("y", "x=None", "dx=1.0", "axis=-1"),
+        jvp=["np.trapezoid(dy, x, dx, axis)", "trapezoid_jvp_x(dx, y, x, axis)"],
+        vjp=["trapezoid_vjp_y(g, y, x, dx, axis)", "trapezoid_vjp_x(g, y, x, axis)"],
+        namespace=namespace,
+        result_kind=always(SCALAR),
+    )
 
 # Arrays made from differentiable numbers: samples between two ends, a fill value.
 template_rule(
