@@ -190,44 +190,26 @@ for fn, (jvp, vjp) in REDUCTIONS.items():
         reduction=True,
     )
 
+# Variances and standard deviations (std = sqrt(var)), NaN-ignoring or not.
 VARIANCE = ("x", "axis=None", "ddof=0", "keepdims=False")
 MOMENTS = "axis=axis, ddof=ddof, keepdims=keepdims"
-template_rule(
-    np.var,
-    VARIANCE,
-    jvp=[f"var_jvp(dx, x, {MOMENTS})"],
-    vjp=[f"var_vjp(g, x, {MOMENTS})"],
-    namespace=namespace,
-    result_kind=always(SCALAR),
-    reduction=True,
-)
-template_rule(
-    np.std,
-    VARIANCE,
-    jvp=[f"var_jvp(dx, x, {MOMENTS}) / (2 * out)"],
-    vjp=[f"var_vjp(g / (2 * out), x, {MOMENTS})"],
-    namespace=namespace,
-    result_kind=always(SCALAR),
-    reduction=True,
-)
-template_rule(
-    np.nanvar,
-    VARIANCE,
-    jvp=[f"nanvar_jvp(dx, x, {MOMENTS})"],
-    vjp=[f"nanvar_vjp(g, x, {MOMENTS})"],
-    namespace=namespace,
-    result_kind=always(SCALAR),
-    reduction=True,
-)
-template_rule(
-    np.nanstd,
-    VARIANCE,
-    jvp=[f"nanvar_jvp(dx, x, {MOMENTS}) / (2 * out)"],
-    vjp=[f"nanvar_vjp(g / (2 * out), x, {MOMENTS})"],
-    namespace=namespace,
-    result_kind=always(SCALAR),
-    reduction=True,
-)
+VARIANCES = {}
+for prefix, (var, std) in {"": (np.var, np.std), "nan": (np.nanvar, np.nanstd)}.items():
+    VARIANCES[var] = (f"{prefix}var_jvp(dx, x, {MOMENTS})", f"{prefix}var_vjp(g, x, {MOMENTS})")
+    VARIANCES[std] = (
+        f"{prefix}var_jvp(dx, x, {MOMENTS}) / (2 * out)",
+        f"{prefix}var_vjp(g / (2 * out), x, {MOMENTS})",
+    )
+for fn, (jvp, vjp) in VARIANCES.items():
+    template_rule(
+        fn,
+        VARIANCE,
+        jvp=[jvp],
+        vjp=[vjp],
+        namespace=namespace,
+        result_kind=always(SCALAR),
+        reduction=True,
+    )
 template_rule(
     np.average,
     ("a", "axis=None", "weights=None", "returned=False", "keepdims=False"),
