@@ -156,6 +156,8 @@ def test_draws_of_a_local_generator_are_constants():
     """Methods with no rule (rng.normal) are constants: d/dmu sum((mu + eps)^2) = 2 (mu + eps)."""
     eps = np.random.default_rng(5).normal(size=V3.shape)
     np.testing.assert_allclose(ad.grad(generator_draws)(V3, 5), 2 * (V3 + eps), rtol=1e-12)
+    _, tangent = ad.jvp(generator_draws, (V3, 5), (np.ones(3), None))
+    assert tangent == pytest.approx(np.sum(2 * (V3 + eps)))
     assert "rng.normal(size=" in ad.source(generator_draws, wrt=0)
 
 
