@@ -123,10 +123,7 @@ ARRAY_API = {
     "cross": (
         ("x", "y", "axis=-1"),
         ["np.linalg.cross(dx, y, axis=axis)", "np.linalg.cross(x, dy, axis=axis)"],
-        [
-            "unbroadcast(np.linalg.cross(y, g, axis=axis), x)",
-            "unbroadcast(np.linalg.cross(g, x, axis=axis), y)",
-        ],
+        ["cross_vjp(g, x, y, axis=axis)", "cross_vjp(g, x, y, axis=axis, position=1)"],
     ),
 }
 LINALG.update({getattr(np.linalg, n): v for n, v in ARRAY_API.items() if hasattr(np.linalg, n)})
