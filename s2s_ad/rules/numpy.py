@@ -356,20 +356,15 @@ variadic_rule(
 
 # More products.  np.convolve and np.correlate are bilinear in 1-D arrays,
 # np.cross in 3-vectors; np.vecdot, np.matvec and np.vecmat (NumPy 2) broadcast.
-template_rule(
-    np.convolve,
-    ("a", "v", "mode='full'"),
-    jvp=["np.convolve(da, v, mode=mode)", "np.convolve(a, dv, mode=mode)"],
-    vjp=["convolve_vjp(g, a, v, mode=mode)", "convolve_vjp(g, a, v, mode=mode, position=1)"],
-    namespace=namespace,
-)
-template_rule(
-    np.correlate,
-    ("a", "v", "mode='valid'"),
-    jvp=["np.correlate(da, v, mode=mode)", "np.correlate(a, dv, mode=mode)"],
-    vjp=["correlate_vjp(g, a, v, mode=mode)", "correlate_vjp(g, a, v, mode=mode, position=1)"],
-    namespace=namespace,
-)
+for fn, mode in ((np.convolve, "full"), (np.correlate, "valid")):
+    name = fn.__name__
+    template_rule(
+        fn,
+        ("a", "v", f"mode={mode!r}"),
+        jvp=[f"np.{name}(da, v, mode=mode)", f"np.{name}(a, dv, mode=mode)"],
+        vjp=[f"{name}_vjp(g, a, v, mode=mode)", f"{name}_vjp(g, a, v, mode=mode, position=1)"],
+        namespace=namespace,
+    )
 template_rule(
     np.cross,
     ("a", "b", "axisa=-1", "axisb=-1", "axisc=-1", "axis=None"),
