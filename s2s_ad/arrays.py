@@ -304,11 +304,9 @@ def average_vjp_weights(
 def _average_weights(a: Any, axis: Axis, weights: Any) -> np.ndarray:
     """The weights as ``np.average`` applies them: 1-D weights lie along ``axis``."""
     weights = np.asarray(weights)
-    if weights.ndim == np.ndim(a) or weights.ndim == 0:
-        return np.broadcast_to(weights, np.shape(a))
-    shape = [1] * np.ndim(a)
-    shape[axis] = weights.shape[0]
-    return np.broadcast_to(weights.reshape(shape), np.shape(a))
+    if weights.ndim != np.ndim(a):
+        weights = _along(weights, np.ndim(a), axis)
+    return np.broadcast_to(weights, np.shape(a))
 
 
 def trapezoid_vjp_y(g: Any, y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:

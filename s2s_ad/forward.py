@@ -202,6 +202,7 @@ class _Forward(Transform):
         if not moving:
             return self.zero(stmt.target)
         total = None
+        add = runtime.add if rule.tuple_result else operator.add
         for n, (i, name) in enumerate(moving):
             template = template_of(rule, i, "jvp", call, stmt.loc)
             env_i = {**env, "d" + name: self.tangent[env[name]]}
@@ -215,7 +216,6 @@ class _Forward(Transform):
             if total is None:
                 total = term
             else:
-                add = runtime.add if rule.tuple_result else operator.add
                 total = self.builder.call(add, (total, term), target=target if last else None)
         return self.named(stmt.target, total)
 
