@@ -120,7 +120,8 @@ def trace_vjp(g: Any, x: Any, offset: int = 0) -> Any:
            [0., 2.]])
     """
     rows, cols = np.shape(x)[:2]
-    return like(x, g * np.eye(rows, cols, k=offset))
+    spread = np.asarray(g)[..., None, None] * np.eye(rows, cols, k=offset)
+    return like(x, np.moveaxis(spread, (-2, -1), (0, 1)))  # np.trace reads axes 0 and 1
 
 
 def inside(x: Any, lo: Any, hi: Any) -> Any:

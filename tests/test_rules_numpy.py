@@ -224,8 +224,10 @@ CASES: Dict[Any, Case] = {
         Case("np.cumsum(x, axis=1)", (ANY,), MATRICES),
     ],
     np.trace: [
-        Case("np.trace(x)", (ANY,), {"(3,3)": ((3, 3),), "(2,3)": ((2, 3),)}),
-        Case("np.trace(x, offset=1)", (ANY,), {"(3,3)": ((3, 3),)}),
+        Case(
+            "np.trace(x)", (ANY,), {"(3,3)": ((3, 3),), "(2,3)": ((2, 3),), "(2,2,3)": ((2, 2, 3),)}
+        ),
+        Case("np.trace(x, offset=1)", (ANY,), {"(3,3)": ((3, 3),), "(2,3,2)": ((2, 3, 2),)}),
     ],
     runtime.astype: [
         Case("x.astype(np.float64)", (ANY,), ARRAYS),
