@@ -356,13 +356,23 @@ class _Reverse(Transform):
             self.adjoint[var] = (term, owned)
             return
         current, current_owned = self.adjoint[var]
-        if current_owned or self.kind(var) == SCALAR and current == target:
+        if self.is_display(var):  # `+` would concatenate: add item by item
+            self.evict(target, keep=var)
+            total = self.builder.call(runtime.add, (current, term), target=target)
+            self.adjoint[var] = (total, False)
+        elif current_owned or self.kind(var) == SCALAR and current == target:
             self.builder.accumulate(target, term)
             self.adjoint[var] = (target, current_owned)
         else:
             self.evict(target, keep=var)
             total = self.builder.call(operator.add, (current, term), target=target)
             self.adjoint[var] = (total, self.builder.is_fresh(total))
+
+    def is_display(self, var: ir.Var) -> bool:
+        """Whether ``var`` holds a list, tuple or dict the function built (``[x, y]``)."""
+        definition = self.primal_defs.get(var)
+        value = definition.value if definition is not None else None
+        return isinstance(value, ir.Call) and value.fn in DISPLAYS
 
     def evict(self, name: ir.Var, keep: Optional[ir.Var] = None) -> None:
         """Before ``name`` is assigned, copy it out of other adjoints that hold it."""
@@ -375,8 +385,11 @@ class _Reverse(Transform):
     # ------------------------------------------------------- control flow
 
     def reverse_if(self, stmt: ir.If) -> None:
-        carried = self.carried(stmt)
         before = dict(self.adjoint)
+        # A branch that assigns a variable whose adjoint is live here (a loop
+        # carries it) consumes that adjoint: the other branch keeps it.
+        assigned = {v for s in ir.walk([stmt]) for v in ir.targets_written(s)}
+        carried = self.carried(stmt) | (assigned & set(before))
         branches, states = [], []
         for block in (stmt.body, stmt.orelse):
             self.adjoint = dict(before)
