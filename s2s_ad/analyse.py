@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Dict, Iterable, Mapping, Optional, Set
 
 import numpy as np
@@ -61,6 +62,10 @@ def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
                     result.add(stmt.target)
             elif isinstance(stmt, ir.SetItem) and stmt.value in result:
                 result.add(stmt.target)
+            elif isinstance(stmt, ir.Push) and stmt.value in result:
+                result.add(stmt.stack)
+            elif isinstance(stmt, ir.Pop) and stmt.stack in result:
+                result.add(stmt.target)
         if len(result) == before:
             return result
 
@@ -83,6 +88,11 @@ def useful(fn: ir.Function) -> Set[ir.Var]:
             elif isinstance(stmt, ir.SetItem) and stmt.target in result:
                 if isinstance(stmt.value, ir.Var):
                     result.add(stmt.value)
+            elif isinstance(stmt, ir.Push) and stmt.stack in result:
+                if isinstance(stmt.value, ir.Var):
+                    result.add(stmt.value)
+            elif isinstance(stmt, ir.Pop) and stmt.target in result:
+                result.add(stmt.stack)
         if len(result) == before:
             return result
 
@@ -122,11 +132,19 @@ def kinds(
         old = result.get(var)
         result[var] = k if old is None or old == k else UNKNOWN
 
+    pushed: Dict[ir.Var, str] = {}  # per list: the join of the kinds pushed onto it
     while True:
         before = dict(result)
         for stmt in ir.walk(fn.body):
             if isinstance(stmt, ir.For):
                 join(stmt.target, SCALAR)
+            if isinstance(stmt, ir.Push) and stmt.value != ir.Const(None):
+                k = kind(stmt.value)
+                if k is not None:
+                    old = pushed.get(stmt.stack)
+                    pushed[stmt.stack] = k if old in (None, k) else UNKNOWN
+            elif isinstance(stmt, ir.Pop) and stmt.stack in pushed:
+                join(stmt.target, pushed[stmt.stack])
             if not isinstance(stmt, ir.Assign):
                 continue
             value = stmt.value
@@ -140,7 +158,10 @@ def kinds(
                 arg_kinds = [kind(a) for a in value.args]
                 if None in arg_kinds:
                     continue  # an argument assigned later in a loop: next round
-                k = rule.result_kind(arg_kinds) if rule else UNKNOWN
+                if rule is not None:
+                    k = rule.result_kind(arg_kinds)
+                else:  # a comparison of scalars is a scalar
+                    k = rules.join_kinds(arg_kinds) if value.fn in _COMPARISONS else UNKNOWN
                 if rule is not None and rule.reduction and not _reduces_everything(rule, value):
                     k = arg_kinds[0] if arg_kinds[0] == SCALAR else UNKNOWN
             else:
@@ -150,6 +171,9 @@ def kinds(
             join(stmt.target, k)
         if result == before:
             return result
+
+
+_COMPARISONS = (operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne)
 
 
 def _reduces_everything(rule, call: ir.Call) -> bool:

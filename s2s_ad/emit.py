@@ -287,9 +287,11 @@ class _Block:
             self.flush_readers_of(stmt.target)
             self.line(f"{ir.unparse(target)} = {value}", stmt.loc)
         elif isinstance(stmt, ir.Push):
+            self.flush_readers_of(stmt.stack)
             self.line(f"{stmt.stack}.append({ir.unparse(self.atom(stmt.value))})", stmt.loc)
         elif isinstance(stmt, ir.Pop):
             self.flush_readers_of(stmt.target)
+            self.flush_readers_of(stmt.stack)
             self.line(f"{stmt.target} = {stmt.stack}.pop()", stmt.loc)
         elif isinstance(stmt, ir.Return):
             value = ir.map_tree(stmt.value, self.atom)

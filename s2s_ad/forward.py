@@ -51,6 +51,7 @@ class _Forward(Transform):
         }
         # Containers written by item get a tangent of their own to write into.
         self.item_written = {s.target for s in ir.walk(self.fn.body) if isinstance(s, ir.SetItem)}
+        self.item_written |= {s.stack for s in ir.walk(self.fn.body) if isinstance(s, ir.Push)}
         # A variable assigned in several places keeps its tangent in one name,
         # `dv`, which every assignment writes; reads before the first one in
         # program order (in a loop) see the last iteration's.
@@ -85,7 +86,21 @@ class _Forward(Transform):
                         self.tangent[stmt.target] = self.assigned_tangent(stmt)
                     elif isinstance(stmt, ir.SetItem) and stmt.target in self.active:
                         self.set_item_tangent(stmt)
+                    elif isinstance(stmt, ir.Push) and stmt.stack in self.tangent:
+                        tangent = self.tangent.get(stmt.value) or self.zero(stmt.value)
+                        out.append(ir.Push(self.tangent[stmt.stack], tangent, stmt.loc))
+                    elif isinstance(stmt, ir.Pop) and stmt.stack in self.tangent:
+                        self.pop_tangent(stmt)
         return out
+
+    def pop_tangent(self, stmt: ir.Pop) -> None:
+        """``v = xs.pop()`` pops ``dv`` from ``dxs``, which holds the tangents of the items."""
+        if stmt.target in self.active:
+            target = self.tangent.get(stmt.target) or self.names.derivative(stmt.target)
+            self.tangent[stmt.target] = target
+        else:  # popped all the same, to keep the tangents in step with the items
+            target = self.names.temp()
+        self.builder.out.append(ir.Pop(target, self.tangent[stmt.stack], stmt.loc))
 
     def is_user_call(self, stmt: ir.Stmt) -> bool:
         return (

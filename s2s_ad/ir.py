@@ -515,6 +515,10 @@ def _trace_block(body: list, depth: int, lines: list) -> None:
         elif isinstance(stmt, SetItem):
             target = subscript(atom_to_ast(stmt.target), atom_to_ast(stmt.index))
             lines.append(f"{pad}{unparse(target)} = {stmt.value}")
+        elif isinstance(stmt, Push):
+            lines.append(f"{pad}{stmt.stack}.append({unparse(atom_to_ast(stmt.value))})")
+        elif isinstance(stmt, Pop):
+            lines.append(f"{pad}{stmt.target} = {stmt.stack}.pop()")
         elif isinstance(stmt, Return):
             lines.append(f"{pad}return {unparse(_tree_to_ast(stmt.value))}")
         elif isinstance(stmt, Comment):

@@ -116,6 +116,8 @@ ARRAY_METHODS = {
 ARRAY_METHODS.update(flatten=np.ravel, astype=runtime.astype)
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
 _UNPACKED_METHODS = {"reshape", "transpose"}
+# List methods that both modes follow item by item (anything else on a list is a constant).
+_STACK_METHODS = {"append", "pop"}
 _LOOPS = (gast.For, gast.While)
 
 
@@ -523,6 +525,9 @@ class _Lowerer:
                 raise self.error("`range` gives one int per iteration", node.target, "")
             self.range_loop(node, self.expression(iterable), ir.Var(node.target.id), [], loc)
             return
+        if fn is reversed and len(iterable.args) == 1 and not iterable.keywords:
+            self.reversed_loop(node, loc)
+            return
         if fn is enumerate and _plain_pair(node.target) and iterable.args:
             sequence = self.expression(iterable.args[0])
             start = iterable.args[1:] or [kw.value for kw in iterable.keywords if kw.arg == "start"]
@@ -549,6 +554,22 @@ class _Lowerer:
             count = self.emit(ir.Call(min, (count, other), spelling="min"), iterable)
         steps = self.emit(ir.Call(range, (count,), spelling="range"), iterable)
         self.range_loop(node, steps, index, prologue, loc, counted)
+
+    def reversed_loop(self, node: gast.For, loc) -> None:
+        """``for i in reversed(range(n))`` over the reversed range; ``reversed(xs)`` by index."""
+        inner = node.iter.args[0]
+        if self.callee_of(inner) is range:
+            if not isinstance(node.target, gast.Name):
+                raise self.error("`range` gives one int per iteration", node.target, "")
+            steps = self.emit(ir.Call(reversed, (self.expression(inner),)), node.iter)
+            self.range_loop(node, steps, ir.Var(node.target.id), [], loc)
+            return
+        sequence = self.expression(inner)
+        length = self.emit(ir.Call(len, (sequence,), spelling="len"), node.iter)
+        positions = self.emit(ir.Call(range, (length,), spelling="range"), node.iter)
+        steps = self.emit(ir.Call(reversed, (positions,)), node.iter)
+        index = ir.Var(self.names.claim("i"))
+        self.range_loop(node, steps, index, [(node.target, sequence)], loc)
 
     def range_loop(self, node, steps, index: ir.Var, prologue: list, loc, counted=None) -> None:
         self.loop_depth += 1
@@ -893,11 +914,13 @@ class _Lowerer:
         return parts is None or parts[0] in self.locals or parts[0] in self.env
 
     def method_call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
-        """``x.sum(axis=0)`` as ``np.sum(x, axis=0)``."""
+        """``x.sum(axis=0)`` as ``np.sum(x, axis=0)``; ``xs.append(v)``/``xs.pop()`` as Push/Pop."""
         method = node.func.attr
         fn = ARRAY_METHODS.get(method)
         receiver = self.expression(node.func.value)
         args, kwargs = self.call_arguments(node)
+        if method in _STACK_METHODS and isinstance(receiver, ir.Var) and not kwargs:
+            return self.stack_step(method, receiver, args, node, name)
         if fn is None:  # a constant, unless it reads a varied value (the transform says so)
             call = ir.Call(runtime.call_method, (receiver, ir.Const(method), *args), tuple(kwargs))
             return self.emit(call, node, name)
@@ -905,6 +928,19 @@ class _Lowerer:
             args = [self.emit(ir.Call(runtime.make_tuple, tuple(args)), node)]
         spelling = f"np.{fn.__name__}" if getattr(np, fn.__name__, None) is fn else None
         call = ir.Call(fn, (receiver, *args), tuple(kwargs), spelling)
+        return self.emit(call, node, name)
+
+    def stack_step(self, method: str, stack: ir.Var, args: list, node, name) -> ir.Atom:
+        """``xs.append(v)`` is a ``Push``, ``xs.pop()`` a ``Pop``: both modes follow the items."""
+        loc = self.parsed.loc(node)
+        if method == "append" and len(args) == 1:
+            self.body.append(ir.Push(stack, args[0], loc))
+            return ir.Const(None)
+        if method == "pop" and not args:
+            target = ir.Var(name) if name else self.names.temp()
+            self.body.append(ir.Pop(target, stack, loc))
+            return target
+        call = ir.Call(runtime.call_method, (stack, ir.Const(method), *args))
         return self.emit(call, node, name)
 
     def reduction(self, node: gast.Call, fn: Any, comp: gast.AST) -> ir.Atom:

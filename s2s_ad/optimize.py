@@ -44,6 +44,8 @@ def mutable_vars(body: List[ir.Stmt], params: Sequence[ir.Var] = ()) -> Set[ir.V
             for var in ir.targets_written(stmt):
                 mutated = isinstance(stmt, (ir.SetItem, ir.Pop, ir.For)) or in_loop
                 writes[var] += 2 if mutated else 1
+            if isinstance(stmt, (ir.Push, ir.Pop)):
+                writes[stmt.stack] += 2
             if isinstance(stmt, ir.Function):
                 writes.update(ir.Var(p.name) for p in stmt.params)
             for block in ir.blocks_of(stmt):

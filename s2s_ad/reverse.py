@@ -75,6 +75,7 @@ class _Reverse(Transform):
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
         )
         super().__init__(low, wrt, param_kinds, optimize)
+        self.refuse_varied_lists()
         self.variant = variant
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stack = ir.Var(self.names.claim("stack"))
@@ -441,12 +442,46 @@ class _Reverse(Transform):
             return self.builder.call(range, (counter,), spelling="range")
         steps = stmt.iter
         definition = self.primal_defs.get(steps) if isinstance(steps, ir.Var) else None
+        if definition is not None and definition.value.fn is reversed and counter is None:
+            return self.forward_steps(definition.value.args[0])  # reversed(reversed(r)) is r
+        if definition is not None and definition.value.fn is reversed:
+            none, step = ir.Const(None), ir.Const(-1)
+            backwards = self.builder.call(slice, (none, none, step), spelling="slice")
+            steps = self.builder.call(operator.getitem, (definition.value.args[0], backwards))
         if definition is not None and definition.value.fn is range:
             steps = self.builder.call(range, definition.value.args, spelling="range")
         if counter is not None:
             first = self.builder.call(slice, (ir.Const(None), counter), spelling="slice")
             steps = self.builder.call(operator.getitem, (steps, first))
         return self.builder.call(reversed, (steps,), spelling="reversed")
+
+    def refuse_varied_lists(self) -> None:
+        """``xs.append(v)`` / ``xs.pop()`` on a list of varied values: forward mode only, so far."""
+        for stmt in ir.walk(self.fn.body):
+            if isinstance(stmt, (ir.Push, ir.Pop)) and stmt.stack in self.varied:
+                if self.low.parsed.filename.startswith("<s2s_ad"):
+                    raise TransformError(
+                        "reverse mode over emitted reverse-mode code (reverse-over-reverse) "
+                        "is not supported",
+                        stmt.loc,
+                        "use forward-over-reverse: ad.hessian(f), ad.hvp(f), or "
+                        "ad.jvp / ad.jacobian(..., mode='forward') of ad.grad(f)",
+                    )
+                method = "append" if isinstance(stmt, ir.Push) else "pop"
+                raise TransformError(
+                    f"`.{method}()` on a list that holds varied values is not supported "
+                    "in reverse mode yet",
+                    stmt.loc,
+                    "build the list with a comprehension or np.stack, or use forward mode "
+                    "(ad.jvp, ad.jacobian(..., mode='forward'))",
+                )
+
+    def forward_steps(self, steps: ir.Atom) -> ir.Atom:
+        """``steps`` again, as a ``range(...)`` call when the primal sweep built it by one."""
+        definition = self.primal_defs.get(steps) if isinstance(steps, ir.Var) else None
+        if definition is not None and definition.value.fn is range:
+            return self.builder.call(range, definition.value.args, spelling="range")
+        return steps
 
     def carried(self, stmt) -> Set[ir.Var]:
         """Variables whose adjoint the reversed ``stmt`` changes and code outside it sees."""
