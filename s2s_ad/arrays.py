@@ -194,9 +194,15 @@ def _cumprod_partials(x: np.ndarray) -> np.ndarray:
 
 
 def cumulative_vjp(
-    g: Any, x: Any, axis: Optional[int] = None, include_initial: bool = False, prod: bool = False
+    g: Any,
+    x: Any,
+    axis: Optional[int] = None,
+    include_initial: bool = False,
+    prod: bool = False,
+    *directions: Any,
 ) -> Any:
-    """The cotangent of ``x`` for ``np.cumulative_sum`` (``np.cumulative_prod`` if ``prod``).
+    """The cotangent of ``x`` for ``np.cumulative_sum`` (``np.cumulative_prod`` if ``prod``);
+    with ``directions``, the gradient of ``<g, cumulative_derivative(x, ..., *directions)>``.
 
     ``include_initial`` put a 0 (or 1) in front along the axis, which has no derivative.
 
@@ -206,7 +212,37 @@ def cumulative_vjp(
     axis = 0 if axis is None else axis
     if include_initial:
         g = np.delete(np.asarray(g), 0, axis=axis)
-    return (cumprod_vjp if prod else cumsum_vjp)(g, x, axis=axis)
+    if not directions:
+        return (cumprod_vjp if prod else cumsum_vjp)(g, x, axis=axis)
+    if not prod:  # a sum's derivative does not depend on x
+        return like(x, 0.0)
+    return cumprod_gradient(g, x, axis, *directions)
+
+
+def cumulative_derivative(
+    x: Any,
+    axis: Optional[int] = None,
+    include_initial: bool = False,
+    prod: bool = False,
+    *directions: Any,
+) -> Any:
+    """The derivative of ``np.cumulative_sum(x, axis=axis, include_initial=include_initial)``
+    (``np.cumulative_prod`` if ``prod``) along ``directions``.
+
+    >>> cumulative_derivative(np.array([2.0, 3.0]), 0, True, True, np.ones(2))
+    array([0., 1., 5.])
+    """
+    axis = 0 if axis is None else axis
+    if prod:
+        value = cumprod_derivative(x, axis, *directions)
+    elif len(directions) < 2:
+        value = np.cumsum(directions[0] if directions else x, axis=axis)
+    else:
+        value = np.zeros(np.shape(x), dtype=float_dtype(x, *directions))
+    if include_initial:
+        initial = 1.0 if prod and not directions else 0.0
+        value = np.insert(value, 0, initial, axis=axis)
+    return value
 
 
 def cumulative_prod_jvp(
@@ -222,6 +258,111 @@ def cumulative_prod_jvp(
     if not include_initial:
         return tangent
     return np.insert(tangent, 0, 0.0, axis=axis)
+
+
+# Higher derivatives of products.  A product of entries x_k is multilinear, so its m-th
+# derivative along directions d_1 .. d_m is the coefficient of t_1 ... t_m in the product of
+# (x_k + t_1 d_1k + ... + t_m d_mk): each direction replaces one entry, in every way.  These
+# helpers compute such coefficients (exact where x has zeros), and each one's derivative is
+# another of them with one more direction, so emitted derivatives can be differentiated again.
+
+
+def cumprod_derivative(x: Any, axis: Optional[int], *directions: Any) -> Any:
+    """The derivative of ``np.cumprod(x, axis)`` along ``directions`` (none: the product itself).
+
+    >>> cumprod_derivative(np.array([2.0, 3.0]), None, np.ones(2), np.ones(2))
+    array([0., 2.])
+    """
+    lined, restore = _to_last_axis(np.asarray(x), axis)
+    lines = [_to_last_axis(np.asarray(d), axis)[0] for d in directions]
+    result = _coefficients(lined, lines)[-1][..., 1:]
+    return result if axis is None else restore(result)
+
+
+def cumprod_gradient(g: Any, x: Any, axis: Optional[int], *directions: Any) -> Any:
+    """The gradient in ``x`` of ``<g, cumprod_derivative(x, axis, *directions)>``: with no
+    directions, the cotangent of ``x`` for ``np.cumprod(x, axis)``.
+
+    >>> cumprod_gradient(np.ones(2), np.array([2.0, 3.0]), None, np.ones(2))
+    array([1., 1.])
+    """
+    lined, restore = _to_last_axis(np.asarray(x), axis)
+    flat_g = np.reshape(g, lined.shape) if axis is None else _to_last_axis(np.asarray(g), axis)[0]
+    lines = [_to_last_axis(np.asarray(d), axis)[0] for d in directions]
+    return like(x, restore(_weighted_gradient(flat_g, lined, lines)))
+
+
+def prod_partials(x: Any, axis: Axis, *directions: Any) -> Any:
+    """The gradient of the derivative of ``np.prod(x, axis)`` along ``directions``: with none,
+    :func:`prod_others`; with one, the Hessian of the product times it.
+
+    >>> prod_partials(np.array([2.0, 3.0, 5.0]), None, np.array([1.0, 0.0, 0.0]))
+    array([0., 5., 3.])
+    """
+    lined, restore = _to_last_axis(np.asarray(x), axis)
+    last = np.zeros(lined.shape, dtype=lined.dtype)
+    last[..., -1] = 1.0  # the product is the cumulative product's last entry
+    lines = [_to_last_axis(np.asarray(d), axis)[0] for d in directions]
+    return like(x, restore(_weighted_gradient(last, lined, lines)))
+
+
+def _coefficients(x: np.ndarray, directions: list) -> list:
+    """``c[S][..., i]``: the coefficient of the product of ``t_l`` for ``l`` in the subset
+    ``S`` (a bit mask) in the product of the first ``i`` factors along the last axis."""
+    n, subsets = x.shape[-1], 1 << len(directions)
+    dtype = float_dtype(x, *directions)
+    c = np.zeros((subsets,) + x.shape[:-1] + (n + 1,), dtype=dtype)
+    c[0, ..., 0] = 1.0
+    for k in range(n):
+        for s in range(subsets):
+            c[s, ..., k + 1] = c[s, ..., k] * x[..., k]
+            for bit, d in _members(s, directions):
+                c[s, ..., k + 1] += c[s ^ bit, ..., k] * d[..., k]
+    return list(c)
+
+
+def _weighted_gradient(g: np.ndarray, x: np.ndarray, directions: list) -> np.ndarray:
+    """The gradient in ``x`` of ``sum_i g_i c_i``, ``c_i`` the coefficient of all directions in
+    the product of the first ``i + 1`` factors: each entry ``j`` left out, with the factors
+    before it (``before``) and the weighted sums of the runs after it (``after``)."""
+    before = _coefficients(x, directions)
+    n, subsets = x.shape[-1], len(before)
+    after = np.zeros((subsets,) + x.shape, dtype=before[0].dtype)
+    after[0, ..., n - 1] = g[..., n - 1]
+    for j in range(n - 2, -1, -1):
+        for s in range(subsets):
+            after[s, ..., j] = after[s, ..., j + 1] * x[..., j + 1]
+            for bit, d in _members(s, directions):
+                after[s, ..., j] += after[s ^ bit, ..., j + 1] * d[..., j + 1]
+        after[0, ..., j] += g[..., j]
+    full = subsets - 1
+    return sum(before[s][..., :n] * after[full ^ s] for s in range(subsets))
+
+
+def _members(subset: int, directions: list) -> list:
+    """``(bit, direction)`` for the directions in a subset (a bit mask)."""
+    return [(1 << k, d) for k, d in enumerate(directions) if subset >> k & 1]
+
+
+def sinc_nth_derivative(x: Any, n: int) -> Any:
+    """The ``n``-th derivative of ``np.sinc`` at ``x``.
+
+    Near 0 it is the integral of ``(pi t)^n cos(pi x t + n pi / 2)`` over ``t`` in [0, 1]
+    (Gauss-Legendre); elsewhere the recurrence from ``x sinc(x) = sin(pi x) / pi``.
+
+    >>> round(float(sinc_nth_derivative(0.0, 2)), 6), round(-np.pi ** 2 / 3, 6)
+    (-3.289868, -3.289868)
+    """
+    values = np.asarray(x, dtype=float_dtype(x))
+    nodes, weights = np.polynomial.legendre.leggauss(24)
+    t, w = (nodes + 1) / 2, weights / 2
+    phase = np.pi * values[..., None] * t + n * np.pi / 2
+    near = np.sum(w * (np.pi * t) ** n * np.cos(phase), axis=-1)
+    safe = np.where(np.abs(values) < 1, 1.0, values)
+    far = np.sinc(safe)
+    for k in range(1, n + 1):
+        far = (np.pi ** (k - 1) * np.sin(np.pi * safe + k * np.pi / 2) - k * far) / safe
+    return like(x, np.where(np.abs(values) < 1, near, far))
 
 
 def nanmean_vjp(g: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
@@ -264,7 +405,7 @@ def average_vjp_a(g: Any, a: Any, axis: Axis = None, weights: Any = None, keepdi
     """
     if weights is None:
         return unreduce_mean(g, a, axis, keepdims)
-    w = _average_weights(a, axis, weights)
+    w = weights_along(a, axis, weights)
     share = w / np.sum(w, axis=axis, keepdims=True)
     return like(a, expanded(g, np.ndim(a), axis, keepdims) * share)
 
@@ -278,7 +419,7 @@ def average_jvp_weights(
     ...                           np.array([1.0, 1.0]), 2.0))
     -1.0
     """
-    w, dw = _average_weights(a, axis, weights), _average_weights(a, axis, dweights)
+    w, dw = weights_along(a, axis, weights), weights_along(a, axis, dweights)
     centered = np.asarray(a) - expanded(out, np.ndim(a), axis, keepdims)
     total = np.sum(centered * dw, axis=axis, keepdims=keepdims)
     return total / np.sum(w, axis=axis, keepdims=keepdims)
@@ -292,22 +433,38 @@ def average_vjp_weights(
     >>> average_vjp_weights(1.0, np.array([0.0, 4.0]), None, np.array([1.0, 1.0]), 2.0)
     array([-1.,  1.])
     """
-    w = _average_weights(a, axis, weights)
+    w = weights_along(a, axis, weights)
     g = expanded(g, np.ndim(a), axis, keepdims)
     centered = np.asarray(a) - expanded(out, np.ndim(a), axis, keepdims)
-    full = g * centered / np.sum(w, axis=axis, keepdims=True)
-    if np.ndim(weights) == np.ndim(a):
-        return like(weights, full)
-    others = tuple(k for k in range(np.ndim(a)) if k != axis % np.ndim(a))
-    return like(weights, np.sum(full, axis=others))  # 1-D weights along ``axis``
+    return unweights_along(g * centered / np.sum(w, axis=axis, keepdims=True), a, axis, weights)
 
 
-def _average_weights(a: Any, axis: Axis, weights: Any) -> np.ndarray:
-    """The weights as ``np.average`` applies them: 1-D weights lie along ``axis``."""
+def weights_along(a: Any, axis: Axis, weights: Any) -> np.ndarray:
+    """The weights as ``np.average(a, axis, weights)`` applies them: 1-D weights lie along
+    ``axis``, and all are spread to ``a``'s shape.
+
+    >>> weights_along(np.zeros((2, 3)), 0, np.array([1.0, 2.0]))
+    array([[1., 1., 1.],
+           [2., 2., 2.]])
+    """
     weights = np.asarray(weights)
     if weights.ndim != np.ndim(a):
         weights = _along(weights, np.ndim(a), axis)
     return np.broadcast_to(weights, np.shape(a))
+
+
+def unweights_along(g: Any, a: Any, axis: Axis, weights: Any) -> Any:
+    """The transpose of :func:`weights_along`: ``g`` (spread to ``a``'s shape) summed back to
+    the weights' shape.
+
+    >>> unweights_along(np.ones((2, 3)), np.zeros((2, 3)), 0, np.zeros(2))
+    array([3., 3.])
+    """
+    g = np.broadcast_to(g, np.shape(a))
+    if np.ndim(weights) == np.ndim(a):
+        return like(weights, g)
+    others = tuple(k for k in range(np.ndim(a)) if k != axis % np.ndim(a))
+    return like(weights, np.sum(g, axis=others))  # 1-D weights along ``axis``
 
 
 def trapezoid_vjp_y(g: Any, y: Any, x: Any = None, dx: float = 1.0, axis: int = -1) -> Any:
@@ -655,21 +812,38 @@ def polyval_slope(p: Any, x: Any) -> Any:
     >>> float(polyval_slope([1.0, 0.0, 0.0], 3.0))
     6.0
     """
+    return polyval_derivative(p, x, 1)
+
+
+def polyval_derivative(p: Any, x: Any, n: int = 1) -> Any:
+    """d^n polyval(p, x) / dx^n, in ``p``'s float dtype.
+
+    >>> float(polyval_derivative([1.0, 0.0, 0.0], 3.0, 2))
+    2.0
+    """
     p = np.asarray(p)
-    n = p.shape[0] - 1
-    if n == 0:
-        return np.zeros_like(np.polyval(p, x))
-    return np.polyval(p[:-1] * np.arange(n, 0, -1).astype(float_dtype(p)), x)
+    coefficients = p
+    for _ in range(n):
+        degree = coefficients.shape[0] - 1
+        if degree == 0:
+            return np.zeros_like(np.polyval(p, x))
+        coefficients = coefficients[:-1] * np.arange(degree, 0, -1).astype(float_dtype(p))
+    return np.polyval(coefficients, x)
 
 
-def polyval_vjp_p(g: Any, p: Any, x: Any) -> Any:
-    """The cotangent of the coefficients ``p`` for ``np.polyval(p, x)``: ``g x^(n-1-k)`` summed.
+def polyval_vjp_p(g: Any, p: Any, x: Any, n: int = 0) -> Any:
+    """The cotangent of the coefficients ``p`` for ``np.polyval(p, x)`` (for its ``n``-th
+    derivative in ``x``, :func:`polyval_derivative`): ``g`` times d^n x^(m-1-k) / dx^n, summed.
 
     >>> polyval_vjp_p(1.0, np.array([1.0, 0.0, 0.0]), 3.0)
     array([9., 3., 1.])
+    >>> polyval_vjp_p(1.0, np.array([1.0, 0.0, 0.0]), 3.0, 1)
+    array([6., 1., 0.])
     """
-    n = np.shape(p)[0]
-    powers = np.asarray(x)[..., None] ** np.arange(n - 1, -1, -1)
+    exponents = np.arange(np.shape(p)[0] - 1, -1, -1)
+    powers = np.asarray(x)[..., None] ** np.maximum(exponents - n, 0)
+    for j in range(n):  # the falling factorial e (e - 1) ... (e - n + 1); 0 for e < n
+        powers = powers * (exponents - j).astype(powers.dtype)
     total = np.sum(np.asarray(g)[..., None] * powers, axis=tuple(range(np.ndim(x))))
     if isinstance(p, (list, tuple)):  # coefficients written as a list of numbers
         return type(p)(float(t) for t in total)

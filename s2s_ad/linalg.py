@@ -97,8 +97,8 @@ def cholesky_jvp(da: Any, out: Any) -> Any:
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
-    inner = np.linalg.solve(out, mT(np.linalg.solve(out, _symmetrized(da))))  # L^-1 S L^-T
-    return out @ _phi(inner)
+    inner = np.linalg.solve(out, mT(np.linalg.solve(out, symmetrized(da))))  # L^-1 S L^-T
+    return out @ phi(inner)
 
 
 def cholesky_vjp(g: Any, out: Any) -> Any:
@@ -109,10 +109,10 @@ def cholesky_vjp(g: Any, out: Any) -> Any:
     array([[0.5, 0. ],
            [0. , 0.5]])
     """
-    inner = _phi(mT(out) @ g)
+    inner = phi(mT(out) @ g)
     left = np.linalg.solve(mT(out), inner)  # L^-T Phi
     m = mT(np.linalg.solve(mT(out), mT(left)))  # L^-T Phi L^-1
-    return like(out, _onto_triangle(m))
+    return like(out, onto_triangle(m))
 
 
 def eigvalsh_vjp(g: Any, a: Any, UPLO: str = "L") -> Any:
@@ -126,7 +126,7 @@ def eigvalsh_vjp(g: Any, a: Any, UPLO: str = "L") -> Any:
     """
     _, v = np.linalg.eigh(a, UPLO)
     m = (v * np.asarray(g)[..., None, :]) @ mT(v)
-    return like(a, _onto_triangle(m, UPLO))
+    return like(a, onto_triangle(m, UPLO))
 
 
 def svdvals_vjp(g: Any, a: Any) -> Any:
@@ -174,6 +174,76 @@ def vector_norm_weights(x: Any, out: Any, axis: Axis = None, keepdims: bool = Fa
     return like(x, np.sign(x) * (np.abs(x) / norm) ** (ord - 1))
 
 
+def norm_hvp(t: Any, x: Any, ord: Any = None, axis: Axis = None) -> Any:
+    """The Hessian of ``norm(x, ord, axis)`` times ``t`` (the derivative of
+    :func:`norm_weights` along ``t``).
+
+    >>> norm_hvp(np.array([1.0, 0.0]), np.array([3.0, 4.0]))
+    array([ 0.128, -0.096])
+    """
+    x = np.asarray(x)
+    if not _is_matrix_norm(x, ord, axis):
+        return vector_norm_hvp(t, x, axis, 2 if ord is None else ord)
+    axes = (0, 1) if axis is None else tuple(a % x.ndim for a in axis)
+    t, m = (np.moveaxis(np.asarray(v), axes, _LAST_TWO) for v in (t, x))
+    return like(x, np.moveaxis(_matrix_norm_hvp(t, m, ord), _LAST_TWO, axes))
+
+
+def vector_norm_hvp(t: Any, x: Any, axis: Axis = None, ord: Any = 2) -> Any:
+    """The Hessian of ``vector_norm(x, axis, ord=ord)`` times ``t``: with ``w`` the weights,
+    ``(ord - 1) (|x|^(ord-2) / n^(ord-1) t - w sum(w t) / n)``, zero for ord 0, 1 and inf.
+
+    >>> vector_norm_hvp(np.array([1.0, 0.0]), np.array([3.0, 4.0]))
+    array([ 0.128, -0.096])
+    """
+    x, t = np.asarray(x), np.asarray(t)
+    if ord in (0, 1, np.inf, -np.inf):  # piecewise linear
+        return like(x, np.zeros_like(t))
+    norm = np.sum(np.abs(x) ** ord, axis=axis, keepdims=True) ** (1 / ord)
+    weights = vector_norm_weights(x, norm, axis, True, ord)
+    curvature = 1 / norm if ord == 2 else np.abs(x) ** (ord - 2) / norm ** (ord - 1)
+    along = np.sum(weights * t, axis=axis, keepdims=True)
+    return like(x, (ord - 1) * (curvature * t - weights * along / norm))
+
+
+def matrix_norm_hvp(t: Any, x: Any, ord: Any = "fro") -> Any:
+    """The Hessian of ``np.linalg.matrix_norm(x, ord=ord)`` (last two axes) times ``t``.
+
+    >>> matrix_norm_hvp(np.array([[1.0, 0.0]]), np.array([[3.0, 4.0]]))
+    array([[ 0.128, -0.096]])
+    """
+    return like(x, _matrix_norm_hvp(np.asarray(t), np.asarray(x), ord))
+
+
+def _matrix_norm_hvp(t: Any, m: Any, ord: Any) -> Any:
+    """The Hessian of a matrix norm of the stack ``m`` (last two axes) times ``t``: the
+    singular-vector norms move with their singular vectors (:func:`svd_jvp`)."""
+    if ord in (None, "fro"):
+        return vector_norm_hvp(t, m, _LAST_TWO, 2)
+    if ord in (1, -1, np.inf, -np.inf):  # piecewise linear
+        return np.zeros_like(t)
+    if ord not in ("nuc", 2, -2):
+        raise ValueError(f"the derivative of a matrix norm with ord={ord!r} is not implemented")
+    u, s, vh = np.linalg.svd(m, full_matrices=False)
+    du, _, dvh = svd_jvp(t, m, (u, s, vh), full_matrices=False)
+    if ord != "nuc":  # the extreme singular pair only
+        k = slice(0, 1) if ord == 2 else slice(-1, None)
+        u, du, vh, dvh = u[..., :, k], du[..., :, k], vh[..., k, :], dvh[..., k, :]
+    return du @ vh + u @ dvh
+
+
+def matrix_spread(g: Any, x: Any, keepdims: bool = False) -> Any:
+    """The cotangent ``g`` of one number per matrix of ``x`` (the last two axes) spread over
+    each matrix.
+
+    >>> matrix_spread(np.array([1.0, 2.0]), np.zeros((2, 1, 2)))
+    array([[[1., 1.]],
+    <BLANKLINE>
+           [[2., 2.]]])
+    """
+    return unreduce(g, x, _LAST_TWO, keepdims)
+
+
 def matrix_power_jvp(da: Any, a: Any, n: int) -> Any:
     """The tangent of ``matrix_power(A, n)`` for n >= 0: ``sum_k A^k dA A^(n-1-k)``.
 
@@ -181,8 +251,7 @@ def matrix_power_jvp(da: Any, a: Any, n: int) -> Any:
     array([[12.,  0.],
            [ 0., 12.]])
     """
-    powers = _powers(a, n)
-    return like(da, sum((powers[k] @ da @ powers[n - 1 - k] for k in range(n)), np.zeros_like(da)))
+    return like(da, matrix_power_derivative(a, n, da))
 
 
 def matrix_power_vjp(g: Any, a: Any, n: int) -> Any:
@@ -192,28 +261,115 @@ def matrix_power_vjp(g: Any, a: Any, n: int) -> Any:
     array([[4., 0.],
            [0., 4.]])
     """
-    powers = [mT(p) for p in _powers(a, n)]
-    total = sum((powers[k] @ g @ powers[n - 1 - k] for k in range(n)), np.zeros(np.shape(a)))
-    return like(a, total)
+    return matrix_power_gradient(g, a, n)
 
 
-def _powers(a: Any, n: int) -> list:
+# Products of matrices are multilinear: the derivative of ``A^n`` (or of a chain
+# ``X_1 X_2 ... X_n``) along directions ``D_1 .. D_m`` puts each direction in place of one
+# factor, in every way.  Each helper's derivative is another of them with one more direction.
+
+
+def matrix_power_derivative(a: Any, n: int, *directions: Any) -> Any:
+    """The derivative of ``matrix_power(A, n)`` (n >= 0) along ``directions``.
+
+    >>> matrix_power_derivative(2 * np.eye(2), 2, np.eye(2), np.eye(2))
+    array([[2., 0.],
+           [0., 2.]])
+    """
     if n < 0:
         raise ValueError("the derivative of matrix_power is implemented for n >= 0")
-    result = [np.broadcast_to(np.eye(np.shape(a)[-1]), np.shape(a))]
-    for _ in range(n - 1):
-        result.append(result[-1] @ a)
+    factors, lines = [a] * n, [[d] * n for d in directions]
+    return like(a, _chain_derivative(factors, lines, np.shape(a)))
+
+
+def matrix_power_gradient(g: Any, a: Any, n: int, *directions: Any) -> Any:
+    """The gradient in ``A`` of ``<g, matrix_power_derivative(A, n, *directions)>``.
+
+    >>> matrix_power_gradient(np.eye(2), 2 * np.eye(2), 2, np.eye(2))
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    if n < 0:
+        raise ValueError("the derivative of matrix_power is implemented for n >= 0")
+    factors, lines = [a] * n, [[d] * n for d in directions]
+    return like(a, sum(_chain_gradients(g, factors, lines), np.zeros(np.shape(a))))
+
+
+def _chain_derivative(factors: list, directions: list, shape: tuple) -> Any:
+    """The sum of the products of ``factors`` with each direction (a list of one matrix per
+    factor) in place of one factor, in every way: zeros of ``shape`` if there are none."""
+    full = (1 << len(directions)) - 1
+    product = _chain_sums(factors, directions)[-1].get(full)
+    if product is None:  # more directions than factors
+        return np.zeros(shape)
+    return np.broadcast_to(np.eye(shape[-1]), shape) if product is _IDENTITY else product
+
+
+def _chain_gradients(g: Any, factors: list, directions: list) -> list:
+    """Per factor, the gradient of ``<g, _chain_derivative(factors, directions)>`` in it:
+    ``left^T g right^T`` for the sums of products on either side of it."""
+    before = _chain_sums(factors, directions)
+    # built from the end with the factors transposed: ``after[j][T]`` is the transpose of the
+    # product of the last ``j`` factors
+    reversed_lines = [[mT(d) for d in line[::-1]] for line in directions]
+    after = _chain_sums([mT(f) for f in factors[::-1]], reversed_lines)
+    full, count = (1 << len(directions)) - 1, len(factors)
+    result = []
+    for k, factor in enumerate(factors):
+        total = np.zeros(np.shape(factor))
+        for s, left in before[k].items():
+            right = after[count - 1 - k].get(full ^ s)
+            if right is not None:
+                total = total + _then(_then(_transposed(left), g), right)
+        result.append(total)
     return result
 
 
-def _phi(m: Any) -> Any:
-    """The lower triangle of ``m`` with its diagonal halved."""
+_IDENTITY = "identity"  # the empty product: factors multiply onto it unchanged
+
+
+def _chain_sums(factors: list, directions: list) -> list:
+    """``sums[k][S]``: the sum of the products of the first ``k`` factors with the directions
+    in the subset ``S`` (a bit mask) each in place of one of them (a missing ``S``: zero)."""
+    sums = [{0: _IDENTITY}]
+    for k, factor in enumerate(factors):
+        current = {}
+        for s in range(1 << len(directions)):
+            terms = [_then(sums[-1][s], factor)] if s in sums[-1] else []
+            for bit, line in enumerate(directions):
+                if s >> bit & 1 and s ^ (1 << bit) in sums[-1]:
+                    terms.append(_then(sums[-1][s ^ (1 << bit)], line[k]))
+            if terms:
+                current[s] = sum(terms[1:], terms[0])
+        sums.append(current)
+    return sums
+
+
+def _then(left: Any, right: Any) -> Any:
+    """``left @ right``, where either may be the identity."""
+    if left is _IDENTITY:
+        return right
+    return left if right is _IDENTITY else np.matmul(left, right)
+
+
+def _transposed(m: Any) -> Any:
+    return m if m is _IDENTITY else mT(m)
+
+
+def phi(m: Any) -> Any:
+    """The lower triangle of ``m`` with its diagonal halved (a linear map that is its own
+    transpose).
+
+    >>> phi(np.ones((2, 2)))
+    array([[0.5, 0. ],
+           [1. , 0.5]])
+    """
     return np.tril(m) - 0.5 * _diag_part(m)
 
 
 def _diag_part(m: Any) -> Any:
-    n = np.shape(m)[-1]
-    return m * np.eye(n)
+    m = np.asarray(m)
+    return m * np.eye(m.shape[-1], dtype=m.dtype)
 
 
 def _is_matrix_norm(x: np.ndarray, ord: Any, axis: Axis) -> bool:
@@ -254,7 +410,7 @@ def eigvalsh_jvp(da: Any, a: Any, UPLO: str = "L") -> Any:
     array([1., 1.])
     """
     _, v = np.linalg.eigh(a, UPLO)
-    return np.sum(v * (_symmetrized(da, UPLO) @ v), axis=-2)
+    return np.sum(v * (symmetrized(da, UPLO) @ v), axis=-2)
 
 
 def svdvals_jvp(da: Any, a: Any) -> Any:
@@ -312,7 +468,7 @@ def qr_vjp(g: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
     k = min(np.shape(a)[-2:])
     gq = gq + a[..., k:] @ mT(gr[..., k:])  # R's columns past k are Q^T A[:, k:]
     m = r[..., :k] @ mT(gr[..., :k]) - mT(gq) @ q
-    first = mT(np.linalg.solve(r[..., :k], mT(gq + q @ _symmetrized(m))))  # (...) R^-T
+    first = mT(np.linalg.solve(r[..., :k], mT(gq + q @ symmetrized(m))))  # (...) R^-T
     return like(a, np.concatenate([first, q @ gr[..., k:]], axis=-1))
 
 
@@ -340,7 +496,7 @@ def eigh_jvp(da: Any, a: Any, out: Any, UPLO: str = "L") -> tuple:
     array([1., 1.])
     """
     w, v = out
-    p = mT(v) @ _symmetrized(da, UPLO) @ v
+    p = mT(v) @ symmetrized(da, UPLO) @ v
     with np.errstate(invalid="ignore"):  # inf where a repeated eigenvalue leaves V undetermined
         dv = v @ (_inverse_gaps(w) * p)
     return like(w, np.diagonal(p, axis1=-2, axis2=-1)), like(v, dv)
@@ -357,7 +513,7 @@ def eigh_vjp(g: Any, a: Any, out: Any, UPLO: str = "L") -> Any:
     w, v = out
     gw, gv = g
     inner = _times(_inverse_gaps(w), mT(v) @ gv) + _diag_matrix(gw)
-    return like(a, _onto_triangle(v @ inner @ mT(v), UPLO))
+    return like(a, onto_triangle(v @ inner @ mT(v), UPLO))
 
 
 def svd_jvp(da: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermitian=False) -> Any:
@@ -372,7 +528,7 @@ def svd_jvp(da: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, herm
     array([1., 1.])
     """
     u, s, vh = _svd_factors(a, out, full_matrices, compute_uv, hermitian)
-    da = _symmetrized(da) if hermitian else da
+    da = symmetrized(da) if hermitian else da
     p = mT(u) @ da @ mT(vh)
     ds = like(s, np.diagonal(p, axis1=-2, axis2=-1))
     if not compute_uv:
@@ -402,7 +558,7 @@ def svd_vjp(g: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermi
     with np.errstate(divide="ignore"):
         m = u @ inner @ vh + _times(1 / row, _off_span(gu, u)) @ vh
         m = m + u @ mT(_times(1 / row, _off_span(gv, v)))
-    return like(a, _onto_triangle(m) if hermitian else m)
+    return like(a, onto_triangle(m) if hermitian else m)
 
 
 def _svd_factors(a, out, full_matrices: bool, compute_uv: bool, hermitian: bool) -> tuple:
@@ -428,7 +584,7 @@ def pinv_jvp(da: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
            [ 0.  , -0.25]])
     """
     if hermitian:  # NumPy reads the lower triangle
-        a, da = _symmetrized(a), _symmetrized(da)
+        a, da = symmetrized(a), symmetrized(da)
     p, dat = out, mT(da)
     across = p @ mT(p) @ (dat - dat @ a @ p)
     along = (dat - p @ a @ dat) @ mT(p) @ p
@@ -444,7 +600,7 @@ def pinv_vjp(g: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
            [ 0.  , -0.25]])
     """
     if hermitian:
-        return like(a, _onto_triangle(_pinv_vjp(g, _symmetrized(a), out)))
+        return like(a, onto_triangle(_pinv_vjp(g, symmetrized(a), out)))
     return like(a, _pinv_vjp(g, a, out))
 
 
@@ -561,7 +717,7 @@ def matrix_norm_vjp(g: Any, x: Any, keepdims: bool = False, ord: Any = "fro") ->
     array([[0.6, 0.8]])
     """
     weights = like(x, _matrix_norm_weights(np.asarray(x), ord, _LAST_TWO))
-    return unreduce(g, x, _LAST_TWO, keepdims) * weights
+    return matrix_spread(g, x, keepdims) * weights
 
 
 def matrix_trace_vjp(g: Any, x: Any, offset: int = 0) -> Any:
@@ -594,9 +750,7 @@ def multi_dot_jvp(dxs: Any, xs: Any) -> Any:
     array([[8., 0.],
            [0., 8.]])
     """
-    xs = list(xs)
-    terms = (np.linalg.multi_dot(xs[:k] + [dx] + xs[k + 1 :]) for k, dx in enumerate(dxs))
-    return sum(terms)
+    return multi_dot_derivative(xs, dxs)
 
 
 def multi_dot_vjp(g: Any, xs: Any) -> list:
@@ -607,24 +761,48 @@ def multi_dot_vjp(g: Any, xs: Any) -> list:
     >>> multi_dot_vjp(1.0, [np.ones(2), 2 * np.eye(2), np.ones(2)])[0]
     array([2., 2.])
     """
-    matrices = [np.atleast_2d(x) for x in xs]
-    if np.ndim(xs[-1]) == 1:
-        matrices[-1] = matrices[-1].T
-    g = np.reshape(g, (matrices[0].shape[0], matrices[-1].shape[1]))
-    result = []
-    for k, x in enumerate(xs):
-        left = _chain(matrices[:k], matrices[0].shape[0])
-        right = _chain(matrices[k + 1 :], matrices[k].shape[1])
-        result.append(like(x, np.reshape(mT(left) @ g @ mT(right), np.shape(x))))
-    return result
+    return multi_dot_gradient(g, xs)
 
 
-def _chain(matrices: list, n: int) -> Any:
-    """The product of ``matrices`` (the n x n identity if there are none)."""
-    product = np.eye(n)
-    for m in matrices:
-        product = product @ m
-    return product
+def multi_dot_derivative(xs: Any, *directions: Any) -> Any:
+    """The derivative of ``multi_dot(xs)`` along ``directions`` (lists shaped like ``xs``).
+
+    >>> multi_dot_derivative([np.ones(2), np.eye(2)], [np.ones(2), np.eye(2)])
+    array([2., 2.])
+    """
+    factors, lines, shape = _as_chain(xs, directions)
+    kept = [n for n, end in zip(shape, (xs[0], xs[-1])) if np.ndim(end) == 2]  # 1-D ends drop
+    return np.reshape(_chain_derivative(factors, lines, shape), kept)
+
+
+def multi_dot_gradient(g: Any, xs: Any, *directions: Any) -> list:
+    """Per factor of ``xs``, the gradient of ``<g, multi_dot_derivative(xs, *directions)>``.
+
+    >>> xs = [np.ones(2), np.eye(2), np.ones(2)]
+    >>> multi_dot_gradient(1.0, xs, [np.zeros(2), np.eye(2), np.zeros(2)])[0]
+    array([1., 1.])
+    """
+    factors, lines, shape = _as_chain(xs, directions)
+    parts = _chain_gradients(np.reshape(g, shape), factors, lines)
+    return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(parts, xs)]
+
+
+def _as_chain(xs: Any, directions: tuple) -> tuple:
+    """The factors of ``multi_dot(xs)`` and the directions as matrices (a 1-D first factor a
+    row, a 1-D last one a column), and the shape of their product."""
+
+    def matrices(items: Any) -> list:
+        result = [np.atleast_2d(x) for x in items]
+        if np.ndim(items[-1]) == 1:
+            result[-1] = result[-1].T
+        return result
+
+    factors = matrices(list(xs))
+    return (
+        factors,
+        [matrices(list(d)) for d in directions],
+        (factors[0].shape[0], factors[-1].shape[1]),
+    )
 
 
 def tensorsolve_jvp_a(da: Any, a: Any, out: Any, axes: Any = None) -> Any:
@@ -634,7 +812,7 @@ def tensorsolve_jvp_a(da: Any, a: Any, out: Any, axes: Any = None) -> Any:
     >>> tensorsolve_jvp_a(np.eye(2), 2 * np.eye(2), np.ones(2))
     array([-0.5, -0.5])
     """
-    moved = np.transpose(da, _tensorsolve_order(np.ndim(a), axes))
+    moved = np.transpose(da, tensorsolve_order(np.ndim(a), axes))
     return np.linalg.tensorsolve(a, -np.tensordot(moved, out, np.ndim(out)), axes=axes)
 
 
@@ -644,7 +822,7 @@ def tensorsolve_vjp_b(g: Any, a: Any, b: Any, axes: Any = None) -> Any:
     >>> tensorsolve_vjp_b(np.ones(2), 2 * np.eye(2), np.ones(2))
     array([0.5, 0.5])
     """
-    moved = np.transpose(a, _tensorsolve_order(np.ndim(a), axes))
+    moved = np.transpose(a, tensorsolve_order(np.ndim(a), axes))
     matrix = np.reshape(moved, (np.size(b), -1))
     return like(b, np.reshape(np.linalg.solve(mT(matrix), np.ravel(g)), np.shape(b)))
 
@@ -657,11 +835,15 @@ def tensorsolve_vjp_a(g: Any, a: Any, b: Any, out: Any, axes: Any = None) -> Any
            [-0.25, -0.25]])
     """
     moved = -np.multiply.outer(tensorsolve_vjp_b(g, a, b, axes), out)
-    return like(a, np.transpose(moved, np.argsort(_tensorsolve_order(np.ndim(a), axes))))
+    return like(a, np.transpose(moved, np.argsort(tensorsolve_order(np.ndim(a), axes))))
 
 
-def _tensorsolve_order(ndim: int, axes: Any) -> list:
-    """The order of ``a``'s axes that tensorsolve works in: those in ``axes`` moved last."""
+def tensorsolve_order(ndim: int, axes: Any) -> list:
+    """The order of ``a``'s axes that tensorsolve works in: those in ``axes`` moved last.
+
+    >>> tensorsolve_order(3, (0,))
+    [1, 2, 0]
+    """
     order = list(range(ndim))
     for k in () if axes is None else axes:
         order.remove(k % ndim)
@@ -676,7 +858,7 @@ def tensorinv_jvp(da: Any, out: Any, ind: int = 2) -> Any:
     array([[-0.25, -0.  ],
            [-0.  , -0.25]])
     """
-    inverse, d = _as_square(out, np.ndim(out) - ind), _as_square(da, ind)
+    inverse, d = as_square(out, np.ndim(out) - ind), as_square(da, ind)
     return like(out, np.reshape(-(inverse @ d @ inverse), np.shape(out)))
 
 
@@ -687,12 +869,16 @@ def tensorinv_vjp(g: Any, a: Any, out: Any, ind: int = 2) -> Any:
     array([[-0.25, -0.  ],
            [-0.  , -0.25]])
     """
-    inverse, gm = _as_square(out, np.ndim(out) - ind), _as_square(g, np.ndim(out) - ind)
+    inverse, gm = as_square(out, np.ndim(out) - ind), as_square(g, np.ndim(out) - ind)
     return like(a, np.reshape(-(mT(inverse) @ gm @ mT(inverse)), np.shape(a)))
 
 
-def _as_square(t: Any, ind: int) -> Any:
-    """``t`` as a matrix: its first ``ind`` axes the rows, the others the columns."""
+def as_square(t: Any, ind: int) -> Any:
+    """``t`` as a matrix: its first ``ind`` axes the rows, the others the columns.
+
+    >>> as_square(np.zeros((2, 3, 4)), 2).shape
+    (6, 4)
+    """
     rows = int(np.prod(np.shape(t)[:ind]))
     return np.reshape(t, (rows, -1))
 
@@ -745,17 +931,27 @@ def _singular_ratio_weights(x: Any, top: int) -> Any:
 # ---------------------------------------------------------------- shared pieces
 
 
-def _symmetrized(m: Any, uplo: str = "L") -> Any:
+def symmetrized(m: Any, uplo: str = "L") -> Any:
     """The symmetric matrix NumPy reads from ``m``: its lower (``uplo="U"``: upper) triangle
-    mirrored."""
+    mirrored.
+
+    >>> symmetrized(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[1., 3.],
+           [3., 4.]])
+    """
     if uplo.upper() == "U":
         return np.triu(m) + mT(np.triu(m, 1))
     return np.tril(m) + mT(np.tril(m, -1))
 
 
-def _onto_triangle(m: Any, uplo: str = "L") -> Any:
-    """The transpose of :func:`_symmetrized`: a cotangent of the symmetric matrix moved onto
-    the triangle NumPy reads."""
+def onto_triangle(m: Any, uplo: str = "L") -> Any:
+    """The transpose of :func:`symmetrized`: a cotangent of the symmetric matrix moved onto
+    the triangle NumPy reads.
+
+    >>> onto_triangle(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[1., 0.],
+           [5., 4.]])
+    """
     if uplo.upper() == "U":
         return np.triu(m + mT(m), 1) + _diag_part(m)
     return np.tril(m + mT(m), -1) + _diag_part(m)

@@ -270,3 +270,43 @@ def astype(x: Any, dtype: Any) -> Any:
     dtype('float32')
     """
     return np.asarray(x).astype(dtype)
+
+
+# Transposes of the helpers above, so that emitted gradients can be differentiated
+# again (their rules are in ``rules/helpers.py``).
+
+
+def taken(g: Any, index: Any, v: Any) -> Any:
+    """``g[index]`` summed to the shape of ``v``: the transpose of ``getitem_vjp(v, x, index)``.
+
+    >>> taken(np.array([1.0, 2.0, 3.0]), [2, 2], np.zeros(2))
+    array([3., 3.])
+    """
+    part = g[index]
+    if isinstance(g, np.ndarray):
+        return unbroadcast(part, v)
+    return copy_of(part)
+
+
+def unwritten(g: Any, x: Any, index: Any, value: Any) -> Any:
+    """The transpose of ``written_vjp(dx, index, value)``: zeros like ``x`` with ``g``
+    written at ``index``, where a repeated index keeps only its last write, as NumPy does.
+
+    >>> unwritten(np.array([1.0, 2.0, 3.0]), np.zeros(3), [2, 0, 2], np.zeros(3))
+    array([2., 0., 3.])
+    """
+    result = zeros_like(x)
+    if isinstance(result, np.ndarray):
+        g = np.broadcast_to(g, np.shape(result[index]))
+    result[index] = g
+    return result
+
+
+def pick(cond: Any, x: Any, y: Any) -> Any:
+    """``x`` if ``cond`` else ``y``: an operand chosen by a position only known at run time
+    (both are computed; their shapes may differ).
+
+    >>> pick(0 == 1, "x", "y")
+    'y'
+    """
+    return x if cond else y

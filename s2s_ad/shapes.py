@@ -13,6 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .arrays import float_dtype, like
+from .runtime import unbroadcast
 
 
 def untranspose(g: Any, axes: Any = None) -> Any:
@@ -195,6 +196,21 @@ def ungather(g: Any, xs: Any, sources: Any) -> Any:
     return _unflatten(np.bincount(sources[kept], weights=weights[kept], minlength=size), xs)
 
 
+def gathered(g: Any, sources: Any, v: Any) -> Any:
+    """The transpose of ``ungather(v, xs, sources)``: the entries of ``g`` (shaped like ``xs``)
+    at ``sources`` (0 where a source is -1), summed to the shape of ``v``.
+
+    >>> gathered(np.array([5.0, 7.0]), np.array([1, -1, 1]), np.zeros(3))
+    array([7., 0., 7.])
+    """
+    flat = _flattened(g)
+    sources = np.asarray(sources)
+    kept = (sources >= 0) & (sources < flat.size)
+    values = np.zeros(sources.shape, dtype=flat.dtype)
+    values[kept] = flat[sources[kept]]
+    return unbroadcast(values, v)
+
+
 def permutation_of(x: Any, out: Any, axis: Optional[int] = -1) -> Any:
     """The indices ``p`` with ``out == np.take_along_axis(x, p, axis)``, for ``out`` a
     reordering of ``x`` along ``axis`` (by ``np.sort`` or ``np.partition``).
@@ -239,6 +255,19 @@ def undiff(g: Any, x: Any, n: int = 1, axis: int = -1) -> Any:
     for _ in range(n):
         g = -np.diff(np.pad(g, widths), axis=axis)
     return _unflatten(np.ravel(g), x)
+
+
+def diff_like(g: Any, v: Any, n: int = 1, axis: int = -1) -> Any:
+    """The transpose of ``undiff(v, x, n, axis)``: ``np.diff(g, n, axis)``, of the flattened
+    ``g`` where ``v`` is flat and ``g`` is not (as ``np.ediff1d`` takes differences).
+
+    >>> diff_like(np.array([[1.0, 2.0], [4.0, 8.0]]), np.zeros(3))
+    array([1., 2., 4.])
+    """
+    g = np.asarray(g)
+    if g.ndim != np.ndim(v):
+        g, axis = np.ravel(g), -1
+    return np.diff(g, n=n, axis=axis)
 
 
 def uncolumn_stack(g: Any, xs: Any) -> list:
@@ -286,3 +315,10 @@ def _unflatten(flat: np.ndarray, xs: Any) -> Any:
     sizes = [_total_size(x) for x in xs]
     pieces = np.split(flat, np.cumsum(sizes)[:-1])
     return [_unflatten(piece, x) for piece, x in zip(pieces, xs)]
+
+
+def _flattened(xs: Any) -> np.ndarray:
+    """The entries of ``xs`` (an array, or a nested list of them) in one flat array."""
+    if isinstance(xs, (list, tuple)):
+        return np.concatenate([_flattened(x) for x in xs]) if xs else np.zeros(0)
+    return np.ravel(xs)

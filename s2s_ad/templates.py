@@ -393,11 +393,14 @@ def bound_arguments(rule, call: ir.Call) -> Dict[str, ir.Atom]:
 
 
 def template_of(rule, index: int, side: str, call: ir.Call, loc: Optional[Loc]):
-    """The JVP or VJP template of one argument, or a TransformError if unregistered."""
+    """The JVP or VJP template of one argument, or a TransformError if unregistered or
+    refused (:func:`s2s_ad.rules.refused`)."""
     from .errors import TransformError
-    from .rules import MISSING
+    from .rules import MISSING, Refusal
 
     template = getattr(rule, side)[index]
+    if isinstance(template, Refusal):
+        raise TransformError(template.message, loc, template.hint)
     if template is MISSING:
         name = call.spelling or rule.name
         mode, register = ("forward", "defjvp") if side == "jvp" else ("reverse", "defvjp")

@@ -18,11 +18,12 @@ from typing import Any, Dict
 
 import numpy as np
 import pytest
+from cases_helpers import CASES as HELPER_CASES
 from cases_linalg import CASES as LINALG_CASES
 from cases_shapes import CASES as SHAPE_CASES
 
 import s2s_ad as ad
-from s2s_ad import arrays, runtime
+from s2s_ad import arrays, linalg, runtime, shapes
 from s2s_ad.rules import all_rules
 from s2s_ad.rules import linalg as linalg_rules
 from s2s_ad.rules import numpy as numpy_rules
@@ -374,6 +375,7 @@ CASES: Dict[Any, Case] = {
     ],
     **SHAPE_CASES,
     **LINALG_CASES,
+    **HELPER_CASES,
 }
 
 
@@ -422,6 +424,8 @@ def label(fn: Any) -> str:
     prefix = {
         arrays.__name__: "arrays",
         runtime.__name__: "runtime",
+        shapes.__name__: "shapes",
+        linalg.__name__: "linalg",
         "_operator": "operator",
         "operator": "operator",
         "numpy.linalg": "np.linalg",
@@ -438,19 +442,23 @@ def is_numpy_object(fn: Any) -> bool:
     return module == "numpy" or module.startswith("numpy.")
 
 
+HELPER_MODULES = {
+    "np": np,
+    "arrays": arrays,
+    "linalg": linalg,
+    "runtime": runtime,
+    "shapes": shapes,
+}
+
+
 def scalar_output(point: Point) -> bool:
-    return (
-        np.ndim(
-            eval(point.case.expr, {"np": np, "arrays": arrays}, dict(zip(ARGS, point.inputs())))
-        )
-        == 0
-    )
+    return np.ndim(eval(point.case.expr, HELPER_MODULES, dict(zip(ARGS, point.inputs())))) == 0
 
 
 TABLE = RuleTable(
     CASES,
     name="rules_numpy",
-    imports=("import numpy as np", "", "from s2s_ad import arrays", ""),
+    imports=("import numpy as np", "", "from s2s_ad import arrays, linalg, runtime, shapes", ""),
     label=label,
     function_name=function_name,
     scalar_output=scalar_output,
@@ -554,7 +562,8 @@ def test_every_rule_keeps_float32_arrays_float32(point, generated):
     f = point.function(generated)
     args = point.inputs(np.float32)
     rng = point.rng()
-    out, tangent = ad.jvp(f, args, [like(a, rng) for a in args])
+    tangents = [like(a, rng) if i in point.wrt else None for i, a in enumerate(args)]
+    out, tangent = ad.jvp(f, args, tangents)
     if np.asarray(out).dtype == np.float32:
         assert np.asarray(tangent).dtype == np.float32, f"tangent is {np.asarray(tangent).dtype}"
     _, pullback = ad.vjp(f, *args, wrt=point.wrt)

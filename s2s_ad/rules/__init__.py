@@ -14,7 +14,8 @@ into both templates (``dx * (1 - out ** 2)`` and ``g * (1 - out ** 2)``), as
 ChainRules' ``@scalar_rule`` does.  Structural primitives get explicit pairs
 through :func:`template_rule`.  Functions whose derivative is zero everywhere
 they are defined (``np.sign``, random draws, ``stop_gradient``) are listed
-with :func:`nondifferentiable`.
+with :func:`nondifferentiable`.  A template may also be :func:`refused`: the argument is
+differentiable, but this derivative is not implemented, and the transform says so.
 
 Each table module (``python``, ``numpy``) registers its rules when imported.
 """
@@ -78,6 +79,8 @@ class Rule:
     tuple_result: bool = False
     # Refuses call forms the templates do not fit: ``accepts(bound)`` is None or the reason.
     accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None
+    # The partial derivatives a `scalar_rule` was made from (Taylor mode evaluates them).
+    partials: Optional[Tuple[Optional[str], ...]] = None
 
     @property
     def name(self) -> str:
@@ -115,6 +118,25 @@ class Rule:
 # A rule side that was never registered (``defvjp`` without ``defjvp``):
 # the argument is differentiable, but this mode cannot differentiate it.
 MISSING = Template("<missing>", ast.Constant(None), frozenset())
+
+
+@dataclass(frozen=True)
+class Refusal(Template):
+    """A template that refuses, with its own message: the argument is differentiable, but
+    s2s_ad does not implement this derivative (a second derivative through a decomposition)."""
+
+    message: str = ""
+    hint: str = ""
+
+
+def refused(message: str, hint: str = "") -> Refusal:
+    """A template that stops the transform with ``message`` (and ``hint``).
+
+    >>> refused("second derivatives through np.linalg.svd are not supported").names
+    frozenset()
+    """
+    return Refusal("<refused>", ast.Constant(None), frozenset(), message, hint)
+
 
 # Names to give objects that emitted code must bind itself (user rule functions).
 PREFERRED_NAMES: Dict[int, str] = {}
@@ -268,6 +290,7 @@ def scalar_rule(
     vjp = tuple(None if p is None else Template.parse(scale("g", p)) for p in partials)
     kind = result_kind or (join_kinds if elementwise else always(SCALAR))
     rule = Rule(fn, names, jvp, vjp, namespace, elementwise, kind, defaults=defaults)
+    rule.partials = tuple(partials)
     return register(rule)
 
 
@@ -326,7 +349,10 @@ def _template_rule(
 ) -> Rule:
     """The rule :func:`template_rule` registers."""
     names, defaults = parse_parameters(arg_names)
-    parse = lambda s: None if s is None else Template.parse(s)  # noqa: E731
+
+    def parse(source):
+        return source if source is None or isinstance(source, Template) else Template.parse(source)
+
     pad = (None,) * (len(names) - len(jvp)), (None,) * (len(names) - len(vjp))
     return Rule(
         fn,
@@ -358,7 +384,7 @@ class VariadicRule(Rule):
         if positional not in self._fitted:
             names, jvp, vjp = self.specialize(positional)
             fitted = _template_rule(self.fn, names, jvp, vjp, self.namespace, self.result_kind)
-            fitted.accepts = self.accepts
+            fitted.accepts, fitted.tuple_result = self.accepts, self.tuple_result
             self._fitted[positional] = fitted
         return self._fitted[positional]
 

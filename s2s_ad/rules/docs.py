@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import Rule, all_rules, nondiff_functions
+from . import helpers as helper_rules
 from . import linalg as linalg_rules
 from . import numpy as numpy_rules
 from . import shapes as shape_rules
@@ -82,7 +83,12 @@ float32. Finally regenerate this page with the command at its top.
 def numpy_page() -> str:
     """The whole of ``docs/numpy.md``."""
     namespaces = [module.namespace for _, module in TABLES]
-    rules = [r for r in all_rules() if any(r.namespace is n for n in namespaces)]
+    unlisted = set(map(id, helper_rules.FUNCTIONS))  # helpers of derivatives of derivatives
+    rules = [
+        r
+        for r in all_rules()
+        if any(r.namespace is n for n in namespaces) and id(r.fn) not in unlisted
+    ]
     public = [r for r in rules if not _is_helper(r)]
     helpers = [r for r in rules if _is_helper(r)]
     lines = [HEADER]

@@ -33,7 +33,7 @@ def _public(module) -> dict:
 
 
 HELPER_MODULES = (runtime, arrays, shapes, linalg)
-NAMES = {**vars(np), "np": np, "math": math}
+NAMES = {**vars(np), "np": np, "math": math, "getitem": operator.getitem, "builtin_sum": sum}
 for _module in HELPER_MODULES:
     NAMES.update(_public(_module))
 NAMES["sign"] = np.sign
@@ -514,3 +514,9 @@ _draws = [getattr(np.random, name) for name in _RANDOM_DRAWS]
 nondifferentiable(*_draws, np.random.default_rng)
 impure(*_draws)
 impure(runtime.call_method)  # methods without rules, such as rng.normal(), may draw
+
+# The helpers that emitted derivatives call have rules in this namespace too (rules/helpers.py),
+# registered here so that reloading this module registers them again.
+from . import helpers as _helpers  # noqa: E402
+
+_helpers.register_rules(namespace)
