@@ -20,6 +20,7 @@ from .api import (
 )
 from .errors import TransformError
 from .extend import defjvp, defvjp
+from .higher import curl, divergence, hessian, hvp, jacobian, laplacian
 from .runtime import stop_gradient
 
 __version__ = "0.1.0"
@@ -27,12 +28,18 @@ __version__ = "0.1.0"
 __all__ = [
     "TransformError",
     "check_grad",
+    "curl",
     "defjvp",
     "defvjp",
     "derivative",
     "differentiate",
+    "divergence",
     "grad",
+    "hessian",
+    "hvp",
+    "jacobian",
     "jvp",
+    "laplacian",
     "source",
     "stop_gradient",
     "trace",

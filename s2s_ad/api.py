@@ -33,6 +33,9 @@ SOURCE_MODES = {
     "forward": JVP,
     "jvp": JVP,
     "derivative": DERIVATIVE,
+    # forward mode over the emitted gradient: what hvp, hessian and laplacian run
+    "hvp": (GRAD, JVP),
+    "hessian": (GRAD, JVP),
 }
 
 
@@ -134,11 +137,16 @@ def _may_need_real(value: Any) -> bool:
 class _Derived:
     """One transform of one function: emitted code per tuple of argument types."""
 
-    def __init__(self, f: Callable, mode: str, wrt: Tuple[str, ...], optimize: bool = True):
+    def __init__(
+        self, f: Callable, mode: str, wrt: Tuple[str, ...], optimize: bool = True, order: int = 1
+    ):
         self.f = f
         self.mode = mode
         self.wrt = wrt
         self.optimize = optimize
+        self.order = order
+        # Transform the code another transform emitted (forward-over-reverse, ...).
+        self.inner: Optional[_Derived] = getattr(f, "_s2s_derived", None)
         self.signature = inspect.signature(f)
         self.params = _parameters(f)
         self.positions = tuple(self.params.index(w) for w in wrt)
@@ -177,8 +185,9 @@ class _Derived:
         kinds = tuple(
             kind_of_value(_as_real(a) if i in self.positions else a) for i, a in enumerate(args)
         )
-        spec = Spec(self.mode, self.wrt, kinds, self.optimize)
-        fn = pipeline.build(self.f, spec).bind(self.f)
+        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order)
+        target = self.inner.emitted(args, kinds) if self.inner else self.f
+        fn = pipeline.build(target, spec).bind(target)
         # Arrays share one type whatever their dtype, so an int array can come
         # after a float one: array positions are checked on every call.
         to_convert = [p for p in self.positions if _may_need_real(args[p])]
@@ -193,15 +202,30 @@ class _Derived:
 
         return with_reals
 
+    def emitted(self, args: tuple, kinds: Tuple[str, ...]) -> Callable:
+        """The emitted function itself for these argument kinds, to be transformed again."""
+        if self.order != 1:  # Taylor code calls series helpers, which have no rules
+            raise TypeError(
+                f"derivative(f, order={self.order}) cannot be differentiated again; "
+                f"ask for derivative(f, order={self.order + 1}) instead"
+            )
+        target = self.inner.emitted(args, kinds) if self.inner else self.f
+        spec = Spec(self.mode, self.wrt, kinds, self.optimize)
+        return pipeline.build(target, spec).bind(target)
+
 
 _DERIVED: weakref.WeakKeyDictionary[Callable, Dict[tuple, _Derived]] = weakref.WeakKeyDictionary()
 
 
-def _derived(f: Callable, mode: str, wrt: Tuple[str, ...]) -> _Derived:
+def _derived(
+    f: Callable, mode: str, wrt: Tuple[str, ...], inner: Optional[_Derived] = None
+) -> _Derived:
+    """The cached transform of ``f``; with ``inner``, of the code ``inner`` emits for ``f``."""
     per_function = _DERIVED.setdefault(f, {})
-    key = (mode, wrt)
+    key = (mode, wrt, inner and (inner.mode, inner.wrt))
     if key not in per_function:
-        per_function[key] = _Derived(f, mode, wrt)
+        derived = per_function[key] = _Derived(f, mode, wrt)
+        derived.inner = inner or derived.inner
     return per_function[key]
 
 
@@ -226,11 +250,18 @@ def _annotate(exc: BaseException) -> None:
 
 
 def _forwarding(derived: _Derived) -> Callable:
-    """A plain function calling ``derived`` (it gets the user-facing name and docs)."""
+    """A plain function calling ``derived`` (it gets the user-facing name and docs).
+
+    It returns exactly what the emitted code returns, so other transforms
+    may differentiate that code again: ``jvp(grad(f), ...)`` is
+    forward-over-reverse.
+    """
 
     def call(*args, **kwargs):
         return derived(*args, **kwargs)
 
+    call.__signature__ = derived.signature
+    call._s2s_derived = derived
     return call
 
 
@@ -372,26 +403,30 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
 
 
 def derivative(f: Callable, order: int = 1) -> Callable:
-    """The derivative of ``f: R -> R`` (elementwise for an array input).
+    """The ``order``-th derivative of ``f: R -> R`` (elementwise for an array input).
 
-    Further arguments are passed through and not differentiated.
+    The first argument is differentiated; further arguments are passed
+    through.  The output may be an array (``f: R -> R^m``).  Orders above 1
+    propagate truncated Taylor series through ``f`` in one pass, so the
+    code grows linearly with the order, not exponentially.
 
     >>> import math
     >>> def f(x):
     ...     return math.sin(x) * x
     >>> round(derivative(f)(0.0), 6)
     0.0
+    >>> derivative(lambda x: x ** 3, order=3)(2.0)
+    6.0
     """
     _check_function(f, "derivative")
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise TypeError(f"derivative: order must be a positive int, got {order!r}")
-    if order > 1:
-        raise NotImplementedError(
-            "derivative(order > 1) is not available yet; higher-order derivatives "
-            "are planned (see the roadmap in docs/architecture.md)"
-        )
     names, _ = _resolve_wrt(f, 0, "derivative")
-    return _named(_forwarding(_derived(f, DERIVATIVE, names)), f, "derivative")
+    if order == 1:
+        derived = _derived(f, DERIVATIVE, names)
+    else:
+        derived = _Derived(f, DERIVATIVE, names, order=order)
+    return _named(_forwarding(derived), f, "derivative")
 
 
 # ---------------------------------------------------------- source level
@@ -412,24 +447,43 @@ def trace(f: Callable) -> str:
     return pipeline.trace_text(f)
 
 
-def source(f: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bool = True) -> str:
+def source(
+    f: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bool = True, order: int = 1
+) -> str:
     """The emitted derivative source of ``f``.
 
     ``mode`` is ``"reverse"`` (the gradient, as ``grad`` runs it),
     ``"forward"`` (the JVP), or one of ``"value_and_grad"``, ``"vjp"``,
-    ``"derivative"``.  Parameters annotated ``float`` get scalar code; others
-    get code that also handles arrays.
+    ``"derivative"``; ``order`` is that of ``"derivative"``.  ``"hvp"`` (or
+    ``"hessian"``) shows forward mode applied to the emitted gradient, the
+    code behind ``hvp``, ``hessian`` and ``laplacian``.  Parameters
+    annotated ``float`` get scalar code; others get code that also handles
+    arrays.
 
     >>> def f(x: float):
     ...     return x * x
     >>> print(source(f).splitlines()[0])
     def f_grad(x):
+    >>> "def f_derivative2(x):" in source(f, mode="derivative", order=2)
+    True
+    >>> print(source(f, mode="hvp").splitlines()[0])
+    def f_grad_jvp(x, dx_1):
     """
     _check_function(f, "source")
     if mode not in SOURCE_MODES:
         raise TypeError(f"source: mode must be one of {sorted(SOURCE_MODES)}, got {mode!r}")
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise TypeError(f"source: order must be a positive int, got {order!r}")
+    if order != 1 and SOURCE_MODES[mode] != DERIVATIVE:
+        raise TypeError(f"source: order={order} needs mode='derivative', got mode={mode!r}")
     names, _ = _resolve_wrt(f, wrt, "source")
-    spec = Spec(SOURCE_MODES[mode], names, pipeline.annotation_kinds(f), bool(optimize))
+    kinds = pipeline.annotation_kinds(f)
+    modes = SOURCE_MODES[mode]
+    if isinstance(modes, tuple):  # a transform of emitted code
+        inner, outer = modes
+        emitted = pipeline.build(f, Spec(inner, names, kinds, bool(optimize))).bind(f)
+        return pipeline.build(emitted, Spec(outer, names, kinds, bool(optimize))).text
+    spec = Spec(modes, names, kinds, bool(optimize), order)
     return pipeline.build(f, spec).text
 
 

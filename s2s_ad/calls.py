@@ -31,7 +31,8 @@ class Callee:
     def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...]):
         from .lower import lower_function
 
-        lower_function(fn)  # syntax the callee cannot use is reported with the caller
+        if not is_derived(fn):  # a derived function's code is emitted, so it lowers
+            lower_function(fn)  # syntax the callee cannot use is reported with the caller
         self.fn = fn
         self.mode = mode
         self.wrt = wrt
@@ -62,8 +63,13 @@ def is_user_function(fn: Any) -> bool:
         inspect.isfunction(fn)
         and rules.lookup(fn) is None
         and not rules.is_nondifferentiable(fn)
-        and not _is_ours(fn)
+        and (not _is_ours(fn) or is_derived(fn))
     )
+
+
+def is_derived(fn: Any) -> bool:
+    """A function made by ``ad.grad``, ``ad.derivative``, ...: its emitted code is transformed."""
+    return getattr(fn, "_s2s_derived", None) is not None
 
 
 def _is_ours(fn: Any) -> bool:

@@ -23,6 +23,7 @@ x + a
 
 from __future__ import annotations
 
+import ast
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -824,6 +825,45 @@ class _Lowerer:
         self.env[load.name] = temp
         return temp
 
+    def derived_function(self, node: gast.Call) -> Any:
+        """``ad.grad(f)`` in ``ad.grad(f)(x)``: made now, from its constant arguments.
+
+        The call of the result is then differentiated through the emitted
+        code of ``f``'s derivative (see ``calls.Callee``).
+        """
+        from . import api
+
+        maker = self.callee_of(node)
+        if maker not in (api.grad, api.value_and_grad, api.derivative):
+            raise self.error(
+                "calling the result of a call is only supported for ad.grad(f)(...), "
+                "ad.value_and_grad(f)(...) and ad.derivative(f)(...)",
+                node,
+                "call a function by its name",
+            )
+        args = [self.constant_argument(a) for a in node.args]
+        kwargs = {kw.arg: self.constant_argument(kw.value) for kw in node.keywords}
+        try:
+            return maker(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(str(exc), node, "") from None
+
+    def constant_argument(self, node: gast.expr) -> Any:
+        """A module-level object or a literal, as an argument of ``ad.grad(f, wrt=...)``."""
+        if isinstance(node, (gast.Constant, gast.Tuple)):
+            try:
+                return ast.literal_eval(gast.gast_to_ast(node))
+            except ValueError:
+                pass
+        elif dotted_name(node) is not None:
+            return self.resolve(node)
+        raise self.error(
+            "the arguments of ad.grad(...) inside a differentiated function must be "
+            "module-level functions and constants",
+            node,
+            "define the function at module level and give wrt as a literal",
+        )
+
     def callee_of(self, node: gast.expr) -> Any:
         """The object a call's dotted callee denotes, or None."""
         if not isinstance(node, gast.Call):
@@ -879,7 +919,7 @@ class _Lowerer:
         func = node.func
         if isinstance(func, gast.Attribute) and self.is_computed(func.value):
             return self.method_call(node, name)
-        fn = self.resolve(node.func)
+        fn = self.derived_function(func) if isinstance(func, gast.Call) else self.resolve(func)
         if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
             return self.min_max(node, fn)
         if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:
@@ -889,7 +929,8 @@ class _Lowerer:
             if fn is not sum:  # min(xs): a loop over the items
                 return self.reduction(node, fn, _items_of(arg))
         args, kwargs = self.call_arguments(node)
-        spelling = ".".join(dotted_name(node.func))
+        parts = dotted_name(node.func)
+        spelling = ".".join(parts) if parts else None
         return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
 
     def call_arguments(self, node: gast.Call) -> tuple:

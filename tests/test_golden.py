@@ -86,12 +86,28 @@ def test_control_flow_forward_source(file_regression):
     file_regression.check(code, basename="power_forward", extension=".py")
 
 
-def test_docs_show_the_emitted_code_of_today():
-    """docs/language.md pastes these golden files; a change to them must reach the docs."""
+PASTED_IN_DOCS = {
+    "language.md": ["power_reverse", "grow_reverse", "clip_sum_reverse", "power_forward"],
+    "higher-order.md": ["power_reverse", "power_hvp"],
+}
+
+
+@pytest.mark.parametrize("doc", sorted(PASTED_IN_DOCS))
+def test_docs_show_the_emitted_code_of_today(doc):
+    """The docs paste these golden files; a change to them must reach the docs."""
     from conftest import ROOT
 
-    docs = (ROOT / "docs" / "language.md").read_text()
+    docs = (ROOT / "docs" / doc).read_text()
     golden = ROOT / "tests" / "test_golden"
-    for name in ["power_reverse", "grow_reverse", "clip_sum_reverse", "power_forward"]:
+    for name in PASTED_IN_DOCS[doc]:
         code = (golden / f"{name}.py").read_text().strip()
-        assert f"```python\n{code}\n```" in docs, f"docs/language.md is out of date: {name}"
+        assert f"```python\n{code}\n```" in docs, f"docs/{doc} is out of date: {name}"
+
+
+def test_hessian_vector_product_source(file_regression):
+    """Forward mode over the emitted gradient: a tangent stack beside the stack."""
+    from conftest import load_example
+
+    power = load_example("control_flow").power
+    code = ad.source(power, mode="hvp")
+    file_regression.check(code, basename="power_hvp", extension=".py")

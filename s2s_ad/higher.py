@@ -1,0 +1,360 @@
+"""Derivatives of derivatives: Hessians, Jacobians and the vector-calculus family.
+
+A source-to-source compiler emits ordinary Python built from primitives that
+have rules, so its output can be transformed again.  The Hessian-vector
+product is forward mode applied to the emitted gradient code
+(forward-over-reverse, Pearlmutter's trick): one sweep costs a small multiple
+of one gradient and never forms the Hessian.  Every function here is built
+from three sweeps:
+
+* ``hvp`` sweeps: forward mode over the emitted gradient, ``H @ v``;
+* ``jvp`` sweeps: one per input entry, a column of the Jacobian;
+* pullbacks: one primal sweep, then one adjoint sweep per output entry.
+
+>>> def f(x, y):
+...     return x * x * y
+>>> hessian(f, wrt=(0, 1))(3.0, 2.0)
+((4.0, 6.0), (6.0, 0.0))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Sequence, Tuple
+
+import numpy as np
+
+from . import api
+from .api import Wrt, _check_function, _named, _resolve_wrt
+from .pipeline import JVP
+from .reverse import GRAD
+
+JACOBIAN_MODES = ("forward", "reverse", "auto")
+
+
+# ------------------------------------------------------------ arguments
+
+
+def _entries(value: Any, who: str, name: str) -> int:
+    """The number of entries of a differentiated argument (a float or an array)."""
+    if isinstance(value, (bool, list, tuple, dict)) or not isinstance(
+        value, (float, int, np.floating, np.integer, np.ndarray)
+    ):
+        raise TypeError(
+            f"{who}: the argument {name!r} is a {type(value).__name__}; "
+            "expected a float or a NumPy float array"
+        )
+    return int(np.size(value))
+
+
+def _as_float(value: Any) -> Any:
+    """An int (or int array) as a float (array); floats as they are."""
+    if isinstance(value, np.ndarray):
+        return value if np.issubdtype(value.dtype, np.inexact) else value.astype(float)
+    if isinstance(value, (int, np.integer)):
+        return float(value)
+    return value
+
+
+def _basis(like: Any, k: int) -> Any:
+    """The ``k``-th unit vector shaped (and typed) like ``like``."""
+    if isinstance(like, np.ndarray):
+        unit = np.zeros_like(like)
+        unit.flat[k] = 1
+        return unit
+    return type(like)(1.0) if isinstance(like, np.floating) else 1.0
+
+
+def _zero(like: Any) -> Any:
+    return np.zeros_like(like) if isinstance(like, np.ndarray) else 0.0 * like
+
+
+def _assemble(columns: List[Any], out_like: Any, in_like: Any) -> Any:
+    """Columns ``J @ e_k`` (one per entry of ``in_like``) as ``out.shape + in.shape``."""
+    out_shape, in_shape = np.shape(out_like), np.shape(in_like)
+    if not out_shape and not in_shape:
+        value = columns[0]
+        return float(value) if isinstance(value, float) or type(value) is float else value
+    flat = np.stack([np.reshape(np.asarray(c), -1) for c in columns], axis=-1)
+    return flat.reshape(out_shape + in_shape)
+
+
+def _arguments(f: Callable, args: tuple, kwargs: dict, names: Sequence[str], who: str):
+    """The arguments in parameter order (differentiated ones as floats), and their positions."""
+    params = api._parameters(f)
+    if kwargs or len(args) != len(params):
+        bound = api.inspect.signature(f).bind(*args, **kwargs)
+        bound.apply_defaults()
+        args = tuple(bound.arguments[name] for name in params)
+    positions = [params.index(n) for n in names]
+    args = list(args)
+    for name, p in zip(names, positions):
+        _entries(args[p], who, name)
+        args[p] = _as_float(args[p])
+    return tuple(args), positions
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def _hvp_sweep(derived: api._Derived) -> Callable:
+    """``sweep(args, tangents) -> (gradient, H @ tangents)`` by forward-over-reverse."""
+
+    def sweep(args: tuple, tangents: Sequence[Any]) -> Tuple[Any, Any]:
+        fn, args = derived.prepare(args, {})
+        try:
+            return fn(*args, *tangents)
+        except Exception as exc:
+            api._annotate(exc)
+            raise
+
+    return sweep
+
+
+def _over_gradient(f: Callable, names: Tuple[str, ...]) -> api._Derived:
+    """Forward mode over the emitted gradient of ``f`` (cached per function and ``wrt``)."""
+    return api._derived(f, JVP, names, inner=api._derived(f, GRAD, names))
+
+
+# ------------------------------------------------------------- transforms
+
+
+def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
+    """``g(*args, v)``: the Hessian of scalar ``f`` times ``v``, without forming the Hessian.
+
+    Forward mode over the emitted gradient (forward-over-reverse).  With a
+    tuple ``wrt``, ``v`` is a tuple shaped like those arguments and so is the
+    result.
+
+    >>> def f(x, y):
+    ...     return x ** 3 * y
+    >>> hvp(f)(2.0, 1.0, 1.0)
+    12.0
+    """
+    _check_function(f, "hvp")
+    names, single = _resolve_wrt(f, wrt, "hvp")
+    sweep = _hvp_sweep(_over_gradient(f, names))
+
+    def hessian_vector_product(*args: Any) -> Any:
+        if len(args) != len(api._parameters(f)) + 1:
+            raise TypeError(
+                f"hvp of {f.__name__} takes its {len(api._parameters(f))} argument(s) "
+                "and then v, the vector to multiply"
+            )
+        *primals, v = args
+        primals, positions = _arguments(f, tuple(primals), {}, names, "hvp")
+        vs = (v,) if single else tuple(v) if isinstance(v, (tuple, list)) else None
+        if vs is None or len(vs) != len(names):
+            raise TypeError(f"hvp: v must be a tuple of {len(names)} arrays, one per wrt argument")
+        for value, p, name in zip(vs, positions, names):
+            if np.shape(value) != np.shape(primals[p]):
+                raise TypeError(
+                    f"hvp: v for {name!r} has shape {np.shape(value)}, "
+                    f"but the argument has shape {np.shape(primals[p])}"
+                )
+        tangents = tuple(_as_float(value) for value in vs)
+        _, product = sweep(primals, tangents)
+        return product
+
+    return _named(hessian_vector_product, f, "hvp")
+
+
+def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
+    """The Hessian of a scalar ``f``: shape ``in.shape + in.shape``.
+
+    One forward-over-reverse sweep per input entry.  With a tuple ``wrt`` the
+    result is nested tuples of blocks ``H[i][j]`` of shape
+    ``x_i.shape + x_j.shape`` (JAX's convention).
+
+    >>> import numpy as np
+    >>> def f(x):
+    ...     return np.sum(x ** 3)
+    >>> hessian(f)(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    _check_function(f, "hessian")
+    names, single = _resolve_wrt(f, wrt, "hessian")
+    sweep = _hvp_sweep(_over_gradient(f, names))
+
+    def hessian_of(*args: Any, **kwargs: Any) -> Any:
+        args, positions = _arguments(f, args, kwargs, names, "hessian")
+        inputs = [args[p] for p in positions]
+        blocks = []
+        for j, x_j in enumerate(inputs):
+            columns: List[List[Any]] = [[] for _ in inputs]
+            for k in range(_entries(x_j, "hessian", names[j])):
+                tangents = tuple(_basis(x, k) if i == j else _zero(x) for i, x in enumerate(inputs))
+                _, product = sweep(args, tangents)
+                product = (product,) if single else product
+                for i, part in enumerate(product):
+                    columns[i].append(part)
+            blocks.append([_assemble(columns[i], inputs[i], x_j) for i in range(len(inputs))])
+        if single:
+            return blocks[0][0]
+        return tuple(tuple(blocks[j][i] for j in range(len(inputs))) for i in range(len(inputs)))
+
+    return _named(hessian_of, f, "hessian")
+
+
+def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable:
+    """The Jacobian of ``f``: shape ``out.shape + in.shape``.
+
+    ``mode="forward"`` runs one JVP sweep per input entry; ``"reverse"`` one
+    primal sweep and then one pullback per output entry; ``"auto"`` picks
+    forward when the inputs have fewer entries than the output.
+
+    >>> import numpy as np
+    >>> def f(x):
+    ...     return np.array([x[0] * x[1], x[0] + 2 * x[1], 3 * x[1]])
+    >>> jacobian(f, mode="forward")(np.array([1.0, 2.0]))
+    array([[2., 1.],
+           [1., 2.],
+           [0., 3.]])
+    """
+    _check_function(f, "jacobian")
+    if mode not in JACOBIAN_MODES:
+        raise TypeError(f"jacobian: mode must be one of {JACOBIAN_MODES}, got {mode!r}")
+    names, single = _resolve_wrt(f, wrt, "jacobian")
+    forward = api._derived(f, JVP, names)
+
+    def jacobian_of(*args: Any, **kwargs: Any) -> Any:
+        args, positions = _arguments(f, args, kwargs, names, "jacobian")
+        inputs = [args[p] for p in positions]
+        chosen = mode
+        if mode == "auto":
+            out = f(*args)
+            _check_output(out)
+            chosen = "forward" if sum(map(np.size, inputs)) < np.size(out) else "reverse"
+        if chosen == "forward":
+            result = _forward_jacobian(forward, args, inputs, names)
+        else:
+            result = _reverse_jacobian(f, args, inputs, names)
+        return result[0] if single else result
+
+    return _named(jacobian_of, f, "jacobian")
+
+
+def _check_output(out: Any) -> None:
+    if isinstance(out, bool) or not isinstance(
+        out, (float, int, np.floating, np.integer, np.ndarray)
+    ):
+        raise TypeError(
+            f"jacobian expects f to return a float or an array, got a {type(out).__name__}"
+        )
+
+
+def _forward_jacobian(derived: api._Derived, args: tuple, inputs: list, names) -> tuple:
+    """One JVP sweep per input entry; each gives a column."""
+    fn, args = derived.prepare(args, {})
+    result = []
+    for j, x_j in enumerate(inputs):
+        columns, out = [], None
+        for k in range(_entries(x_j, "jacobian", names[j])):
+            tangents = tuple(_basis(x, k) if i == j else _zero(x) for i, x in enumerate(inputs))
+            out, column = fn(*args, *tangents)
+            columns.append(column)
+        if out is None:  # an empty input
+            out, _ = fn(*args, *(_zero(x) for x in inputs))
+        _check_output(out)
+        result.append(_assemble(columns, out, x_j) if columns else np.zeros(np.shape(out) + (0,)))
+    return tuple(result)
+
+
+def _reverse_jacobian(f: Callable, args: tuple, inputs: list, names) -> tuple:
+    """One primal sweep, then one pullback per output entry; each gives a row."""
+    out, pullback = api.vjp(f, *args, wrt=tuple(names))
+    _check_output(out)
+    rows: List[tuple] = [pullback(_basis(_as_float(out), m)) for m in range(np.size(out))]
+    result = []
+    for j, x_j in enumerate(inputs):
+        if not np.shape(out):
+            result.append(rows[0][j])
+            continue
+        flat = np.stack([np.reshape(np.asarray(row[j]), -1) for row in rows], axis=0)
+        result.append(flat.reshape(np.shape(out) + np.shape(x_j)))
+    return tuple(result)
+
+
+def laplacian(f: Callable) -> Callable:
+    """The trace of the Hessian of a scalar ``f: R^n -> R`` (first argument).
+
+    One forward-over-reverse sweep per input entry, each giving one diagonal
+    entry ``e_k . H e_k``.
+
+    >>> import numpy as np
+    >>> def f(x):
+    ...     return np.sum(x ** 2) * x[0]
+    >>> float(laplacian(f)(np.array([1.0, 2.0])))  # 6 x0 + 2 x0
+    8.0
+    """
+    _check_function(f, "laplacian")
+    names, _ = _resolve_wrt(f, 0, "laplacian")
+    sweep = _hvp_sweep(_over_gradient(f, names))
+
+    def laplacian_of(*args: Any, **kwargs: Any) -> Any:
+        args, positions = _arguments(f, args, kwargs, names, "laplacian")
+        x = args[positions[0]]
+        total = 0.0
+        for k in range(_entries(x, "laplacian", names[0])):
+            _, product = sweep(args, (_basis(x, k),))
+            total = total + np.reshape(product, -1)[k] if np.ndim(x) else total + product
+        return total
+
+    return _named(laplacian_of, f, "laplacian")
+
+
+def divergence(f: Callable) -> Callable:
+    """``sum_i d f_i / d x_i`` for ``f: R^n -> R^n`` (first argument).
+
+    One JVP sweep per input entry.
+
+    >>> import numpy as np
+    >>> def field(x):
+    ...     return np.array([x[0] * x[1], x[1] ** 2])
+    >>> float(divergence(field)(np.array([1.0, 3.0])))
+    9.0
+    """
+    _check_function(f, "divergence")
+    names, _ = _resolve_wrt(f, 0, "divergence")
+    forward = api._derived(f, JVP, names)
+
+    def divergence_of(*args: Any, **kwargs: Any) -> Any:
+        args, positions = _arguments(f, args, kwargs, names, "divergence")
+        x = args[positions[0]]
+        fn, args = forward.prepare(args, {})
+        total = 0.0
+        for k in range(_entries(x, "divergence", names[0])):
+            out, column = fn(*args, _basis(x, k))
+            if np.shape(out) != np.shape(x):
+                raise TypeError(
+                    f"divergence expects f: R^n -> R^n; f returns shape {np.shape(out)} "
+                    f"for an input of shape {np.shape(x)}"
+                )
+            total = total + np.reshape(column, -1)[k]
+        return total
+
+    return _named(divergence_of, f, "divergence")
+
+
+def curl(f: Callable) -> Callable:
+    """The curl of ``f: R^3 -> R^3`` (first argument), from its Jacobian by forward mode.
+
+    >>> import numpy as np
+    >>> def field(p):
+    ...     x, y, z = p[0], p[1], p[2]
+    ...     return np.array([y * z, 2 * x * z, 3 * x * y])
+    >>> curl(field)(np.array([1.0, 2.0, 3.0]))  # (x, -2 y, z)
+    array([ 1., -4.,  3.])
+    """
+    _check_function(f, "curl")
+    jacobian_of = jacobian(f, wrt=0, mode="forward")
+
+    def curl_of(*args: Any, **kwargs: Any) -> Any:
+        J = jacobian_of(*args, **kwargs)
+        if np.shape(J) != (3, 3):
+            raise TypeError(
+                f"curl expects f: R^3 -> R^3; its Jacobian has shape {np.shape(J)}, not (3, 3)"
+            )
+        return np.array([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
+
+    return _named(curl_of, f, "curl")

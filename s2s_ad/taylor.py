@@ -1,0 +1,323 @@
+"""Stage 4c: the ``n``-th derivative, by truncated Taylor series in one pass.
+
+Nesting forward mode ``n`` times doubles the code at each order.  Instead,
+each varied value ``t`` carries the tuple ``dt`` of its normalized Taylor
+coefficients of orders ``1..n`` (coefficient ``k`` is ``t^(k) / k!``), and
+the code grows linearly with ``n`` at worst:
+
+* a call that is linear in its varied arguments (``x + c``, ``2 * x``,
+  ``np.sum(x)``, indexing) maps each coefficient through its JVP template:
+  ``dt = (2 * dx[0], 2 * dx[1], 2 * dx[2])``;
+* any other call asks its Taylor rule (:mod:`s2s_ad.series`) for all
+  coefficients at once: ``dt2 = taylor_mul(t2, t0, dt0, t1, dt1)``.
+
+The primal statements are left as they are, so branches and loops test the
+values they always test; variables assigned in several places keep their
+coefficients in one name, as in forward mode (:mod:`s2s_ad.forward`, whose
+machinery this reuses).  The input is seeded with ``(1, 0, ..., 0)`` and
+the function returns ``n! * dy[n - 1]``.
+
+>>> def f(x):
+...     return x * x * x
+>>> from .lower import lower_function
+>>> fn = taylor(lower_function(f), ("x",), {"x": "scalar"}, optimize=True, order=3)
+>>> fn.name
+'f_derivative3'
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
+
+from . import ir, rules, runtime, series
+from .errors import TransformError
+from .forward import _Forward
+from .ir import DISPLAYS
+from .lower import Lowered
+from .rules import ARRAY, SCALAR, Rule, Template
+from .templates import Default, template_of
+
+
+def taylor(
+    low: Lowered,
+    wrt: Sequence[str],
+    param_kinds: Mapping[str, str],
+    *,
+    optimize: bool,
+    order: int,
+) -> ir.Function:
+    """The ``order``-th derivative of ``low``, elementwise: ``f_derivative<order>(*params)``."""
+    return _Taylor(low, wrt, param_kinds, optimize, order).run()
+
+
+class _Taylor(_Forward):
+    def __init__(self, low, wrt, param_kinds, optimize, order: int):
+        super().__init__(low, wrt, param_kinds, optimize, seed_ones=True)
+        self.order = order
+        self.item_names: Dict[Tuple[ir.Var, int], ir.Var] = {}
+        for stmt in ir.walk(self.fn.body):
+            if isinstance(stmt, (ir.Push, ir.Pop)):
+                raise TransformError(
+                    "derivative(order > 1) does not support `.append` and `.pop` on lists yet",
+                    stmt.loc,
+                    "build the list by index (`ys[i] = ...`) or as a list display; or use order=1",
+                )
+
+    def run(self) -> ir.Function:
+        fn = super().run()
+        fn.name = f"{self.base_name}_derivative{self.order}"
+        return fn
+
+    # ------------------------------------------------ coefficient tuples
+
+    def coefficient(self, tangent: ir.Atom, k: int) -> ir.Atom:
+        """Coefficient ``k + 1`` of a tangent tuple: ``dt[k]``."""
+        return self.builder.call(operator.getitem, (tangent, ir.Const(k)))
+
+    def coefficient_or_zero(self, atom: ir.Atom, k: int) -> ir.Atom:
+        if atom in self.tangent:
+            return self.coefficient(self.tangent[atom], k)
+        if self.kind(atom) == SCALAR:
+            return ir.Const(0.0)
+        return self.builder.call(runtime.zeros_like, (atom,))
+
+    def pack(self, orders: List[ir.Atom], target: ir.Var) -> ir.Atom:
+        """The tuple of the coefficients ``orders``: ``dt = (a, b, c)``."""
+        return self.builder.call(runtime.make_tuple, orders, target=target)
+
+    def passes_through(self, rule: Rule, env, index: int, name: str) -> bool:
+        """Whether the JVP of argument ``index`` is its tangent itself (``x + c``):
+        then so are the coefficients, and the call shares its argument's tuple."""
+        tree = rule.jvp[index].tree
+        if not (isinstance(tree, ast.Name) and tree.id == "d" + name):
+            return False
+        return not (rule.constant_partial(index) and self.broadcasts(rule, env, index))
+
+    # ------------------------------------------- forward mode's hooks
+
+    def zero(self, atom: ir.Atom) -> ir.Atom:
+        """Zero coefficients shaped like ``atom``."""
+        if self.kind(atom) == SCALAR:
+            return self.builder.call(runtime.make_tuple, [ir.Const(0.0)] * self.order)
+        return self.builder.call(series.taylor_zeros, (atom, ir.Const(self.order)))
+
+    def seed(self, param: str) -> ir.Atom:
+        """The coefficients of the input: ``(1.0, 0.0, ..., 0.0)``."""
+        x = ir.Var(param)
+        target = self.low.names.derivative(x)
+        if self.param_kinds.get(param) == SCALAR:
+            items = [ir.Const(1.0)] + [ir.Const(0.0)] * (self.order - 1)
+            return self.builder.call(runtime.make_tuple, items, target=target)
+        return self.builder.call(series.taylor_seed, (x, ir.Const(self.order)), target=target)
+
+    def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
+        rule, namespace, env = self.rule_context(stmt)
+        moving = [
+            (i, name)
+            for i, name in enumerate(rule.arg_names)
+            if rule.jvp[i] is not None and env[name] in self.tangent
+        ]
+        if not moving:
+            return self.zero(stmt.target)
+        if is_linear(rule, [name for _, name in moving], namespace):
+            tangent = self.linear_tangent(stmt, rule, namespace, env, moving)
+        else:
+            tangent = self.series_tangent(stmt, rule, env)
+        return self.named(stmt.target, tangent)
+
+    def linear_tangent(self, stmt, rule: Rule, namespace, env, moving) -> ir.Atom:
+        """Each coefficient through the JVP templates: ``(2 * dx[0], 2 * dx[1])``."""
+        add = runtime.add if rule.tuple_result else operator.add
+        alone = len(moving) == 1
+        if alone and self.passes_through(rule, env, *moving[0]):
+            return self.tangent[env[moving[0][1]]]
+        orders = []
+        for k in range(self.order):
+            total = None
+            for i, name in moving:
+                template = template_of(rule, i, "jvp", stmt.value, stmt.loc)
+                env_k = {**env, "d" + name: self.coefficient(self.tangent[env[name]], k)}
+                term = self.builder.instantiate(template, env_k, namespace)
+                if alone and rule.constant_partial(i) and self.broadcasts(rule, env, i):
+                    term = self.builder.call(runtime.expand_like, (term, stmt.target))
+                total = term if total is None else self.builder.call(add, (total, term))
+            orders.append(total)
+        return self.pack(orders, self.low.names.derivative(stmt.target))
+
+    def series_tangent(self, stmt: ir.Assign, rule: Rule, env) -> ir.Atom:
+        """All coefficients from the call's Taylor rule: ``taylor_mul(t, a, da, b, db)``."""
+        taylor_rule = series.taylor_rule_of(stmt.value.fn)
+        if taylor_rule is None:
+            raise self.no_taylor_rule(stmt)
+        args: List[ir.Atom] = [stmt.target]
+        kwargs = []
+        for i, name in enumerate(rule.arg_names):
+            atom = env[name]
+            left_out = isinstance(atom, Default)
+            if rule.jvp[i] is None:
+                if not left_out:
+                    kwargs.append((name, atom))
+                continue
+            value = ir.Const(atom.value) if left_out else atom
+            args += [value, self.tangent.get(atom, ir.Const(None))]
+        target = self.low.names.derivative(stmt.target)
+        return self.builder.call(taylor_rule, args, kwargs, target=target)
+
+    def no_taylor_rule(self, stmt: ir.Assign) -> TransformError:
+        call = stmt.value
+        name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
+        return TransformError(
+            f"derivative(order > 1) has no Taylor rule for `{name}`",
+            stmt.loc,
+            f"use order=1, or nest first derivatives (ad.derivative of ad.derivative, "
+            f"or ad.jacobian) through `{name}`; or write it with functions that have "
+            "Taylor rules (arithmetic, powers, exp, log, sqrt, trigonometric and "
+            "hyperbolic functions, elementwise NumPy)",
+        )
+
+    def display_tangent(self, stmt: ir.Assign) -> ir.Atom:
+        """``(a, b)`` has coefficients ``((da[0], db[0]), (da[1], db[1]), ...)``."""
+        call = stmt.value
+        orders = []
+        for k in range(self.order):
+            args = [self.coefficient_or_zero(a, k) for a in call.args]
+            kwargs = [(key, self.coefficient_or_zero(v, k)) for key, v in call.kwargs]
+            orders.append(self.builder.call(call.fn, args, kwargs))
+        return self.pack(orders, self.names.derivative(stmt.target))
+
+    def assigned_tangent(self, stmt: ir.Assign) -> ir.Atom:
+        if stmt.target not in self.item_written:
+            return super().assigned_tangent(stmt)
+        # A container written by item: its coefficients are copies of their own.
+        canonical = self.names.derivative(stmt.target)
+        if self.is_varied_value(stmt):
+            tangent = self.tangent_of(stmt)
+            return self.builder.call(series.taylor_copy, (tangent,), target=canonical)
+        zeros = (stmt.target, ir.Const(self.order))
+        return self.builder.call(series.taylor_zeros, zeros, target=canonical)
+
+    def set_item_tangent(self, stmt: ir.SetItem) -> None:
+        """``x[i] = v`` writes ``dv[k]`` into ``dx[k][i]`` for each order ``k``."""
+        dx = self.tangent.get(stmt.target)
+        if dx is None:  # a container that did not vary until now
+            zeros = (stmt.target, ir.Const(self.order))
+            dx = self.builder.call(
+                series.taylor_zeros, zeros, target=self.names.derivative(stmt.target)
+            )
+            self.tangent[stmt.target] = dx
+        for k in range(self.order):
+            item = self.builder.call(operator.getitem, (dx, ir.Const(k)), target=self.item(dx, k))
+            value = self.coefficient_or_zero(stmt.value, k)
+            self.builder.out.append(ir.SetItem(item, stmt.index, value, stmt.loc))
+
+    def item(self, dx: ir.Var, k: int) -> ir.Var:
+        """A name of its own for ``dx[k]`` when it is written into (``dx_0[i] = ...``)."""
+        if (dx, k) not in self.item_names:
+            self.item_names[dx, k] = ir.Var(self.names.claim(f"{dx.name}_{k}"))
+        return self.item_names[dx, k]
+
+    def output_tangent(self, atom: ir.Atom) -> ir.Atom:
+        """``n! * dy[n - 1]``; zeros for an output that does not depend on the input."""
+        if not (isinstance(atom, ir.Var) and atom in self.tangent):
+            if self.kind(atom) == SCALAR:
+                return ir.Const(0.0)
+            return self.builder.call(runtime.zeros_like, (atom,))
+        top = self.coefficient(self.tangent[atom], self.order - 1)
+        factor = ir.Const(math.factorial(self.order))
+        if self.holds_numbers(atom, set()):
+            return self.builder.call(operator.mul, (top, factor))
+        return self.builder.call(series.taylor_scale, (top, factor))
+
+    def holds_numbers(self, var: ir.Var, seen: set) -> bool:
+        """Whether ``var`` is a number or an array, never a list, tuple or dict."""
+        if self.kind(var) in (SCALAR, ARRAY):
+            return True
+        seen.add(var)
+        values = [
+            s.value for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign) and s.target == var
+        ]
+        return bool(values) and all(self.makes_numbers(v, seen) for v in values)
+
+    def makes_numbers(self, value: Any, seen: set) -> bool:
+        if isinstance(value, ir.Const):
+            return isinstance(value.value, (int, float))
+        if isinstance(value, ir.Var):
+            return value not in seen and self.holds_numbers(value, seen)
+        if isinstance(value, ir.Load):  # the input itself is a number or an array
+            return not value.free and value.name in self.wrt
+        if not isinstance(value, ir.Call) or value.fn in DISPLAYS or value.fn is operator.getitem:
+            return False
+        rule = rules.rule_of(value)
+        return rule is not None and not rule.tuple_result
+
+    def user_call(self, stmt: ir.Assign) -> None:
+        name = getattr(stmt.value.fn, "__name__", "the function")
+        raise TransformError(
+            f"derivative(order > 1) does not look into calls to other Python functions "
+            f"(`{name}`) yet",
+            stmt.loc,
+            f"define `{name}` inside the differentiated function (local functions are "
+            "inlined) or write its computation inline; or use order=1",
+        )
+
+
+# ----------------------------------------------------------- linearity
+
+
+def is_linear(rule: Rule, moving: Sequence[str], namespace: Mapping[str, Any]) -> bool:
+    """Whether a call is linear in its varied arguments ``moving``: no JVP template of
+    theirs reads ``out`` or any of them, except through functions that are constant
+    for differentiation (``sign(x)``, ``zeros_like(out)``).
+
+    Then every Taylor coefficient goes through the JVP templates as a tangent would.
+    """
+    primal = set(moving) | {"out"}
+    templates = [rule.jvp[rule.arg_names.index(name)] for name in moving]
+    return not any(differentiable_reads(t, namespace) & primal for t in templates)
+
+
+def differentiable_reads(template: Template, namespace: Mapping[str, Any]) -> frozenset:
+    """The names a template reads, except in comparisons and in the arguments of
+    functions that are constant for differentiation.
+
+    >>> from s2s_ad.rules import Template
+    >>> import numpy as np
+    >>> sorted(differentiable_reads(Template.parse("dx * sign(x) + y"), {"sign": np.sign}))
+    ['dx', 'y']
+    """
+    found = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Compare):
+            return
+        if isinstance(node, ast.Call):
+            fn = _callee(node.func, namespace)
+            if fn is not None and rules.is_nondifferentiable(fn):
+                return
+            for child in [*node.args, *(k.value for k in node.keywords)]:
+                visit(child)
+            return
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(template.tree)
+    return frozenset(found)
+
+
+def _callee(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
+    """The object a template's dotted function name denotes, or None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in namespace:
+        return None
+    obj = namespace[node.id]
+    for attr in reversed(parts):
+        obj = getattr(obj, attr, None)
+    return obj
