@@ -163,15 +163,20 @@ class _Derived:
 
     def prepare(self, args: tuple, kwargs: dict) -> Tuple[Callable, tuple]:
         """The emitted function for these arguments, and the arguments in order."""
-        if kwargs or len(args) != len(self.params):
-            bound = self.signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            args = tuple(bound.arguments[name] for name in self.params)
+        args = self.in_order(args, kwargs)
         key = tuple(map(type, args))
         fn = self.by_types.get(key)
         if fn is None:
             fn = self.by_types[key] = self._specialize(args)
         return fn, args
+
+    def in_order(self, args: tuple, kwargs: dict) -> tuple:
+        """The arguments by position, keywords and defaults filled in."""
+        if kwargs or len(args) != len(self.params):
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = tuple(bound.arguments[name] for name in self.params)
+        return args
 
     def _specialize(self, args: tuple) -> Callable:
         for name, position in zip(self.wrt, self.positions):
@@ -185,9 +190,7 @@ class _Derived:
         kinds = tuple(
             kind_of_value(_as_real(a) if i in self.positions else a) for i, a in enumerate(args)
         )
-        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order)
-        target = self.inner.emitted(args, kinds) if self.inner else self.f
-        fn = pipeline.build(target, spec).bind(target)
+        fn = self.emitted(kinds)
         # Arrays share one type whatever their dtype, so an int array can come
         # after a float one: array positions are checked on every call.
         to_convert = [p for p in self.positions if _may_need_real(args[p])]
@@ -202,16 +205,20 @@ class _Derived:
 
         return with_reals
 
-    def emitted(self, args: tuple, kinds: Tuple[str, ...]) -> Callable:
-        """The emitted function itself for these argument kinds, to be transformed again."""
+    def emitted(self, kinds: Tuple[str, ...]) -> Callable:
+        """The emitted function for these argument kinds (of ``inner``'s code, if any)."""
+        target = self.inner.transformable(kinds) if self.inner else self.f
+        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order)
+        return pipeline.build(target, spec).bind(target)
+
+    def transformable(self, kinds: Tuple[str, ...]) -> Callable:
+        """:meth:`emitted`, for another transform to differentiate again."""
         if self.order != 1:  # Taylor code calls series helpers, which have no rules
             raise TypeError(
                 f"derivative(f, order={self.order}) cannot be differentiated again; "
                 f"ask for derivative(f, order={self.order + 1}) instead"
             )
-        target = self.inner.emitted(args, kinds) if self.inner else self.f
-        spec = Spec(self.mode, self.wrt, kinds, self.optimize)
-        return pipeline.build(target, spec).bind(target)
+        return self.emitted(kinds)
 
 
 _DERIVED: weakref.WeakKeyDictionary[Callable, Dict[tuple, _Derived]] = weakref.WeakKeyDictionary()

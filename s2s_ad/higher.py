@@ -34,25 +34,15 @@ JACOBIAN_MODES = ("forward", "reverse", "auto")
 # ------------------------------------------------------------ arguments
 
 
-def _entries(value: Any, who: str, name: str) -> int:
-    """The number of entries of a differentiated argument (a float or an array)."""
-    if isinstance(value, (bool, list, tuple, dict)) or not isinstance(
+def _check_input(value: Any, who: str, name: str) -> None:
+    """A differentiated argument must be a float or an array."""
+    if isinstance(value, bool) or not isinstance(
         value, (float, int, np.floating, np.integer, np.ndarray)
     ):
         raise TypeError(
             f"{who}: the argument {name!r} is a {type(value).__name__}; "
             "expected a float or a NumPy float array"
         )
-    return int(np.size(value))
-
-
-def _as_float(value: Any) -> Any:
-    """An int (or int array) as a float (array); floats as they are."""
-    if isinstance(value, np.ndarray):
-        return value if np.issubdtype(value.dtype, np.inexact) else value.astype(float)
-    if isinstance(value, (int, np.integer)):
-        return float(value)
-    return value
 
 
 def _basis(like: Any, k: int) -> Any:
@@ -68,6 +58,16 @@ def _zero(like: Any) -> Any:
     return np.zeros_like(like) if isinstance(like, np.ndarray) else 0.0 * like
 
 
+def _unit_tangents(inputs: Sequence[Any], j: int, k: int) -> tuple:
+    """Tangents for all ``inputs``: the ``k``-th unit vector in input ``j``, zeros elsewhere."""
+    return tuple(_basis(x, k) if i == j else _zero(x) for i, x in enumerate(inputs))
+
+
+def _diagonal_entry(column: Any, k: int) -> Any:
+    """Entry ``k`` of ``J @ e_k`` (a scalar for a scalar input)."""
+    return np.reshape(column, -1)[k] if np.ndim(column) else column
+
+
 def _assemble(columns: List[Any], out_like: Any, in_like: Any) -> Any:
     """Columns ``J @ e_k`` (one per entry of ``in_like``) as ``out.shape + in.shape``."""
     out_shape, in_shape = np.shape(out_like), np.shape(in_like)
@@ -78,26 +78,24 @@ def _assemble(columns: List[Any], out_like: Any, in_like: Any) -> Any:
     return flat.reshape(out_shape + in_shape)
 
 
-def _arguments(f: Callable, args: tuple, kwargs: dict, names: Sequence[str], who: str):
-    """The arguments in parameter order (differentiated ones as floats), and their positions."""
-    params = api._parameters(f)
-    if kwargs or len(args) != len(params):
-        bound = api.inspect.signature(f).bind(*args, **kwargs)
-        bound.apply_defaults()
-        args = tuple(bound.arguments[name] for name in params)
-    positions = [params.index(n) for n in names]
-    args = list(args)
-    for name, p in zip(names, positions):
-        _entries(args[p], who, name)
-        args[p] = _as_float(args[p])
-    return tuple(args), positions
+def _arguments(derived: api._Derived, args: tuple, kwargs: dict, who: str) -> Tuple[tuple, list]:
+    """The arguments in parameter order (differentiated ones as floats), and those ones."""
+    args = list(derived.in_order(args, kwargs))
+    for name, p in zip(derived.wrt, derived.positions):
+        _check_input(args[p], who, name)
+        args[p] = api._as_real(args[p])
+    return tuple(args), [args[p] for p in derived.positions]
 
 
 # ---------------------------------------------------------------- sweeps
 
 
-def _hvp_sweep(derived: api._Derived) -> Callable:
-    """``sweep(args, tangents) -> (gradient, H @ tangents)`` by forward-over-reverse."""
+def _sweep(derived: api._Derived) -> Callable:
+    """``sweep(args, tangents)``: one run of the forward-mode code ``derived`` emits.
+
+    It gives ``(out, J @ tangents)``; over the emitted gradient,
+    ``(gradient, H @ tangents)``.
+    """
 
     def sweep(args: tuple, tangents: Sequence[Any]) -> Tuple[Any, Any]:
         fn, args = derived.prepare(args, {})
@@ -132,7 +130,8 @@ def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
     """
     _check_function(f, "hvp")
     names, single = _resolve_wrt(f, wrt, "hvp")
-    sweep = _hvp_sweep(_over_gradient(f, names))
+    over_gradient = _over_gradient(f, names)
+    sweep = _sweep(over_gradient)
 
     def hessian_vector_product(*args: Any) -> Any:
         if len(args) != len(api._parameters(f)) + 1:
@@ -141,17 +140,17 @@ def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
                 "and then v, the vector to multiply"
             )
         *primals, v = args
-        primals, positions = _arguments(f, tuple(primals), {}, names, "hvp")
+        primals, inputs = _arguments(over_gradient, tuple(primals), {}, "hvp")
         vs = (v,) if single else tuple(v) if isinstance(v, (tuple, list)) else None
         if vs is None or len(vs) != len(names):
             raise TypeError(f"hvp: v must be a tuple of {len(names)} arrays, one per wrt argument")
-        for value, p, name in zip(vs, positions, names):
-            if np.shape(value) != np.shape(primals[p]):
+        for value, x, name in zip(vs, inputs, names):
+            if np.shape(value) != np.shape(x):
                 raise TypeError(
                     f"hvp: v for {name!r} has shape {np.shape(value)}, "
-                    f"but the argument has shape {np.shape(primals[p])}"
+                    f"but the argument has shape {np.shape(x)}"
                 )
-        tangents = tuple(_as_float(value) for value in vs)
+        tangents = tuple(api._as_real(value) for value in vs)
         _, product = sweep(primals, tangents)
         return product
 
@@ -174,17 +173,16 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
     """
     _check_function(f, "hessian")
     names, single = _resolve_wrt(f, wrt, "hessian")
-    sweep = _hvp_sweep(_over_gradient(f, names))
+    over_gradient = _over_gradient(f, names)
+    sweep = _sweep(over_gradient)
 
     def hessian_of(*args: Any, **kwargs: Any) -> Any:
-        args, positions = _arguments(f, args, kwargs, names, "hessian")
-        inputs = [args[p] for p in positions]
+        args, inputs = _arguments(over_gradient, args, kwargs, "hessian")
         blocks = []
         for j, x_j in enumerate(inputs):
             columns: List[List[Any]] = [[] for _ in inputs]
-            for k in range(_entries(x_j, "hessian", names[j])):
-                tangents = tuple(_basis(x, k) if i == j else _zero(x) for i, x in enumerate(inputs))
-                _, product = sweep(args, tangents)
+            for k in range(np.size(x_j)):
+                _, product = sweep(args, _unit_tangents(inputs, j, k))
                 product = (product,) if single else product
                 for i, part in enumerate(product):
                     columns[i].append(part)
@@ -216,17 +214,17 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable:
         raise TypeError(f"jacobian: mode must be one of {JACOBIAN_MODES}, got {mode!r}")
     names, single = _resolve_wrt(f, wrt, "jacobian")
     forward = api._derived(f, JVP, names)
+    sweep = _sweep(forward)
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
-        args, positions = _arguments(f, args, kwargs, names, "jacobian")
-        inputs = [args[p] for p in positions]
+        args, inputs = _arguments(forward, args, kwargs, "jacobian")
         chosen = mode
         if mode == "auto":
             out = f(*args)
             _check_output(out)
             chosen = "forward" if sum(map(np.size, inputs)) < np.size(out) else "reverse"
         if chosen == "forward":
-            result = _forward_jacobian(forward, args, inputs, names)
+            result = _forward_jacobian(sweep, args, inputs)
         else:
             result = _reverse_jacobian(f, args, inputs, names)
         return result[0] if single else result
@@ -243,18 +241,16 @@ def _check_output(out: Any) -> None:
         )
 
 
-def _forward_jacobian(derived: api._Derived, args: tuple, inputs: list, names) -> tuple:
+def _forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> tuple:
     """One JVP sweep per input entry; each gives a column."""
-    fn, args = derived.prepare(args, {})
     result = []
     for j, x_j in enumerate(inputs):
         columns, out = [], None
-        for k in range(_entries(x_j, "jacobian", names[j])):
-            tangents = tuple(_basis(x, k) if i == j else _zero(x) for i, x in enumerate(inputs))
-            out, column = fn(*args, *tangents)
+        for k in range(np.size(x_j)):
+            out, column = sweep(args, _unit_tangents(inputs, j, k))
             columns.append(column)
         if out is None:  # an empty input
-            out, _ = fn(*args, *(_zero(x) for x in inputs))
+            out, _ = sweep(args, tuple(_zero(x) for x in inputs))
         _check_output(out)
         result.append(_assemble(columns, out, x_j) if columns else np.zeros(np.shape(out) + (0,)))
     return tuple(result)
@@ -264,7 +260,7 @@ def _reverse_jacobian(f: Callable, args: tuple, inputs: list, names) -> tuple:
     """One primal sweep, then one pullback per output entry; each gives a row."""
     out, pullback = api.vjp(f, *args, wrt=tuple(names))
     _check_output(out)
-    rows: List[tuple] = [pullback(_basis(_as_float(out), m)) for m in range(np.size(out))]
+    rows: List[tuple] = [pullback(_basis(api._as_real(out), m)) for m in range(np.size(out))]
     result = []
     for j, x_j in enumerate(inputs):
         if not np.shape(out):
@@ -289,15 +285,15 @@ def laplacian(f: Callable) -> Callable:
     """
     _check_function(f, "laplacian")
     names, _ = _resolve_wrt(f, 0, "laplacian")
-    sweep = _hvp_sweep(_over_gradient(f, names))
+    over_gradient = _over_gradient(f, names)
+    sweep = _sweep(over_gradient)
 
     def laplacian_of(*args: Any, **kwargs: Any) -> Any:
-        args, positions = _arguments(f, args, kwargs, names, "laplacian")
-        x = args[positions[0]]
+        args, (x,) = _arguments(over_gradient, args, kwargs, "laplacian")
         total = 0.0
-        for k in range(_entries(x, "laplacian", names[0])):
+        for k in range(np.size(x)):
             _, product = sweep(args, (_basis(x, k),))
-            total = total + np.reshape(product, -1)[k] if np.ndim(x) else total + product
+            total = total + _diagonal_entry(product, k)
         return total
 
     return _named(laplacian_of, f, "laplacian")
@@ -317,20 +313,19 @@ def divergence(f: Callable) -> Callable:
     _check_function(f, "divergence")
     names, _ = _resolve_wrt(f, 0, "divergence")
     forward = api._derived(f, JVP, names)
+    sweep = _sweep(forward)
 
     def divergence_of(*args: Any, **kwargs: Any) -> Any:
-        args, positions = _arguments(f, args, kwargs, names, "divergence")
-        x = args[positions[0]]
-        fn, args = forward.prepare(args, {})
+        args, (x,) = _arguments(forward, args, kwargs, "divergence")
         total = 0.0
-        for k in range(_entries(x, "divergence", names[0])):
-            out, column = fn(*args, _basis(x, k))
+        for k in range(np.size(x)):
+            out, column = sweep(args, (_basis(x, k),))
             if np.shape(out) != np.shape(x):
                 raise TypeError(
                     f"divergence expects f: R^n -> R^n; f returns shape {np.shape(out)} "
                     f"for an input of shape {np.shape(x)}"
                 )
-            total = total + np.reshape(column, -1)[k]
+            total = total + _diagonal_entry(column, k)
         return total
 
     return _named(divergence_of, f, "divergence")
