@@ -117,8 +117,9 @@ ARRAY_METHODS = {
 ARRAY_METHODS.update(flatten=np.ravel, astype=runtime.astype)
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
 _UNPACKED_METHODS = {"reshape", "transpose"}
-# List methods that both modes follow item by item (anything else on a list is a constant).
-_STACK_METHODS = {"append", "pop"}
+# List methods that both modes follow item by item, with their number of arguments
+# (anything else on a list, `xs.pop(0)` too, is a constant).
+_STACK_METHODS = {"append": 1, "pop": 0}
 _LOOPS = (gast.For, gast.While)
 
 
@@ -960,7 +961,7 @@ class _Lowerer:
         fn = ARRAY_METHODS.get(method)
         receiver = self.expression(node.func.value)
         args, kwargs = self.call_arguments(node)
-        if method in _STACK_METHODS and isinstance(receiver, ir.Var) and not kwargs:
+        if _STACK_METHODS.get(method) == len(args) and isinstance(receiver, ir.Var) and not kwargs:
             return self.stack_step(method, receiver, args, node, name)
         if fn is None:  # a constant, unless it reads a varied value (the transform says so)
             call = ir.Call(runtime.call_method, (receiver, ir.Const(method), *args), tuple(kwargs))
@@ -974,15 +975,12 @@ class _Lowerer:
     def stack_step(self, method: str, stack: ir.Var, args: list, node, name) -> ir.Atom:
         """``xs.append(v)`` is a ``Push``, ``xs.pop()`` a ``Pop``: both modes follow the items."""
         loc = self.parsed.loc(node)
-        if method == "append" and len(args) == 1:
+        if method == "append":
             self.body.append(ir.Push(stack, args[0], loc))
             return ir.Const(None)
-        if method == "pop" and not args:
-            target = ir.Var(name) if name else self.names.temp()
-            self.body.append(ir.Pop(target, stack, loc))
-            return target
-        call = ir.Call(runtime.call_method, (stack, ir.Const(method), *args))
-        return self.emit(call, node, name)
+        target = ir.Var(name) if name else self.names.temp()
+        self.body.append(ir.Pop(target, stack, loc))
+        return target
 
     def reduction(self, node: gast.Call, fn: Any, comp: gast.AST) -> ir.Atom:
         """``sum(e for x in xs if c)``, ``min(...)``, ``max(...)`` as a loop.

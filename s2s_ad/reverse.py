@@ -442,14 +442,15 @@ class _Reverse(Transform):
             return self.builder.call(range, (counter,), spelling="range")
         steps = stmt.iter
         definition = self.primal_defs.get(steps) if isinstance(steps, ir.Var) else None
-        if definition is not None and definition.value.fn is reversed and counter is None:
-            return self.forward_steps(definition.value.args[0])  # reversed(reversed(r)) is r
         if definition is not None and definition.value.fn is reversed:
+            steps = self.forward_steps(definition.value.args[0])
+            if counter is None:
+                return steps  # reversed(reversed(r)) is r
             none, step = ir.Const(None), ir.Const(-1)
             backwards = self.builder.call(slice, (none, none, step), spelling="slice")
-            steps = self.builder.call(operator.getitem, (definition.value.args[0], backwards))
-        if definition is not None and definition.value.fn is range:
-            steps = self.builder.call(range, definition.value.args, spelling="range")
+            steps = self.builder.call(operator.getitem, (steps, backwards))
+        else:
+            steps = self.forward_steps(steps)
         if counter is not None:
             first = self.builder.call(slice, (ir.Const(None), counter), spelling="slice")
             steps = self.builder.call(operator.getitem, (steps, first))

@@ -38,7 +38,7 @@ from .forward import _Forward
 from .ir import DISPLAYS
 from .lower import Lowered
 from .rules import ARRAY, SCALAR, Rule, Template
-from .templates import Default, template_of
+from .templates import Default, resolve_callee, template_of
 
 
 def taylor(
@@ -311,13 +311,7 @@ def differentiable_reads(template: Template, namespace: Mapping[str, Any]) -> fr
 
 def _callee(node: ast.expr, namespace: Mapping[str, Any]) -> Any:
     """The object a template's dotted function name denotes, or None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name) or node.id not in namespace:
+    try:
+        return resolve_callee(node, namespace)[0]
+    except (AttributeError, KeyError):  # not a name of the namespace
         return None
-    obj = namespace[node.id]
-    for attr in reversed(parts):
-        obj = getattr(obj, attr, None)
-    return obj

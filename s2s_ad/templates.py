@@ -168,7 +168,7 @@ class Builder:
                 return operand
             return self.call(operator.neg, (operand,), target=target)
         if isinstance(node, ast.Call):
-            fn, spelling = _resolve(node.func, namespace)
+            fn, spelling = resolve_callee(node.func, namespace)
             args = [self._node(a, env, namespace) for a in node.args]
             kwargs = [(k.arg, self._node(k.value, env, namespace)) for k in node.keywords]
             kwargs = [(k, v) for k, v in kwargs if not isinstance(v, Default)]
@@ -236,7 +236,8 @@ def _is_number(atom: ir.Atom) -> bool:
     )
 
 
-def _resolve(node: ast.expr, namespace: Mapping[str, Any]) -> Tuple[Any, str]:
+def resolve_callee(node: ast.expr, namespace: Mapping[str, Any]) -> Tuple[Any, str]:
+    """The object a template's dotted name (``np.linalg.solve``) denotes, and its spelling."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
