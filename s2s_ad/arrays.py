@@ -25,6 +25,8 @@ def unreduce(g: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     array([[1., 1., 1.],
            [2., 2., 2.]])
     """
+    if axis is None and not getattr(g, "ndim", 0):  # a full reduction: g everywhere
+        return like(x, g)
     g = expanded(g, np.ndim(x), axis, keepdims)
     return like(x, np.broadcast_to(g, np.shape(x)))
 
@@ -547,7 +549,11 @@ def _nan_centered(x: Any, axis: Axis) -> Tuple[np.ndarray, Any]:
 def like(x: Any, value: Any) -> Any:
     """``value`` as a new value of ``x``'s type, shape and float dtype."""
     if isinstance(x, np.ndarray):
-        dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
+        dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
+        if not getattr(value, "ndim", 0):
+            filled = np.empty(x.shape, dtype=dtype)
+            filled.fill(value)
+            return filled
         return np.array(np.broadcast_to(value, x.shape), dtype=dtype)
     if isinstance(x, np.generic) and np.issubdtype(x.dtype, np.inexact):
         return x.dtype.type(np.asarray(value).reshape(()))
@@ -606,6 +612,11 @@ def matmul_vjp_x(g: Any, x: Any, y: Any) -> Any:
     array([[2., 2., 2.],
            [2., 2., 2.]])
     """
+    if type(x) is np.ndarray and type(y) is np.ndarray and type(g) is np.ndarray:
+        if x.ndim == 2 and y.ndim == 2:  # the common cases, without reshaping
+            return _owned(x, g @ y.T)
+        if x.ndim == 1 and y.ndim == 2:
+            return _owned(x, y @ g)
     x2, y2, g2 = _as_matrices(g, x, y)
     gx = g2 @ np.swapaxes(y2, -1, -2)
     if np.ndim(x) == 1:
@@ -619,6 +630,9 @@ def matmul_vjp_y(g: Any, x: Any, y: Any) -> Any:
     >>> matmul_vjp_y(np.ones(2), np.ones((2, 3)), np.zeros(3))
     array([2., 2., 2.])
     """
+    if type(x) is np.ndarray and type(y) is np.ndarray and type(g) is np.ndarray:
+        if x.ndim == 2 and y.ndim in (1, 2):  # the common cases, without reshaping
+            return _owned(y, x.T @ g)
     x2, y2, g2 = _as_matrices(g, x, y)
     gy = np.swapaxes(x2, -1, -2) @ g2
     if np.ndim(y) == 1:
@@ -943,9 +957,24 @@ def _as_matrices(g: Any, x: Any, y: Any):
 
 def _sum_like(value: Any, x: Any) -> Any:
     """``value`` summed over the axes broadcasting added to ``x``, as a value like ``x``."""
-    from .runtime import unbroadcast
+    from .runtime import _sum_to_shape
 
-    return like(x, unbroadcast(np.asarray(value), np.zeros(np.shape(x))))
+    value, shape = np.asarray(value), np.shape(x)
+    if value.shape != shape:
+        value = _sum_to_shape(value, shape)
+    return _owned(x, value)
+
+
+def _owned(x: Any, value: np.ndarray) -> Any:
+    """:func:`like`, without copying a new array that already fits (a product's result)."""
+    fits = (
+        type(x) is np.ndarray
+        and type(value) is np.ndarray
+        and value.base is None
+        and value.shape == x.shape
+        and value.dtype == (x.dtype if x.dtype.kind in "fc" else np.float64)
+    )
+    return value if fits else like(x, value)
 
 
 def _contracted(x_ndim: int, y_ndim: int, axes: Any) -> Tuple[list, list]:

@@ -20,7 +20,10 @@ def unbroadcast(g: Any, x: Any) -> Any:
     >>> unbroadcast(np.ones((2, 3)), np.zeros(3))
     array([2., 2., 2.])
     """
-    if isinstance(x, (list, tuple)):
+    if type(g) is np.ndarray and type(x) is np.ndarray:  # the common case, quickly
+        if g.shape == x.shape and g.dtype == x.dtype:
+            return g
+    elif isinstance(x, (list, tuple)):
         raise TypeError(
             "`+` on lists or tuples joins them, and s2s_ad does not differentiate "
             "through that yet: build the list by index (`ys[i] = ...`) instead"
@@ -89,7 +92,7 @@ def zeros_like(x: Any) -> Any:
     [0.0, [0.0, 0.0]]
     """
     if isinstance(x, (np.ndarray, np.generic)):
-        return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+        return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else float)
     if isinstance(x, (list, tuple)):
         return [zeros_like(item) for item in x]
     if isinstance(x, dict):
@@ -175,10 +178,22 @@ def add_at(acc: Any, index: Any, g: Any) -> Any:
     [0.0, 2.5]
     """
     if isinstance(acc, np.ndarray):
-        np.add.at(acc, index, g)
+        if _is_basic_index(index):  # no index repeats: `+=` adds each item once
+            acc[index] += g
+        else:
+            np.add.at(acc, index, g)
     else:
         acc[index] = add(acc[index], g)
     return acc
+
+
+def _is_basic_index(index: Any) -> bool:
+    """Ints, slices, ``...`` and ``None`` (or a tuple of them) select each item at most once."""
+    items = index if type(index) is tuple else (index,)
+    return all(
+        type(item) in (int, slice, type(Ellipsis), type(None)) or isinstance(item, np.integer)
+        for item in items
+    )
 
 
 def add(a: Any, b: Any) -> Any:
