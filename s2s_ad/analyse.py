@@ -185,3 +185,64 @@ def _reduces_everything(rule, call: ir.Call) -> bool:
     axis, keepdims = bound.get("axis", ir.Const(None)), bound.get("keepdims", ir.Const(False))
     is_const = isinstance(axis, ir.Const) and isinstance(keepdims, ir.Const)
     return is_const and axis.value is None and not keepdims.value
+
+
+def shapes(fn: ir.Function, kinds: Mapping[ir.Var, str]) -> Dict[ir.Var, tuple]:
+    """Keys naming the shape of array variables: two variables with one key have one shape.
+
+    The key of a parameter is its name; an elementwise call on arrays that
+    share a key (and scalars) keeps that key; ``x[a:]``, ``x[:-b]`` and
+    ``x[a:-b]`` drop ``a + b`` rows of ``x``'s shape, so ``x[1:]`` and
+    ``x[:-1]`` share a key.  Variables assigned more than once, and every
+    other call, get no key.  Reverse mode leaves out ``unbroadcast`` between
+    arrays with one key: nothing was broadcast.
+    """
+    from .templates import mutable_variables
+
+    mutable = mutable_variables(fn.body)
+    keys: Dict[ir.Var, tuple] = {}
+    for stmt in ir.walk(fn.body):
+        if not isinstance(stmt, ir.Assign) or stmt.target in mutable:
+            continue
+        key = _shape_key(stmt.value, keys, kinds)
+        if key is not None and kinds.get(stmt.target) != SCALAR:
+            keys[stmt.target] = key
+    return keys
+
+
+def _shape_key(value: ir.Expr, keys: Mapping[ir.Var, tuple], kinds) -> Optional[tuple]:
+    if isinstance(value, ir.Load):
+        return ("argument", value.name)
+    if isinstance(value, ir.Var):
+        return keys.get(value)
+    if not isinstance(value, ir.Call) or value.kwargs:
+        return None
+    if value.fn is operator.getitem:
+        return _rows_key(value.args, keys)
+    rule = rules.rule_of(value)
+    if rule is None or not rule.elementwise:
+        return None
+    arrays = {
+        keys.get(a) if isinstance(a, ir.Var) else None
+        for a in value.args
+        if not (isinstance(a, ir.Const) and kind_of_value(a.value) == SCALAR)
+        and not (isinstance(a, ir.Var) and kinds.get(a) == SCALAR)
+    }
+    return arrays.pop() if len(arrays) == 1 and None not in arrays else None
+
+
+def _rows_key(args: tuple, keys: Mapping[ir.Var, tuple]) -> Optional[tuple]:
+    """``x[a:]``, ``x[:-b]``, ``x[a:-b]`` (``a, b >= 0``): ``x``'s shape less ``a + b`` rows."""
+    array, index = args
+    base = keys.get(array) if isinstance(array, ir.Var) else None
+    if base is None or not (isinstance(index, ir.Const) and isinstance(index.value, slice)):
+        return None
+    start, stop, step = index.value.start, index.value.stop, index.value.step
+    if step not in (None, 1) or not isinstance(start or 0, int) or (start or 0) < 0:
+        return None
+    if stop is not None and not (isinstance(stop, int) and stop < 0):
+        return None
+    dropped = (start or 0) - (stop or 0)
+    if base[0] == "rows":
+        return ("rows", base[1], base[2] + dropped)
+    return ("rows", base, dropped)

@@ -20,6 +20,7 @@ import ast
 import keyword
 import linecache
 import os
+import re
 import sys
 import types
 from dataclasses import dataclass, field
@@ -280,7 +281,7 @@ class _Block:
             if stmt.index is not None:
                 target = ir.subscript(target, self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
-            self.line(f"{ir.unparse(target)} += {value}", stmt.loc)
+            self.line(f"{ir.unparse(target)} {'-=' if stmt.subtract else '+='} {value}", stmt.loc)
         elif isinstance(stmt, ir.SetItem):
             value = ir.unparse(self.atom(stmt.value))
             target = ir.subscript(ir.atom_to_ast(stmt.target), self.atom(stmt.index))
@@ -415,5 +416,12 @@ def _ir_names(fn: ir.Function) -> Set[str]:
 
 
 def _names_in(lines: List[str]) -> Set[str]:
-    tree = ast.parse("\n".join(lines))
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    """Identifiers in ``lines``: a superset of their names (attributes and comments count too).
+
+    Only compared with the closure's names, where an extra name costs nothing;
+    a regular expression is several times faster than parsing the text again.
+    """
+    return set(_IDENTIFIER.findall("\n".join(lines)))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -114,12 +114,16 @@ class Assign:
 
 @dataclass
 class Accum:
-    """``target += value`` (or ``target[index] += value``): accumulate a derivative."""
+    """``target += value`` (or ``target[index] += value``): accumulate a derivative.
+
+    With ``subtract``, ``target -= value``: a negated term, without the negation.
+    """
 
     target: Var
     value: Atom
     loc: Optional[Loc] = None
     index: Optional[Atom] = None
+    subtract: bool = False
 
 
 @dataclass
@@ -373,7 +377,7 @@ def substitute(stmt: Stmt, replace: Callable[[Atom], Atom], deep: bool = True) -
         return Assign(stmt.target, value, stmt.loc, stmt.note)
     if isinstance(stmt, Accum):
         index = None if stmt.index is None else replace(stmt.index)
-        return Accum(stmt.target, replace(stmt.value), stmt.loc, index)
+        return Accum(stmt.target, replace(stmt.value), stmt.loc, index, stmt.subtract)
     if isinstance(stmt, SetItem):
         return SetItem(stmt.target, replace(stmt.index), replace(stmt.value), stmt.loc)
     if isinstance(stmt, Push):
@@ -487,7 +491,7 @@ def spelled_callee(call: Call) -> ast.expr:
 
 
 def unparse(node: ast.AST) -> str:
-    return _unparse(ast.fix_missing_locations(node)).strip()
+    return _unparse(node).strip()
 
 
 def format_trace(fn: Function) -> str:

@@ -8,7 +8,8 @@ Four passes, each a function from a body to a body:
   same arguments is computed once, also across the primal and adjoint sweeps;
 * :func:`forward_block_copies` -- ``dt3 = dresult`` in a loop body goes
   when ``dt3`` is read only before ``dresult`` is next written;
-* :func:`eliminate_dead_code` -- pure statements whose results nobody reads.
+* :func:`eliminate_dead_code` -- pure statements whose results nobody reads,
+  in loops and branches too.
 
 Constant folding and algebraic simplification happen earlier, while rule
 templates are instantiated (:mod:`s2s_ad.templates`).
@@ -214,6 +215,8 @@ def _prune(stmts: List[ir.Stmt], read: Set[ir.Var]) -> List[ir.Stmt]:
             stmt = ir.Function(stmt.name, stmt.params, _prune(stmt.body, read), stmt.doc, stmt.loc)
         elif isinstance(stmt, ir.Assign) and stmt.target not in read and _removable(stmt.value):
             continue
+        elif ir.blocks_of(stmt):  # a variable nobody reads is dead inside loops and branches too
+            stmt = ir.with_blocks(stmt, tuple(_prune(b, read) for b in ir.blocks_of(stmt)))
         kept.append(stmt)
     return kept
 

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from . import analyse, ir, runtime
+from . import analyse, arrays, ir, runtime
 from .calls import Callee, is_user_function, varied_parameters
 from .errors import TransformError
 from .ir import DISPLAYS
@@ -86,6 +87,7 @@ class _Reverse(Transform):
         self.in_loop: Dict[int, bool] = {}  # structured statement id -> inside a loop
         self.top_index: Dict[ir.Var, int] = {}  # first top-level assignment of each variable
         self.item_restored: Set[ir.Var] = set()
+        self.rematerialized: Set[ir.Var] = set()  # recomputed in the adjoint sweep, not saved
 
     def call_vjps(self, body: List[ir.Stmt], varied: Set[ir.Var], low: Lowered) -> List[ir.Stmt]:
         """Calls of user functions on varied values become calls of their VJPs.
@@ -146,6 +148,8 @@ class _Reverse(Transform):
             self.builder.loc = ret.loc
             grads = tuple(self.gradient(p) for p in self.wrt)
         primal, restored = self.instrument(body, sweep)
+        if self.optimize:
+            sweep = self.shape_from_earliest(sweep, body)
         sweep, grads = self.name_gradients(sweep, grads)
 
         if self.variant == VJP:
@@ -153,7 +157,7 @@ class _Reverse(Transform):
             # it also reads start from the values the primal sweep left.
             primal_vars = {v for s in ir.walk(body) for v in ir.targets_written(s)}
             rebound = {v for s in ir.walk(sweep) for v in ir.targets_written(s)}
-            restored |= rebound & primal_vars & _reads_unbound(sweep)
+            restored |= (rebound & primal_vars & _reads_unbound(sweep)) - self.rematerialized
             pullback_name = self.names.claim(f"{base}_pullback")
             pb_params = [ir.Param(cotangent.name)]
             prologue: List[ir.Stmt] = []
@@ -316,8 +320,8 @@ class _Reverse(Transform):
     def accumulate_item(self, container: ir.Var, index: ir.Atom, g: ir.Atom) -> None:
         """``dx[i] += g``: the cotangent of ``x[i]`` goes into one element of ``dx``."""
         acc = self.owned_accumulator(container)
-        if self.kind(container) == ARRAY and self.kind(index) == SCALAR:
-            self.builder.accumulate(acc, g, index)
+        if self.kind(container) == ARRAY and (self.kind(index) == SCALAR or _basic_slice(index)):
+            self.builder.accumulate(acc, g, index)  # in place: no item is selected twice
         else:
             self.builder.call(runtime.add_at, (acc, index, g), target=acc)
 
@@ -593,6 +597,8 @@ class _Reverse(Transform):
         by_var: Dict[ir.Var, List[_Site]] = {}
         for site in self.sites.values():
             by_var.setdefault(site.var, []).append(site)
+        if self.optimize:
+            self.rematerialize(sweep, by_var)
         while True:  # dropping a pop can empty a reversed `if`, which then reads nothing
             needed = _reads(sweep)
             later = _read_after_pops(sweep)
@@ -627,6 +633,108 @@ class _Reverse(Transform):
         for var in sorted(preinit, key=str):
             prologue.append(ir.Assign(var, ir.Const(None)))
         return prologue + primal, restored | self.item_restored
+
+    def rematerialize(self, sweep: List[ir.Stmt], by_var: Dict[ir.Var, List[_Site]]) -> None:
+        """Recompute a loop's cheap scalar temporaries in the adjoint sweep instead of saving them.
+
+        ``t = a * x`` at the top of a loop body is pushed each iteration so that
+        the reversed iteration can read it back.  If ``t`` lives only within one
+        iteration and its operands are back at their values of that moment
+        early in the reversed iteration (loop invariants, the loop index, values
+        restored by their own pops, other recomputed temporaries), the reversed
+        iteration recomputes ``t = a * x`` there and nothing is saved: the
+        scalar recurrence then stores one float per step, as by hand.
+        """
+        for site in sorted(self.sites.values(), key=lambda s: s.path):
+            loop = self._loop_around(site)
+            if loop is None or not self._cheap(site.stmt) or len(by_var[site.var]) != 1:
+                continue
+            block = _block_holding(sweep, site.pop)
+            if block is None:
+                continue
+            ready = self._ready_at(site, loop, block, by_var)
+            reads = [k for k, stmt in enumerate(block) if site.var in _reads([stmt])]
+            if ready is None or not reads or reads[0] < ready:
+                continue  # unread (its pop goes anyway), or read before it could be redone
+            block.remove(site.pop)
+            block.insert(ready, ir.Assign(site.var, site.stmt.value, site.stmt.loc))
+            self.rematerialized.add(site.var)
+
+    def _loop_around(self, site: _Site) -> Optional[ir.Stmt]:
+        """The loop whose body holds ``site`` at its top level, if the temporary lives
+        only inside that body, after ``site``."""
+        if site.item or not site.in_loop or len(site.path) < 2 or site.path[-1][1] != 0:
+            return None
+        loop = _statement_at(self.fn.body, site.path[:-1])
+        if not isinstance(loop, (ir.For, ir.While)):
+            return None
+        position = site.path[-1][0]
+        inside = {id(s) for s in ir.walk(loop.body[position:])}
+        readers = [s for s in ir.walk(self.fn.body) if site.var in ir.atoms_read(s)]
+        if any(id(s) not in inside for s in readers) or site.var in ir.atoms_read(site.stmt):
+            return None
+        return loop
+
+    def _cheap(self, stmt: ir.Stmt) -> bool:
+        """Scalar arithmetic and ``math`` functions: cheaper to redo than to save."""
+        if not isinstance(stmt, ir.Assign) or not isinstance(stmt.value, ir.Call):
+            return False
+        call = stmt.value
+        return (
+            (call.fn in _CHEAP_OPERATORS or getattr(call.fn, "__module__", None) == "math")
+            and not call.kwargs
+            and self.kind(stmt.target) == SCALAR
+            and all(self.kind(a) == SCALAR for a in call.args)
+        )
+
+    def _ready_at(
+        self, site: _Site, loop: ir.Stmt, block: List[ir.Stmt], by_var: Dict[ir.Var, List[_Site]]
+    ) -> Optional[int]:
+        """Where in the reversed body every operand of ``site`` again holds the value it had
+        at ``site``, or None if some operand never does."""
+        position = site.path[-1][0]
+        written_in_loop = Counter(v for s in ir.walk(loop.body) for v in ir.targets_written(s))
+        ready = 0
+        for arg in ir.expr_atoms(site.stmt.value):
+            if not isinstance(arg, ir.Var) or not written_in_loop[arg]:
+                continue  # a constant, or invariant in the loop
+            if isinstance(loop, ir.For) and arg == loop.target:
+                continue  # the reversed loop runs over the same indices
+            sites = [s for s in by_var.get(arg, []) if s.path[:-1] == site.path[:-1]]
+            if written_in_loop[arg] != 1 or len(sites) != 1:
+                return None
+            restore = sites[0].pop if sites[0].path[-1][0] > position else None
+            if restore is None:  # written earlier in the body: a temporary recomputed before
+                restore = next(
+                    (s for s in block if isinstance(s, ir.Assign) and s.target == arg), None
+                )
+            if restore is None or not any(s is restore for s in block):
+                return None
+            ready = max(ready, next(k for k, s in enumerate(block) if s is restore) + 1)
+        return ready
+
+    def shape_from_earliest(self, sweep: List[ir.Stmt], body: List[ir.Stmt]) -> List[ir.Stmt]:
+        """``unreduce(g, t10)`` reads ``t10`` only for its shape: read the first value of
+        that shape instead, so the primal sweep may skip computing ``t10``."""
+        earliest: Dict[tuple, ir.Var] = {}
+        for stmt in body:
+            if isinstance(stmt, ir.Assign) and stmt.target in self.shapes:
+                earliest.setdefault(self.shapes[stmt.target], stmt.target)
+
+        def substitute(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
+            out = []
+            for stmt in stmts:
+                call = stmt.value if isinstance(stmt, ir.Assign) else None
+                if isinstance(call, ir.Call) and call.fn in _SHAPE_ONLY:
+                    like = call.args[1]
+                    same = earliest.get(self.shapes.get(like), like)
+                    call = dataclasses.replace(call, args=call.args[:1] + (same,) + call.args[2:])
+                    stmt = dataclasses.replace(stmt, value=call)
+                blocks = ir.blocks_of(stmt)
+                out.append(ir.with_blocks(stmt, tuple(map(substitute, blocks))) if blocks else stmt)
+            return out
+
+        return substitute(sweep)
 
     def bound_before(self, site: _Site) -> bool:
         """Whether ``site.var`` surely has a value when ``site`` runs."""
@@ -770,6 +878,52 @@ def _may_precede(other: _Site, site: _Site) -> bool:
         if b1 != b2:
             return False  # two branches of one `if`
     return len(other.path) < len(site.path)
+
+
+# Helpers that read their second argument only for its shape and dtype.
+_SHAPE_ONLY = {arrays.unreduce, arrays.unreduce_mean}
+
+# Calls whose recomputation costs about what saving and restoring their value does.
+_CHEAP_OPERATORS = {
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    operator.neg,
+    operator.pow,
+}
+
+
+def _basic_slice(index: ir.Atom) -> bool:
+    """A constant slice, or a tuple of slices and ints: ``dx[index] += g`` adds each item once."""
+    if not isinstance(index, ir.Const):
+        return False
+    items = index.value if isinstance(index.value, tuple) else (index.value,)
+    return any(isinstance(i, slice) for i in items) and all(
+        isinstance(i, (slice, int)) or i is Ellipsis for i in items
+    )
+
+
+def _statement_at(body: List[ir.Stmt], path: tuple) -> ir.Stmt:
+    """The statement at ``path``: pairs of (position in the block, which block of it)."""
+    stmt = None
+    for k, b in path:
+        stmt = body[k]
+        blocks = ir.blocks_of(stmt)
+        body = blocks[b] if b < len(blocks) else []
+    return stmt
+
+
+def _block_holding(body: List[ir.Stmt], target: ir.Stmt) -> Optional[List[ir.Stmt]]:
+    """The list (a body or a block of one of its statements) that holds ``target``."""
+    if any(s is target for s in body):
+        return body
+    for stmt in body:
+        for block in ir.blocks_of(stmt):
+            found = _block_holding(block, target)
+            if found is not None:
+                return found
+    return None
 
 
 def _reads(body: List[ir.Stmt]) -> Set[ir.Var]:

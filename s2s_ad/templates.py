@@ -84,8 +84,15 @@ class Builder:
         return var
 
     def accumulate(self, target: ir.Var, value: ir.Atom, index: Optional[ir.Atom] = None) -> None:
-        """Append ``target += value`` (``target[index] += value`` with an index)."""
-        self.out.append(ir.Accum(target, value, self.loc, index))
+        """Append ``target += value`` (``target[index] += value`` with an index).
+
+        A negated value ``-e`` is subtracted: ``target -= e``.
+        """
+        negated = self.defs.get(value) if self.optimize else None
+        if negated is not None and negated.fn is operator.neg and value not in self.accumulated:
+            self.out.append(ir.Accum(target, negated.args[0], self.loc, index, subtract=True))
+        else:
+            self.out.append(ir.Accum(target, value, self.loc, index))
         self.accumulated.add(target)
 
     def assign(self, target: ir.Var, value: ir.Atom) -> ir.Var:
@@ -269,6 +276,7 @@ class Transform:
         self.active = self.varied & analyse.useful(self.fn)
         self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
         self.mutable = mutable_variables(self.fn.body)
+        self.shapes = analyse.shapes(self.fn, self.kinds) if optimize else {}
         # The derivatives of mutable variables are assigned again and again:
         # another derivative must copy them rather than share the name.
         self.unstable = {self.names.derivative(v) for v in sorted(self.mutable, key=str)}
@@ -309,9 +317,21 @@ class Transform:
         another argument that is not known to be a scalar."""
         from .rules import SCALAR
 
-        return rule.elementwise and any(
-            self.kind(env[name]) != SCALAR for j, name in enumerate(rule.arg_names) if j != index
-        )
+        if not rule.elementwise:
+            return False
+        others = [
+            env[name]
+            for j, name in enumerate(rule.arg_names)
+            if j != index and self.kind(env[name]) != SCALAR
+        ]
+        if not others:
+            return False
+        # Arrays of one shape broadcast nothing.  An argument's own derivative
+        # keeps the conversion to its dtype that unbroadcast also does.
+        arg = env[rule.arg_names[index]]
+        key = self.shapes.get(arg) if isinstance(arg, ir.Var) else None
+        own = arg in self.low.param_temps.values()
+        return key is None or own or any(self.shapes.get(o) != key for o in others)
 
 
 class Default(ir.Const):

@@ -26,7 +26,7 @@ def clip_sum_grad(x, n):
             dx += ds * i
         else:
             # line 36: s = s - x
-            dx += -ds
+            dx -= ds
         # line 33: if s < 1.0:
         t2 = stack.pop()
     # line 37: return s
