@@ -1,5 +1,6 @@
 """Shared test helpers: an independent finite-difference oracle and module writers."""
 
+import copy
 import importlib.util
 import itertools
 import os
@@ -88,3 +89,72 @@ def load_example(name: str):
 def lectures():
     """The lecture examples module from examples/."""
     return load_example("lectures")
+
+
+# ------------------------------------- optimized against unoptimized emission
+#
+# Every derivative a test computes through the public API is also computed by
+# the unoptimized emission of the same transform, on the same arguments, and
+# the two must agree: the optimizer's passes may reorder and share work, never
+# change a result.  One switch, for the whole suite (on unless
+# S2S_AD_COMPARE_UNOPTIMIZED=0).
+
+COMPARE_UNOPTIMIZED = os.environ.get("S2S_AD_COMPARE_UNOPTIMIZED", "1") != "0"
+
+
+@pytest.fixture(autouse=True)
+def optimized_agrees_with_unoptimized(monkeypatch, request):
+    if not COMPARE_UNOPTIMIZED or request.node.get_closest_marker("optimized_only"):
+        yield
+        return
+    from s2s_ad import api
+
+    specialize = api._Derived._specialize
+
+    def specialize_and_compare(self, args):
+        optimized = specialize(self, args)
+        if not self.optimize:
+            return optimized
+        plain = api._Derived(self.f, self.mode, self.wrt, optimize=False, order=self.order)
+        plain.inner = self.inner
+        return _compared(optimized, specialize(plain, args))
+
+    monkeypatch.setattr(api._Derived, "_specialize", specialize_and_compare)
+    yield
+
+
+_comparing = []  # non-empty while a comparison runs: derivatives called inside it run once
+
+
+def _compared(optimized, plain):
+    def both(*args):
+        if _comparing:  # a callee's derivative (impure code, like a draw, must run once)
+            return optimized(*args)
+        copies = copy.deepcopy(args)  # code that writes into its arguments runs twice
+        _comparing.append(True)
+        try:
+            result = optimized(*args)
+            expected = plain(*copies)
+        finally:
+            _comparing.pop()
+        return _agree(result, expected)
+
+    return both
+
+
+def _agree(result, expected):
+    """``result``, after checking it against ``expected``; pullbacks are compared when called."""
+    if callable(result):
+        return _compared(result, expected)
+    if isinstance(result, (tuple, list)):
+        assert type(result) is type(expected) and len(result) == len(expected)
+        return type(result)(_agree(r, e) for r, e in zip(result, expected))
+    if isinstance(result, dict):
+        assert result.keys() == expected.keys()
+        return {key: _agree(result[key], expected[key]) for key in result}
+    if isinstance(result, (float, int, complex, np.ndarray, np.generic)):
+        np.testing.assert_allclose(
+            result, expected, rtol=1e-9, atol=1e-12, err_msg="optimized != unoptimized emission"
+        )
+        assert np.shape(result) == np.shape(expected)
+    return result

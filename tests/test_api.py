@@ -220,6 +220,7 @@ def test_optimized_and_unoptimized_code_agree(m, make_module):
     assert results[0] == pytest.approx(expected, rel=1e-7)
 
 
+@pytest.mark.optimized_only  # counts the calls of the rules
 def test_defvjp_and_defjvp_make_a_primitive(make_module):
     m = make_module(
         """

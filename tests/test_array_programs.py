@@ -169,6 +169,7 @@ def test_a_method_without_a_rule_on_a_varied_value_is_refused():
         ad.grad(lists_it)(V3)
 
 
+@pytest.mark.optimized_only  # each run draws anew
 def test_reparameterization_trick_draws_are_constants():
     """z = mu + sigma * eps: d/dmu sum(z^2) = 2z and d/dlog_sigma = 2 z eps sigma."""
     mu, log_sigma = V3, 0.3 * V3

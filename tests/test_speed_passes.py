@@ -1,0 +1,279 @@
+"""The optimizations that make emitted derivatives as fast as hand-written ones.
+
+Each is tested where it acts: IR snippets in, IR out for the passes; the
+emitted source for what reverse mode decides; runtime helpers against NumPy.
+Every gradient is also checked against an independent oracle.
+"""
+
+import math
+import operator
+import sys
+
+import numpy as np
+import pytest
+
+import s2s_ad as ad
+from s2s_ad import analyse, ir, optimize, pipeline
+from s2s_ad.arrays import matmul_vjp_x, matmul_vjp_y, unreduce
+from s2s_ad.lower import lower_function
+from s2s_ad.pipeline import Spec
+from s2s_ad.runtime import add_at, unbroadcast, zeros_like
+from s2s_ad.templates import Builder
+
+from conftest import central_difference
+
+x, y, t0, t1, t2 = (ir.Var(n) for n in ("x", "y", "t0", "t1", "t2"))
+
+
+def call(fn, *args):
+    return ir.Call(fn, tuple(args))
+
+
+def emitted_text(f, kinds, wrt=None, mode="grad", optimize=True):
+    params = f.__code__.co_varnames[: f.__code__.co_argcount]
+    wrt = wrt or (params[0],)
+    return pipeline.build(f, Spec(mode, wrt, kinds, optimize)).text
+
+
+# ------------------------------------------------------ dead code in loops
+
+
+def test_dead_code_goes_inside_loops_and_branches_too():
+    loop = ir.For(
+        ir.Var("i"),
+        ir.Var("steps"),
+        [ir.Assign(t1, call(operator.neg, x)), ir.Assign(y, call(operator.mul, y, x))],
+    )
+    branch = ir.If(x, [ir.Assign(t2, call(math.sin, x))], [])
+    pruned = optimize.eliminate_dead_code([loop, branch, ir.Return(y)])
+    assert pruned[0].body == [loop.body[1]]
+    assert pruned[1].body == []
+
+
+def test_dead_code_in_a_loop_keeps_what_a_later_trip_reads():
+    loop = ir.For(
+        ir.Var("i"),
+        ir.Var("steps"),
+        [ir.Assign(t2, call(operator.mul, t1, x)), ir.Assign(t1, call(operator.neg, x))],
+    )
+    assert optimize.eliminate_dead_code([loop, ir.Return(t2)]) == [loop, ir.Return(t2)]
+
+
+# ------------------------------------------------- negated accumulations
+
+
+def _builder(optimize=True):
+    return Builder(ir.Names({"x", "y"}), optimize, is_float=lambda a: True)
+
+
+def test_a_negated_term_is_subtracted_not_negated_then_added():
+    b = _builder()
+    negated = b.call(operator.neg, (y,))
+    b.accumulate(x, negated)
+    assert b.out[-1] == ir.Accum(x, y, None, None, subtract=True)
+
+
+def test_without_optimization_the_negation_stays():
+    b = _builder(optimize=False)
+    negated = b.call(operator.neg, (y,))
+    b.accumulate(x, negated)
+    assert b.out[-1] == ir.Accum(x, negated)
+
+
+def test_subtraction_is_emitted_as_minus_equals():
+    text = emitted_text(recurrence, ("scalar",) * 4, wrt=("x0", "a", "b"))
+    assert "dx -= t12 * t4" in text and "dx += -" not in text
+
+
+# ------------------------------------------------------------ shape keys
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def test_shape_keys_follow_elementwise_calls_and_row_slices():
+    low = lower_function(rosenbrock)
+    kinds = analyse.kinds(low.function, {"x": "array"}, low.free_values)
+    keys = analyse.shapes(low.function, kinds)
+    by_source = {s.note: keys.get(s.target) for s in low.function.body if isinstance(s, ir.Assign)}
+    head, tail = by_source["x[:-1]"], by_source["x[1:]"]
+    assert head == tail == ("rows", ("argument", "x"), 1)
+    assert by_source["x[:-1] ** 2"] == head  # elementwise with a scalar keeps the key
+    assert by_source["x[1:] - x[:-1] ** 2"] == head  # two arrays of one key
+    assert keys.get(low.function.body[-2].target) is None  # np.sum: a new shape
+
+
+def test_different_slices_get_different_keys():
+    def f(x):
+        return np.sum(x[2:] * x[:-1])
+
+    low = lower_function(f)
+    kinds = analyse.kinds(low.function, {"x": "array"}, low.free_values)
+    keys = analyse.shapes(low.function, kinds)
+    notes = {s.note: keys.get(s.target) for s in low.function.body if isinstance(s, ir.Assign)}
+    assert notes["x[2:]"] != notes["x[:-1]"]
+    assert notes["x[2:] * x[:-1]"] is None  # they broadcast (or fail): no key
+
+
+def test_same_shapes_need_no_unbroadcast_and_shapes_come_from_the_earliest_value():
+    text = emitted_text(rosenbrock, ("array",))
+    adjoint = text.split("# adjoint sweep")[1]
+    assert "unbroadcast" not in text
+    assert "unreduce(1.0, t1)" in adjoint  # not the sum's argument, which is never computed
+    assert "dx[:-1] +=" in adjoint and "dx[1:] +=" in adjoint  # in place, no np.add.at
+    point = np.random.default_rng(0).uniform(-1, 1.5, size=7)
+    np.testing.assert_allclose(
+        ad.grad(rosenbrock)(point), central_difference(rosenbrock, (point,), 0), rtol=1e-6
+    )
+
+
+def test_broadcasting_still_unbroadcasts():
+    def f(a, b):
+        return np.sum(np.tanh(a + b))
+
+    assert "unbroadcast(" in emitted_text(f, ("array", "array"), wrt=("a", "b"))
+    a, b = np.linspace(0.1, 0.6, 6).reshape(2, 3), np.array([0.2, -0.1, 0.3])
+    grads = ad.grad(f, wrt=(0, 1))(a, b)
+    for k in range(2):
+        np.testing.assert_allclose(grads[k], central_difference(f, (a, b), k), rtol=1e-6)
+
+
+def test_a_parameter_gradient_keeps_its_dtype():
+    def f(a, b):
+        return np.sum(a * b)
+
+    a32 = np.ones(3, dtype=np.float32)
+    assert ad.grad(f)(a32, np.full(3, 2.0)).dtype == np.float32
+
+
+# --------------------------------------- loops: stored values per iteration
+
+
+def recurrence(x0: float, a: float, b: float, n: int) -> float:
+    x = x0
+    for _ in range(n):
+        x = x + 0.01 * (a * x * (1.0 - x) - b * x)
+    return x
+
+
+def appends(fn, args):
+    """How many times ``list.append`` runs during ``fn(*args)`` (counted by a profiler hook)."""
+    count = 0
+
+    def hook(frame, event, arg):
+        nonlocal count
+        if event == "c_call" and getattr(arg, "__name__", "") == "append":
+            count += isinstance(getattr(arg, "__self__", None), list)
+
+    sys.setprofile(hook)
+    try:
+        fn(*args)
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+@pytest.mark.optimized_only  # counts what the optimized code alone stores
+def test_the_scalar_recurrence_stores_one_float_per_step():
+    gradient = ad.grad(recurrence, wrt=(0, 1, 2))
+    per_step = appends(gradient, (0.1, 2.0, 0.5, 200)) - appends(gradient, (0.1, 2.0, 0.5, 100))
+    assert per_step / 100 == 1
+    text = emitted_text(recurrence, ("scalar",) * 4, wrt=("x0", "a", "b"))
+    reverse_loop = text.split("for _ in reversed(range(n)):")[1]
+    assert "t4 = a * x" in reverse_loop  # recomputed, not popped
+    assert "None" not in text  # no placeholders for the first push
+
+
+def test_the_recomputed_recurrence_gradient_is_exact():
+    args = (0.1, 2.0, 0.5, 50)
+    got = ad.grad(recurrence, wrt=(0, 1, 2))(*args)
+    for k in range(3):
+        assert got[k] == pytest.approx(central_difference(recurrence, args, k), rel=1e-6)
+
+
+@pytest.mark.optimized_only
+def test_without_optimization_the_temporaries_are_saved():
+    gradient = ad.grad(recurrence, wrt=(0, 1, 2))
+    plain = ad.api._Derived(recurrence, "grad", ("x0", "a", "b"), optimize=False)
+    args_100, args_200 = (0.1, 2.0, 0.5, 100), (0.1, 2.0, 0.5, 200)
+    per_step = (appends(plain, args_200) - appends(plain, args_100)) / 100
+    assert per_step > 1
+    assert plain(*args_100) == pytest.approx(gradient(*args_100), rel=1e-12)
+
+
+def test_a_value_computed_from_one_read_after_the_loop_is_saved():
+    def f(x: float, n: int) -> float:
+        for _ in range(n):
+            t = x * x
+            x = 0.5 * t * x + 0.1
+        return t + x
+
+    text = emitted_text(f, ("scalar", "scalar"))
+    # `0.5 * t` reads t, which is not recomputed (the return reads it): saved with x
+    assert text.count("stack.append(") == 2
+    got = ad.grad(f)(0.9, 4)
+    assert got == pytest.approx(central_difference(f, (0.9, 4), 0), rel=1e-6)
+
+
+def test_a_temporary_whose_operand_changes_before_its_use_is_saved():
+    def f(x: float, n: int) -> float:
+        y = x
+        for _ in range(n):
+            t = 2.0 * y
+            y = y * 0.5 + x
+            x = t * y
+        return x
+
+    got = ad.grad(f)(0.7, 3)
+    assert got == pytest.approx(central_difference(f, (0.7, 3), 0), rel=1e-6)
+
+
+# ---------------------------------------------------------- runtime fast paths
+
+
+def test_add_at_adds_slices_in_place_and_repeated_indices_twice():
+    acc = np.zeros(4)
+    assert add_at(acc, slice(1, None), np.ones(3)) is acc
+    np.testing.assert_array_equal(acc, [0, 1, 1, 1])
+    add_at(acc, np.array([0, 0, 2]), np.array([1.0, 2.0, 5.0]))
+    np.testing.assert_array_equal(acc, [3, 1, 6, 1])
+    add_at(acc, (Ellipsis, 3), 10.0)
+    np.testing.assert_array_equal(acc, [3, 1, 6, 11])
+
+
+def test_unreduce_of_a_full_reduction_fills_with_the_cotangent():
+    out = unreduce(2.5, np.zeros((2, 3), dtype=np.float32))
+    assert out.dtype == np.float32 and out.shape == (2, 3) and np.all(out == 2.5)
+    assert unreduce(np.float64(1.0), np.zeros(3, dtype=int)).dtype == np.float64
+
+
+def test_unbroadcast_returns_a_matching_array_itself_and_converts_others():
+    g = np.ones(3)
+    assert unbroadcast(g, np.zeros(3)) is g
+    assert unbroadcast(g, np.zeros(3, dtype=np.float32)).dtype == np.float32
+    np.testing.assert_array_equal(unbroadcast(np.ones((2, 3)), np.zeros(3)), [2, 2, 2])
+
+
+def test_zeros_like_gives_float_zeros():
+    assert zeros_like(np.arange(3)).dtype == np.float64
+    assert zeros_like(np.ones(2, dtype=np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("x_shape, y_shape", [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,))])
+def test_matmul_cotangents_against_finite_differences(x_shape, y_shape):
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=x_shape), rng.normal(size=y_shape)
+    g = rng.normal(size=np.shape(a @ b))
+
+    def loss(a, b):
+        return np.sum(g * (a @ b))
+
+    np.testing.assert_allclose(matmul_vjp_x(g, a, b), central_difference(loss, (a, b), 0), 1e-6)
+    np.testing.assert_allclose(matmul_vjp_y(g, a, b), central_difference(loss, (a, b), 1), 1e-6)
+
+
+def test_a_matmul_cotangent_is_not_copied_and_owns_its_memory():
+    a, b, g = np.ones((3, 4)), np.ones((4, 5)), np.ones((3, 5))
+    gy = matmul_vjp_y(g, a, b)
+    assert gy.base is None and gy.flags.writeable
