@@ -111,3 +111,41 @@ def test_hessian_vector_product_source(file_regression):
     power = load_example("control_flow").power
     code = ad.source(power, mode="hvp")
     file_regression.check(code, basename="power_hvp", extension=".py")
+
+
+def _benchmark_workloads():
+    """benchmarks/workloads.py (the benchmarks are scripts, not a package)."""
+    import importlib.util
+    import sys
+
+    from conftest import ROOT
+
+    if "workloads" not in sys.modules:
+        path = ROOT / "benchmarks" / "workloads.py"
+        spec = importlib.util.spec_from_file_location("workloads", path)
+        module = sys.modules["workloads"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules["workloads"]
+
+
+BENCHMARKS = [w.name for w in _benchmark_workloads().WORKLOADS]
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_benchmark_source(file_regression, name):
+    """The optimized code benchmarks/run.py times, for the kinds of its arguments."""
+    import numpy as np
+
+    from s2s_ad import analyse, pipeline
+    from s2s_ad.pipeline import GRAD, JVP, Spec
+
+    workload = next(w for w in _benchmark_workloads().WORKLOADS if w.name == name)
+    args = workload.arguments(np.random.default_rng(0))
+    f = workload.function
+    params = _all_parameters(f)
+    kinds = tuple(analyse.kind_of_value(a) for a in args[: len(params)])
+    wrt = tuple(params[i] for i in workload.wrt)
+    emitted = pipeline.build(f, Spec(GRAD, wrt, kinds))
+    if workload.hvp:
+        emitted = pipeline.build(emitted.bind(f), Spec(JVP, wrt, kinds))
+    file_regression.check(emitted.text, basename=f"benchmark_{name}", extension=".py")
