@@ -75,6 +75,8 @@ class _Forward(Transform):
                     value = tangents if self.seed_ones else (stmt.value, tangents)
                     out.append(ir.Return(value, stmt.loc))
                 elif isinstance(stmt, ir.STRUCTURED):
+                    if isinstance(stmt, (ir.For, ir.While)):
+                        self.entering_loop()
                     blocks = tuple(self.block(b) for b in ir.blocks_of(stmt))
                     out.append(ir.with_blocks(stmt, blocks))
                     self.builder.forget(ir.walk(blocks))

@@ -427,6 +427,7 @@ class _Reverse(Transform):
         for var in sorted(carried, key=str):
             self.materialize(var, owned_ok=var not in assigned)
         at_entry = dict(self.adjoint)
+        self.entering_loop()
         with self.builder.block() as body:
             self.reverse_into(stmt.body)
             for var in sorted(carried, key=str):

@@ -284,6 +284,18 @@ class Transform:
         constants = primal - self.varied  # may hold ints; everything varied is a float
         self.builder = Builder(self.names, optimize, is_float=lambda a: _is_float(a, constants))
 
+    def entering_loop(self) -> None:
+        """Before building a loop body: what is known of variables that change forgets.
+
+        A second trip starts from the values the first one left, so a body must
+        not simplify with a definition from before the loop (``dv = -t`` then
+        ``a + dv`` as ``a - t`` inside the loop was a wrong JVP that the suite's
+        optimized-against-unoptimized check found).
+        """
+        for var in self.mutable | self.unstable:
+            self.builder.defs.pop(var, None)
+            self.builder.accumulated.discard(var)
+
     def is_unstable(self, atom: ir.Atom) -> bool:
         """Whether ``atom`` names a value that changes later (a mutable variable or its
         derivative): a derivative must copy it rather than share its name."""

@@ -277,3 +277,22 @@ def test_a_matmul_cotangent_is_not_copied_and_owns_its_memory():
     a, b, g = np.ones((3, 4)), np.ones((4, 5)), np.ones((3, 5))
     gy = matmul_vjp_y(g, a, b)
     assert gy.base is None and gy.flags.writeable
+
+
+# ----------------------------------------- simplification and loops
+
+
+def negated_before_loop(x: float, n: int) -> float:
+    acc = math.cos(x)  # its tangent is a negation, -sin(x) dx
+    for _ in range(n):
+        acc = acc / (2 + math.sin(x - acc))
+    return acc
+
+
+def test_a_loop_body_does_not_simplify_with_a_definition_from_before_the_loop():
+    """`dx - dacc` was simplified to `dx + t` with `dacc = -t` from before the loop, wrong
+    from the second trip on (found by the optimized-against-unoptimized check)."""
+    expected = central_difference(negated_before_loop, (0.7, 3), 0)
+    _, tangent = ad.jvp(negated_before_loop, (0.7, 3), (1.0, None))
+    assert tangent == pytest.approx(expected, rel=1e-7)
+    assert ad.grad(negated_before_loop)(0.7, 3) == pytest.approx(expected, rel=1e-7)
