@@ -18,16 +18,20 @@ from .api import (
     value_and_grad,
     vjp,
 )
+from .checkpoint import checkpoint
 from .errors import TransformError
 from .extend import defjvp, defvjp
 from .higher import curl, divergence, hessian, hvp, jacobian, laplacian
 from .runtime import stop_gradient
+from .schedules import checkpointed
 
 __version__ = "0.1.0"
 
 __all__ = [
     "TransformError",
     "check_grad",
+    "checkpoint",
+    "checkpointed",
     "curl",
     "defjvp",
     "defvjp",

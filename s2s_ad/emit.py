@@ -257,7 +257,7 @@ class _Block:
     def write(self) -> None:
         for stmt in self.body:
             self.statement(stmt)
-        if not self.body:
+        if all(isinstance(stmt, ir.Comment) for stmt in self.body):  # a block needs a statement
             self.writer.lines.append((self.pad + "pass", None))
 
     def statement(self, stmt: ir.Stmt) -> None:

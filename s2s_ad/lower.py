@@ -24,6 +24,7 @@ x + a
 from __future__ import annotations
 
 import ast
+import copy
 import operator
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ import numpy as np
 from . import ir, nested, runtime
 from .errors import TransformError
 from .parse import _MISSING, Parsed, dotted_name, parse
+from .schedules import checkpointed, records, saves
 
 BINARY = {
     gast.Add: operator.add,
@@ -522,6 +524,9 @@ class _Lowerer:
         fn = self.callee_of(iterable)
         prologue = []  # (target node, atom) pairs bound at the top of each iteration
         counted = None  # enumerate's count, when it does not start at 0
+        if fn is checkpointed:
+            self.checkpointed_loop(node)
+            return
         if fn is range:
             if not isinstance(node.target, gast.Name):
                 raise self.error("`range` gives one int per iteration", node.target, "")
@@ -556,6 +561,27 @@ class _Lowerer:
             count = self.emit(ir.Call(min, (count, other), spelling="min"), iterable)
         steps = self.emit(ir.Call(range, (count,), spelling="range"), iterable)
         self.range_loop(node, steps, index, prologue, loc, counted)
+
+    def checkpointed_loop(self, node: gast.For) -> None:
+        """``for i in ad.checkpointed(steps, ...)``: the loop over ``steps``, iterating a
+        schedule that reverse mode follows (see ``checkpoint.py``)."""
+        call = node.iter
+        if len(call.args) != 1 or any(kw.arg is None for kw in call.keywords):
+            raise self.error(
+                "ad.checkpointed takes the iterable and keyword options",
+                call,
+                "write ad.checkpointed(range(n)) or ad.checkpointed(range(n), snapshots=s)",
+            )
+        options = tuple((kw.arg, self.expression(kw.value)) for kw in call.keywords)
+        inner = copy.copy(node)
+        inner.iter = call.args[0]
+        self.for_statement(inner)
+        loop = self.body[-1]
+        schedule = ir.Var(self.names.claim("schedule"))
+        maker = ir.Call(checkpointed, (loop.iter,), options, ".".join(dotted_name(call.func)))
+        assign = ir.Assign(schedule, maker, self.parsed.loc(call), self.parsed.segment(call))
+        self.body.insert(len(self.body) - 1, assign)
+        loop.iter = schedule
 
     def reversed_loop(self, node: gast.For, loc) -> None:
         """``for i in reversed(range(n))`` over the reversed range; ``reversed(xs)`` by index."""
@@ -833,12 +859,13 @@ class _Lowerer:
         code of ``f``'s derivative (see ``calls.Callee``).
         """
         from . import api
+        from .checkpoint import checkpoint
 
         maker = self.callee_of(node)
-        if maker not in (api.grad, api.value_and_grad, api.derivative):
+        if maker not in (api.grad, api.value_and_grad, api.derivative, checkpoint):
             raise self.error(
                 "calling the result of a call is only supported for ad.grad(f)(...), "
-                "ad.value_and_grad(f)(...) and ad.derivative(f)(...)",
+                "ad.value_and_grad(f)(...), ad.derivative(f)(...) and ad.checkpoint(f)(...)",
                 node,
                 "call a function by its name",
             )
@@ -921,6 +948,8 @@ class _Lowerer:
         if isinstance(func, gast.Attribute) and self.is_computed(func.value):
             return self.method_call(node, name)
         fn = self.derived_function(func) if isinstance(func, gast.Call) else self.resolve(func)
+        if any(fn is f for f in (checkpointed, saves, records)):
+            raise self.misplaced_schedule(fn, node)
         if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
             return self.min_max(node, fn)
         if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:
@@ -933,6 +962,21 @@ class _Lowerer:
         parts = dotted_name(node.func)
         spelling = ".".join(parts) if parts else None
         return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
+
+    def misplaced_schedule(self, fn: Any, node: gast.Call) -> TransformError:
+        if fn is checkpointed and not self.parsed.filename.startswith("<s2s_ad"):
+            return self.error(
+                "ad.checkpointed(...) must be the iterable of a `for` loop",
+                node,
+                "write `for i in ad.checkpointed(range(n)):`",
+            )
+        # s2s_ad's reverse-mode code of a checkpointed loop, transformed again
+        return self.error(
+            "the reverse-mode code of a checkpointed loop cannot be differentiated again",
+            node,
+            "for second derivatives (ad.hessian, ad.hvp, ...), differentiate a version "
+            "of the function without ad.checkpointed",
+        )
 
     def call_arguments(self, node: gast.Call) -> tuple:
         """The atoms of a call's positional and keyword arguments."""

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from . import analyse, arrays, ir, runtime
+from . import analyse, arrays, checkpoint, ir, runtime
 from .calls import Callee, is_user_function, varied_parameters
 from .errors import TransformError
 from .ir import DISPLAYS
@@ -70,7 +70,8 @@ class _Reverse(Transform):
     def __init__(self, low: Lowered, wrt, param_kinds, optimize, variant):
         fn = low.function
         body = single_exit(fn.body, low.names)
-        self.pullbacks: Dict[ir.Var, Tuple[ir.Var, Callee, Sequence]] = {}
+        self.pullbacks: Dict[ir.Var, Tuple[Optional[ir.Var], Callee, Sequence]] = {}
+        self.checkpointed: Dict[int, checkpoint.Loop] = {}  # ad.checkpointed loops, by id
         body = self.call_vjps(body, analyse.varied(ir.Function(fn.name, fn.params, body), wrt), low)
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
@@ -105,6 +106,10 @@ class _Reverse(Transform):
             ):
                 params = varied_parameters(call, varied, stmt.loc)
                 callee = Callee(call.fn, "vjp", tuple(name for name, _ in params))
+                if checkpoint.is_checkpointed(call.fn):  # the adjoint sweep calls g_vjp
+                    self.pullbacks[stmt.target] = (None, callee, [a for _, a in params])
+                    out.append(stmt)
+                    continue
                 both = low.names.temp()
                 pullback = ir.Var(low.names.claim(f"{call.fn.__name__}_pullback"))
                 out.append(ir.Assign(both, ir.Call(callee, call.args, call.kwargs), stmt.loc))
@@ -274,7 +279,9 @@ class _Reverse(Transform):
     def propagate_call(self, stmt: ir.Assign, g: ir.Atom) -> None:
         call = stmt.value
         if stmt.target in self.pullbacks:
-            pullback, _, args = self.pullbacks[stmt.target]
+            pullback, callee, args = self.pullbacks[stmt.target]
+            if pullback is None:  # ad.checkpoint: run the call again for its pullback
+                pullback = checkpoint.recompute(self, callee, call)
             cotangents = self.builder.call(pullback, (g,))
             for k, arg in enumerate(args):
                 self.accumulate(arg, self.builder.call(operator.getitem, (cotangents, ir.Const(k))))
@@ -422,6 +429,9 @@ class _Reverse(Transform):
         self.builder.append(ir.If(stmt.cond, branches[0], branches[1], stmt.loc))
 
     def reverse_loop(self, stmt) -> None:
+        if checkpoint.is_checkpointed_loop(self, stmt):
+            checkpoint.reverse_loop(self, stmt)
+            return
         carried = self.carried(stmt)
         assigned = {v for s in ir.walk([stmt]) for v in ir.targets_written(s)}
         for var in sorted(carried, key=str):
@@ -626,6 +636,7 @@ class _Reverse(Transform):
         restored = {s.var for s in kept.values() if not s.item}
         self.item_restored = {s.var for s in kept.values() if s.item}
         uses_stack = bool(kept) or any(self.in_loop.get(i) for i in self.counters)
+        preinit |= checkpoint.settle_states(self, sweep)
         primal = self._instrumented(body, kept)
         prologue: List[ir.Stmt] = []
         if uses_stack:
@@ -747,6 +758,9 @@ class _Reverse(Transform):
     def _instrumented(self, stmts: List[ir.Stmt], kept: Dict[int, _Site]) -> List[ir.Stmt]:
         out: List[ir.Stmt] = []
         for stmt in stmts:
+            if id(stmt) in self.checkpointed:
+                out += checkpoint.primal_loop(self, stmt, lambda b: self._instrumented(b, kept))
+                continue
             site = kept.get(id(stmt))
             if site is not None and site.item:
                 element = self.names.temp()

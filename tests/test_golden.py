@@ -89,6 +89,7 @@ def test_control_flow_forward_source(file_regression):
 PASTED_IN_DOCS = {
     "language.md": ["power_reverse", "grow_reverse", "clip_sum_reverse", "power_forward"],
     "higher-order.md": ["power_reverse", "power_hvp"],
+    "memory.md": ["deep_reverse", "recurrence_checkpointed_reverse"],
 }
 
 
@@ -149,3 +150,22 @@ def test_benchmark_source(file_regression, name):
     if workload.hvp:
         emitted = pipeline.build(emitted.bind(f), Spec(JVP, wrt, kinds))
     file_regression.check(emitted.text, basename=f"benchmark_{name}", extension=".py")
+
+
+def test_checkpointed_loop_reverse_source(file_regression):
+    """A checkpointed loop: the primal sweep saves snapshots and records only its last step;
+    the adjoint sweep replays the schedule's actions (see docs/memory.md)."""
+    from conftest import load_example
+
+    fn = load_example("checkpointing").recurrence_checkpointed
+    code = ad.source(fn, wrt=("x", "w"))
+    file_regression.check(code, basename="recurrence_checkpointed_reverse", extension=".py")
+
+
+def test_checkpointed_call_reverse_source(file_regression):
+    """A call of an ad.checkpoint function: a plain call in the primal sweep, its VJP
+    called in the adjoint sweep on the restored arguments."""
+    from conftest import load_example
+
+    fn = load_example("checkpointing").deep
+    file_regression.check(ad.source(fn, wrt="W"), basename="deep_reverse", extension=".py")
