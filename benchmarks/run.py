@@ -146,11 +146,7 @@ def emitted_function(workload: Workload, args: tuple) -> Callable:
     names = tuple(api._parameters(workload.function)[i] for i in workload.wrt)
     if workload.hvp:
         emitted, _ = higher._over_gradient(workload.function, names).prepare(args[:-1], {})
-
-        def hessian_vector_product(x, v):
-            return emitted(x, v)[1]
-
-        return hessian_vector_product
+        return emitted
     emitted, _ = api._derived(workload.function, GRAD, names).prepare(args, {})
     return emitted
 

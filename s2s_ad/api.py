@@ -19,7 +19,7 @@ import numpy as np
 from . import pipeline
 from .analyse import kind_of_value
 from .emit import EMITTED
-from .pipeline import DERIVATIVE, JVP, Spec
+from .pipeline import DERIVATIVE, JVP, TANGENT, Spec
 from .reverse import GRAD, VALUE_AND_GRAD, VJP
 from .runtime import zeros_like
 
@@ -34,8 +34,8 @@ SOURCE_MODES = {
     "jvp": JVP,
     "derivative": DERIVATIVE,
     # forward mode over the emitted gradient: what hvp, hessian and laplacian run
-    "hvp": (GRAD, JVP),
-    "hessian": (GRAD, JVP),
+    "hvp": (GRAD, TANGENT),
+    "hessian": (GRAD, TANGENT),
 }
 
 
@@ -463,7 +463,8 @@ def source(
     ``"forward"`` (the JVP), or one of ``"value_and_grad"``, ``"vjp"``,
     ``"derivative"``; ``order`` is that of ``"derivative"``.  ``"hvp"`` (or
     ``"hessian"``) shows forward mode applied to the emitted gradient, the
-    code behind ``hvp``, ``hessian`` and ``laplacian``.  Parameters
+    code behind ``hvp``, ``hessian`` and ``laplacian``: it returns only the
+    tangent, the Hessian times ``dx_1``.  Parameters
     annotated ``float`` get scalar code; others get code that also handles
     arrays.
 
@@ -474,7 +475,7 @@ def source(
     >>> "def f_derivative2(x):" in source(f, mode="derivative", order=2)
     True
     >>> print(source(f, mode="hvp").splitlines()[0])
-    def f_grad_jvp(x, dx_1):
+    def f_grad_tangent(x, dx_1):
     """
     _check_function(f, "source")
     if mode not in SOURCE_MODES:

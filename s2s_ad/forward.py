@@ -32,19 +32,24 @@ def forward(
     *,
     optimize: bool,
     seed_ones: bool = False,
+    tangent_only: bool = False,
 ) -> ir.Function:
     """The JVP of ``low``: ``f_jvp(*params, *tangents) -> (out, out_tangent)``.
 
     With ``seed_ones`` the tangents are not parameters but ones (the
     derivative of an elementwise function): ``f_derivative(*params) -> out'``.
+    With ``tangent_only``, ``f_tangent(*params, *tangents) -> out_tangent``:
+    what only the output needs is left to dead-code elimination (a
+    Hessian-vector product does not need the gradient it differentiates).
     """
-    return _Forward(low, wrt, param_kinds, optimize, seed_ones).run()
+    return _Forward(low, wrt, param_kinds, optimize, seed_ones, tangent_only).run()
 
 
 class _Forward(Transform):
-    def __init__(self, low, wrt, param_kinds, optimize, seed_ones):
+    def __init__(self, low, wrt, param_kinds, optimize, seed_ones, tangent_only=False):
         super().__init__(low, wrt, param_kinds, optimize)
         self.seed_ones = seed_ones
+        self.tangent_only = seed_ones or tangent_only
         self.tangent: Dict[ir.Var, ir.Atom] = {}
         self.tangent_params = {
             p: low.names.derivative(ir.Var(p)) for p in self.wrt if not seed_ones
@@ -60,7 +65,7 @@ class _Forward(Transform):
 
     def run(self) -> ir.Function:
         body = self.block(self.fn.body)
-        suffix = "derivative" if self.seed_ones else "jvp"
+        suffix = "derivative" if self.seed_ones else "tangent" if self.tangent_only else "jvp"
         params = tuple(ir.Param(p.name) for p in self.fn.params)
         params += tuple(ir.Param(v.name) for v in self.tangent_params.values())
         return ir.Function(f"{self.base_name}_{suffix}", params, body, loc=self.fn.loc)
@@ -72,7 +77,7 @@ class _Forward(Transform):
                 self.builder.loc = getattr(stmt, "loc", None)
                 if isinstance(stmt, ir.Return):
                     tangents = ir.map_tree(stmt.value, self.output_tangent)
-                    value = tangents if self.seed_ones else (stmt.value, tangents)
+                    value = tangents if self.tangent_only else (stmt.value, tangents)
                     out.append(ir.Return(value, stmt.loc))
                 elif isinstance(stmt, ir.STRUCTURED):
                     if isinstance(stmt, (ir.For, ir.While)):

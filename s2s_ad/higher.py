@@ -25,7 +25,7 @@ import numpy as np
 
 from . import api
 from .api import Wrt, _check_function, _named, _resolve_wrt
-from .pipeline import JVP
+from .pipeline import JVP, TANGENT
 from .reverse import GRAD
 
 JACOBIAN_MODES = ("forward", "reverse", "auto")
@@ -93,11 +93,11 @@ def _arguments(derived: api._Derived, args: tuple, kwargs: dict, who: str) -> Tu
 def _sweep(derived: api._Derived) -> Callable:
     """``sweep(args, tangents)``: one run of the forward-mode code ``derived`` emits.
 
-    It gives ``(out, J @ tangents)``; over the emitted gradient,
-    ``(gradient, H @ tangents)``.
+    It gives ``(out, J @ tangents)``; over the emitted gradient
+    (:func:`_over_gradient`), ``H @ tangents`` alone.
     """
 
-    def sweep(args: tuple, tangents: Sequence[Any]) -> Tuple[Any, Any]:
+    def sweep(args: tuple, tangents: Sequence[Any]) -> Any:
         fn, args = derived.prepare(args, {})
         try:
             return fn(*args, *tangents)
@@ -109,8 +109,11 @@ def _sweep(derived: api._Derived) -> Callable:
 
 
 def _over_gradient(f: Callable, names: Tuple[str, ...]) -> api._Derived:
-    """Forward mode over the emitted gradient of ``f`` (cached per function and ``wrt``)."""
-    return api._derived(f, JVP, names, inner=api._derived(f, GRAD, names))
+    """Forward mode over the emitted gradient of ``f`` (cached per function and ``wrt``).
+
+    Its code returns only the tangent, ``H @ v``: the gradient itself is not needed.
+    """
+    return api._derived(f, TANGENT, names, inner=api._derived(f, GRAD, names))
 
 
 # ------------------------------------------------------------- transforms
@@ -151,7 +154,7 @@ def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
                     f"but the argument has shape {np.shape(x)}"
                 )
         tangents = tuple(api._as_real(value) for value in vs)
-        _, product = sweep(primals, tangents)
+        product = sweep(primals, tangents)
         return product
 
     return _named(hessian_vector_product, f, "hvp")
@@ -182,7 +185,7 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
         for j, x_j in enumerate(inputs):
             columns: List[List[Any]] = [[] for _ in inputs]
             for k in range(np.size(x_j)):
-                _, product = sweep(args, _unit_tangents(inputs, j, k))
+                product = sweep(args, _unit_tangents(inputs, j, k))
                 product = (product,) if single else product
                 for i, part in enumerate(product):
                     columns[i].append(part)
@@ -292,7 +295,7 @@ def laplacian(f: Callable) -> Callable:
         args, (x,) = _arguments(over_gradient, args, kwargs, "laplacian")
         total = 0.0
         for k in range(np.size(x)):
-            _, product = sweep(args, (_basis(x, k),))
+            product = sweep(args, (_basis(x, k),))
             total = total + _diagonal_entry(product, k)
         return total
 

@@ -21,7 +21,7 @@ import operator
 from collections import Counter
 from typing import Dict, List, Sequence, Set
 
-from . import ir, rules
+from . import ir, rules, runtime
 
 
 def optimize(fn: ir.Function) -> ir.Function:
@@ -200,30 +200,88 @@ def _forward(stmts: List[ir.Stmt], k: int, reads: Counter) -> bool:
 
 
 def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:
+    """Drop statements whose effects nobody needs, in loops and branches too.
+
+    Mark and sweep: a statement is needed if it has an effect of its own
+    (a return, an impure call, control flow, a write into a value that may be
+    shared) or writes a variable that a needed statement reads.  Writes into
+    a container the code itself allocated (``dx = zeros_like(x)``,
+    ``stack = []``) are as dead as the container when nothing needed reads it:
+    the gradient that forward-over-reverse code computes beside its tangent
+    goes when only the tangent is returned.
+    """
+    fresh = _fresh_containers(body)
+    statements = list(ir.walk(body))
+    needed: Set[ir.Var] = set()
+    shaped: Set[ir.Var] = set()  # read only by zeros_like: writing items into them is dead
     while True:
-        read = {a for s in ir.walk(body) for a in ir.atoms_read(s) if isinstance(a, ir.Var)}
-        pruned = _prune(body, read)
-        if _count(pruned) == _count(body):
-            return pruned
-        body = pruned
+        count = len(needed) + len(shaped)
+        for stmt in statements:
+            if not _needed(stmt, needed, shaped, fresh):
+                continue
+            for atom in ir.atoms_read(stmt):
+                if isinstance(atom, ir.Var):
+                    (shaped if _reads_shape_only(stmt, atom, fresh) else needed).add(atom)
+        if len(needed) + len(shaped) == count:
+            return _prune(body, (needed, shaped, fresh))
 
 
-def _prune(stmts: List[ir.Stmt], read: Set[ir.Var]) -> List[ir.Stmt]:
+def _needed(stmt: ir.Stmt, needed: Set[ir.Var], shaped: Set[ir.Var], fresh: Set[ir.Var]) -> bool:
+    if isinstance(stmt, ir.Assign):
+        return stmt.target in needed or stmt.target in shaped or not _removable(stmt.value)
+    if isinstance(stmt, ir.SetItem):  # an item written does not change the shape
+        return stmt.target in needed or stmt.target not in fresh
+    if isinstance(stmt, ir.Accum):
+        return stmt.target in needed or stmt.target in shaped or stmt.target not in fresh
+    if isinstance(stmt, (ir.Push, ir.Pop)):
+        stack = stmt.stack
+        target = stmt.target if isinstance(stmt, ir.Pop) else None
+        return stack in needed or stack in shaped or stack not in fresh or target in needed
+    return True  # returns, control flow, nested functions, comments
+
+
+def _reads_shape_only(stmt: ir.Stmt, atom: ir.Var, fresh: Set[ir.Var]) -> bool:
+    """``zeros_like(v)`` of a container this code allocated reads only its shape."""
+    value = stmt.value if isinstance(stmt, ir.Assign) else None
+    return (
+        isinstance(value, ir.Call)
+        and value.fn is runtime.zeros_like
+        and value.args == (atom,)
+        and atom in fresh
+    )
+
+
+def _fresh_containers(body: List[ir.Stmt]) -> Set[ir.Var]:
+    """Variables only ever assigned a new container this code allocated."""
+    assigned: Dict[ir.Var, bool] = {}
+    for stmt in ir.walk(body):
+        rebinds = isinstance(stmt, (ir.Assign, ir.For, ir.Function)) or isinstance(stmt, ir.Pop)
+        for var in ir.targets_written(stmt) if rebinds else ():
+            allocates = (
+                isinstance(stmt, ir.Assign)
+                and isinstance(stmt.value, ir.Call)
+                and stmt.value.fn in _ALLOCATING
+            )
+            assigned[var] = assigned.get(var, True) and allocates
+    return {var for var, always in assigned.items() if always}
+
+
+# Runtime helpers that return a new container (never one of their arguments).
+_ALLOCATING = {runtime.zeros_like, runtime.copy_of, runtime.make_list}
+
+
+def _prune(stmts: List[ir.Stmt], sets: tuple) -> List[ir.Stmt]:
     kept = []
     for stmt in stmts:
-        if isinstance(stmt, ir.Function):
-            stmt = ir.Function(stmt.name, stmt.params, _prune(stmt.body, read), stmt.doc, stmt.loc)
-        elif isinstance(stmt, ir.Assign) and stmt.target not in read and _removable(stmt.value):
+        if not _needed(stmt, *sets):
             continue
-        elif ir.blocks_of(stmt):  # a variable nobody reads is dead inside loops and branches too
-            stmt = ir.with_blocks(stmt, tuple(_prune(b, read) for b in ir.blocks_of(stmt)))
+        if isinstance(stmt, ir.Function):
+            stmt = ir.Function(stmt.name, stmt.params, _prune(stmt.body, sets), stmt.doc, stmt.loc)
+        elif ir.blocks_of(stmt):
+            stmt = ir.with_blocks(stmt, tuple(_prune(b, sets) for b in ir.blocks_of(stmt)))
         kept.append(stmt)
     return kept
 
 
 def _removable(value: ir.Expr) -> bool:
     return not isinstance(value, ir.Call) or rules.is_pure(value.fn)
-
-
-def _count(body: List[ir.Stmt]) -> int:
-    return sum(1 for _ in ir.walk(body))

@@ -28,7 +28,8 @@ from .rules import ARRAY, SCALAR, UNKNOWN
 from .taylor import taylor
 
 JVP, DERIVATIVE = "jvp", "derivative"
-MODES = (GRAD, VALUE_AND_GRAD, VJP, JVP, DERIVATIVE)
+TANGENT = "tangent"  # a JVP that returns only the output's tangent
+MODES = (GRAD, VALUE_AND_GRAD, VJP, JVP, TANGENT, DERIVATIVE)
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,14 @@ def _transform(fn: Callable, spec: Spec) -> Emitted:
         raise ValueError(f"order={spec.order} is only for mode {DERIVATIVE!r}, not {spec.mode!r}")
     if spec.mode == DERIVATIVE and spec.order > 1:
         result = taylor(low, spec.wrt, param_kinds, optimize=spec.optimize, order=spec.order)
-    elif spec.mode in (JVP, DERIVATIVE):
+    elif spec.mode in (JVP, TANGENT, DERIVATIVE):
         result = forward(
-            low, spec.wrt, param_kinds, optimize=spec.optimize, seed_ones=spec.mode == DERIVATIVE
+            low,
+            spec.wrt,
+            param_kinds,
+            optimize=spec.optimize,
+            seed_ones=spec.mode == DERIVATIVE,
+            tangent_only=spec.mode == TANGENT,
         )
     else:
         result = reverse(low, spec.wrt, param_kinds, optimize=spec.optimize, variant=spec.mode)
@@ -111,6 +117,7 @@ def _docstring(low: Lowered, spec: Spec) -> str:
         VALUE_AND_GRAD: "Value and gradient",
         VJP: "Value and pullback (vector-Jacobian product)",
         JVP: "Value and Jacobian-vector product",
+        TANGENT: "Jacobian-vector product",
         DERIVATIVE: "Elementwise derivative",
     }[spec.mode]
     if spec.mode == DERIVATIVE and spec.order > 1:

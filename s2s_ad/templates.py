@@ -214,6 +214,10 @@ class Builder:
                 return (operator.sub, (b, self._negated(a)))
         if fn is operator.sub and self._negated(args[1]) is not None:
             return (operator.add, (args[0], self._negated(args[1])))
+        if fn is runtime.zeros_like:  # zeros like zeros like x are zeros like x
+            inner = self.defs.get(args[0]) if isinstance(args[0], ir.Var) else None
+            if inner is not None and inner.fn is runtime.zeros_like and not inner.kwargs:
+                return (runtime.zeros_like, inner.args)
         return None
 
     def _is_unit(self, const: ir.Atom, other: ir.Atom, unit: int) -> bool:

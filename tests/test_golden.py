@@ -138,7 +138,7 @@ def test_benchmark_source(file_regression, name):
     import numpy as np
 
     from s2s_ad import analyse, pipeline
-    from s2s_ad.pipeline import GRAD, JVP, Spec
+    from s2s_ad.pipeline import GRAD, TANGENT, Spec
 
     workload = next(w for w in _benchmark_workloads().WORKLOADS if w.name == name)
     args = workload.arguments(np.random.default_rng(0))
@@ -148,7 +148,7 @@ def test_benchmark_source(file_regression, name):
     wrt = tuple(params[i] for i in workload.wrt)
     emitted = pipeline.build(f, Spec(GRAD, wrt, kinds))
     if workload.hvp:
-        emitted = pipeline.build(emitted.bind(f), Spec(JVP, wrt, kinds))
+        emitted = pipeline.build(emitted.bind(f), Spec(TANGENT, wrt, kinds))
     file_regression.check(emitted.text, basename=f"benchmark_{name}", extension=".py")
 
 

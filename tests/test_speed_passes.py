@@ -296,3 +296,91 @@ def test_a_loop_body_does_not_simplify_with_a_definition_from_before_the_loop():
     _, tangent = ad.jvp(negated_before_loop, (0.7, 3), (1.0, None))
     assert tangent == pytest.approx(expected, rel=1e-7)
     assert ad.grad(negated_before_loop)(0.7, 3) == pytest.approx(expected, rel=1e-7)
+
+
+# ------------------------------- dead containers, and HVP without the gradient
+
+acc, s, item = ir.Var("acc"), ir.Var("stack"), ir.Var("item")
+
+
+def test_writes_into_a_container_nobody_needs_are_dead():
+    from s2s_ad import runtime
+
+    body = [
+        ir.Assign(acc, call(runtime.zeros_like, x)),
+        ir.SetItem(acc, ir.Const(0), y),
+        ir.Accum(acc, y),
+        ir.Return(y),
+    ]
+    assert optimize.eliminate_dead_code(body) == [ir.Return(y)]
+
+
+def test_writes_into_a_value_that_may_be_shared_stay():
+    view = ir.Var("view")
+    body = [
+        ir.Assign(view, call(operator.getitem, x, ir.Const(slice(1, None)))),
+        ir.SetItem(view, ir.Const(0), y),  # writes into x
+        ir.Return(x),
+    ]
+    assert optimize.eliminate_dead_code(body) == body
+
+
+def test_zeros_like_reads_only_the_shape_of_a_fresh_array():
+    from s2s_ad import runtime
+
+    body = [
+        ir.Assign(acc, call(runtime.zeros_like, x)),
+        ir.SetItem(acc, ir.Const(0), y),  # the shape stays
+        ir.Assign(t1, call(runtime.zeros_like, acc)),
+        ir.Return(t1),
+    ]
+    assert optimize.eliminate_dead_code(body) == [body[0], body[2], body[3]]
+
+
+def test_pushes_change_a_list_shape_and_stay_for_zeros_like():
+    from s2s_ad import runtime
+
+    body = [
+        ir.Assign(s, call(runtime.make_list)),
+        ir.Push(s, y),
+        ir.Assign(t1, call(runtime.zeros_like, s)),
+        ir.Return(t1),
+    ]
+    assert optimize.eliminate_dead_code(body) == body
+
+
+def test_a_stack_nobody_pops_into_a_needed_value_is_dead():
+    from s2s_ad import runtime
+
+    body = [
+        ir.Assign(s, call(runtime.make_list)),
+        ir.Push(s, y),
+        ir.Pop(item, s),
+        ir.Return(y),
+    ]
+    assert optimize.eliminate_dead_code(body) == [ir.Return(y)]
+
+
+def test_zeros_like_of_zeros_like_is_zeros_like():
+    from s2s_ad import runtime
+
+    b = _builder()
+    inner = b.call(runtime.zeros_like, (x,))
+    b.call(runtime.zeros_like, (inner,))
+    assert b.out[-1].value == call(runtime.zeros_like, x)
+
+
+def test_the_hvp_code_returns_only_the_tangent_and_skips_the_gradient():
+    text = ad.source(rosenbrock, mode="hvp")
+    assert "def rosenbrock_grad_tangent(x, dx_1):" in text
+    assert "dx[" not in text  # the gradient's own writes are gone
+    point = np.random.default_rng(2).uniform(-1, 1.5, size=6)
+    v = np.random.default_rng(3).normal(size=6)
+    gradient = ad.grad(rosenbrock)
+
+    def directional(t):
+        return gradient(point + t * v)
+
+    h = 1e-6
+    expected = (directional(h) - directional(-h)) / (2 * h)
+    np.testing.assert_allclose(ad.hvp(rosenbrock)(point, v), expected, rtol=1e-6, atol=1e-6)
