@@ -76,6 +76,10 @@ class Builder:
                 if isinstance(simpler, tuple):
                     return self.call(simpler[0], simpler[1], target=target)
                 return simpler
+            if fn is operator.mul:
+                negated = self._negation_out_of_product(args, target)
+                if negated is not None:
+                    return negated
         var = target or self.names.temp()
         self.accumulated.discard(var)
         call = ir.Call(fn, args, tuple(kwargs), spelling)
@@ -229,6 +233,17 @@ class Builder:
         if not _is_number(const) or const.value != unit:
             return False
         return isinstance(const.value, int) or self.is_float(other)
+
+    def _negation_out_of_product(self, args: tuple, target: Optional[ir.Var]):
+        """``(-a) * b`` as ``-(a * b)``: the same rounding, and an accumulation
+        or a sum that takes the result then absorbs the negation (``dx -= a * b``)."""
+        for k, arg in enumerate(args):
+            inner = self._negated(arg)
+            if inner is not None:
+                operands = (inner, args[1]) if k == 0 else (args[0], inner)
+                product = self.call(operator.mul, operands)
+                return self.call(operator.neg, (product,), target=target)
+        return None
 
     def _negated(self, atom: ir.Atom) -> Optional[ir.Atom]:
         if atom in self.accumulated:

@@ -121,7 +121,7 @@ def test_same_shapes_need_no_unbroadcast_and_shapes_come_from_the_earliest_value
     adjoint = text.split("# adjoint sweep")[1]
     assert "unbroadcast" not in text
     assert "unreduce(1.0, t1)" in adjoint  # not the sum's argument, which is never computed
-    assert "dx[:-1] +=" in adjoint and "dx[1:] +=" in adjoint  # in place, no np.add.at
+    assert "dx[:-1] -=" in adjoint and "dx[1:] +=" in adjoint  # in place, no np.add.at
     point = np.random.default_rng(0).uniform(-1, 1.5, size=7)
     np.testing.assert_allclose(
         ad.grad(rosenbrock)(point), central_difference(rosenbrock, (point,), 0), rtol=1e-6
@@ -384,3 +384,13 @@ def test_the_hvp_code_returns_only_the_tangent_and_skips_the_gradient():
     h = 1e-6
     expected = (directional(h) - directional(-h)) / (2 * h)
     np.testing.assert_allclose(ad.hvp(rosenbrock)(point, v), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_a_negated_factor_comes_out_of_the_product():
+    b = _builder()
+    negated = b.call(operator.neg, (y,))
+    product = b.call(operator.mul, (negated, x))
+    assert b.out[-2].value == call(operator.mul, y, x)
+    assert b.defs[product] == call(operator.neg, b.out[-2].target)
+    b.accumulate(t0, product)
+    assert b.out[-1] == ir.Accum(t0, b.out[-3].target, None, None, subtract=True)

@@ -21,12 +21,11 @@ def recurrence_grad(x0, a, b, n):
         t5 = 1.0 - x
         t4 = a * x
         t12 = dx * 0.01
-        t13 = -t12
-        db += t13 * x
-        dx += t13 * b
-        t16 = t12 * t5
+        db -= t12 * x
+        dx -= t12 * b
+        t18 = t12 * t5
         dx -= t12 * t4
-        da += t16 * x
-        dx += t16 * a
+        da += t18 * x
+        dx += t18 * a
     # line 94: return x
     return (dx, da, db)

@@ -14,8 +14,6 @@ def rosenbrock_grad(x):
     dx[:-1] -= dt8
     dt5 = dt10 * 100.0
     dt4 = dt5 * (2 * (t1 - t2 ** 2))
-    dt3 = -dt4
-    dt2 = dt3 * (2 * t2)
-    dx[:-1] += dt2
+    dx[:-1] -= dt4 * (2 * t2)
     dx[1:] += dt4
     return as_structure(dx, x)

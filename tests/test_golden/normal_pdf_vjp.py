@@ -20,9 +20,8 @@ def normal_pdf_vjp(x, mu, sigma):
         dt11 = dt12 * 2
         t18 = 2 * sigma
         dsigma = dt11 * t18
-        dt9 = -dt10
-        dx = dt9 * (2 * t8)
-        dmu = -dx
+        dmu = dt10 * (2 * t8)
+        dx = -dmu
         dt4 = dt5 * (-t5 / t4)
         dt3 = dt4 / (2 * t4)
         dt2 = dt3 * t0
