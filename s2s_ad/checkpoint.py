@@ -136,17 +136,7 @@ def reverse_loop(rev, stmt: ir.For) -> None:
     """Append the adjoint of a checkpointed loop (nothing if its body has no adjoint)."""
     _refuse_jumps(stmt.body)
     _refuse_draws(stmt.body)
-    carried = rev.carried(stmt)
-    assigned = {v for s in ir.walk([stmt]) for v in ir.targets_written(s)}
-    for var in sorted(carried, key=str):
-        rev.materialize(var, owned_ok=var not in assigned)
-    at_entry = dict(rev.adjoint)
-    rev.entering_loop()
-    with rev.builder.block() as adjoint:
-        rev.reverse_into(stmt.body)
-        for var in sorted(carried, key=str):
-            rev.canonical(var, rev.adjoint.get(var))
-    rev.adjoint = at_entry
+    adjoint = rev.reversed_body(stmt)
     if not adjoint:
         return  # nothing to reverse: the primal sweep runs the loop as it is
     rev.builder.forget(ir.walk(adjoint))

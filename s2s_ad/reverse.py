@@ -432,6 +432,17 @@ class _Reverse(Transform):
         if checkpoint.is_checkpointed_loop(self, stmt):
             checkpoint.reverse_loop(self, stmt)
             return
+        body = self.reversed_body(stmt)
+        self.builder.forget(ir.walk(body))
+        counter = self.counters.get(id(stmt))
+        if counter is not None and self.in_loop.get(id(stmt)):
+            self.builder.append(ir.Pop(counter, self.stack, stmt.loc))
+        steps = self.reversed_steps(stmt, counter)
+        target = stmt.target if isinstance(stmt, ir.For) else ir.Var(self.names.claim("_"))
+        self.builder.append(ir.For(target, steps, body, stmt.loc))
+
+    def reversed_body(self, stmt) -> List[ir.Stmt]:
+        """The adjoint of one trip of a loop; carried adjoints end each trip in their own names."""
         carried = self.carried(stmt)
         assigned = {v for s in ir.walk([stmt]) for v in ir.targets_written(s)}
         for var in sorted(carried, key=str):
@@ -443,13 +454,7 @@ class _Reverse(Transform):
             for var in sorted(carried, key=str):
                 self.canonical(var, self.adjoint.get(var))
         self.adjoint = at_entry
-        self.builder.forget(ir.walk(body))
-        counter = self.counters.get(id(stmt))
-        if counter is not None and self.in_loop.get(id(stmt)):
-            self.builder.append(ir.Pop(counter, self.stack, stmt.loc))
-        steps = self.reversed_steps(stmt, counter)
-        target = stmt.target if isinstance(stmt, ir.For) else ir.Var(self.names.claim("_"))
-        self.builder.append(ir.For(target, steps, body, stmt.loc))
+        return body
 
     def reversed_steps(self, stmt, counter: Optional[ir.Var]) -> ir.Atom:
         """``reversed(range(...))`` over the primal loop's steps (the first ``counter`` ones)."""
