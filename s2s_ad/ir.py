@@ -37,7 +37,7 @@ except ImportError:  # Python 3.8
     from astunparse import unparse as _unparse
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Var:
     """A variable of the emitted program."""
 
@@ -45,6 +45,14 @@ class Var:
 
     def __str__(self) -> str:
         return self.name
+
+    # Written out: every pass hashes and compares variables, and the generated
+    # versions build a tuple each time (a tenth of a transform's time).
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is Var and other.name == self.name  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
 
 @dataclass(frozen=True)

@@ -212,18 +212,36 @@ def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:
     """
     fresh = _fresh_containers(body)
     statements = list(ir.walk(body))
+    writers: Dict[ir.Var, List[ir.Stmt]] = {}
+    for stmt in statements:
+        for var in _changes(stmt):
+            writers.setdefault(var, []).append(stmt)
     needed: Set[ir.Var] = set()
     shaped: Set[ir.Var] = set()  # read only by zeros_like: writing items into them is dead
-    while True:
-        count = len(needed) + len(shaped)
-        for stmt in statements:
-            if not _needed(stmt, needed, shaped, fresh):
+    pending = [s for s in statements if _needed(s, needed, shaped, fresh)]
+    done: Set[int] = set()
+    while pending:
+        stmt = pending.pop()
+        if id(stmt) in done:
+            continue
+        done.add(id(stmt))
+        for atom in ir.atoms_read(stmt):
+            if not isinstance(atom, ir.Var):
                 continue
-            for atom in ir.atoms_read(stmt):
-                if isinstance(atom, ir.Var):
-                    (shaped if _reads_shape_only(stmt, atom, fresh) else needed).add(atom)
-        if len(needed) + len(shaped) == count:
-            return _prune(body, (needed, shaped, fresh))
+            into = shaped if _reads_shape_only(stmt, atom, fresh) else needed
+            if atom not in into:
+                into.add(atom)  # its writers may be needed now
+                pending += [w for w in writers.get(atom, ()) if _needed(w, needed, shaped, fresh)]
+    return _prune(body, (needed, shaped, fresh))
+
+
+def _changes(stmt: ir.Stmt) -> List[ir.Var]:
+    """The variables a statement binds or changes in place (a stack it pushes onto too)."""
+    if isinstance(stmt, ir.Push):
+        return [stmt.stack]
+    if isinstance(stmt, ir.Pop):
+        return [stmt.target, stmt.stack]
+    return list(ir.targets_written(stmt))
 
 
 def _needed(stmt: ir.Stmt, needed: Set[ir.Var], shaped: Set[ir.Var], fresh: Set[ir.Var]) -> bool:

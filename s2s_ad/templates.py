@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import ir, runtime
 from .errors import Loc
-from .rules import Template
+from .rules import SCALAR, Template
 
 _FOLDABLE = {
     operator.add,
@@ -294,6 +294,7 @@ class Transform:
         self.varied = analyse.varied(self.fn, self.wrt)
         self.active = self.varied & analyse.useful(self.fn)
         self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
+        self.kind_of_value = analyse.kind_of_value  # analyse imports this module
         self.mutable = mutable_variables(self.fn.body)
         self.shapes = analyse.shapes(self.fn, self.kinds) if optimize else {}
         # The derivatives of mutable variables are assigned again and again:
@@ -326,16 +327,12 @@ class Transform:
         return "lambda" if self.fn.name == "<lambda>" else self.fn.name
 
     def kind(self, atom: ir.Atom) -> str:
-        from .analyse import kind_of_value
-
         if isinstance(atom, ir.Const):
-            return kind_of_value(atom.value)
+            return self.kind_of_value(atom.value)
         return self.kinds.get(atom, "unknown")
 
     def rule_context(self, stmt: ir.Assign):
         """The rule of a call statement, its template names and its bindings."""
-        from .rules import SCALAR
-
         call = stmt.value
         rule = rule_for(call, stmt.loc)
         namespace = rule.namespace(all(self.kind(a) == SCALAR for a in call.args))
@@ -346,8 +343,6 @@ class Transform:
     def broadcasts(self, rule, env: Mapping[str, ir.Atom], index: int) -> bool:
         """Whether parameter ``index`` of an elementwise rule may be broadcast against
         another argument that is not known to be a scalar."""
-        from .rules import SCALAR
-
         if not rule.elementwise:
             return False
         others = [
