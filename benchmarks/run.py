@@ -45,6 +45,7 @@ from s2s_ad.pipeline import GRAD  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peers  # noqa: E402
+import stores  # noqa: E402
 import workloads  # noqa: E402
 from workloads import WORKLOADS, Workload  # noqa: E402
 
@@ -213,25 +214,9 @@ def stored_per_iteration() -> Dict[str, float]:
     emitted = emitted_function(recurrence, (0.1, 2.0, 0.5, 1000))
     counts = {}
     for label, fn in ((HAND, recurrence.by_hand), (S2S, emitted)):
-        appends = [_appends(fn, (0.1, 2.0, 0.5, n)) for n in (1000, 2000)]
+        appends = [stores.appends(fn, (0.1, 2.0, 0.5, n)) for n in (1000, 2000)]
         counts[label] = (appends[1] - appends[0]) / 1000
     return counts
-
-
-def _appends(fn: Callable, args: tuple) -> int:
-    count = 0
-
-    def hook(frame, event, arg):
-        nonlocal count
-        if event == "c_call" and getattr(arg, "__name__", "") == "append":
-            count += isinstance(getattr(arg, "__self__", None), list)
-
-    sys.setprofile(hook)
-    try:
-        fn(*args)
-    finally:
-        sys.setprofile(None)
-    return count
 
 
 # ---------------------------------------------------------------- output

@@ -187,19 +187,18 @@ def _reduces_everything(rule, call: ir.Call) -> bool:
     return is_const and axis.value is None and not keepdims.value
 
 
-def shapes(fn: ir.Function, kinds: Mapping[ir.Var, str]) -> Dict[ir.Var, tuple]:
+def shapes(
+    fn: ir.Function, kinds: Mapping[ir.Var, str], mutable: Set[ir.Var]
+) -> Dict[ir.Var, tuple]:
     """Keys naming the shape of array variables: two variables with one key have one shape.
 
     The key of a parameter is its name; an elementwise call on arrays that
     share a key (and scalars) keeps that key; ``x[a:]``, ``x[:-b]`` and
     ``x[a:-b]`` drop ``a + b`` rows of ``x``'s shape, so ``x[1:]`` and
-    ``x[:-1]`` share a key.  Variables assigned more than once, and every
+    ``x[:-1]`` share a key.  ``mutable`` variables (assigned more than once), and every
     other call, get no key.  Reverse mode leaves out ``unbroadcast`` between
     arrays with one key: nothing was broadcast.
     """
-    from .templates import mutable_variables
-
-    mutable = mutable_variables(fn.body)
     keys: Dict[ir.Var, tuple] = {}
     for stmt in ir.walk(fn.body):
         if not isinstance(stmt, ir.Assign) or stmt.target in mutable:

@@ -34,7 +34,7 @@ from .errors import TransformError
 from .ir import DISPLAYS
 from .lower import Lowered
 from .rules import ARRAY, SCALAR
-from .templates import Transform, template_of
+from .templates import ARITHMETIC, Transform, template_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
 
@@ -662,9 +662,15 @@ class _Reverse(Transform):
         iteration recomputes ``t = a * x`` there and nothing is saved: the
         scalar recurrence then stores one float per step, as by hand.
         """
+        readers: Dict[ir.Var, List[ir.Stmt]] = {}
+        for stmt in ir.walk(self.fn.body):
+            for atom in set(ir.atoms_read(stmt)):
+                readers.setdefault(atom, []).append(stmt)
         for site in sorted(self.sites.values(), key=lambda s: s.path):
-            loop = self._loop_around(site)
-            if loop is None or not self._cheap(site.stmt) or len(by_var[site.var]) != 1:
+            if not self._cheap(site.stmt) or len(by_var[site.var]) != 1:
+                continue
+            loop = self._loop_around(site, readers.get(site.var, []))
+            if loop is None:
                 continue
             block = _block_holding(sweep, site.pop)
             if block is None:
@@ -677,9 +683,9 @@ class _Reverse(Transform):
             block.insert(ready, ir.Assign(site.var, site.stmt.value, site.stmt.loc))
             self.rematerialized.add(site.var)
 
-    def _loop_around(self, site: _Site) -> Optional[ir.Stmt]:
+    def _loop_around(self, site: _Site, readers: List[ir.Stmt]) -> Optional[ir.Stmt]:
         """The loop whose body holds ``site`` at its top level, if the temporary lives
-        only inside that body, after ``site``."""
+        only inside that body, after ``site`` (``readers``: the statements reading it)."""
         if site.item or not site.in_loop or len(site.path) < 2 or site.path[-1][1] != 0:
             return None
         loop = _statement_at(self.fn.body, site.path[:-1])
@@ -687,8 +693,7 @@ class _Reverse(Transform):
             return None
         position = site.path[-1][0]
         inside = {id(s) for s in ir.walk(loop.body[position:])}
-        readers = [s for s in ir.walk(self.fn.body) if site.var in ir.atoms_read(s)]
-        if any(id(s) not in inside for s in readers) or site.var in ir.atoms_read(site.stmt):
+        if any(id(s) not in inside or s is site.stmt for s in readers):
             return None
         return loop
 
@@ -698,7 +703,7 @@ class _Reverse(Transform):
             return False
         call = stmt.value
         return (
-            (call.fn in _CHEAP_OPERATORS or getattr(call.fn, "__module__", None) == "math")
+            (call.fn in ARITHMETIC or getattr(call.fn, "__module__", None) == "math")
             and not call.kwargs
             and self.kind(stmt.target) == SCALAR
             and all(self.kind(a) == SCALAR for a in call.args)
@@ -903,25 +908,13 @@ def _may_precede(other: _Site, site: _Site) -> bool:
 # Helpers that read their second argument only for its shape and dtype.
 _SHAPE_ONLY = {arrays.unreduce, arrays.unreduce_mean}
 
-# Calls whose recomputation costs about what saving and restoring their value does.
-_CHEAP_OPERATORS = {
-    operator.add,
-    operator.sub,
-    operator.mul,
-    operator.truediv,
-    operator.neg,
-    operator.pow,
-}
-
 
 def _basic_slice(index: ir.Atom) -> bool:
-    """A constant slice, or a tuple of slices and ints: ``dx[index] += g`` adds each item once."""
-    if not isinstance(index, ir.Const):
+    """A constant basic index with a slice in it: ``dx[index] += g`` adds each item once."""
+    if not isinstance(index, ir.Const) or not runtime.is_basic_index(index.value):
         return False
     items = index.value if isinstance(index.value, tuple) else (index.value,)
-    return any(isinstance(i, slice) for i in items) and all(
-        isinstance(i, (slice, int)) or i is Ellipsis for i in items
-    )
+    return any(isinstance(i, slice) for i in items)
 
 
 def _statement_at(body: List[ir.Stmt], path: tuple) -> ir.Stmt:

@@ -178,7 +178,7 @@ def add_at(acc: Any, index: Any, g: Any) -> Any:
     [0.0, 2.5]
     """
     if isinstance(acc, np.ndarray):
-        if _is_basic_index(index):  # no index repeats: `+=` adds each item once
+        if is_basic_index(index):  # no index repeats: `+=` adds each item once
             acc[index] += g
         else:
             np.add.at(acc, index, g)
@@ -187,7 +187,7 @@ def add_at(acc: Any, index: Any, g: Any) -> Any:
     return acc
 
 
-def _is_basic_index(index: Any) -> bool:
+def is_basic_index(index: Any) -> bool:
     """Ints, slices, ``...`` and ``None`` (or a tuple of them) select each item at most once."""
     items = index if type(index) is tuple else (index,)
     return all(

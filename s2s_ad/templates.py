@@ -19,7 +19,9 @@ from . import ir, runtime
 from .errors import Loc
 from .rules import SCALAR, Template
 
-_FOLDABLE = {
+# The arithmetic operators: folded on constants here, recomputed rather than
+# saved by reverse mode's loops (reverse.py).
+ARITHMETIC = {
     operator.add,
     operator.sub,
     operator.mul,
@@ -190,7 +192,7 @@ class Builder:
 
     def _simplify(self, fn: Any, args: Tuple[ir.Atom, ...]):
         """An atom, or a (fn, args) pair, equal to ``fn(*args)``; None if no rule applies."""
-        if fn in _FOLDABLE and all(_is_number(a) for a in args):
+        if fn in ARITHMETIC and all(_is_number(a) for a in args):
             try:
                 return ir.Const(fn(*(a.value for a in args)))
             except (ArithmeticError, ValueError, TypeError):
@@ -296,7 +298,7 @@ class Transform:
         self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
         self.kind_of_value = analyse.kind_of_value  # analyse imports this module
         self.mutable = mutable_variables(self.fn.body)
-        self.shapes = analyse.shapes(self.fn, self.kinds) if optimize else {}
+        self.shapes = analyse.shapes(self.fn, self.kinds, self.mutable) if optimize else {}
         # The derivatives of mutable variables are assigned again and again:
         # another derivative must copy them rather than share the name.
         self.unstable = {self.names.derivative(v) for v in sorted(self.mutable, key=str)}

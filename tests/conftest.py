@@ -75,12 +75,19 @@ def make_module(tmp_path):
 
 def load_example(name: str):
     """Import examples/<name>.py (once)."""
-    module_name = f"s2s_ad_examples_{name}"
+    return _import_file(ROOT / "examples" / f"{name}.py", f"s2s_ad_examples_{name}")
+
+
+def load_benchmark(name: str):
+    """Import benchmarks/<name>.py (once): the benchmarks are scripts, not a package."""
+    return _import_file(ROOT / "benchmarks" / f"{name}.py", f"s2s_ad_benchmarks_{name}")
+
+
+def _import_file(path: Path, module_name: str):
     if module_name not in sys.modules:
-        path = ROOT / "examples" / f"{name}.py"
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
+        sys.modules[module_name] = module  # before running it: dataclasses look it up
         spec.loader.exec_module(module)
     return sys.modules[module_name]
 

@@ -115,18 +115,9 @@ def test_hessian_vector_product_source(file_regression):
 
 
 def _benchmark_workloads():
-    """benchmarks/workloads.py (the benchmarks are scripts, not a package)."""
-    import importlib.util
-    import sys
+    from conftest import load_benchmark
 
-    from conftest import ROOT
-
-    if "workloads" not in sys.modules:
-        path = ROOT / "benchmarks" / "workloads.py"
-        spec = importlib.util.spec_from_file_location("workloads", path)
-        module = sys.modules["workloads"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules["workloads"]
+    return load_benchmark("workloads")
 
 
 BENCHMARKS = [w.name for w in _benchmark_workloads().WORKLOADS]

@@ -7,7 +7,6 @@ Every gradient is also checked against an independent oracle.
 
 import math
 import operator
-import sys
 
 import numpy as np
 import pytest
@@ -18,9 +17,9 @@ from s2s_ad.arrays import matmul_vjp_x, matmul_vjp_y, unreduce
 from s2s_ad.lower import lower_function
 from s2s_ad.pipeline import Spec
 from s2s_ad.runtime import add_at, unbroadcast, zeros_like
-from s2s_ad.templates import Builder
+from s2s_ad.templates import Builder, mutable_variables
 
-from conftest import central_difference
+from conftest import central_difference, load_benchmark
 
 x, y, t0, t1, t2 = (ir.Var(n) for n in ("x", "y", "t0", "t1", "t2"))
 
@@ -95,7 +94,7 @@ def rosenbrock(x):
 def test_shape_keys_follow_elementwise_calls_and_row_slices():
     low = lower_function(rosenbrock)
     kinds = analyse.kinds(low.function, {"x": "array"}, low.free_values)
-    keys = analyse.shapes(low.function, kinds)
+    keys = analyse.shapes(low.function, kinds, mutable_variables(low.function.body))
     by_source = {s.note: keys.get(s.target) for s in low.function.body if isinstance(s, ir.Assign)}
     head, tail = by_source["x[:-1]"], by_source["x[1:]"]
     assert head == tail == ("rows", ("argument", "x"), 1)
@@ -110,7 +109,7 @@ def test_different_slices_get_different_keys():
 
     low = lower_function(f)
     kinds = analyse.kinds(low.function, {"x": "array"}, low.free_values)
-    keys = analyse.shapes(low.function, kinds)
+    keys = analyse.shapes(low.function, kinds, mutable_variables(low.function.body))
     notes = {s.note: keys.get(s.target) for s in low.function.body if isinstance(s, ir.Assign)}
     assert notes["x[2:]"] != notes["x[:-1]"]
     assert notes["x[2:] * x[:-1]"] is None  # they broadcast (or fail): no key
@@ -157,21 +156,7 @@ def recurrence(x0: float, a: float, b: float, n: int) -> float:
     return x
 
 
-def appends(fn, args):
-    """How many times ``list.append`` runs during ``fn(*args)`` (counted by a profiler hook)."""
-    count = 0
-
-    def hook(frame, event, arg):
-        nonlocal count
-        if event == "c_call" and getattr(arg, "__name__", "") == "append":
-            count += isinstance(getattr(arg, "__self__", None), list)
-
-    sys.setprofile(hook)
-    try:
-        fn(*args)
-    finally:
-        sys.setprofile(None)
-    return count
+appends = load_benchmark("stores").appends  # list.append calls, counted by a profiler hook
 
 
 @pytest.mark.optimized_only  # counts what the optimized code alone stores
