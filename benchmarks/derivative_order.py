@@ -25,8 +25,8 @@ from typing import Any, Callable, Tuple
 import numpy as np
 
 import s2s_ad as ad
-from s2s_ad import pipeline
-from s2s_ad.pipeline import DERIVATIVE, Spec
+from s2s_ad.compiler import pipeline
+from s2s_ad.compiler.pipeline import DERIVATIVE, Spec
 
 ORDERS = (1, 2, 4, 8)
 

@@ -9,7 +9,7 @@ schedule -- none (plain reverse mode), sqrt, binomial with ``s`` snapshots
 * the peak memory allocated during one call of ``ad.grad(f)`` above what
   was allocated before it (``tracemalloc``, which sees NumPy's buffers too);
 * the best time of ``--repeats`` calls, measured without ``tracemalloc``;
-* from the schedule's counters (``s2s_ad.schedules.counting``): the steps
+* from the schedule's counters (``s2s_ad.runtime.schedules.counting``): the steps
   run in all, primal and adjoint sweeps, per step of the loop, and the most
   snapshots held at once.
 
@@ -34,7 +34,7 @@ from typing import Any, Callable, List, Optional, Tuple
 import numpy as np
 
 import s2s_ad as ad
-from s2s_ad import schedules
+from s2s_ad.runtime import schedules
 
 ROOT = Path(__file__).resolve().parent.parent
 

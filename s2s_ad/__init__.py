@@ -7,7 +7,9 @@
 (4.0, 3.0)
 """
 
-from .api import (
+from .api.custom import defjvp, defvjp
+from .api.higher import curl, divergence, hessian, hvp, jacobian, laplacian
+from .api.transforms import (
     check_grad,
     derivative,
     differentiate,
@@ -18,12 +20,10 @@ from .api import (
     value_and_grad,
     vjp,
 )
-from .checkpoint import checkpoint
-from .errors import TransformError
-from .extend import defjvp, defvjp
-from .higher import curl, divergence, hessian, hvp, jacobian, laplacian
+from .compiler.checkpoint import checkpoint
+from .compiler.errors import TransformError
 from .runtime import stop_gradient
-from .schedules import checkpointed
+from .runtime.schedules import checkpointed
 
 __version__ = "0.1.0"
 

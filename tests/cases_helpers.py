@@ -14,7 +14,9 @@ from typing import Any, Dict
 
 import numpy as np
 
-from s2s_ad import arrays, linalg, runtime, shapes
+from s2s_ad import runtime
+from s2s_ad.runtime import arrays, linalg
+from s2s_ad.runtime import shape_ops as shapes
 
 from rule_harness import ANY, NONZERO, POSITIVE, SMALL, Case, shaped
 

@@ -117,7 +117,7 @@ def optimized_agrees_with_unoptimized(monkeypatch, request):
         yield
         _comparing.pop()
         return
-    from s2s_ad import api
+    from s2s_ad.api import transforms as api
 
     specialize = api._Derived._specialize
 

@@ -26,10 +26,10 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
-from s2s_ad import ir, pipeline
-from s2s_ad.analyse import kind_of_value
-from s2s_ad.lower import lower_function
-from s2s_ad.pipeline import Spec
+from s2s_ad.compiler import ir, pipeline
+from s2s_ad.compiler.analyse import kind_of_value
+from s2s_ad.compiler.lower import lower_function
+from s2s_ad.compiler.pipeline import Spec
 from s2s_ad.rules import lookup
 
 # ------------------------------------------------------------------ oracle

@@ -5,8 +5,8 @@ import re
 import pytest
 
 import s2s_ad as ad
-from s2s_ad import analyse, ir
-from s2s_ad.lower import lower_function
+from s2s_ad.compiler import analyse, ir
+from s2s_ad.compiler.lower import lower_function
 
 SOURCE = """
 import math
@@ -87,7 +87,7 @@ def test_kinds_follow_the_parameters(m):
 
 
 def test_scalar_code_has_no_broadcasting_bookkeeping(m):
-    from s2s_ad import pipeline
+    from s2s_ad.compiler import pipeline
 
     generic = ad.source(m.product, wrt=("x", "a", "b"))
     assert "unbroadcast" in generic  # unannotated parameters may be arrays

@@ -199,8 +199,8 @@ def test_differentiate_decorator_bare_and_with_options(make_module):
 
 
 def test_optimized_and_unoptimized_code_agree(m, make_module):
-    from s2s_ad import pipeline
-    from s2s_ad.pipeline import Spec
+    from s2s_ad.compiler import pipeline
+    from s2s_ad.compiler.pipeline import Spec
 
     mod = make_module(
         """
@@ -380,7 +380,7 @@ def test_a_functools_wraps_decorator_is_not_silently_skipped(make_module):
 
 def test_emitted_code_can_be_differentiated_again(make_module):
     """The IR's promise for higher order: the output is made of primitives with rules."""
-    from s2s_ad import pipeline
+    from s2s_ad.compiler import pipeline
 
     m = make_module(
         """

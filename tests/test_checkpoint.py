@@ -4,7 +4,7 @@ Every gradient of a checkpointed program is compared with `==` to the same
 program without checkpointing (the arithmetic is re-executed, not changed),
 and with an independent oracle: analytic derivatives or central differences
 in float64.  The memory bounds are proved by counting, not timing: the
-schedules' counters (`s2s_ad.schedules.counting`) against Griewank's minimal
+schedules' counters (`s2s_ad.runtime.schedules.counting`) against Griewank's minimal
 number of steps, computed here from its recursion, and the length of the
 emitted code's stack after the primal sweep.
 """
@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import s2s_ad as ad
-from s2s_ad import api, schedules
-from s2s_ad.reverse import VJP
+from s2s_ad.api import transforms as api
+from s2s_ad.compiler.reverse import VJP
+from s2s_ad.runtime import schedules
 
 from conftest import central_difference, import_source, load_example
 

@@ -340,7 +340,7 @@ def test_source_not_available():
 
 
 def test_transform_error_attributes_and_str():
-    err = ad.TransformError("no rule", ad.errors.Loc("model.py", 7, 11, "    return g(x)"))
+    err = ad.TransformError("no rule", ad.compiler.errors.Loc("model.py", 7, 11, "    return g(x)"))
     assert (err.filename, err.lineno, err.col_offset) == ("model.py", 7, 11)
     assert str(err).startswith("model.py:7: no rule")
     assert "return g(x)" in str(err)
@@ -522,7 +522,7 @@ def test_note_is_not_duplicated_on_repeated_failures(runtime):
 
 def test_each_variant_of_emitted_code_keeps_its_own_lines(write_module):
     """Scalar and array code of one function are registered under different names."""
-    from s2s_ad import pipeline
+    from s2s_ad.compiler import pipeline
 
     module = write_module("def f(x):\n    return 1.0 / x\n", "variants")
     scalar = pipeline.build(module.f, pipeline.Spec("grad", ("x",), ("scalar",)))

@@ -128,8 +128,8 @@ def test_benchmark_source(file_regression, name):
     """The optimized code benchmarks/run.py times, for the kinds of its arguments."""
     import numpy as np
 
-    from s2s_ad import analyse, pipeline
-    from s2s_ad.pipeline import GRAD, TANGENT, Spec
+    from s2s_ad.compiler import analyse, pipeline
+    from s2s_ad.compiler.pipeline import GRAD, TANGENT, Spec
 
     workload = next(w for w in _benchmark_workloads().WORKLOADS if w.name == name)
     args = workload.arguments(np.random.default_rng(0))

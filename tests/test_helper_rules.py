@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
-from s2s_ad import pipeline
-from s2s_ad.analyse import kind_of_value
-from s2s_ad.errors import TransformError
-from s2s_ad.pipeline import Spec
+from s2s_ad.compiler import pipeline
+from s2s_ad.compiler.analyse import kind_of_value
+from s2s_ad.compiler.errors import TransformError
+from s2s_ad.compiler.pipeline import Spec
 from s2s_ad.rules import MISSING, all_rules, is_nondifferentiable, lookup
 from s2s_ad.rules import helpers as helper_rules
 

@@ -5,8 +5,8 @@ import operator
 import numpy as np
 import pytest
 
-from s2s_ad import ir, optimize
-from s2s_ad.templates import Builder
+from s2s_ad.compiler import ir, optimize
+from s2s_ad.compiler.templates import Builder
 
 x, y, t0, t1, t2, t3, dx = (ir.Var(n) for n in ("x", "y", "t0", "t1", "t2", "t3", "dx"))
 

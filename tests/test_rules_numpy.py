@@ -23,11 +23,13 @@ from cases_linalg import CASES as LINALG_CASES
 from cases_shapes import CASES as SHAPE_CASES
 
 import s2s_ad as ad
-from s2s_ad import arrays, linalg, runtime, shapes
+from s2s_ad import runtime
 from s2s_ad.rules import all_rules
 from s2s_ad.rules import linalg as linalg_rules
 from s2s_ad.rules import numpy as numpy_rules
-from s2s_ad.rules import shapes as shape_rules
+from s2s_ad.rules import shape_ops as shape_rules
+from s2s_ad.runtime import arrays, linalg
+from s2s_ad.runtime import shape_ops as shapes
 
 from rule_harness import (
     ANY,
@@ -458,7 +460,7 @@ def scalar_output(point: Point) -> bool:
 TABLE = RuleTable(
     CASES,
     name="rules_numpy",
-    imports=("import numpy as np", "", "from s2s_ad import arrays, linalg, runtime, shapes", ""),
+    imports=("import numpy as np", "", "from s2s_ad import runtime", "from s2s_ad.runtime import arrays, linalg, shape_ops as shapes", ""),
     label=label,
     function_name=function_name,
     scalar_output=scalar_output,

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
-from s2s_ad import analyse, ir, optimize, pipeline
-from s2s_ad.arrays import matmul_vjp_x, matmul_vjp_y, unreduce
-from s2s_ad.lower import lower_function
-from s2s_ad.pipeline import Spec
+from s2s_ad.compiler import analyse, ir, optimize, pipeline
+from s2s_ad.compiler.lower import lower_function
+from s2s_ad.compiler.pipeline import Spec
+from s2s_ad.compiler.templates import Builder, mutable_variables
 from s2s_ad.runtime import add_at, unbroadcast, zeros_like
-from s2s_ad.templates import Builder, mutable_variables
+from s2s_ad.runtime.arrays import matmul_vjp_x, matmul_vjp_y, unreduce
 
 from conftest import central_difference, load_benchmark
 
@@ -180,7 +180,7 @@ def test_the_recomputed_recurrence_gradient_is_exact():
 @pytest.mark.optimized_only
 def test_without_optimization_the_temporaries_are_saved():
     gradient = ad.grad(recurrence, wrt=(0, 1, 2))
-    plain = ad.api._Derived(recurrence, "grad", ("x0", "a", "b"), optimize=False)
+    plain = ad.api.transforms._Derived(recurrence, "grad", ("x0", "a", "b"), optimize=False)
     args_100, args_200 = (0.1, 2.0, 0.5, 100), (0.1, 2.0, 0.5, 200)
     per_step = (appends(plain, args_200) - appends(plain, args_100)) / 100
     assert per_step > 1

@@ -8,8 +8,8 @@ import pytest
 from numpy.polynomial import hermite
 
 import s2s_ad as ad
-from s2s_ad import series
-from s2s_ad.series import Series
+from s2s_ad.rules import series
+from s2s_ad.rules.series import Series
 
 ORDERS = list(range(1, 9))
 RTOL = 1e-9
@@ -332,7 +332,7 @@ def test_piecewise_linear_calls_map_each_coefficient(order):
 
 @pytest.mark.parametrize("f", [product, horner, branch, powers_by_item], ids=lambda f: f.__name__)
 def test_unoptimized_code_computes_the_same(f):
-    from s2s_ad import pipeline
+    from s2s_ad.compiler import pipeline
 
     spec = pipeline.Spec(pipeline.DERIVATIVE, ("x",), ("scalar",), optimize=False, order=5)
     unoptimized = pipeline.build(f, spec).bind(f)

@@ -26,7 +26,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
-from ..ir import unparse
+from ..compiler.ir import unparse
 
 SCALAR, ARRAY, UNKNOWN = "scalar", "array", "unknown"
 
@@ -322,11 +322,11 @@ def template_rule(
 def only(**allowed: Any) -> Callable[[Mapping[str, Any]], Optional[str]]:
     """An ``accepts`` that lets options keep only the given values (``only(retstep=False)``).
 
-    >>> from s2s_ad import ir
+    >>> from s2s_ad.compiler import ir
     >>> only(retstep=False)({"retstep": ir.Const(True)})
     '`retstep=` can only be False here'
     """
-    from ..ir import Const
+    from ..compiler.ir import Const
 
     def accepts(bound: Mapping[str, Any]) -> Optional[str]:
         for name, value in allowed.items():
@@ -444,7 +444,7 @@ def _load_tables() -> None:
     from . import linalg as _linalg_rules  # noqa: F401
     from . import numpy as _numpy_rules  # noqa: F401
     from . import python as _python_rules  # noqa: F401
-    from . import shapes as _shape_rules  # noqa: F401
+    from . import shape_ops as _shape_rules  # noqa: F401
 
 
 _load_tables()

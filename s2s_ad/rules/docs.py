@@ -15,7 +15,7 @@ from . import Rule, all_rules, nondiff_functions
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
 from . import numpy as numpy_rules
-from . import shapes as shape_rules
+from . import shape_ops as shape_rules
 
 # Each table module, with the heading of its section.
 TABLES = (
@@ -153,7 +153,9 @@ def _is_helper(rule: Rule) -> bool:
 
 def _is_numpy(fn: Any) -> bool:
     module = getattr(fn, "__module__", None)
-    return module is None or module.startswith("numpy") or module.startswith("s2s_ad.arrays")
+    return (
+        module is None or module.startswith("numpy") or module.startswith("s2s_ad.runtime.arrays")
+    )
 
 
 if __name__ == "__main__":

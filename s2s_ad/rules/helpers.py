@@ -23,7 +23,9 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
-from .. import arrays, linalg, runtime, shapes
+from .. import runtime
+from ..runtime import arrays, linalg
+from ..runtime import shape_ops as shapes
 from . import lookup, nondifferentiable, refused, variadic_rule
 from .numpy import REDUCE
 

@@ -1,4 +1,4 @@
-"""Rules for ``np.linalg``, with helpers from :mod:`s2s_ad.linalg`."""
+"""Rules for ``np.linalg``, with helpers from :mod:`s2s_ad.runtime.linalg`."""
 
 from __future__ import annotations
 

@@ -13,7 +13,10 @@ import operator
 
 import numpy as np
 
-from .. import arrays, ir, linalg, runtime, shapes
+from .. import runtime
+from ..compiler import ir
+from ..runtime import arrays, linalg
+from ..runtime import shape_ops as shapes
 from . import (
     SCALAR,
     always,

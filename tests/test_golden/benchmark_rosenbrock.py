@@ -1,4 +1,4 @@
-from s2s_ad.arrays import unreduce
+from s2s_ad.runtime.arrays import unreduce
 from s2s_ad.runtime import as_structure, zeros_like
 
 def rosenbrock_grad(x):

@@ -1,5 +1,5 @@
 # block_vjp = s2s_ad callee vjp of block wrt ('h', 'W')  (bound by s2s_ad)
-from s2s_ad.arrays import unreduce
+from s2s_ad.runtime.arrays import unreduce
 from s2s_ad.runtime import unbroadcast, zeros_like
 
 def deep_grad(h, W, n):

@@ -1,4 +1,4 @@
-from s2s_ad.arrays import unreduce_mean
+from s2s_ad.runtime.arrays import unreduce_mean
 from s2s_ad.runtime import unbroadcast
 
 def loss_grad(a, b, x, y):

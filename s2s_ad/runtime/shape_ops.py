@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from . import unbroadcast
 from .arrays import float_dtype, like
-from .runtime import unbroadcast
 
 
 def untranspose(g: Any, axes: Any = None) -> Any:

@@ -26,7 +26,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-from . import ir, rules
+from .. import rules
+from . import ir
 from .errors import Loc
 from .parse import Parsed
 

@@ -2,7 +2,7 @@
 
 They are linear (sorting is, for a fixed order), so the JVP applies the
 same operation to the tangent and the VJP undoes it on the cotangent, with
-a helper from :mod:`s2s_ad.shapes` where NumPy has no inverse of its own.
+a helper from :mod:`s2s_ad.runtime.shape_ops` where NumPy has no inverse of its own.
 """
 
 from __future__ import annotations

@@ -33,10 +33,11 @@ from typing import Any, Dict, List, Optional
 import gast
 import numpy as np
 
-from . import ir, nested, runtime
+from .. import runtime
+from ..runtime.schedules import checkpointed, records, saves
+from . import ir, nested
 from .errors import TransformError
 from .parse import _MISSING, Parsed, dotted_name, parse
-from .schedules import checkpointed, records, saves
 
 BINARY = {
     gast.Add: operator.add,
@@ -858,7 +859,7 @@ class _Lowerer:
         The call of the result is then differentiated through the emitted
         code of ``f``'s derivative (see ``calls.Callee``).
         """
-        from . import api
+        from ..api import transforms as api
         from .checkpoint import checkpoint
 
         maker = self.callee_of(node)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import rules
-from .rules import MISSING, Rule, Template
+from .. import rules
+from ..rules import MISSING, Rule, Template
 
 
 def defvjp(fn: Callable, *vjps: Callable) -> None:

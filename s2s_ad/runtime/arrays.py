@@ -1,4 +1,4 @@
-"""Helpers that the emitted code of NumPy rules calls (``from s2s_ad.arrays import unreduce``).
+"""Helpers that the emitted code of NumPy rules calls (``from s2s_ad.runtime.arrays import unreduce``).
 
 Each is the derivative piece of one family of NumPy functions, written so
 that a reader of the emitted code can look it up: reductions over ``axis``
@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from .runtime import unbroadcast
+from . import unbroadcast
 
 Axis = Optional[Any]  # None, an int or a tuple of ints
 
@@ -957,7 +957,7 @@ def _as_matrices(g: Any, x: Any, y: Any):
 
 def _sum_like(value: Any, x: Any) -> Any:
     """``value`` summed over the axes broadcasting added to ``x``, as a value like ``x``."""
-    from .runtime import _sum_to_shape
+    from . import _sum_to_shape
 
     value, shape = np.asarray(value), np.shape(x)
     if value.shape != shape:

@@ -23,10 +23,10 @@ from typing import Any, Callable, List, Sequence, Tuple
 
 import numpy as np
 
-from . import api
-from .api import Wrt, _check_function, _named, _resolve_wrt
-from .pipeline import JVP, TANGENT
-from .reverse import GRAD
+from ..compiler.pipeline import JVP, TANGENT
+from ..compiler.reverse import GRAD
+from . import transforms as api
+from .transforms import Wrt, _check_function, _named, _resolve_wrt
 
 JACOBIAN_MODES = ("forward", "reverse", "auto")
 

@@ -15,9 +15,10 @@ import contextlib
 import operator
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import ir, runtime
+from .. import runtime
+from ..rules import SCALAR, Template
+from . import ir
 from .errors import Loc
-from .rules import SCALAR, Template
 
 # The arithmetic operators: folded on constants here, recomputed rather than
 # saved by reverse mode's loops (reverse.py).
@@ -391,7 +392,7 @@ def _is_float(atom: ir.Atom, constants) -> bool:
 
 def rule_for(call: ir.Call, loc: Optional[Loc]):
     """The rule of an active call, or a TransformError that says what to do."""
-    from . import rules
+    from .. import rules
     from .errors import TransformError
 
     rule = rules.rule_of(call)
@@ -444,8 +445,8 @@ def bound_arguments(rule, call: ir.Call) -> Dict[str, ir.Atom]:
 def template_of(rule, index: int, side: str, call: ir.Call, loc: Optional[Loc]):
     """The JVP or VJP template of one argument, or a TransformError if unregistered or
     refused (:func:`s2s_ad.rules.refused`)."""
+    from ..rules import MISSING, Refusal
     from .errors import TransformError
-    from .rules import MISSING, Refusal
 
     template = getattr(rule, side)[index]
     if isinstance(template, Refusal):

@@ -8,12 +8,12 @@ the code grows linearly with ``n`` at worst:
 * a call that is linear in its varied arguments (``x + c``, ``2 * x``,
   ``np.sum(x)``, indexing) maps each coefficient through its JVP template:
   ``dt = (2 * dx[0], 2 * dx[1], 2 * dx[2])``;
-* any other call asks its Taylor rule (:mod:`s2s_ad.series`) for all
+* any other call asks its Taylor rule (:mod:`s2s_ad.rules.series`) for all
   coefficients at once: ``dt2 = taylor_mul(t2, t0, dt0, t1, dt1)``.
 
 The primal statements are left as they are, so branches and loops test the
 values they always test; variables assigned in several places keep their
-coefficients in one name, as in forward mode (:mod:`s2s_ad.forward`, whose
+coefficients in one name, as in forward mode (:mod:`s2s_ad.compiler.forward`, whose
 machinery this reuses).  The input is seeded with ``(1, 0, ..., 0)`` and
 the function returns ``n! * dy[n - 1]``.
 
@@ -32,12 +32,13 @@ import math
 import operator
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
-from . import ir, rules, runtime, series
+from .. import rules, runtime
+from ..rules import ARRAY, SCALAR, Rule, Template, series
+from . import ir
 from .errors import TransformError
 from .forward import _Forward
 from .ir import DISPLAYS
 from .lower import Lowered
-from .rules import ARRAY, SCALAR, Rule, Template
 from .templates import Default, resolve_callee, template_of
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import unbroadcast
 from .arrays import Axis, expanded, extremum_weights, like, unreduce
-from .runtime import unbroadcast
 
 _LAST_TWO = (-2, -1)  # the axes of the matrices in a stack
 

@@ -13,8 +13,8 @@ import os
 import sys
 from typing import List, Optional
 
-from . import api
-from .errors import TransformError
+from ..compiler.errors import TransformError
+from . import transforms as api
 
 EXIT_OK, EXIT_TRANSFORM, EXIT_USAGE = 0, 1, 2
 

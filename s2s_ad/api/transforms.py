@@ -16,12 +16,12 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import pipeline
-from .analyse import kind_of_value
-from .emit import EMITTED
-from .pipeline import DERIVATIVE, JVP, TANGENT, Spec
-from .reverse import GRAD, VALUE_AND_GRAD, VJP
-from .runtime import zeros_like
+from ..compiler import pipeline
+from ..compiler.analyse import kind_of_value
+from ..compiler.emit import EMITTED
+from ..compiler.pipeline import DERIVATIVE, JVP, TANGENT, Spec
+from ..compiler.reverse import GRAD, VALUE_AND_GRAD, VJP
+from ..runtime import zeros_like
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 

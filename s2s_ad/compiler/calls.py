@@ -41,7 +41,7 @@ class Callee:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._derived is None:
-            from .api import _derived
+            from ..api.transforms import _derived
 
             self._derived = _derived(self.fn, self.mode, self.wrt)
         if self.mode == "jvp":
@@ -57,7 +57,7 @@ class Callee:
 
 def is_user_function(fn: Any) -> bool:
     """A Python function without a derivative rule: transformed when called."""
-    from . import rules
+    from .. import rules
 
     return (
         inspect.isfunction(fn)

@@ -4,7 +4,7 @@ Code emitted for an ``n``-th derivative carries, beside each varied value
 ``t``, the tuple ``dt`` of its *normalized* Taylor coefficients of orders
 ``1..n`` (coefficient ``k`` is ``t^(k) / k!``; order 0 is ``t`` itself).  A
 call that is linear in its varied arguments is differentiated by the JVP
-templates of its rule, once per order (:mod:`s2s_ad.taylor`).  Every other
+templates of its rule, once per order (:mod:`s2s_ad.compiler.taylor`).  Every other
 call goes through a *Taylor rule* from this module::
 
     dt2 = taylor_mul(t2, t0, dt0, t1, dt1)      # t2 = t0 * t1
@@ -33,7 +33,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import ir, rules, runtime
+from .. import rules, runtime
+from ..compiler import ir
 
 Coefficients = Tuple[Any, ...]
 TaylorRule = Callable[..., Coefficients]
@@ -731,7 +732,7 @@ _MODULE_PREFIXES = {"math": "math", "numpy": "np", "builtins": "builtin", "_oper
 
 def _publish(taylor: TaylorRule, fn: Any) -> TaylorRule:
     """Register ``taylor`` for ``fn`` under a name of its own in this module, so that the
-    displayed source can import it (``from s2s_ad.series import taylor_arcsin``)."""
+    displayed source can import it (``from s2s_ad.rules.series import taylor_arcsin``)."""
     base = getattr(fn, "__name__", "fn")
     name = f"taylor_{base}"
     if name in globals():

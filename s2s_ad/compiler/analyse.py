@@ -16,8 +16,9 @@ from typing import Dict, Iterable, Mapping, Optional, Set
 
 import numpy as np
 
-from . import ir, rules
-from .rules import ARRAY, SCALAR, UNKNOWN
+from .. import rules
+from ..rules import ARRAY, SCALAR, UNKNOWN
+from . import ir
 from .templates import bound_arguments
 
 

@@ -28,7 +28,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
-from . import runtime
+from .. import runtime
 from .errors import Loc
 
 try:

@@ -12,7 +12,7 @@ Four passes, each a function from a body to a body:
   in loops and branches too.
 
 Constant folding and algebraic simplification happen earlier, while rule
-templates are instantiated (:mod:`s2s_ad.templates`).
+templates are instantiated (:mod:`s2s_ad.compiler.templates`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import operator
 from collections import Counter
 from typing import Dict, List, Sequence, Set
 
-from . import ir, rules, runtime
+from .. import rules, runtime
+from . import ir
 
 
 def optimize(fn: ir.Function) -> ir.Function:

@@ -16,6 +16,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import gast
 
+from ..rules import ARRAY, SCALAR, UNKNOWN
 from . import ir
 from .analyse import kind_of_value
 from .emit import Emitted, emit
@@ -24,7 +25,6 @@ from .lower import Lowered, lower_function
 from .optimize import optimize as optimize_ir
 from .parse import _MISSING, parse
 from .reverse import GRAD, VALUE_AND_GRAD, VJP, reverse
-from .rules import ARRAY, SCALAR, UNKNOWN
 from .taylor import taylor
 
 JVP, DERIVATIVE = "jvp", "derivative"

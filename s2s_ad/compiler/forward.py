@@ -17,11 +17,12 @@ from __future__ import annotations
 import operator
 from typing import Dict, Mapping, Sequence
 
-from . import analyse, ir, runtime
+from .. import runtime
+from ..rules import SCALAR
+from . import analyse, ir
 from .calls import Callee, is_user_function, varied_parameters
 from .ir import DISPLAYS
 from .lower import Lowered
-from .rules import SCALAR
 from .templates import Transform, template_of
 
 

@@ -28,12 +28,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from . import analyse, arrays, checkpoint, ir, runtime
+from .. import runtime
+from ..rules import ARRAY, SCALAR
+from ..runtime import arrays
+from . import analyse, checkpoint, ir
 from .calls import Callee, is_user_function, varied_parameters
 from .errors import TransformError
 from .ir import DISPLAYS
 from .lower import Lowered
-from .rules import ARRAY, SCALAR
 from .templates import ARITHMETIC, Transform, template_of
 
 GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"

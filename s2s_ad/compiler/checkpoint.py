@@ -6,7 +6,7 @@ Two forms, both invisible to plain Python and to forward mode:
   primal sweep (``y = g(a, b)``, a plain call); the adjoint sweep calls
   ``g``'s value-and-pullback again on those inputs and applies the pullback.
 * ``for i in ad.checkpointed(range(n), ...)`` -- the loop iterates a
-  :class:`~s2s_ad.schedules.Schedule`.  Its primal sweep saves the loop's
+  :class:`~s2s_ad.runtime.schedules.Schedule`.  Its primal sweep saves the loop's
   state at the steps the schedule names and records only the last steps;
   its adjoint sweep is one loop over the schedule's actions::
 
@@ -21,7 +21,7 @@ Two forms, both invisible to plain Python and to forward mode:
 
   The state is what the body reads before writing it, plus what the code
   after the loop's adjoint reads of what the body writes.  One emitted shape
-  serves every schedule; :mod:`s2s_ad.schedules` decides the order.
+  serves every schedule; :mod:`s2s_ad.runtime.schedules` decides the order.
 
 ``reverse.py`` calls in here at four points: when it reverses such a loop
 (:func:`reverse_loop`), before it writes the primal sweep
@@ -39,10 +39,20 @@ import types
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Set, TypeVar
 
-from . import ir, rules, runtime
+from .. import rules, runtime
+from ..runtime.schedules import (
+    ADVANCE,
+    RECORD,
+    RESTORE,
+    REVERSE,
+    SAVE,
+    checkpointed,
+    records,
+    saves,
+)
+from . import ir
 from .calls import Callee
 from .errors import TransformError
-from .schedules import ADVANCE, RECORD, RESTORE, REVERSE, SAVE, checkpointed, records, saves
 
 F = TypeVar("F", bound=Callable)
 
