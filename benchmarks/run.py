@@ -40,8 +40,8 @@ from typing import Any, Callable, Dict, List  # noqa: E402
 import numpy as np  # noqa: E402
 
 import s2s_ad as ad  # noqa: E402
-from s2s_ad.api import higher
-from s2s_ad.api import transforms as api
+from s2s_ad.api import higher  # noqa: E402
+from s2s_ad.api import transforms as api  # noqa: E402
 from s2s_ad.compiler import pipeline  # noqa: E402
 from s2s_ad.compiler.pipeline import GRAD  # noqa: E402
 

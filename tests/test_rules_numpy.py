@@ -460,7 +460,13 @@ def scalar_output(point: Point) -> bool:
 TABLE = RuleTable(
     CASES,
     name="rules_numpy",
-    imports=("import numpy as np", "", "from s2s_ad import runtime", "from s2s_ad.runtime import arrays, linalg, shape_ops as shapes", ""),
+    imports=(
+        "import numpy as np",
+        "",
+        "from s2s_ad import runtime",
+        "from s2s_ad.runtime import arrays, linalg, shape_ops as shapes",
+        "",
+    ),
     label=label,
     function_name=function_name,
     scalar_output=scalar_output,

@@ -1,4 +1,4 @@
-"""Helpers that the emitted code of NumPy rules calls (``from s2s_ad.runtime.arrays import unreduce``).
+"""Helpers that the emitted code of NumPy rules calls (``s2s_ad.runtime.arrays.unreduce``, ...).
 
 Each is the derivative piece of one family of NumPy functions, written so
 that a reader of the emitted code can look it up: reductions over ``axis``
