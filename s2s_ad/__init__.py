@@ -7,6 +7,7 @@
 (4.0, 3.0)
 """
 
+from .api.checkpointing import checkpoint, checkpointed
 from .api.custom import defjvp, defvjp
 from .api.higher import curl, divergence, hessian, hvp, jacobian, laplacian
 from .api.transforms import (
@@ -20,10 +21,8 @@ from .api.transforms import (
     value_and_grad,
     vjp,
 )
-from .compiler.checkpoint import checkpoint
 from .compiler.errors import TransformError
 from .runtime import stop_gradient
-from .runtime.schedules import checkpointed
 
 __version__ = "0.1.0"
 

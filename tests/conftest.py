@@ -117,19 +117,19 @@ def optimized_agrees_with_unoptimized(monkeypatch, request):
         yield
         _comparing.pop()
         return
-    from s2s_ad.api import transforms as api
+    from s2s_ad.compiler.derived import Derived
 
-    specialize = api._Derived._specialize
+    specialize = Derived._specialize
 
     def specialize_and_compare(self, args):
         optimized = specialize(self, args)
         if not self.optimize:
             return optimized
-        plain = api._Derived(self.f, self.mode, self.wrt, optimize=False, order=self.order)
+        plain = Derived(self.f, self.mode, self.wrt, optimize=False, order=self.order)
         plain.inner = self.inner
         return _compared(optimized, specialize(plain, args))
 
-    monkeypatch.setattr(api._Derived, "_specialize", specialize_and_compare)
+    monkeypatch.setattr(Derived, "_specialize", specialize_and_compare)
     yield
 
 

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import s2s_ad as ad
-from s2s_ad.api import transforms as api
-from s2s_ad.compiler.reverse import VJP
+from s2s_ad.compiler.derived import derived_of
+from s2s_ad.compiler.spec import VJP
 from s2s_ad.runtime import schedules
 
 from conftest import central_difference, import_source, load_example
@@ -425,7 +425,7 @@ def test_emitted_code_follows_the_sqrt_bounds(n):
 
 def primal_stack(f, *args, wrt):
     """The emitted code's stack when its primal sweep ends (what the pullback starts from)."""
-    fn, args = api._derived(f, VJP, wrt).prepare(args, {})
+    fn, args = derived_of(f, VJP, wrt).prepare(args, {})
     _, pullback = fn(*args)
     return inspect.signature(pullback).parameters["stack"].default
 

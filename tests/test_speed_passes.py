@@ -13,9 +13,11 @@ import pytest
 
 import s2s_ad as ad
 from s2s_ad.compiler import analyse, ir, optimize, pipeline
+from s2s_ad.compiler.derived import Derived
 from s2s_ad.compiler.lower import lower_function
-from s2s_ad.compiler.pipeline import Spec
-from s2s_ad.compiler.templates import Builder, mutable_variables
+from s2s_ad.compiler.spec import Spec
+from s2s_ad.compiler.templates import Builder
+from s2s_ad.compiler.transform import mutable_variables
 from s2s_ad.runtime import add_at, unbroadcast, zeros_like
 from s2s_ad.runtime.arrays import matmul_vjp_x, matmul_vjp_y, unreduce
 
@@ -180,7 +182,7 @@ def test_the_recomputed_recurrence_gradient_is_exact():
 @pytest.mark.optimized_only
 def test_without_optimization_the_temporaries_are_saved():
     gradient = ad.grad(recurrence, wrt=(0, 1, 2))
-    plain = ad.api.transforms._Derived(recurrence, "grad", ("x0", "a", "b"), optimize=False)
+    plain = Derived(recurrence, "grad", ("x0", "a", "b"), optimize=False)
     args_100, args_200 = (0.1, 2.0, 0.5, 100), (0.1, 2.0, 0.5, 200)
     per_step = (appends(plain, args_200) - appends(plain, args_100)) / 100
     assert per_step > 1

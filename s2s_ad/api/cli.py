@@ -13,6 +13,7 @@ import os
 import sys
 from typing import List, Optional
 
+from ..compiler.derived import parameters
 from ..compiler.errors import TransformError
 from . import transforms as api
 
@@ -98,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _wrt(text: Optional[str], fn):
     if text is None:
-        names = api._parameters(fn)
+        names = parameters(fn)
         if not names:
             raise _Usage("the function has no parameters to differentiate")
         real = tuple(name for name in names if not _annotated_integer(fn, name))

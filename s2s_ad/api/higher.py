@@ -23,10 +23,10 @@ from typing import Any, Callable, List, Sequence, Tuple
 
 import numpy as np
 
-from ..compiler.pipeline import JVP, TANGENT
-from ..compiler.reverse import GRAD
-from . import transforms as api
-from .transforms import Wrt, _check_function, _named, _resolve_wrt
+from ..compiler.derived import Derived, annotate_error, as_real, derived_of, parameters
+from ..compiler.spec import GRAD, JVP, TANGENT
+from .arguments import Wrt, check_function, named, resolve_wrt
+from .transforms import vjp
 
 JACOBIAN_MODES = ("forward", "reverse", "auto")
 
@@ -78,19 +78,19 @@ def _assemble(columns: List[Any], out_like: Any, in_like: Any) -> Any:
     return flat.reshape(out_shape + in_shape)
 
 
-def _arguments(derived: api._Derived, args: tuple, kwargs: dict, who: str) -> Tuple[tuple, list]:
+def _arguments(derived: Derived, args: tuple, kwargs: dict, who: str) -> Tuple[tuple, list]:
     """The arguments in parameter order (differentiated ones as floats), and those ones."""
     args = list(derived.in_order(args, kwargs))
     for name, p in zip(derived.wrt, derived.positions):
         _check_input(args[p], who, name)
-        args[p] = api._as_real(args[p])
+        args[p] = as_real(args[p])
     return tuple(args), [args[p] for p in derived.positions]
 
 
 # ---------------------------------------------------------------- sweeps
 
 
-def _sweep(derived: api._Derived) -> Callable:
+def _sweep(derived: Derived) -> Callable:
     """``sweep(args, tangents)``: one run of the forward-mode code ``derived`` emits.
 
     It gives ``(out, J @ tangents)``; over the emitted gradient
@@ -102,18 +102,18 @@ def _sweep(derived: api._Derived) -> Callable:
         try:
             return fn(*args, *tangents)
         except Exception as exc:
-            api._annotate(exc)
+            annotate_error(exc)
             raise
 
     return sweep
 
 
-def _over_gradient(f: Callable, names: Tuple[str, ...]) -> api._Derived:
+def _over_gradient(f: Callable, names: Tuple[str, ...]) -> Derived:
     """Forward mode over the emitted gradient of ``f`` (cached per function and ``wrt``).
 
     Its code returns only the tangent, ``H @ v``: the gradient itself is not needed.
     """
-    return api._derived(f, TANGENT, names, inner=api._derived(f, GRAD, names))
+    return derived_of(f, TANGENT, names, inner=derived_of(f, GRAD, names))
 
 
 # ------------------------------------------------------------- transforms
@@ -131,15 +131,15 @@ def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
     >>> hvp(f)(2.0, 1.0, 1.0)
     12.0
     """
-    _check_function(f, "hvp")
-    names, single = _resolve_wrt(f, wrt, "hvp")
+    check_function(f, "hvp")
+    names, single = resolve_wrt(f, wrt, "hvp")
     over_gradient = _over_gradient(f, names)
     sweep = _sweep(over_gradient)
 
     def hessian_vector_product(*args: Any) -> Any:
-        if len(args) != len(api._parameters(f)) + 1:
+        if len(args) != len(parameters(f)) + 1:
             raise TypeError(
-                f"hvp of {f.__name__} takes its {len(api._parameters(f))} argument(s) "
+                f"hvp of {f.__name__} takes its {len(parameters(f))} argument(s) "
                 "and then v, the vector to multiply"
             )
         *primals, v = args
@@ -153,11 +153,11 @@ def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
                     f"hvp: v for {name!r} has shape {np.shape(value)}, "
                     f"but the argument has shape {np.shape(x)}"
                 )
-        tangents = tuple(api._as_real(value) for value in vs)
+        tangents = tuple(as_real(value) for value in vs)
         product = sweep(primals, tangents)
         return product
 
-    return _named(hessian_vector_product, f, "hvp")
+    return named(hessian_vector_product, f, "hvp")
 
 
 def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
@@ -174,8 +174,8 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
-    _check_function(f, "hessian")
-    names, single = _resolve_wrt(f, wrt, "hessian")
+    check_function(f, "hessian")
+    names, single = resolve_wrt(f, wrt, "hessian")
     over_gradient = _over_gradient(f, names)
     sweep = _sweep(over_gradient)
 
@@ -194,7 +194,7 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
             return blocks[0][0]
         return tuple(tuple(blocks[j][i] for j in range(len(inputs))) for i in range(len(inputs)))
 
-    return _named(hessian_of, f, "hessian")
+    return named(hessian_of, f, "hessian")
 
 
 def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable:
@@ -212,11 +212,11 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable:
            [1., 2.],
            [0., 3.]])
     """
-    _check_function(f, "jacobian")
+    check_function(f, "jacobian")
     if mode not in JACOBIAN_MODES:
         raise TypeError(f"jacobian: mode must be one of {JACOBIAN_MODES}, got {mode!r}")
-    names, single = _resolve_wrt(f, wrt, "jacobian")
-    forward = api._derived(f, JVP, names)
+    names, single = resolve_wrt(f, wrt, "jacobian")
+    forward = derived_of(f, JVP, names)
     sweep = _sweep(forward)
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
@@ -232,7 +232,7 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable:
             result = _reverse_jacobian(f, args, inputs, names)
         return result[0] if single else result
 
-    return _named(jacobian_of, f, "jacobian")
+    return named(jacobian_of, f, "jacobian")
 
 
 def _check_output(out: Any) -> None:
@@ -261,9 +261,9 @@ def _forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> tuple:
 
 def _reverse_jacobian(f: Callable, args: tuple, inputs: list, names) -> tuple:
     """One primal sweep, then one pullback per output entry; each gives a row."""
-    out, pullback = api.vjp(f, *args, wrt=tuple(names))
+    out, pullback = vjp(f, *args, wrt=tuple(names))
     _check_output(out)
-    rows: List[tuple] = [pullback(_basis(api._as_real(out), m)) for m in range(np.size(out))]
+    rows: List[tuple] = [pullback(_basis(as_real(out), m)) for m in range(np.size(out))]
     result = []
     for j, x_j in enumerate(inputs):
         if not np.shape(out):
@@ -286,8 +286,8 @@ def laplacian(f: Callable) -> Callable:
     >>> float(laplacian(f)(np.array([1.0, 2.0])))  # 6 x0 + 2 x0
     8.0
     """
-    _check_function(f, "laplacian")
-    names, _ = _resolve_wrt(f, 0, "laplacian")
+    check_function(f, "laplacian")
+    names, _ = resolve_wrt(f, 0, "laplacian")
     over_gradient = _over_gradient(f, names)
     sweep = _sweep(over_gradient)
 
@@ -299,7 +299,7 @@ def laplacian(f: Callable) -> Callable:
             total = total + _diagonal_entry(product, k)
         return total
 
-    return _named(laplacian_of, f, "laplacian")
+    return named(laplacian_of, f, "laplacian")
 
 
 def divergence(f: Callable) -> Callable:
@@ -313,9 +313,9 @@ def divergence(f: Callable) -> Callable:
     >>> float(divergence(field)(np.array([1.0, 3.0])))
     9.0
     """
-    _check_function(f, "divergence")
-    names, _ = _resolve_wrt(f, 0, "divergence")
-    forward = api._derived(f, JVP, names)
+    check_function(f, "divergence")
+    names, _ = resolve_wrt(f, 0, "divergence")
+    forward = derived_of(f, JVP, names)
     sweep = _sweep(forward)
 
     def divergence_of(*args: Any, **kwargs: Any) -> Any:
@@ -331,7 +331,7 @@ def divergence(f: Callable) -> Callable:
             total = total + _diagonal_entry(column, k)
         return total
 
-    return _named(divergence_of, f, "divergence")
+    return named(divergence_of, f, "divergence")
 
 
 def curl(f: Callable) -> Callable:
@@ -344,7 +344,7 @@ def curl(f: Callable) -> Callable:
     >>> curl(field)(np.array([1.0, 2.0, 3.0]))  # (x, -2 y, z)
     array([ 1., -4.,  3.])
     """
-    _check_function(f, "curl")
+    check_function(f, "curl")
     jacobian_of = jacobian(f, wrt=0, mode="forward")
 
     def curl_of(*args: Any, **kwargs: Any) -> Any:
@@ -355,4 +355,4 @@ def curl(f: Callable) -> Callable:
             )
         return np.array([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
 
-    return _named(curl_of, f, "curl")
+    return named(curl_of, f, "curl")

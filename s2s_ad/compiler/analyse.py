@@ -14,12 +14,10 @@ from __future__ import annotations
 import operator
 from typing import Dict, Iterable, Mapping, Optional, Set
 
-import numpy as np
-
 from .. import rules
-from ..rules import ARRAY, SCALAR, UNKNOWN
+from ..rules import SCALAR, UNKNOWN, kind_of_value
 from . import ir
-from .templates import bound_arguments
+from .binding import bound_arguments
 
 
 def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
@@ -101,16 +99,6 @@ def useful(fn: ir.Function) -> Set[ir.Var]:
 def active(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
     """Variables that need a derivative: varied and useful."""
     return varied(fn, wrt) & useful(fn)
-
-
-def kind_of_value(value: object) -> str:
-    """The kind of a value: Python numbers (and np.float64, a float) are scalars;
-    other NumPy values count as arrays, so that their dtype is kept."""
-    if isinstance(value, (float, int)) and not isinstance(value, bool):
-        return SCALAR
-    if isinstance(value, (np.ndarray, np.generic)):
-        return ARRAY
-    return UNKNOWN
 
 
 def kinds(

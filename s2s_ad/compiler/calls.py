@@ -17,8 +17,10 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Optional, Sequence, Tuple
 
-from . import ir
+from .. import rules
+from . import hooks, ir
 from .errors import Loc, TransformError
+from .lower import lower_function
 
 
 class Callee:
@@ -29,8 +31,6 @@ class Callee:
     """
 
     def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...]):
-        from .lower import lower_function
-
         if not is_derived(fn):  # a derived function's code is emitted, so it lowers
             lower_function(fn)  # syntax the callee cannot use is reported with the caller
         self.fn = fn
@@ -41,9 +41,7 @@ class Callee:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._derived is None:
-            from ..api.transforms import _derived
-
-            self._derived = _derived(self.fn, self.mode, self.wrt)
+            self._derived = hooks.derived(self.fn, self.mode, self.wrt)
         if self.mode == "jvp":
             tangents, *args = args
             fn, args = self._derived.prepare(tuple(args), kwargs)
@@ -57,8 +55,6 @@ class Callee:
 
 def is_user_function(fn: Any) -> bool:
     """A Python function without a derivative rule: transformed when called."""
-    from .. import rules
-
     return (
         inspect.isfunction(fn)
         and rules.lookup(fn) is None

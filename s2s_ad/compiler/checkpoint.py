@@ -32,10 +32,7 @@ Two forms, both invisible to plain Python and to forward mode:
 
 from __future__ import annotations
 
-import functools
-import inspect
 import operator
-import types
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Set, TypeVar
 
@@ -56,52 +53,13 @@ from .errors import TransformError
 
 F = TypeVar("F", bound=Callable)
 
-# The schedule is a value the loop iterates, never differentiated, and every
-# loop needs its own: never shared or moved.
-rules.nondifferentiable(checkpointed, saves, records)
-rules.impure(checkpointed)
-rules.pure(saves, records)
-
-
-def checkpoint(fn: F) -> F:
-    """``fn``, with its calls recomputed by reverse mode instead of stored.
-
-    In a function that reverse mode differentiates, a call to the result
-    keeps only its arguments during the primal sweep; the adjoint sweep runs
-    ``fn``'s derivative code on them again.  Gradients are unchanged, memory
-    drops to the arguments, time grows by one more run of ``fn``.  Called
-    directly (or in forward mode) it is ``fn``.  Works as a decorator.
-
-    >>> import numpy as np
-    >>> import s2s_ad as ad
-    >>> def layer(h, w):
-    ...     return np.tanh(w * h)
-    >>> recomputed = ad.checkpoint(layer)
-    >>> bool(recomputed(0.5, 0.8) == layer(0.5, 0.8))
-    True
-    >>> bool(ad.grad(recomputed, wrt=1)(0.5, 0.8) == ad.grad(layer, wrt=1)(0.5, 0.8))
-    True
-
-    See docs/memory.md for a loop of checkpointed calls.
-    """
-    if not inspect.isfunction(fn):
-        raise TypeError(
-            f"checkpoint expects a Python function (def or lambda), got {type(fn).__name__}: {fn!r}"
-        )
-    # A copy of the function, not a wrapper: the same code, so it is parsed,
-    # called and transformed like ``fn``; only the mark differs.
-    copy = types.FunctionType(
-        fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
-    )
-    functools.update_wrapper(copy, fn)
-    copy.__kwdefaults__ = fn.__kwdefaults__
-    copy._s2s_checkpoint = True
-    return copy
+# The attribute ``ad.checkpoint`` sets on its copy of a function.
+CHECKPOINT_MARK = "_s2s_checkpoint"
 
 
 def is_checkpointed(fn: object) -> bool:
-    """Whether ``fn`` came from :func:`checkpoint`."""
-    return getattr(fn, "_s2s_checkpoint", False) is True
+    """Whether ``fn`` came from ``ad.checkpoint``."""
+    return getattr(fn, CHECKPOINT_MARK, False) is True
 
 
 # ----------------------------------------------------------- calls

@@ -7,7 +7,8 @@ tangent that would be zero is never built.
 >>> def f(x):
 ...     return x + x ** 2
 >>> from .lower import lower_function
->>> fn = forward(lower_function(f), ("x",), {"x": "scalar"}, optimize=True)
+>>> from .spec import Spec
+>>> fn = forward(lower_function(f), Spec("jvp", ("x",), ("scalar",)))
 >>> fn.name
 'f_jvp'
 """
@@ -15,42 +16,39 @@ tangent that would be zero is never built.
 from __future__ import annotations
 
 import operator
-from typing import Dict, Mapping, Sequence
+from typing import Dict
 
 from .. import runtime
 from ..rules import SCALAR
 from . import analyse, ir
+from .binding import template_of
 from .calls import Callee, is_user_function, varied_parameters
 from .ir import DISPLAYS
 from .lower import Lowered
-from .templates import Transform, template_of
+from .spec import DERIVATIVE, TANGENT, Spec
+from .transform import Transform
 
 
-def forward(
-    low: Lowered,
-    wrt: Sequence[str],
-    param_kinds: Mapping[str, str],
-    *,
-    optimize: bool,
-    seed_ones: bool = False,
-    tangent_only: bool = False,
-) -> ir.Function:
+def forward(low: Lowered, spec: Spec) -> ir.Function:
     """The JVP of ``low``: ``f_jvp(*params, *tangents) -> (out, out_tangent)``.
 
-    With ``seed_ones`` the tangents are not parameters but ones (the
+    In mode ``derivative`` the tangents are not parameters but ones (the
     derivative of an elementwise function): ``f_derivative(*params) -> out'``.
-    With ``tangent_only``, ``f_tangent(*params, *tangents) -> out_tangent``:
+    In mode ``tangent``, ``f_tangent(*params, *tangents) -> out_tangent``:
     what only the output needs is left to dead-code elimination (a
     Hessian-vector product does not need the gradient it differentiates).
     """
-    return _Forward(low, wrt, param_kinds, optimize, seed_ones, tangent_only).run()
+    return Forward(low, spec).run()
 
 
-class _Forward(Transform):
-    def __init__(self, low, wrt, param_kinds, optimize, seed_ones, tangent_only=False):
-        super().__init__(low, wrt, param_kinds, optimize)
+class Forward(Transform):
+    """Forward mode over one lowered function."""
+
+    def __init__(self, low: Lowered, spec: Spec):
+        super().__init__(low, spec)
+        seed_ones = spec.mode == DERIVATIVE
         self.seed_ones = seed_ones
-        self.tangent_only = seed_ones or tangent_only
+        self.tangent_only = seed_ones or spec.mode == TANGENT
         self.tangent: Dict[ir.Var, ir.Atom] = {}
         self.tangent_params = {
             p: low.names.derivative(ir.Var(p)) for p in self.wrt if not seed_ones

@@ -29,12 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
 from .. import runtime
+from ..rules.syntax import BINARY_OPERATORS, COMPARE_OPERATORS, UNARY_OPERATORS, unparse
 from .errors import Loc
-
-try:
-    from ast import unparse as _unparse
-except ImportError:  # Python 3.8
-    from astunparse import unparse as _unparse
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,29 +227,8 @@ Stmt = Union[Assign, Accum, SetItem, Push, Pop, Return, Comment, Function, If, F
 STRUCTURED = (If, For, While, Function)
 
 
-# Python operators as primitives: the IR calls the `operator` function, the
-# printer and the emitter turn it back into infix syntax.
-BINARY_OPERATORS = {
-    operator.add: ast.Add,
-    operator.sub: ast.Sub,
-    operator.mul: ast.Mult,
-    operator.truediv: ast.Div,
-    operator.floordiv: ast.FloorDiv,
-    operator.mod: ast.Mod,
-    operator.pow: ast.Pow,
-    operator.matmul: ast.MatMult,
-}
-UNARY_OPERATORS = {operator.neg: ast.USub, operator.pos: ast.UAdd, operator.not_: ast.Not}
-COMPARE_OPERATORS = {
-    operator.lt: ast.Lt,
-    operator.le: ast.LtE,
-    operator.gt: ast.Gt,
-    operator.ge: ast.GtE,
-    operator.eq: ast.Eq,
-    operator.ne: ast.NotEq,
-    operator.is_: ast.Is,
-    operator.is_not: ast.IsNot,
-}
+# Python operators are primitives: the IR calls the `operator` function, the
+# printer and the emitter turn it back into infix syntax (rules.syntax has the tables).
 # Built values print as displays: ``(a, b)``, ``[a, b]``, ``{'k': v}``, ``a and b``.
 DISPLAYS = {
     runtime.make_tuple: lambda elts, kw: ast.Tuple(elts=elts, ctx=ast.Load()),
@@ -496,10 +471,6 @@ def spelled_callee(call: Call) -> ast.expr:
     """The callee as the source spelled it (or by its ``__name__``)."""
     name = call.spelling or getattr(call.fn, "__name__", None) or repr(call.fn)
     return ast.parse(name, mode="eval").body
-
-
-def unparse(node: ast.AST) -> str:
-    return _unparse(node).strip()
 
 
 def format_trace(fn: Function) -> str:

@@ -34,10 +34,11 @@ import gast
 import numpy as np
 
 from .. import runtime
+from ..rules.numpy import ARRAY_ATTRIBUTES, ARRAY_METHODS
 from ..runtime.schedules import checkpointed, records, saves
-from . import ir, nested
+from . import hooks, ir, nested
 from .errors import TransformError
-from .parse import _MISSING, Parsed, dotted_name, parse
+from .parse import NOT_FOUND, Parsed, dotted_name, parse
 
 BINARY = {
     gast.Add: operator.add,
@@ -106,18 +107,6 @@ _EAGER_SAFE = set(COMPARE.values()) | {operator.not_, runtime.both, runtime.eith
 _JUMPS = (gast.Return, gast.Break, gast.Continue)
 # Attributes of computed values that are constants for differentiation.
 SHAPE_ATTRIBUTES = {"shape": np.shape, "ndim": np.ndim, "size": np.size}
-# Attributes and methods of arrays, as the NumPy functions they stand for.
-ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real}
-ARRAY_METHODS = {
-    name: getattr(np, name)
-    for name in (
-        "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "trace", "dot",
-        "reshape", "ravel", "transpose", "swapaxes", "squeeze", "clip", "diagonal",
-        "copy", "repeat", "round", "argmax", "argmin", "argsort", "all", "any", "take",
-        "conj", "conjugate",
-    )
-}  # fmt: skip
-ARRAY_METHODS.update(flatten=np.ravel, astype=runtime.astype)
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
 _UNPACKED_METHODS = {"reshape", "transpose"}
 # List methods that both modes follow item by item, with their number of arguments
@@ -836,7 +825,7 @@ class _Lowerer:
                 f"local variable {name!r} is used before it is assigned", node, hint=""
             )
         value = self.parsed.resolver.lookup(name)
-        if value is _MISSING:
+        if value is NOT_FOUND:
             raise self.error(f"name {name!r} is not defined", node, hint="")
         self.lowered.free_values[name] = value
         return self.load(ir.Load(name, free=True), node)
@@ -859,14 +848,14 @@ class _Lowerer:
         The call of the result is then differentiated through the emitted
         code of ``f``'s derivative (see ``calls.Callee``).
         """
-        from ..api import transforms as api
-        from .checkpoint import checkpoint
-
         maker = self.callee_of(node)
-        if maker not in (api.grad, api.value_and_grad, api.derivative, checkpoint):
+        if maker not in hooks.DERIVATIVE_MAKERS:
+            supported = [f"{name}(f)(...)" for name in hooks.DERIVATIVE_MAKERS.values()]
             raise self.error(
-                "calling the result of a call is only supported for ad.grad(f)(...), "
-                "ad.value_and_grad(f)(...), ad.derivative(f)(...) and ad.checkpoint(f)(...)",
+                "calling the result of a call is only supported for "
+                + ", ".join(supported[:-1])
+                + " and "
+                + supported[-1],
                 node,
                 "call a function by its name",
             )
@@ -902,8 +891,8 @@ class _Lowerer:
             return None
         obj = self.parsed.resolver.lookup(parts[0])
         for attr in parts[1:]:
-            obj = getattr(obj, attr, _MISSING)
-        return None if obj is _MISSING else obj
+            obj = getattr(obj, attr, NOT_FOUND)
+        return None if obj is NOT_FOUND else obj
 
     def resolve(self, node: gast.expr) -> Any:
         """The object a dotted name of free variables denotes (``np.linalg.norm``)."""
@@ -914,7 +903,7 @@ class _Lowerer:
                 node,
             )
         obj = self.parsed.resolver.lookup(parts[0])
-        if obj is _MISSING:
+        if obj is NOT_FOUND:
             raise self.error(f"name {parts[0]!r} is not defined", node, hint="")
         for attr in parts[1:]:
             try:

@@ -19,7 +19,7 @@ import gast
 
 from .errors import Loc, TransformError
 
-_MISSING = object()
+NOT_FOUND = object()
 
 
 class Resolver:
@@ -34,15 +34,15 @@ class Resolver:
         self.builtins = found if isinstance(found, dict) else vars(found)
 
     def lookup(self, name: str) -> Any:
-        """The object ``name`` denotes, or ``_MISSING``."""
+        """The object ``name`` denotes, or ``NOT_FOUND``."""
         if name in self.cells:
             try:
                 return self.cells[name].cell_contents
             except ValueError:  # an empty cell: the name is not bound yet
-                return _MISSING
+                return NOT_FOUND
         if name in self.globals:
             return self.globals[name]
-        return self.builtins.get(name, _MISSING)
+        return self.builtins.get(name, NOT_FOUND)
 
 
 @dataclass

@@ -11,37 +11,20 @@ import os
 import re
 import threading
 import types
-from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
 import gast
 
-from ..rules import ARRAY, SCALAR, UNKNOWN
+from ..rules import ARRAY, SCALAR, UNKNOWN, kind_of_value
 from . import ir
-from .analyse import kind_of_value
 from .emit import Emitted, emit
 from .forward import forward
 from .lower import Lowered, lower_function
 from .optimize import optimize as optimize_ir
-from .parse import _MISSING, parse
-from .reverse import GRAD, VALUE_AND_GRAD, VJP, reverse
+from .parse import NOT_FOUND, parse
+from .reverse import reverse
+from .spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from .taylor import taylor
-
-JVP, DERIVATIVE = "jvp", "derivative"
-TANGENT = "tangent"  # a JVP that returns only the output's tangent
-MODES = (GRAD, VALUE_AND_GRAD, VJP, JVP, TANGENT, DERIVATIVE)
-
-
-@dataclass(frozen=True)
-class Spec:
-    """Everything that decides the emitted code of one function."""
-
-    mode: str  # one of MODES
-    wrt: Tuple[str, ...]  # names of the differentiated parameters
-    kinds: Tuple[str, ...]  # per parameter: "scalar", "array" or "unknown"
-    optimize: bool = True
-    order: int = 1  # of DERIVATIVE: above 1, Taylor mode (s2s_ad/taylor.py)
-
 
 _CACHE: Dict[tuple, Tuple[Emitted, list]] = {}
 _LOCK = threading.Lock()
@@ -89,22 +72,12 @@ def _free_names_identity(fn: Callable) -> Tuple[tuple, list]:
 
 def _transform(fn: Callable, spec: Spec) -> Emitted:
     low = lower_function(fn)
-    param_kinds = dict(zip((p.name for p in low.function.params), spec.kinds))
-    if spec.order != 1 and spec.mode != DERIVATIVE:
-        raise ValueError(f"order={spec.order} is only for mode {DERIVATIVE!r}, not {spec.mode!r}")
-    if spec.mode == DERIVATIVE and spec.order > 1:
-        result = taylor(low, spec.wrt, param_kinds, optimize=spec.optimize, order=spec.order)
-    elif spec.mode in (JVP, TANGENT, DERIVATIVE):
-        result = forward(
-            low,
-            spec.wrt,
-            param_kinds,
-            optimize=spec.optimize,
-            seed_ones=spec.mode == DERIVATIVE,
-            tangent_only=spec.mode == TANGENT,
-        )
+    if spec.taylor:
+        result = taylor(low, spec)
+    elif spec.mode.is_reverse:
+        result = reverse(low, spec)
     else:
-        result = reverse(low, spec.wrt, param_kinds, optimize=spec.optimize, variant=spec.mode)
+        result = forward(low, spec)
     if spec.optimize:
         result = optimize_ir(result)
     result.doc = _docstring(low, spec)
@@ -164,7 +137,7 @@ def _annotation_kind(node: Optional[gast.expr], parsed) -> str:
         text = node.value
     else:
         text = ir.unparse(gast.gast_to_ast(node))
-    obj = _MISSING
+    obj = NOT_FOUND
     try:
         head, *rest = text.split(".")
         obj = parsed.resolver.lookup(head)

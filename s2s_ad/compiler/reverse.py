@@ -32,27 +32,21 @@ from .. import runtime
 from ..rules import ARRAY, SCALAR
 from ..runtime import arrays
 from . import analyse, checkpoint, ir
+from .binding import template_of
 from .calls import Callee, is_user_function, varied_parameters
 from .errors import TransformError
 from .ir import DISPLAYS
 from .lower import Lowered
-from .templates import ARITHMETIC, Transform, template_of
-
-GRAD, VALUE_AND_GRAD, VJP = "grad", "value_and_grad", "vjp"
+from .spec import VALUE_AND_GRAD, VJP, Spec
+from .templates import ARITHMETIC
+from .transform import Transform
 
 Adjoint = Tuple[ir.Atom, bool]  # the atom holding it, and whether we own that value
 
 
-def reverse(
-    low: Lowered,
-    wrt: Sequence[str],
-    param_kinds,
-    *,
-    optimize: bool,
-    variant: str = GRAD,
-) -> ir.Function:
+def reverse(low: Lowered, spec: Spec) -> ir.Function:
     """The reverse-mode derivative of ``low`` as a new IR function."""
-    return _Reverse(low, wrt, param_kinds, optimize, variant).run()
+    return Reverse(low, spec).run()
 
 
 @dataclass
@@ -68,8 +62,11 @@ class _Site:
     restore: List[ir.Stmt] = field(default_factory=list)
 
 
-class _Reverse(Transform):
-    def __init__(self, low: Lowered, wrt, param_kinds, optimize, variant):
+class Reverse(Transform):
+    """Reverse mode over one lowered function: the primal sweep, then the adjoint sweep."""
+
+    def __init__(self, low: Lowered, spec: Spec):
+        wrt = spec.wrt
         fn = low.function
         body = single_exit(fn.body, low.names)
         self.pullbacks: Dict[ir.Var, Tuple[Optional[ir.Var], Callee, Sequence]] = {}
@@ -78,9 +75,9 @@ class _Reverse(Transform):
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
         )
-        super().__init__(low, wrt, param_kinds, optimize)
+        super().__init__(low, spec)
         self.refuse_varied_lists()
-        self.variant = variant
+        self.variant = spec.mode
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stack = ir.Var(self.names.claim("stack"))
         self.sites: Dict[int, _Site] = {}

@@ -20,7 +20,8 @@ the function returns ``n! * dy[n - 1]``.
 >>> def f(x):
 ...     return x * x * x
 >>> from .lower import lower_function
->>> fn = taylor(lower_function(f), ("x",), {"x": "scalar"}, optimize=True, order=3)
+>>> from .spec import Spec
+>>> fn = taylor(lower_function(f), Spec("derivative", ("x",), ("scalar",), order=3))
 >>> fn.name
 'f_derivative3'
 """
@@ -35,29 +36,26 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 from .. import rules, runtime
 from ..rules import ARRAY, SCALAR, Rule, Template, series
 from . import ir
+from .binding import Default, template_of
 from .errors import TransformError
-from .forward import _Forward
+from .forward import Forward
 from .ir import DISPLAYS
 from .lower import Lowered
-from .templates import Default, resolve_callee, template_of
+from .spec import Spec
+from .templates import resolve_callee
 
 
-def taylor(
-    low: Lowered,
-    wrt: Sequence[str],
-    param_kinds: Mapping[str, str],
-    *,
-    optimize: bool,
-    order: int,
-) -> ir.Function:
-    """The ``order``-th derivative of ``low``, elementwise: ``f_derivative<order>(*params)``."""
-    return _Taylor(low, wrt, param_kinds, optimize, order).run()
+def taylor(low: Lowered, spec: Spec) -> ir.Function:
+    """The ``spec.order``-th derivative of ``low``, elementwise: ``f_derivative<n>(*params)``."""
+    return Taylor(low, spec).run()
 
 
-class _Taylor(_Forward):
-    def __init__(self, low, wrt, param_kinds, optimize, order: int):
-        super().__init__(low, wrt, param_kinds, optimize, seed_ones=True)
-        self.order = order
+class Taylor(Forward):
+    """Taylor mode: forward mode carrying tuples of Taylor coefficients."""
+
+    def __init__(self, low: Lowered, spec: Spec):
+        super().__init__(low, spec)
+        self.order = spec.order
         self.item_names: Dict[Tuple[ir.Var, int], ir.Var] = {}
         for stmt in ir.walk(self.fn.body):
             if isinstance(stmt, (ir.Push, ir.Pop)):

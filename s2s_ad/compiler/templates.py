@@ -16,8 +16,10 @@ import operator
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import runtime
-from ..rules import SCALAR, Template
+from ..rules import Template
+from ..rules.syntax import AST_BINARY, AST_COMPARE
 from . import ir
+from .binding import Default
 from .errors import Loc
 
 # The arithmetic operators: folded on constants here, recomputed rather than
@@ -29,15 +31,6 @@ ARITHMETIC = {
     operator.truediv,
     operator.pow,
     operator.neg,
-}
-_AST_BINARY = {v: k for k, v in ir.BINARY_OPERATORS.items()}
-_AST_COMPARE = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
 }
 
 # Calls that may return (a view of) their argument instead of a new value:
@@ -170,12 +163,12 @@ class Builder:
         if isinstance(node, ast.BinOp):
             left = self._node(node.left, env, namespace)
             right = self._node(node.right, env, namespace)
-            fn = _AST_BINARY[type(node.op)]
+            fn = AST_BINARY[type(node.op)]
             return self.call(fn, (left, right), target=target)
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
             left = self._node(node.left, env, namespace)
             right = self._node(node.comparators[0], env, namespace)
-            return self.call(_AST_COMPARE[type(node.ops[0])], (left, right), target=target)
+            return self.call(AST_COMPARE[type(node.ops[0])], (left, right), target=target)
         if isinstance(node, ast.UnaryOp):
             operand = self._node(node.operand, env, namespace)
             if isinstance(node.op, ast.UAdd):
@@ -277,186 +270,3 @@ def resolve_callee(node: ast.expr, namespace: Mapping[str, Any]) -> Tuple[Any, s
     for attr in parts[1:]:
         obj = getattr(obj, attr)
     return obj, ".".join(parts)
-
-
-# -------------------------------------------------- shared by the transforms
-
-
-class Transform:
-    """What forward and reverse mode share: the function, its analysis, a builder."""
-
-    def __init__(self, low, wrt, param_kinds, optimize: bool):
-        from . import analyse
-
-        self.low = low
-        self.fn = low.function
-        self.names = low.names
-        self.wrt = tuple(wrt)
-        self.optimize = optimize
-        self.param_kinds = param_kinds
-        self.varied = analyse.varied(self.fn, self.wrt)
-        self.active = self.varied & analyse.useful(self.fn)
-        self.kinds = analyse.kinds(self.fn, param_kinds, low.free_values)
-        self.kind_of_value = analyse.kind_of_value  # analyse imports this module
-        self.mutable = mutable_variables(self.fn.body)
-        self.shapes = analyse.shapes(self.fn, self.kinds, self.mutable) if optimize else {}
-        # The derivatives of mutable variables are assigned again and again:
-        # another derivative must copy them rather than share the name.
-        self.unstable = {self.names.derivative(v) for v in sorted(self.mutable, key=str)}
-        primal = {s.target for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)}
-        constants = primal - self.varied  # may hold ints; everything varied is a float
-        self.builder = Builder(self.names, optimize, is_float=lambda a: _is_float(a, constants))
-
-    def entering_loop(self) -> None:
-        """Before building a loop body: what is known of variables that change forgets.
-
-        A second trip starts from the values the first one left, so a body must
-        not simplify with a definition from before the loop (``dv = -t`` then
-        ``a + dv`` as ``a - t`` inside the loop was a wrong JVP that the suite's
-        optimized-against-unoptimized check found).
-        """
-        for var in self.mutable | self.unstable:
-            self.builder.defs.pop(var, None)
-            self.builder.accumulated.discard(var)
-
-    def is_unstable(self, atom: ir.Atom) -> bool:
-        """Whether ``atom`` names a value that changes later (a mutable variable or its
-        derivative): a derivative must copy it rather than share its name."""
-        return isinstance(atom, ir.Var) and (atom in self.unstable or atom in self.mutable)
-
-    @property
-    def base_name(self) -> str:
-        """The name emitted functions are named after (``f`` of ``f_grad``)."""
-        return "lambda" if self.fn.name == "<lambda>" else self.fn.name
-
-    def kind(self, atom: ir.Atom) -> str:
-        if isinstance(atom, ir.Const):
-            return self.kind_of_value(atom.value)
-        return self.kinds.get(atom, "unknown")
-
-    def rule_context(self, stmt: ir.Assign):
-        """The rule of a call statement, its template names and its bindings."""
-        call = stmt.value
-        rule = rule_for(call, stmt.loc)
-        namespace = rule.namespace(all(self.kind(a) == SCALAR for a in call.args))
-        env = bound_arguments(rule, call)
-        env["out"] = stmt.target
-        return rule, namespace, env
-
-    def broadcasts(self, rule, env: Mapping[str, ir.Atom], index: int) -> bool:
-        """Whether parameter ``index`` of an elementwise rule may be broadcast against
-        another argument that is not known to be a scalar."""
-        if not rule.elementwise:
-            return False
-        others = [
-            env[name]
-            for j, name in enumerate(rule.arg_names)
-            if j != index and self.kind(env[name]) != SCALAR
-        ]
-        if not others:
-            return False
-        # Arrays of one shape broadcast nothing.  An argument's own derivative
-        # keeps the conversion to its dtype that unbroadcast also does.
-        arg = env[rule.arg_names[index]]
-        key = self.shapes.get(arg) if isinstance(arg, ir.Var) else None
-        own = arg in self.low.param_temps.values()
-        return key is None or own or any(self.shapes.get(o) != key for o in others)
-
-
-class Default(ir.Const):
-    """A rule parameter the call left out: template calls drop it where passed by keyword."""
-
-
-def mutable_variables(body: list) -> set:
-    """Variables assigned in more than one place, or inside a loop, or by a ``for``."""
-    sites: Dict[ir.Var, int] = {}
-
-    def visit(stmts: list, in_loop: bool) -> None:
-        for stmt in stmts:
-            if isinstance(stmt, (ir.Assign, ir.For)):
-                sites[stmt.target] = sites.get(stmt.target, 0) + (2 if in_loop else 1)
-            if isinstance(stmt, ir.For):
-                sites[stmt.target] = 2
-            for block in ir.blocks_of(stmt):
-                visit(block, in_loop or isinstance(stmt, (ir.For, ir.While)))
-
-    visit(body, False)
-    return {var for var, count in sites.items() if count > 1}
-
-
-def _is_float(atom: ir.Atom, constants) -> bool:
-    if isinstance(atom, ir.Const):
-        return isinstance(atom.value, float)
-    return atom not in constants
-
-
-def rule_for(call: ir.Call, loc: Optional[Loc]):
-    """The rule of an active call, or a TransformError that says what to do."""
-    from .. import rules
-    from .errors import TransformError
-
-    rule = rules.rule_of(call)
-    name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
-    if call.fn is runtime.call_method:
-        from .lower import ARRAY_METHODS
-
-        raise TransformError(
-            f"the method `.{call.args[1].value}()` of a varied value is not supported",
-            loc,
-            "call the NumPy function instead (`np.f(x)` for `x.f()`); supported methods: "
-            + ", ".join(sorted(ARRAY_METHODS)),
-        )
-    if rule is None:
-        import inspect
-
-        if inspect.isfunction(call.fn):
-            hint = (
-                f"s2s_ad does not look inside calls to other Python functions yet: "
-                f"register a derivative with ad.defvjp({name}, ...) and ad.defjvp({name}, ...), "
-                "or write the computation inline"
-            )
-        else:
-            hint = (
-                f"register one with ad.defvjp({name}, ...) and ad.defjvp({name}, ...), "
-                "or wrap a value that should not be differentiated in ad.stop_gradient(...)"
-            )
-        raise TransformError(f"no derivative rule for `{name}`", loc, hint)
-    try:
-        rule.bind(call.args, call.kwargs)
-    except ValueError as exc:
-        raise TransformError(
-            f"`{name}` cannot be differentiated as called here: {exc}",
-            loc,
-            f"call it as {name}({', '.join(rule.arg_names)}), "
-            "or register a rule for this form with ad.defvjp",
-        ) from None
-    return rule
-
-
-def bound_arguments(rule, call: ir.Call) -> Dict[str, ir.Atom]:
-    """The rule's parameter names bound to the call's atoms; left-out ones to a `Default`."""
-    bound = rule.bind(call.args, call.kwargs)
-    for name in rule.arg_names:
-        if name not in bound:
-            bound[name] = Default(rule.defaults[name])
-    return bound
-
-
-def template_of(rule, index: int, side: str, call: ir.Call, loc: Optional[Loc]):
-    """The JVP or VJP template of one argument, or a TransformError if unregistered or
-    refused (:func:`s2s_ad.rules.refused`)."""
-    from ..rules import MISSING, Refusal
-    from .errors import TransformError
-
-    template = getattr(rule, side)[index]
-    if isinstance(template, Refusal):
-        raise TransformError(template.message, loc, template.hint)
-    if template is MISSING:
-        name = call.spelling or rule.name
-        mode, register = ("forward", "defjvp") if side == "jvp" else ("reverse", "defvjp")
-        raise TransformError(
-            f"`{name}` has no {mode}-mode rule for argument {index}",
-            loc,
-            f"register one with ad.{register}({name}, ...)",
-        )
-    return template

@@ -17,434 +17,90 @@ they are defined (``np.sign``, random draws, ``stop_gradient``) are listed
 with :func:`nondifferentiable`.  A template may also be :func:`refused`: the argument is
 differentiable, but this derivative is not implemented, and the transform says so.
 
-Each table module (``python``, ``numpy``) registers its rules when imported.
+The layer's modules:
+
+* :mod:`.kinds` and :mod:`.syntax` -- value kinds, and operators as syntax;
+* :mod:`.core` -- :class:`Rule`, :class:`Template`, the registry and its builders;
+* the tables, one per domain, each registering its rules when imported:
+  :mod:`.python` (operators, builtins, ``math``), :mod:`.numpy`,
+  :mod:`.shape_ops`, :mod:`.linalg`, :mod:`.helpers` (the runtime helpers
+  emitted code calls, so derivatives can be differentiated again),
+  :mod:`.control` (checkpoint schedules);
+* :mod:`.series` -- Taylor-mode rules, which emitted code of
+  ``derivative(f, order=n)`` calls.
+
+The rules layer imports only the runtime layer, never the compiler.
 """
 
-from __future__ import annotations
-
-import ast
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
-
-from ..compiler.ir import unparse
-
-SCALAR, ARRAY, UNKNOWN = "scalar", "array", "unknown"
-
-ARG_NAMES = ("x", "y", "z", "w")
-# Names templates give to the cotangent and the result.
-RESERVED = ("g", "out")
-
-
-@dataclass(frozen=True)
-class Template:
-    """One template expression, parsed once, with the names it reads."""
-
-    source: str
-    tree: ast.expr = field(compare=False)
-    names: frozenset = field(compare=False)
-
-    @classmethod
-    def parse(cls, source: str) -> Template:
-        tree = ast.parse(source.strip(), mode="eval").body
-        names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-        return cls(source, tree, names)
-
-
-@dataclass
-class Rule:
-    """How to differentiate calls of one primitive.
-
-    ``jvp[i]`` / ``vjp[i]`` are the templates for positional argument ``i``
-    (``None``: that argument is not differentiable).  ``namespace(scalar)``
-    gives the names the templates may use; ``scalar`` says whether all
-    arguments are known to be scalars, so that operator rules can use
-    :mod:`math` for floats and NumPy otherwise.  ``elementwise`` rules
-    broadcast their arguments: their VJPs are reduced with ``unbroadcast``
-    where an argument may be smaller than the result.  ``result_kind`` maps
-    the argument kinds to the kind of the result.
-    """
-
-    fn: Any
-    arg_names: Tuple[str, ...]
-    jvp: Tuple[Optional[Template], ...]
-    vjp: Tuple[Optional[Template], ...]
-    namespace: Callable[[bool], Mapping[str, Any]]
-    elementwise: bool = False
-    result_kind: Callable[[Sequence[str]], str] = lambda kinds: UNKNOWN
-    # Parameters that may be left out, with their values (``axis=None``).
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-    # A reduction over ``axis``: its result is a scalar when it reduces everything.
-    reduction: bool = False
-    # The result may be a tuple: forward mode adds the parameters' tangents item by item.
-    tuple_result: bool = False
-    # Refuses call forms the templates do not fit: ``accepts(bound)`` is None or the reason.
-    accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None
-    # The partial derivatives a `scalar_rule` was made from (Taylor mode evaluates them).
-    partials: Optional[Tuple[Optional[str], ...]] = None
-
-    @property
-    def name(self) -> str:
-        return getattr(self.fn, "__name__", repr(self.fn))
-
-    def bind(self, args: Sequence[Any], kwargs: Sequence[Tuple[str, Any]]) -> Dict[str, Any]:
-        """Parameter name -> argument (the ``defaults`` value, wrapped by the caller,
-        for parameters left out); ``ValueError`` naming what does not fit."""
-        if len(args) > len(self.arg_names):
-            raise ValueError(f"it takes at most {len(self.arg_names)} positional argument(s)")
-        bound = dict(zip(self.arg_names, args))
-        for key, value in kwargs:
-            if key in bound or key not in self.arg_names:
-                raise ValueError(f"the keyword argument `{key}=` does not fit its rule")
-            bound[key] = value
-        missing = [n for n in self.arg_names if n not in bound and n not in self.defaults]
-        if missing:
-            raise ValueError(f"`{missing[0]}` is not given")
-        reason = self.accepts and self.accepts(bound)
-        if reason:
-            raise ValueError(reason)
-        return bound
-
-    def for_call(self, positional: int) -> Rule:
-        """The rule of a call with this many positional arguments (itself, unless variadic)."""
-        return self
-
-    def constant_partial(self, index: int) -> bool:
-        """Whether the JVP of argument ``index`` reads nothing but its tangent."""
-        tmpl = self.jvp[index]
-        reads = set(self.arg_names) | {"out"}
-        return tmpl is not None and not (tmpl.names & reads)
-
-
-# A rule side that was never registered (``defvjp`` without ``defjvp``):
-# the argument is differentiable, but this mode cannot differentiate it.
-MISSING = Template("<missing>", ast.Constant(None), frozenset())
-
-
-@dataclass(frozen=True)
-class Refusal(Template):
-    """A template that refuses, with its own message: the argument is differentiable, but
-    s2s_ad does not implement this derivative (a second derivative through a decomposition)."""
-
-    message: str = ""
-    hint: str = ""
-
-
-def refused(message: str, hint: str = "") -> Refusal:
-    """A template that stops the transform with ``message`` (and ``hint``).
-
-    >>> refused("second derivatives through np.linalg.svd are not supported").names
-    frozenset()
-    """
-    return Refusal("<refused>", ast.Constant(None), frozenset(), message, hint)
-
-
-# Names to give objects that emitted code must bind itself (user rule functions).
-PREFERRED_NAMES: Dict[int, str] = {}
-
-_RULES: Dict[int, Rule] = {}
-_NONDIFF: Dict[int, Any] = {}
-_KEEP_ALIVE: Dict[int, Any] = {}
-
-
-def _key(fn: Any) -> int:
-    # Keyed by identity: many primitives (ufuncs, builtins) are not hashable
-    # in a useful way, and identity is exactly "the object the name denotes".
-    _KEEP_ALIVE[id(fn)] = fn
-    return id(fn)
-
-
-def register(rule: Rule) -> Rule:
-    _RULES[_key(rule.fn)] = rule
-    _NONDIFF.pop(id(rule.fn), None)
-    return rule
-
-
-def all_rules() -> list:
-    """Every registered rule (for tests and generated docs)."""
-    return list(_RULES.values())
-
-
-def lookup(fn: Any) -> Optional[Rule]:
-    """The rule of a primitive, or None."""
-    return _RULES.get(id(fn))
-
-
-def rule_of(call: Any) -> Optional[Rule]:
-    """The rule of an IR call, fitted to its number of arguments (variadic rules), or None."""
-    rule = _RULES.get(id(call.fn))
-    return None if rule is None else rule.for_call(len(call.args))
-
-
-def nondiff_functions() -> list:
-    """Every function registered as non-differentiable (for generated docs)."""
-    return list(_NONDIFF.values())
-
-
-def is_nondifferentiable(fn: Any) -> bool:
-    """Whether calls of ``fn`` are constants for differentiation."""
-    return id(fn) in _NONDIFF
-
-
-def nondifferentiable(*fns: Any) -> None:
-    """List functions whose result is treated as a constant (zero derivative)."""
-    for fn in fns:
-        _NONDIFF[_key(fn)] = fn
-        _RULES.pop(id(fn), None)
-
-
-def is_pure(fn: Any) -> bool:
-    """Calls that may be moved, shared or dropped: those with rules, and those listed pure."""
-    if id(fn) in _IMPURE:
-        return False
-    return id(fn) in _RULES or id(fn) in _NONDIFF or id(fn) in _PURE
-
-
-_IMPURE: Dict[int, Any] = {}
-_PURE: Dict[int, Any] = {}
-
-
-def pure(*fns: Any) -> None:
-    """Mark functions without rules whose calls may still be moved, shared or dropped."""
-    for fn in fns:
-        _PURE[_key(fn)] = fn
-
-
-def impure(*fns: Any) -> None:
-    """Mark functions whose calls must run exactly where written (random draws)."""
-    for fn in fns:
-        _IMPURE[_key(fn)] = fn
-
-
-# ------------------------------------------------------------ rule builders
-
-
-def join_kinds(kinds: Sequence[str]) -> str:
-    """The kind of an elementwise result: scalar only if all inputs are."""
-    if all(k == SCALAR for k in kinds):
-        return SCALAR
-    if any(k == ARRAY for k in kinds):
-        return ARRAY
-    return UNKNOWN
-
-
-def always(kind: str) -> Callable[[Sequence[str]], str]:
-    return lambda kinds: kind
-
-
-def scale(factor: str, partial: str) -> str:
-    """``factor * (partial)``, written the way a person would.
-
-    >>> scale("g", "1"), scale("g", "-1"), scale("g", "1 / x"), scale("g", "-sin(x)")
-    ('g', '-g', 'g / x', '-(g * sin(x))')
-    """
-    return unparse(ast.parse(_scale(factor, partial), mode="eval"))
-
-
-def _scale(factor: str, partial: str) -> str:
-    tree = ast.parse(partial.strip(), mode="eval").body
-
-    def is_const(node: ast.AST, value: float) -> bool:
-        return isinstance(node, ast.Constant) and node.value == value
-
-    def is_minus_one(node: ast.AST) -> bool:
-        return (
-            isinstance(node, ast.UnaryOp)
-            and isinstance(node.op, ast.USub)
-            and is_const(node.operand, 1)
-        )
-
-    if is_const(tree, 1):
-        return factor
-    if is_minus_one(tree):
-        return f"-{factor}"
-    if isinstance(tree, ast.BinOp) and isinstance(tree.op, ast.Div):
-        rest = unparse(tree.right)
-        if is_const(tree.left, 1):
-            return f"{factor} / ({rest})"
-        if is_minus_one(tree.left):
-            return f"-({factor} / ({rest}))"
-    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.USub):
-        return f"-({factor} * ({unparse(tree.operand)}))"
-    return f"{factor} * ({partial})"
-
-
-def scalar_rule(
-    fn: Any,
-    *partials: Optional[str],
-    namespace: Callable[[bool], Mapping[str, Any]],
-    elementwise: bool = True,
-    result_kind: Optional[Callable[[Sequence[str]], str]] = None,
-    params: Optional[Sequence[str]] = None,
-) -> Rule:
-    """A rule from the partial derivatives of a scalar function.
-
-    ``partials[i]`` is d out / d arg_i as an expression of the arguments
-    (``x``, ``y``, or the names in ``params``, which may give defaults as in
-    :func:`template_rule`) and the result ``out``; ``None`` marks an argument
-    that is not differentiable.
-    """
-    names, defaults = parse_parameters(params or ARG_NAMES[: len(partials)])
-    jvp = tuple(
-        None if p is None else Template.parse(scale(f"d{n}", p)) for n, p in zip(names, partials)
-    )
-    vjp = tuple(None if p is None else Template.parse(scale("g", p)) for p in partials)
-    kind = result_kind or (join_kinds if elementwise else always(SCALAR))
-    rule = Rule(fn, names, jvp, vjp, namespace, elementwise, kind, defaults=defaults)
-    rule.partials = tuple(partials)
-    return register(rule)
-
-
-def template_rule(
-    fn: Any,
-    arg_names: Sequence[str],
-    jvp: Sequence[Optional[str]],
-    vjp: Sequence[Optional[str]],
-    *,
-    namespace: Callable[[bool], Mapping[str, Any]],
-    result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
-    reduction: bool = False,
-    accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None,
-) -> Rule:
-    """A rule with explicit JVP and VJP templates per argument.
-
-    ``arg_names`` may give defaults, ``("x", "axis=None", "keepdims=False")``:
-    the templates read every parameter by name, and a parameter left at its
-    default is left out of the template calls that pass it on by keyword
-    (``np.sum(dx, axis=axis)`` is ``np.sum(dx)`` for ``np.sum(x)``).  Missing
-    templates (non-differentiable parameters such as ``axis``) may be omitted.
-    ``accepts`` may refuse call forms the templates do not fit (see :func:`only`).
-    """
-    rule = _template_rule(fn, arg_names, jvp, vjp, namespace, result_kind, reduction)
-    rule.accepts = accepts
-    return register(rule)
-
-
-def only(**allowed: Any) -> Callable[[Mapping[str, Any]], Optional[str]]:
-    """An ``accepts`` that lets options keep only the given values (``only(retstep=False)``).
-
-    >>> from s2s_ad.compiler import ir
-    >>> only(retstep=False)({"retstep": ir.Const(True)})
-    '`retstep=` can only be False here'
-    """
-    from ..compiler.ir import Const
-
-    def accepts(bound: Mapping[str, Any]) -> Optional[str]:
-        for name, value in allowed.items():
-            given = bound.get(name, Const(value))
-            if not (isinstance(given, Const) and (given.value is value or given.value == value)):
-                return f"`{name}=` can only be {value!r} here"
-        return None
-
-    return accepts
-
-
-def _template_rule(
-    fn: Any,
-    arg_names: Sequence[str],
-    jvp: Sequence[Optional[str]],
-    vjp: Sequence[Optional[str]],
-    namespace: Callable[[bool], Mapping[str, Any]],
-    result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
-    reduction: bool = False,
-) -> Rule:
-    """The rule :func:`template_rule` registers."""
-    names, defaults = parse_parameters(arg_names)
-
-    def parse(source):
-        return source if source is None or isinstance(source, Template) else Template.parse(source)
-
-    pad = (None,) * (len(names) - len(jvp)), (None,) * (len(names) - len(vjp))
-    return Rule(
-        fn,
-        names,
-        tuple(map(parse, tuple(jvp) + pad[0])),
-        tuple(map(parse, tuple(vjp) + pad[1])),
-        namespace,
-        False,
-        result_kind,
-        defaults,
-        reduction,
-    )
-
-
-@dataclass
-class VariadicRule(Rule):
-    """The rule of a function with ``*args`` (``np.einsum(subscripts, *operands)``).
-
-    ``specialize(n)`` returns ``(parameters, jvp, vjp)`` for a call with
-    ``n`` positional arguments, as :func:`template_rule` takes them; the
-    result is cached.  The rule's own templates only document it (generated
-    docs show them).
-    """
-
-    specialize: Optional[Callable[[int], tuple]] = None
-    _fitted: Dict[int, Rule] = field(default_factory=dict)
-
-    def for_call(self, positional: int) -> Rule:
-        if positional not in self._fitted:
-            names, jvp, vjp = self.specialize(positional)
-            fitted = _template_rule(self.fn, names, jvp, vjp, self.namespace, self.result_kind)
-            fitted.accepts, fitted.tuple_result = self.accepts, self.tuple_result
-            self._fitted[positional] = fitted
-        return self._fitted[positional]
-
-    def bind(self, args, kwargs):
-        return self.for_call(len(args)).bind(args, kwargs)
-
-
-def variadic_rule(
-    fn: Any,
-    shown: Tuple[Sequence[str], Sequence[Optional[str]], Sequence[Optional[str]]],
-    specialize: Callable[[int], tuple],
-    *,
-    namespace: Callable[[bool], Mapping[str, Any]],
-    accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None,
-    result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
-) -> Rule:
-    """Register a :class:`VariadicRule`; ``shown`` is ``(parameters, jvp, vjp)`` for the docs."""
-    shown_rule = _template_rule(fn, *shown, namespace, result_kind)
-    rule = VariadicRule(
-        fn,
-        shown_rule.arg_names,
-        shown_rule.jvp,
-        shown_rule.vjp,
-        namespace,
-        result_kind=result_kind,
-        specialize=specialize,
-        accepts=accepts,
-    )
-    return register(rule)
-
-
-def parse_parameters(specs: Sequence[str]) -> Tuple[Tuple[str, ...], Dict[str, Any]]:
-    """``("x", "axis=None")`` -> ``(("x", "axis"), {"axis": None})``.
-
-    >>> parse_parameters(["x", "axis=None", "ddof=0"])
-    (('x', 'axis', 'ddof'), {'axis': None, 'ddof': 0})
-    """
-    names, defaults = [], {}
-    for spec in specs:
-        name, _, default = spec.partition("=")
-        if name.strip() in RESERVED:
-            raise ValueError(
-                f"a rule parameter cannot be called {name.strip()!r}: templates use it"
-            )
-        names.append(name.strip())
-        if default:
-            defaults[name.strip()] = ast.literal_eval(default.strip())
-    return tuple(names), defaults
-
-
-def fixed(names: Mapping[str, Any]) -> Callable[[bool], Mapping[str, Any]]:
-    """A template namespace that does not depend on the argument kinds."""
-    return lambda scalar: names
-
-
-def _load_tables() -> None:
-    from . import linalg as _linalg_rules  # noqa: F401
-    from . import numpy as _numpy_rules  # noqa: F401
-    from . import python as _python_rules  # noqa: F401
-    from . import shape_ops as _shape_rules  # noqa: F401
-
-
-_load_tables()
+from . import control, helpers, linalg, numpy, python, shape_ops  # noqa: F401  (register)
+from .core import (
+    ARG_NAMES,
+    MISSING,
+    NOT_CONSTANT,
+    PREFERRED_NAMES,
+    RESERVED,
+    Refusal,
+    Rule,
+    Template,
+    VariadicRule,
+    all_rules,
+    fixed,
+    impure,
+    is_nondifferentiable,
+    is_pure,
+    key_of,
+    lookup,
+    nondiff_functions,
+    nondifferentiable,
+    only,
+    parse_parameters,
+    pure,
+    refused,
+    register,
+    rule_of,
+    scalar_rule,
+    scale,
+    template_rule,
+    unregister,
+    variadic_rule,
+)
+from .kinds import ARRAY, SCALAR, UNKNOWN, Kind, always, join_kinds, kind_of_value
+
+__all__ = [
+    "ARG_NAMES",
+    "ARRAY",
+    "MISSING",
+    "NOT_CONSTANT",
+    "PREFERRED_NAMES",
+    "RESERVED",
+    "SCALAR",
+    "UNKNOWN",
+    "Kind",
+    "Refusal",
+    "Rule",
+    "Template",
+    "VariadicRule",
+    "all_rules",
+    "always",
+    "fixed",
+    "impure",
+    "is_nondifferentiable",
+    "is_pure",
+    "join_kinds",
+    "key_of",
+    "kind_of_value",
+    "lookup",
+    "nondiff_functions",
+    "nondifferentiable",
+    "only",
+    "parse_parameters",
+    "pure",
+    "refused",
+    "register",
+    "rule_of",
+    "scalar_rule",
+    "scale",
+    "template_rule",
+    "unregister",
+    "variadic_rule",
+]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from . import Rule, all_rules, nondiff_functions
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
 from . import numpy as numpy_rules
 from . import shape_ops as shape_rules
+from .core import Rule, all_rules, nondiff_functions
 
 # Each table module, with the heading of its section.
 TABLES = (

@@ -26,8 +26,8 @@ import numpy as np
 from .. import runtime
 from ..runtime import arrays, linalg
 from ..runtime import shape_ops as shapes
-from . import lookup, nondifferentiable, refused, variadic_rule
-from .numpy import REDUCE
+from .core import lookup, nondifferentiable, refused, variadic_rule
+from .numpy import REDUCE, namespace, register_table
 
 # The functions ruled here, which the generated docs leave out.
 FUNCTIONS: List[object] = []
@@ -40,12 +40,9 @@ VARIADIC: List[tuple] = []
 def register_rules(namespace: Callable) -> None:
     """Register every rule of this module in the NumPy table's ``namespace``.
 
-    ``rules/numpy.py`` calls this when it is imported (and again if it is reloaded, which
-    makes a new namespace).  Results that are tuples or lists get their tangents added item
-    by item in forward mode.
+    Called when this module is imported.  Results that are tuples or lists get their
+    tangents added item by item in forward mode.
     """
-    from .numpy import register_table
-
     FUNCTIONS.clear()
     nondifferentiable(shapes.positions, shapes.elsewhere, linalg.tensorsolve_order)
     for table, tuple_results in TABLES:
@@ -954,3 +951,5 @@ FACTORIZATIONS = {
 }
 LISTED = ("eigh_jvp", "svd_jvp", "qr_jvp", "lstsq_jvp_a", "lstsq_jvp_b")
 TABLES.append((FACTORIZATIONS, [getattr(linalg, f) for f in LISTED]))
+
+register_rules(namespace)

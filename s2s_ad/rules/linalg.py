@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import SCALAR, always, fixed, lookup, template_rule
+from .core import fixed, lookup, template_rule
+from .kinds import SCALAR, always
 from .numpy import NAMES, REDUCE, register_table
 
 namespace = fixed(NAMES)  # its own object: tests and docs tell the tables apart by it

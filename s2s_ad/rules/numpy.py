@@ -14,21 +14,19 @@ import operator
 import numpy as np
 
 from .. import runtime
-from ..compiler import ir
 from ..runtime import arrays, linalg
 from ..runtime import shape_ops as shapes
-from . import (
-    SCALAR,
-    always,
+from .core import (
+    NOT_CONSTANT,
     fixed,
     impure,
-    join_kinds,
     nondifferentiable,
     only,
     scalar_rule,
     template_rule,
     variadic_rule,
 )
+from .kinds import SCALAR, always, join_kinds
 
 
 def _public(module) -> dict:
@@ -337,9 +335,9 @@ def _einsum_rule(positional: int) -> tuple:
     return ("subscripts", *operands), jvp, vjp
 
 
-def _einsum_accepts(bound) -> str:
-    subscripts = bound["subscripts"]
-    if isinstance(subscripts, ir.Const) and isinstance(subscripts.value, str):
+def _einsum_accepts(constants) -> str:
+    subscripts = constants["subscripts"]
+    if subscripts is not NOT_CONSTANT and isinstance(subscripts, str):
         return None
     return 'its subscripts must be a string written in the call ("ij,jk->ik")'
 
@@ -518,8 +516,15 @@ nondifferentiable(*_draws, np.random.default_rng)
 impure(*_draws)
 impure(runtime.call_method)  # methods without rules, such as rng.normal(), may draw
 
-# The helpers that emitted derivatives call have rules in this namespace too (rules/helpers.py),
-# registered here so that reloading this module registers them again.
-from . import helpers as _helpers  # noqa: E402
-
-_helpers.register_rules(namespace)
+# Attributes and methods of arrays, as the NumPy functions they stand for.
+ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real}
+ARRAY_METHODS = {
+    name: getattr(np, name)
+    for name in (
+        "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod", "trace", "dot",
+        "reshape", "ravel", "transpose", "swapaxes", "squeeze", "clip", "diagonal",
+        "copy", "repeat", "round", "argmax", "argmin", "argsort", "all", "any", "take",
+        "conj", "conjugate",
+    )
+}  # fmt: skip
+ARRAY_METHODS.update(flatten=np.ravel, astype=runtime.astype)

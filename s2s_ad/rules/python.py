@@ -15,7 +15,8 @@ import operator
 import numpy as np
 
 from .. import runtime
-from . import SCALAR, always, fixed, nondifferentiable, pure, scalar_rule, template_rule
+from .core import fixed, nondifferentiable, pure, scalar_rule, template_rule
+from .kinds import SCALAR, always
 
 MATH_NAMES = {**vars(math), "math": math, "np": np, "sign": runtime.sign}
 NUMPY_NAMES = {**vars(np), "math": math, "np": np}

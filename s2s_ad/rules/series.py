@@ -33,13 +33,14 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import rules, runtime
-from ..compiler import ir
+from .. import runtime
+from . import core
+from .syntax import AST_BINARY, AST_COMPARE
 
 Coefficients = Tuple[Any, ...]
 TaylorRule = Callable[..., Coefficients]
 
-# Taylor rules by the id of the primitive, as rules are (see rules._key).
+# Taylor rules by the id of the primitive, as rules are (see core.key_of).
 _TAYLOR: Dict[int, TaylorRule] = {}
 # Functions whose generic rule could not be built (a partial calls a function
 # without a Taylor rule): looked up once.
@@ -68,9 +69,9 @@ def _register(*fns: Any) -> Callable[[TaylorRule], TaylorRule]:
 
     def decorate(rule: TaylorRule) -> TaylorRule:
         for fn in fns:
-            rules._key(fn)  # keeps fn alive, so that its id stays its own
+            core.key_of(fn)  # keeps fn alive, so that its id stays its own
             _TAYLOR[id(fn)] = rule
-        rules.pure(rule)
+        core.pure(rule)
         return rule
 
     return decorate
@@ -119,9 +120,9 @@ def taylor_scale(coefficient: Any, factor: float) -> Any:
     return coefficient * factor
 
 
-rules.pure(taylor_seed, taylor_scale)
+core.pure(taylor_seed, taylor_scale)
 # Each call makes new containers, which code writes items into: never shared.
-rules.impure(taylor_zeros, taylor_copy)
+core.impure(taylor_zeros, taylor_copy)
 
 
 def _is_python_number(x: Any) -> bool:
@@ -552,9 +553,9 @@ def apply(fn: Any, *args: Any, **kwargs: Any) -> Any:
     if not any(isinstance(a, Series) for a in (*args, *kwargs.values())):
         return fn(*args, **kwargs)
     out = fn(*map(_primal, args), **{k: _primal(v) for k, v in kwargs.items()})
-    if rules.is_nondifferentiable(fn):
+    if core.is_nondifferentiable(fn):
         return out
-    rule, taylor = rules.lookup(fn), taylor_rule_of(fn)
+    rule, taylor = core.lookup(fn), taylor_rule_of(fn)
     if rule is None or taylor is None:
         name = getattr(fn, "__name__", repr(fn))
         raise TypeError(f"no Taylor rule for `{name}`: it cannot be evaluated on a series")
@@ -580,8 +581,6 @@ def apply(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 # ------------------------------------------- expressions of partial derivatives
 
-_AST_BINARY = {op: fn for fn, op in ir.BINARY_OPERATORS.items()}
-_AST_COMPARE = {op: fn for fn, op in ir.COMPARE_OPERATORS.items()}
 
 
 def evaluate(node: ast.expr, env: Mapping[str, Any], namespace: Mapping[str, Any]) -> Any:
@@ -599,7 +598,7 @@ def evaluate(node: ast.expr, env: Mapping[str, Any], namespace: Mapping[str, Any
         return getattr(evaluate(node.value, env, namespace), node.attr)
     if isinstance(node, ast.BinOp):
         left, right = evaluate(node.left, env, namespace), evaluate(node.right, env, namespace)
-        return apply(_AST_BINARY[type(node.op)], left, right)
+        return apply(AST_BINARY[type(node.op)], left, right)
     if isinstance(node, ast.UnaryOp):
         operand = evaluate(node.operand, env, namespace)
         if isinstance(node.op, ast.USub):
@@ -612,7 +611,7 @@ def evaluate(node: ast.expr, env: Mapping[str, Any], namespace: Mapping[str, Any
             evaluate(node.left, env, namespace),
             evaluate(node.comparators[0], env, namespace),
         )
-        return _AST_COMPARE[type(node.ops[0])](_primal(left), _primal(right))
+        return AST_COMPARE[type(node.ops[0])](_primal(left), _primal(right))
     if isinstance(node, ast.Call):
         fn = evaluate(node.func, env, namespace)
         args = [evaluate(a, env, namespace) for a in node.args]
@@ -638,7 +637,7 @@ def _evaluable(node: ast.expr, names: set, namespaces: Sequence[Mapping[str, Any
                     fn = evaluate(sub.func, {}, ns)
                 except (KeyError, AttributeError):
                     return False
-                known = rules.is_nondifferentiable(fn) or id(fn) in _IN_PROGRESS
+                known = core.is_nondifferentiable(fn) or id(fn) in _IN_PROGRESS
                 if not known and taylor_rule_of(fn) is None:
                     return False
     return True
@@ -672,7 +671,7 @@ def _generic_rule(fn: Any) -> Optional[TaylorRule]:
     reads ``out`` is evaluated again at each order, on the coefficients of
     ``out`` known so far.
     """
-    rule = rules.lookup(fn)
+    rule = core.lookup(fn)
     if rule is None or rule.partials is None or not rule.elementwise:
         return None
     params = [n for n, p in zip(rule.arg_names, rule.partials) if p is not None]
@@ -754,7 +753,7 @@ def _register_products() -> None:
 
 def _register_generic_rules() -> None:
     """Generic rules for every elementwise scalar rule, named in the order of the tables."""
-    for rule in rules.all_rules():
+    for rule in core.all_rules():
         if rule.partials is not None:
             taylor_rule_of(rule.fn)
 

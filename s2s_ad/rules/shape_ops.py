@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import fixed
+from .core import fixed
 from .numpy import NAMES, register_table
 
 namespace = fixed(NAMES)  # its own object: tests and docs tell the tables apart by it

@@ -30,14 +30,15 @@ def unbroadcast(g: Any, x: Any) -> Any:
         )
     shape = np.shape(x)
     if np.shape(g) != shape:
-        g = _sum_to_shape(np.asarray(g), shape)
+        g = sum_to_shape(np.asarray(g), shape)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and getattr(g, "dtype", None) != dtype:
         g = np.asarray(g, dtype=dtype) if shape else dtype.type(g)
     return g
 
 
-def _sum_to_shape(g: np.ndarray, shape: tuple) -> Any:
+def sum_to_shape(g: np.ndarray, shape: tuple) -> Any:
+    """``g`` summed over the leading and length-1 axes that broadcasting added to ``shape``."""
     extra = g.ndim - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))

@@ -13,7 +13,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from . import unbroadcast
+from . import sum_to_shape, unbroadcast
 
 Axis = Optional[Any]  # None, an int or a tuple of ints
 
@@ -957,11 +957,9 @@ def _as_matrices(g: Any, x: Any, y: Any):
 
 def _sum_like(value: Any, x: Any) -> Any:
     """``value`` summed over the axes broadcasting added to ``x``, as a value like ``x``."""
-    from . import _sum_to_shape
-
     value, shape = np.asarray(value), np.shape(x)
     if value.shape != shape:
-        value = _sum_to_shape(value, shape)
+        value = sum_to_shape(value, shape)
     return _owned(x, value)
 
 

@@ -1,0 +1,97 @@
+"""Matching a call of the IR to its derivative rule.
+
+A call that the derivative passes through needs a rule; :func:`rule_for`
+finds it, checks that the call fits its templates and otherwise raises a
+:class:`TransformError` that says what to do.  :func:`bound_arguments`
+binds the rule's parameter names to the call's atoms, and
+:func:`template_of` picks one argument's JVP or VJP template.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Dict, Optional
+
+from .. import rules, runtime
+from ..rules.numpy import ARRAY_METHODS
+from . import ir
+from .errors import Loc, TransformError
+
+
+class Default(ir.Const):
+    """A rule parameter the call left out: template calls drop it where passed by keyword."""
+
+
+def rule_for(call: ir.Call, loc: Optional[Loc]) -> rules.Rule:
+    """The rule of an active call, or a TransformError that says what to do."""
+    rule = rules.rule_of(call)
+    name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
+    if call.fn is runtime.call_method:
+        raise TransformError(
+            f"the method `.{call.args[1].value}()` of a varied value is not supported",
+            loc,
+            "call the NumPy function instead (`np.f(x)` for `x.f()`); supported methods: "
+            + ", ".join(sorted(ARRAY_METHODS)),
+        )
+    if rule is None:
+        hint = _missing_rule_hint(call, name)
+        raise TransformError(f"no derivative rule for `{name}`", loc, hint)
+    try:
+        bound = rule.bind(call.args, call.kwargs)
+        reason = rule.refusal({k: constant_of(v) for k, v in bound.items()})
+        if reason:
+            raise ValueError(reason)
+    except ValueError as exc:
+        raise TransformError(
+            f"`{name}` cannot be differentiated as called here: {exc}",
+            loc,
+            f"call it as {name}({', '.join(rule.arg_names)}), "
+            "or register a rule for this form with ad.defvjp",
+        ) from None
+    return rule
+
+
+def _missing_rule_hint(call: ir.Call, name: str) -> str:
+    if inspect.isfunction(call.fn):
+        return (
+            f"s2s_ad does not look inside calls to other Python functions yet: "
+            f"register a derivative with ad.defvjp({name}, ...) and ad.defjvp({name}, ...), "
+            "or write the computation inline"
+        )
+    return (
+        f"register one with ad.defvjp({name}, ...) and ad.defjvp({name}, ...), "
+        "or wrap a value that should not be differentiated in ad.stop_gradient(...)"
+    )
+
+
+def constant_of(atom: ir.Atom) -> Any:
+    """The value of a constant atom, or ``rules.NOT_CONSTANT``."""
+    return atom.value if isinstance(atom, ir.Const) else rules.NOT_CONSTANT
+
+
+def bound_arguments(rule: rules.Rule, call: ir.Call) -> Dict[str, ir.Atom]:
+    """The rule's parameter names bound to the call's atoms; left-out ones to a `Default`."""
+    bound = rule.bind(call.args, call.kwargs)
+    for name in rule.arg_names:
+        if name not in bound:
+            bound[name] = Default(rule.defaults[name])
+    return bound
+
+
+def template_of(
+    rule: rules.Rule, index: int, side: str, call: ir.Call, loc: Optional[Loc]
+) -> rules.Template:
+    """The JVP or VJP template of one argument, or a TransformError if unregistered or
+    refused (:func:`s2s_ad.rules.refused`)."""
+    template = getattr(rule, side)[index]
+    if isinstance(template, rules.Refusal):
+        raise TransformError(template.message, loc, template.hint)
+    if template is rules.MISSING:
+        name = call.spelling or rule.name
+        mode, register = ("forward", "defjvp") if side == "jvp" else ("reverse", "defvjp")
+        raise TransformError(
+            f"`{name}` has no {mode}-mode rule for argument {index}",
+            loc,
+            f"register one with ad.{register}({name}, ...)",
+        )
+    return template

@@ -1,0 +1,200 @@
+"""Derived functions: one transform of one user function, and the cache of them.
+
+A :class:`Derived` is what ``ad.grad(f)`` and the other transforms call: it
+binds the arguments, specialises by their kinds (Python floats get scalar
+code), asks the pipeline for the emitted code and runs it.  :func:`derived`
+caches one per function, mode and ``wrt``, so that emitted code calling
+another user function's derivative (:class:`~s2s_ad.compiler.calls.Callee`)
+shares it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+from ..rules import kind_of_value
+from . import hooks, pipeline
+from .emit import EMITTED
+from .spec import Spec
+
+
+def parameters(f: Callable) -> Tuple[str, ...]:
+    """The names of ``f``'s parameters, ``*args`` and ``**kwargs`` left out."""
+    return tuple(
+        p.name
+        for p in inspect.signature(f).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+
+
+def differentiable(value: Any) -> bool:
+    """Floats, ints, float or int arrays, and lists, tuples and dicts of them."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (float, int, np.floating, np.integer)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(differentiable(v) for v in value)
+    if isinstance(value, dict):
+        return bool(value) and all(differentiable(v) for v in value.values())
+    return isinstance(value, np.ndarray) and (
+        np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+    )
+
+
+def as_real(value: Any) -> Any:
+    """An int that is differentiated is taken as a real (inside containers too)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        return value.astype(float)
+    if isinstance(value, (list, tuple)) and needs_real(value):
+        return type(value)(as_real(v) for v in value)
+    if isinstance(value, dict) and needs_real(value):
+        return {k: as_real(v) for k, v in value.items()}
+    return value
+
+
+def needs_real(value: Any) -> bool:
+    """Whether ``value`` holds ints (inside containers too) that :func:`as_real` converts."""
+    if isinstance(value, (list, tuple)):
+        return any(needs_real(v) for v in value)
+    if isinstance(value, dict):
+        return any(needs_real(v) for v in value.values())
+    return (isinstance(value, (int, np.integer)) and not isinstance(value, bool)) or (
+        isinstance(value, np.ndarray) and value.dtype.kind in "iu"
+    )
+
+
+def may_need_real(value: Any) -> bool:
+    """Values whose type does not say whether they hold ints (arrays, containers)."""
+    return needs_real(value) or isinstance(value, (np.ndarray, list, tuple, dict))
+
+
+class Derived:
+    """One transform of one function: emitted code per tuple of argument types."""
+
+    def __init__(
+        self, f: Callable, mode: str, wrt: Tuple[str, ...], optimize: bool = True, order: int = 1
+    ):
+        self.f = f
+        self.mode = mode
+        self.wrt = wrt
+        self.optimize = optimize
+        self.order = order
+        # Transform the code another transform emitted (forward-over-reverse, ...).
+        self.inner: Optional[Derived] = getattr(f, "_s2s_derived", None)
+        self.signature = inspect.signature(f)
+        self.params = parameters(f)
+        self.positions = tuple(self.params.index(w) for w in wrt)
+        self.by_types: Dict[tuple, Callable] = {}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the emitted code; an error inside it names the user's line."""
+        fn, args = self.prepare(args, kwargs)
+        try:
+            return fn(*args)
+        except Exception as exc:
+            annotate_error(exc)
+            raise
+
+    def prepare(self, args: tuple, kwargs: dict) -> Tuple[Callable, tuple]:
+        """The emitted function for these arguments, and the arguments in order."""
+        args = self.in_order(args, kwargs)
+        key = tuple(map(type, args))
+        fn = self.by_types.get(key)
+        if fn is None:
+            fn = self.by_types[key] = self._specialize(args)
+        return fn, args
+
+    def in_order(self, args: tuple, kwargs: dict) -> tuple:
+        """The arguments by position, keywords and defaults filled in."""
+        if kwargs or len(args) != len(self.params):
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = tuple(bound.arguments[name] for name in self.params)
+        return args
+
+    def _specialize(self, args: tuple) -> Callable:
+        for name, position in zip(self.wrt, self.positions):
+            value = args[position]
+            if not differentiable(value):
+                raise TypeError(
+                    f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
+                    f"it is a {type(value).__name__}; expected a float, a NumPy float array, "
+                    "or a list, tuple or dict of those"
+                )
+        kinds = tuple(
+            kind_of_value(as_real(a) if i in self.positions else a) for i, a in enumerate(args)
+        )
+        fn = self.emitted(kinds)
+        # Arrays share one type whatever their dtype, so an int array can come
+        # after a float one: array positions are checked on every call.
+        to_convert = [p for p in self.positions if may_need_real(args[p])]
+        if not to_convert:
+            return fn
+
+        def with_reals(*call_args):
+            call_args = list(call_args)
+            for p in to_convert:
+                call_args[p] = as_real(call_args[p])
+            return fn(*call_args)
+
+        return with_reals
+
+    def emitted(self, kinds: Tuple[str, ...]) -> Callable:
+        """The emitted function for these argument kinds (of ``inner``'s code, if any)."""
+        target = self.inner.transformable(kinds) if self.inner else self.f
+        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order)
+        return pipeline.build(target, spec).bind(target)
+
+    def transformable(self, kinds: Tuple[str, ...]) -> Callable:
+        """:meth:`emitted`, for another transform to differentiate again."""
+        if self.order != 1:  # Taylor code calls series helpers, which have no rules
+            raise TypeError(
+                f"derivative(f, order={self.order}) cannot be differentiated again; "
+                f"ask for derivative(f, order={self.order + 1}) instead"
+            )
+        return self.emitted(kinds)
+
+
+_CACHE: weakref.WeakKeyDictionary[Callable, Dict[tuple, Derived]] = weakref.WeakKeyDictionary()
+
+
+def derived_of(
+    f: Callable, mode: str, wrt: Tuple[str, ...], inner: Optional[Derived] = None
+) -> Derived:
+    """The cached transform of ``f``; with ``inner``, of the code ``inner`` emits for ``f``."""
+    per_function = _CACHE.setdefault(f, {})
+    key = (mode, wrt, inner and (inner.mode, inner.wrt))
+    if key not in per_function:
+        derived = per_function[key] = Derived(f, mode, wrt)
+        derived.inner = inner or derived.inner
+    return per_function[key]
+
+
+def annotate_error(exc: BaseException) -> None:
+    """Name the user's source line when emitted code raises."""
+    if not hasattr(exc, "add_note"):  # Python < 3.11
+        return
+    tb = exc.__traceback__
+    notes = []
+    while tb is not None:
+        emitted = EMITTED.get(tb.tb_frame.f_code.co_filename)
+        loc = emitted.line_locs.get(tb.tb_lineno) if emitted else None
+        if loc is not None:
+            notes.append(
+                f"s2s_ad: raised in {emitted.name}, derived from {loc.filename}, "
+                f"line {loc.lineno}: {loc.source_line.strip()}"
+            )
+        tb = tb.tb_next
+    for note in notes:
+        if note not in getattr(exc, "__notes__", ()):
+            exc.add_note(note)
+
+
+hooks.register_derive(derived_of)

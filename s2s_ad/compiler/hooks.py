@@ -1,0 +1,39 @@
+"""Tables the API layer fills for the compiler, which never imports the API.
+
+* :data:`DERIVATIVE_MAKERS` -- the public transforms whose result may be
+  called inside a differentiated function (``ad.grad(f)(x)``); the lowerer
+  makes the derived function at transform time and differentiates its
+  emitted code.
+* :func:`derived` -- the cached transform of a function, which a call from
+  emitted code into another user function's derivative runs
+  (:class:`~s2s_ad.compiler.calls.Callee`).  The pipeline's cache
+  registers it (:mod:`s2s_ad.compiler.derived`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+# Public transform -> its name as users write it (``ad.grad``).
+DERIVATIVE_MAKERS: Dict[Callable, str] = {}
+
+_derive: Optional[Callable[..., Any]] = None
+
+
+def register_derivative_maker(fn: Callable, spelling: str) -> Callable:
+    """Let ``fn(g, ...)(x)`` appear inside a differentiated function; returns ``fn``."""
+    DERIVATIVE_MAKERS[fn] = spelling
+    return fn
+
+
+def register_derive(derive: Callable[..., Any]) -> None:
+    """Install the function that gives the cached transform of a user function."""
+    global _derive
+    _derive = derive
+
+
+def derived(fn: Callable, mode: str, wrt: tuple) -> Any:
+    """The cached transform of ``fn`` for ``mode`` and ``wrt``."""
+    if _derive is None:
+        raise RuntimeError("s2s_ad.compiler.derived registers the derived-function cache")
+    return _derive(fn, mode, wrt)

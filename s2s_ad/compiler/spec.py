@@ -1,0 +1,73 @@
+"""The vocabulary every stage shares: the modes of a transform and its spec.
+
+A :class:`Spec` is everything that decides the emitted code of one function:
+the mode, the differentiated parameters, the kind of every parameter, whether
+to optimize, and the order of a Taylor-mode derivative.  The pipeline caches
+emitted code by it, and every stage receives it whole.
+
+>>> spec = Spec("grad", ("x",), ("scalar", "array"))
+>>> spec.mode, spec.kinds
+(<Mode.GRAD: 'grad'>, (<Kind.SCALAR: 'scalar'>, <Kind.ARRAY: 'array'>))
+>>> spec.param_kinds(("x", "w"))["w"]
+<Kind.ARRAY: 'array'>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Dict, Sequence, Tuple
+
+from ..rules.kinds import Kind
+
+
+class Mode(str, Enum):
+    """What a transform emits; equal to its name as a string."""
+
+    GRAD = "grad"  # reverse mode: the gradient
+    VALUE_AND_GRAD = "value_and_grad"  # reverse mode: (value, gradient)
+    VJP = "vjp"  # reverse mode: (value, pullback)
+    JVP = "jvp"  # forward mode: (value, tangent)
+    TANGENT = "tangent"  # forward mode: the output's tangent only (what an HVP needs)
+    DERIVATIVE = "derivative"  # forward mode seeded with ones; Taylor mode above order 1
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+
+    @property
+    def is_reverse(self) -> bool:
+        return self in (Mode.GRAD, Mode.VALUE_AND_GRAD, Mode.VJP)
+
+
+GRAD, VALUE_AND_GRAD, VJP = Mode.GRAD, Mode.VALUE_AND_GRAD, Mode.VJP
+JVP, TANGENT, DERIVATIVE = Mode.JVP, Mode.TANGENT, Mode.DERIVATIVE
+MODES = tuple(Mode)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything that decides the emitted code of one function."""
+
+    mode: Mode
+    wrt: Tuple[str, ...]  # names of the differentiated parameters
+    kinds: Tuple[Kind, ...]  # per parameter, in order
+    optimize: bool = True
+    order: int = 1  # of DERIVATIVE: above 1, Taylor mode (compiler/taylor.py)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", Mode(self.mode))
+        object.__setattr__(self, "wrt", tuple(self.wrt))
+        object.__setattr__(self, "kinds", tuple(Kind(k) for k in self.kinds))
+        if self.order != 1 and self.mode != DERIVATIVE:
+            raise ValueError(f"order={self.order} is only for mode 'derivative', not {self.mode!r}")
+
+    @property
+    def taylor(self) -> bool:
+        """Whether this is a higher derivative, which Taylor mode emits."""
+        return self.mode == DERIVATIVE and self.order > 1
+
+    def param_kinds(self, params: Sequence[str]) -> Dict[str, Kind]:
+        """Parameter name -> kind."""
+        return dict(zip(params, self.kinds))
