@@ -5,7 +5,6 @@ The table modules (``python``, ``numpy``, ...) register their rules through
 these builders; ``s2s_ad.rules`` imports them all.
 """
 
-
 from __future__ import annotations
 
 import ast

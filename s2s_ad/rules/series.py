@@ -582,7 +582,6 @@ def apply(fn: Any, *args: Any, **kwargs: Any) -> Any:
 # ------------------------------------------- expressions of partial derivatives
 
 
-
 def evaluate(node: ast.expr, env: Mapping[str, Any], namespace: Mapping[str, Any]) -> Any:
     """The value of a partial-derivative expression whose names may hold :class:`Series`.
 
