@@ -96,7 +96,7 @@ def rosenbrock(x):
 def test_shape_keys_follow_elementwise_calls_and_row_slices():
     low = lower_function(rosenbrock)
     kinds = analyse.kinds(low.function, {"x": "array"}, low.free_values)
-    keys = analyse.shapes(low.function, kinds, mutable_variables(low.function.body))
+    keys = analyse.shape_keys(low.function, kinds, mutable_variables(low.function.body))
     by_source = {s.note: keys.get(s.target) for s in low.function.body if isinstance(s, ir.Assign)}
     head, tail = by_source["x[:-1]"], by_source["x[1:]"]
     assert head == tail == ("rows", ("argument", "x"), 1)
@@ -111,7 +111,7 @@ def test_different_slices_get_different_keys():
 
     low = lower_function(f)
     kinds = analyse.kinds(low.function, {"x": "array"}, low.free_values)
-    keys = analyse.shapes(low.function, kinds, mutable_variables(low.function.body))
+    keys = analyse.shape_keys(low.function, kinds, mutable_variables(low.function.body))
     notes = {s.note: keys.get(s.target) for s in low.function.body if isinstance(s, ir.Assign)}
     assert notes["x[2:]"] != notes["x[:-1]"]
     assert notes["x[2:] * x[:-1]"] is None  # they broadcast (or fail): no key

@@ -176,7 +176,7 @@ def _reduces_everything(rule, call: ir.Call) -> bool:
     return is_const and axis.value is None and not keepdims.value
 
 
-def shapes(
+def shape_keys(
     fn: ir.Function, kinds: Mapping[ir.Var, str], mutable: Set[ir.Var]
 ) -> Dict[ir.Var, tuple]:
     """Keys naming the shape of array variables: two variables with one key have one shape.

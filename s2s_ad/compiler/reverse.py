@@ -739,8 +739,8 @@ class Reverse(Transform):
         that shape instead, so the primal sweep may skip computing ``t10``."""
         earliest: Dict[tuple, ir.Var] = {}
         for stmt in body:
-            if isinstance(stmt, ir.Assign) and stmt.target in self.shapes:
-                earliest.setdefault(self.shapes[stmt.target], stmt.target)
+            if isinstance(stmt, ir.Assign) and stmt.target in self.shape_keys:
+                earliest.setdefault(self.shape_keys[stmt.target], stmt.target)
 
         def substitute(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
             out = []
@@ -748,7 +748,7 @@ class Reverse(Transform):
                 call = stmt.value if isinstance(stmt, ir.Assign) else None
                 if isinstance(call, ir.Call) and call.fn in _SHAPE_ONLY:
                     like = call.args[1]
-                    same = earliest.get(self.shapes.get(like), like)
+                    same = earliest.get(self.shape_keys.get(like), like)
                     call = dataclasses.replace(call, args=call.args[:1] + (same,) + call.args[2:])
                     stmt = dataclasses.replace(stmt, value=call)
                 blocks = ir.blocks_of(stmt)

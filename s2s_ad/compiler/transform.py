@@ -34,7 +34,7 @@ class Transform:
         self.active = self.varied & analyse.useful(self.fn)
         self.kinds = analyse.kinds(self.fn, self.param_kinds, low.free_values)
         self.mutable = mutable_variables(self.fn.body)
-        self.shapes = analyse.shapes(self.fn, self.kinds, self.mutable) if self.optimize else {}
+        self.shape_keys = analyse.shape_keys(self.fn, self.kinds, self.mutable) if self.optimize else {}
         # The derivatives of mutable variables are assigned again and again:
         # another derivative must copy them rather than share the name.
         self.unstable = {self.names.derivative(v) for v in sorted(self.mutable, key=str)}
@@ -94,9 +94,9 @@ class Transform:
         # Arrays of one shape broadcast nothing.  An argument's own derivative
         # keeps the conversion to its dtype that unbroadcast also does.
         arg = env[rule.arg_names[index]]
-        key = self.shapes.get(arg) if isinstance(arg, ir.Var) else None
+        key = self.shape_keys.get(arg) if isinstance(arg, ir.Var) else None
         own = arg in self.low.param_temps.values()
-        return key is None or own or any(self.shapes.get(o) != key for o in others)
+        return key is None or own or any(self.shape_keys.get(o) != key for o in others)
 
 
 def mutable_variables(body: list) -> set:
