@@ -1,0 +1,250 @@
+"""Lowering calls: functions, methods, ``sum``/``min``/``max``, and ``ad.grad(f)(x)``.
+
+A call of a module-level function is one ``Call`` statement, whose rule
+the later stages look up.  A method of a computed value is the NumPy
+function of that name (``x.sum()`` is ``np.sum(x)``); ``xs.append(v)`` and
+``xs.pop()`` are ``Push`` and ``Pop``.  ``sum``, ``min`` and ``max`` of a
+comprehension are rewritten as loops, ``min(a, b)`` as branches.  Calls of
+local functions are inlined (see ``local_functions.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import operator
+from typing import Any, Optional
+
+import gast
+import numpy as np
+
+from ... import runtime
+from ...rules.numpy import ARRAY_METHODS
+from ...runtime.schedules import checkpointed, records, saves
+from .. import hooks, ir
+from ..errors import TransformError
+from ..parse import dotted_name
+from .state import UNSUPPORTED, LoweringState
+
+# x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
+_UNPACKED_METHODS = {"reshape", "transpose"}
+# List methods that both modes follow item by item, with their number of arguments
+# (anything else on a list, `xs.pop(0)` too, is a constant).
+_STACK_METHODS = {"append": 1, "pop": 0}
+
+
+class CallLowering(LoweringState):
+    """Calls into atoms; a local function's call is inlined by :class:`LocalFunctionLowering`."""
+
+    def call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
+        if isinstance(node.func, gast.Name) and node.func.id in self.local_functions:
+            return self.inline_call(node, self.local_functions[node.func.id], name)
+        func = node.func
+        if isinstance(func, gast.Attribute) and self.is_computed(func.value):
+            return self.method_call(node, name)
+        fn = self.derived_function(func) if isinstance(func, gast.Call) else self.resolve(func)
+        if any(fn is f for f in (checkpointed, saves, records)):
+            raise self.misplaced_schedule(fn, node)
+        if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
+            return self.min_max(node, fn)
+        if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:
+            arg = node.args[0]
+            if isinstance(arg, (gast.GeneratorExp, gast.ListComp)):
+                return self.reduction(node, fn, arg)
+            if fn is not sum:  # min(xs): a loop over the items
+                return self.reduction(node, fn, _items_of(arg))
+        args, kwargs = self.call_arguments(node)
+        parts = dotted_name(node.func)
+        spelling = ".".join(parts) if parts else None
+        return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
+
+    def misplaced_schedule(self, fn: Any, node: gast.Call) -> TransformError:
+        if fn is checkpointed and not self.parsed.filename.startswith("<s2s_ad"):
+            return self.error(
+                "ad.checkpointed(...) must be the iterable of a `for` loop",
+                node,
+                "write `for i in ad.checkpointed(range(n)):`",
+            )
+        # s2s_ad's reverse-mode code of a checkpointed loop, transformed again
+        return self.error(
+            "the reverse-mode code of a checkpointed loop cannot be differentiated again",
+            node,
+            "for second derivatives (ad.hessian, ad.hvp, ...), differentiate a version "
+            "of the function without ad.checkpointed",
+        )
+
+    def call_arguments(self, node: gast.Call) -> tuple:
+        """The atoms of a call's positional and keyword arguments."""
+        args = []
+        for arg in node.args:
+            if isinstance(arg, gast.Starred):
+                raise self.error(UNSUPPORTED[gast.Starred], arg, "pass the arguments one by one")
+            args.append(self.expression(arg))
+        kwargs = []
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error(
+                    "`**kwargs` in calls is not supported", node, "pass keyword arguments by name"
+                )
+            kwargs.append((kw.arg, self.expression(kw.value)))
+        return args, kwargs
+
+    def is_computed(self, node: gast.expr) -> bool:
+        """Whether an expression is a value of this function, not a module or global."""
+        parts = dotted_name(node)
+        return parts is None or parts[0] in self.locals or parts[0] in self.env
+
+    def method_call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
+        """``x.sum(axis=0)`` as ``np.sum(x, axis=0)``; ``xs.append(v)``/``xs.pop()`` as Push/Pop."""
+        method = node.func.attr
+        fn = ARRAY_METHODS.get(method)
+        receiver = self.expression(node.func.value)
+        args, kwargs = self.call_arguments(node)
+        if _STACK_METHODS.get(method) == len(args) and isinstance(receiver, ir.Var) and not kwargs:
+            return self.stack_step(method, receiver, args, node, name)
+        if fn is None:  # a constant, unless it reads a varied value (the transform says so)
+            call = ir.Call(runtime.call_method, (receiver, ir.Const(method), *args), tuple(kwargs))
+            return self.emit(call, node, name)
+        if method in _UNPACKED_METHODS and len(args) > 1:
+            args = [self.emit(ir.Call(runtime.make_tuple, tuple(args)), node)]
+        spelling = f"np.{fn.__name__}" if getattr(np, fn.__name__, None) is fn else None
+        call = ir.Call(fn, (receiver, *args), tuple(kwargs), spelling)
+        return self.emit(call, node, name)
+
+    def stack_step(self, method: str, stack: ir.Var, args: list, node, name) -> ir.Atom:
+        """``xs.append(v)`` is a ``Push``, ``xs.pop()`` a ``Pop``: both modes follow the items."""
+        loc = self.parsed.loc(node)
+        if method == "append":
+            self.body.append(ir.Push(stack, args[0], loc))
+            return ir.Const(None)
+        target = ir.Var(name) if name else self.names.temp()
+        self.body.append(ir.Pop(target, stack, loc))
+        return target
+
+    def reduction(self, node: gast.Call, fn: Any, comp: gast.AST) -> ir.Atom:
+        """``sum(e for x in xs if c)``, ``min(...)``, ``max(...)`` as a loop.
+
+        The comprehension is rewritten as Python statements (a ``for`` per
+        generator, an ``if`` per condition) and lowered like user code, so
+        both modes see an ordinary loop; its variables get fresh names.
+        """
+        comp = _fresh_comprehension(comp, self)
+        total = self.names.claim("total" if fn is sum else "best")
+        self.mutable.add(total)
+        if fn is sum:
+            update = [_assign(total, gast.BinOp(_name(total), gast.Add(), comp.elt))]
+            init = gast.Constant(0, None)
+        else:
+            item = self.names.claim("item")
+            self.mutable.add(item)
+            better = gast.Lt() if fn is min else gast.Gt()
+            replace = [_assign(total, _name(item))]
+            is_first = gast.Compare(_name(total), [gast.Is()], [gast.Constant(None, None)])
+            improves = gast.Compare(_name(item), [better], [_name(total)])
+            update = [
+                _assign(item, comp.elt),
+                gast.If(is_first, replace, [gast.If(improves, replace, [])]),
+            ]
+            init = gast.Constant(None, None)
+        body = update
+        for generator in reversed(comp.generators):
+            for condition in reversed(generator.ifs):
+                body = [gast.If(condition, body, [])]
+            body = [gast.For(generator.target, generator.iter, body, [], None)]
+        statements = [_assign(total, init)] + body
+        for stmt in statements:
+            _locate(stmt, node)
+        self.block(statements)
+        return ir.Var(total)
+
+    def min_max(self, node: gast.Call, fn: Any) -> ir.Atom:
+        """``min(a, b, ...)``: a branch per argument, so the derivative is the chosen one's."""
+        better = operator.lt if fn is min else operator.gt
+        loc = self.parsed.loc(node)
+        values = [self.expression(a) for a in node.args]
+        var = self.names.temp()
+        self.body.append(ir.Assign(var, values[0], loc, self.parsed.segment(node)))
+        for value in values[1:]:
+            test = self.emit(ir.Call(better, (value, var)), node)
+            self.body.append(ir.If(test, [ir.Assign(var, value, loc)], [], loc))
+        return var
+
+    def derived_function(self, node: gast.Call) -> Any:
+        """``ad.grad(f)`` in ``ad.grad(f)(x)``: made now, from its constant arguments.
+
+        The call of the result is then differentiated through the emitted
+        code of ``f``'s derivative (see ``calls.Callee``).
+        """
+        maker = self.callee_of(node)
+        if maker not in hooks.DERIVATIVE_MAKERS:
+            supported = [f"{name}(f)(...)" for name in hooks.DERIVATIVE_MAKERS.values()]
+            raise self.error(
+                "calling the result of a call is only supported for "
+                + ", ".join(supported[:-1])
+                + " and "
+                + supported[-1],
+                node,
+                "call a function by its name",
+            )
+        args = [self.constant_argument(a) for a in node.args]
+        kwargs = {kw.arg: self.constant_argument(kw.value) for kw in node.keywords}
+        try:
+            return maker(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(str(exc), node, "") from None
+
+    def constant_argument(self, node: gast.expr) -> Any:
+        """A module-level object or a literal, as an argument of ``ad.grad(f, wrt=...)``."""
+        if isinstance(node, (gast.Constant, gast.Tuple)):
+            try:
+                return ast.literal_eval(gast.gast_to_ast(node))
+            except ValueError:
+                pass
+        elif dotted_name(node) is not None:
+            return self.resolve(node)
+        raise self.error(
+            "the arguments of ad.grad(...) inside a differentiated function must be "
+            "module-level functions and constants",
+            node,
+            "define the function at module level and give wrt as a literal",
+        )
+
+
+def _name(name: str, ctx: Any = None) -> gast.Name:
+    return gast.Name(name, ctx or gast.Load(), None, None)
+
+
+def _assign(name: str, value: gast.expr) -> gast.Assign:
+    return gast.Assign([_name(name, gast.Store())], value, None)
+
+
+def _locate(tree: gast.AST, where: gast.AST) -> None:
+    """Give synthesized nodes the position of the user's expression they stand for."""
+    for node in gast.walk(tree):
+        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+            if hasattr(node, "_attributes") and attr in node._attributes:
+                if getattr(node, attr, None) is None:
+                    setattr(node, attr, getattr(where, attr, None))
+
+
+def _items_of(arg: gast.expr) -> gast.GeneratorExp:
+    """``min(xs)`` as ``min(v for v in xs)``."""
+    item = "_item"
+    generator = gast.comprehension(_name(item, gast.Store()), arg, [], 0)
+    return gast.GeneratorExp(_name(item), [generator])
+
+
+def _fresh_comprehension(comp: gast.AST, lowerer: LoweringState) -> gast.AST:
+    """A copy of a comprehension whose variables have fresh, mutable names."""
+    comp = copy.deepcopy(comp)
+    renames = {}
+    for generator in comp.generators:
+        for node in gast.walk(generator.target):
+            if isinstance(node, gast.Name):
+                renames.setdefault(node.id, lowerer.names.claim(node.id))
+    for node in gast.walk(comp):
+        if isinstance(node, gast.Name) and node.id in renames:
+            node.id = renames[node.id]
+    lowerer.mutable.update(renames.values())
+    lowerer.locals.update(renames.values())
+    return comp

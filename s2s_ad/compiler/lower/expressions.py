@@ -1,0 +1,257 @@
+"""Lowering expressions: operators, comparisons, ``and``/``or``, names and attributes.
+
+Each operation becomes one statement ``t = op(atoms)`` appended to the
+current block; the atom holding the result is returned.  A parameter or a
+free name is read once, by a ``load`` at the function's top level.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import List, Optional
+
+import gast
+import numpy as np
+
+from ... import runtime
+from ...rules.numpy import ARRAY_ATTRIBUTES
+from .. import ir, nested
+from ..parse import NOT_FOUND, dotted_name
+from .state import LoweringState, unsupported_message
+
+BINARY = {
+    gast.Add: operator.add,
+    gast.Sub: operator.sub,
+    gast.Mult: operator.mul,
+    gast.Div: operator.truediv,
+    gast.FloorDiv: operator.floordiv,
+    gast.Mod: operator.mod,
+    gast.Pow: operator.pow,
+    gast.MatMult: operator.matmul,
+}
+COMPARE = {
+    gast.Lt: operator.lt,
+    gast.LtE: operator.le,
+    gast.Gt: operator.gt,
+    gast.GtE: operator.ge,
+    gast.Eq: operator.eq,
+    gast.NotEq: operator.ne,
+    gast.Is: operator.is_,
+    gast.IsNot: operator.is_not,
+}
+# Calls that only build booleans: a test made of these may be evaluated eagerly.
+_EAGER_SAFE = set(COMPARE.values()) | {operator.not_, runtime.both, runtime.either}
+# Attributes of computed values that are constants for differentiation.
+SHAPE_ATTRIBUTES = {"shape": np.shape, "ndim": np.ndim, "size": np.size}
+
+
+class ExpressionLowering(LoweringState):
+    """Expressions into atoms; calls are lowered by :class:`CallLowering` (through ``self``)."""
+
+    def expression(self, node: gast.expr, name: Optional[str] = None) -> ir.Atom:
+        """Lower an expression; ``name`` names its result after a user variable."""
+        keep = name if name in self.single_assignment else None
+        if isinstance(node, gast.Constant):
+            return ir.Const(node.value)
+        if isinstance(node, gast.Name):
+            return self.name(node.id, node)
+        if isinstance(node, gast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, gast.BinOp):
+            fn = BINARY.get(type(node.op))
+            if fn is None:
+                raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
+            left, right = self.expression(node.left), self.expression(node.right)
+            return self.emit(ir.Call(fn, (left, right)), node, keep)
+        if isinstance(node, gast.UnaryOp):
+            operand = self.expression(node.operand)
+            if isinstance(node.op, gast.UAdd):
+                return operand
+            if isinstance(node.op, gast.USub):
+                if isinstance(operand, ir.Const) and isinstance(operand.value, (int, float)):
+                    return ir.Const(-operand.value)
+                return self.emit(ir.Call(operator.neg, (operand,)), node, keep)
+            if isinstance(node.op, gast.Not):
+                result = self.emit(ir.Call(operator.not_, (operand,)), node, keep)
+                self.booleans.add(result)
+                return result
+            raise self.error(f"the operator {type(node.op).__name__} is not supported yet", node)
+        if isinstance(node, gast.Call):
+            return self.call(node, keep)
+        if isinstance(node, gast.Compare):
+            return self.compare(node, keep)
+        if isinstance(node, gast.BoolOp):
+            return self.boolean(node, keep)
+        if isinstance(node, gast.IfExp):
+            return self.conditional(node)
+        if isinstance(node, gast.Subscript):
+            container = self.expression(node.value)
+            index = self.index(node.slice)
+            return self.emit(ir.Call(operator.getitem, (container, index)), node, keep)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            items = tuple(self.expression(e) for e in node.elts)
+            maker = runtime.make_tuple if isinstance(node, gast.Tuple) else runtime.make_list
+            return self.emit(ir.Call(maker, items), node, keep)
+        if isinstance(node, gast.Dict):
+            return self.dict_display(node, keep)
+        if isinstance(node, gast.Lambda):
+            return self.function_value(nested.LocalFunction.of(node, "<lambda>"), node)
+        raise self.error(unsupported_message(node), node)
+
+    def index(self, node: gast.expr) -> ir.Atom:
+        """An index: atoms, slices ``a:b:c`` and tuples of them."""
+        if isinstance(node, gast.Slice):
+            parts = [
+                ir.Const(None) if p is None else self.expression(p)
+                for p in (node.lower, node.upper, node.step)
+            ]
+            if all(isinstance(p, ir.Const) for p in parts):
+                return ir.Const(slice(*(p.value for p in parts)), spelling=_slice_text(parts))
+            return self.emit(ir.Call(slice, tuple(parts), spelling="slice"), node)
+        if isinstance(node, gast.Tuple):
+            parts = tuple(self.index(e) for e in node.elts)
+            return self.emit(ir.Call(runtime.make_tuple, parts), node)
+        return self.expression(node)
+
+    def dict_display(self, node: gast.Dict, keep: Optional[str]) -> ir.Atom:
+        items = []
+        for key, value in zip(node.keys, node.values):
+            if not (isinstance(key, gast.Constant) and isinstance(key.value, str)):
+                raise self.error(
+                    "only dict displays with string keys are supported", key or node, ""
+                )
+            items.append((key.value, self.expression(value)))
+        return self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep)
+
+    def compare(self, node: gast.Compare, keep: Optional[str]) -> ir.Atom:
+        """``a < b <= c`` is ``a < b and b <= c`` with ``b`` evaluated once."""
+        left = self.expression(node.left)
+        parts = []
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.expression(right_node)
+            if isinstance(op, (gast.In, gast.NotIn)):
+                part = self.emit(ir.Call(operator.contains, (right, left)), node)
+                if isinstance(op, gast.NotIn):
+                    part = self.emit(ir.Call(operator.not_, (part,)), node)
+            else:
+                part = self.emit(ir.Call(COMPARE[type(op)], (left, right)), node)
+            parts.append(part)
+            left = right
+        result = parts[0]
+        for part in parts[1:]:
+            result = self.emit(ir.Call(runtime.both, (result, part)), node)
+        if keep and isinstance(result, ir.Var) and result.name in self.names.generated:
+            self.body[-1].target = result = ir.Var(keep)
+        self.booleans.add(result)
+        return result
+
+    def boolean(self, node: gast.BoolOp, keep: Optional[str]) -> ir.Atom:
+        """``and`` / ``or``: eager when the later operands only compare, short-circuit otherwise."""
+        is_and = isinstance(node.op, gast.And)
+        result = self.expression(node.values[0])
+        for operand in node.values[1:]:
+            outer, self.body = self.body, []
+            try:
+                value = self.expression(operand)
+                statements = self.body
+            finally:
+                self.body = outer
+            bools = self.booleans
+            if all(_eager_safe(s) for s in statements) and result in bools and value in bools:
+                self.body.extend(statements)
+                combine = runtime.both if is_and else runtime.either
+                result = self.emit(ir.Call(combine, (result, value)), node)
+                self.booleans.add(result)
+                continue
+            var = self.names.temp()
+            loc = self.parsed.loc(node)
+            self.body.append(ir.Assign(var, result, loc))
+            statements.append(ir.Assign(var, value, loc))
+            body, orelse = (statements, []) if is_and else ([], statements)
+            # the test reads the operand, not `var`: the branch rebinds `var`,
+            # and reverse mode replays the test after the branch ran
+            self.body.append(ir.If(result, body, orelse, loc))
+            result = var
+        return result
+
+    def conditional(self, node: gast.IfExp) -> ir.Atom:
+        """``a if c else b``: a branch that assigns one variable."""
+        cond = self.expression(node.test)
+        var = self.names.temp()
+        loc = self.parsed.loc(node)
+        branches = []
+        for value_node in (node.body, node.orelse):
+            outer, self.body = self.body, []
+            try:
+                value = self.expression(value_node)
+                self.body.append(ir.Assign(var, value, loc, self.parsed.segment(value_node)))
+                branches.append(self.body)
+            finally:
+                self.body = outer
+        self.body.append(ir.If(cond, branches[0], branches[1], loc))
+        return var
+
+    def name(self, name: str, node: gast.AST) -> ir.Atom:
+        if name in self.env:
+            return self.env[name]
+        if name in self.mutable:
+            return ir.Var(name)
+        if name in self.local_functions:
+            return self.function_value(self.local_functions[name], node)
+        if name in self.param_names:
+            temp = self.load(ir.Load(name), node)
+            self.lowered.param_temps[name] = temp
+            return temp
+        if name in self.locals:
+            raise self.error(
+                f"local variable {name!r} is used before it is assigned", node, hint=""
+            )
+        value = self.parsed.resolver.lookup(name)
+        if value is NOT_FOUND:
+            raise self.error(f"name {name!r} is not defined", node, hint="")
+        self.lowered.free_values[name] = value
+        return self.load(ir.Load(name, free=True), node)
+
+    def load(self, load: ir.Load, node: gast.AST) -> ir.Var:
+        """Read a parameter or free name once, at the function's top level.
+
+        Loads go to the top level even from inside a branch or a loop, so
+        that the value is defined wherever the name is used later.
+        """
+        temp = self.names.temp()
+        self.top.append(ir.Assign(temp, load, self.parsed.loc(node), load.name))
+        self.lowered.load_of[temp] = load.name
+        self.env[load.name] = temp
+        return temp
+
+    def attribute(self, node: gast.Attribute) -> ir.Atom:
+        parts = dotted_name(node)
+        local = parts is None or parts[0] in self.locals or parts[0] in self.env
+        if local and node.attr in SHAPE_ATTRIBUTES:
+            value = self.expression(node.value)
+            return self.emit(ir.Call(SHAPE_ATTRIBUTES[node.attr], (value,)), node)
+        if local and node.attr in ARRAY_ATTRIBUTES:
+            fn = ARRAY_ATTRIBUTES[node.attr]
+            value = self.expression(node.value)
+            return self.emit(ir.Call(fn, (value,), spelling=f"np.{fn.__name__}"), node)
+        value = self.resolve(node)
+        if isinstance(value, (int, float, complex, bool, type, np.dtype)):  # np.pi, np.float32
+            return ir.Const(value, spelling=".".join(dotted_name(node)))
+        raise self.error(
+            f"{self.parsed.segment(node)!r} is a {type(value).__name__}, "
+            "not a number this function can compute with",
+            node,
+        )
+
+
+def _slice_text(parts: List[ir.Const]) -> str:
+    lower, upper, step = (("" if p.value is None else repr(p.value)) for p in parts)
+    return f"slice({lower or None}, {upper or None}, {step or None})"
+
+
+def _eager_safe(stmt: ir.Stmt) -> bool:
+    return isinstance(stmt, ir.Assign) and (
+        isinstance(stmt.value, ir.Load)
+        or isinstance(stmt.value, ir.Call)
+        and stmt.value.fn in _EAGER_SAFE
+    )

@@ -1,0 +1,273 @@
+"""What every part of the lowerer shares: the state of one lowering, errors and names.
+
+:class:`LoweringState` holds the function being lowered, what is known about
+its names (parameters, locals, mutable and single-assignment variables), the
+environment from names to atoms, and the block statements are appended to.
+It refuses unsupported syntax before anything is lowered, and resolves the
+dotted names of free variables (``np.linalg.norm``) to the objects they denote.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import gast
+
+from .. import ir, nested
+from ..errors import TransformError
+from ..parse import NOT_FOUND, Parsed, dotted_name
+
+# What to tell the user about syntax this version does not transform.
+UNSUPPORTED = {
+    gast.AsyncFor: "`async for` loops cannot be differentiated",
+    gast.Try: "`try` blocks cannot be differentiated",
+    gast.With: "`with` blocks cannot be differentiated",
+    gast.AsyncWith: "`async with` blocks cannot be differentiated",
+    gast.Raise: "`raise` is not supported in differentiated code",
+    gast.Yield: "generators (`yield`) cannot be differentiated",
+    gast.YieldFrom: "generators (`yield from`) cannot be differentiated",
+    gast.Await: "`await` cannot be differentiated",
+    gast.Global: "`global` declarations are not supported",
+    gast.Nonlocal: "`nonlocal` declarations are not supported",
+    gast.AsyncFunctionDef: "`async def` cannot be differentiated",
+    gast.ClassDef: "class definitions inside a differentiated function are not supported",
+    gast.ListComp: "list comprehensions are supported only inside sum, min and max",
+    gast.GeneratorExp: "generator expressions are supported only inside sum, min and max",
+    gast.DictComp: "dict comprehensions are not supported yet",
+    gast.SetComp: "set comprehensions are not supported yet",
+    gast.Set: "set displays are not supported",
+    gast.Starred: "star arguments (`*args`) are not supported",
+    gast.Delete: "`del` is not supported in differentiated code",
+    gast.Assert: "`assert` is not supported in differentiated code",
+    gast.Import: "imports inside a differentiated function are not supported",
+    gast.ImportFrom: "imports inside a differentiated function are not supported",
+}
+HINTS = {
+    gast.Try: "move the code that may raise out of the differentiated function",
+    gast.With: "open the resource outside and pass the values in",
+    gast.Yield: "return a list (or an array) of the values instead",
+    gast.YieldFrom: "return a list (or an array) of the values instead",
+    gast.Global: "pass the value in as an argument and return the new value",
+    gast.Nonlocal: "pass the value in as an argument and return the new value",
+    gast.ClassDef: "define the class at module level",
+    gast.AsyncFunctionDef: "write a plain `def`",
+    gast.AsyncFor: "write a plain `for` loop",
+    gast.Await: "compute the value before calling the differentiated function",
+}
+REWRITE_HINT = (
+    "rewrite this line with arithmetic, math and NumPy calls, or move it into a "
+    "helper function registered with ad.defvjp / ad.defjvp"
+)
+LOOPS = (gast.For, gast.While)
+
+
+@dataclass
+class Lowered:
+    """A function in IR form, with what later stages need to know about it."""
+
+    parsed: Parsed
+    function: ir.Function
+    names: ir.Names
+    param_temps: Dict[str, ir.Var] = field(default_factory=dict)
+    free_values: Dict[str, Any] = field(default_factory=dict)
+    load_of: Dict[ir.Var, str] = field(default_factory=dict)  # load temp -> name loaded
+
+
+class LoweringState:
+    """One function being lowered: what is known about its names, and where statements go.
+
+    The parts of the lowerer (statements, expressions, calls, local functions)
+    are mixins of this class, and call one another's methods through ``self``.
+    """
+
+    def __init__(self, parsed: Parsed):
+        self.parsed = parsed
+        self.node = parsed.node
+        self.params = _params(parsed)
+        self.param_names = {p.name for p in self.params}
+        stores = Counter(nested.stored_names(self.node.body))
+        self.locals = set(stores) | self.param_names
+        self.definition_sites = self._definition_sites(stores)
+        self.local_functions: Dict[str, nested.LocalFunction] = {}
+        self.inlining: List[str] = []  # local functions being inlined, innermost last
+        self.mutable = assigned_in_control_flow(self.node)
+        self.single_assignment = {
+            n for n, c in stores.items() if c == 1 and n not in self.param_names
+        } - self.mutable
+        every_name = {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)}
+        self.names = ir.Names(every_name | self.param_names)
+        self.env: Dict[str, ir.Atom] = {}
+        self._refuse_unsupported()
+        self.top: List[ir.Stmt] = []
+        self.body: List[ir.Stmt] = self.top
+        self.loop_depth = 0
+        self.booleans: set = set()  # variables holding results of comparisons
+        self.returns_in_loops = any(
+            isinstance(n, gast.Return) for loop in loops(self.node) for n in gast.walk(loop)
+        )
+        self.retval = self.returned = None
+        self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
+
+    def _definition_sites(self, stores: Counter) -> Dict[int, str]:
+        """The statements that define local functions (``def g``, ``g = lambda``), by id.
+
+        Only definitions at the top of the body count, and their name must
+        not be bound anywhere else: a call then always means one function.
+        """
+        sites = {}
+        for stmt in self.node.body:
+            name = defined_function(stmt)
+            if name is None:
+                continue
+            if stores[name] > 1 or name in self.param_names:
+                raise self.error(
+                    f"the local function `{name}` is bound more than once",
+                    _another_binding(self.node, name, stmt),
+                    "give each local function a name of its own",
+                )
+            sites[id(stmt)] = name
+        return sites
+
+    def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
+        return TransformError(message, self.parsed.loc(node), hint)
+
+    def _refuse_unsupported(self) -> None:
+        """Refuse, at its own line, the first construct this compiler cannot transform."""
+        reduced = {
+            id(node.args[0])
+            for node in _walk_inlined(self.node)
+            if isinstance(node, gast.Call)
+            and len(node.args) == 1
+            and not node.keywords
+            and any(self.callee_of(node) is fn for fn in (sum, min, max))
+        }
+        for node in gast.walk(self.node):  # also inside nested functions: a clearer message
+            if isinstance(node, (gast.Global, gast.Nonlocal)):
+                raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
+        for node in _walk_inlined(self.node):
+            if id(node) in reduced:
+                continue
+            if type(node) in UNSUPPORTED:
+                raise self.error(UNSUPPORTED[type(node)], node, HINTS.get(type(node), REWRITE_HINT))
+            if isinstance(node, (gast.For, gast.While)) and node.orelse:
+                raise self.error(
+                    "`else` clauses on loops are not supported",
+                    node.orelse[0],
+                    "set a flag before `break` and test it after the loop",
+                )
+
+    def emit(
+        self, value: ir.Expr, node: gast.AST, name: Optional[str] = None, note: str = ""
+    ) -> ir.Var:
+        # A user variable assigned once keeps its name; it cannot collide.
+        target = ir.Var(name) if name else self.names.temp()
+        loc = self.parsed.loc(node)
+        self.body.append(ir.Assign(target, value, loc, note or self.parsed.segment(node)))
+        return target
+
+    def callee_of(self, node: gast.expr) -> Any:
+        """The object a call's dotted callee denotes, or None."""
+        if not isinstance(node, gast.Call):
+            return None
+        parts = dotted_name(node.func)
+        if parts is None or parts[0] in self.locals or parts[0] in self.env:
+            return None
+        obj = self.parsed.resolver.lookup(parts[0])
+        for attr in parts[1:]:
+            obj = getattr(obj, attr, NOT_FOUND)
+        return None if obj is NOT_FOUND else obj
+
+    def resolve(self, node: gast.expr) -> Any:
+        """The object a dotted name of free variables denotes (``np.linalg.norm``)."""
+        parts = dotted_name(node)
+        if parts is None or parts[0] in self.locals or parts[0] in self.env:
+            raise self.error(
+                "calling or reading attributes of computed values is not supported yet",
+                node,
+            )
+        obj = self.parsed.resolver.lookup(parts[0])
+        if obj is NOT_FOUND:
+            raise self.error(f"name {parts[0]!r} is not defined", node, hint="")
+        for attr in parts[1:]:
+            try:
+                obj = getattr(obj, attr)
+            except AttributeError:
+                raise self.error(f"{'.'.join(parts)!r} does not exist", node, hint="") from None
+        return obj
+
+
+def _params(parsed: Parsed) -> List[ir.Param]:
+    args = parsed.node.args
+    if args.vararg is not None or args.kwarg is not None:
+        raise TransformError(
+            "functions with *args or **kwargs cannot be differentiated yet",
+            parsed.loc(args.vararg or args.kwarg),
+            "list the parameters explicitly",
+        )
+    every = list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+    return [ir.Param(arg.id) for arg in every]
+
+
+def _walk_inlined(node: gast.AST):
+    """Nodes of a function, including local functions (they are inlined), not classes."""
+    for child in gast.iter_child_nodes(node):
+        yield child
+        if not isinstance(child, (gast.ClassDef, gast.AsyncFunctionDef)):
+            yield from _walk_inlined(child)
+
+
+def defined_function(stmt: gast.stmt) -> Optional[str]:
+    """The name a statement binds to a local function (``def g``, ``g = lambda``), or None."""
+    if isinstance(stmt, gast.FunctionDef):
+        return stmt.name
+    if (
+        isinstance(stmt, gast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], gast.Name)
+        and isinstance(stmt.value, gast.Lambda)
+    ):
+        return stmt.targets[0].id
+    return None
+
+
+def _another_binding(fn: gast.FunctionDef, name: str, site: gast.stmt) -> gast.AST:
+    """Where ``name`` is bound other than by the definition ``site`` (or the site itself)."""
+    own = {id(n) for n in nested.own_nodes(site)} | {id(site)}
+    for node in nested.own_nodes(fn):
+        if id(node) in own:
+            continue
+        stored = isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Param))
+        if (stored and node.id == name) or (
+            isinstance(node, gast.FunctionDef) and node.name == name
+        ):
+            return node
+    return site
+
+
+def loops(node: gast.AST) -> list:
+    """The ``for`` and ``while`` loops in ``node`` (nested scopes excluded)."""
+    return [n for n in nested.own_nodes(node) if isinstance(n, LOOPS)]
+
+
+def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
+    """Names bound inside a branch or a loop (they become mutable variables)."""
+    names = set()
+    for node in nested.own_nodes(fn):
+        if isinstance(node, (gast.If, gast.For, gast.While)):
+            inner = list(node.body) + list(node.orelse)
+            if isinstance(node, gast.For):
+                inner.append(node.target)
+            for stmt in inner:
+                for n in [stmt, *nested.own_nodes(stmt)]:
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        names.add(n.id)
+                    if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
+                        names.add(n.target.id)
+    return names
+
+
+def unsupported_message(node: gast.AST) -> str:
+    """What to tell the user about a node this compiler does not lower."""
+    return UNSUPPORTED.get(type(node), f"`{type(node).__name__}` is not supported")

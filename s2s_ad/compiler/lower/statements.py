@@ -1,0 +1,379 @@
+"""Lowering statements: blocks, jumps, assignments, ``if``, ``for`` and ``while``.
+
+Statements are appended to the current block, ``self.body``; a branch or a
+loop body is lowered into a block of its own.  How jumps and loops over
+sequences are rewritten is told in the package's docstring; the functions at
+the end of this module decide where a block jumps and close its open paths.
+"""
+
+from __future__ import annotations
+
+import copy
+import operator
+from typing import List, Optional
+
+import gast
+
+from ... import runtime
+from ...runtime.schedules import checkpointed
+from .. import ir, nested
+from ..parse import dotted_name
+from .expressions import BINARY
+from .state import LOOPS, LoweringState, defined_function, unsupported_message
+
+_JUMPS = (gast.Return, gast.Break, gast.Continue)
+
+
+class StatementLowering(LoweringState):
+    """Statements into ``self.body``.
+
+    Expressions are lowered by :class:`ExpressionLowering` and local ``def`` by
+    :class:`LocalFunctionLowering`, both reached through ``self``.
+    """
+
+    def lowered_block(self, statements: list) -> List[ir.Stmt]:
+        """Lower statements into a new block (a branch or a loop body)."""
+        outer, self.body = self.body, []
+        try:
+            self.block(statements)
+            return self.body
+        finally:
+            self.body = outer
+
+    def block(self, statements: list) -> None:
+        for k, stmt in enumerate(statements):
+            rest = statements[k + 1 :]
+            if isinstance(stmt, _JUMPS):
+                self.jump(stmt)
+                return
+            if isinstance(stmt, gast.If) and rest and _may_jump(stmt):
+                self.if_statement(stmt, rest)
+                return
+            if isinstance(stmt, LOOPS) and self.returned is not None and has_return(stmt):
+                self.statement(stmt)
+                self.after_loop_with_return(stmt, rest)
+                return
+            self.statement(stmt)
+
+    def jump(self, node: gast.stmt) -> None:
+        loc = self.parsed.loc(node)
+        if isinstance(node, gast.Return):
+            value = ir.Const(None) if node.value is None else self.tree(node.value)
+            if self.loop_depth == 0:
+                if self.inlining and isinstance(value, tuple):  # the call's value is one atom
+                    value = self.build_tuple(value, node)
+                self.body.append(ir.Return(value, loc))
+                return
+            if isinstance(value, tuple):
+                value = self.build_tuple(value, node)
+            self.body.append(ir.Assign(self.retval, value, loc, self.parsed.segment(node)))
+            self.body.append(ir.Assign(self.returned, ir.Const(True), loc))
+            self.body.append(ir.Break(loc))
+        elif isinstance(node, gast.Break):
+            self.body.append(ir.Break(loc))
+
+    def after_loop_with_return(self, loop: gast.stmt, rest: list) -> None:
+        loc = self.parsed.loc(loop)
+        leave = ir.Break(loc) if self.loop_depth else ir.Return(self.retval, loc)
+        self.body.append(ir.If(self.returned, [leave], self.lowered_block(rest), loc))
+
+    def build_tuple(self, tree: tuple, node: gast.AST) -> ir.Atom:
+        items = [self.build_tuple(t, node) if isinstance(t, tuple) else t for t in tree]
+        return self.emit(ir.Call(runtime.make_tuple, tuple(items)), node)
+
+    def tree(self, node: gast.expr) -> ir.Tree:
+        """A returned value: an atom, or a tuple display of returned values."""
+        if isinstance(node, gast.Tuple):
+            return tuple(self.tree(elt) for elt in node.elts)
+        return self.expression(node)
+
+    def statement(self, node: gast.stmt) -> None:
+        if isinstance(node, gast.FunctionDef) or defined_function(node):
+            self.define_function(node)
+        elif isinstance(node, gast.Assign):
+            value = self.expression(node.value, name=_single_name(node.targets))
+            for target in node.targets:
+                value = self.assign(target, value, node)
+        elif isinstance(node, gast.AnnAssign):
+            if node.value is not None:
+                value = self.expression(node.value, name=_single_name([node.target]))
+                self.assign(node.target, value, node)
+        elif isinstance(node, gast.AugAssign):
+            self.augmented(node)
+        elif isinstance(node, gast.If):
+            self.if_statement(node, [])
+        elif isinstance(node, gast.For):
+            self.for_statement(node)
+        elif isinstance(node, gast.While):
+            self.while_statement(node)
+        elif isinstance(node, gast.Expr):
+            self.expression(node.value)
+        elif isinstance(node, gast.Pass):
+            pass
+        else:
+            raise self.error(unsupported_message(node), node)
+
+    def assign(self, target: gast.expr, value: ir.Atom, node: gast.AST) -> ir.Atom:
+        """Bind ``target`` (a name, a tuple of targets or a subscript) to ``value``.
+
+        Returns the atom that holds the value afterwards.
+        """
+        if isinstance(target, gast.Name):
+            return self.bind(target.id, value, node)
+        if isinstance(target, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in target.elts):
+                raise self.error("starred assignment (`a, *b = ...`) is not supported", target)
+            items = [
+                self.emit(ir.Call(operator.getitem, (value, ir.Const(k))), node)
+                for k in range(len(target.elts))
+            ]
+            for elt, item in zip(target.elts, items):
+                self.assign(elt, item, node)
+            return value
+        if isinstance(target, gast.Subscript):
+            container = self.expression(target.value)
+            if not isinstance(container, ir.Var):
+                raise self.error("only variables can be assigned into", target)
+            index = self.index(target.slice)
+            loc = self.parsed.loc(node)
+            self.body.append(ir.SetItem(container, index, value, loc))
+            return value
+        raise self.error(
+            f"assigning to {type(target).__name__.lower()} targets is not supported",
+            target,
+            "assign to a name or to an element `x[i]`",
+        )
+
+    def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
+        if name not in self.mutable:
+            if isinstance(value, ir.Var) and value.name in self.mutable:
+                # `b = a` with `a` reassigned later: `b` keeps today's value
+                copy = ir.Var(name) if name in self.single_assignment else self.names.temp()
+                loc, note = self.parsed.loc(node), self.parsed.segment(node)
+                self.body.append(ir.Assign(copy, value, loc, note))
+                value = copy
+            self.env[name] = value
+            return value
+        var = ir.Var(name)
+        self.env[name] = var
+        last = self.body[-1] if self.body else None
+        fresh = (
+            isinstance(last, ir.Assign)
+            and last.target == value
+            and value.name in self.names.generated
+            and isinstance(last.value, ir.Call)
+            and var not in last.value.args
+            and var not in [v for _, v in last.value.kwargs]
+        )
+        if fresh:  # write the call's result straight into the variable
+            last.target = var
+        elif value != var:
+            note = self.parsed.segment(node)
+            self.body.append(ir.Assign(var, value, self.parsed.loc(node), note))
+        return var
+
+    def augmented(self, node: gast.AugAssign) -> None:
+        fn = BINARY.get(type(node.op))
+        if fn is None:
+            raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
+        note = self.parsed.segment(node)
+        target = node.target
+        if isinstance(target, gast.Name):
+            current = self.name(target.id, target)
+            value = self.expression(node.value)
+            keep = target.id if target.id in self.single_assignment else None
+            result = self.emit(ir.Call(fn, (current, value)), node, keep, note=note)
+            self.bind(target.id, result, node)
+        elif isinstance(target, gast.Subscript):
+            container = self.expression(target.value)
+            index = self.index(target.slice)
+            current = self.emit(ir.Call(operator.getitem, (container, index)), target)
+            value = self.expression(node.value)
+            result = self.emit(ir.Call(fn, (current, value)), node, note=note)
+            self.body.append(ir.SetItem(container, index, result, self.parsed.loc(node)))
+        else:
+            raise self.error("only names and elements `x[i]` can be updated in place", node)
+
+    def if_statement(self, node: gast.If, rest: list) -> None:
+        """``if``; ``rest`` (the statements after it) goes into each branch that does not jump."""
+        cond = self.expression(node.test)
+        body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
+        orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
+        self.body.append(
+            ir.If(cond, self.lowered_block(body), self.lowered_block(orelse), self.parsed.loc(node))
+        )
+
+    def for_statement(self, node: gast.For) -> None:
+        loc = self.parsed.loc(node)
+        iterable = node.iter
+        fn = self.callee_of(iterable)
+        prologue = []  # (target node, atom) pairs bound at the top of each iteration
+        counted = None  # enumerate's count, when it does not start at 0
+        if fn is checkpointed:
+            self.checkpointed_loop(node)
+            return
+        if fn is range:
+            if not isinstance(node.target, gast.Name):
+                raise self.error("`range` gives one int per iteration", node.target, "")
+            self.range_loop(node, self.expression(iterable), ir.Var(node.target.id), [], loc)
+            return
+        if fn is reversed and len(iterable.args) == 1 and not iterable.keywords:
+            self.reversed_loop(node, loc)
+            return
+        if fn is enumerate and _plain_pair(node.target) and iterable.args:
+            sequence = self.expression(iterable.args[0])
+            start = iterable.args[1:] or [kw.value for kw in iterable.keywords if kw.arg == "start"]
+            if start:  # enumerate(xs, 1): count from `start`, index from 0
+                index = ir.Var(self.names.claim("k"))
+                prologue = [(node.target.elts[1], sequence)]
+                counted = (node.target.elts[0], self.expression(start[0]))
+            else:
+                index = ir.Var(node.target.elts[0].id)
+                prologue = [(node.target.elts[1], sequence)]
+        elif fn is zip and isinstance(node.target, gast.Tuple) and not iterable.keywords:
+            if len(node.target.elts) != len(iterable.args):
+                raise self.error("unpack one name per sequence zipped", node.target, "")
+            sequences = [self.expression(a) for a in iterable.args]
+            index = ir.Var(self.names.claim("i"))
+            prologue = list(zip(node.target.elts, sequences))
+        else:
+            sequence = self.expression(iterable)
+            index = ir.Var(self.names.claim("i"))
+            prologue = [(node.target, sequence)]
+        lengths = [self.emit(ir.Call(len, (seq,), spelling="len"), iterable) for _, seq in prologue]
+        count = lengths[0]
+        for other in lengths[1:]:
+            count = self.emit(ir.Call(min, (count, other), spelling="min"), iterable)
+        steps = self.emit(ir.Call(range, (count,), spelling="range"), iterable)
+        self.range_loop(node, steps, index, prologue, loc, counted)
+
+    def checkpointed_loop(self, node: gast.For) -> None:
+        """``for i in ad.checkpointed(steps, ...)``: the loop over ``steps``, iterating a
+        schedule that reverse mode follows (see ``checkpoint.py``)."""
+        call = node.iter
+        if len(call.args) != 1 or any(kw.arg is None for kw in call.keywords):
+            raise self.error(
+                "ad.checkpointed takes the iterable and keyword options",
+                call,
+                "write ad.checkpointed(range(n)) or ad.checkpointed(range(n), snapshots=s)",
+            )
+        options = tuple((kw.arg, self.expression(kw.value)) for kw in call.keywords)
+        inner = copy.copy(node)
+        inner.iter = call.args[0]
+        self.for_statement(inner)
+        loop = self.body[-1]
+        schedule = ir.Var(self.names.claim("schedule"))
+        maker = ir.Call(checkpointed, (loop.iter,), options, ".".join(dotted_name(call.func)))
+        assign = ir.Assign(schedule, maker, self.parsed.loc(call), self.parsed.segment(call))
+        self.body.insert(len(self.body) - 1, assign)
+        loop.iter = schedule
+
+    def reversed_loop(self, node: gast.For, loc) -> None:
+        """``for i in reversed(range(n))`` over the reversed range; ``reversed(xs)`` by index."""
+        inner = node.iter.args[0]
+        if self.callee_of(inner) is range:
+            if not isinstance(node.target, gast.Name):
+                raise self.error("`range` gives one int per iteration", node.target, "")
+            steps = self.emit(ir.Call(reversed, (self.expression(inner),)), node.iter)
+            self.range_loop(node, steps, ir.Var(node.target.id), [], loc)
+            return
+        sequence = self.expression(inner)
+        length = self.emit(ir.Call(len, (sequence,), spelling="len"), node.iter)
+        positions = self.emit(ir.Call(range, (length,), spelling="range"), node.iter)
+        steps = self.emit(ir.Call(reversed, (positions,)), node.iter)
+        index = ir.Var(self.names.claim("i"))
+        self.range_loop(node, steps, index, [(node.target, sequence)], loc)
+
+    def range_loop(self, node, steps, index: ir.Var, prologue: list, loc, counted=None) -> None:
+        self.loop_depth += 1
+        outer, self.body = self.body, []
+        try:
+            self.env[index.name] = index
+            if counted is not None:
+                target, start = counted
+                number = self.emit(ir.Call(operator.add, (index, start)), target)
+                self.assign(target, number, node)
+            for target, sequence in prologue:
+                item = self.emit(ir.Call(operator.getitem, (sequence, index)), target)
+                self.assign(target, item, node)
+            self.block(node.body)
+            body = self.body
+        finally:
+            self.body = outer
+            self.loop_depth -= 1
+        self.body.append(ir.For(index, steps, body, loc))
+
+    def while_statement(self, node: gast.While) -> None:
+        outer, self.body = self.body, []
+        try:
+            cond = self.expression(node.test)
+            test = self.body
+        finally:
+            self.body = outer
+        self.loop_depth += 1
+        try:
+            body = self.lowered_block(node.body)
+        finally:
+            self.loop_depth -= 1
+        self.body.append(ir.While(test, cond, body, self.parsed.loc(node)))
+
+
+def _single_name(targets: list) -> Optional[str]:
+    if len(targets) == 1 and isinstance(targets[0], gast.Name):
+        return targets[0].id
+    return None
+
+
+def _plain_pair(target: gast.expr) -> bool:
+    return (
+        isinstance(target, gast.Tuple)
+        and len(target.elts) == 2
+        and isinstance(target.elts[0], gast.Name)
+    )
+
+
+def has_return(node: gast.AST) -> bool:
+    """Whether ``node`` contains a ``return`` (nested scopes excluded)."""
+    return any(isinstance(n, gast.Return) for n in nested.own_nodes(node))
+
+
+def _may_jump(node: gast.If) -> bool:
+    """Whether an ``if`` may return, break or continue (jumps of nested loops excluded)."""
+
+    def visit(stmts) -> bool:
+        for stmt in stmts:
+            if isinstance(stmt, _JUMPS):
+                return True
+            if isinstance(stmt, gast.If) and (visit(stmt.body) or visit(stmt.orelse)):
+                return True
+            if isinstance(stmt, LOOPS) and has_return(stmt):
+                return True
+        return False
+
+    return visit(node.body) or visit(node.orelse)
+
+
+def _ends_in_jump(stmts: list) -> bool:
+    """Whether every path through ``stmts`` ends in return, break or continue."""
+    for stmt in stmts:
+        if isinstance(stmt, _JUMPS):
+            return True
+        if isinstance(stmt, gast.If) and _ends_in_jump(stmt.body) and _ends_in_jump(stmt.orelse):
+            return True
+    return False
+
+
+def close_open_paths(body: List[ir.Stmt], stmt: ir.Stmt) -> None:
+    """Append ``stmt`` to every path through ``body`` that does not return.
+
+    Afterwards a ``return`` ends every path, and nothing follows a statement
+    whose paths all return: reverse mode relies on that.
+    """
+    last = body[-1] if body else None
+    if isinstance(last, ir.Return):
+        return
+    if isinstance(last, ir.If):
+        close_open_paths(last.body, stmt)
+        close_open_paths(last.orelse, stmt)
+        return
+    body.append(stmt)
