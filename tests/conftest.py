@@ -19,7 +19,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 # Golden files are emitted source, not tests or modules to import.
-collect_ignore_glob = ["test_golden/*"]
+collect_ignore_glob = ["programs/test_golden/*"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
