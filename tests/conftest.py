@@ -1,4 +1,22 @@
-"""Shared test helpers: an independent finite-difference oracle and module writers."""
+"""Shared test helpers: an independent finite-difference oracle and module writers.
+
+The suite is laid out like the code:
+
+* ``stages/``: one compiler stage at a time (analyse, optimize, the speed passes): what goes
+  in, what must come out;
+* ``rules/``: every derivative rule against finite differences (the tables, with their
+  ``cases_*.py``), the rules of the helpers emitted code calls, the Taylor-series rules;
+* ``programs/``: whole programs through the public transforms (lectures, control flow,
+  containers, calls, arrays, linear algebra, random programs, checkpointing, higher order)
+  and the golden files of the emitted code (``programs/test_golden/``);
+* ``api/``: the API, the command line, errors and refusals, the README and the examples;
+* ``harness/``: ``rule_harness`` and ``control_harness``, the oracles the rule and program
+  tests share (on ``sys.path`` through the ``pythonpath`` option in pyproject.toml).
+
+The helpers here are imported as ``from conftest import ...`` from any of them; the
+fixtures, and the switch below that compares optimized with unoptimized emission, apply to
+every test.
+"""
 
 import copy
 import importlib.util
@@ -19,7 +37,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 # Golden files are emitted source, not tests or modules to import.
-collect_ignore_glob = ["test_golden/*"]
+collect_ignore_glob = ["programs/test_golden/*"]
 
 ROOT = Path(__file__).resolve().parent.parent
 

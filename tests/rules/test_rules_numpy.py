@@ -7,8 +7,10 @@ broadcasting included.  The expressions are written into a real module
 forward (``jvp``), reverse (``vjp``, ``grad``), with and without the
 optimizer -- is compared with finite differences in float64.  A few
 primitives are also run in float32, whose derivatives must stay float32.
-The oracle, the module writer and the shared test bodies are in
-``rule_harness.py``, shared with ``test_rules_python.py``.
+The oracle, the module writer and the tests every rule table gets are in
+``rule_harness.py`` (`rule_harness.standard_tests`), shared with
+``test_rules_python.py``; this file declares the table, checks that it covers
+every rule, and adds the float32 tests and the check of ``docs/numpy.md``.
 """
 
 from __future__ import annotations
@@ -50,17 +52,11 @@ from rule_harness import (
     assert_matches,
     between,
     binary,
-    check_case_matches_rule,
-    check_grad,
-    check_jvp,
-    check_optimizer_keeps_forward_derivatives,
-    check_optimizer_keeps_gradients,
-    check_optimizer_keeps_reverse_derivatives,
-    check_vjp,
     fd_jvp,
     fd_vjp,
     like,
     shaped,
+    standard_tests,
 )
 
 # ------------------------------------------------------------------- cases
@@ -435,10 +431,6 @@ def label(fn: Any) -> str:
     return f"{prefix.get(module, 'np')}.{fn.__name__}"
 
 
-def function_name(fn: Any) -> str:
-    return "f_" + label(fn).replace(".", "_")
-
-
 def is_numpy_object(fn: Any) -> bool:
     module = getattr(fn, "__module__", None) or ""
     return module == "numpy" or module.startswith("numpy.")
@@ -468,14 +460,8 @@ TABLE = RuleTable(
         "",
     ),
     label=label,
-    function_name=function_name,
     scalar_output=scalar_output,
 )
-
-
-@pytest.fixture(scope="session")
-def generated(tmp_path_factory):
-    yield from TABLE.imported(tmp_path_factory)
 
 
 # ------------------------------------------------------------------- tests
@@ -496,39 +482,10 @@ def test_every_numpy_rule_has_a_case():
     assert set(map(id, numpy_rules.ELEMENTWISE)) <= set(map(id, CASES)), "a table entry has no case"
 
 
-@pytest.mark.parametrize("fn", list(CASES), ids=label)
-def test_case_matches_rule(fn, generated):
-    check_case_matches_rule(TABLE, fn, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_jvp(point, generated):
-    check_jvp(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_vjp(point, generated):
-    check_vjp(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points(scalar_output_only=True))
-def test_grad(point, generated):
-    check_grad(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_optimizer_keeps_reverse_derivatives(point, generated):
-    check_optimizer_keeps_reverse_derivatives(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_optimizer_keeps_forward_derivatives(point, generated):
-    check_optimizer_keeps_forward_derivatives(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points(scalar_output_only=True))
-def test_optimizer_keeps_gradients(point, generated):
-    check_optimizer_keeps_gradients(point, generated)
+# The fixture `generated` (TABLE's module, also for the float32 tests below) and the tests
+# every rule table gets: test_case_matches_rule, test_jvp, test_vjp, test_grad and
+# test_optimizer_keeps_*.
+globals().update(standard_tests(TABLE))
 
 
 # ------------------------------------------------------------------ float32

@@ -7,8 +7,9 @@ per argument and the argument shapes to try.  The expressions are written
 into a real module (s2s_ad reads source), imported, and every derivative
 s2s_ad produces -- forward (``jvp``), reverse (``vjp``, ``grad``), with and
 without the optimizer -- is compared with finite differences.  The oracle,
-the module writer and the test bodies are in ``rule_harness.py``, shared with
-``test_rules_numpy.py``.
+the module writer and those tests are in ``rule_harness.py``
+(`rule_harness.standard_tests`), shared with ``test_rules_numpy.py``; this
+file declares the table and checks that it covers every rule.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import builtins
 import math
 import operator
 from typing import Any, Dict
-
-import pytest
 
 from s2s_ad import runtime
 from s2s_ad.rules import all_rules
@@ -38,13 +37,7 @@ from rule_harness import (
     RuleTable,
     between,
     binary,
-    check_case_matches_rule,
-    check_grad,
-    check_jvp,
-    check_optimizer_keeps_forward_derivatives,
-    check_optimizer_keeps_gradients,
-    check_optimizer_keeps_reverse_derivatives,
-    check_vjp,
+    standard_tests,
     unary,
 )
 
@@ -151,10 +144,6 @@ def label(fn: Any) -> str:
     return f"{module}.{fn.__name__}"
 
 
-def function_name(fn: Any) -> str:
-    return "f_" + label(fn).replace(".", "_")
-
-
 TABLE = RuleTable(
     CASES,
     name="rules_python",
@@ -166,15 +155,9 @@ TABLE = RuleTable(
         "",
     ),
     label=label,
-    function_name=function_name,
     # math and the operators on floats give floats, and so must their gradients
     float_gradients=True,
 )
-
-
-@pytest.fixture(scope="session")
-def generated(tmp_path_factory):
-    yield from TABLE.imported(tmp_path_factory)
 
 
 # ------------------------------------------------------------------- tests
@@ -198,36 +181,6 @@ def test_every_python_rule_has_a_case():
         assert set(map(id, table)) <= set(map(id, CASES)), "a table entry has no case"
 
 
-@pytest.mark.parametrize("fn", list(CASES), ids=label)
-def test_case_matches_rule(fn, generated):
-    check_case_matches_rule(TABLE, fn, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_jvp(point, generated):
-    check_jvp(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_vjp(point, generated):
-    check_vjp(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points(scalar_output_only=True))
-def test_grad(point, generated):
-    check_grad(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_optimizer_keeps_reverse_derivatives(point, generated):
-    check_optimizer_keeps_reverse_derivatives(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points())
-def test_optimizer_keeps_forward_derivatives(point, generated):
-    check_optimizer_keeps_forward_derivatives(point, generated)
-
-
-@pytest.mark.parametrize("point", TABLE.points(scalar_output_only=True))
-def test_optimizer_keeps_gradients(point, generated):
-    check_optimizer_keeps_gradients(point, generated)
+# The fixture `generated` (TABLE's module) and the tests every rule table gets:
+# test_case_matches_rule, test_jvp, test_vjp, test_grad and test_optimizer_keeps_*.
+globals().update(standard_tests(TABLE))

@@ -8,6 +8,8 @@ module (s2s_ad reads source), imports it, and enumerates the `Point`\\ s to
 test; the ``check_*`` functions below are the bodies of the parametrized
 tests: forward (``jvp``), reverse (``vjp``, ``grad``), with and without the
 optimizer, each compared with the finite differences computed here.
+`standard_tests` makes those tests for one table: each rule test file
+declares its table and takes them in, and adds only what is its own.
 
 Plain helpers only: pytest does not collect this module (its name does not
 start with ``test_``).
@@ -242,7 +244,6 @@ class RuleTable:
     name: str  # the generated module is ``<name>_cases``
     imports: Sequence[str]  # the generated module's first lines
     label: Callable[[Any], str]  # a primitive's name in test ids
-    function_name: Callable[[Any], str]  # its function in the generated module
     # Which points have a scalar output (the ones ``grad`` applies to).
     scalar_output: Callable[[Point], bool] = no_array_arguments
     # Whether ``grad`` must return Python floats (for the Python rules' float inputs).
@@ -252,6 +253,10 @@ class RuleTable:
         """The cases of one primitive (one per keyword form, such as ``axis=0``)."""
         cases = self.cases[fn]
         return list(cases) if isinstance(cases, (list, tuple)) else [cases]
+
+    def function_name(self, fn: Any) -> str:
+        """The primitive's function in the generated module: ``f_`` and its label."""
+        return "f_" + self.label(fn).replace(".", "_")
 
     def variant_name(self, fn: Any, variant: int) -> str:
         return self.function_name(fn) + (f"_{variant}" if variant else "")
@@ -400,3 +405,55 @@ def check_optimizer_keeps_gradients(point: Point, generated: ModuleType) -> None
     for i, p, o in zip(point.wrt, plain, optimized):
         assert_matches(p, fd_vjp(f, args, i, 1.0), f"unoptimized gradient wrt {ARGS[i]}")
         np.testing.assert_allclose(o, p, rtol=1e-12, atol=1e-14)
+
+
+# ------------------------------------------------------------- the tests
+
+
+def standard_tests(table: RuleTable) -> Dict[str, Any]:
+    """The fixture and the tests every rule table gets, by name, for the table's test module
+    to take in: ``globals().update(standard_tests(TABLE))``.
+
+    ``generated`` is the session fixture that writes the table's module and imports it;
+    ``test_case_matches_rule`` runs per primitive, and ``test_jvp``, ``test_vjp``,
+    ``test_grad``, ``test_optimizer_keeps_reverse_derivatives``,
+    ``test_optimizer_keeps_forward_derivatives`` and ``test_optimizer_keeps_gradients`` per
+    `Point` (the ``grad`` ones at the points with a scalar output only), each the
+    ``check_*`` function of its name.
+    """
+
+    @pytest.fixture(scope="session")
+    def generated(tmp_path_factory: Any) -> Iterator[ModuleType]:
+        yield from table.imported(tmp_path_factory)
+
+    @pytest.mark.parametrize("fn", list(table.cases), ids=table.label)
+    def test_case_matches_rule(fn: Any, generated: ModuleType) -> None:
+        check_case_matches_rule(table, fn, generated)
+
+    tests: Dict[str, Any] = {
+        "generated": generated,
+        "test_case_matches_rule": test_case_matches_rule,
+    }
+    every, scalar_output = table.points(), table.points(scalar_output_only=True)
+    for check, points in (
+        (check_jvp, every),
+        (check_vjp, every),
+        (check_grad, scalar_output),
+        (check_optimizer_keeps_reverse_derivatives, every),
+        (check_optimizer_keeps_forward_derivatives, every),
+        (check_optimizer_keeps_gradients, scalar_output),
+    ):
+        test = _test_at(points, check)
+        tests[test.__name__] = test
+    return tests
+
+
+def _test_at(points: list, check: Callable[[Point, ModuleType], None]) -> Callable:
+    """``check`` as a test parametrized over ``points``, named ``test_<what it checks>``."""
+
+    @pytest.mark.parametrize("point", points)
+    def test(point: Point, generated: ModuleType) -> None:
+        check(point, generated)
+
+    test.__name__ = test.__qualname__ = "test_" + check.__name__[len("check_") :]
+    return test

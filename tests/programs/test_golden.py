@@ -1,14 +1,15 @@
 """Golden files of the emitted code: the derivative source is the product.
 
-Every file under tests/test_golden/ is compared exactly.  After a deliberate
+Every file under tests/programs/test_golden/ is compared exactly.  After a deliberate
 change to the emitted code, regenerate them with pytest-regressions' flag
 
-    python -m pytest tests/test_golden.py --force-regen
+    python -m pytest tests/programs/test_golden.py --force-regen
 
 and review the diff like code.
 """
 
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -99,7 +100,7 @@ def test_docs_show_the_emitted_code_of_today(doc):
     from conftest import ROOT
 
     docs = (ROOT / "docs" / doc).read_text()
-    golden = ROOT / "tests" / "test_golden"
+    golden = Path(__file__).resolve().with_suffix("")  # the data dir, named after this module
     for name in PASTED_IN_DOCS[doc]:
         code = (golden / f"{name}.py").read_text().strip()
         assert f"```python\n{code}\n```" in docs, f"docs/{doc} is out of date: {name}"
