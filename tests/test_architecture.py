@@ -1,5 +1,5 @@
 """The package's layers: imports point one way, with no cycle, and no private name crosses
-a module boundary (tests/architecture.py prints the layer of every module)."""
+a module boundary (tests/harness/architecture.py prints the layer of every module)."""
 
 import architecture
 

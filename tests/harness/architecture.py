@@ -1,4 +1,4 @@
-"""The package's layers, read from its source: ``python tests/architecture.py`` prints them.
+"""The package's layers, read from its source: ``python tests/harness/architecture.py`` prints them.
 
 Every module of ``s2s_ad`` belongs to one layer, and imports point down:
 
@@ -17,7 +17,7 @@ import pathlib
 import sys
 from typing import Dict, Iterator, List, Set, Tuple
 
-PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "s2s_ad"
+PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "s2s_ad"
 LAYERS = ("runtime", "rules", "compiler", "api")  # bottom to top
 
 
