@@ -82,8 +82,9 @@ class Forward(Transform):
                     if isinstance(stmt, (ir.For, ir.While)):
                         self.entering_loop()
                     blocks = tuple(self.block(b) for b in ir.blocks_of(stmt))
-                    out.append(ir.with_blocks(stmt, blocks))
-                    self.builder.forget(ir.walk(blocks))
+                    built = ir.with_blocks(stmt, blocks)
+                    out.append(built)
+                    self.builder.forget(ir.walk([built]))
                 elif self.is_user_call(stmt):
                     self.user_call(stmt)
                 else:

@@ -151,6 +151,19 @@ W3 = np.array([1.5, 0.3, -0.8])
 X23 = np.array([[0.4, -1.1, 0.7], [0.2, 0.9, -0.6]])
 W23 = np.array([[1.5, 0.3, -0.8], [0.5, -1.2, 2.0]])
 
+
+def reassigned_in_one_branch(x):
+    """The tangent of `g` before the `if` is a negation and the else branch assigns a new
+    one: forward mode once simplified `dt - dg` with the first (a silently wrong JVP)."""
+    g = x * x
+    g = math.cos(x)
+    if x > 10.0:
+        t = x * 2.0  # noqa: F841
+    else:
+        g = math.tanh(x)
+    return x - g
+
+
 BRANCHES = [
     case(if_else, 1.3, expected=lambda x: (3 * x * x,)),
     case(if_else, -0.7, expected=lambda x: (6 * x,)),
@@ -190,6 +203,8 @@ BRANCHES = [
     case(constant_branch, 1.5, expected=lambda x: (2 * x,)),
     case(early_return, -0.8, expected=lambda x: (-2 * x,)),
     case(early_return, 0.8, expected=lambda x: (3 * x * x,)),
+    case(reassigned_in_one_branch, 0.4, expected=lambda x: (math.tanh(x) ** 2,)),
+    case(reassigned_in_one_branch, 10.5, expected=lambda x: (1 + math.sin(x),)),
     case(
         branch_on_array,
         X3,
