@@ -382,15 +382,14 @@ def template_rule(
 
 
 def linear_rule(fn: Any, call: str, vjp: Sequence[Any], **options: Any) -> Rule:
-    """The rule of a function linear in each parameter with a VJP template: only the
+    """The rule of a function linear in each parameter that has a VJP template: only the
     transposes are written.
 
-    ``call`` says how templates call ``fn`` (a :class:`Call`); the JVP of each parameter
-    with a VJP is the call on that parameter's tangent, so that a multilinear function
-    (``np.matmul``) gets one per factor.  A refused parameter is refused both ways; the
-    options are :func:`template_rule`'s: ``np.reshape`` is
-    ``linear_rule(np.reshape, "np.reshape(x, shape)", ["np.reshape(g, np.shape(x))"], ...)``,
-    with the JVP ``np.reshape(dx, shape)``.
+    ``call`` is how the templates call ``fn``, as :class:`Call` reads it.  The JVP of each
+    parameter with a VJP is the call on that parameter's tangent (``np.reshape(x, shape)``
+    gives ``np.reshape(dx, shape)``): one per factor for a multilinear function such as
+    ``np.matmul``.  A refused parameter is refused both ways.  The options are
+    :func:`template_rule`'s.
     """
     jvp = [LINEAR if isinstance(template, str) else template for template in vjp]
     return template_rule(fn, call, jvp, vjp, **options)
@@ -432,6 +431,8 @@ def _template_rule(
     linear = tuple(name for name, template in zip(names, jvp) if template is LINEAR)
     if linear and call is None:
         raise ValueError("a LINEAR template needs the parameters written as a call")
+    if any(f"d{name}" in names for name in linear):
+        raise ValueError(f"a parameter of {names} has the name of a tangent")
     jvp = tuple(call.written(name) if t is LINEAR else t for name, t in zip(names, jvp))
 
     def parse(source):
