@@ -109,13 +109,11 @@ def _linear_point(table: RuleTable, fn: Any, variant: int, generated: Any) -> Op
 
 def _linear_table(table: RuleTable, name: str) -> RuleTable:
     """``table`` restricted to functions with a linear rule, written into a module of its own."""
-    linear = {fn: cases for fn, cases in table.cases.items() if lookup(fn).for_call(3).linear}
-    linear.update(
-        (fn, cases)
+    linear = {
+        fn: cases
         for fn, cases in table.cases.items()
-        if isinstance(lookup(fn), VariadicRule)
-        and any(lookup(fn).for_call(n).linear for n in VARIADIC_COUNTS)
-    )
+        if any(lookup(fn).for_call(n).linear for n in VARIADIC_COUNTS)
+    }
     return dataclasses.replace(table, cases=linear, name=name)
 
 
