@@ -12,7 +12,10 @@ Most primitives are scalar functions with one partial derivative per
 argument; :func:`scalar_rule` turns one line such as ``np.tanh: "1 - out ** 2"``
 into both templates (``dx * (1 - out ** 2)`` and ``g * (1 - out ** 2)``), as
 ChainRules' ``@scalar_rule`` does.  Structural primitives get explicit pairs
-through :func:`template_rule`.  Functions whose derivative is zero everywhere
+through :func:`template_rule`.  Linear functions (``np.reshape``, ``np.sum``,
+each factor of ``np.matmul``) write only their call and VJP, as autograd's
+``def_linear`` does: :func:`linear_rule` derives the JVP, the same call on the
+tangent (``np.reshape(dx, shape)``).  Functions whose derivative is zero everywhere
 they are defined (``np.sign``, random draws, ``stop_gradient``) are listed
 with :func:`nondifferentiable`.  A template may also be :func:`refused`: the argument is
 differentiable, but this derivative is not implemented, and the transform says so.
@@ -35,10 +38,12 @@ The rules layer imports only the runtime layer, never the compiler.
 from . import control, helpers, linalg, numpy, python, shape_ops  # noqa: F401  (register)
 from .core import (
     ARG_NAMES,
+    LINEAR,
     MISSING,
     NOT_CONSTANT,
     PREFERRED_NAMES,
     RESERVED,
+    Call,
     Refusal,
     Rule,
     Template,
@@ -49,6 +54,7 @@ from .core import (
     is_nondifferentiable,
     is_pure,
     key_of,
+    linear_rule,
     lookup,
     nondiff_functions,
     nondifferentiable,
@@ -69,12 +75,14 @@ from .kinds import ARRAY, SCALAR, UNKNOWN, Kind, always, join_kinds, kind_of_val
 __all__ = [
     "ARG_NAMES",
     "ARRAY",
+    "LINEAR",
     "MISSING",
     "NOT_CONSTANT",
     "PREFERRED_NAMES",
     "RESERVED",
     "SCALAR",
     "UNKNOWN",
+    "Call",
     "Kind",
     "Refusal",
     "Rule",
@@ -89,6 +97,7 @@ __all__ = [
     "join_kinds",
     "key_of",
     "kind_of_value",
+    "linear_rule",
     "lookup",
     "nondiff_functions",
     "nondifferentiable",

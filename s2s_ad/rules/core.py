@@ -1,5 +1,6 @@
 """The rule registry and the builders that fill it: :class:`Rule`, :class:`Template`,
-:func:`scalar_rule`, :func:`template_rule`, :func:`variadic_rule`, :func:`nondifferentiable`.
+:func:`scalar_rule`, :func:`template_rule`, :func:`linear_rule`, :func:`variadic_rule`,
+:func:`nondifferentiable`.
 
 The table modules (``python``, ``numpy``, ...) register their rules through
 these builders; ``s2s_ad.rules`` imports them all.
@@ -8,8 +9,10 @@ these builders; ``s2s_ad.rules`` imports them all.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .kinds import SCALAR, UNKNOWN, always, join_kinds
 from .syntax import unparse
@@ -35,6 +38,74 @@ class Template:
         tree = ast.parse(source.strip(), mode="eval").body
         names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
         return cls(source, tree, names)
+
+
+# A JVP template that is the rule's call with the parameter's tangent in its place.
+LINEAR = type("Linear", (), {"__repr__": lambda self: "LINEAR"})()
+
+
+@dataclass(frozen=True)
+class Call:
+    """How the templates call a function, written as a signature: ``np.transpose(x, axes=None, /)``.
+
+    The parameters come in order, with their defaults (as :func:`parse_parameters` reads
+    them).  The call passes those before ``/`` by position and the others by keyword
+    (``axes=axes``), so that one left at its default is left out of the emitted call;
+    without ``/``, those before the first parameter with a default go by position.
+
+    >>> call = Call.parse("np.rot90(m, k=1, /, axes=(0, 1))")
+    >>> call.names, call.defaults
+    (('m', 'k', 'axes'), {'k': 1, 'axes': (0, 1)})
+    >>> call.written(), call.written(tangent_of="m")
+    ('np.rot90(m, k, axes=axes)', 'np.rot90(dm, k, axes=axes)')
+    """
+
+    spelling: str
+    names: Tuple[str, ...]
+    defaults: Mapping[str, Any]
+    positional: int  # how many parameters, from the first, go by position
+
+    @classmethod
+    def parse(cls, signature: str) -> Call:
+        spelling, opening, rest = signature.strip().partition("(")
+        if not opening or not rest.endswith(")"):
+            raise ValueError(f"a call is written `name(parameters)`, not {signature!r}")
+        specs = _top_level_parts(rest[:-1])
+        names, defaults = parse_parameters([spec for spec in specs if spec != "/"])
+        if "/" in specs:
+            positional = specs.index("/")
+        else:
+            positional = next((i for i, n in enumerate(names) if n in defaults), len(names))
+        return cls(spelling.strip(), names, defaults, positional)
+
+    def written(self, tangent_of: Optional[str] = None) -> str:
+        """The call's source, with the tangent ``d<tangent_of>`` in place of that parameter."""
+
+        def argument(name: str) -> str:
+            return f"d{name}" if name == tangent_of else name
+
+        arguments = [argument(name) for name in self.names[: self.positional]]
+        arguments += [f"{name}={argument(name)}" for name in self.names[self.positional :]]
+        return f"{self.spelling}({', '.join(arguments)})"
+
+
+def _top_level_parts(text: str) -> List[str]:
+    """``text`` split at the commas outside brackets and strings.
+
+    >>> _top_level_parts("m, k=1, /, axes=(0, 1), mode=','")
+    ['m', 'k=1', '/', 'axes=(0, 1)', "mode=','"]
+    """
+    parts, depth, start = [], 0, 0
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.string in ("(", "[", "{"):
+            depth += 1
+        elif token.string in (")", "]", "}"):
+            depth -= 1
+        elif token.string == "," and depth == 0:
+            parts.append(text[start : token.start[1]])
+            start = token.end[1]
+    parts.append(text[start:])
+    return [part.strip() for part in parts if part.strip()]
 
 
 @dataclass
@@ -68,6 +139,10 @@ class Rule:
     accepts: Optional[Callable[[Mapping[str, Any]], Optional[str]]] = None
     # The partial derivatives a `scalar_rule` was made from (Taylor mode evaluates them).
     partials: Optional[Tuple[Optional[str], ...]] = None
+    # How the templates call ``fn``, where the rule derives JVPs from the call.
+    call: Optional[Call] = None
+    # The parameters ``fn`` is linear in: the JVP of each is ``call`` on its tangent.
+    linear: Tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -281,9 +356,9 @@ def scalar_rule(
 
 def template_rule(
     fn: Any,
-    arg_names: Sequence[str],
-    jvp: Sequence[Optional[str]],
-    vjp: Sequence[Optional[str]],
+    arg_names: Union[str, Sequence[str]],
+    jvp: Sequence[Any],
+    vjp: Sequence[Any],
     *,
     namespace: Callable[[bool], Mapping[str, Any]],
     result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
@@ -297,11 +372,27 @@ def template_rule(
     default is left out of the template calls that pass it on by keyword
     (``np.sum(dx, axis=axis)`` is ``np.sum(dx)`` for ``np.sum(x)``).  Missing
     templates (non-differentiable parameters such as ``axis``) may be omitted.
-    ``accepts`` may refuse call forms the templates do not fit (see :func:`only`).
+    ``arg_names`` may also be the rule's :class:`Call` (``"np.sum(x, axis=None)"``):
+    then the JVP of a parameter ``fn`` is linear in may be :data:`LINEAR`, the call on its
+    tangent.  ``accepts`` may refuse call forms the templates do not fit (see :func:`only`).
     """
     rule = _template_rule(fn, arg_names, jvp, vjp, namespace, result_kind, reduction)
     rule.accepts = accepts
     return register(rule)
+
+
+def linear_rule(fn: Any, call: str, vjp: Sequence[Any], **options: Any) -> Rule:
+    """The rule of a function linear in each parameter that has a VJP template: only the
+    transposes are written.
+
+    ``call`` is how the templates call ``fn``, as :class:`Call` reads it.  The JVP of each
+    parameter with a VJP is the call on that parameter's tangent (``np.reshape(x, shape)``
+    gives ``np.reshape(dx, shape)``): one per factor for a multilinear function such as
+    ``np.matmul``.  A refused parameter is refused both ways.  The options are
+    :func:`template_rule`'s.
+    """
+    jvp = [LINEAR if isinstance(template, str) else template for template in vjp]
+    return template_rule(fn, call, jvp, vjp, **options)
 
 
 def only(**allowed: Any) -> Callable[[Mapping[str, Any]], Optional[str]]:
@@ -325,31 +416,41 @@ def only(**allowed: Any) -> Callable[[Mapping[str, Any]], Optional[str]]:
 
 def _template_rule(
     fn: Any,
-    arg_names: Sequence[str],
-    jvp: Sequence[Optional[str]],
-    vjp: Sequence[Optional[str]],
+    arg_names: Union[str, Sequence[str]],
+    jvp: Sequence[Any],
+    vjp: Sequence[Any],
     namespace: Callable[[bool], Mapping[str, Any]],
     result_kind: Callable[[Sequence[str]], str] = always(UNKNOWN),
     reduction: bool = False,
 ) -> Rule:
     """The rule :func:`template_rule` registers."""
-    names, defaults = parse_parameters(arg_names)
+    call = Call.parse(arg_names) if isinstance(arg_names, str) else None
+    names, defaults = (call.names, call.defaults) if call else parse_parameters(arg_names)
+    jvp = tuple(jvp) + (None,) * (len(names) - len(jvp))
+    vjp = tuple(vjp) + (None,) * (len(names) - len(vjp))
+    linear = tuple(name for name, template in zip(names, jvp) if template is LINEAR)
+    if linear and call is None:
+        raise ValueError("a LINEAR template needs the parameters written as a call")
+    if any(f"d{name}" in names for name in linear):
+        raise ValueError(f"a parameter of {names} has the name of a tangent")
+    jvp = tuple(call.written(name) if t is LINEAR else t for name, t in zip(names, jvp))
 
     def parse(source):
         return source if source is None or isinstance(source, Template) else Template.parse(source)
 
-    pad = (None,) * (len(names) - len(jvp)), (None,) * (len(names) - len(vjp))
-    return Rule(
+    rule = Rule(
         fn,
         names,
-        tuple(map(parse, tuple(jvp) + pad[0])),
-        tuple(map(parse, tuple(vjp) + pad[1])),
+        tuple(map(parse, jvp)),
+        tuple(map(parse, vjp)),
         namespace,
         False,
         result_kind,
         defaults,
         reduction,
     )
+    rule.call, rule.linear = call, linear
+    return rule
 
 
 @dataclass

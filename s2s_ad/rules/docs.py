@@ -65,14 +65,18 @@ ad.defjvp(scipy.special.erf, lambda dx, out, x: dx * 2 / math.sqrt(math.pi) * np
 ```
 
 To add a NumPy function to s2s_ad itself, add one line to a table in
-[`s2s_ad/rules/numpy.py`](../s2s_ad/rules/numpy.py) (or `shapes.py`,
+[`s2s_ad/rules/numpy.py`](../s2s_ad/rules/numpy.py) (or `shape_ops.py`,
 `linalg.py` beside it): `ELEMENTWISE` takes the partial derivatives of an
-elementwise function (`np.tanh: ("1 - out ** 2",)`), and `template_rule`
-takes explicit JVP and VJP templates per parameter, with defaults written
-`"axis=None"`. A parameter without templates is a constant: give every
-differentiable parameter both templates, and refuse option values the
-templates do not handle with `accepts=only(retstep=False)`. Functions with
-`*args`, such as `np.einsum`, take a `variadic_rule`. Then add a case to
+elementwise function (`np.tanh: ("1 - out ** 2",)`). A linear function
+needs only its VJP: the entry `np.flip: ("np.flip(x, axis=None)",
+"np.flip(g, axis=axis)")` writes the call, and the JVP is the same call on
+the tangent, `np.flip(dx, axis=axis)` (`linear_rule`; a product is linear
+in each factor). Otherwise `template_rule` takes explicit JVP and VJP
+templates per parameter, with defaults written `"axis=None"`. A parameter
+without templates is a constant: give every differentiable parameter both
+templates, and refuse option values the templates do not handle with
+`accepts=only(retstep=False)`. Functions with `*args`, such as
+`np.einsum`, take a `variadic_rule`. Then add a case to
 `CASES` in `tests/test_rules_numpy.py` (or `tests/cases_shapes.py`,
 `tests/cases_linalg.py`): the suite fails for a rule without one, and
 checks every rule against central differences on several shapes, and in

@@ -1,10 +1,12 @@
 """Rules for the helpers that emitted derivatives call, so that derivatives can be
 differentiated again: forward mode over the emitted gradient gives Hessian-vector products.
 
-Most helpers are linear in the (co)tangent they carry, called ``v`` (or ``t``) here: its
-JVP is the helper applied to ``dv``, and its VJP the transposed map, often the primitive
-the helper came from (``untile(v, x, reps)`` has the VJP ``np.tile(g, reps)``).  Arguments
-that only give shapes, axes or indices have no templates.  Where a helper also depends on
+Most helpers are linear in the (co)tangent they carry, called ``v`` (or ``t``) here: an
+entry writes the helper's call and its VJP, the transposed map, often the primitive the
+helper came from (``untile(v, x, reps)`` has the VJP ``np.tile(g, reps)``); the JVP is
+the call on ``dv`` (see :func:`.core.linear_rule`; ``LINEAR`` marks it where other
+parameters have JVPs of their own).  Arguments that only give shapes, axes or indices
+have no templates.  Where a helper also depends on
 a primal argument nonlinearly, the templates use primitives and helpers that have rules
 themselves; families whose derivatives grow (products, matrix powers, chains) take any
 number of directions, so that every derivative is another member of the family.  A few
@@ -26,7 +28,7 @@ import numpy as np
 from .. import runtime
 from ..runtime import arrays, linalg
 from ..runtime import shape_ops as shapes
-from .core import lookup, nondifferentiable, refused, variadic_rule
+from .core import LINEAR, lookup, nondifferentiable, refused, variadic_rule
 from .numpy import REDUCE, namespace, register_table
 
 # The functions ruled here, which the generated docs leave out.
@@ -59,25 +61,17 @@ def register_rules(namespace: Callable) -> None:
 # ------------------------------------------------------------------ runtime
 
 RUNTIME = {
-    runtime.getitem_vjp: (("v", "x", "index"), "getitem_vjp(dv, x, index)", "taken(g, index, v)"),
-    runtime.taken: (("y", "index", "v"), "taken(dy, index, v)", "getitem_vjp(g, y, index)"),
+    runtime.getitem_vjp: ("getitem_vjp(v, x, index)", "taken(g, index, v)"),
+    runtime.taken: ("taken(y, index, v)", "getitem_vjp(g, y, index)"),
     runtime.add_at: (
         ("acc", "index", "v"),
         ["dacc", None, "getitem_vjp(dv, acc, index)"],
         ["g", None, "taken(g, index, v)"],
     ),
-    runtime.written_vjp: (
-        ("x", "index", "value"),
-        "written_vjp(dx, index, value)",
-        "unwritten(g, x, index, value)",
-    ),
-    runtime.unwritten: (
-        ("v", "x", "index", "value"),
-        "unwritten(dv, x, index, value)",
-        "written_vjp(g, index, value)",
-    ),
-    runtime.as_structure: (("x", "like"), "as_structure(dx, like)", "as_structure(g, x)"),
-    runtime.sum_vjp: (("v", "x"), "sum_vjp(dv, x)", "builtin_sum(g)"),
+    runtime.written_vjp: ("written_vjp(x, index, value)", "unwritten(g, x, index, value)"),
+    runtime.unwritten: ("unwritten(v, x, index, value)", "written_vjp(g, index, value)"),
+    runtime.as_structure: ("as_structure(x, like)", "as_structure(g, x)"),
+    runtime.sum_vjp: ("sum_vjp(v, x)", "builtin_sum(g)"),
     runtime.add: (("x", "y"), ["dx", "dy"], ["g", "g"]),
     runtime.pick: (
         ("cond", "x", "y"),
@@ -91,65 +85,36 @@ TABLES.append((RUNTIME, (runtime.add_at, runtime.add)))
 # their transposes, the shape operations themselves
 
 SHAPES = {
-    shapes.untranspose: (("v", "axes=None"), "untranspose(dv, axes)", "np.transpose(g, axes)"),
-    shapes.untile: (("v", "x", "reps"), "untile(dv, x, reps)", "np.tile(g, reps)"),
-    shapes.unrepeat: (
-        ("v", "x", "repeats", "axis=None"),
-        "unrepeat(dv, x, repeats, axis=axis)",
-        "np.repeat(g, repeats, axis=axis)",
-    ),
-    shapes.diag_vjp: (("v", "x", "k=0"), "diag_vjp(dv, x, k=k)", "np.diag(g, k=k)"),
+    shapes.untranspose: ("untranspose(v, axes=None, /)", "np.transpose(g, axes)"),
+    shapes.untile: ("untile(v, x, reps)", "np.tile(g, reps)"),
+    shapes.unrepeat: ("unrepeat(v, x, repeats, axis=None)", "np.repeat(g, repeats, axis=axis)"),
+    shapes.diag_vjp: ("diag_vjp(v, x, k=0)", "np.diag(g, k=k)"),
     shapes.diagonal_vjp: (
-        ("v", "x", "offset=0", "axis1=0", "axis2=1"),
-        "diagonal_vjp(dv, x, offset=offset, axis1=axis1, axis2=axis2)",
+        "diagonal_vjp(v, x, offset=0, axis1=0, axis2=1)",
         "np.diagonal(g, offset=offset, axis1=axis1, axis2=axis2)",
     ),
-    shapes.unpad: (("v", "x", "pad_width"), "unpad(dv, x, pad_width)", "np.pad(g, pad_width)"),
-    shapes.unconcatenate: (
-        ("v", "xs", "axis=0"),
-        "unconcatenate(dv, xs, axis=axis)",
-        "np.concatenate(g, axis=axis)",
-    ),
-    shapes.unstack: (("v", "xs", "axis=0"), "unstack(dv, xs, axis=axis)", "np.stack(g, axis=axis)"),
-    shapes.unhstack: (("v", "xs"), "unhstack(dv, xs)", "np.hstack(g)"),
-    shapes.unvstack: (("v", "xs"), "unvstack(dv, xs)", "np.vstack(g)"),
-    shapes.uncolumn_stack: (("v", "xs"), "uncolumn_stack(dv, xs)", "np.column_stack(g)"),
-    shapes.undstack: (("v", "xs"), "undstack(dv, xs)", "np.dstack(g)"),
-    shapes.unarray: (("v", "x"), "unarray(dv, x)", "np.array(g)"),
-    shapes.ungather: (
-        ("v", "xs", "sources"),
-        "ungather(dv, xs, sources)",
-        "gathered(g, sources, v)",
-    ),
-    shapes.gathered: (("y", "sources", "v"), "gathered(dy, sources, v)", "ungather(g, y, sources)"),
+    shapes.unpad: ("unpad(v, x, pad_width)", "np.pad(g, pad_width)"),
+    shapes.unconcatenate: ("unconcatenate(v, xs, axis=0)", "np.concatenate(g, axis=axis)"),
+    shapes.unstack: ("unstack(v, xs, axis=0)", "np.stack(g, axis=axis)"),
+    shapes.unhstack: ("unhstack(v, xs)", "np.hstack(g)"),
+    shapes.unvstack: ("unvstack(v, xs)", "np.vstack(g)"),
+    shapes.uncolumn_stack: ("uncolumn_stack(v, xs)", "np.column_stack(g)"),
+    shapes.undstack: ("undstack(v, xs)", "np.dstack(g)"),
+    shapes.unarray: ("unarray(v, x)", "np.array(g)"),
+    shapes.ungather: ("ungather(v, xs, sources)", "gathered(g, sources, v)"),
+    shapes.gathered: ("gathered(y, sources, v)", "ungather(g, y, sources)"),
     # (the order is piecewise constant in x and in the sorted y)
-    shapes.reordered: (
-        ("t", "x", "y", "axis=-1"),
-        "reordered(dt, x, y, axis=axis)",
-        "unreordered(g, x, y, axis=axis)",
-    ),
-    shapes.unreordered: (
-        ("v", "x", "y", "axis=-1"),
-        "unreordered(dv, x, y, axis=axis)",
-        "reordered(g, x, y, axis=axis)",
-    ),
-    shapes.undiff: (
-        ("v", "x", "n=1", "axis=-1"),
-        "undiff(dv, x, n=n, axis=axis)",
-        "diff_like(g, v, n=n, axis=axis)",
-    ),
-    shapes.diff_like: (
-        ("y", "v", "n=1", "axis=-1"),
-        "diff_like(dy, v, n=n, axis=axis)",
-        "undiff(g, y, n=n, axis=axis)",
-    ),
+    shapes.reordered: ("reordered(t, x, y, axis=-1)", "unreordered(g, x, y, axis=axis)"),
+    shapes.unreordered: ("unreordered(v, x, y, axis=-1)", "reordered(g, x, y, axis=axis)"),
+    shapes.undiff: ("undiff(v, x, n=1, axis=-1)", "diff_like(g, v, n=n, axis=axis)"),
+    shapes.diff_like: ("diff_like(y, v, n=1, axis=-1)", "undiff(g, y, n=n, axis=axis)"),
 }
 TABLES.append((SHAPES, ()))
 
 # ------------------------------------------------------------------ reductions and moments
 
 MOMENTS = "axis=axis, ddof=ddof, keepdims=keepdims"
-VARIANCE = ("axis=None", "ddof=0", "keepdims=False")
+VARIANCE = "axis=None, ddof=0, keepdims=False"
 
 
 def _nan_at_x(value: str) -> str:
@@ -163,18 +128,17 @@ MOMENT_HELPERS = {}
 for prefix, centered in {"": lambda y: y, "nan": _nan_at_x}.items():
     vjp, jvp = getattr(arrays, f"{prefix}var_vjp"), getattr(arrays, f"{prefix}var_jvp")
     MOMENT_HELPERS[vjp] = (
-        ("v", "x", *VARIANCE),
-        [f"{prefix}var_vjp(dv, x, {MOMENTS})", f"{prefix}var_vjp(v, {centered('dx')}, {MOMENTS})"],
+        f"{prefix}var_vjp(v, x, {VARIANCE})",
+        [LINEAR, f"{prefix}var_vjp(v, {centered('dx')}, {MOMENTS})"],
         [f"{prefix}var_jvp(g, x, {MOMENTS})", f"{prefix}var_vjp(v, {centered('g')}, {MOMENTS})"],
     )
     MOMENT_HELPERS[jvp] = (
-        ("t", "x", *VARIANCE),
-        [f"{prefix}var_jvp(dt, x, {MOMENTS})", f"{prefix}var_jvp(t, {centered('dx')}, {MOMENTS})"],
+        f"{prefix}var_jvp(t, x, {VARIANCE})",
+        [LINEAR, f"{prefix}var_jvp(t, {centered('dx')}, {MOMENTS})"],
         [f"{prefix}var_vjp(g, x, {MOMENTS})", f"{prefix}var_vjp(g, {centered('t')}, {MOMENTS})"],
     )
 MOMENT_HELPERS[arrays.nanmean_vjp] = (
-    ("v", "x", "axis=None", "keepdims=False"),
-    f"nanmean_vjp(dv, x, {REDUCE})",
+    "nanmean_vjp(v, x, axis=None, keepdims=False)",
     f"np.nanmean({_nan_at_x('g')}, {REDUCE})",
 )
 TABLES.append((MOMENT_HELPERS, ()))
@@ -193,22 +157,17 @@ REDUCED_TOTAL = f"np.sum({_along('weights')}, {REDUCE})"
 CENTERED = "(a - unreduce(m, a, axis, keepdims))"
 # m: the average; the helpers are linear in (a - m), so their derivative in m is the helper
 # itself at a = 0, m = dm
-AVERAGE = ("a", "axis", "weights", "m", "keepdims=False")
+AVERAGE = "a, axis, weights, m, keepdims=False"
 AVERAGE_HELPERS = {
     arrays.weights_along: (
-        ("a", "axis", "weights"),
-        [None, None, "weights_along(a, axis, dweights)"],
+        "weights_along(a, axis, weights)",
         [None, None, "unweights_along(g, a, axis, weights)"],
     ),
-    arrays.unweights_along: (
-        ("v", "a", "axis", "weights"),
-        "unweights_along(dv, a, axis, weights)",
-        "weights_along(a, axis, g)",
-    ),
+    arrays.unweights_along: ("unweights_along(v, a, axis, weights)", "weights_along(a, axis, g)"),
     arrays.average_vjp_a: (
-        ("v", "a", "axis=None", "weights=None", "keepdims=False"),
+        "average_vjp_a(v, a, axis=None, weights=None, /, keepdims=False)",
         [
-            "average_vjp_a(dv, a, axis, weights, keepdims=keepdims)",
+            LINEAR,
             None,
             None,
             f"{SPREAD_V} * ({_along('dweights')} - {_along('weights')}"
@@ -223,9 +182,9 @@ AVERAGE_HELPERS = {
         ],
     ),
     arrays.average_vjp_weights: (
-        ("v", *AVERAGE),
+        f"average_vjp_weights(v, {AVERAGE})",
         [
-            "average_vjp_weights(dv, a, axis, weights, m, keepdims=keepdims)",
+            LINEAR,
             "average_vjp_weights(v, da, axis, weights, zeros_like(m), keepdims=keepdims)",
             None,
             f"-average_vjp_weights(v * np.sum({_along('dweights')}, {REDUCE}) / {REDUCED_TOTAL},"
@@ -242,9 +201,9 @@ AVERAGE_HELPERS = {
         ],
     ),
     arrays.average_jvp_weights: (
-        ("t", *AVERAGE),
+        f"average_jvp_weights(t, {AVERAGE})",
         [
-            "average_jvp_weights(dt, a, axis, weights, m, keepdims=keepdims)",
+            LINEAR,
             "average_jvp_weights(t, da, axis, weights, zeros_like(m), keepdims=keepdims)",
             None,
             "-(average_jvp_weights(t, a, axis, weights, m, keepdims=keepdims)"
@@ -278,42 +237,43 @@ def _call(fn: str, *parts: object) -> str:
     return f"{fn}({', '.join(str(p) for p in parts if p != '')})"
 
 
+def _replaced(us: List[str], k: int, by: str) -> str:
+    """The directions ``us``, with ``by`` in place of the ``k``-th."""
+    return ", ".join(by if j == k else u for j, u in enumerate(us))
+
+
 def _family(
     derivative: Callable, gradient: Callable, fixed: Sequence[str], primal: str, listed=False
 ) -> None:
     """Add a derivative/gradient pair to ``VARIADIC``: ``fixed`` are their parameters before
     the directions (with defaults, as in ``template_rule``), ``primal`` the differentiable
-    one; ``listed``: the gradient returns a list."""
+    one; ``listed``: the gradient returns a list.  Both are linear in each direction, the
+    gradient also in ``v``."""
     names = [f.partition("=")[0] for f in fixed]
     fixed_args = ", ".join(names)
     d_name, g_name = derivative.__name__, gradient.__name__
-
-    def replaced(us: List[str], k: int, by: str) -> str:
-        return ", ".join(by if j == k else u for j, u in enumerate(us))
 
     def derivative_rule(count: int) -> tuple:
         us = _directions(max(0, count - len(fixed)))
         every = ", ".join(us)
         jvp = [_call(d_name, fixed_args, every, "d" + n) if n == primal else None for n in names]
         vjp = [_call(g_name, "g", fixed_args, every) if n == primal else None for n in names]
-        for k, u in enumerate(us):
-            jvp.append(_call(d_name, fixed_args, replaced(us, k, "d" + u)))
-            vjp.append(_call(g_name, "g", fixed_args, ", ".join(us[:k] + us[k + 1 :])))
-        return (*fixed, *us), jvp, vjp
+        vjp += [
+            _call(g_name, "g", fixed_args, ", ".join(us[:k] + us[k + 1 :])) for k in range(len(us))
+        ]
+        return _call(d_name, *fixed, *us, "/"), jvp + [LINEAR] * len(us), vjp
 
     def gradient_rule(count: int) -> tuple:
         us = _directions(max(0, count - len(fixed) - 1))
         every = ", ".join(us)
-        jvp = [_call(g_name, "dv", fixed_args, every)]
+        jvp = [LINEAR]
         vjp = [_call(d_name, fixed_args, every, "g")]
         for n in names:
             extends = n == primal
             jvp.append(_call(g_name, "v", fixed_args, every, "d" + n) if extends else None)
             vjp.append(_call(g_name, "v", fixed_args, every, "g") if extends else None)
-        for k, u in enumerate(us):
-            jvp.append(_call(g_name, "v", fixed_args, replaced(us, k, "d" + u)))
-            vjp.append(_call(g_name, "v", fixed_args, replaced(us, k, "g")))
-        return ("v", *fixed, *us), jvp, vjp
+        vjp += [_call(g_name, "v", fixed_args, _replaced(us, k, "g")) for k in range(len(us))]
+        return _call(g_name, "v", *fixed, *us, "/"), jvp + [LINEAR] * len(us), vjp
 
     VARIADIC.append((derivative, derivative_rule, len(fixed) + 2, False))
     VARIADIC.append((gradient, gradient_rule, len(fixed) + 3, listed))
@@ -332,20 +292,14 @@ _family(linalg.multi_dot_derivative, linalg.multi_dot_gradient, ("xs",), "xs", l
 
 def _prod_partials(count: int) -> tuple:
     """``prod_partials(x, axis, *us)``, the gradient of a derivative of ``np.prod``: its
-    Jacobian in each argument is a symmetric derivative tensor, so the VJPs are the JVPs."""
+    Jacobian in each argument is a symmetric derivative tensor, so the VJPs are the JVPs
+    (the JVPs of the directions, in which it is linear, are the call on their tangents)."""
     us = _directions(max(0, count - 2))
-
-    def replaced(k: int, by: str) -> str:
-        return _call(
-            "prod_partials", "x", "axis", ", ".join(by if j == k else u for j, u in enumerate(us))
-        )
-
     every = ", ".join(us)
-    jvp = [_call("prod_partials", "x", "axis", every, "dx"), None]
+    jvp = [_call("prod_partials", "x", "axis", every, "dx"), None] + [LINEAR] * len(us)
     vjp = [_call("prod_partials", "x", "axis", every, "g"), None]
-    jvp += [replaced(k, "d" + u) for k, u in enumerate(us)]
-    vjp += [replaced(k, "g") for k in range(len(us))]
-    return ("x", "axis", *us), jvp, vjp
+    vjp += [_call("prod_partials", "x", "axis", _replaced(us, k, "g")) for k in range(len(us))]
+    return _call("prod_partials", "x", "axis", *us), jvp, vjp
 
 
 VARIADIC.append((arrays.prod_partials, _prod_partials, 3, False))
@@ -357,44 +311,41 @@ PRODUCT_HELPERS = {
         "prod_partials(x, axis, g)",
     ),
     arrays.cumprod_jvp: (
-        ("t", "x", "axis=None"),
-        ["cumprod_jvp(dt, x, axis=axis)", "cumprod_derivative(x, axis, t, dx)"],
+        "cumprod_jvp(t, x, axis=None)",
+        [LINEAR, "cumprod_derivative(x, axis, t, dx)"],
         ["cumprod_vjp(g, x, axis=axis)", "cumprod_gradient(g, x, axis, t)"],
     ),
     arrays.cumprod_vjp: (
-        ("v", "x", "axis=None"),
-        ["cumprod_vjp(dv, x, axis=axis)", "cumprod_gradient(v, x, axis, dx)"],
+        "cumprod_vjp(v, x, axis=None)",
+        [LINEAR, "cumprod_gradient(v, x, axis, dx)"],
         ["cumprod_jvp(g, x, axis=axis)", "cumprod_gradient(v, x, axis, g)"],
     ),
     arrays.cumulative_prod_jvp: (
-        ("t", "x", "axis=None", "include_initial=False"),
-        [
-            "cumulative_prod_jvp(dt, x, axis, include_initial)",
-            "cumulative_derivative(x, axis, include_initial, True, t, dx)",
-        ],
+        "cumulative_prod_jvp(t, x, axis=None, include_initial=False, /)",
+        [LINEAR, "cumulative_derivative(x, axis, include_initial, True, t, dx)"],
         [
             "cumulative_vjp(g, x, axis, include_initial, True)",
             "cumulative_vjp(g, x, axis, include_initial, True, t)",
         ],
     ),
     linalg.matrix_power_jvp: (
-        ("t", "a", "n"),
-        ["matrix_power_jvp(dt, a, n)", "matrix_power_derivative(a, n, t, da)"],
+        "matrix_power_jvp(t, a, n)",
+        [LINEAR, "matrix_power_derivative(a, n, t, da)"],
         ["matrix_power_vjp(g, a, n)", "matrix_power_gradient(g, a, n, t)"],
     ),
     linalg.matrix_power_vjp: (
-        ("v", "a", "n"),
-        ["matrix_power_vjp(dv, a, n)", "matrix_power_gradient(v, a, n, da)"],
+        "matrix_power_vjp(v, a, n)",
+        [LINEAR, "matrix_power_gradient(v, a, n, da)"],
         ["matrix_power_jvp(g, a, n)", "matrix_power_gradient(v, a, n, g)"],
     ),
     linalg.multi_dot_jvp: (
-        ("ts", "xs"),
-        ["multi_dot_jvp(dts, xs)", "multi_dot_derivative(xs, ts, dxs)"],
+        "multi_dot_jvp(ts, xs)",
+        [LINEAR, "multi_dot_derivative(xs, ts, dxs)"],
         ["multi_dot_vjp(g, xs)", "multi_dot_gradient(g, xs, ts)"],
     ),
     linalg.multi_dot_vjp: (
-        ("v", "xs"),
-        ["multi_dot_vjp(dv, xs)", "multi_dot_gradient(v, xs, dxs)"],
+        "multi_dot_vjp(v, xs)",
+        [LINEAR, "multi_dot_gradient(v, xs, dxs)"],
         ["multi_dot_jvp(g, xs)", "multi_dot_gradient(v, xs, g)"],
     ),
 }
@@ -411,16 +362,14 @@ def _bilinear(x_vjp: str, y_vjp: str, product: str, option: str = "") -> dict:
     parameter with its default (``"axes=2"``), passed on by keyword."""
     name = option.partition("=")[0]
     tail = f", {name}={name}" if option else ""
-    params = ("v", "x", "y") + ((option,) if option else ())
+    params = ", ".join(("v", "x", "y") + ((option,) if option else ()))
     return {
         getattr(arrays, x_vjp): (
-            params,
-            [f"{x_vjp}(dv, x, y{tail})", None, f"{x_vjp}(v, x, dy{tail})"],
+            f"{x_vjp}({params})",
             [f"{product}(g, y{tail})", None, f"{y_vjp}(v, g, y{tail})"],
         ),
         getattr(arrays, y_vjp): (
-            params,
-            [f"{y_vjp}(dv, x, y{tail})", f"{y_vjp}(v, dx, y{tail})", None],
+            f"{y_vjp}({params})",
             [f"{product}(x, g{tail})", f"{x_vjp}(v, x, g{tail})", None],
         ),
     }
@@ -433,17 +382,15 @@ PRODUCTS = {
     **_bilinear("kron_vjp_x", "kron_vjp_y", "np.kron"),
     **_bilinear("tensordot_vjp_x", "tensordot_vjp_y", "np.tensordot", "axes=2"),
     arrays.outer_last: (
-        ("x", "y"),
-        ["outer_last(dx, y)", "outer_last(x, dy)"],
+        "outer_last(x, y)",
         [
             "unbroadcast(np.sum(g * np.expand_dims(y, -2), axis=-1), x)",
             "unbroadcast(np.sum(g * np.expand_dims(x, -1), axis=-2), y)",
         ],
     ),
-    arrays.like: (("x", "value"), [None, "like(x, dvalue)"], [None, "unbroadcast(g, value)"]),
+    arrays.like: ("like(x, value)", [None, "unbroadcast(g, value)"]),
     linalg.vecdot_vjp: (
-        ("v", "x", "other", "axis=-1"),
-        ["vecdot_vjp(dv, x, other, axis=axis)", None, "vecdot_vjp(v, x, dother, axis=axis)"],
+        "vecdot_vjp(v, x, other, axis=-1)",
         ["np.sum(g * other, axis)", None, "vecdot_vjp(v, other, g, axis=axis)"],
     ),
 }
@@ -461,14 +408,14 @@ def _einsum_vjp(count: int) -> tuple:
     def cotangent_at_k(j: int, op: str) -> str:
         return f"pick(k == {j}, g, {op})"
 
-    jvp = [f"einsum_vjp(dv, subscripts, k, {listed(lambda j, op: op)})", None, None]
+    jvp = [LINEAR, None, None]
     vjp = [f"np.einsum(subscripts, {listed(cotangent_at_k)})", None, None]
     for i in range(len(operands)):
         tangent = listed(lambda j, op, i=i: "d" + op if j == i else op)
         jvp.append(f"(k != {i}) * einsum_vjp(v, subscripts, k, {tangent})")
         others = listed(lambda j, op, i=i: op if j == i else cotangent_at_k(j, op))
         vjp.append(f"(k != {i}) * einsum_vjp(v, subscripts, {i}, {others})")
-    return ("v", "subscripts", "k", *operands), jvp, vjp
+    return _call("einsum_vjp", "v", "subscripts", "k", *operands), jvp, vjp
 
 
 VARIADIC.append((arrays.einsum_vjp, _einsum_vjp, 5, False))
@@ -488,9 +435,9 @@ def _one_of_two(helper: str, product: str, first: str, second: str, option: str)
         return f"{helper}({w}, {x}, {y}, {name}, {position})"
 
     return (
-        ("w", first, second, option, "position=0"),
+        f"{helper}(w, {first}, {second}, {option}, position=0, /)",
         [
-            own("dw", first, second, "position"),
+            LINEAR,
             f"(position == 1) * {own('w', 'd' + first, second, 'position')}",
             f"(position == 0) * {own('w', first, 'd' + second, 'position')}",
         ],
@@ -508,8 +455,7 @@ POSITIONAL = {
     arrays.cross_vjp: _one_of_two("cross_vjp", "np.cross", "a", "b", "axis=None"),
     # linear in w alone: start and stop give only shapes
     arrays.linspace_vjp: (
-        ("w", "start", "stop", "num=50", "endpoint=True", "axis=0", "position=0"),
-        "linspace_vjp(dw, start, stop, num, endpoint, axis, position)",
+        "linspace_vjp(w, start, stop, num=50, endpoint=True, axis=0, position=0, /)",
         "np.linspace(pick(position == 0, g, zeros_like(start)),"
         " pick(position == 1, g, zeros_like(stop)), num, endpoint, axis=axis)",
     ),
@@ -521,18 +467,18 @@ TABLES.append((POSITIONAL, ()))
 
 CALCULUS = {
     arrays.polyval_slope: (
-        ("p", "x"),
-        ["polyval_slope(dp, x)", "dx * polyval_derivative(p, x, 2)"],
+        "polyval_slope(p, x)",
+        [LINEAR, "dx * polyval_derivative(p, x, 2)"],
         ["polyval_vjp_p(g, p, x, 1)", "g * polyval_derivative(p, x, 2)"],
     ),
     arrays.polyval_derivative: (
-        ("p", "x", "n=1"),
-        ["polyval_derivative(dp, x, n)", "dx * polyval_derivative(p, x, n + 1)"],
+        "polyval_derivative(p, x, n=1, /)",
+        [LINEAR, "dx * polyval_derivative(p, x, n + 1)"],
         ["polyval_vjp_p(g, p, x, n)", "g * polyval_derivative(p, x, n + 1)"],
     ),
     arrays.polyval_vjp_p: (
-        ("v", "p", "x", "n=0"),
-        ["polyval_vjp_p(dv, p, x, n)", None, "polyval_vjp_p(v * dx, p, x, n + 1)"],
+        "polyval_vjp_p(v, p, x, n=0, /)",
+        [LINEAR, None, "polyval_vjp_p(v * dx, p, x, n + 1)"],
         ["polyval_derivative(g, x, n)", None, "v * polyval_derivative(g, x, n + 1)"],
     ),
     # y is sinc(x) wherever emitted code calls this: its dependence is in x's derivative
@@ -551,22 +497,15 @@ if hasattr(np, "trapezoid"):  # NumPy 2; the sample points x enter the widths li
     CALCULUS.update(
         {
             arrays.trapezoid_vjp_y: (
-                ("v", "y", "x=None", "spacing=1.0", "axis=-1"),
-                [
-                    "trapezoid_vjp_y(dv, y, x, spacing, axis)",
-                    None,
-                    "trapezoid_vjp_y(v, y, dx, spacing, axis)",
-                ],
+                "trapezoid_vjp_y(v, y, x=None, spacing=1.0, axis=-1, /)",
                 ["np.trapezoid(g, x, spacing, axis)", None, "trapezoid_vjp_x(v, g, x, axis)"],
             ),
             arrays.trapezoid_vjp_x: (
-                ("v", "y", "x", "axis=-1"),
-                ["trapezoid_vjp_x(dv, y, x, axis)", "trapezoid_vjp_x(v, dy, x, axis)"],
+                "trapezoid_vjp_x(v, y, x, axis=-1, /)",
                 ["np.trapezoid(y, g, 1.0, axis)", "trapezoid_vjp_y(v, y, g, 1.0, axis)"],
             ),
             arrays.trapezoid_jvp_x: (
-                ("t", "y", "x", "axis=-1"),
-                ["trapezoid_jvp_x(dt, y, x, axis)", "trapezoid_jvp_x(t, dy, x, axis)"],
+                "trapezoid_jvp_x(t, y, x, axis=-1, /)",
                 ["trapezoid_vjp_x(g, y, x, axis)", "trapezoid_vjp_y(g, y, t, 1.0, axis)"],
             ),
         }
@@ -583,19 +522,17 @@ def _square(t: str, rows: str) -> str:
 
 
 LINEAR_MAPS = {
-    linalg.mT: (("x",), "mT(dx)", "mT(g)"),
-    linalg.phi: (("x",), "phi(dx)", "phi(g)"),  # a mask: its own transpose
-    linalg.symmetrized: (("x", "uplo='L'"), "symmetrized(dx, uplo)", "onto_triangle(g, uplo)"),
-    linalg.onto_triangle: (("x", "uplo='L'"), "onto_triangle(dx, uplo)", "symmetrized(g, uplo)"),
-    linalg.as_square: (("x", "ind"), "as_square(dx, ind)", "np.reshape(g, np.shape(x))"),
+    linalg.mT: ("mT(x)", "mT(g)"),
+    linalg.phi: ("phi(x)", "phi(g)"),  # a mask: its own transpose
+    linalg.symmetrized: ("symmetrized(x, uplo='L', /)", "onto_triangle(g, uplo)"),
+    linalg.onto_triangle: ("onto_triangle(x, uplo='L', /)", "symmetrized(g, uplo)"),
+    linalg.as_square: ("as_square(x, ind)", "np.reshape(g, np.shape(x))"),
     linalg.matrix_spread: (
-        ("v", "x", "keepdims=False"),
-        "matrix_spread(dv, x, keepdims)",
+        "matrix_spread(v, x, keepdims=False, /)",
         "np.sum(np.sum(g, axis=-2, keepdims=keepdims), axis=-1, keepdims=keepdims)",
     ),
     linalg.matrix_trace_vjp: (
-        ("v", "x", "offset=0"),
-        "matrix_trace_vjp(dv, x, offset=offset)",
+        "matrix_trace_vjp(v, x, offset=0)",
         "np.sum(np.diagonal(g, offset, -2, -1), axis=-1)",
     ),
 }
@@ -604,17 +541,13 @@ TABLES.append((LINEAR_MAPS, ()))
 # solve, det, slogdet: d(A^-1) = -A^-1 dA A^-1, so each derivative in A is one more solve.
 INVERSES = {
     linalg.solve_vjp_b: (
-        ("v", "a", "b"),
-        ["solve_vjp_b(dv, a, b)", "solve_vjp_b(-(mT(da) @ out), a, b)"],
+        "solve_vjp_b(v, a, b)",
+        [LINEAR, "solve_vjp_b(-(mT(da) @ out), a, b)"],
         ["np.linalg.solve(a, g)", "solve_vjp_a(v, a, np.linalg.solve(a, g))"],
     ),
     linalg.solve_vjp_a: (
-        ("v", "a", "x"),
-        [
-            "solve_vjp_a(dv, a, x)",
-            "solve_vjp_a(-(mT(da) @ np.linalg.solve(mT(a), v)), a, x)",
-            "solve_vjp_a(v, a, dx)",
-        ],
+        "solve_vjp_a(v, a, x)",
+        [LINEAR, "solve_vjp_a(-(mT(da) @ np.linalg.solve(mT(a), v)), a, x)", LINEAR],
         [
             "-np.linalg.solve(a, g @ x)",
             "-solve_vjp_a(v, a, np.linalg.solve(a, g @ x))",
@@ -623,23 +556,23 @@ INVERSES = {
     ),
     # d is det(a); the results are multiples of A^-T
     linalg.det_vjp: (
-        ("v", "a", "d"),
-        ["det_vjp(dv, a, d)", f"-(out @ mT(da) @ {INV_T})", "det_vjp(v, a, dd)"],
+        "det_vjp(v, a, d)",
+        [LINEAR, f"-(out @ mT(da) @ {INV_T})", LINEAR],
         ["det_jvp(g, a, d)", f"-(out @ mT(g) @ {INV_T})", "det_jvp(g, a, v)"],
     ),
     linalg.det_jvp: (
-        ("t", "a", "d"),
-        ["det_jvp(dt, a, d)", "-det_jvp(da @ np.linalg.solve(a, t), a, d)", "det_jvp(t, a, dd)"],
+        "det_jvp(t, a, d)",
+        [LINEAR, "-det_jvp(da @ np.linalg.solve(a, t), a, d)", LINEAR],
         ["det_vjp(g, a, d)", f"-(det_vjp(g, a, d) @ mT(t) @ {INV_T})", "det_jvp(t, a, g)"],
     ),
     linalg.slogdet_jvp: (
-        ("t", "a"),
-        ["slogdet_jvp(dt, a)", "slogdet_jvp(-(da @ np.linalg.solve(a, t)), a)"],
+        "slogdet_jvp(t, a)",
+        [LINEAR, "slogdet_jvp(-(da @ np.linalg.solve(a, t)), a)"],
         ["slogdet_vjp(g, a)", f"-(slogdet_vjp(g, a) @ mT(t) @ {INV_T})"],
     ),
     linalg.slogdet_vjp: (
-        ("v", "a"),
-        ["slogdet_vjp(dv, a)", f"-(out @ mT(da) @ {INV_T})"],
+        "slogdet_vjp(v, a)",
+        [LINEAR, f"-(out @ mT(da) @ {INV_T})"],
         ["slogdet_jvp(g, a)", f"-(out @ mT(g) @ {INV_T})"],
     ),
 }
@@ -663,17 +596,17 @@ Q = "np.linalg.solve(l, mT(np.linalg.solve(l, symmetrized(g))))"  # L^-1 sym(g) 
 INVERSES.update(
     {
         linalg.cholesky_jvp: (
-            ("t", "l"),
-            ["cholesky_jvp(dt, l)", f"dl @ phi({M}) + l @ phi(-({K} @ {M}) - {M} @ mT({K}))"],
+            "cholesky_jvp(t, l)",
+            [LINEAR, f"dl @ phi({M}) + l @ phi(-({K} @ {M}) - {M} @ mT({K}))"],
             [
                 "cholesky_vjp(g, l)",
                 f"g @ mT(phi({M})) - {_left_t(f'(phi(mT(l) @ g) + mT(phi(mT(l) @ g))) @ {M}')}",
             ],
         ),
         linalg.cholesky_vjp: (
-            ("v", "l"),
+            "cholesky_vjp(v, l)",
             [
-                "cholesky_vjp(dv, l)",
+                LINEAR,
                 f"onto_triangle(-{_left_t('mT(dl) @ ' + N)} - {_right_inverse(N + ' @ dl')}"
                 f" + {_right_inverse(_left_t('phi(mT(dl) @ v)'))})",
             ],
@@ -691,9 +624,9 @@ P, DP = _square("p", ROWS), _square("dp", ROWS)
 INVERSES.update(
     {
         linalg.tensorinv_jvp: (
-            ("t", "p", "ind=2"),
+            "tensorinv_jvp(t, p, ind=2, /)",
             [
-                "tensorinv_jvp(dt, p, ind)",
+                LINEAR,
                 f"np.reshape(-({DP} @ {_square('t', 'ind')} @ {P}"
                 f" + {P} @ {_square('t', 'ind')} @ {DP}), np.shape(p))",
             ],
@@ -704,9 +637,9 @@ INVERSES.update(
             ],
         ),
         linalg.tensorinv_vjp: (
-            ("v", "a", "p", "ind=2"),
+            "tensorinv_vjp(v, a, p, ind=2, /)",
             [
-                "tensorinv_vjp(dv, a, p, ind)",
+                LINEAR,
                 None,
                 f"np.reshape(-(mT({DP}) @ {_square('v', ROWS)} @ mT({P})"
                 f" + mT({P}) @ {_square('v', ROWS)} @ mT({DP})), np.shape(a))",
@@ -732,9 +665,9 @@ B_LIKE = f"np.tensordot({_moved('t')}, x, np.ndim(x))"  # a value of b's shape
 INVERSES.update(
     {
         linalg.tensorsolve_vjp_b: (
-            ("v", "a", "b", "axes=None"),
+            "tensorsolve_vjp_b(v, a, b, axes=None)",
             [
-                "tensorsolve_vjp_b(dv, a, b, axes=axes)",
+                LINEAR,
                 f"tensorsolve_vjp_b(-np.tensordot(out, {_moved('da')}, np.ndim(out)), a, b,"
                 " axes=axes)",
             ],
@@ -744,14 +677,14 @@ INVERSES.update(
             ],
         ),
         linalg.tensorsolve_vjp_a: (
-            ("v", "a", "b", "x", "axes=None"),
+            "tensorsolve_vjp_a(v, a, b, x, axes=None)",
             [
-                "tensorsolve_vjp_a(dv, a, b, x, axes=axes)",
+                LINEAR,
                 "untranspose(-np.tensordot(tensorsolve_vjp_b(-np.tensordot("
                 f"{SOLVED_B}, {_moved('da')}, np.ndim(b)), a, b, axes=axes), x, 0),"
                 " tensorsolve_order(np.ndim(a), axes))",
                 None,
-                "tensorsolve_vjp_a(v, a, b, dx, axes=axes)",
+                LINEAR,
             ],
             [
                 "tensorsolve_jvp_a(g, a, x, axes=axes)",
@@ -761,12 +694,8 @@ INVERSES.update(
             ],
         ),
         linalg.tensorsolve_jvp_a: (
-            ("t", "a", "x", "axes=None"),
-            [
-                "tensorsolve_jvp_a(dt, a, x, axes=axes)",
-                "tensorsolve_jvp_a(da, a, out, axes=axes)",
-                "tensorsolve_jvp_a(t, a, dx, axes=axes)",
-            ],
+            "tensorsolve_jvp_a(t, a, x, axes=None)",
+            [LINEAR, "tensorsolve_jvp_a(da, a, out, axes=axes)", LINEAR],
             [
                 f"tensorsolve_vjp_a(g, a, {B_LIKE}, x, axes=axes)",
                 f"tensorsolve_vjp_a(g, a, {B_LIKE}, out, axes=axes)",
@@ -805,9 +734,9 @@ def _svd_vjp(u_cotangent: str, vh_cotangent: str, like: str) -> str:
 
 SPECTRA = {
     linalg.eigvalsh_vjp: (
-        ("v", "a", "UPLO='L'"),
+        "eigvalsh_vjp(v, a, UPLO='L', /)",
         [
-            "eigvalsh_vjp(dv, a, UPLO)",
+            LINEAR,
             f"onto_triangle({_columns(DV, 'v')} @ mT({V}) + {_columns(V, 'v')} @ mT({DV}), UPLO)",
         ],
         [
@@ -816,9 +745,9 @@ SPECTRA = {
         ],
     ),
     linalg.eigvalsh_jvp: (
-        ("t", "a", "UPLO='L'"),
+        "eigvalsh_jvp(t, a, UPLO='L', /)",
         [
-            "eigvalsh_jvp(dt, a, UPLO)",
+            LINEAR,
             f"2 * np.sum({DV} * (symmetrized(t, UPLO) @ {V}), axis=-2)",
         ],
         [
@@ -827,9 +756,9 @@ SPECTRA = {
         ],
     ),
     linalg.svdvals_vjp: (
-        ("v", "a"),
+        "svdvals_vjp(v, a)",
         [
-            "svdvals_vjp(dv, a)",
+            LINEAR,
             f"{_columns(DU, 'v')} @ {VH} + {_columns(U, 'v')} @ {DVH}",
         ],
         [
@@ -838,9 +767,9 @@ SPECTRA = {
         ],
     ),
     linalg.svdvals_jvp: (
-        ("t", "a"),
+        "svdvals_jvp(t, a)",
         [
-            "svdvals_jvp(dt, a)",
+            LINEAR,
             f"np.sum({DU} * (t @ mT({VH})) + {U} * (t @ mT({DVH})), axis=-2)",
         ],
         [
@@ -869,24 +798,21 @@ NORMS = {
         ["vector_norm_hvp(g, x, axis, ord)", None],
     ),
     linalg.norm_hvp: (
-        ("t", "x", "ord=None", "axis=None"),
-        ["norm_hvp(dt, x, ord, axis)", THIRD_NORM],
+        "norm_hvp(t, x, ord=None, axis=None, /)",
         ["norm_hvp(g, x, ord, axis)", THIRD_NORM],
     ),
     linalg.vector_norm_hvp: (
-        ("t", "x", "axis=None", "ord=2"),
-        ["vector_norm_hvp(dt, x, axis, ord)", THIRD_NORM],
+        "vector_norm_hvp(t, x, axis=None, ord=2, /)",
         ["vector_norm_hvp(g, x, axis, ord)", THIRD_NORM],
     ),
     linalg.matrix_norm_hvp: (
-        ("t", "x", "ord='fro'"),
-        ["matrix_norm_hvp(dt, x, ord)", THIRD_NORM],
+        "matrix_norm_hvp(t, x, ord='fro', /)",
         ["matrix_norm_hvp(g, x, ord)", THIRD_NORM],
     ),
     linalg.matrix_norm_jvp: (
-        ("t", "x", "keepdims=False", "ord='fro'"),
+        "matrix_norm_jvp(t, x, keepdims=False, ord='fro', /)",
         [
-            "matrix_norm_jvp(dt, x, keepdims, ord)",
+            LINEAR,
             "np.sum(np.sum(t * matrix_norm_hvp(dx, x, ord), axis=-2, keepdims=keepdims),"
             " axis=-1, keepdims=keepdims)",
         ],
@@ -896,9 +822,9 @@ NORMS = {
         ],
     ),
     linalg.matrix_norm_vjp: (
-        ("v", "x", "keepdims=False", "ord='fro'"),
+        "matrix_norm_vjp(v, x, keepdims=False, ord='fro', /)",
         [
-            "matrix_norm_vjp(dv, x, keepdims, ord)",
+            LINEAR,
             "matrix_spread(v, x, keepdims) * matrix_norm_hvp(dx, x, ord)",
         ],
         [
@@ -922,16 +848,8 @@ def _linear_pair(jvp: str, vjp: str, params: Sequence[str], what: str) -> dict:
     names = ", ".join(p.partition("=")[0] for p in params)
     others = [None if "=" in p else refusal for p in params]
     return {
-        getattr(linalg, jvp): (
-            ("t", *params),
-            [f"{jvp}(dt, {names})", *others],
-            [f"{vjp}(g, {names})", *others],
-        ),
-        getattr(linalg, vjp): (
-            ("v", *params),
-            [f"{vjp}(dv, {names})", *others],
-            [f"{jvp}(g, {names})", *others],
-        ),
+        getattr(linalg, jvp): (_call(jvp, "t", *params, "/"), [f"{vjp}(g, {names})", *others]),
+        getattr(linalg, vjp): (_call(vjp, "v", *params, "/"), [f"{jvp}(g, {names})", *others]),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import fixed, lookup, template_rule
+from .core import LINEAR, fixed, lookup, template_rule
 from .kinds import SCALAR, always
 from .numpy import NAMES, REDUCE, register_table
 
@@ -12,11 +12,11 @@ namespace = fixed(NAMES)  # its own object: tests and docs tell the tables apart
 
 # Linear algebra (np.linalg).  The lecture's results: for x = solve(A, b),
 # b's cotangent is A^-T g and A's is -(A^-T g) x^T; for singular values,
-# W's cotangent is U diag(g) V^T.
+# W's cotangent is U diag(g) V^T.  Solutions are linear in the right-hand side b.
 LINALG = {
     np.linalg.solve: (
-        ("a", "b"),
-        ["np.linalg.solve(a, -(da @ out))", "np.linalg.solve(a, db)"],
+        "np.linalg.solve(a, b)",
+        ["np.linalg.solve(a, -(da @ out))", LINEAR],
         ["solve_vjp_a(g, a, out)", "solve_vjp_b(g, a, b)"],
     ),
     np.linalg.inv: (("a",), ["-(out @ da @ out)"], ["-(mT(out) @ g @ mT(out))"]),
@@ -72,8 +72,8 @@ LINALG.update(
         ),
         np.linalg.multi_dot: (("xs",), "multi_dot_jvp(dxs, xs)", "multi_dot_vjp(g, xs)"),
         np.linalg.tensorsolve: (
-            ("a", "b", "axes=None"),
-            ["tensorsolve_jvp_a(da, a, out, axes=axes)", "np.linalg.tensorsolve(a, db, axes=axes)"],
+            "np.linalg.tensorsolve(a, b, axes=None)",
+            ["tensorsolve_jvp_a(da, a, out, axes=axes)", LINEAR],
             ["tensorsolve_vjp_a(g, a, b, out, axes=axes)", "tensorsolve_vjp_b(g, a, b, axes=axes)"],
         ),
         np.linalg.tensorinv: (
@@ -88,42 +88,27 @@ if hasattr(np.linalg, "svdvals"):  # NumPy 2
     LINALG[np.linalg.svdvals] = (("a",), ["svdvals_jvp(da, a)"], ["svdvals_vjp(g, a)"])
 
 # NumPy 2's array-API functions in np.linalg are objects of their own, apart from their np.
-# namesakes: the matrices are the last two axes.  Each is registered where it exists.
+# namesakes: the matrices are the last two axes.  Each is registered where it exists.  All
+# are linear (the products in each factor).
 ARRAY_API = {
-    "matrix_transpose": (("x",), "np.linalg.matrix_transpose(dx)", "mT(g)"),
+    "matrix_transpose": ("np.linalg.matrix_transpose(x)", "mT(g)"),
     "diagonal": (
-        ("x", "offset=0"),
-        "np.linalg.diagonal(dx, offset=offset)",
+        "np.linalg.diagonal(x, offset=0)",
         "diagonal_vjp(g, x, offset=offset, axis1=-2, axis2=-1)",
     ),
-    "trace": (
-        ("x", "offset=0", "dtype=None"),
-        "np.linalg.trace(dx, offset=offset, dtype=dtype)",
-        "matrix_trace_vjp(g, x, offset=offset)",
-    ),
-    "outer": (
-        ("x", "y"),
-        ["np.linalg.outer(dx, y)", "np.linalg.outer(x, dy)"],
-        ["like(x, g @ y)", "like(y, x @ g)"],
-    ),
-    "matmul": (
-        ("x", "y"),
-        ["np.linalg.matmul(dx, y)", "np.linalg.matmul(x, dy)"],
-        ["matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"],
-    ),
+    "trace": ("np.linalg.trace(x, offset=0, dtype=None)", "matrix_trace_vjp(g, x, offset=offset)"),
+    "outer": ("np.linalg.outer(x, y)", ["like(x, g @ y)", "like(y, x @ g)"]),
+    "matmul": ("np.linalg.matmul(x, y)", ["matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"]),
     "tensordot": (
-        ("x", "y", "axes=2"),
-        ["np.linalg.tensordot(dx, y, axes=axes)", "np.linalg.tensordot(x, dy, axes=axes)"],
+        "np.linalg.tensordot(x, y, axes=2)",
         ["tensordot_vjp_x(g, x, y, axes=axes)", "tensordot_vjp_y(g, x, y, axes=axes)"],
     ),
     "vecdot": (
-        ("x", "y", "axis=-1"),
-        ["np.linalg.vecdot(dx, y, axis=axis)", "np.linalg.vecdot(x, dy, axis=axis)"],
+        "np.linalg.vecdot(x, y, axis=-1)",
         ["vecdot_vjp(g, x, y, axis=axis)", "vecdot_vjp(g, y, x, axis=axis)"],
     ),
     "cross": (
-        ("x", "y", "axis=-1"),
-        ["np.linalg.cross(dx, y, axis=axis)", "np.linalg.cross(x, dy, axis=axis)"],
+        "np.linalg.cross(x, y, axis=-1)",
         ["cross_vjp(g, x, y, axis=axis)", "cross_vjp(g, x, y, axis=axis, position=1)"],
     ),
 }

@@ -2,7 +2,9 @@
 
 Elementwise functions are one line each: the partial derivative with respect
 to each argument, written with NumPy names (``cos`` is ``np.cos``), the
-arguments ``x``, ``y`` and the result ``out``.  Reductions and other
+arguments ``x``, ``y`` and the result ``out``.  Linear functions (sums,
+products, which are linear in each factor) are one line each too: the call,
+whose JVP is the same call on the tangent, and the VJP.  Other reductions and
 structural functions have explicit JVP/VJP template pairs.
 """
 
@@ -17,9 +19,11 @@ from .. import runtime
 from ..runtime import arrays, linalg
 from ..runtime import shape_ops as shapes
 from .core import (
+    LINEAR,
     NOT_CONSTANT,
     fixed,
     impure,
+    linear_rule,
     nondifferentiable,
     only,
     scalar_rule,
@@ -41,14 +45,20 @@ NAMES["sign"] = np.sign
 namespace = fixed(NAMES)
 
 
-def register_table(table: dict, names=namespace) -> None:
-    """Rules from ``fn: (parameters, jvp, vjp)``; a lone template is the first parameter's."""
+def register_table(table: dict, names=namespace, **options) -> None:
+    """Rules from ``fn: (parameters, jvp, vjp)`` (see :func:`template_rule`), or from
+    ``fn: (call, vjp)`` for a function linear in each parameter with a VJP (see
+    :func:`linear_rule`); a lone template is the first parameter's."""
 
     def per_parameter(templates):
         return [templates] if isinstance(templates, str) else list(templates)
 
-    for fn, (params, jvp, vjp) in table.items():
-        template_rule(fn, params, per_parameter(jvp), per_parameter(vjp), namespace=names)
+    for fn, (params, *jvp, vjp) in table.items():
+        if jvp:
+            jvp = per_parameter(jvp[0])
+            template_rule(fn, params, jvp, per_parameter(vjp), namespace=names, **options)
+        else:
+            linear_rule(fn, params, per_parameter(vjp), namespace=names, **options)
 
 
 ELEMENTWISE = {
@@ -132,17 +142,18 @@ template_rule(
     result_kind=join_kinds,
 )
 
-# Reductions over an axis (None: all of them).  The JVP reduces the tangent
-# the same way; the VJP spreads the cotangent back with `unreduce`.
+# Reductions over an axis (None: all of them).  Sums and means are linear; the VJP
+# spreads the cotangent back with `unreduce`.
 AXIS = ("x", "axis=None", "keepdims=False")
 REDUCE = "axis=axis, keepdims=keepdims"
+REDUCTION = {"result_kind": always(SCALAR), "reduction": True}
+LINEAR_REDUCTIONS = {
+    np.sum: ("np.sum(x, axis=None, keepdims=False)", f"unreduce(g, x, {REDUCE})"),
+    np.mean: ("np.mean(x, axis=None, keepdims=False)", f"unreduce_mean(g, x, {REDUCE})"),
+}
+register_table(LINEAR_REDUCTIONS, **REDUCTION)
 EXTREMUM_WEIGHTS = f"extremum_weights(x, out, {REDUCE})"
 REDUCTIONS = {
-    np.sum: (f"np.sum(dx, {REDUCE})", f"unreduce(g, x, {REDUCE})"),
-    np.mean: (
-        f"np.mean(dx, {REDUCE})",
-        f"unreduce_mean(g, x, {REDUCE})",
-    ),
     np.prod: (
         f"np.sum(dx * prod_others(x, axis=axis), {REDUCE})",
         f"unreduce(g, x, {REDUCE}) * prod_others(x, axis=axis)",
@@ -181,15 +192,7 @@ REDUCTIONS.update(
     }
 )
 for fn, (jvp, vjp) in REDUCTIONS.items():
-    template_rule(
-        fn,
-        AXIS,
-        jvp=[jvp],
-        vjp=[vjp],
-        namespace=namespace,
-        result_kind=always(SCALAR),
-        reduction=True,
-    )
+    template_rule(fn, AXIS, jvp=[jvp], vjp=[vjp], namespace=namespace, **REDUCTION)
 
 # Variances and standard deviations (std = sqrt(var)), NaN-ignoring or not.
 VARIANCE = ("x", "axis=None", "ddof=0", "keepdims=False")
@@ -202,15 +205,7 @@ for prefix, (var, std) in {"": (np.var, np.std), "nan": (np.nanvar, np.nanstd)}.
         f"{prefix}var_vjp(g / (2 * out), x, {MOMENTS})",
     )
 for fn, (jvp, vjp) in VARIANCES.items():
-    template_rule(
-        fn,
-        VARIANCE,
-        jvp=[jvp],
-        vjp=[vjp],
-        namespace=namespace,
-        result_kind=always(SCALAR),
-        reduction=True,
-    )
+    template_rule(fn, VARIANCE, jvp=[jvp], vjp=[vjp], namespace=namespace, **REDUCTION)
 template_rule(
     np.average,
     ("a", "axis=None", "weights=None", "returned=False", "keepdims=False"),
@@ -231,108 +226,84 @@ template_rule(
 )
 
 # Cumulative sums and products along an axis (None: the flattened array).
+ALONG = ("x", "axis=None")
 CUMULATIVE = {
-    np.cumsum: ("np.cumsum(dx, axis=axis)", "cumsum_vjp(g, x, axis=axis)"),
-    np.cumprod: ("cumprod_jvp(dx, x, axis=axis)", "cumprod_vjp(g, x, axis=axis)"),
+    np.cumsum: ("np.cumsum(x, axis=None)", "cumsum_vjp(g, x, axis=axis)"),
+    np.cumprod: (ALONG, "cumprod_jvp(dx, x, axis=axis)", "cumprod_vjp(g, x, axis=axis)"),
     np.nancumsum: (
+        ALONG,
         "np.cumsum(where(isnan(x), 0.0, dx), axis=axis)",
         "where(isnan(x), 0.0, cumsum_vjp(g, x, axis=axis))",
     ),
     np.nancumprod: (
+        ALONG,
         f"cumprod_jvp(where(isnan(x), 0.0, dx), {NAN_AS_1}, axis=axis)",
         f"where(isnan(x), 0.0, cumprod_vjp(g, {NAN_AS_1}, axis=axis))",
     ),
 }
-for fn, (jvp, vjp) in CUMULATIVE.items():
-    template_rule(fn, ("x", "axis=None"), jvp=[jvp], vjp=[vjp], namespace=namespace)
+register_table(CUMULATIVE)
 if hasattr(np, "cumulative_sum"):  # NumPy 2.1: an initial 0 (or 1) may lead the result
     INITIAL = "axis=axis, include_initial=include_initial"
-    CUMULATIVE_WITH_INITIAL = {
-        np.cumulative_sum: (
-            f"np.cumulative_sum(dx, {INITIAL})",
-            f"cumulative_vjp(g, x, {INITIAL})",
-        ),
-        np.cumulative_prod: (
-            f"cumulative_prod_jvp(dx, x, {INITIAL})",
-            f"cumulative_vjp(g, x, {INITIAL}, prod=True)",
-        ),
-    }
-    for fn, (jvp, vjp) in CUMULATIVE_WITH_INITIAL.items():
-        params = ("x", "axis=None", "include_initial=False")
-        template_rule(fn, params, jvp=[jvp], vjp=[vjp], namespace=namespace)
-template_rule(
+    register_table(
+        {
+            np.cumulative_sum: (
+                "np.cumulative_sum(x, axis=None, include_initial=False)",
+                f"cumulative_vjp(g, x, {INITIAL})",
+            ),
+            np.cumulative_prod: (
+                ("x", "axis=None", "include_initial=False"),
+                f"cumulative_prod_jvp(dx, x, {INITIAL})",
+                f"cumulative_vjp(g, x, {INITIAL}, prod=True)",
+            ),
+        }
+    )
+linear_rule(
     np.trace,
-    ("x", "offset=0"),
-    jvp=["np.trace(dx, offset=offset)"],
-    vjp=["trace_vjp(g, x, offset=offset)"],
+    "np.trace(x, offset=0)",
+    ["trace_vjp(g, x, offset=offset)"],
     namespace=namespace,
     result_kind=always(SCALAR),
 )
-template_rule(
-    np.full_like,
-    ("x", "y"),
-    jvp=[None, "np.full_like(x, dy)"],
-    vjp=[None, "np.sum(g)"],
-    namespace=namespace,
+register_table(
+    {
+        np.full_like: ("np.full_like(x, y)", [None, "np.sum(g)"]),
+        # x.astype(dtype) between float types: the derivative changes type the same way.
+        runtime.astype: ("astype(x, dtype)", "unbroadcast(g, x)"),
+    }
 )
 
-# x.astype(dtype) between float types: the derivative changes type the same way.
-template_rule(
-    runtime.astype,
-    ("x", "dtype"),
-    jvp=["astype(dx, dtype)"],
-    vjp=["unbroadcast(g, x)"],
-    namespace=namespace,
-)
-
-# Products: bilinear, so each JVP replaces one factor by its tangent.
+# Products: linear in each factor.
 PRODUCTS = {
-    np.matmul: ("matmul(dx, y)", "matmul(x, dy)", "matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"),
-    operator.matmul: ("dx @ y", "x @ dy", "matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"),
-    np.dot: ("np.dot(dx, y)", "np.dot(x, dy)", "dot_vjp_x(g, x, y)", "dot_vjp_y(g, x, y)"),
-    np.inner: (
-        "np.inner(dx, y)",
-        "np.inner(x, dy)",
-        "inner_vjp_x(g, x, y)",
-        "inner_vjp_y(g, x, y)",
+    np.matmul: ("matmul(x, y)", ["matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"]),
+    operator.matmul: (  # an operator, not a call: its JVPs are written out
+        ("x", "y"),
+        ["dx @ y", "x @ dy"],
+        ["matmul_vjp_x(g, x, y)", "matmul_vjp_y(g, x, y)"],
     ),
+    np.dot: ("np.dot(x, y)", ["dot_vjp_x(g, x, y)", "dot_vjp_y(g, x, y)"]),
+    np.inner: ("np.inner(x, y)", ["inner_vjp_x(g, x, y)", "inner_vjp_y(g, x, y)"]),
     np.outer: (
-        "np.outer(dx, y)",
-        "np.outer(x, dy)",
-        "np.reshape(g @ np.ravel(y), np.shape(x))",
-        "np.reshape(np.ravel(x) @ g, np.shape(y))",
+        "np.outer(x, y)",
+        ["np.reshape(g @ np.ravel(y), np.shape(x))", "np.reshape(np.ravel(x) @ g, np.shape(y))"],
     ),
     np.vdot: (
-        "np.vdot(dx, y)",
-        "np.vdot(x, dy)",
-        "g * np.reshape(y, np.shape(x))",
-        "g * np.reshape(x, np.shape(y))",
+        "np.vdot(x, y)",
+        ["g * np.reshape(y, np.shape(x))", "g * np.reshape(x, np.shape(y))"],
     ),
-    np.kron: ("np.kron(dx, y)", "np.kron(x, dy)", "kron_vjp_x(g, x, y)", "kron_vjp_y(g, x, y)"),
+    np.kron: ("np.kron(x, y)", ["kron_vjp_x(g, x, y)", "kron_vjp_y(g, x, y)"]),
+    np.tensordot: (
+        "np.tensordot(x, y, axes=2)",
+        ["tensordot_vjp_x(g, x, y, axes=axes)", "tensordot_vjp_y(g, x, y, axes=axes)"],
+    ),
 }
-for fn, (jvp_x, jvp_y, vjp_x, vjp_y) in PRODUCTS.items():
-    template_rule(fn, ("x", "y"), jvp=[jvp_x, jvp_y], vjp=[vjp_x, vjp_y], namespace=namespace)
-template_rule(
-    np.tensordot,
-    ("x", "y", "axes=2"),
-    jvp=["np.tensordot(dx, y, axes=axes)", "np.tensordot(x, dy, axes=axes)"],
-    vjp=["tensordot_vjp_x(g, x, y, axes=axes)", "tensordot_vjp_y(g, x, y, axes=axes)"],
-    namespace=namespace,
-)
+register_table(PRODUCTS)
 
 
 def _einsum_rule(positional: int) -> tuple:
-    """``np.einsum(subscripts, a, b)``: the JVP replaces one operand by its tangent."""
-    operands = [f"operand{k}" for k in range(positional - 1)]
-
-    def replaced(k: int) -> str:
-        return ", ".join("d" + op if i == k else op for i, op in enumerate(operands))
-
-    jvp = [None] + [f"np.einsum(subscripts, {replaced(k)})" for k in range(len(operands))]
-    vjp = [None] + [
-        f"einsum_vjp(g, subscripts, {k}, {', '.join(operands)})" for k in range(len(operands))
-    ]
-    return ("subscripts", *operands), jvp, vjp
+    """``np.einsum(subscripts, a, b)``: linear in each operand."""
+    operands = ", ".join(f"operand{k}" for k in range(positional - 1))
+    vjp = [f"einsum_vjp(g, subscripts, {k}, {operands})" for k in range(positional - 1)]
+    return f"np.einsum(subscripts, {operands})", [None] + [LINEAR] * len(vjp), [None, *vjp]
 
 
 def _einsum_accepts(constants) -> str:
@@ -359,11 +330,10 @@ variadic_rule(
 # np.cross in 3-vectors; np.vecdot, np.matvec and np.vecmat (NumPy 2) broadcast.
 for fn, mode in ((np.convolve, "full"), (np.correlate, "valid")):
     name = fn.__name__
-    template_rule(
+    linear_rule(
         fn,
-        ("a", "v", f"mode={mode!r}"),
-        jvp=[f"np.{name}(da, v, mode=mode)", f"np.{name}(a, dv, mode=mode)"],
-        vjp=[f"{name}_vjp(g, a, v, mode=mode)", f"{name}_vjp(g, a, v, mode=mode, position=1)"],
+        f"np.{name}(a, v, mode={mode!r})",
+        [f"{name}_vjp(g, a, v, mode=mode)", f"{name}_vjp(g, a, v, mode=mode, position=1)"],
         namespace=namespace,
     )
 template_rule(
@@ -375,41 +345,40 @@ template_rule(
     accepts=only(axisa=-1, axisb=-1, axisc=-1),
 )
 if hasattr(np, "vecdot"):  # NumPy 2
-    template_rule(
+    linear_rule(
         np.vecdot,
-        ("x1", "x2", "axis=-1"),
-        jvp=["np.vecdot(dx1, x2, axis=axis)", "np.vecdot(x1, dx2, axis=axis)"],
-        vjp=["vecdot_vjp(g, x1, x2, axis=axis)", "vecdot_vjp(g, x2, x1, axis=axis)"],
+        "np.vecdot(x1, x2, axis=-1)",
+        ["vecdot_vjp(g, x1, x2, axis=axis)", "vecdot_vjp(g, x2, x1, axis=axis)"],
         namespace=namespace,
     )
 if hasattr(np, "matvec"):  # NumPy 2.2
     MATRIX_VECTOR = {
         np.matvec: (
-            ["np.matvec(dx1, x2)", "np.matvec(x1, dx2)"],
+            "np.matvec(x1, x2)",
             ["unbroadcast(outer_last(g, x2), x1)", "unbroadcast(np.vecmat(g, x1), x2)"],
         ),
         np.vecmat: (
-            ["np.vecmat(dx1, x2)", "np.vecmat(x1, dx2)"],
+            "np.vecmat(x1, x2)",
             ["unbroadcast(np.matvec(x2, g), x1)", "unbroadcast(outer_last(x1, g), x2)"],
         ),
     }
-    for fn, (jvp, vjp) in MATRIX_VECTOR.items():
-        template_rule(fn, ("x1", "x2"), jvp=jvp, vjp=vjp, namespace=namespace)
+    register_table(MATRIX_VECTOR)
+# Linear in the coefficients p, smooth in x.
 template_rule(
     np.polyval,
-    ("p", "x"),
-    jvp=["np.polyval(dp, x)", "dx * polyval_slope(p, x)"],
+    "np.polyval(p, x)",
+    jvp=[LINEAR, "dx * polyval_slope(p, x)"],
     vjp=["polyval_vjp_p(g, p, x)", "g * polyval_slope(p, x)"],
     namespace=namespace,
 )
-# np.trapezoid: its parameter `dx` (the spacing) is also the name of x's
-# tangent; x's JVP template reads the tangent, and NumPy ignores `dx` when
-# x is given, so the two never meet.
+# np.trapezoid, linear in the samples y: its parameter `dx` (the spacing) is also
+# the name of x's tangent; x's JVP template reads the tangent, and NumPy ignores
+# `dx` when x is given, so the two never meet.
 if hasattr(np, "trapezoid"):  # NumPy 2
     template_rule(
         np.trapezoid,
-        ("y", "x=None", "dx=1.0", "axis=-1"),
-        jvp=["np.trapezoid(dy, x, dx, axis)", "trapezoid_jvp_x(dx, y, x, axis)"],
+        "np.trapezoid(y, x=None, dx=1.0, axis=-1, /)",
+        jvp=[LINEAR, "trapezoid_jvp_x(dx, y, x, axis)"],
         vjp=["trapezoid_vjp_y(g, y, x, dx, axis)", "trapezoid_vjp_x(g, y, x, axis)"],
         namespace=namespace,
         result_kind=always(SCALAR),
@@ -443,20 +412,14 @@ template_rule(
 # differentiated again.  Each is linear in the cotangent ``v`` it spreads
 # (``g`` is the name of the cotangent in VJP templates); the weights and
 # masks are piecewise constant.
-AXIS_OF_V = ("v", "x", "axis=None", "keepdims=False")
 HELPERS = {
-    arrays.unreduce: (AXIS_OF_V, f"unreduce(dv, x, {REDUCE})", f"np.sum(g, {REDUCE})"),
-    arrays.unreduce_mean: (AXIS_OF_V, f"unreduce_mean(dv, x, {REDUCE})", f"np.mean(g, {REDUCE})"),
-    arrays.cumsum_vjp: (
-        ("v", "x", "axis=None"),
-        "cumsum_vjp(dv, x, axis=axis)",
-        "np.cumsum(g, axis=axis)",
+    arrays.unreduce: ("unreduce(v, x, axis=None, keepdims=False)", f"np.sum(g, {REDUCE})"),
+    arrays.unreduce_mean: (
+        "unreduce_mean(v, x, axis=None, keepdims=False)",
+        f"np.mean(g, {REDUCE})",
     ),
-    arrays.trace_vjp: (
-        ("v", "x", "offset=0"),
-        "trace_vjp(dv, x, offset=offset)",
-        "np.trace(g, offset=offset)",
-    ),
+    arrays.cumsum_vjp: ("cumsum_vjp(v, x, axis=None)", "np.cumsum(g, axis=axis)"),
+    arrays.trace_vjp: ("trace_vjp(v, x, offset=0)", "np.trace(g, offset=offset)"),
 }
 register_table(HELPERS)
 nondifferentiable(

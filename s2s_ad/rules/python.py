@@ -1,9 +1,12 @@
 """Rules for Python's operators, numeric builtins and the :mod:`math` module.
 
-One line per primitive: the partial derivative of the result with respect to
-each argument, written with the arguments ``x``, ``y`` and the result ``out``.
-For operators the names in a partial (``log``, ``sign``) mean the :mod:`math`
-function when every argument is a Python scalar and the NumPy one otherwise.
+Operators and :mod:`math` functions do on numbers what their NumPy namesakes do
+on arrays (``x + y`` is ``np.add``, ``math.asin`` is ``np.arcsin``): their rules
+take the partial derivatives of the NumPy table, :data:`.numpy.ELEMENTWISE`,
+and only functions without a namesake state their own.  For operators the
+names in a partial (``log``, ``sign``) mean the :mod:`math` function when every
+argument is a Python scalar and the NumPy one otherwise; for :mod:`math`
+functions, always the :mod:`math` one.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import operator
 import numpy as np
 
 from .. import runtime
-from .core import fixed, nondifferentiable, pure, scalar_rule, template_rule
+from .core import fixed, linear_rule, nondifferentiable, pure, scalar_rule, template_rule
 from .kinds import SCALAR, always
+from .numpy import ELEMENTWISE
 
 MATH_NAMES = {**vars(math), "math": math, "np": np, "sign": runtime.sign}
 NUMPY_NAMES = {**vars(np), "math": math, "np": np}
@@ -38,65 +42,62 @@ COMPARISONS = (
 )
 
 OPERATORS = {
-    operator.add: ("1", "1"),
-    operator.sub: ("1", "-1"),
-    operator.mul: ("y", "x"),
-    operator.truediv: ("1 / y", "-out / y"),
-    operator.pow: ("y * x ** (y - 1)", "out * log(x)"),
-    operator.neg: ("-1",),
-    operator.pos: ("1",),
-    builtins.abs: ("sign(x)",),
-    builtins.pow: ("y * x ** (y - 1)", "out * log(x)"),
+    operator.add: np.add,
+    operator.sub: np.subtract,
+    operator.mul: np.multiply,
+    operator.truediv: np.true_divide,
+    operator.pow: np.power,
+    operator.neg: np.negative,
+    operator.pos: np.positive,
+    builtins.abs: np.abs,
+    builtins.pow: np.power,
 }
-for fn, partials in OPERATORS.items():
-    scalar_rule(fn, *partials, namespace=by_kind)
+for fn, namesake in OPERATORS.items():
+    scalar_rule(fn, *ELEMENTWISE[namesake], namespace=by_kind)
 
-MATH = {
-    math.exp: ("out",),
-    math.log: ("1 / x",),
-    math.log1p: ("1 / (1 + x)",),
-    math.expm1: ("out + 1",),
-    math.log2: ("1 / (x * log(2))",),
-    math.log10: ("1 / (x * log(10))",),
-    math.sqrt: ("1 / (2 * out)",),
-    math.sin: ("cos(x)",),
-    math.cos: ("-sin(x)",),
-    math.tan: ("1 + out ** 2",),
-    math.asin: ("1 / sqrt(1 - x ** 2)",),
-    math.acos: ("-1 / sqrt(1 - x ** 2)",),
-    math.atan: ("1 / (1 + x ** 2)",),
-    math.sinh: ("cosh(x)",),
-    math.cosh: ("sinh(x)",),
-    math.tanh: ("1 - out ** 2",),
-    math.asinh: ("1 / sqrt(x ** 2 + 1)",),
-    math.acosh: ("1 / sqrt(x ** 2 - 1)",),
-    math.atanh: ("1 / (1 - x ** 2)",),
-    math.erf: ("2 / sqrt(pi) * exp(-x ** 2)",),
-    math.erfc: ("-2 / sqrt(pi) * exp(-x ** 2)",),
-    math.fabs: ("sign(x)",),
-    math.pow: ("y * x ** (y - 1)", "out * log(x)"),
-    math.atan2: ("y / (x ** 2 + y ** 2)", "-x / (x ** 2 + y ** 2)"),
-    math.hypot: ("x / out", "y / out"),
+MATH_NAMESAKES = {
+    math.exp: np.exp,
+    math.log: np.log,
+    math.log1p: np.log1p,
+    math.expm1: np.expm1,
+    math.log2: np.log2,
+    math.log10: np.log10,
+    math.sqrt: np.sqrt,
+    math.sin: np.sin,
+    math.cos: np.cos,
+    math.tan: np.tan,
+    math.asin: np.arcsin,
+    math.acos: np.arccos,
+    math.atan: np.arctan,
+    math.sinh: np.sinh,
+    math.cosh: np.cosh,
+    math.tanh: np.tanh,
+    math.asinh: np.arcsinh,
+    math.acosh: np.arccosh,
+    math.atanh: np.arctanh,
+    math.fabs: np.fabs,
+    math.pow: np.power,
+    math.atan2: np.arctan2,
+    math.hypot: np.hypot,
 }
+MATH = {fn: ELEMENTWISE[namesake] for fn, namesake in MATH_NAMESAKES.items()}
+MATH.update(  # no NumPy namesake
+    {
+        math.erf: ("2 / sqrt(pi) * exp(-x ** 2)",),
+        math.erfc: ("-2 / sqrt(pi) * exp(-x ** 2)",),
+    }
+)
 for fn, partials in MATH.items():
     scalar_rule(fn, *partials, namespace=fixed(MATH_NAMES), result_kind=always(SCALAR))
 
 # Helpers that emitted code calls are primitives too, so that emitted code
 # can itself be differentiated (higher order).
 RUNTIME_NAMES = {**NUMPY_NAMES, **vars(runtime)}
-template_rule(
-    runtime.unbroadcast,
-    ("x", "y"),
-    jvp=["unbroadcast(dx, y)", None],
-    vjp=["expand_like(g, x)", None],
-    namespace=fixed(RUNTIME_NAMES),
+linear_rule(
+    runtime.unbroadcast, "unbroadcast(x, y)", ["expand_like(g, x)"], namespace=fixed(RUNTIME_NAMES)
 )
-template_rule(
-    runtime.expand_like,
-    ("x", "y"),
-    jvp=["expand_like(dx, y)", None],
-    vjp=["unbroadcast(g, x)", None],
-    namespace=fixed(RUNTIME_NAMES),
+linear_rule(
+    runtime.expand_like, "expand_like(x, y)", ["unbroadcast(g, x)"], namespace=fixed(RUNTIME_NAMES)
 )
 
 scalar_rule(builtins.float, "1", namespace=by_kind, result_kind=always(SCALAR))
@@ -109,22 +110,15 @@ template_rule(
     namespace=fixed({**RUNTIME_NAMES, "sum": builtins.sum}),
 )
 
-template_rule(
-    runtime.copy_of,
-    ("x",),
-    jvp=["copy_of(dx)"],
-    vjp=["g"],
-    namespace=fixed(RUNTIME_NAMES),
-)
+linear_rule(runtime.copy_of, "copy_of(x)", ["g"], namespace=fixed(RUNTIME_NAMES))
 
 # Indexing: the JVP indexes the tangent; reverse mode accumulates the
 # cotangent into the indexed element of the container's adjoint
 # (``dx[i] += g``), which ``reverse.py`` writes itself.
-template_rule(
+linear_rule(
     operator.getitem,
-    ("x", "i"),
-    jvp=["getitem(dx, i)", None],
-    vjp=["getitem_vjp(g, x, i)", None],
+    "getitem(x, i)",
+    ["getitem_vjp(g, x, i)"],
     namespace=fixed({**RUNTIME_NAMES, "getitem": operator.getitem}),
 )
 

@@ -1,7 +1,7 @@
 """Rules for NumPy's shape operations: reshaping, selecting, sorting, joining and splitting.
 
-They are linear (sorting is, for a fixed order), so the JVP applies the
-same operation to the tangent and the VJP undoes it on the cotangent, with
+They are linear (sorting is, for a fixed order): each entry is the call, whose JVP is the
+same call on the tangent, and the VJP, which undoes the operation on the cotangent, with
 a helper from :mod:`s2s_ad.runtime.shape_ops` where NumPy has no inverse of its own.
 """
 
@@ -14,78 +14,46 @@ from .numpy import NAMES, register_table
 
 namespace = fixed(NAMES)  # its own object: tests and docs tell the tables apart by it
 
+UNSHAPED = "np.reshape(g, np.shape(x))"
 SHAPE_OPS = {
-    np.reshape: (("x", "shape"), "np.reshape(dx, shape)", "np.reshape(g, np.shape(x))"),
-    np.ravel: (("x",), "np.ravel(dx)", "np.reshape(g, np.shape(x))"),
-    np.transpose: (("x", "axes=None"), "np.transpose(dx, axes)", "untranspose(g, axes)"),
-    np.swapaxes: (
-        ("x", "axis1", "axis2"),
-        "np.swapaxes(dx, axis1, axis2)",
-        "np.swapaxes(g, axis1, axis2)",
-    ),
-    np.moveaxis: (
-        ("x", "source", "destination"),
-        "np.moveaxis(dx, source, destination)",
-        "np.moveaxis(g, destination, source)",
-    ),
-    np.expand_dims: (("x", "axis"), "np.expand_dims(dx, axis)", "np.reshape(g, np.shape(x))"),
-    np.squeeze: (("x", "axis=None"), "np.squeeze(dx, axis=axis)", "np.reshape(g, np.shape(x))"),
-    np.broadcast_to: (("x", "shape"), "np.broadcast_to(dx, shape)", "unbroadcast(g, x)"),
-    np.flip: (("x", "axis=None"), "np.flip(dx, axis=axis)", "np.flip(g, axis=axis)"),
-    np.roll: (
-        ("x", "shift", "axis=None"),
-        "np.roll(dx, shift, axis=axis)",
-        "np.roll(g, np.negative(shift), axis=axis)",
-    ),
-    np.tile: (("x", "reps"), "np.tile(dx, reps)", "untile(g, x, reps)"),
-    np.repeat: (
-        ("x", "repeats", "axis=None"),
-        "np.repeat(dx, repeats, axis=axis)",
-        "unrepeat(g, x, repeats, axis=axis)",
-    ),
-    np.diag: (("x", "k=0"), "np.diag(dx, k=k)", "diag_vjp(g, x, k=k)"),
+    np.reshape: ("np.reshape(x, shape)", UNSHAPED),
+    np.ravel: ("np.ravel(x)", UNSHAPED),
+    np.transpose: ("np.transpose(x, axes=None, /)", "untranspose(g, axes)"),
+    np.swapaxes: ("np.swapaxes(x, axis1, axis2)", "np.swapaxes(g, axis1, axis2)"),
+    np.moveaxis: ("np.moveaxis(x, source, destination)", "np.moveaxis(g, destination, source)"),
+    np.expand_dims: ("np.expand_dims(x, axis)", UNSHAPED),
+    np.squeeze: ("np.squeeze(x, axis=None)", UNSHAPED),
+    np.broadcast_to: ("np.broadcast_to(x, shape)", "unbroadcast(g, x)"),
+    np.flip: ("np.flip(x, axis=None)", "np.flip(g, axis=axis)"),
+    np.roll: ("np.roll(x, shift, axis=None)", "np.roll(g, np.negative(shift), axis=axis)"),
+    np.tile: ("np.tile(x, reps)", "untile(g, x, reps)"),
+    np.repeat: ("np.repeat(x, repeats, axis=None)", "unrepeat(g, x, repeats, axis=axis)"),
+    np.diag: ("np.diag(x, k=0)", "diag_vjp(g, x, k=k)"),
     np.diagonal: (
-        ("x", "offset=0", "axis1=0", "axis2=1"),
-        "np.diagonal(dx, offset=offset, axis1=axis1, axis2=axis2)",
+        "np.diagonal(x, offset=0, axis1=0, axis2=1)",
         "diagonal_vjp(g, x, offset=offset, axis1=axis1, axis2=axis2)",
     ),
-    np.triu: (("x", "k=0"), "np.triu(dx, k=k)", "np.triu(g, k=k)"),
-    np.tril: (("x", "k=0"), "np.tril(dx, k=k)", "np.tril(g, k=k)"),
-    np.pad: (("x", "pad_width"), "np.pad(dx, pad_width)", "unpad(g, x, pad_width)"),
-    np.atleast_1d: (("x",), "np.atleast_1d(dx)", "np.reshape(g, np.shape(x))"),
-    np.atleast_2d: (("x",), "np.atleast_2d(dx)", "np.reshape(g, np.shape(x))"),
-    np.real: (("x",), "np.real(dx)", "g"),
-    np.copy: (("x",), "np.copy(dx)", "g"),
-    np.asarray: (("x",), "np.asarray(dx)", "unarray(g, x)"),
-    np.array: (("x",), "np.array(dx)", "unarray(g, x)"),
-    np.atleast_3d: (("x",), "np.atleast_3d(dx)", "np.reshape(g, np.shape(x))"),
-    np.fliplr: (("m",), "np.fliplr(dm)", "np.fliplr(g)"),
-    np.flipud: (("m",), "np.flipud(dm)", "np.flipud(g)"),
-    np.rot90: (
-        ("m", "k=1", "axes=(0, 1)"),
-        "np.rot90(dm, k, axes=axes)",
-        "np.rot90(g, -k, axes=axes)",
-    ),
-    np.resize: (
-        ("a", "new_shape"),
-        "np.resize(da, new_shape)",
-        "ungather(g, a, np.resize(positions(a), new_shape))",
-    ),
-    np.diff: (
-        ("a", "n=1", "axis=-1"),
-        "np.diff(da, n=n, axis=axis)",
-        "undiff(g, a, n=n, axis=axis)",
-    ),
+    np.triu: ("np.triu(x, k=0)", "np.triu(g, k=k)"),
+    np.tril: ("np.tril(x, k=0)", "np.tril(g, k=k)"),
+    np.pad: ("np.pad(x, pad_width)", "unpad(g, x, pad_width)"),
+    np.atleast_1d: ("np.atleast_1d(x)", UNSHAPED),
+    np.atleast_2d: ("np.atleast_2d(x)", UNSHAPED),
+    np.real: ("np.real(x)", "g"),
+    np.copy: ("np.copy(x)", "g"),
+    np.asarray: ("np.asarray(x)", "unarray(g, x)"),
+    np.array: ("np.array(x)", "unarray(g, x)"),
+    np.atleast_3d: ("np.atleast_3d(x)", UNSHAPED),
+    np.fliplr: ("np.fliplr(m)", "np.fliplr(g)"),
+    np.flipud: ("np.flipud(m)", "np.flipud(g)"),
+    np.rot90: ("np.rot90(m, k=1, /, axes=(0, 1))", "np.rot90(g, -k, axes=axes)"),
+    np.resize: ("np.resize(a, new_shape)", "ungather(g, a, np.resize(positions(a), new_shape))"),
+    np.diff: ("np.diff(a, n=1, axis=-1)", "undiff(g, a, n=n, axis=axis)"),
     # prepend= and append= (np.diff), to_begin= and to_end= (np.ediff1d) are left out:
     # a call that passes them is refused
-    np.ediff1d: (("ary",), "np.ediff1d(dary)", "undiff(g, ary)"),
+    np.ediff1d: ("np.ediff1d(ary)", "undiff(g, ary)"),
 }
 if hasattr(np, "matrix_transpose"):  # NumPy 2 (np.linalg's own is in rules/linalg.py)
-    SHAPE_OPS[np.matrix_transpose] = (
-        ("x",),
-        "np.matrix_transpose(dx)",
-        "np.matrix_transpose(g)",
-    )
+    SHAPE_OPS[np.matrix_transpose] = ("np.matrix_transpose(x)", "np.matrix_transpose(g)")
 register_table(SHAPE_OPS, namespace)
 
 # Selections: each entry of the result is a copy of one entry of an argument.
@@ -94,35 +62,30 @@ register_table(SHAPE_OPS, namespace)
 # `out=` is no parameter of these rules: a call that passes it by keyword is refused.
 SELECTIONS = {
     np.take: (
-        ("a", "indices", "axis=None", "mode='raise'"),
-        "np.take(da, indices, axis=axis, mode=mode)",
+        "np.take(a, indices, axis=None, mode='raise')",
         "ungather(g, a, np.take(positions(a), indices, axis=axis, mode=mode))",
     ),
     np.take_along_axis: (
-        ("arr", "indices", "axis=-1"),
-        "np.take_along_axis(darr, indices, axis=axis)",
+        "np.take_along_axis(arr, indices, axis=-1)",
         "ungather(g, arr, np.take_along_axis(positions(arr), indices, axis=axis))",
     ),
     np.compress: (
-        ("condition", "a", "axis=None"),
-        [None, "np.compress(condition, da, axis=axis)"],
+        "np.compress(condition, a, axis=None)",
         [None, "ungather(g, a, np.compress(condition, positions(a), axis=axis))"],
     ),
     np.extract: (
-        ("condition", "arr"),
-        [None, "np.extract(condition, darr)"],
+        "np.extract(condition, arr)",
         [None, "ungather(g, arr, np.extract(condition, positions(arr)))"],
     ),
     np.delete: (
-        ("arr", "obj", "axis=None"),
-        "np.delete(darr, obj, axis=axis)",
+        "np.delete(arr, obj, axis=None)",
         "ungather(g, arr, np.delete(positions(arr), obj, axis=axis))",
     ),
     np.choose: (
-        ("a", "choices", "mode='raise'"),
-        [None, "np.choose(a, dchoices, mode=mode)"],
+        "np.choose(a, choices, mode='raise')",
         [None, "ungather(g, choices, np.choose(a, positions(choices), mode=mode))"],
     ),
+    # Linear in (choicelist, default) together: each JVP keeps the other one at zero.
     np.select: (
         ("condlist", "choicelist", "default=0"),
         [
@@ -153,46 +116,22 @@ register_table(SELECTIONS, namespace)
 
 # Joining and splitting: the joined arrays come in one list (or tuple).
 JOINS = {
-    np.concatenate: (
-        ("xs", "axis=0"),
-        "np.concatenate(dxs, axis=axis)",
-        "unconcatenate(g, xs, axis=axis)",
-    ),
-    np.stack: (("xs", "axis=0"), "np.stack(dxs, axis=axis)", "unstack(g, xs, axis=axis)"),
-    np.hstack: (("xs",), "np.hstack(dxs)", "unhstack(g, xs)"),
-    np.vstack: (("xs",), "np.vstack(dxs)", "unvstack(g, xs)"),
-    np.split: (
-        ("x", "indices_or_sections", "axis=0"),
-        "np.split(dx, indices_or_sections, axis=axis)",
-        "np.concatenate(g, axis=axis)",
-    ),
+    np.concatenate: ("np.concatenate(xs, axis=0)", "unconcatenate(g, xs, axis=axis)"),
+    np.stack: ("np.stack(xs, axis=0)", "unstack(g, xs, axis=axis)"),
+    np.hstack: ("np.hstack(xs)", "unhstack(g, xs)"),
+    np.vstack: ("np.vstack(xs)", "unvstack(g, xs)"),
+    np.split: ("np.split(x, indices_or_sections, axis=0)", "np.concatenate(g, axis=axis)"),
     np.array_split: (
-        ("ary", "indices_or_sections", "axis=0"),
-        "np.array_split(dary, indices_or_sections, axis=axis)",
+        "np.array_split(ary, indices_or_sections, axis=0)",
         "np.concatenate(g, axis=axis)",
     ),
-    np.hsplit: (
-        ("ary", "indices_or_sections"),
-        "np.hsplit(dary, indices_or_sections)",
-        "np.hstack(g)",
-    ),
-    np.vsplit: (
-        ("ary", "indices_or_sections"),
-        "np.vsplit(dary, indices_or_sections)",
-        "np.vstack(g)",
-    ),
-    np.dsplit: (
-        ("ary", "indices_or_sections"),
-        "np.dsplit(dary, indices_or_sections)",
-        "np.dstack(g)",
-    ),
-    np.column_stack: (("tup",), "np.column_stack(dtup)", "uncolumn_stack(g, tup)"),
-    np.dstack: (("tup",), "np.dstack(dtup)", "undstack(g, tup)"),
-    np.block: (
-        ("arrays",),
-        "np.block(darrays)",
-        "ungather(g, arrays, np.block(positions(arrays)))",
-    ),
+    np.hsplit: ("np.hsplit(ary, indices_or_sections)", "np.hstack(g)"),
+    np.vsplit: ("np.vsplit(ary, indices_or_sections)", "np.vstack(g)"),
+    np.dsplit: ("np.dsplit(ary, indices_or_sections)", "np.dstack(g)"),
+    np.column_stack: ("np.column_stack(tup)", "uncolumn_stack(g, tup)"),
+    np.dstack: ("np.dstack(tup)", "undstack(g, tup)"),
+    np.block: ("np.block(arrays)", "ungather(g, arrays, np.block(positions(arrays)))"),
+    # Linear in (arr, values) together: each JVP keeps the other one at zero.
     np.append: (
         ("arr", "values", "axis=None"),
         [
@@ -219,5 +158,5 @@ JOINS = {
     ),
 }
 if hasattr(np, "unstack"):  # NumPy 2.1
-    JOINS[np.unstack] = (("x", "axis=0"), "np.unstack(dx, axis=axis)", "np.stack(g, axis=axis)")
+    JOINS[np.unstack] = ("np.unstack(x, axis=0)", "np.stack(g, axis=axis)")
 register_table(JOINS, namespace)
