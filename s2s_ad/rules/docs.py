@@ -39,9 +39,9 @@ without templates (axes, shapes, indices) are constants.
 
 Broadcasting is undone in reverse mode: every cotangent has the shape and
 the float dtype of its argument (float32 stays float32). The helpers the
-templates call live in [`s2s_ad/arrays.py`](../s2s_ad/arrays.py)
-(`unreduce`, `matmul_vjp_x`, ...), [`s2s_ad/shapes.py`](../s2s_ad/shapes.py)
-(`untile`, `unconcatenate`, ...) and [`s2s_ad/linalg.py`](../s2s_ad/linalg.py)
+templates call live in [`s2s_ad/runtime/arrays.py`](../s2s_ad/runtime/arrays.py)
+(`unreduce`, `matmul_vjp_x`, ...), [`s2s_ad/runtime/shape_ops.py`](../s2s_ad/runtime/shape_ops.py)
+(`untile`, `unconcatenate`, ...) and [`s2s_ad/runtime/linalg.py`](../s2s_ad/runtime/linalg.py)
 (`solve_vjp_a`, `cholesky_vjp`, ...), one short function each.
 """
 
@@ -77,8 +77,8 @@ without templates is a constant: give every differentiable parameter both
 templates, and refuse option values the templates do not handle with
 `accepts=only(retstep=False)`. Functions with `*args`, such as
 `np.einsum`, take a `variadic_rule`. Then add a case to
-`CASES` in `tests/test_rules_numpy.py` (or `tests/cases_shapes.py`,
-`tests/cases_linalg.py`): the suite fails for a rule without one, and
+`CASES` in `tests/rules/test_rules_numpy.py` (or `tests/rules/cases_shapes.py`,
+`tests/rules/cases_linalg.py`): the suite fails for a rule without one, and
 checks every rule against central differences on several shapes, and in
 float32. Finally regenerate this page with the command at its top.
 """
