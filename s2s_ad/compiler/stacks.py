@@ -63,14 +63,14 @@ class Stacks:
         self.top_index: Dict[ir.Var, int] = {}  # first top-level assignment of each variable
         self.kept: Dict[int, Site] = {}  # the sites saved, once settled
         self.item_restored: Set[ir.Var] = set()  # containers whose elements are restored
-        self.index_sites(fn.body[:-1], (), False)
+        self._index_sites(fn.body[:-1], (), False)
         self.by_var: Dict[ir.Var, List[Site]] = {}
         for site in self.sites.values():
             self.by_var.setdefault(site.var, []).append(site)
 
     # ------------------------------------------------------ the primal body
 
-    def index_sites(self, stmts: List[ir.Stmt], path: tuple, in_loop: bool) -> None:
+    def _index_sites(self, stmts: List[ir.Stmt], path: tuple, in_loop: bool) -> None:
         """Find the assignments that may overwrite a value the adjoint sweep needs."""
         for k, stmt in enumerate(stmts):
             here = path + ((k, 0),)
@@ -94,7 +94,7 @@ class Stacks:
                 if loop and (isinstance(stmt, ir.While) or _breaks(stmt.body)):
                     self.counters[id(stmt)] = ir.Var(self.names.claim("trips"))
                 for b, block in enumerate(ir.blocks_of(stmt)):
-                    self.index_sites(block, path + ((k, b),), in_loop or loop)
+                    self._index_sites(block, path + ((k, b),), in_loop or loop)
 
     def _reads_outside(self, stmt) -> Set[ir.Var]:
         """Variables read or assigned outside ``stmt`` (their adjoint lives on after it)."""
