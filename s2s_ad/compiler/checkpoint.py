@@ -23,9 +23,9 @@ Two forms, both invisible to plain Python and to forward mode:
   after the loop's adjoint reads of what the body writes.  One emitted shape
   serves every schedule; :mod:`s2s_ad.runtime.schedules` decides the order.
 
-``reverse.py`` calls in here at four points: when it reverses such a loop
-(:func:`reverse_loop`), before it writes the primal sweep
-(:func:`settle_states`), when it writes the loop's primal sweep
+Reverse mode calls in here at four points: when it reverses such a loop
+(:func:`reverse_loop`, from ``reverse_control.py``), before it writes the
+primal sweep (:func:`settle_states`), when it writes the loop's primal sweep
 (:func:`primal_loop`), and when it reaches the adjoint of a checkpointed call
 (:func:`recompute`).
 """
@@ -345,11 +345,8 @@ def _reads(body: List[ir.Stmt]) -> Set[ir.Var]:
 
 def _bound_before(rev, var: ir.Var, loop: ir.For) -> bool:
     """Whether ``var`` surely has a value when ``loop`` starts."""
-    if var in rev.low.param_temps.values():
-        return True
     position = next(k for k, s in enumerate(rev.fn.body) if any(i is loop for i in ir.walk([s])))
-    first = rev.top_index.get(var)
-    return first is not None and first < position
+    return rev.stacks.bound_at(var, position)
 
 
 def _fresh_temporaries(rev, body: List[ir.Stmt], keep: Set[ir.Var]) -> List[ir.Stmt]:

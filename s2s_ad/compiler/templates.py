@@ -23,7 +23,7 @@ from .binding import Default
 from .errors import Loc
 
 # The arithmetic operators: folded on constants here, recomputed rather than
-# saved by reverse mode's loops (reverse.py).
+# saved by reverse mode's loops (reverse_optimize.py).
 ARITHMETIC = {
     operator.add,
     operator.sub,
