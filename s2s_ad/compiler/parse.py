@@ -10,6 +10,7 @@ later stages find rules by object: ``np.exp``, ``numpy.exp`` and
 from __future__ import annotations
 
 import builtins
+import dis
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -123,7 +124,25 @@ def parse(fn: Callable) -> Parsed:
             where,
             hint="define the function with a plain `def` or a single lambda on its line.",
         )
+    _refuse_cut_source(code, first_lineno + len(lines) - 1, where)
     return Parsed(fn, node, filename, first_lineno, indent, lines, Resolver(fn))
+
+
+def _refuse_cut_source(code, last_lineno: int, where: Loc) -> None:
+    """A TransformError if the code runs lines past the source ``inspect`` gave.
+
+    ``inspect`` gives a lambda's lines up to where the first line could end: for
+    ``lambda x: x`` continued by ``* 3.0`` on the next line, without brackets, it
+    gives ``lambda x: x``, which parses, and differentiating it would be silently wrong.
+    """
+    last_run = max((line for _, line in dis.findlinestarts(code) if line), default=0)
+    if last_run > last_lineno:
+        raise TransformError(
+            f"the source s2s_ad can read of this function ends at line {last_lineno}, "
+            f"but its code runs to line {last_run}",
+            where,
+            "put the lambda's body in parentheses, or define the function with `def`",
+        )
 
 
 def _indent_removed(source: str, dedented: str) -> int:
