@@ -13,7 +13,7 @@ import os
 import sys
 from typing import List, Optional
 
-from ..compiler.derived import parameters
+from ..compiler.derived import parameters, signature
 from ..compiler.errors import TransformError
 from . import transforms as api
 
@@ -112,7 +112,7 @@ def _wrt(text: Optional[str], fn):
 
 def _annotated_integer(fn, name: str) -> bool:
     """Whether a parameter is annotated ``int`` or ``bool``: a count or a flag."""
-    annotation = inspect.signature(fn).parameters[name].annotation
+    annotation = signature(fn).parameters[name].annotation
     return annotation in (int, bool, "int", "bool")
 
 

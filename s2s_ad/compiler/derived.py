@@ -22,11 +22,21 @@ from .emit import EMITTED
 from .spec import Spec
 
 
+def signature(f: Callable) -> inspect.Signature:
+    """The signature of the code that runs: ``f``'s own, not that of a function it wraps
+    (``functools.wraps``), unless its own is just ``(*args, **kwargs)``."""
+    own = inspect.signature(f, follow_wrapped=False)
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    if own.parameters and all(p.kind in variadic for p in own.parameters.values()):
+        return inspect.signature(f)
+    return own
+
+
 def parameters(f: Callable) -> Tuple[str, ...]:
     """The names of ``f``'s parameters, ``*args`` and ``**kwargs`` left out."""
     return tuple(
         p.name
-        for p in inspect.signature(f).parameters.values()
+        for p in signature(f).parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     )
 
@@ -88,7 +98,7 @@ class Derived:
         self.order = order
         # Transform the code another transform emitted (forward-over-reverse, ...).
         self.inner: Optional[Derived] = getattr(f, "_s2s_derived", None)
-        self.signature = inspect.signature(f)
+        self.signature = signature(f)
         self.params = parameters(f)
         self.positions = tuple(self.params.index(w) for w in wrt)
         self.by_types: Dict[tuple, Callable] = {}

@@ -377,6 +377,30 @@ def test_a_functools_wraps_decorator_is_not_silently_skipped(make_module):
         ad.grad(m.cube)(2.0)
 
 
+def test_a_functools_wraps_wrapper_is_differentiated_with_its_own_parameters(make_module):
+    """The wrapper's code is what runs and what s2s_ad reads: its parameters, not those of
+    the function it wraps (inspect.signature follows __wrapped__ by default)."""
+    m = make_module(
+        """
+        import functools
+
+        def scaled(fn):
+            @functools.wraps(fn)
+            def wrapper(x, scale):
+                return fn(x) * scale
+            return wrapper
+
+        @scaled
+        def square(x):
+            return x * x
+        """
+    )
+    assert m.square(2.0, 3.0) == 12.0
+    assert ad.grad(m.square, wrt=(0, 1))(2.0, 3.0) == (12.0, 4.0)
+    assert ad.grad(m.square, wrt="scale")(2.0, scale=3.0) == 4.0
+    assert ad.jvp(m.square, (2.0, 3.0), (1.0, None)) == (12.0, 12.0)
+
+
 def test_emitted_code_can_be_differentiated_again(make_module):
     """The IR's promise for higher order: the output is made of primitives with rules."""
     from s2s_ad.compiler import pipeline
