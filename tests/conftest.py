@@ -11,7 +11,8 @@ The suite is laid out like the code:
   and the golden files of the emitted code (``programs/test_golden/``);
 * ``api/``: the API, the command line, errors and refusals, the README and the examples;
 * ``harness/``: ``rule_harness`` and ``control_harness``, the oracles the rule and program
-  tests share, and ``architecture``, which reads the package's layers (on ``sys.path``
+  tests share, ``stage_programs`` for the stage tests, and ``architecture``, which reads
+  the package's layers (on ``sys.path``
   through the ``pythonpath`` option in pyproject.toml);
 * ``test_architecture.py``: the package as a whole: layers, no import cycle.
 
