@@ -37,9 +37,12 @@ temporary, and a numbered prefix serves any depth and either mode.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from . import ir
+from .errors import Loc
+
+Lines = List[Tuple[str, Optional[Loc]]]  # the emitter's lines of text and their user lines
 
 _TEMPORARY = re.compile(r"t(\d+)")
 _STAND_IN = re.compile(r"\b_s2s_ad_\d+_\b")
@@ -63,7 +66,7 @@ class Naming:
         params = {p.name for p in fn.params}
         renamed = [n for n in self.in_order if n not in params]
         renamed = [n for n in renamed if n in names.generated or n in self.derivatives]
-        self.stand_in = {old: f"_s2s_ad_{k}_" for k, old in enumerate(renamed)}
+        self.stand_in = dict(zip(renamed, _stand_ins(len(renamed), names.taken)))
         self.kept = every - set(renamed)
         self.function = _renamed(fn, self.stand_in) if self.stand_in else fn
 
@@ -71,9 +74,7 @@ class Naming:
         """The temporaries the emitter may fold, under their stand-in names."""
         return {self.stand_in[n] for n in self.stand_in if n in self.names.generated}
 
-    def finish(
-        self, lines: List[Tuple[str, object]], reserved: Set[str]
-    ) -> List[Tuple[str, object]]:
+    def finish(self, lines: Lines, reserved: Set[str]) -> Lines:
         """``lines`` of code (comments untouched) with final names for the stand-ins.
 
         ``reserved`` holds names the code uses besides the function's
@@ -82,13 +83,13 @@ class Naming:
         if not self.stand_in:
             return lines
         old_of = {new: old for old, new in self.stand_in.items()}
-        shown = {old_of[m] for text, _ in lines for m in _STAND_IN.findall(text)}
+        shown = {old_of.get(m) for text, _ in lines for m in _STAND_IN.findall(text)}
         final = self.final_names(shown, self.kept | set(self.names.user) | reserved)
 
         def code(text: str) -> str:
             if text.lstrip().startswith("#"):
                 return text
-            return _STAND_IN.sub(lambda m: final[old_of[m.group(0)]], text)
+            return _STAND_IN.sub(lambda m: final.get(old_of.get(m[0]), m[0]), text)
 
         return [(code(text), loc) for text, loc in lines]
 
@@ -106,8 +107,8 @@ class Naming:
         counter = _first_free_number(self.names.user)
         cotangents = self._pullback_parameters() & set(self.derivatives)
         for old in in_order:
-            if old in final or self._primal_shown(old, shown):
-                continue
+            if old in final or self.derivatives.get(old) in shown:
+                continue  # a derivative of a shown temporary is named after it, below
             if old in cotangents:
                 final[old] = _free("dout", blocked)
                 continue
@@ -116,12 +117,9 @@ class Naming:
             final[old] = f"t{counter}"
             blocked.add(final[old])
         for old in in_order:
-            if old not in final:  # the derivative of a shown temporary
+            if old not in final:
                 final[old] = _free(self.names.prefix + final[self.derivatives[old]], blocked)
         return final
-
-    def _primal_shown(self, name: str, shown: Set[str]) -> bool:
-        return self.derivatives.get(name) in shown
 
     def _pullback_parameters(self) -> Set[str]:
         functions = (s for s in ir.walk(self.fn.body) if isinstance(s, ir.Function))
@@ -146,6 +144,17 @@ def _rename_params(stmts: List[ir.Stmt], mapping: Dict[str, str]) -> List[ir.Stm
             stmt = ir.with_blocks(stmt, blocks)
         out.append(stmt)
     return out
+
+
+def _stand_ins(count: int, taken: Set[str]) -> List[str]:
+    """``count`` names ``_s2s_ad_K_``, none of them taken."""
+    names: List[str] = []
+    k = 0
+    while len(names) < count:
+        if f"_s2s_ad_{k}_" not in taken:
+            names.append(f"_s2s_ad_{k}_")
+        k += 1
+    return names
 
 
 def _free(name: str, blocked: Set[str]) -> str:
