@@ -34,7 +34,9 @@ class Transform:
         self.active = self.varied & analyse.useful(self.fn)
         self.kinds = analyse.kinds(self.fn, self.param_kinds, low.free_values)
         self.mutable = mutable_variables(self.fn.body)
-        self.shape_keys = analyse.shape_keys(self.fn, self.kinds, self.mutable) if self.optimize else {}
+        self.shape_keys = (
+            analyse.shape_keys(self.fn, self.kinds, self.mutable) if self.optimize else {}
+        )
         # The derivatives of mutable variables are assigned again and again:
         # another derivative must copy them rather than share the name.
         self.unstable = {self.names.derivative(v) for v in sorted(self.mutable, key=str)}
