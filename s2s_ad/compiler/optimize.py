@@ -232,6 +232,7 @@ def assign_directly(
             if j is not None and writes[source] == reads[source] == 1:
                 if _untouched(stmts[j + 1 : k], stmt.target):
                     stmts[j] = _retargeted(stmts[j], stmt.target)
+                    defined[stmt.target] = j
                     del stmts[k]
                     continue
             if isinstance(stmt, (ir.Assign, ir.Pop)):
