@@ -231,9 +231,9 @@ def source(
     ``"derivative"``; ``order`` is that of ``"derivative"``.  ``"hvp"`` (or
     ``"hessian"``) shows forward mode applied to the emitted gradient, the
     code behind ``hvp``, ``hessian`` and ``laplacian``: it returns only the
-    tangent, the Hessian times ``dx_1``.  Parameters
-    annotated ``float`` get scalar code; others get code that also handles
-    arrays.
+    tangent, the Hessian times ``d2x`` (the second transform's names start
+    with ``d2``).  Parameters annotated ``float`` get scalar code; others get
+    code that also handles arrays.
 
     >>> def f(x: float):
     ...     return x * x
@@ -242,7 +242,7 @@ def source(
     >>> "def f_derivative2(x):" in source(f, mode="derivative", order=2)
     True
     >>> print(source(f, mode="hvp").splitlines()[0])
-    def f_grad_tangent(x, dx_1):
+    def f_grad_tangent(x, d2x):
     """
     check_function(f, "source")
     if mode not in SOURCE_MODES:

@@ -3,8 +3,15 @@
 Statements become Python syntax trees, then text.  Temporaries read exactly
 once are folded into the expression that reads them, so ``t9 = cos(x)``
 followed by ``dx = g * t9`` prints as ``dx = g * cos(x)``; variables named by
-the user and derivative variables (``dx``) always keep their line.  A comment
-names the user's source line above the statements derived from it.
+the user and derivative variables (``dx``) always keep their line.  The
+temporaries are written under stand-in names, and those left get their
+final names from :mod:`s2s_ad.compiler.naming` (``t0, t1, ...``).
+
+A comment names the user's source line above the statements derived from
+it, once in each stretch of a block: the adjoint sweep of a line that ends
+the primal sweep goes on under that line's comment, and a statement whose
+line was already named in its block (a loop's restore after its branch, the
+final ``return``) adds no second one.
 
 The text is compiled once and registered with :mod:`linecache`, so tracebacks
 and debuggers show it.  The emitted function runs in the user function's own
@@ -27,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .. import rules
-from . import ir
+from . import ir, naming
 from .errors import Loc
 from .parse import Parsed
 
@@ -48,6 +55,7 @@ class Emitted:
     code: types.CodeType
     helpers: Dict[str, Any]
     line_locs: Dict[int, Loc] = field(default_factory=dict)  # compiled line -> user line
+    level: int = 1  # 1 for a derivative of user code, 2 for one of such code, ...
 
     def bind(self, fn: Callable) -> Callable:
         """A function running this code in ``fn``'s globals and closure."""
@@ -227,7 +235,9 @@ class _Block:
         self.pad = "    " * indent
         self.foldable = writer.foldable(body)
         self.pending: Dict[ir.Var, ast.expr] = {}
-        self.last_line: Optional[int] = None
+        self.pending_locs: Dict[ir.Var, Optional[Loc]] = {}
+        self.last_line: Optional[int] = None  # the line whose comment the code is under
+        self.commented: Set[int] = set()  # lines named in this stretch of the block
 
     def atom(self, a: ir.Atom) -> ast.expr:
         if isinstance(a, ir.Var) and a in self.pending:
@@ -242,10 +252,12 @@ class _Block:
         return ir.expr_to_ast(value, self.writer.refs.callee, self.atom)
 
     def line(self, text: str, loc: Optional[Loc]) -> None:
-        if loc is not None and loc.lineno != self.last_line and loc.source_line.strip():
-            comment = f"{self.pad}# line {loc.lineno}: {loc.source_line.strip()}"
-            self.writer.lines.append((comment, loc))
+        if loc is not None and loc.source_line.strip():
+            if loc.lineno != self.last_line and loc.lineno not in self.commented:
+                comment = f"{self.pad}# line {loc.lineno}: {loc.source_line.strip()}"
+                self.writer.lines.append((comment, loc))
             self.last_line = loc.lineno
+            self.commented.add(loc.lineno)
         self.writer.lines.append((self.pad + text, loc))
 
     def flush_readers_of(self, var: ir.Var) -> None:
@@ -262,20 +274,24 @@ class _Block:
             self.writer.lines.append((self.pad + "pass", None))
 
     def statement(self, stmt: ir.Stmt) -> None:
-        if isinstance(stmt, ir.Comment):
+        if isinstance(stmt, ir.Comment):  # a new stretch: the adjoint sweep, ...
             self.writer.lines.append((f"{self.pad}# {stmt.text}", None))
-            self.last_line = None
+            self.commented = set()
         elif isinstance(stmt, ir.Function):
             self.writer.function(stmt, self.indent)
         elif isinstance(stmt, ir.Assign):
             if isinstance(stmt.value, ir.Load) and stmt.value.name == stmt.target.name:
                 return  # a parameter that is its own variable
+            loc = stmt.loc
+            if isinstance(stmt.value, ir.Var) and stmt.value in self.pending:
+                loc = self.pending_locs[stmt.value] or loc  # a copy shows what it copies
             tree = self.expr(stmt.value)
             self.flush_readers_of(stmt.target)
             if stmt.target in self.foldable:
                 self.pending[stmt.target] = tree
+                self.pending_locs[stmt.target] = loc
             else:
-                self.line(f"{stmt.target} = {ir.unparse(tree)}", stmt.loc)
+                self.line(f"{stmt.target} = {ir.unparse(tree)}", loc)
         elif isinstance(stmt, ir.Accum):
             value = ir.unparse(self.atom(stmt.value))
             target = ir.atom_to_ast(stmt.target)
@@ -355,10 +371,13 @@ def _tree(value) -> ast.expr:
 
 def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> Emitted:
     """Source text and compiled code of an IR function."""
+    shown_names = naming.Naming(fn, names)
+    fn = shown_names.function
     taken = set(names.taken) | _ir_names(fn)
-    refs = References(parsed, taken)
-    writer = _Writer(refs, names.generated, inline)
+    refs = References(parsed, set(taken))
+    writer = _Writer(refs, shown_names.generated(), inline)
     writer.function(fn, 0)
+    writer.lines = shown_names.finish(writer.lines, reserved=refs.taken - taken)
     def_lines = [text for text, _ in writer.lines]
 
     header = refs.import_lines()
@@ -387,7 +406,8 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
     )
     offset = len(prologue)
     line_locs = {i + 1 + offset: loc for i, (_, loc) in enumerate(writer.lines) if loc}
-    emitted = Emitted(fn.name, display, filename, inner, dict(refs.helpers), line_locs)
+    helpers = dict(refs.helpers)
+    emitted = Emitted(fn.name, display, filename, inner, helpers, line_locs, names.level)
     EMITTED[filename] = emitted
     return emitted
 

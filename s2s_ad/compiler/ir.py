@@ -537,15 +537,30 @@ class Names:
     """Fresh names that never collide with the user's.
 
     Temporaries are ``t0, t1, ...``; the derivative of ``v`` is ``dv``
-    (``dv_1`` if the user already has a ``dv``).  ``generated`` records the
-    temporaries, which the emitter may fold into the expression using them.
+    (``dv_1`` if the user already has a ``dv``), or ``d2v`` when the code
+    being differentiated is itself a derivative s2s_ad emitted (``level`` 2;
+    see :mod:`s2s_ad.compiler.naming`).  ``generated`` records the
+    temporaries, which the emitter may fold into the expression using them;
+    ``primal_of`` the derivatives named after their primal variable, and
+    ``suggested`` the names a stage would like a variable to be shown under
+    (the gradient of ``a`` is ``da`` even when it is a primal temporary).
+    The emitter gives the temporaries that survive their final names.
     """
 
     def __init__(self, taken: set):
         self.taken = set(taken)
+        self.user = frozenset(taken)
         self.generated: set = set()
+        self.level = 1
+        self.primal_of: dict = {}
+        self.suggested: dict = {}
         self._counter = 0
         self._derivatives: dict = {}
+
+    @property
+    def prefix(self) -> str:
+        """What derivative names start with at this level: ``d``, ``d2``, ``d3``, ..."""
+        return "d" if self.level == 1 else f"d{self.level}"
 
     def temp(self) -> Var:
         while f"t{self._counter}" in self.taken:
@@ -568,8 +583,14 @@ class Names:
         """The derivative variable of ``var`` (named after ``base`` if given)."""
         key = var.name
         if key not in self._derivatives:
-            self._derivatives[key] = Var(self.claim("d" + (base or var.name)))
+            self._derivatives[key] = Var(self.claim(self.prefix + (base or var.name)))
+            if not base:
+                self.primal_of[self._derivatives[key].name] = var.name
         return self._derivatives[key]
+
+    def suggest(self, var: Var, name: str) -> None:
+        """Show ``var`` as ``name`` if it survives as a temporary and ``name`` is free."""
+        self.suggested.setdefault(var.name, name)
 
 
 def rename(body: list, mapping: dict) -> list:

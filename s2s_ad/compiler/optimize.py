@@ -1,6 +1,6 @@
 """Stage 5: clean the emitted IR the way a careful person would.
 
-Four passes, each a function from a body to a body:
+Five passes, each a function from a body to a body:
 
 * :func:`propagate_copies` -- ``t0 = load('x')`` and ``t7 = t3`` disappear;
   their uses read ``x`` and ``t3`` directly;
@@ -9,7 +9,9 @@ Four passes, each a function from a body to a body:
 * :func:`forward_block_copies` -- ``dt3 = dresult`` in a loop body goes
   when ``dt3`` is read only before ``dresult`` is next written;
 * :func:`eliminate_dead_code` -- pure statements whose results nobody reads,
-  in loops and branches too.
+  in loops and branches too;
+* :func:`assign_directly` -- ``dt8 = ddA + dt7; ddA = dt8`` becomes
+  ``ddA = ddA + dt7``.
 
 Constant folding and algebraic simplification happen earlier, while rule
 templates are instantiated (:mod:`s2s_ad.compiler.templates`).
@@ -19,19 +21,20 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from typing import Dict, List, Sequence, Set
+from typing import AbstractSet, Dict, List, Sequence, Set
 
 from .. import rules, runtime
 from . import ir
 
 
-def optimize(fn: ir.Function) -> ir.Function:
-    """All passes, in order."""
+def optimize(fn: ir.Function, temporaries: AbstractSet[str] = frozenset()) -> ir.Function:
+    """All passes, in order; ``temporaries`` are those the emitter may fold into their use."""
     params = [ir.Var(p.name) for p in fn.params]
     body = propagate_copies(fn.body, params)
     body = share_common_subexpressions(body, params)
     body = forward_block_copies(body)
     body = eliminate_dead_code(body)
+    body = assign_directly(body, temporaries)
     return ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
 
 
@@ -198,6 +201,69 @@ def _forward(stmts: List[ir.Stmt], k: int, reads: Counter) -> bool:
             reads[copy] -= count
             reads[source] += count
     return True
+
+
+def assign_directly(
+    body: List[ir.Stmt], temporaries: AbstractSet[str] = frozenset()
+) -> List[ir.Stmt]:
+    """Drop copies ``y = t`` of a value computed only to be copied: its statement writes ``y``.
+
+    ``t`` must be written once and read only by the copy, in the same block;
+    the statements between them (their nested bodies too) must neither read
+    nor write ``y``, nor call a closure, which might read it.  This is the
+    tangent of ``dA += g`` in forward-over-reverse code, ``dt8 = ddA + dt7;
+    ddA = dt8``, and of ``result = result * A`` in a loop.  A call into one
+    of the ``temporaries`` stays where it is: the emitter folds it into the
+    copy, which then shows no copy.
+    """
+    writes = Counter(v for s in ir.walk(body) for v in ir.targets_written(s))
+    reads = Counter(a for s in ir.walk(body) for a in ir.atoms_read(s) if isinstance(a, ir.Var))
+
+    def visit(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
+        stmts = [ir.with_blocks(s, tuple(visit(b) for b in ir.blocks_of(s))) for s in stmts]
+        defined: Dict[ir.Var, int] = {}  # variable -> index of its statement in this block
+        k = 0
+        while k < len(stmts):
+            stmt = stmts[k]
+            source = stmt.value if _is_copy(stmt) else None
+            j = defined.get(source) if source is not None else None
+            if j is not None and source.name in temporaries and _is_call(stmts[j]):
+                j = None  # printed as `y = call(...)` already
+            if j is not None and writes[source] == reads[source] == 1:
+                if _untouched(stmts[j + 1 : k], stmt.target):
+                    stmts[j] = _retargeted(stmts[j], stmt.target)
+                    defined[stmt.target] = j
+                    del stmts[k]
+                    continue
+            if isinstance(stmt, (ir.Assign, ir.Pop)):
+                defined[stmt.target] = k
+            k += 1
+        return stmts
+
+    return visit(body)
+
+
+def _is_call(stmt: ir.Stmt) -> bool:
+    return isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Call)
+
+
+def _untouched(between: List[ir.Stmt], var: ir.Var) -> bool:
+    """Whether ``between`` neither reads nor writes ``var`` (nor calls a closure)."""
+    for stmt in ir.walk(between):
+        if isinstance(stmt, ir.Function) or var in ir.atoms_read(stmt):
+            return False
+        if var in _changes(stmt):
+            return False
+        value = getattr(stmt, "value", None)
+        if isinstance(value, ir.Call) and isinstance(value.fn, ir.Var):
+            return False
+    return True
+
+
+def _retargeted(stmt: ir.Stmt, target: ir.Var) -> ir.Stmt:
+    if isinstance(stmt, ir.Pop):
+        return ir.Pop(target, stmt.stack, stmt.loc)
+    return ir.Assign(target, stmt.value, stmt.loc, stmt.note)
 
 
 def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:

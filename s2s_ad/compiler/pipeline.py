@@ -17,7 +17,7 @@ import gast
 
 from ..rules import ARRAY, SCALAR, UNKNOWN, kind_of_value
 from . import ir
-from .emit import Emitted, emit
+from .emit import EMITTED, Emitted, emit
 from .forward import forward
 from .lower import Lowered, lower_function
 from .optimize import optimize as optimize_ir
@@ -72,6 +72,8 @@ def _free_names_identity(fn: Callable) -> Tuple[tuple, list]:
 
 def _transform(fn: Callable, spec: Spec) -> Emitted:
     low = lower_function(fn)
+    inner = EMITTED.get(fn.__code__.co_filename)
+    low.names.level = inner.level + 1 if inner else 1  # derivative names say which transform
     if spec.taylor:
         result = taylor(low, spec)
     elif spec.mode.is_reverse:
@@ -79,7 +81,7 @@ def _transform(fn: Callable, spec: Spec) -> Emitted:
     else:
         result = forward(low, spec)
     if spec.optimize:
-        result = optimize_ir(result)
+        result = optimize_ir(result, low.names.generated)
     result.doc = _docstring(low, spec)
     return emit(result, low.parsed, low.names, inline=spec.optimize)
 

@@ -382,7 +382,9 @@ class Reverse(ControlFlowReversal):
         """Call the gradient of ``x`` ``dx`` even when it is another adjoint's value.
 
         ``x - mu`` passes its adjoint ``dt8`` straight through to ``x``; the
-        code reads better when that variable is named ``dx`` throughout.
+        code reads better when that variable is named ``dx`` throughout.  A
+        gradient the sweep does not write (the primal ``x + b`` is the
+        gradient of ``a``) is named so by the emitter, if it stays a variable.
         """
         mapping: Dict[ir.Var, ir.Var] = {}
         written = {v for s in ir.walk(sweep) for v in ir.targets_written(s)}
@@ -394,6 +396,8 @@ class Reverse(ControlFlowReversal):
             if grad != wanted and grad in written and wanted not in written:
                 if sum(1 for s in ir.walk(sweep) if grad in ir.targets_written(s)) == 1:
                     mapping[grad] = wanted
+            if grad != wanted and grad not in mapping:
+                self.names.suggest(grad, wanted.name)
         if not mapping:
             return sweep, grads
         renamed = ir.rename(sweep, mapping)

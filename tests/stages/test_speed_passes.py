@@ -83,7 +83,7 @@ def test_without_optimization_the_negation_stays():
 
 def test_subtraction_is_emitted_as_minus_equals():
     text = emitted_text(recurrence, ("scalar",) * 4, wrt=("x0", "a", "b"))
-    assert "dx -= t12 * t4" in text and "dx += -" not in text
+    assert "dx -= t2 * t0" in text and "dx += -" not in text
 
 
 # ------------------------------------------------------------ shape keys
@@ -121,7 +121,7 @@ def test_same_shapes_need_no_unbroadcast_and_shapes_come_from_the_earliest_value
     text = emitted_text(rosenbrock, ("array",))
     adjoint = text.split("# adjoint sweep")[1]
     assert "unbroadcast" not in text
-    assert "unreduce(1.0, t1)" in adjoint  # not the sum's argument, which is never computed
+    assert "unreduce(1.0, t0)" in adjoint  # not the sum's argument, which is never computed
     assert "dx[:-1] -=" in adjoint and "dx[1:] +=" in adjoint  # in place, no np.add.at
     point = np.random.default_rng(0).uniform(-1, 1.5, size=7)
     np.testing.assert_allclose(
@@ -168,7 +168,7 @@ def test_the_scalar_recurrence_stores_one_float_per_step():
     assert per_step / 100 == 1
     text = emitted_text(recurrence, ("scalar",) * 4, wrt=("x0", "a", "b"))
     reverse_loop = text.split("for _ in reversed(range(n)):")[1]
-    assert "t4 = a * x" in reverse_loop  # recomputed, not popped
+    assert "t0 = a * x" in reverse_loop  # recomputed, not popped
     assert "None" not in text  # no placeholders for the first push
 
 
@@ -359,7 +359,7 @@ def test_zeros_like_of_zeros_like_is_zeros_like():
 
 def test_the_hvp_code_returns_only_the_tangent_and_skips_the_gradient():
     text = ad.source(rosenbrock, mode="hvp")
-    assert "def rosenbrock_grad_tangent(x, dx_1):" in text
+    assert "def rosenbrock_grad_tangent(x, d2x):" in text
     assert "dx[" not in text  # the gradient's own writes are gone
     point = np.random.default_rng(2).uniform(-1, 1.5, size=6)
     v = np.random.default_rng(3).normal(size=6)

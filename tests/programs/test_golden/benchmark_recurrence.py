@@ -6,10 +6,10 @@ def recurrence_grad(x0, a, b, n):
     # line 92: for _ in range(n):
     for _ in range(n):
         # line 93: x = x + 0.01 * (a * x * (1.0 - x) - b * x)
-        t4 = a * x
-        t5 = 1.0 - x
+        t0 = a * x
+        t1 = 1.0 - x
         stack.append(x)
-        x = x + 0.01 * (t4 * t5 - b * x)
+        x = x + 0.01 * (t0 * t1 - b * x)
     # adjoint sweep
     # line 92: for _ in range(n):
     da = 0.0
@@ -18,14 +18,14 @@ def recurrence_grad(x0, a, b, n):
     for _ in reversed(range(n)):
         # line 93: x = x + 0.01 * (a * x * (1.0 - x) - b * x)
         x = stack.pop()
-        t5 = 1.0 - x
-        t4 = a * x
-        t12 = dx * 0.01
-        db -= t12 * x
-        dx -= t12 * b
-        t18 = t12 * t5
-        dx -= t12 * t4
-        da += t18 * x
-        dx += t18 * a
+        t1 = 1.0 - x
+        t0 = a * x
+        t2 = dx * 0.01
+        db -= t2 * x
+        dx -= t2 * b
+        t3 = t2 * t1
+        dx -= t2 * t0
+        da += t3 * x
+        dx += t3 * a
     # line 94: return x
     return (dx, da, db)

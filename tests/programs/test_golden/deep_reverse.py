@@ -8,22 +8,21 @@ def deep_grad(h, W, n):
     # line 61: for _ in range(n):
     for _ in range(n):
         # line 62: h = block(h, W)
-        t3 = block(h, W)
+        t0 = block(h, W)
         stack.append(h)
-        h = t3
+        h = t0
     # adjoint sweep
     # line 63: return np.sum(h * h)
-    dt4 = unreduce(1.0, h * h)
-    dh = unbroadcast(dt4 * h, h) + unbroadcast(dt4 * h, h)
+    t1 = unreduce(1.0, h * h)
+    dh = unbroadcast(t1 * h, h) + unbroadcast(t1 * h, h)
     # line 61: for _ in range(n):
     dW = zeros_like(W)
     for _ in reversed(range(n)):
         # line 62: h = block(h, W)
         h = stack.pop()
-        t10 = block_vjp(h, W)
-        block_pullback = t10[1]
-        t11 = block_pullback(dh)
-        dW += t11[1]
-        dh = t11[0]
-    # line 63: return np.sum(h * h)
+        t2 = block_vjp(h, W)
+        block_pullback = t2[1]
+        t3 = block_pullback(dh)
+        dW += t3[1]
+        dh = t3[0]
     return dW

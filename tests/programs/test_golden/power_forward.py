@@ -6,8 +6,7 @@ def power_jvp(A, k, dA):
     # line 14: for i in range(k):
     for i in range(k):
         # line 15: result = result * A
-        dt3 = dresult * A + dA * result
+        dresult = dresult * A + dA * result
         result = result * A
-        dresult = dt3
     # line 16: return result
     return (result, dresult)

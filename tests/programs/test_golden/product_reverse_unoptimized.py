@@ -8,7 +8,6 @@ def product_grad(x, a, b):
     t4 = t0 + t3
     t5 = t2 * t4
     # adjoint sweep
-    # line 31: return (x + a) * (x + b)
     dt5 = 1.0
     dt2 = dt5 * t4
     dt4 = dt5 * t2
