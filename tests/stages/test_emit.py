@@ -117,11 +117,31 @@ def temporaries(text):
 # ------------------------------------------------------------------ folding
 
 
+def derivative_temporaries(text):
+    """Temporaries that hold derivatives: their value reads a derivative (``dx``, ``dt2``) or
+    another such temporary.  Derivatives keep their own lines (one chain-rule step a line);
+    the naming stage gives those of folded values plain ``tK`` names."""
+    values = {
+        node.targets[0].id: {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    found = set()
+    for name, reads in values.items():  # in order of definition
+        if re.fullmatch(r"t\d+", name) and any(
+            r in found or re.fullmatch(r"d[a-z_]\w*", r) for r in reads
+        ):
+            found.add(name)
+    return found
+
+
 @pytest.mark.parametrize("mode", ["jvp", "grad", "vjp"])
 def test_single_use_temporaries_are_folded_into_their_reader(m, mode):
     emitted = build(m.fold, mode, ("x", "a"), ("scalar", "scalar"))
     reads = loads(emitted.text)
-    for name in temporaries(emitted.text):
+    derivatives = derivative_temporaries(emitted.text)
+    primal = [name for name in temporaries(emitted.text) if name not in derivatives]
+    for name in primal:
         assert reads.get(name, 0) >= 2, (name, emitted.text)
 
 
