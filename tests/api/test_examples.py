@@ -1,13 +1,21 @@
-"""The array examples (issue 4): their derivatives against central differences, and
-training that lowers the loss.  The digits data set needs scikit-learn, which the
-tests do not; synthetic data stands in for it."""
+"""The examples: the array examples' derivatives against central differences (issue 4),
+training that lowers the loss, and every example printing the same on every run
+(issue 19).  The digits data set needs scikit-learn, which the tests do not;
+synthetic data stands in for it, and its script runs only where scikit-learn is."""
+
+import functools
+import importlib.util
+import os
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import s2s_ad as ad
 
-from conftest import central_difference, load_example
+from conftest import ROOT, central_difference, load_example
 from control_harness import check_derivatives
 
 least_squares = load_example("least_squares")
@@ -28,8 +36,8 @@ def test_least_squares_gradient_with_respect_to_lam():
 
 
 def seeded_vae_loss(enc_w, dec_w, x):
-    np.random.seed(5)  # the same eps for every evaluation, ours and the differences'
-    return vae.vae_loss(enc_w, dec_w, x)
+    # the same eps for every evaluation, ours and the differences'
+    return vae.vae_loss(enc_w, dec_w, x, np.random.default_rng(5))
 
 
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
@@ -63,3 +71,53 @@ def test_mlp_training_lowers_the_loss_and_learns():
     trained = mlp.train(params, x, labels, epochs=15, batch=20, log=None)
     assert mlp.loss(*trained, x, labels) < 0.5 * before
     assert mlp.accuracy(trained, x, labels) > 0.9
+
+
+# ------------------------------------------------------------ the scripts as run
+
+EXAMPLES = sorted(path.stem for path in (ROOT / "examples").glob("*.py"))
+# what a script needs beyond the runtime dependencies and the tests'
+NEEDS = {"mlp_digits": "sklearn"}
+
+
+@functools.lru_cache(maxsize=None)
+def printed_twice(name):
+    """The output of two runs of ``python examples/<name>.py``, with different hash seeds."""
+    outputs = []
+    for hash_seed in ("1", "2"):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / f"{name}.py")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    return tuple(outputs)
+
+
+def test_every_example_is_listed():
+    assert "vae_loss" in EXAMPLES and len(EXAMPLES) >= 7
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_prints_the_same_on_every_run(name):
+    needed = NEEDS.get(name)
+    if needed and importlib.util.find_spec(needed) is None:
+        pytest.skip(f"examples/{name}.py needs {needed} (pip install '.[examples]')")
+    first, second = printed_twice(name)
+    assert first.strip(), f"examples/{name}.py printed nothing"
+    assert first == second
+
+
+def test_vae_example_loss_falls_clearly():
+    logged = re.findall(r"^step +(\d+) +loss +(\S+)$", printed_twice("vae_loss")[0], re.M)
+    steps = [int(step) for step, _ in logged]
+    losses = [float(loss) for _, loss in logged]
+    assert steps == sorted(steps) and len(steps) >= 5, logged
+    assert all(np.isfinite(losses))
+    assert losses[-1] < 0.4 * losses[0], losses
+    # it stays down: no blow-up after the first fall
+    assert max(losses[len(losses) // 2 :]) < 0.5 * losses[0], losses
