@@ -33,6 +33,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+import numpy as np
+
 from .. import rules
 from . import ir, naming
 from .errors import Loc
@@ -119,7 +121,7 @@ class References:
             self.taken.add(direct)
             return direct
         name = getattr(obj, "__name__", None)
-        module = sys.modules.get(getattr(obj, "__module__", None) or "")
+        module = _home_module(obj)
         in_module = module is not None and name and getattr(module, name, None) is obj
         if in_module and module.__name__ in CONVENTIONAL_ALIASES:
             module_name = self._user_name_of(module) or self._helper(
@@ -153,12 +155,11 @@ class References:
                 name = obj.__name__
                 lines.append(f"import {name}" + ("" if alias == name else f" as {alias}"))
                 continue
-            module_name = getattr(obj, "__module__", None)
             name = getattr(obj, "__name__", None)
-            module = sys.modules.get(module_name or "")
+            module = _home_module(obj)
             if module is not None and name and getattr(module, name, None) is obj:
                 suffix = "" if alias == name else f" as {alias}"
-                from_imports.setdefault(module_name, []).append(f"{name}{suffix}")
+                from_imports.setdefault(module.__name__, []).append(f"{name}{suffix}")
             elif isinstance(obj, types.FunctionType):  # a local function passed on
                 code = obj.__code__
                 where = f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}"
@@ -168,6 +169,19 @@ class References:
         for module_name, names in from_imports.items():
             lines.append(f"from {module_name} import {', '.join(sorted(names))}")
         return lines
+
+
+def _home_module(obj: Any) -> Optional[types.ModuleType]:
+    """The loaded module ``obj.__module__`` names; NumPy's ufuncs, which have no
+    ``__module__`` before NumPy 2.1, live in ``numpy``.
+
+    >>> _home_module(np.cos).__name__, _home_module(np.linalg.solve).__name__
+    ('numpy', 'numpy.linalg')
+    """
+    module_name = getattr(obj, "__module__", None)
+    if module_name is None and isinstance(obj, np.ufunc):
+        module_name = "numpy"
+    return sys.modules.get(module_name or "")
 
 
 class _Writer:

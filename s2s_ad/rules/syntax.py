@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import ast
 import operator
-
-try:
-    from ast import unparse as _unparse
-except ImportError:  # Python 3.8
-    from astunparse import unparse as _unparse
+from ast import unparse as _unparse
 
 BINARY_OPERATORS = {
     operator.add: ast.Add,

@@ -1,6 +1,7 @@
 """The public API: argument handling, result shapes, caching, decorators, extension."""
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -351,6 +352,10 @@ def test_closures_of_one_def_calling_different_functions(make_module):
     assert ad.grad(m.cos_f)(1.0) == pytest.approx(-math.sin(1.0))
 
 
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="code positions arrived with 3.11; before it they are refused (stages/test_parse.py)",
+)
 def test_two_lambdas_on_one_line_are_told_apart(make_module):
     m = make_module("square, triple = (lambda x: x * x), (lambda x: x * 3.0)\n")
     assert ad.grad(m.triple)(1.0) == 3.0

@@ -439,6 +439,12 @@ def test_jvp_needs_tuples(runtime):
 # -------------------------------------------- errors inside emitted code
 
 
+# Exception notes (BaseException.add_note) arrived with Python 3.11; before it s2s_ad adds
+# none, and the traceback's emitted line with its `# line N:` comment is what points back.
+HAS_NOTES = sys.version_info >= (3, 11)
+needs_notes = pytest.mark.skipif(not HAS_NOTES, reason="exception notes arrived with 3.11")
+
+
 def notes_of(exc):
     notes = getattr(exc, "__notes__", None)
     assert notes, f"{type(exc).__name__} carries no note pointing at the user's source"
@@ -446,6 +452,9 @@ def notes_of(exc):
 
 
 def assert_points_at(exc, mod, name):
+    if not HAS_NOTES:
+        assert not hasattr(exc, "__notes__"), "notes that this Python would never show"
+        return
     lineno, _ = marker(mod.source, name)
     notes = notes_of(exc)
     assert any(mod.path in note and re.search(rf"\b{lineno}\b", note) for note in notes), notes
@@ -511,6 +520,7 @@ def test_runtime_error_in_pullback_points_at_user_line(runtime):
     assert_emitted_frame_has_text(info.value, runtime, "/")
 
 
+@needs_notes
 def test_note_is_not_duplicated_on_repeated_failures(runtime):
     g = ad.grad(runtime.divide)
     for _ in range(2):

@@ -13,7 +13,7 @@ import ast
 import inspect
 import math
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -297,7 +297,7 @@ def test_called_directly_it_is_the_loop():
 # ------------------------------------------------------------ the schedules
 
 
-@lru_cache(maxsize=None)
+@cache
 def fewest_advances(steps: int, snapshots: int) -> int:
     """Griewank's minimal number of steps run without recording to reverse ``steps`` steps
     with ``snapshots`` snapshots (the initial state's included), each step recorded once:

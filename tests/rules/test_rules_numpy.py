@@ -16,6 +16,7 @@ every rule, and adds the float32 tests and the check of ``docs/numpy.md``.
 from __future__ import annotations
 
 import operator
+import re
 from typing import Any, Dict
 
 import numpy as np
@@ -575,6 +576,19 @@ def test_docs_numpy_md_is_generated_from_the_rules_table():
     from conftest import ROOT
 
     page = (ROOT / "docs" / "numpy.md").read_text()
+    missing = [
+        name for name in re.findall(r"^\| `(np\.[\w.]+)` \|", page, re.M) if not _exists(name)
+    ]
+    if missing:
+        pytest.skip(f"docs/numpy.md lists functions NumPy {np.__version__} lacks: {missing}")
     assert page == numpy_page(), "run: python -m s2s_ad.rules.docs > docs/numpy.md"
     for name in ("np.sum", "np.linalg.solve", "operator.matmul", "np.concatenate"):
         assert f"| `{name}` |" in page
+
+
+def _exists(dotted: str) -> bool:
+    """Whether ``np.a.b`` names something in this NumPy."""
+    value: Any = np
+    for part in dotted.split(".")[1:]:
+        value = getattr(value, part, None)
+    return value is not None
