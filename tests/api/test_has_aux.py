@@ -83,6 +83,15 @@ def three(x):
 
 def constant(x):
     return 1.0
+
+def cubed(x):
+    return x ** 3, "cubed"
+
+def uses_grad_with_aux(x):
+    slope, label = ad.grad(cubed, has_aux=True)(x)
+    return slope * x
+
+import s2s_ad as ad
 """
 
 
@@ -217,6 +226,20 @@ def test_aux_comes_from_the_same_run_as_the_derivative(m):
         assert out == 2.0 * noise and pullback(1.0) == (noise,)
         out, tangent, noise = ad.jvp(m.drawn, (2.0,), (1.0,), has_aux=True)
         assert out == 2.0 * noise and tangent == noise
+
+
+def test_grad_with_aux_inside_a_differentiated_function(m):
+    # uses_grad_with_aux(x) = 3 x^3: the emitted grad of cubed is differentiated again
+    assert ad.grad(m.uses_grad_with_aux)(2.0) == pytest.approx(9 * 2.0**2)
+    assert ad.jvp(m.uses_grad_with_aux, (2.0,), (1.0,)) == pytest.approx((24.0, 36.0))
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_with_aux_and_several_inputs(m, mode):
+    jac, aux = ad.jacobian(m.scalar_aux, wrt=(0, 1), mode=mode, has_aux=True)(1.5, -0.7)
+    assert jac == pytest.approx((2 * 1.5 * 0.49, 2 * -0.7 * 1.5**2)) and aux == pytest.approx(
+        1.5 * -0.7 + 1
+    )
 
 
 def test_decorator_binds_has_aux(m):
