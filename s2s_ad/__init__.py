@@ -9,6 +9,7 @@
 
 from .api.checkpointing import checkpoint, checkpointed
 from .api.custom import defjvp, defvjp
+from .api.graph import graph
 from .api.higher import curl, divergence, hessian, hvp, jacobian, laplacian
 from .api.transforms import (
     check_grad,
@@ -38,6 +39,7 @@ __all__ = [
     "differentiate",
     "divergence",
     "grad",
+    "graph",
     "hessian",
     "hvp",
     "jacobian",

@@ -146,7 +146,9 @@ def optimized_agrees_with_unoptimized(monkeypatch, request):
         optimized = specialize(self, args)
         if not self.optimize:
             return optimized
-        plain = Derived(self.f, self.mode, self.wrt, optimize=False, order=self.order)
+        plain = Derived(
+            self.f, self.mode, self.wrt, optimize=False, order=self.order, has_aux=self.has_aux
+        )
         plain.inner = self.inner
         return _compared(optimized, specialize(plain, args))
 

@@ -1,6 +1,7 @@
 """The ``s2s-ad`` command: print the derivative code s2s_ad emits for a function.
 
 s2s-ad PATH.py:FUNC [--mode forward|reverse] [--wrt x,y] [--trace] [--no-optimize]
+                    [--graph [--format dot|svg|png] [-o FILE]]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import List, Optional
 from ..compiler.derived import parameters, signature
 from ..compiler.errors import TransformError
 from . import transforms as api
+from .graph import graph as draw_graph
 
 EXIT_OK, EXIT_TRANSFORM, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-optimize", action="store_true", help="print the code before optimization"
     )
+    _add_graph_options(parser)
     return parser
 
 
@@ -78,9 +81,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command; returns the exit status (0 ok, 1 cannot transform, 2 usage)."""
     args = _parser().parse_args(argv)
     try:
+        _check_graph_options(args)
         fn = _load_function(args.target)
         if args.trace:
             text = api.trace(fn)
+        elif args.graph:
+            text = _graph(fn, args)
         else:
             wrt = _wrt(args.wrt, fn)
             text = api.source(fn, mode=args.mode, wrt=wrt, optimize=not args.no_optimize)
@@ -90,10 +96,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except TransformError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_TRANSFORM
-    except TypeError as exc:
+    except (TypeError, ImportError, RuntimeError) as exc:  # ImportError: graphviz is missing
         print(f"s2s-ad: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.write(text)
+    if isinstance(text, bytes):  # a picture
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text)
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -114,6 +124,49 @@ def _annotated_integer(fn, name: str) -> bool:
     """Whether a parameter is annotated ``int`` or ``bool``: a count or a flag."""
     annotation = signature(fn).parameters[name].annotation
     return annotation in (int, bool, "int", "bool")
+
+
+# ------------------------------------------------- --graph: the picture of ad.graph
+
+
+def _add_graph_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("computational graph (ad.graph)")
+    group.add_argument(
+        "--graph",
+        action="store_true",
+        help="print the computational graph as Graphviz DOT instead of code, with the "
+        "adjoint (--mode reverse) or tangent (--mode forward) flow",
+    )
+    group.add_argument(
+        "--format",
+        choices=("dot", "svg", "png"),
+        help="with --graph: DOT text (default), or a picture (needs the graphviz extra: "
+        'pip install "s2s_ad[graph]")',
+    )
+    group.add_argument("-o", "--output", metavar="FILE", help="with --graph: write it to FILE")
+
+
+def _check_graph_options(args: argparse.Namespace) -> None:
+    if not args.graph and (args.format or args.output):
+        raise _Usage("--format and -o/--output go with --graph")
+    if args.graph and args.trace:
+        raise _Usage("--graph and --trace are two outputs: choose one")
+    if args.graph and args.format == "png" and not args.output and sys.stdout.isatty():
+        raise _Usage("a PNG is not for a terminal: give -o FILE or redirect the output")
+
+
+def _graph(fn, args: argparse.Namespace):
+    """The DOT text or the picture's bytes; ``""`` once written to ``-o FILE``."""
+    picture = draw_graph(fn, mode=args.mode, wrt=_wrt(args.wrt, fn))
+    data = picture.pipe(args.format or "dot")
+    if args.output:
+        try:
+            with open(args.output, "wb") as file:
+                file.write(data)
+        except OSError as exc:
+            raise _Usage(f"cannot write {args.output}: {exc.strerror}") from None
+        return ""
+    return data.decode() if (args.format or "dot") == "dot" else data
 
 
 def main_entry() -> None:

@@ -197,12 +197,14 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
     return named(hessian_of, f, "hessian")
 
 
-def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable:
+def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto", has_aux: bool = False) -> Callable:
     """The Jacobian of ``f``: shape ``out.shape + in.shape``.
 
     ``mode="forward"`` runs one JVP sweep per input entry; ``"reverse"`` one
     primal sweep and then one pullback per output entry; ``"auto"`` picks
-    forward when the inputs have fewer entries than the output.
+    forward when the inputs have fewer entries than the output.  With
+    ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
+    ``(jacobian, aux)``.
 
     >>> import numpy as np
     >>> def f(x):
@@ -211,26 +213,35 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto") -> Callable:
     array([[2., 1.],
            [1., 2.],
            [0., 3.]])
+    >>> jacobian(lambda x: (x ** 2, "aux"), has_aux=True)(3.0)
+    (6.0, 'aux')
     """
     check_function(f, "jacobian")
     if mode not in JACOBIAN_MODES:
         raise TypeError(f"jacobian: mode must be one of {JACOBIAN_MODES}, got {mode!r}")
+    if not isinstance(has_aux, bool):
+        raise TypeError(f"jacobian: has_aux must be True or False, got {has_aux!r}")
     names, single = resolve_wrt(f, wrt, "jacobian")
-    forward = derived_of(f, JVP, names)
+    forward = derived_of(f, JVP, names, has_aux=has_aux)
     sweep = _sweep(forward)
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
         args, inputs = _arguments(forward, args, kwargs, "jacobian")
-        chosen = mode
+        chosen, primal = mode, None
         if mode == "auto":
-            out = f(*args)
+            if has_aux:  # the reverse primal sweep gives the output without calling f again
+                primal = vjp(f, *args, wrt=tuple(names), has_aux=True)
+                out = primal[0]
+            else:
+                out = f(*args)
             _check_output(out)
             chosen = "forward" if sum(map(np.size, inputs)) < np.size(out) else "reverse"
         if chosen == "forward":
-            result = _forward_jacobian(sweep, args, inputs)
+            result, aux = _forward_jacobian(sweep, args, inputs)
         else:
-            result = _reverse_jacobian(f, args, inputs, names)
-        return result[0] if single else result
+            result, aux = _reverse_jacobian(f, args, inputs, names, has_aux, primal)
+        result = result[0] if single else result
+        return (result, aux[0]) if has_aux else result
 
     return named(jacobian_of, f, "jacobian")
 
@@ -244,24 +255,28 @@ def _check_output(out: Any) -> None:
         )
 
 
-def _forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> tuple:
-    """One JVP sweep per input entry; each gives a column."""
+def _forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> Tuple[tuple, list]:
+    """One JVP sweep per input entry; each gives a column.  Also the aux of the
+    last sweep, in a list (empty without ``has_aux``)."""
     result = []
     for j, x_j in enumerate(inputs):
         columns, out = [], None
         for k in range(np.size(x_j)):
-            out, column = sweep(args, _unit_tangents(inputs, j, k))
+            out, column, *aux = sweep(args, _unit_tangents(inputs, j, k))
             columns.append(column)
         if out is None:  # an empty input
-            out, _ = sweep(args, tuple(_zero(x) for x in inputs))
+            out, _, *aux = sweep(args, tuple(_zero(x) for x in inputs))
         _check_output(out)
         result.append(_assemble(columns, out, x_j) if columns else np.zeros(np.shape(out) + (0,)))
-    return tuple(result)
+    return tuple(result), aux
 
 
-def _reverse_jacobian(f: Callable, args: tuple, inputs: list, names) -> tuple:
-    """One primal sweep, then one pullback per output entry; each gives a row."""
-    out, pullback = vjp(f, *args, wrt=tuple(names))
+def _reverse_jacobian(
+    f: Callable, args: tuple, inputs: list, names, has_aux: bool = False, primal=None
+) -> Tuple[tuple, list]:
+    """One primal sweep (``primal``, if it ran already), then one pullback per output
+    entry; each gives a row.  Also the aux, in a list (empty without ``has_aux``)."""
+    out, pullback, *aux = primal or vjp(f, *args, wrt=tuple(names), has_aux=has_aux)
     _check_output(out)
     rows: List[tuple] = [pullback(_basis(as_real(out), m)) for m in range(np.size(out))]
     result = []
@@ -271,7 +286,7 @@ def _reverse_jacobian(f: Callable, args: tuple, inputs: list, names) -> tuple:
             continue
         flat = np.stack([np.reshape(np.asarray(row[j]), -1) for row in rows], axis=0)
         result.append(flat.reshape(np.shape(out) + np.shape(x_j)))
-    return tuple(result)
+    return tuple(result), aux
 
 
 def laplacian(f: Callable) -> Callable:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import runtime
 from ..compiler import hooks, pipeline
 from ..compiler.derived import (
     Derived,
@@ -45,8 +46,11 @@ SOURCE_MODES = {
 # ------------------------------------------------------------ transforms
 
 
-def grad(f: Callable, wrt: Wrt = 0) -> Callable:
+def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable:
     """The gradient of a scalar-valued ``f`` with respect to ``wrt``.
+
+    With ``has_aux=True``, ``f`` returns ``(output, aux)``: the output is
+    differentiated, ``aux`` is passed through, and the result is ``(gradient, aux)``.
 
     >>> def f(x, y):
     ...     return x * x * y
@@ -54,30 +58,42 @@ def grad(f: Callable, wrt: Wrt = 0) -> Callable:
     12.0
     >>> grad(f, wrt=(0, "y"))(3.0, 2.0)
     (12.0, 9.0)
+    >>> def loss(x):
+    ...     return x ** 2, {"x": x}
+    >>> grad(loss, has_aux=True)(3.0)
+    (6.0, {'x': 3.0})
     """
     check_function(f, "grad")
     names, single = resolve_wrt(f, wrt, "grad")
-    derived = derived_of(f, GRAD, names)
+    derived = derived_of(f, GRAD, names, has_aux=_flag(has_aux, "grad"))
     if single or len(names) > 1:
         return named(forwarding(derived), f, "grad")
 
     def gradient(*args, **kwargs):
+        if has_aux:
+            result, aux = derived(*args, **kwargs)
+            return (result,), aux
         return (derived(*args, **kwargs),)
 
     return named(gradient, f, "grad")
 
 
-def value_and_grad(f: Callable, wrt: Wrt = 0) -> Callable:
+def value_and_grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable:
     """``(f(*args), gradient)`` in one pass.
+
+    With ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
+    ``((output, aux), gradient)``.
 
     >>> def f(x):
     ...     return x ** 3
     >>> value_and_grad(f)(2.0)
     (8.0, 12.0)
+    >>> value_and_grad(lambda x: (x ** 3, "aux"), has_aux=True)(2.0)
+    ((8.0, 'aux'), 12.0)
     """
     check_function(f, "value_and_grad")
     names, single = resolve_wrt(f, wrt, "value_and_grad")
-    derived = derived_of(f, VALUE_AND_GRAD, names)
+    derived = derived_of(f, VALUE_AND_GRAD, names, has_aux=_flag(has_aux, "value_and_grad"))
     if single or len(names) > 1:
         return named(forwarding(derived), f, "value_and_grad")
 
@@ -88,19 +104,27 @@ def value_and_grad(f: Callable, wrt: Wrt = 0) -> Callable:
     return named(value_and_gradient, f, "value_and_grad")
 
 
-def vjp(f: Callable, *primals: Any, wrt: Optional[Wrt] = None) -> Tuple[Any, Callable]:
+def vjp(
+    f: Callable, *primals: Any, wrt: Optional[Wrt] = None, has_aux: bool = False
+) -> Tuple[Any, ...]:
     """``(f(*primals), pullback)``; ``pullback(cotangent)`` returns a tuple of cotangents.
 
     By default every float or array argument is differentiated.  The
-    pullback may be called several times.
+    pullback may be called several times.  With ``has_aux=True``, ``f``
+    returns ``(output, aux)``; the result is ``(output, pullback, aux)`` and
+    the pullback takes the cotangent of ``output`` alone.
 
     >>> def f(x, y):
     ...     return x * y
     >>> out, pullback = vjp(f, 3.0, 4.0)
     >>> out, pullback(1.0), pullback(2.0)
     (12.0, (4.0, 3.0), (8.0, 6.0))
+    >>> out, pullback, aux = vjp(lambda x: (x * x, x + 1.0), 3.0, has_aux=True)
+    >>> out, pullback(1.0), aux
+    (9.0, (6.0,), 4.0)
     """
     check_function(f, "vjp")
+    _flag(has_aux, "vjp")
     if wrt is None:
         params = parameters(f)
         names = tuple(
@@ -112,10 +136,10 @@ def vjp(f: Callable, *primals: Any, wrt: Optional[Wrt] = None) -> Tuple[Any, Cal
             raise TypeError("vjp: none of the arguments is a float or a float array")
     else:
         names, _ = resolve_wrt(f, wrt, "vjp")
-    derived = derived_of(f, VJP, names)
+    derived = derived_of(f, VJP, names, has_aux=has_aux)
     fn, args = derived.prepare(primals, {})
     try:
-        out, pullback = fn(*args)
+        out, pullback, *aux = fn(*args)
     except Exception as exc:
         annotate_error(exc)
         raise
@@ -127,20 +151,27 @@ def vjp(f: Callable, *primals: Any, wrt: Optional[Wrt] = None) -> Tuple[Any, Cal
             annotate_error(exc)
             raise
 
-    return out, named(checked_pullback, f, "pullback")
+    return (out, named(checked_pullback, f, "pullback"), *aux)
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[Any, Any]:
+def jvp(
+    f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False
+) -> Tuple[Any, ...]:
     """``(f(*primals), J @ tangents)``: forward mode.
 
-    A tangent of ``None`` marks an argument that is not differentiated.
+    A tangent of ``None`` marks an argument that is not differentiated.  With
+    ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
+    ``(output, tangent, aux)``.
 
     >>> def f(x, y):
     ...     return x * y
     >>> jvp(f, (3.0, 4.0), (1.0, None))
     (12.0, 4.0)
+    >>> jvp(lambda x: (x * x, "aux"), (3.0,), (1.0,), has_aux=True)
+    (9.0, 6.0, 'aux')
     """
     check_function(f, "jvp")
+    _flag(has_aux, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp expects primals and tangents as tuples: jvp(f, (x, y), (dx, dy))")
     if len(primals) != len(tangents):
@@ -154,6 +185,9 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
     names = tuple(name for name, t in zip(params, tangents) if t is not None)
     if not names:
         out = f(*primals)
+        if has_aux:
+            runtime.aux_of(out)
+            return out[0], zeros_like(out[0]), out[1]
         return out, zeros_like(out)
     for name, t in zip(params, tangents):
         if t is not None and not differentiable(t):
@@ -161,7 +195,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Tuple[A
                 f"jvp: the tangent of {name!r} is a {type(t).__name__}; "
                 "expected a float, an array, or a list, tuple or dict of those"
             )
-    derived = derived_of(f, JVP, names)
+    derived = derived_of(f, JVP, names, has_aux=has_aux)
     fn, args = derived.prepare(tuple(primals), {})
     active = tuple(as_real(t) for t in tangents if t is not None)
     try:
@@ -222,7 +256,12 @@ def trace(f: Callable) -> str:
 
 
 def source(
-    f: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bool = True, order: int = 1
+    f: Callable,
+    mode: str = "reverse",
+    wrt: Wrt = 0,
+    optimize: bool = True,
+    order: int = 1,
+    has_aux: bool = False,
 ) -> str:
     """The emitted derivative source of ``f``.
 
@@ -233,7 +272,8 @@ def source(
     code behind ``hvp``, ``hessian`` and ``laplacian``: it returns only the
     tangent, the Hessian times ``d2x`` (the second transform's names start
     with ``d2``).  Parameters annotated ``float`` get scalar code; others get
-    code that also handles arrays.
+    code that also handles arrays.  ``has_aux`` shows the code of the transforms
+    given ``has_aux=True`` (modes reverse, value_and_grad, vjp and forward).
 
     >>> def f(x: float):
     ...     return x * x
@@ -254,19 +294,25 @@ def source(
     names, _ = resolve_wrt(f, wrt, "source")
     kinds = pipeline.annotation_kinds(f)
     modes = SOURCE_MODES[mode]
+    if _flag(has_aux, "source") and modes not in (GRAD, VALUE_AND_GRAD, VJP, JVP):
+        raise TypeError(f"source: has_aux=True is not available in mode {mode!r}")
     if isinstance(modes, tuple):  # a transform of emitted code
         inner, outer = modes
         emitted = pipeline.build(f, Spec(inner, names, kinds, bool(optimize))).bind(f)
         return pipeline.build(emitted, Spec(outer, names, kinds, bool(optimize))).text
-    spec = Spec(modes, names, kinds, bool(optimize), order)
+    spec = Spec(modes, names, kinds, bool(optimize), order, has_aux)
     return pipeline.build(f, spec).text
 
 
-def differentiate(f: Optional[Callable] = None, *, wrt: Wrt = 0, mode: str = "reverse"):
+def differentiate(
+    f: Optional[Callable] = None, *, wrt: Wrt = 0, mode: str = "reverse", has_aux: bool = False
+):
     """Decorator: ``f`` unchanged, with its derivatives bound as attributes.
 
     ``f.grad``, ``f.value_and_grad``, ``f.jvp``, ``f.vjp``, ``f.source()`` and
     ``f.trace()``; ``wrt`` is their default, ``mode`` the default of ``source()``.
+    With ``has_aux=True``, ``f`` returns ``(output, aux)`` and the bound
+    derivatives pass ``aux`` through (as :func:`grad` and the others do).
 
     >>> @differentiate(wrt="y")
     ... def f(x, y):
@@ -275,22 +321,30 @@ def differentiate(f: Optional[Callable] = None, *, wrt: Wrt = 0, mode: str = "re
     (6.0, 2.0)
     """
     if f is None:
-        return functools.partial(differentiate, wrt=wrt, mode=mode)
+        return functools.partial(differentiate, wrt=wrt, mode=mode, has_aux=has_aux)
     check_function(f, "differentiate")
+    _flag(has_aux, "differentiate")
     resolve_wrt(f, wrt, "differentiate")
     if mode not in SOURCE_MODES:
         raise TypeError(f"differentiate: mode must be one of {sorted(SOURCE_MODES)}, got {mode!r}")
-    f.grad = grad(f, wrt)
-    f.value_and_grad = value_and_grad(f, wrt)
-    f.jvp = functools.partial(jvp, f)
-    f.vjp = functools.partial(vjp, f, wrt=wrt)
+    f.grad = grad(f, wrt, has_aux=has_aux)
+    f.value_and_grad = value_and_grad(f, wrt, has_aux=has_aux)
+    f.jvp = functools.partial(jvp, f, has_aux=has_aux)
+    f.vjp = functools.partial(vjp, f, wrt=wrt, has_aux=has_aux)
 
     def source_of(mode: str = mode, wrt: Wrt = wrt, optimize: bool = True) -> str:
-        return source(f, mode=mode, wrt=wrt, optimize=optimize)
+        return source(f, mode=mode, wrt=wrt, optimize=optimize, has_aux=has_aux)
 
     f.source = source_of
     f.trace = functools.partial(trace, f)
     return f
+
+
+def _flag(has_aux: Any, who: str) -> bool:
+    """``has_aux``, checked to be a bool."""
+    if not isinstance(has_aux, bool):
+        raise TypeError(f"{who}: has_aux must be True or False, got {has_aux!r}")
+    return has_aux
 
 
 # --------------------------------------------------------------- checking

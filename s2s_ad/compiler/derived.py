@@ -89,13 +89,20 @@ class Derived:
     """One transform of one function: emitted code per tuple of argument types."""
 
     def __init__(
-        self, f: Callable, mode: str, wrt: Tuple[str, ...], optimize: bool = True, order: int = 1
+        self,
+        f: Callable,
+        mode: str,
+        wrt: Tuple[str, ...],
+        optimize: bool = True,
+        order: int = 1,
+        has_aux: bool = False,
     ):
         self.f = f
         self.mode = mode
         self.wrt = wrt
         self.optimize = optimize
         self.order = order
+        self.has_aux = has_aux
         # Transform the code another transform emitted (forward-over-reverse, ...).
         self.inner: Optional[Derived] = getattr(f, "_s2s_derived", None)
         self.signature = signature(f)
@@ -159,7 +166,7 @@ class Derived:
     def emitted(self, kinds: Tuple[str, ...]) -> Callable:
         """The emitted function for these argument kinds (of ``inner``'s code, if any)."""
         target = self.inner.transformable(kinds) if self.inner else self.f
-        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order)
+        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order, self.has_aux)
         return pipeline.build(target, spec).bind(target)
 
     def transformable(self, kinds: Tuple[str, ...]) -> Callable:
@@ -176,13 +183,20 @@ _CACHE: weakref.WeakKeyDictionary[Callable, Dict[tuple, Derived]] = weakref.Weak
 
 
 def derived_of(
-    f: Callable, mode: str, wrt: Tuple[str, ...], inner: Optional[Derived] = None
+    f: Callable,
+    mode: str,
+    wrt: Tuple[str, ...],
+    inner: Optional[Derived] = None,
+    has_aux: bool = False,
 ) -> Derived:
-    """The cached transform of ``f``; with ``inner``, of the code ``inner`` emits for ``f``."""
+    """The cached transform of ``f``; with ``inner``, of the code ``inner`` emits for ``f``.
+
+    With ``has_aux``, ``f`` returns ``(output, aux)`` and only ``output`` is differentiated.
+    """
     per_function = _CACHE.setdefault(f, {})
-    key = (mode, wrt, inner and (inner.mode, inner.wrt))
+    key = (mode, wrt, inner and (inner.mode, inner.wrt), has_aux)
     if key not in per_function:
-        derived = per_function[key] = Derived(f, mode, wrt)
+        derived = per_function[key] = Derived(f, mode, wrt, has_aux=has_aux)
         derived.inner = inner or derived.inner
     return per_function[key]
 

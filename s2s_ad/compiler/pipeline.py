@@ -17,6 +17,7 @@ import gast
 
 from ..rules import ARRAY, SCALAR, UNKNOWN, kind_of_value
 from . import ir
+from .aux import split_aux, with_aux
 from .emit import EMITTED, Emitted, emit
 from .forward import forward
 from .lower import Lowered, lower_function
@@ -74,12 +75,16 @@ def _transform(fn: Callable, spec: Spec) -> Emitted:
     low = lower_function(fn)
     inner = EMITTED.get(fn.__code__.co_filename)
     low.names.level = inner.level + 1 if inner else 1  # derivative names say which transform
+    # with has_aux, the stages differentiate a view of the function that returns the output only
+    view, aux = split_aux(low, spec.mode) if spec.has_aux else (low, None)
     if spec.taylor:
-        result = taylor(low, spec)
+        result = taylor(view, spec)
     elif spec.mode.is_reverse:
-        result = reverse(low, spec)
+        result = reverse(view, spec)
     else:
-        result = forward(low, spec)
+        result = forward(view, spec)
+    if spec.has_aux:
+        result = with_aux(result, aux, spec.mode)
     if spec.optimize:
         result = optimize_ir(result, low.names.generated)
     result.doc = _docstring(low, spec)
@@ -98,6 +103,8 @@ def _docstring(low: Lowered, spec: Spec) -> str:
     if spec.mode == DERIVATIVE and spec.order > 1:
         what = f"Elementwise {ordinal(spec.order)} derivative"
     wrt = ", ".join(spec.wrt)
+    if spec.has_aux:
+        wrt += f", and {low.parsed.name}'s aux passed through"
     filename = low.parsed.filename
     emitted = re.fullmatch(r"<s2s_ad \S+ of (.*)>", filename)
     if emitted:  # code s2s_ad emitted, transformed again: name the user's function

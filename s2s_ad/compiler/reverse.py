@@ -192,7 +192,8 @@ class Reverse(ControlFlowReversal):
             raise TransformError(
                 "grad needs a function that returns one scalar, but this one returns a tuple",
                 ret.loc,
-                "use ad.vjp or ad.jacobian, or return a single value",
+                "use ad.vjp or ad.jacobian, or return a single value; for a value returned "
+                "beside the loss, return (loss, aux) and pass has_aux=True",
             )
         if not (isinstance(out, ir.Var) and out in self.active):
             return

@@ -2,7 +2,8 @@
 
 A :class:`Spec` is everything that decides the emitted code of one function:
 the mode, the differentiated parameters, the kind of every parameter, whether
-to optimize, and the order of a Taylor-mode derivative.  The pipeline caches
+to optimize, the order of a Taylor-mode derivative, and whether the function
+returns an auxiliary value beside its output (``has_aux``).  The pipeline caches
 emitted code by it, and every stage receives it whole.
 
 >>> spec = Spec("grad", ("x",), ("scalar", "array"))
@@ -55,6 +56,7 @@ class Spec:
     kinds: Tuple[Kind, ...]  # per parameter, in order
     optimize: bool = True
     order: int = 1  # of DERIVATIVE: above 1, Taylor mode (compiler/taylor.py)
+    has_aux: bool = False  # f returns (output, aux): output is differentiated (compiler/aux.py)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", Mode(self.mode))
@@ -62,6 +64,8 @@ class Spec:
         object.__setattr__(self, "kinds", tuple(Kind(k) for k in self.kinds))
         if self.order != 1 and self.mode != DERIVATIVE:
             raise ValueError(f"order={self.order} is only for mode 'derivative', not {self.mode!r}")
+        if self.has_aux and self.mode not in (GRAD, VALUE_AND_GRAD, VJP, JVP):
+            raise ValueError(f"has_aux is not supported in mode {self.mode!r}")
 
     @property
     def taylor(self) -> bool:

@@ -28,7 +28,7 @@ import numpy as np
 from .. import runtime
 from ..runtime import arrays, linalg
 from ..runtime import shape_ops as shapes
-from .core import LINEAR, lookup, nondifferentiable, refused, variadic_rule
+from .core import LINEAR, impure, lookup, nondifferentiable, refused, variadic_rule
 from .numpy import REDUCE, namespace, register_table
 
 # The functions ruled here, which the generated docs leave out.
@@ -47,6 +47,10 @@ def register_rules(namespace: Callable) -> None:
     """
     FUNCTIONS.clear()
     nondifferentiable(shapes.positions, shapes.elsewhere, linalg.tensorsolve_order)
+    # has_aux: the aux is passed through, never differentiated; its check runs where written,
+    # before the output is taken from the pair
+    nondifferentiable(runtime.aux_of)
+    impure(runtime.aux_of)
     for table, tuple_results in TABLES:
         register_table(table, namespace)
         FUNCTIONS.extend(table)

@@ -136,6 +136,22 @@ def stop_gradient(x: Any) -> Any:
     return x
 
 
+def aux_of(pair: Any) -> Any:
+    """The ``aux`` of ``(output, aux)``, which a function differentiated with
+    ``has_aux=True`` returns; anything but a pair is a ``TypeError``.
+
+    >>> aux_of((1.0, {"n": 3}))
+    {'n': 3}
+    """
+    if not isinstance(pair, tuple) or len(pair) != 2:
+        what = f"a tuple of {len(pair)} items" if isinstance(pair, tuple) else type(pair).__name__
+        raise TypeError(
+            "has_aux=True needs a function that returns a pair (output, aux), "
+            f"but this one returned {what}"
+        )
+    return pair[1]
+
+
 # Values built by displays and boolean operators.  The emitted code writes
 # them as Python syntax (``(a, b)``, ``a and b``); these functions are their
 # names in the IR, so that rules can be attached to them.
