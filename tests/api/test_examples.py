@@ -80,7 +80,7 @@ EXAMPLES = sorted(path.stem for path in (ROOT / "examples").glob("*.py"))
 NEEDS = {"mlp_digits": "sklearn"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def printed_twice(name):
     """The output of two runs of ``python examples/<name>.py``, with different hash seeds."""
     outputs = []
