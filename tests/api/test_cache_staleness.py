@@ -2,10 +2,10 @@
 the objects the free names denote, and the kinds of the other values they hold.
 
 Each test rebinds one of them -- a global helper, a global alias, a global constant
-that turns from a float into an array, a closure cell, a global of a called
-helper -- and checks both a fresh ``ad.grad(f)`` and a derived function built before
-the rebinding against central finite differences.  A file edited on disk without a
-reload is refused with a TransformError that says to reload.
+that turns from a float into an array, a closure cell, a global of a called helper,
+a module's attribute -- and checks both a fresh ``ad.grad(f)`` and a derived
+function built before the rebinding against central finite differences.  A file
+edited on disk without a reload is refused with a TransformError that says to reload.
 """
 
 import importlib
@@ -19,6 +19,8 @@ from s2s_ad import TransformError
 from conftest import central_difference, import_source
 
 SOURCE = """
+import types
+
 import numpy as np
 
 def square(x):
@@ -44,6 +46,12 @@ def scaled(x):
 
 def callee_user(x):
     return np.sum(scaled(x) * 2.0)
+
+tools = types.ModuleType("tools")
+tools.power = square
+
+def module_attribute_user(x):
+    return tools.power(x) + 1.0
 
 def make_closure():
     op = np.sin
@@ -78,6 +86,10 @@ CASES = {
     "constant float to array": (
         "constant_user",
         lambda m: rebind_global(m, "scale", np.array([1.0, -2.0, 0.5])),
+    ),
+    "module attribute": (
+        "module_attribute_user",
+        lambda m: lambda: setattr(m.tools, "power", m.cube),
     ),
     "callee's global": (
         "callee_user",
