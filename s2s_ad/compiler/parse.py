@@ -145,9 +145,9 @@ def _refuse_edited_file(fn: Callable) -> None:
     if not os.path.isfile(filename):  # an interactive cell or exec'd text: nothing to edit
         return
     compiled = _compiled_file(filename)
-    if compiled is None:
-        return  # the file does not compile: parsing reports it
-    same_place = compiled.get((code.co_name, code.co_firstlineno), [])
+    if compiled is None and not filename.endswith(".py"):
+        return  # code from another kind of file (a README's examples): nothing to compare
+    same_place = (compiled or {}).get((code.co_name, code.co_firstlineno), [])
     if not any(candidate == code for candidate in same_place):
         raise TransformError(
             f"the file defining {fn.__name__!r} has changed since its module was loaded: "

@@ -167,15 +167,21 @@ def f(x):
 """
 
 
+UNFINISHED = """
+def g(x:
+"""
+
+
 def test_a_file_edited_without_reload_is_refused(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))  # so that importlib.reload finds the file
     module = import_source(EDITED_BEFORE, tmp_path)
     path = tmp_path / f"{module.__name__}.py"
-    path.write_text(EDITED_AFTER)
-    assert module.f(3.0) == 9.0  # the old code still runs
-    with pytest.raises(TransformError, match="reload") as error:
-        ad.value_and_grad(module.f)(3.0)
-    assert str(path) in str(error.value)
+    for edited in (EDITED_AFTER + UNFINISHED, EDITED_AFTER):  # mid-edit, then saved
+        path.write_text(edited)
+        assert module.f(3.0) == 9.0  # the old code still runs
+        with pytest.raises(TransformError, match="reload") as error:
+            ad.value_and_grad(module.f)(3.0)
+        assert str(path) in str(error.value)
     module = importlib.reload(module)
     value, gradient = ad.value_and_grad(module.f)(3.0)
     assert value == 81.0
