@@ -18,6 +18,7 @@ import numpy as np
 
 from ..rules import kind_of_value
 from . import hooks, pipeline
+from .dependencies import Dependencies
 from .emit import EMITTED
 from .spec import Spec
 
@@ -109,6 +110,7 @@ class Derived:
         self.params = parameters(f)
         self.positions = tuple(self.params.index(w) for w in wrt)
         self.by_types: Dict[tuple, Callable] = {}
+        self.dependencies: Optional[Dependencies] = None  # what by_types was built from
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the emitted code; an error inside it names the user's line."""
@@ -122,11 +124,22 @@ class Derived:
     def prepare(self, args: tuple, kwargs: dict) -> Tuple[Callable, tuple]:
         """The emitted function for these arguments, and the arguments in order."""
         args = self.in_order(args, kwargs)
+        dependencies = self.dependencies
+        if dependencies is None or not dependencies.hold():  # a global was rebound
+            self.by_types.clear()
+            self.dependencies = Dependencies(self.user_function())
         key = tuple(map(type, args))
         fn = self.by_types.get(key)
         if fn is None:
             fn = self.by_types[key] = self._specialize(args)
         return fn, args
+
+    def user_function(self) -> Callable:
+        """The user's function whose code is transformed (through ``inner`` transforms)."""
+        derived = self
+        while derived.inner is not None:
+            derived = derived.inner
+        return derived.f
 
     def in_order(self, args: tuple, kwargs: dict) -> tuple:
         """The arguments by position, keywords and defaults filled in."""

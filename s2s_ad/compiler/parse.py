@@ -12,7 +12,10 @@ from __future__ import annotations
 import builtins
 import dis
 import inspect
+import linecache
+import os
 import textwrap
+import types
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -107,6 +110,7 @@ def parse(fn: Callable) -> Parsed:
             hint="s2s_ad reads source code: define the function in a file or module, "
             "not in an interactive prompt or with exec().",
         ) from None
+    _refuse_edited_file(fn)
     source = "".join(lines)
     dedented = textwrap.dedent(source)
     indent = _indent_removed(source, dedented)
@@ -126,6 +130,56 @@ def parse(fn: Callable) -> Parsed:
         )
     _refuse_cut_source(code, first_lineno + len(lines) - 1, where)
     return Parsed(fn, node, filename, first_lineno, indent, lines, Resolver(fn))
+
+
+def _refuse_edited_file(fn: Callable) -> None:
+    """A TransformError if ``fn``'s file on disk no longer compiles to the code that runs.
+
+    ``inspect`` reads the file as it is now; after an edit without a reload,
+    differentiating that text would differentiate code that does not run.
+    The file is compiled whole (so closures compile as they did) and the code
+    object defined at ``fn``'s line is compared with ``fn``'s.
+    """
+    code = fn.__code__
+    filename = code.co_filename
+    if not os.path.isfile(filename):  # an interactive cell or exec'd text: nothing to edit
+        return
+    compiled = _compiled_file(filename)
+    if compiled is None and not filename.endswith(".py"):
+        return  # code from another kind of file (a README's examples): nothing to compare
+    same_place = (compiled or {}).get((code.co_name, code.co_firstlineno), [])
+    if not any(candidate == code for candidate in same_place):
+        raise TransformError(
+            f"the file defining {fn.__name__!r} has changed since its module was loaded: "
+            "the code that runs is not the code in the file",
+            Loc(filename, code.co_firstlineno),
+            hint="reload the module (importlib.reload(module)) or restart Python, "
+            "then differentiate again",
+        )
+
+
+_COMPILED: Dict[str, Tuple[List[str], Optional[Dict[tuple, list]]]] = {}
+
+
+def _compiled_file(filename: str) -> Optional[Dict[tuple, list]]:
+    """The code objects a file's current text defines, by (name, first line)."""
+    lines = linecache.getlines(filename)  # inspect has just refreshed the cache
+    cached = _COMPILED.get(filename)
+    if cached is not None and cached[0] is lines:
+        return cached[1]
+    try:
+        module = compile("".join(lines), filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        by_place = None
+    else:
+        by_place = {}
+        pending = [module]
+        while pending:
+            code = pending.pop()
+            by_place.setdefault((code.co_name, code.co_firstlineno), []).append(code)
+            pending += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    _COMPILED[filename] = (lines, by_place)
+    return by_place
 
 
 def _refuse_cut_source(code, last_lineno: int, where: Loc) -> None:

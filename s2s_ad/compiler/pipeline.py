@@ -1,8 +1,9 @@
 """The stages in order: parse -> lower -> analyse -> forward/reverse/taylor -> optimize -> emit.
 
 :func:`build` is the one entry point; it caches by the function's code
-object and the options, so a function is transformed once per set of
-options, and a redefined function (new code) gets a fresh derivative.
+object and the options and what its free names denote, so a function is transformed once per
+set of options, and a redefined function (new code) or a rebound global gets a
+fresh derivative.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 import threading
-import types
 from typing import Callable, Dict, Optional, Tuple
 
 import gast
 
-from ..rules import ARRAY, SCALAR, UNKNOWN, kind_of_value
+from ..rules import ARRAY, SCALAR, UNKNOWN
 from . import ir
 from .aux import split_aux, with_aux
+from .dependencies import Dependencies
 from .emit import EMITTED, Emitted, emit
 from .forward import forward
 from .lower import Lowered, lower_function
@@ -34,41 +35,17 @@ _LOCK = threading.Lock()
 def build(fn: Callable, spec: Spec) -> Emitted:
     """The emitted derivative of ``fn`` for ``spec`` (cached)."""
     code = fn.__code__
-    names, keep_alive = _free_names_identity(fn)
-    key = (code, code.co_filename, spec, names)
+    # Two closures of one ``def`` may call different functions (``make(np.sin)``,
+    # ``make(np.cos)``), and a global may be rebound: what the free names denote
+    # is part of the key, and its objects live as long as the entry.
+    dependencies = Dependencies(fn)
+    key = (code, code.co_filename, spec, dependencies.key)
     entry = _CACHE.get(key)
     if entry is None:
-        entry = (_transform(fn, spec), keep_alive)
+        entry = (_transform(fn, spec), dependencies.keep_alive)
         with _LOCK:
             _CACHE[key] = entry
     return entry[0]
-
-
-def _free_names_identity(fn: Callable) -> Tuple[tuple, list]:
-    """What the free names of ``fn`` denote, as far as the emitted code depends on it.
-
-    Two closures of one ``def`` share a code object but may call different
-    functions (``make(np.sin)``, ``make(np.cos)``); a rebound global may too.
-    Callables and modules count by identity (the rule depends on them),
-    other values by kind.  The objects are kept alive with the cache entry so
-    that their ids stay unique.
-    """
-    code = fn.__code__
-    values = []
-    for cell in fn.__closure__ or ():
-        try:
-            values.append(cell.cell_contents)
-        except ValueError:  # an empty cell
-            values.append(None)
-    values += [fn.__globals__[n] for n in code.co_names if n in fn.__globals__]
-    identity, keep_alive = [], []
-    for value in values:
-        if callable(value) or isinstance(value, types.ModuleType):
-            identity.append(id(value))
-            keep_alive.append(value)
-        else:
-            identity.append(kind_of_value(value))
-    return tuple(identity), keep_alive
 
 
 def _transform(fn: Callable, spec: Spec) -> Emitted:
