@@ -65,6 +65,11 @@ def checkpointed(
     >>> list(checkpointed(["a", "b"], snapshots=1))
     ['a', 'b']
     """
+    if not hasattr(iterable, "__iter__") or isinstance(iterable, (str, bytes)):
+        raise TypeError(
+            "checkpointed expects the loop's steps, an iterable such as range(n), "
+            f"got a {type(iterable).__name__}: {iterable!r}"
+        )
     if schedule not in (None, "sqrt", "binomial"):
         raise TypeError(f"checkpointed: schedule must be 'sqrt' or 'binomial', got {schedule!r}")
     if snapshots is not None and (

@@ -257,6 +257,14 @@ class StatementLowering(LoweringState):
                 call,
                 "write ad.checkpointed(range(n)) or ad.checkpointed(range(n), snapshots=s)",
             )
+        steps = call.args[0]
+        if isinstance(steps, gast.Constant) and not isinstance(steps.value, (str, bytes)):
+            raise self.error(
+                "ad.checkpointed expects the loop's steps, an iterable such as range(n), "
+                f"got the {type(steps.value).__name__} {steps.value!r}",
+                call,
+                f"write ad.checkpointed(range({steps.value!r}))",
+            )
         options = tuple((kw.arg, self.expression(kw.value)) for kw in call.keywords)
         inner = copy.copy(node)
         inner.iter = call.args[0]
