@@ -89,26 +89,29 @@ def check_cotangent(cotangent: Any, out: Any, who: str = "pullback") -> None:
     >>> check_cotangent(None, 0.5)
     Traceback (most recent call last):
     ...
-    TypeError: pullback: expected a cotangent shaped like the output (a float), got None
+    TypeError: pullback: the cotangent must be shaped like the output (a float), got None
     """
     if _same_kind_and_shape(cotangent, out):
         return
-    _check_like(cotangent, out, who, "cotangent", "the output")
+    _check_like(cotangent, out, who, "the cotangent", "the output")
 
 
-def check_tangent(tangent: Any, primal: Any, who: str, name: str) -> None:
-    """A tangent must have the structure and the shapes of its primal.
+def check_tangent(
+    tangent: Any, primal: Any, who: str, name: str, called: str = "the tangent of"
+) -> None:
+    """A tangent must have the structure and the shapes of its primal (argument ``name``).
 
     >>> check_tangent(np.ones(5), np.zeros(3), "jvp", "x")
     Traceback (most recent call last):
     ...
     TypeError: jvp: the tangent of 'x' must have the argument's shape (3,), got shape (5,)
     """
-    _check_like(tangent, primal, who, f"tangent of {name!r}", "the argument")
+    _check_like(tangent, primal, who, f"{called} {name!r}", "the argument")
 
 
 def _check_like(value: Any, like: Any, who: str, what: str, whose: str) -> None:
-    """``value`` has the container structure, shapes and number kind of ``like``."""
+    """``value`` has the container structure, shapes and number kind of ``like``;
+    ``what`` names ``value`` (with its article) and ``whose`` names ``like``."""
     if _same_kind_and_shape(value, like):
         return
     if isinstance(like, (tuple, list, dict)):
@@ -116,16 +119,14 @@ def _check_like(value: Any, like: Any, who: str, what: str, whose: str) -> None:
         return
     if value is None or not is_numeric(value) or isinstance(value, (tuple, list, dict)):
         raise TypeError(
-            f"{who}: expected a {what} shaped like {whose} ({describe(like)}), "
-            f"got {describe(value)}"
+            f"{who}: {what} must be shaped like {whose} ({describe(like)}), got {describe(value)}"
         )
     if np.shape(value) != np.shape(like):
         raise TypeError(
-            f"{who}: the {what} must have {whose}'s shape {np.shape(like)}, "
-            f"got shape {np.shape(value)}"
+            f"{who}: {what} must have {whose}'s shape {np.shape(like)}, got shape {np.shape(value)}"
         )
     if np.iscomplexobj(value) and not np.iscomplexobj(like):
-        raise TypeError(f"{who}: the {what} is complex, but {whose} is real ({describe(like)})")
+        raise TypeError(f"{who}: {what} is complex, but {whose} is real ({describe(like)})")
 
 
 def _check_container(value: Any, like: Any, who: str, what: str, whose: str) -> None:
@@ -133,7 +134,7 @@ def _check_container(value: Any, like: Any, who: str, what: str, whose: str) -> 
     if isinstance(like, dict):
         if not isinstance(value, dict) or value.keys() != like.keys():
             raise TypeError(
-                f"{who}: expected a {what} that is a dict with the keys {sorted(like)} of "
+                f"{who}: {what} must be a dict with the keys {sorted(like)} of "
                 f"{whose}, got {describe(value)}"
                 + (f" with keys {sorted(value)}" if isinstance(value, dict) else "")
             )
@@ -142,7 +143,7 @@ def _check_container(value: Any, like: Any, who: str, what: str, whose: str) -> 
         return
     if not isinstance(value, (tuple, list)) or len(value) != len(like):
         raise TypeError(
-            f"{who}: expected a {what} that is a tuple or list of {len(like)} items, "
+            f"{who}: {what} must be a tuple or list of {len(like)} items "
             f"like {whose} (a {kind}), got {describe(value)}"
             + (f" of {len(value)} items" if isinstance(value, (tuple, list)) else "")
         )

@@ -152,7 +152,7 @@ def hvp(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
         if vs is None or len(vs) != len(names):
             raise TypeError(f"hvp: v must be a tuple of {len(names)} arrays, one per wrt argument")
         for value, x, name in zip(vs, inputs, names):
-            check_tangent(value, x, "hvp", name)
+            check_tangent(value, x, "hvp", name, called="v for")
         tangents = tuple(as_real(value) for value in vs)
         product = sweep(primals, tangents)
         return product

@@ -184,7 +184,7 @@ def test_pullback_rejects_a_cotangent_of_another_shape():
 
 def test_pullback_rejects_none():
     _, pullback = ad.vjp(triple, np.ones(3))
-    with pytest.raises(TypeError, match=r"expected a cotangent shaped like the output .*got None"):
+    with pytest.raises(TypeError, match=r"the cotangent must be shaped like the output .*got None"):
         pullback(None)
 
 
@@ -197,7 +197,9 @@ def test_pullback_rejects_a_complex_cotangent_for_a_real_output():
 def test_a_tuple_output_needs_a_tuple_cotangent():
     x = np.array([0.4, -1.1, 0.9])
     _, pullback = ad.vjp(two_outputs, x)
-    with pytest.raises(TypeError, match="tuple or list of 2 items.*got an array of shape"):
+    with pytest.raises(
+        TypeError, match="must be a tuple or list of 2 items like the output.*got an array of shape"
+    ):
         pullback(np.ones(3))
     with pytest.raises(TypeError, match="tuple or list of 2 items.*got a tuple of 3 items"):
         pullback((np.ones(3), 1.0, 1.0))
@@ -221,13 +223,43 @@ def test_an_array_output_takes_a_float32_cotangent():
     np.testing.assert_allclose(gradient, [3.0, 6.0, 9.0])
 
 
+def dict_output(x):
+    return {"a": x * 2.0, "b": np.sum(x)}
+
+
+def test_a_dict_output_needs_a_dict_cotangent_with_its_keys():
+    x = np.array([0.4, -1.1])
+    _, pullback = ad.vjp(dict_output, x)
+    with pytest.raises(TypeError, match=r"keys \['a', 'b'\] of the output, got a dict with keys"):
+        pullback({"a": np.ones(2)})
+    (gradient,) = pullback({"a": np.array([1.0, -1.0]), "b": 0.5})
+
+    def weighted(x):
+        out = dict_output(x)
+        return np.sum(out["a"] * np.array([1.0, -1.0])) + 0.5 * out["b"]
+
+    np.testing.assert_allclose(gradient, fd_gradient(weighted, (x,), 0), rtol=1e-7)
+
+
 # --------------------------------------------------------------- tangents
+
+
+def product_of_items(xs):
+    return xs[0] * xs[1]
+
+
+def test_a_list_argument_needs_a_list_tangent_of_its_length():
+    with pytest.raises(TypeError, match="tuple or list of 2 items like the argument .a list."):
+        ad.jvp(product_of_items, ([2.0, 3.0],), ([1.0],))
+    assert ad.jvp(product_of_items, ([2.0, 3.0],), ([1.0, 0.5],)) == pytest.approx((6.0, 4.0))
 
 
 def test_jvp_rejects_a_tangent_of_another_shape():
     with pytest.raises(TypeError, match=r"tangent of 'x' must have the argument's shape \(3,\)"):
         ad.jvp(triple, (np.ones(3),), (np.ones(5),))
-    with pytest.raises(TypeError, match=r"tangent of 'x' shaped like the argument .*str"):
+    with pytest.raises(
+        TypeError, match=r"the tangent of 'x' must be shaped like the argument .*str"
+    ):
         ad.jvp(triple, (np.ones(3),), ("abc",))
 
 
@@ -240,7 +272,9 @@ def test_jvp_accepts_a_float32_tangent():
 
 
 def test_hvp_rejects_a_v_of_another_shape():
-    with pytest.raises(TypeError, match=r"hvp: the tangent of 'w' must have the argument's shape"):
+    with pytest.raises(
+        TypeError, match=r"hvp: v for 'w' must have the argument's shape \(3,\), got shape \(5,\)"
+    ):
         ad.hvp(softplus_sum)(np.ones(3), np.ones(5))
 
 
