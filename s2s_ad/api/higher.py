@@ -294,11 +294,11 @@ def _reverse_jacobian(
     return tuple(result), aux
 
 
-def laplacian(f: Callable) -> Callable:
+def laplacian(f: Callable, optimize: bool = True) -> Callable:
     """The trace of the Hessian of a scalar ``f: R^n -> R`` (first argument).
 
     One forward-over-reverse sweep per input entry, each giving one diagonal
-    entry ``e_k . H e_k``.
+    entry ``e_k . H e_k``.  ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def f(x):
@@ -308,7 +308,7 @@ def laplacian(f: Callable) -> Callable:
     """
     check_function(f, "laplacian")
     names, _ = resolve_wrt(f, 0, "laplacian")
-    over_gradient = _over_gradient(f, names)
+    over_gradient = _over_gradient(f, names, flag(optimize, "optimize", "laplacian"))
     sweep = _sweep(over_gradient)
 
     def laplacian_of(*args: Any, **kwargs: Any) -> Any:
@@ -322,10 +322,10 @@ def laplacian(f: Callable) -> Callable:
     return named(laplacian_of, f, "laplacian")
 
 
-def divergence(f: Callable) -> Callable:
+def divergence(f: Callable, optimize: bool = True) -> Callable:
     """``sum_i d f_i / d x_i`` for ``f: R^n -> R^n`` (first argument).
 
-    One JVP sweep per input entry.
+    One JVP sweep per input entry.  ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def field(x):
@@ -335,7 +335,7 @@ def divergence(f: Callable) -> Callable:
     """
     check_function(f, "divergence")
     names, _ = resolve_wrt(f, 0, "divergence")
-    forward = derived_of(f, JVP, names)
+    forward = derived_of(f, JVP, names, optimize=flag(optimize, "optimize", "divergence"))
     sweep = _sweep(forward)
 
     def divergence_of(*args: Any, **kwargs: Any) -> Any:
@@ -354,8 +354,10 @@ def divergence(f: Callable) -> Callable:
     return named(divergence_of, f, "divergence")
 
 
-def curl(f: Callable) -> Callable:
+def curl(f: Callable, optimize: bool = True) -> Callable:
     """The curl of ``f: R^3 -> R^3`` (first argument), from its Jacobian by forward mode.
+
+    ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def field(p):
@@ -365,7 +367,7 @@ def curl(f: Callable) -> Callable:
     array([ 1., -4.,  3.])
     """
     check_function(f, "curl")
-    jacobian_of = jacobian(f, wrt=0, mode="forward")
+    jacobian_of = jacobian(f, wrt=0, mode="forward", optimize=optimize)
 
     def curl_of(*args: Any, **kwargs: Any) -> Any:
         J = jacobian_of(*args, **kwargs)

@@ -97,6 +97,19 @@ def test_vjp_jvp_and_higher_transforms_agree_with_finite_differences(optimize):
     assert second == pytest.approx(np.cos(0.7) * 0.7 + np.sin(0.7), rel=1e-12)
 
 
+def field(p):
+    return np.array([p[1] * p[2], 2.0 * p[0] * p[2], 3.0 * p[0] * p[1] + p[2] ** 2])
+
+
+@pytest.mark.parametrize("optimize", [True, False])
+def test_vector_calculus_agrees_with_closed_forms(optimize):
+    p = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(ad.curl(field, optimize=optimize)(p), [p[0], -2.0 * p[1], p[2]])
+    assert ad.divergence(field, optimize=optimize)(p) == pytest.approx(2.0 * p[2])
+    laplacian = ad.laplacian(lambda x: np.sum(x**2) * x[0], optimize=optimize)(p)
+    assert laplacian == pytest.approx(10.0 * p[0])  # 6 x0 + 2 x0 + 2 x0
+
+
 def softplus_unrolled(w):
     return np.log(1.0 + np.exp(w[0])) + np.log(1.0 + np.exp(2.0 * w[1])) * w[2]
 
@@ -164,7 +177,17 @@ def test_optimize_false_runs_the_unoptimized_emission():
 
 
 @pytest.mark.parametrize(
-    "transform", [ad.grad, ad.value_and_grad, ad.hvp, ad.hessian, ad.jacobian, ad.derivative]
+    "transform",
+    [
+        ad.grad,
+        ad.value_and_grad,
+        ad.hvp,
+        ad.hessian,
+        ad.jacobian,
+        ad.derivative,
+        ad.laplacian,
+        ad.divergence,
+    ],
 )
 def test_optimize_must_be_a_bool(transform):
     with pytest.raises(TypeError, match="optimize must be True or False, got 'no'"):
