@@ -324,7 +324,7 @@ def test_a_constant_numeric_output_still_has_a_zero_gradient():
 
 
 def test_checkpointed_needs_an_iterable():
-    with pytest.raises(TypeError, match="an iterable such as range.n., got a int: 5"):
+    with pytest.raises(TypeError, match="an iterable such as range.n., got an int: 5"):
         ad.checkpointed(5)
     with pytest.raises(TypeError, match="snapshots must be an int of at least 1, got 0"):
         ad.checkpointed(range(3), snapshots=0)
@@ -341,3 +341,19 @@ def test_checkpointed_of_an_int_in_a_differentiated_function_names_the_fix():
     with pytest.raises(ad.TransformError, match=r"got the int 5") as raised:
         ad.grad(looped_five_times)(1.0)
     assert "ad.checkpointed(range(5))" in str(raised.value)
+
+
+def looped_n_times(x, n):
+    t = x
+    for _ in ad.checkpointed(n):
+        t = t * 1.1
+    return t
+
+
+@pytest.mark.parametrize("transform", [ad.grad, ad.value_and_grad])
+def test_checkpointed_of_an_int_variable_raises_at_the_call(transform):
+    with pytest.raises(TypeError, match="an iterable such as range.n., got an int: 5"):
+        transform(looped_n_times)(1.0, 5)
+    value, gradient = ad.value_and_grad(looped_n_times)(1.0, range(5))
+    assert value == pytest.approx(1.1**5)
+    assert gradient == pytest.approx(fd_gradient(looped_n_times, (1.0, range(5)), 0))

@@ -15,7 +15,7 @@ from typing import List, Optional
 import gast
 
 from ... import runtime
-from ...runtime.schedules import checkpointed
+from ...runtime.schedules import check_steps, checkpointed
 from .. import ir, nested
 from ..parse import dotted_name
 from .expressions import BINARY
@@ -265,6 +265,8 @@ class StatementLowering(LoweringState):
                 call,
                 f"write ad.checkpointed(range({steps.value!r}))",
             )
+        if isinstance(steps, gast.Name):  # a clear error where its value is no iterable
+            self.emit(ir.Call(check_steps, (self.expression(steps),)), call)
         options = tuple((kw.arg, self.expression(kw.value)) for kw in call.keywords)
         inner = copy.copy(node)
         inner.iter = call.args[0]
