@@ -26,6 +26,7 @@ import numpy as np
 from ..compiler.derived import Derived, annotate_error, as_real, derived_of, parameters
 from ..compiler.spec import GRAD, JVP, TANGENT
 from .arguments import Wrt, check_function, named, resolve_wrt
+from .checks import check_tangent, flag
 from .transforms import vjp
 
 JACOBIAN_MODES = ("forward", "reverse", "auto")
@@ -108,32 +109,35 @@ def _sweep(derived: Derived) -> Callable:
     return sweep
 
 
-def _over_gradient(f: Callable, names: Tuple[str, ...]) -> Derived:
+def _over_gradient(f: Callable, names: Tuple[str, ...], optimize: bool = True) -> Derived:
     """Forward mode over the emitted gradient of ``f`` (cached per function and ``wrt``).
 
     Its code returns only the tangent, ``H @ v``: the gradient itself is not needed.
     """
-    return derived_of(f, TANGENT, names, inner=derived_of(f, GRAD, names))
+    gradient = derived_of(f, GRAD, names, optimize=optimize)
+    return derived_of(f, TANGENT, names, inner=gradient, optimize=optimize)
 
 
 # ------------------------------------------------------------- transforms
 
 
-def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
+def hvp(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """``g(*args, v)``: the Hessian of scalar ``f`` times ``v``, without forming the Hessian.
 
     Forward mode over the emitted gradient (forward-over-reverse).  With a
     tuple ``wrt``, ``v`` is a tuple shaped like those arguments and so is the
-    result.
+    result.  ``optimize=False`` runs the unoptimized emission.
 
     >>> def f(x, y):
     ...     return x ** 3 * y
     >>> hvp(f)(2.0, 1.0, 1.0)
     12.0
+    >>> hvp(f, optimize=False)(2.0, 1.0, 1.0)
+    12.0
     """
     check_function(f, "hvp")
     names, single = resolve_wrt(f, wrt, "hvp")
-    over_gradient = _over_gradient(f, names)
+    over_gradient = _over_gradient(f, names, flag(optimize, "optimize", "hvp"))
     sweep = _sweep(over_gradient)
 
     def hessian_vector_product(*args: Any) -> Any:
@@ -148,11 +152,7 @@ def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
         if vs is None or len(vs) != len(names):
             raise TypeError(f"hvp: v must be a tuple of {len(names)} arrays, one per wrt argument")
         for value, x, name in zip(vs, inputs, names):
-            if np.shape(value) != np.shape(x):
-                raise TypeError(
-                    f"hvp: v for {name!r} has shape {np.shape(value)}, "
-                    f"but the argument has shape {np.shape(x)}"
-                )
+            check_tangent(value, x, "hvp", name, called="v for")
         tangents = tuple(as_real(value) for value in vs)
         product = sweep(primals, tangents)
         return product
@@ -160,12 +160,13 @@ def hvp(f: Callable, wrt: Wrt = 0) -> Callable:
     return named(hessian_vector_product, f, "hvp")
 
 
-def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
+def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """The Hessian of a scalar ``f``: shape ``in.shape + in.shape``.
 
     One forward-over-reverse sweep per input entry.  With a tuple ``wrt`` the
     result is nested tuples of blocks ``H[i][j]`` of shape
-    ``x_i.shape + x_j.shape`` (JAX's convention).
+    ``x_i.shape + x_j.shape`` (JAX's convention).  ``optimize=False`` runs the
+    unoptimized emission.
 
     >>> import numpy as np
     >>> def f(x):
@@ -176,7 +177,7 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
     """
     check_function(f, "hessian")
     names, single = resolve_wrt(f, wrt, "hessian")
-    over_gradient = _over_gradient(f, names)
+    over_gradient = _over_gradient(f, names, flag(optimize, "optimize", "hessian"))
     sweep = _sweep(over_gradient)
 
     def hessian_of(*args: Any, **kwargs: Any) -> Any:
@@ -197,14 +198,16 @@ def hessian(f: Callable, wrt: Wrt = 0) -> Callable:
     return named(hessian_of, f, "hessian")
 
 
-def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto", has_aux: bool = False) -> Callable:
+def jacobian(
+    f: Callable, wrt: Wrt = 0, mode: str = "auto", has_aux: bool = False, optimize: bool = True
+) -> Callable:
     """The Jacobian of ``f``: shape ``out.shape + in.shape``.
 
     ``mode="forward"`` runs one JVP sweep per input entry; ``"reverse"`` one
     primal sweep and then one pullback per output entry; ``"auto"`` picks
     forward when the inputs have fewer entries than the output.  With
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
-    ``(jacobian, aux)``.
+    ``(jacobian, aux)``.  ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def f(x):
@@ -219,10 +222,11 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto", has_aux: bool = Fals
     check_function(f, "jacobian")
     if mode not in JACOBIAN_MODES:
         raise TypeError(f"jacobian: mode must be one of {JACOBIAN_MODES}, got {mode!r}")
-    if not isinstance(has_aux, bool):
-        raise TypeError(f"jacobian: has_aux must be True or False, got {has_aux!r}")
+    flag(has_aux, "has_aux", "jacobian")
+    flag(optimize, "optimize", "jacobian")
     names, single = resolve_wrt(f, wrt, "jacobian")
-    forward = derived_of(f, JVP, names, has_aux=has_aux)
+    forward = derived_of(f, JVP, names, has_aux=has_aux, optimize=optimize)
+    options = {"wrt": tuple(names), "has_aux": has_aux, "optimize": optimize}
     sweep = _sweep(forward)
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
@@ -230,7 +234,7 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto", has_aux: bool = Fals
         chosen, primal = mode, None
         if mode == "auto":
             if has_aux:  # the reverse primal sweep gives the output without calling f again
-                primal = vjp(f, *args, wrt=tuple(names), has_aux=True)
+                primal = vjp(f, *args, **options)
                 out = primal[0]
             else:
                 out = f(*args)
@@ -239,7 +243,7 @@ def jacobian(f: Callable, wrt: Wrt = 0, mode: str = "auto", has_aux: bool = Fals
         if chosen == "forward":
             result, aux = _forward_jacobian(sweep, args, inputs)
         else:
-            result, aux = _reverse_jacobian(f, args, inputs, names, has_aux, primal)
+            result, aux = _reverse_jacobian(f, args, inputs, options, primal)
         result = result[0] if single else result
         return (result, aux[0]) if has_aux else result
 
@@ -272,11 +276,12 @@ def _forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> Tuple[tuple
 
 
 def _reverse_jacobian(
-    f: Callable, args: tuple, inputs: list, names, has_aux: bool = False, primal=None
+    f: Callable, args: tuple, inputs: list, options: dict, primal=None
 ) -> Tuple[tuple, list]:
     """One primal sweep (``primal``, if it ran already), then one pullback per output
-    entry; each gives a row.  Also the aux, in a list (empty without ``has_aux``)."""
-    out, pullback, *aux = primal or vjp(f, *args, wrt=tuple(names), has_aux=has_aux)
+    entry; each gives a row.  Also the aux, in a list (empty without ``has_aux``).
+    ``options`` are those of :func:`vjp`."""
+    out, pullback, *aux = primal or vjp(f, *args, **options)
     _check_output(out)
     rows: List[tuple] = [pullback(_basis(as_real(out), m)) for m in range(np.size(out))]
     result = []
@@ -289,11 +294,11 @@ def _reverse_jacobian(
     return tuple(result), aux
 
 
-def laplacian(f: Callable) -> Callable:
+def laplacian(f: Callable, optimize: bool = True) -> Callable:
     """The trace of the Hessian of a scalar ``f: R^n -> R`` (first argument).
 
     One forward-over-reverse sweep per input entry, each giving one diagonal
-    entry ``e_k . H e_k``.
+    entry ``e_k . H e_k``.  ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def f(x):
@@ -303,7 +308,7 @@ def laplacian(f: Callable) -> Callable:
     """
     check_function(f, "laplacian")
     names, _ = resolve_wrt(f, 0, "laplacian")
-    over_gradient = _over_gradient(f, names)
+    over_gradient = _over_gradient(f, names, flag(optimize, "optimize", "laplacian"))
     sweep = _sweep(over_gradient)
 
     def laplacian_of(*args: Any, **kwargs: Any) -> Any:
@@ -317,10 +322,10 @@ def laplacian(f: Callable) -> Callable:
     return named(laplacian_of, f, "laplacian")
 
 
-def divergence(f: Callable) -> Callable:
+def divergence(f: Callable, optimize: bool = True) -> Callable:
     """``sum_i d f_i / d x_i`` for ``f: R^n -> R^n`` (first argument).
 
-    One JVP sweep per input entry.
+    One JVP sweep per input entry.  ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def field(x):
@@ -330,7 +335,7 @@ def divergence(f: Callable) -> Callable:
     """
     check_function(f, "divergence")
     names, _ = resolve_wrt(f, 0, "divergence")
-    forward = derived_of(f, JVP, names)
+    forward = derived_of(f, JVP, names, optimize=flag(optimize, "optimize", "divergence"))
     sweep = _sweep(forward)
 
     def divergence_of(*args: Any, **kwargs: Any) -> Any:
@@ -349,8 +354,10 @@ def divergence(f: Callable) -> Callable:
     return named(divergence_of, f, "divergence")
 
 
-def curl(f: Callable) -> Callable:
+def curl(f: Callable, optimize: bool = True) -> Callable:
     """The curl of ``f: R^3 -> R^3`` (first argument), from its Jacobian by forward mode.
+
+    ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def field(p):
@@ -360,7 +367,7 @@ def curl(f: Callable) -> Callable:
     array([ 1., -4.,  3.])
     """
     check_function(f, "curl")
-    jacobian_of = jacobian(f, wrt=0, mode="forward")
+    jacobian_of = jacobian(f, wrt=0, mode="forward", optimize=optimize)
 
     def curl_of(*args: Any, **kwargs: Any) -> Any:
         J = jacobian_of(*args, **kwargs)

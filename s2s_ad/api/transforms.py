@@ -28,6 +28,7 @@ from ..compiler.derived import (
 from ..compiler.spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from ..runtime import zeros_like
 from .arguments import Wrt, check_function, forwarding, named, resolve_wrt
+from .checks import check_cotangent, check_output, check_tangent, flag
 
 SOURCE_MODES = {
     "reverse": GRAD,
@@ -46,11 +47,12 @@ SOURCE_MODES = {
 # ------------------------------------------------------------ transforms
 
 
-def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable:
+def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True) -> Callable:
     """The gradient of a scalar-valued ``f`` with respect to ``wrt``.
 
     With ``has_aux=True``, ``f`` returns ``(output, aux)``: the output is
     differentiated, ``aux`` is passed through, and the result is ``(gradient, aux)``.
+    ``optimize=False`` runs the unoptimized emission (the same gradient).
 
     >>> def f(x, y):
     ...     return x * x * y
@@ -62,10 +64,18 @@ def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable:
     ...     return x ** 2, {"x": x}
     >>> grad(loss, has_aux=True)(3.0)
     (6.0, {'x': 3.0})
+    >>> grad(f, optimize=False)(3.0, 2.0)
+    12.0
     """
     check_function(f, "grad")
     names, single = resolve_wrt(f, wrt, "grad")
-    derived = derived_of(f, GRAD, names, has_aux=_flag(has_aux, "grad"))
+    derived = derived_of(
+        f,
+        GRAD,
+        names,
+        has_aux=flag(has_aux, "has_aux", "grad"),
+        optimize=flag(optimize, "optimize", "grad"),
+    )
     if single or len(names) > 1:
         return named(forwarding(derived), f, "grad")
 
@@ -78,11 +88,13 @@ def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable:
     return named(gradient, f, "grad")
 
 
-def value_and_grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable:
+def value_and_grad(
+    f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True
+) -> Callable:
     """``(f(*args), gradient)`` in one pass.
 
     With ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
-    ``((output, aux), gradient)``.
+    ``((output, aux), gradient)``.  ``optimize=False`` runs the unoptimized emission.
 
     >>> def f(x):
     ...     return x ** 3
@@ -90,12 +102,21 @@ def value_and_grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable
     (8.0, 12.0)
     >>> value_and_grad(lambda x: (x ** 3, "aux"), has_aux=True)(2.0)
     ((8.0, 'aux'), 12.0)
+    >>> value_and_grad(f, optimize=False)(2.0)
+    (8.0, 12.0)
     """
     check_function(f, "value_and_grad")
     names, single = resolve_wrt(f, wrt, "value_and_grad")
-    derived = derived_of(f, VALUE_AND_GRAD, names, has_aux=_flag(has_aux, "value_and_grad"))
+    who = "value_and_grad"
+    derived = derived_of(
+        f,
+        VALUE_AND_GRAD,
+        names,
+        has_aux=flag(has_aux, "has_aux", who),
+        optimize=flag(optimize, "optimize", who),
+    )
     if single or len(names) > 1:
-        return named(forwarding(derived), f, "value_and_grad")
+        return named(forwarding(derived), f, who)
 
     def value_and_gradient(*args, **kwargs):
         value, result = derived(*args, **kwargs)
@@ -105,14 +126,20 @@ def value_and_grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False) -> Callable
 
 
 def vjp(
-    f: Callable, *primals: Any, wrt: Optional[Wrt] = None, has_aux: bool = False
+    f: Callable,
+    *primals: Any,
+    wrt: Optional[Wrt] = None,
+    has_aux: bool = False,
+    optimize: bool = True,
 ) -> Tuple[Any, ...]:
     """``(f(*primals), pullback)``; ``pullback(cotangent)`` returns a tuple of cotangents.
 
     By default every float or array argument is differentiated.  The
-    pullback may be called several times.  With ``has_aux=True``, ``f``
-    returns ``(output, aux)``; the result is ``(output, pullback, aux)`` and
-    the pullback takes the cotangent of ``output`` alone.
+    pullback may be called several times; its cotangent must have the
+    output's structure and shapes.  With ``has_aux=True``, ``f`` returns
+    ``(output, aux)``; the result is ``(output, pullback, aux)`` and the
+    pullback takes the cotangent of ``output`` alone.  ``optimize=False``
+    runs the unoptimized emission.
 
     >>> def f(x, y):
     ...     return x * y
@@ -122,9 +149,11 @@ def vjp(
     >>> out, pullback, aux = vjp(lambda x: (x * x, x + 1.0), 3.0, has_aux=True)
     >>> out, pullback(1.0), aux
     (9.0, (6.0,), 4.0)
+    >>> vjp(f, 3.0, 4.0, optimize=False)[1](1.0)
+    (4.0, 3.0)
     """
     check_function(f, "vjp")
-    _flag(has_aux, "vjp")
+    flag(has_aux, "has_aux", "vjp")
     if wrt is None:
         params = parameters(f)
         names = tuple(
@@ -136,15 +165,17 @@ def vjp(
             raise TypeError("vjp: none of the arguments is a float or a float array")
     else:
         names, _ = resolve_wrt(f, wrt, "vjp")
-    derived = derived_of(f, VJP, names, has_aux=has_aux)
+    derived = derived_of(f, VJP, names, has_aux=has_aux, optimize=flag(optimize, "optimize", "vjp"))
     fn, args = derived.prepare(primals, {})
     try:
         out, pullback, *aux = fn(*args)
     except Exception as exc:
         annotate_error(exc)
         raise
+    check_output(out, "vjp")
 
     def checked_pullback(cotangent):
+        check_cotangent(cotangent, out)
         try:
             return pullback(cotangent)
         except Exception as exc:
@@ -155,13 +186,18 @@ def vjp(
 
 
 def jvp(
-    f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False
+    f: Callable,
+    primals: Sequence[Any],
+    tangents: Sequence[Any],
+    has_aux: bool = False,
+    optimize: bool = True,
 ) -> Tuple[Any, ...]:
     """``(f(*primals), J @ tangents)``: forward mode.
 
-    A tangent of ``None`` marks an argument that is not differentiated.  With
+    A tangent of ``None`` marks an argument that is not differentiated; the
+    others must have their primal's structure and shapes.  With
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
-    ``(output, tangent, aux)``.
+    ``(output, tangent, aux)``.  ``optimize=False`` runs the unoptimized emission.
 
     >>> def f(x, y):
     ...     return x * y
@@ -169,9 +205,12 @@ def jvp(
     (12.0, 4.0)
     >>> jvp(lambda x: (x * x, "aux"), (3.0,), (1.0,), has_aux=True)
     (9.0, 6.0, 'aux')
+    >>> jvp(f, (3.0, 4.0), (1.0, None), optimize=False)
+    (12.0, 4.0)
     """
     check_function(f, "jvp")
-    _flag(has_aux, "jvp")
+    flag(has_aux, "has_aux", "jvp")
+    flag(optimize, "optimize", "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp expects primals and tangents as tuples: jvp(f, (x, y), (dx, dy))")
     if len(primals) != len(tangents):
@@ -187,31 +226,31 @@ def jvp(
         out = f(*primals)
         if has_aux:
             runtime.aux_of(out)
-            return out[0], zeros_like(out[0]), out[1]
-        return out, zeros_like(out)
-    for name, t in zip(params, tangents):
-        if t is not None and not differentiable(t):
-            raise TypeError(
-                f"jvp: the tangent of {name!r} is a {type(t).__name__}; "
-                "expected a float, an array, or a list, tuple or dict of those"
-            )
-    derived = derived_of(f, JVP, names, has_aux=has_aux)
+            return check_output(out[0], "jvp"), zeros_like(out[0]), out[1]
+        return check_output(out, "jvp"), zeros_like(out)
+    for name, primal, t in zip(params, primals, tangents):
+        if t is not None:
+            check_tangent(t, primal, "jvp", name)
+    derived = derived_of(f, JVP, names, has_aux=has_aux, optimize=optimize)
     fn, args = derived.prepare(tuple(primals), {})
     active = tuple(as_real(t) for t in tangents if t is not None)
     try:
-        return fn(*args, *active)
+        result = fn(*args, *active)
     except Exception as exc:
         annotate_error(exc)
         raise
+    check_output(result[0], "jvp")
+    return result
 
 
-def derivative(f: Callable, order: int = 1) -> Callable:
+def derivative(f: Callable, order: int = 1, optimize: bool = True) -> Callable:
     """The ``order``-th derivative of ``f: R -> R`` (elementwise for an array input).
 
     The first argument is differentiated; further arguments are passed
     through.  The output may be an array (``f: R -> R^m``).  Orders above 1
     propagate truncated Taylor series through ``f`` in one pass, so the
-    code grows linearly with the order, not exponentially.
+    code grows linearly with the order, not exponentially.  ``optimize=False``
+    runs the unoptimized emission.
 
     >>> import math
     >>> def f(x):
@@ -220,15 +259,18 @@ def derivative(f: Callable, order: int = 1) -> Callable:
     0.0
     >>> derivative(lambda x: x ** 3, order=3)(2.0)
     6.0
+    >>> derivative(lambda x: x ** 3, optimize=False)(2.0)
+    12.0
     """
     check_function(f, "derivative")
+    flag(optimize, "optimize", "derivative")
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise TypeError(f"derivative: order must be a positive int, got {order!r}")
     names, _ = resolve_wrt(f, 0, "derivative")
     if order == 1:
-        derived = derived_of(f, DERIVATIVE, names)
+        derived = derived_of(f, DERIVATIVE, names, optimize=optimize)
     else:
-        derived = Derived(f, DERIVATIVE, names, order=order)
+        derived = Derived(f, DERIVATIVE, names, optimize, order=order)
     return named(forwarding(derived), f, "derivative")
 
 
@@ -294,7 +336,7 @@ def source(
     names, _ = resolve_wrt(f, wrt, "source")
     kinds = pipeline.annotation_kinds(f)
     modes = SOURCE_MODES[mode]
-    if _flag(has_aux, "source") and modes not in (GRAD, VALUE_AND_GRAD, VJP, JVP):
+    if flag(has_aux, "has_aux", "source") and modes not in (GRAD, VALUE_AND_GRAD, VJP, JVP):
         raise TypeError(f"source: has_aux=True is not available in mode {mode!r}")
     if isinstance(modes, tuple):  # a transform of emitted code
         inner, outer = modes
@@ -305,7 +347,12 @@ def source(
 
 
 def differentiate(
-    f: Optional[Callable] = None, *, wrt: Wrt = 0, mode: str = "reverse", has_aux: bool = False
+    f: Optional[Callable] = None,
+    *,
+    wrt: Wrt = 0,
+    mode: str = "reverse",
+    has_aux: bool = False,
+    optimize: bool = True,
 ):
     """Decorator: ``f`` unchanged, with its derivatives bound as attributes.
 
@@ -313,38 +360,38 @@ def differentiate(
     ``f.trace()``; ``wrt`` is their default, ``mode`` the default of ``source()``.
     With ``has_aux=True``, ``f`` returns ``(output, aux)`` and the bound
     derivatives pass ``aux`` through (as :func:`grad` and the others do).
+    ``optimize=False`` makes them (and ``source()``) run the unoptimized emission.
 
     >>> @differentiate(wrt="y")
     ... def f(x, y):
     ...     return x * y
     >>> f(2.0, 3.0), f.grad(2.0, 3.0)
     (6.0, 2.0)
+    >>> differentiate(lambda x: x ** 3, optimize=False).grad(2.0)
+    12.0
     """
     if f is None:
-        return functools.partial(differentiate, wrt=wrt, mode=mode, has_aux=has_aux)
+        return functools.partial(
+            differentiate, wrt=wrt, mode=mode, has_aux=has_aux, optimize=optimize
+        )
     check_function(f, "differentiate")
-    _flag(has_aux, "differentiate")
+    flag(has_aux, "has_aux", "differentiate")
+    flag(optimize, "optimize", "differentiate")
     resolve_wrt(f, wrt, "differentiate")
     if mode not in SOURCE_MODES:
         raise TypeError(f"differentiate: mode must be one of {sorted(SOURCE_MODES)}, got {mode!r}")
-    f.grad = grad(f, wrt, has_aux=has_aux)
-    f.value_and_grad = value_and_grad(f, wrt, has_aux=has_aux)
-    f.jvp = functools.partial(jvp, f, has_aux=has_aux)
-    f.vjp = functools.partial(vjp, f, wrt=wrt, has_aux=has_aux)
+    options = {"has_aux": has_aux, "optimize": optimize}
+    f.grad = grad(f, wrt, **options)
+    f.value_and_grad = value_and_grad(f, wrt, **options)
+    f.jvp = functools.partial(jvp, f, **options)
+    f.vjp = functools.partial(vjp, f, wrt=wrt, **options)
 
-    def source_of(mode: str = mode, wrt: Wrt = wrt, optimize: bool = True) -> str:
+    def source_of(mode: str = mode, wrt: Wrt = wrt, optimize: bool = optimize) -> str:
         return source(f, mode=mode, wrt=wrt, optimize=optimize, has_aux=has_aux)
 
     f.source = source_of
     f.trace = functools.partial(trace, f)
     return f
-
-
-def _flag(has_aux: Any, who: str) -> bool:
-    """``has_aux``, checked to be a bool."""
-    if not isinstance(has_aux, bool):
-        raise TypeError(f"{who}: has_aux must be True or False, got {has_aux!r}")
-    return has_aux
 
 
 # --------------------------------------------------------------- checking

@@ -201,15 +201,17 @@ def derived_of(
     wrt: Tuple[str, ...],
     inner: Optional[Derived] = None,
     has_aux: bool = False,
+    optimize: bool = True,
 ) -> Derived:
     """The cached transform of ``f``; with ``inner``, of the code ``inner`` emits for ``f``.
 
-    With ``has_aux``, ``f`` returns ``(output, aux)`` and only ``output`` is differentiated.
+    With ``has_aux``, ``f`` returns ``(output, aux)`` and only ``output`` is differentiated;
+    ``optimize=False`` runs the unoptimized emission.
     """
     per_function = _CACHE.setdefault(f, {})
-    key = (mode, wrt, inner and (inner.mode, inner.wrt), has_aux)
+    key = (mode, wrt, inner and (inner.mode, inner.wrt, inner.optimize), has_aux, optimize)
     if key not in per_function:
-        derived = per_function[key] = Derived(f, mode, wrt, has_aux=has_aux)
+        derived = per_function[key] = Derived(f, mode, wrt, optimize, has_aux=has_aux)
         derived.inner = inner or derived.inner
     return per_function[key]
 

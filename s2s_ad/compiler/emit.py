@@ -213,8 +213,13 @@ class _Writer:
         _Block(self, body, indent).write()
 
     def foldable(self, body: List[ir.Stmt], extra_reads: tuple = ()) -> Set[ir.Var]:
-        """Temporaries read once, in this block, by a statement that is not nested."""
-        if not self.inline:
+        """Temporaries read once, in this block, by a statement that is not nested.
+
+        Without inlining, only the iterables of loops (``for i in reversed(t3):``), so
+        that code transformed again still sees what it iterates.
+        """
+        loop_iterables = {s.iter for s in body if isinstance(s, ir.For)}
+        if not self.inline and not loop_iterables:
             return set()
         here: Dict[ir.Var, int] = {a: 1 for a in extra_reads if isinstance(a, ir.Var)}
         nested: Set[ir.Var] = set()
@@ -236,7 +241,7 @@ class _Writer:
                 and rules.is_pure(stmt.value.fn)
             ):
                 result.add(stmt.target)
-        return result
+        return result if self.inline else result & loop_iterables
 
 
 class _Block:

@@ -195,9 +195,11 @@ class Reverse(ControlFlowReversal):
                 "use ad.vjp or ad.jacobian, or return a single value; for a value returned "
                 "beside the loss, return (loss, aux) and pass has_aux=True",
             )
-        if not (isinstance(out, ir.Var) and out in self.active):
-            return
         self.builder.loc = ret.loc
+        if not (isinstance(out, ir.Var) and out in self.active):
+            if self.kind(out) != SCALAR:  # a zero gradient, if the output is a number
+                self.builder.call(runtime.check_scalar_output, (out,))
+            return
         if self.kind(out) == SCALAR:
             seed = ir.Const(1.0)
             if not self.optimize:

@@ -7,9 +7,9 @@ record a step is pure.
 
 from __future__ import annotations
 
-from ..runtime.schedules import checkpointed, records, saves
+from ..runtime.schedules import check_steps, checkpointed, records, saves
 from .core import impure, nondifferentiable, pure
 
-nondifferentiable(checkpointed, saves, records)
-impure(checkpointed)
+nondifferentiable(checkpointed, saves, records, check_steps)
+impure(checkpointed, check_steps)
 pure(saves, records)

@@ -51,6 +51,9 @@ def register_rules(namespace: Callable) -> None:
     # before the output is taken from the pair
     nondifferentiable(runtime.aux_of)
     impure(runtime.aux_of)
+    # a gradient's check of an output that does not depend on the arguments
+    nondifferentiable(runtime.check_scalar_output)
+    impure(runtime.check_scalar_output)
     for table, tuple_results in TABLES:
         register_table(table, namespace)
         FUNCTIONS.extend(table)

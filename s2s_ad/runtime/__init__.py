@@ -76,11 +76,28 @@ def seed_cotangent(out: Any) -> Any:
             return np.ones_like(out)[()]
         return 1.0
     shape = getattr(out, "shape", None)
+    if shape is not None:
+        given = f"an array of shape {shape}"
+    elif out is None or isinstance(out, str):
+        given = repr(out)
+    else:
+        given = f"a {type(out).__name__}"
     raise TypeError(
-        "grad needs a function with a scalar output, but it returned "
-        + (f"an array of shape {shape}" if shape is not None else f"a {type(out).__name__}")
-        + "; use ad.vjp or ad.jacobian for non-scalar outputs"
+        f"grad needs a function with a scalar output, but it returned {given}; "
+        "use ad.vjp or ad.jacobian for non-scalar outputs"
     )
+
+
+def check_scalar_output(out: Any) -> None:
+    """A ``TypeError`` unless ``out`` is a scalar: the check of a gradient's output
+    where no cotangent is seeded (the output does not depend on the arguments).
+
+    >>> check_scalar_output(None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: grad needs a function with a scalar output, but it returned None; ...
+    """
+    seed_cotangent(out)
 
 
 def zeros_like(x: Any) -> Any:

@@ -65,6 +65,7 @@ def checkpointed(
     >>> list(checkpointed(["a", "b"], snapshots=1))
     ['a', 'b']
     """
+    check_steps(iterable)
     if schedule not in (None, "sqrt", "binomial"):
         raise TypeError(f"checkpointed: schedule must be 'sqrt' or 'binomial', got {schedule!r}")
     if snapshots is not None and (
@@ -79,6 +80,23 @@ def checkpointed(
             "give snapshots=s without schedule='sqrt' for at most s of them"
         )
     return Schedule(iterable, snapshots)
+
+
+def check_steps(iterable: Any) -> None:
+    """A ``TypeError`` unless ``iterable`` can be the steps of a checkpointed loop.
+
+    >>> check_steps(5)
+    Traceback (most recent call last):
+    ...
+    TypeError: checkpointed expects the loop's steps, an iterable such as range(n), got an int: 5
+    """
+    if not hasattr(iterable, "__iter__") or isinstance(iterable, (str, bytes)):
+        kind = type(iterable).__name__
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise TypeError(
+            "checkpointed expects the loop's steps, an iterable such as range(n), "
+            f"got {article} {kind}: {iterable!r}"
+        )
 
 
 @dataclass

@@ -176,7 +176,9 @@ def test_hvp_with_several_arguments_takes_and_gives_tuples():
 
 
 def test_hvp_refuses_a_v_of_the_wrong_shape():
-    with pytest.raises(TypeError, match=r"v for 'x' has shape \(2,\)"):
+    with pytest.raises(
+        TypeError, match=r"v for 'x' must have the argument's shape \(3,\), got shape \(2,\)"
+    ):
         ad.hvp(rosenbrock)(np.ones(3), np.ones(2))
 
 

@@ -15,7 +15,7 @@ from typing import List, Optional
 import gast
 
 from ... import runtime
-from ...runtime.schedules import checkpointed
+from ...runtime.schedules import check_steps, checkpointed
 from .. import ir, nested
 from ..parse import dotted_name
 from .expressions import BINARY
@@ -257,6 +257,16 @@ class StatementLowering(LoweringState):
                 call,
                 "write ad.checkpointed(range(n)) or ad.checkpointed(range(n), snapshots=s)",
             )
+        steps = call.args[0]
+        if isinstance(steps, gast.Constant) and not isinstance(steps.value, (str, bytes)):
+            raise self.error(
+                "ad.checkpointed expects the loop's steps, an iterable such as range(n), "
+                f"got the {type(steps.value).__name__} {steps.value!r}",
+                call,
+                f"write ad.checkpointed(range({steps.value!r}))",
+            )
+        if isinstance(steps, gast.Name):  # a clear error where its value is no iterable
+            self.emit(ir.Call(check_steps, (self.expression(steps),)), call)
         options = tuple((kw.arg, self.expression(kw.value)) for kw in call.keywords)
         inner = copy.copy(node)
         inner.iter = call.args[0]
