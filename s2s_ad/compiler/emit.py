@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import keyword
 import linecache
-import os
 import re
 import sys
 import types
@@ -29,6 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 from .. import rules
 from . import ir
 from .errors import Loc
+from .header import header_lines
 from .parse import Parsed
 
 CONVENTIONAL_ALIASES = {"numpy": "np", "math": "math"}
@@ -43,7 +43,7 @@ class Emitted:
     """Emitted source and its compiled code, ready to bind to a user function."""
 
     name: str
-    text: str  # what users read: imports of helpers, then the def
+    text: str  # what users read: the imports and definitions it needs, then the def
     filename: str  # the name it is registered under in linecache
     code: types.CodeType
     helpers: Dict[str, Any]
@@ -135,31 +135,6 @@ class References:
         self.taken.add(name)
         self.helpers[name] = obj
         return name
-
-    def import_lines(self) -> List[str]:
-        """How a reader gets the helper names: imports where possible."""
-        lines = []
-        from_imports: Dict[str, List[str]] = {}
-        for alias, obj in self.helpers.items():
-            if isinstance(obj, types.ModuleType):
-                name = obj.__name__
-                lines.append(f"import {name}" + ("" if alias == name else f" as {alias}"))
-                continue
-            module_name = getattr(obj, "__module__", None)
-            name = getattr(obj, "__name__", None)
-            module = sys.modules.get(module_name or "")
-            if module is not None and name and getattr(module, name, None) is obj:
-                suffix = "" if alias == name else f" as {alias}"
-                from_imports.setdefault(module_name, []).append(f"{name}{suffix}")
-            elif isinstance(obj, types.FunctionType):  # a local function passed on
-                code = obj.__code__
-                where = f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}"
-                lines.append(f"# {alias} = {obj.__qualname__} ({where})  (bound by s2s_ad)")
-            else:
-                lines.append(f"# {alias} = {obj!r}  (bound by s2s_ad)")
-        for module_name, names in from_imports.items():
-            lines.append(f"from {module_name} import {', '.join(sorted(names))}")
-        return lines
 
 
 class _Writer:
@@ -361,7 +336,7 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
     writer.function(fn, 0)
     def_lines = [text for text, _ in writer.lines]
 
-    header = refs.import_lines()
+    header = header_lines("\n".join(def_lines), refs.helpers, parsed.resolver)
     display = "\n".join(header + ([""] if header else []) + def_lines) + "\n"
 
     cell_names = sorted(_names_in(def_lines) & set(parsed.resolver.cells))
