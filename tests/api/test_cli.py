@@ -367,9 +367,7 @@ DEFAULT_WRT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("future", ["", "from __future__ import annotations"])
-def test_default_wrt_takes_the_floats_and_arrays_by_annotation_or_default(
-    tmp_path, capsys, future
-):
+def test_default_wrt_takes_the_floats_and_arrays_by_annotation_or_default(tmp_path, capsys, future):
     """Annotations decide (also as strings); then a float or float-array default; a
     parameter with neither is taken; None, bool, int and str never are."""
     from s2s_ad.api import cli
