@@ -2,6 +2,9 @@
 
 s2s-ad PATH.py:FUNC [--mode forward|reverse] [--wrt x,y] [--trace] [--no-optimize]
                     [--graph [--format dot|svg|png] [-o FILE]]
+
+The printed code runs as printed next to PATH.py: it starts with the imports
+it needs, the user's module among them by the stem of PATH.py.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ import contextlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
-from typing import List, Optional
+import typing
+from typing import Any, List, Optional
 
-from ..compiler.derived import parameters, signature
+import numpy as np
+
+from ..compiler.derived import differentiable, needs_real, parameters, signature
 from ..compiler.errors import TransformError
 from . import transforms as api
 from .graph import graph as draw_graph
@@ -25,7 +32,8 @@ EXIT_OK, EXIT_TRANSFORM, EXIT_USAGE = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s2s-ad",
-        description="Print the derivative source that s2s_ad emits for a Python function.",
+        description="Print the derivative source that s2s_ad emits for a Python function. "
+        "The code runs as printed next to PATH.py: it starts with the imports it needs.",
     )
     parser.add_argument("target", metavar="PATH.py:FUNC", help="the file and the function in it")
     parser.add_argument(
@@ -33,8 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--wrt",
-        help="comma-separated parameter names or positions "
-        "(default: every parameter not annotated int or bool)",
+        help="comma-separated parameter names or positions (default: the parameters that "
+        "are floats or arrays by annotation, such as float or np.ndarray, or by a float "
+        "default value, and those with neither annotation nor default, which are usually "
+        "arrays; never one annotated int or bool or whose default is None, a bool or an int)",
     )
     parser.add_argument(
         "--trace", action="store_true", help="print the three-address trace instead"
@@ -112,18 +122,50 @@ def _wrt(text: Optional[str], fn):
         names = parameters(fn)
         if not names:
             raise _Usage("the function has no parameters to differentiate")
-        real = tuple(name for name in names if not _annotated_integer(fn, name))
-        return real or tuple(names)
+        params = signature(fn).parameters
+        real = tuple(name for name in names if _takes_derivative(params[name]))
+        if not real:
+            raise _Usage(
+                f"none of the parameters of {fn.__name__} is a float or an array by its "
+                "annotation or default value; name them with --wrt"
+            )
+        return real
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
         raise _Usage("--wrt needs at least one parameter")
     return tuple(int(item) if item.lstrip("-").isdigit() else item for item in items)
 
 
-def _annotated_integer(fn, name: str) -> bool:
-    """Whether a parameter is annotated ``int`` or ``bool``: a count or a flag."""
-    annotation = signature(fn).parameters[name].annotation
-    return annotation in (int, bool, "int", "bool")
+# Annotations of floats and arrays, also as strings (``from __future__ import annotations``).
+_REAL_TYPES = (float, complex, np.ndarray, np.floating, np.complexfloating)
+_REAL_WORDS = {"float", "complex", "ndarray", "NDArray", "floating", "float64", "float32"}
+
+
+def _takes_derivative(param: inspect.Parameter) -> bool:
+    """Whether the CLI differentiates ``param`` by default.
+
+    Its annotation decides if it has one (``float``, ``np.ndarray``, ``list[float]``
+    yes; ``int``, ``bool``, ``str`` no), else its default value (a float or a
+    float array); a parameter with neither is taken: it is usually an array.
+    A default of None is never taken, whatever the annotation says.
+    """
+    if param.default is None:
+        return False
+    if param.annotation is not param.empty:
+        return _real_annotation(param.annotation)
+    if param.default is not param.empty:
+        return differentiable(param.default) and not needs_real(param.default)
+    return True
+
+
+def _real_annotation(annotation: Any) -> bool:
+    """``float``, an array type, or a container or union of them (``Optional[float]``)."""
+    if isinstance(annotation, str):
+        return any(word in _REAL_WORDS for word in re.findall(r"\w+", annotation))
+    if isinstance(annotation, type):
+        return issubclass(annotation, _REAL_TYPES)
+    parts = (typing.get_origin(annotation), *typing.get_args(annotation))
+    return any(_real_annotation(part) for part in parts if part is not None)
 
 
 # ------------------------------------------------- --graph: the picture of ad.graph

@@ -26,18 +26,15 @@ from __future__ import annotations
 import ast
 import keyword
 import linecache
-import os
 import re
-import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
-import numpy as np
-
 from .. import rules
 from . import ir, naming
 from .errors import Loc
+from .header import header_lines, home_module
 from .parse import Parsed
 
 CONVENTIONAL_ALIASES = {"numpy": "np", "math": "math"}
@@ -52,7 +49,7 @@ class Emitted:
     """Emitted source and its compiled code, ready to bind to a user function."""
 
     name: str
-    text: str  # what users read: imports of helpers, then the def
+    text: str  # what users read: the imports and definitions it needs, then the def
     filename: str  # the name it is registered under in linecache
     code: types.CodeType
     helpers: Dict[str, Any]
@@ -121,7 +118,7 @@ class References:
             self.taken.add(direct)
             return direct
         name = getattr(obj, "__name__", None)
-        module = _home_module(obj)
+        module = home_module(obj)
         in_module = module is not None and name and getattr(module, name, None) is obj
         if in_module and module.__name__ in CONVENTIONAL_ALIASES:
             module_name = self._user_name_of(module) or self._helper(
@@ -145,43 +142,6 @@ class References:
         self.taken.add(name)
         self.helpers[name] = obj
         return name
-
-    def import_lines(self) -> List[str]:
-        """How a reader gets the helper names: imports where possible."""
-        lines = []
-        from_imports: Dict[str, List[str]] = {}
-        for alias, obj in self.helpers.items():
-            if isinstance(obj, types.ModuleType):
-                name = obj.__name__
-                lines.append(f"import {name}" + ("" if alias == name else f" as {alias}"))
-                continue
-            name = getattr(obj, "__name__", None)
-            module = _home_module(obj)
-            if module is not None and name and getattr(module, name, None) is obj:
-                suffix = "" if alias == name else f" as {alias}"
-                from_imports.setdefault(module.__name__, []).append(f"{name}{suffix}")
-            elif isinstance(obj, types.FunctionType):  # a local function passed on
-                code = obj.__code__
-                where = f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}"
-                lines.append(f"# {alias} = {obj.__qualname__} ({where})  (bound by s2s_ad)")
-            else:
-                lines.append(f"# {alias} = {obj!r}  (bound by s2s_ad)")
-        for module_name, names in from_imports.items():
-            lines.append(f"from {module_name} import {', '.join(sorted(names))}")
-        return lines
-
-
-def _home_module(obj: Any) -> Optional[types.ModuleType]:
-    """The loaded module ``obj.__module__`` names; NumPy's ufuncs, which have no
-    ``__module__`` before NumPy 2.1, live in ``numpy``.
-
-    >>> _home_module(np.cos).__name__, _home_module(np.linalg.solve).__name__
-    ('numpy', 'numpy.linalg')
-    """
-    module_name = getattr(obj, "__module__", None)
-    if module_name is None and isinstance(obj, np.ufunc):
-        module_name = "numpy"
-    return sys.modules.get(module_name or "")
 
 
 class _Writer:
@@ -399,7 +359,7 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
     writer.lines = shown_names.finish(writer.lines, reserved=refs.taken - taken)
     def_lines = [text for text, _ in writer.lines]
 
-    header = refs.import_lines()
+    header = header_lines("\n".join(def_lines), refs.helpers, parsed.resolver)
     display = "\n".join(header + ([""] if header else []) + def_lines) + "\n"
 
     cell_names = sorted(_names_in(def_lines) & set(parsed.resolver.cells))

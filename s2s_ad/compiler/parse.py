@@ -25,6 +25,14 @@ from .errors import Loc, TransformError
 
 NOT_FOUND = object()
 
+SOURCE_NOT_AVAILABLE = (
+    "s2s_ad reads a function's source code, which Python keeps for functions defined in "
+    "files or modules, in IPython and Jupyter cells, and at the Python 3.13+ REPL, but not "
+    "for `python -c`, exec() or the REPL of older Pythons.\n"
+    "Move the function into a file, say model.py, and import it from there: "
+    "`from model import {name}`."
+)
+
 
 class Resolver:
     """Looks up the free names of one function, as Python would at call time."""
@@ -107,8 +115,9 @@ def parse(fn: Callable) -> Parsed:
         raise TransformError(
             f"the source of {fn.__name__!r} is not available ({exc})",
             Loc(code.co_filename, code.co_firstlineno),
-            hint="s2s_ad reads source code: define the function in a file or module, "
-            "not in an interactive prompt or with exec().",
+            hint=SOURCE_NOT_AVAILABLE.format(
+                name=fn.__name__ if fn.__name__.isidentifier() else "f"
+            ),
         ) from None
     _refuse_edited_file(fn)
     source = "".join(lines)

@@ -54,6 +54,11 @@ class Builder:
         self.loc: Optional[Loc] = None
         self.defs: Dict[ir.Var, ir.Call] = {}
         self.accumulated: set = set()  # defs that no longer describe the value
+        # How often each variable was written, and for each def the counts of the
+        # variables it reads then: a def whose operand was written since (a stack pop
+        # restoring it, say) no longer describes its value in terms of that operand.
+        self.writes: Dict[ir.Var, int] = {}
+        self.operands: Dict[ir.Var, Tuple[Tuple[ir.Var, int], ...]] = {}
 
     # ------------------------------------------------------------ calls
 
@@ -80,6 +85,9 @@ class Builder:
         self.accumulated.discard(var)
         call = ir.Call(fn, args, tuple(kwargs), spelling)
         self.out.append(ir.Assign(var, call, self.loc))
+        reads = {a for a in ir.expr_atoms(call) if isinstance(a, ir.Var)}
+        self.operands[var] = tuple((a, self.writes.get(a, 0)) for a in reads)
+        self.wrote(var)
         self.defs[var] = call
         return var
 
@@ -88,18 +96,20 @@ class Builder:
 
         A negated value ``-e`` is subtracted: ``target -= e``.
         """
-        negated = self.defs.get(value) if self.optimize else None
+        negated = self.definition(value) if self.optimize else None
         if negated is not None and negated.fn is operator.neg and value not in self.accumulated:
             self.out.append(ir.Accum(target, negated.args[0], self.loc, index, subtract=True))
         else:
             self.out.append(ir.Accum(target, value, self.loc, index))
         self.accumulated.add(target)
+        self.wrote(target)
 
     def assign(self, target: ir.Var, value: ir.Atom) -> ir.Var:
         """Append the copy ``target = value``."""
         self.out.append(ir.Assign(target, value, self.loc))
         self.defs.pop(target, None)
         self.accumulated.discard(target)
+        self.wrote(target)
         return target
 
     def append(self, stmt: ir.Stmt) -> None:
@@ -117,6 +127,18 @@ class Builder:
             for var in ir.targets_written(stmt):
                 self.defs.pop(var, None)
                 self.accumulated.discard(var)
+                self.wrote(var)
+
+    def wrote(self, var: ir.Var) -> None:
+        """Count a write of ``var``: defs that read its earlier value go stale."""
+        self.writes[var] = self.writes.get(var, 0) + 1
+
+    def definition(self, atom: ir.Atom) -> Optional[ir.Call]:
+        """The call that assigned ``atom``, if its operands still hold what it read."""
+        call = self.defs.get(atom) if isinstance(atom, ir.Var) else None
+        if call is None or any(self.writes.get(a, 0) != n for a, n in self.operands[atom]):
+            return None
+        return call
 
     @contextlib.contextmanager
     def block(self):
@@ -126,12 +148,12 @@ class Builder:
         branch must not simplify with a definition from its sibling.
         """
         outer, self.out = self.out, []
-        defs, accumulated = dict(self.defs), set(self.accumulated)
+        defs, accumulated, operands = dict(self.defs), set(self.accumulated), dict(self.operands)
         try:
             yield self.out
         finally:
             self.out = outer
-            self.defs, self.accumulated = defs, accumulated
+            self.defs, self.accumulated, self.operands = defs, accumulated, operands
 
     def is_fresh(self, atom: ir.Atom) -> bool:
         """Whether ``atom`` holds a value this builder just allocated."""
@@ -215,7 +237,7 @@ class Builder:
         if fn is operator.sub and self._negated(args[1]) is not None:
             return (operator.add, (args[0], self._negated(args[1])))
         if fn is runtime.zeros_like:  # zeros like zeros like x are zeros like x
-            inner = self.defs.get(args[0]) if isinstance(args[0], ir.Var) else None
+            inner = self.definition(args[0])
             if inner is not None and inner.fn is runtime.zeros_like and not inner.kwargs:
                 return (runtime.zeros_like, inner.args)
         return None
@@ -244,7 +266,7 @@ class Builder:
     def _negated(self, atom: ir.Atom) -> Optional[ir.Atom]:
         if atom in self.accumulated:
             return None
-        call = self.defs.get(atom) if isinstance(atom, ir.Var) else None
+        call = self.definition(atom)
         if call is not None and call.fn is operator.neg:
             return call.args[0]
         return None

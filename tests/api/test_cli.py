@@ -321,3 +321,75 @@ def test_parameters_annotated_int_are_not_differentiated_by_default():
     target = f"{ROOT / 'examples' / 'control_flow.py'}:power"
     assert "with respect to A;" in run_ok(target)
     assert "with respect to A, k;" in run_ok(target, "--wrt", "A,k")
+
+
+def test_a_parameter_whose_default_is_none_is_not_differentiated_by_default():
+    """`snapshots=None` in examples/checkpointing.py is a setting, not an input."""
+    from conftest import ROOT
+
+    target = f"{ROOT / 'examples' / 'checkpointing.py'}:recurrence_checkpointed"
+    text = run_ok(target)
+    assert "with respect to x, w;" in text
+    assert "dsnapshots" not in text
+
+
+DEFAULT_WRT = textwrap.dedent(
+    """\
+    {future}
+    from typing import List, Optional
+
+    import numpy as np
+
+
+    def mixed(
+        bare,
+        x: float,
+        v: np.ndarray,
+        xs: List[float],
+        maybe: Optional[np.ndarray],
+        scale=2.0,
+        start=np.zeros(2),
+        flag=False,
+        count=3,
+        n: int = 2,
+        on: bool = True,
+        label: str = "a",
+        options=None,
+        w: Optional[float] = None,
+    ):
+        return bare * x * np.sum(v) * xs[0] * np.sum(maybe) * scale + np.sum(start)
+
+
+    def counts(n: int, flag: bool = False):
+        return n * 2.0
+    """
+)
+
+
+@pytest.mark.parametrize("future", ["", "from __future__ import annotations"])
+def test_default_wrt_takes_the_floats_and_arrays_by_annotation_or_default(tmp_path, capsys, future):
+    """Annotations decide (also as strings); then a float or float-array default; a
+    parameter with neither is taken; None, bool, int and str never are."""
+    from s2s_ad.api import cli
+
+    path = tmp_path / "defaults.py"
+    path.write_text(DEFAULT_WRT.format(future=future))
+    assert cli.main([f"{path}:mixed"]) == cli.EXIT_OK
+    text = capsys.readouterr().out
+    assert "with respect to bare, x, v, xs, maybe, scale, start;" in text, text
+
+
+def test_default_wrt_with_no_float_or_array_parameter_is_a_usage_error(tmp_path):
+    path = tmp_path / "defaults.py"
+    path.write_text(DEFAULT_WRT.format(future=""))
+    assert_usage_error(run(f"{path}:counts"), "none of the parameters of counts", "--wrt")
+    assert "with respect to n;" in run_ok(f"{path}:counts", "--wrt", "n")
+
+
+def test_help_says_what_the_default_wrt_is_and_that_the_code_runs_as_printed():
+    proc = run("--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "runs as printed" in text
+    assert "never one annotated int or bool or whose default is None" in text
+    assert "neither annotation nor default" in text

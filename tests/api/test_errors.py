@@ -339,6 +339,27 @@ def test_source_not_available():
     assert "made_by_exec" in str(info.value)
 
 
+def test_source_not_available_says_where_s2s_ad_works_and_what_to_do():
+    namespace = {}
+    exec("def made_by_exec(x):\n    return x * x\n", namespace)
+    with pytest.raises(ad.TransformError) as info:
+        ad.source(namespace["made_by_exec"])
+    where, what = info.value.hint.splitlines()
+    for place in ("files or modules", "IPython and Jupyter cells", "Python 3.13+ REPL"):
+        assert place in where, place
+    for place in ("python -c", "exec()"):
+        assert place in where, place
+    assert what.startswith("Move the function into a file")
+    assert what.endswith("`from model import made_by_exec`.")
+    assert str(info.value).endswith(what)
+
+
+def test_source_not_available_for_a_lambda_suggests_a_name():
+    with pytest.raises(ad.TransformError) as info:
+        ad.grad(eval("lambda x: x * x"))(1.0)
+    assert info.value.hint.endswith("`from model import f`.")
+
+
 def test_transform_error_attributes_and_str():
     err = ad.TransformError("no rule", ad.compiler.errors.Loc("model.py", 7, 11, "    return g(x)"))
     assert (err.filename, err.lineno, err.col_offset) == ("model.py", 7, 11)

@@ -28,3 +28,19 @@ def test_the_two_setup_commands_are_the_ones_ci_runs():
     assert "s2s-ad examples/lectures.py:normal_pdf" in install_and_run
     ci = (ROOT / ".ci" / "run").read_text()
     assert install_and_test.strip() in ci
+
+
+def test_the_quickstart_in_python_c_says_where_s2s_ad_works(tmp_path):
+    """`python -c` keeps no source: the error says where s2s_ad works and what to do,
+    and the README says the same places before the quickstart."""
+    quickstart = _blocks("python")[0]
+    result = subprocess.run(
+        [sys.executable, "-c", quickstart], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert "TransformError" in result.stderr and "source of 'f' is not available" in result.stderr
+    assert "`from model import f`" in result.stderr
+    said = " ".join(README.split("## Quickstart")[1].split("```python")[0].split())
+    for place in ("files and modules", "IPython and Jupyter", "Python 3.13+ REPL", "python -c"):
+        assert place in said, place
+    assert "move the function into a file" in said

@@ -198,6 +198,15 @@ def reassign_arrays(x, w):
     return np.sum(y)
 
 
+def reassign_in_a_branch(x: float, z: float):
+    """The adjoint of exp reads its result `c`, then the stack gives `c` back its old
+    value: `-1 * c` folded into a later product read the old one (found by hypothesis)."""
+    c = z
+    if x < 0.0:
+        c = math.exp(math.sin(x))
+    return x - c
+
+
 UNPACKING = [
     case(tuple_unpacking, 1.3, -0.6, expected=lambda x, y: (2 * x * y + y * y, x * x + 2 * x * y)),
     case(nested_unpacking, 1.3, -0.6, expected=lambda x, y: (2 * x * y, x * x + 1)),
@@ -215,6 +224,13 @@ UNPACKING = [
     ),
     case(reassign_argument, 1.3, -0.6, expected=lambda x, y: (2 * x * y * y, 2 * x * x * y + 1)),
     case(reassign_int_then_float, 1.3, 3, wrt=0, expected=lambda x, n: (4 * n * x,)),
+    case(
+        reassign_in_a_branch,
+        -1.0,
+        0.5,
+        expected=lambda x, z: (1 - math.exp(math.sin(x)) * math.cos(x), 0.0),
+    ),
+    case(reassign_in_a_branch, 1.0, 0.5, expected=(1.0, -1.0)),
     case(reassign_arrays, X3, W3),
     case(reassign_arrays, X23, W23),
 ]

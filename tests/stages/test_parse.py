@@ -244,7 +244,8 @@ def test_source_not_available_is_a_transform_error():
     with pytest.raises(TransformError, match="source of 'typed_in' is not available") as info:
         parse(namespace["typed_in"])
     assert info.value.filename == "<string>"
-    assert "define the function in a file" in info.value.hint
+    assert "Move the function into a file" in info.value.hint
+    assert "`from model import typed_in`" in info.value.hint
 
 
 @pytest.mark.parametrize("thing", [math.sin, np.exp, print, np.vectorize(abs)])

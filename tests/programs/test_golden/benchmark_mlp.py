@@ -1,3 +1,5 @@
+import numpy as np
+import s2s_ad as ad
 from s2s_ad.runtime import seed_cotangent, unbroadcast
 from s2s_ad.runtime.arrays import matmul_vjp_x, matmul_vjp_y, unreduce
 

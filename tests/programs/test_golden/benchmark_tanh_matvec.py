@@ -1,3 +1,4 @@
+import numpy as np
 from s2s_ad.runtime.arrays import matmul_vjp_y, unreduce
 
 def tanh_matvec_grad(A, x):

@@ -1,3 +1,5 @@
+import numpy as np
+import s2s_ad as ad
 from s2s_ad.runtime.schedules import records, saves
 
 def recurrence_checkpointed_grad(x, w, n, snapshots):
