@@ -27,8 +27,8 @@ NOT_FOUND = object()
 
 SOURCE_NOT_AVAILABLE = (
     "s2s_ad reads a function's source code, which Python keeps for functions defined in "
-    "files or modules, in IPython and Jupyter cells, and at the Python 3.13+ REPL, but not "
-    "for `python -c`, exec() or the REPL of older Pythons.\n"
+    "files or modules, in IPython and Jupyter cells, and from Python 3.13 on at the REPL "
+    "and in `python -c`, but not for exec() or the REPL and `python -c` of older Pythons.\n"
     "Move the function into a file, say model.py, and import it from there: "
     "`from model import {name}`."
 )

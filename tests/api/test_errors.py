@@ -345,7 +345,11 @@ def test_source_not_available_says_where_s2s_ad_works_and_what_to_do():
     with pytest.raises(ad.TransformError) as info:
         ad.source(namespace["made_by_exec"])
     where, what = info.value.hint.splitlines()
-    for place in ("files or modules", "IPython and Jupyter cells", "Python 3.13+ REPL"):
+    for place in (
+        "files or modules",
+        "IPython and Jupyter cells",
+        "from Python 3.13 on at the REPL",
+    ):
         assert place in where, place
     for place in ("python -c", "exec()"):
         assert place in where, place
