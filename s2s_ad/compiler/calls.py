@@ -21,6 +21,7 @@ from .. import rules
 from . import hooks, ir
 from .errors import Loc, TransformError
 from .lower import lower_function
+from .spec import JVP
 
 
 class Callee:
@@ -42,7 +43,7 @@ class Callee:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._derived is None:
             self._derived = hooks.derived(self.fn, self.mode, self.wrt)
-        if self.mode == "jvp":
+        if self.mode == JVP:
             tangents, *args = args
             fn, args = self._derived.prepare(tuple(args), kwargs)
             return fn(*args, *tangents)

@@ -50,6 +50,7 @@ from ..runtime.schedules import (
 from . import ir
 from .calls import Callee
 from .errors import TransformError
+from .spec import VJP
 
 F = TypeVar("F", bound=Callable)
 
@@ -122,7 +123,7 @@ def reverse_loop(rev, stmt: ir.For) -> None:
         restore=[entry],
     )
     action = ir.Var(rev.names.claim("action"))
-    keep = (("keep", ir.Const(True)),) if rev.variant == "vjp" else ()
+    keep = (("keep", ir.Const(True)),) if rev.variant == VJP else ()
     start = ir.Call(runtime.call_method, (stmt.iter, ir.Const("reversal")), keep)
     rev.builder.out.append(ir.Assign(loop.reversal, start, stmt.loc))
     body: List[ir.Stmt] = [
@@ -162,7 +163,7 @@ def settle_states(rev, sweep: List[ir.Stmt]) -> Set[ir.Var]:
         loop.restore[:] = _restore(rev, loop)
         loop.advance[1:] = _fresh_temporaries(rev, loop.stmt.body, set(loop.state))
         needed = set(loop.state)
-        if rev.variant == "vjp":  # the pullback takes what its sweep rebinds as defaults
+        if rev.variant == VJP:  # the pullback takes what its sweep rebinds as defaults
             named = {v for v in written if v.name not in rev.names.generated}  # never renamed
             needed |= written & (_touched(loop.reverse) | named)
         unbound |= {v for v in needed if not _bound_before(rev, v, loop.stmt)}

@@ -31,6 +31,7 @@ import numpy as np
 
 from .calls import Callee
 from .parse import NOT_FOUND, Resolver
+from .spec import VJP
 
 
 def header_lines(def_text: str, helpers: Mapping[str, Any], resolver: Resolver) -> List[str]:
@@ -160,7 +161,7 @@ class _Header:
         names = list(params)
         signature = inspect.Signature(list(params.values()))
         wrt = tuple(callee.wrt)
-        if callee.mode == "vjp":
+        if callee.mode == VJP:
             doc = f"{fn_name}'s value and pullback"
             args = ", ".join([fn_name] + names + [f"wrt={wrt!r}"])
             call = f"{api}.vjp({args})"

@@ -479,7 +479,7 @@ def call_vjps(
             and any(a in varied for a in ir.expr_atoms(call))
         ):
             params = varied_parameters(call, varied, stmt.loc)
-            callee = Callee(call.fn, "vjp", tuple(name for name, _ in params))
+            callee = Callee(call.fn, VJP, tuple(name for name, _ in params))
             if checkpoint.is_checkpointed(call.fn):  # the adjoint sweep calls g_vjp
                 pullbacks[stmt.target] = (None, callee, [a for _, a in params])
                 out.append(stmt)
