@@ -173,7 +173,7 @@ class _Header:
             doc = f"{fn_name}'s value and tangent"
             slots = [f"{tangents}[{wrt.index(n)}]" if n in wrt else "None" for n in names]
             call = f"{api}.jvp({fn_name}, {_tuple(names)}, {_tuple(slots)})"
-        shows = f"{api}.source({fn_name}, mode={callee.mode!r}, wrt={wrt!r})"
+        shows = f"{api}.source({fn_name}, mode={str(callee.mode)!r}, wrt={wrt!r})"
         self.definitions.append(
             [
                 f"def {name}{signature}:",
