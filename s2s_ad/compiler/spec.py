@@ -63,7 +63,8 @@ class Spec:
         object.__setattr__(self, "wrt", tuple(self.wrt))
         object.__setattr__(self, "kinds", tuple(Kind(k) for k in self.kinds))
         if self.order != 1 and self.mode != DERIVATIVE:
-            raise ValueError(f"order={self.order} is only for mode 'derivative', not {str(self.mode)!r}")
+            mode = str(self.mode)
+            raise ValueError(f"order={self.order} is only for mode 'derivative', not {mode!r}")
         if self.has_aux and self.mode not in (GRAD, VALUE_AND_GRAD, VJP, JVP):
             raise ValueError(f"has_aux is not supported in mode {str(self.mode)!r}")
 
