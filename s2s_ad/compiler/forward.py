@@ -180,6 +180,8 @@ class Forward(Transform):
             return self.zero(stmt.target)
         if value.fn in DISPLAYS:
             return self.display_tangent(stmt)
+        if value.fn is runtime.updated:
+            return self.update_tangent(stmt)
         return self.call_tangent(stmt)
 
     def zero(self, atom: ir.Atom) -> ir.Atom:
@@ -203,6 +205,17 @@ class Forward(Transform):
         kwargs = tuple((k, self.tangent.get(v) or self.zero(v)) for k, v in call.kwargs)
         target = self.names.derivative(stmt.target)
         return self.builder.call(call.fn, args, kwargs, target=target)
+
+    def update_tangent(self, stmt: ir.Assign) -> ir.Atom:
+        """``y = updated(x, i, v)`` has the tangent ``updated(dx, i, dv)``: one write, where
+        the rule's two terms would add two arrays."""
+        x, index, value = stmt.value.args
+        tangents = (
+            self.tangent.get(x) or self.zero(x),
+            self.tangent.get(value) or self.zero(value),
+        )
+        target = self.names.derivative(stmt.target)
+        return self.builder.call(runtime.updated, (tangents[0], index, tangents[1]), target=target)
 
     def set_item_tangent(self, stmt: ir.SetItem) -> None:
         """``x[i] = v`` writes ``dv`` into ``dx[i]`` (``dx`` is ``x``'s own copy)."""

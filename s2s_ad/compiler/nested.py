@@ -115,6 +115,16 @@ def stored_names(statements: List[gast.stmt]) -> List[str]:
     return names
 
 
+def item_written(node: gast.AST) -> Optional[str]:
+    """The variable that ``node``, an item stored into (``a[i][j]`` in ``a[i][j] = v``),
+    rebinds: item writes are values (``a = updated(a, i, v)``); None for other nodes."""
+    if not (isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store)):
+        return None
+    while isinstance(node, gast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
 def renamed_body(
     local: LocalFunction, claim: Callable[[str], str]
 ) -> Tuple[List[gast.stmt], Dict[str, str]]:

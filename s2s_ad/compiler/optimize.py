@@ -1,6 +1,6 @@
 """Stage 5: clean the emitted IR the way a careful person would.
 
-Five passes, each a function from a body to a body:
+Six passes, each a function from a body to a body:
 
 * :func:`propagate_copies` -- ``t0 = load('x')`` and ``t7 = t3`` disappear;
   their uses read ``x`` and ``t3`` directly;
@@ -10,6 +10,8 @@ Five passes, each a function from a body to a body:
   when ``dt3`` is read only before ``dresult`` is next written;
 * :func:`eliminate_dead_code` -- pure statements whose results nobody reads,
   in loops and branches too;
+* :func:`~s2s_ad.compiler.in_place.write_in_place` -- ``y = updated(x, i, v)``
+  becomes ``x[i] = v`` where the old value of ``x`` is dead;
 * :func:`assign_directly` -- ``dt8 = ddA + dt7; ddA = dt8`` becomes
   ``ddA = ddA + dt7``.
 
@@ -25,6 +27,7 @@ from typing import AbstractSet, Dict, List, Sequence, Set
 
 from .. import rules, runtime
 from . import ir
+from .in_place import write_in_place
 
 
 def optimize(fn: ir.Function, temporaries: AbstractSet[str] = frozenset()) -> ir.Function:
@@ -34,6 +37,7 @@ def optimize(fn: ir.Function, temporaries: AbstractSet[str] = frozenset()) -> ir
     body = share_common_subexpressions(body, params)
     body = forward_block_copies(body)
     body = eliminate_dead_code(body)
+    body = write_in_place(body)
     body = assign_directly(body, temporaries)
     return ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
 
@@ -352,7 +356,7 @@ def _fresh_containers(body: List[ir.Stmt]) -> Set[ir.Var]:
 
 
 # Runtime helpers that return a new container (never one of their arguments).
-_ALLOCATING = {runtime.zeros_like, runtime.copy_of, runtime.make_list}
+_ALLOCATING = {runtime.zeros_like, runtime.copy_of, runtime.make_list, runtime.updated}
 
 
 def _prune(stmts: List[ir.Stmt], sets: tuple) -> List[ir.Stmt]:

@@ -253,11 +253,13 @@ class Reverse(ControlFlowReversal):
         target = stmt.target
         if target not in self.adjoint or isinstance(stmt.value, ir.Load):
             return
-        g, _ = self.adjoint.pop(target)  # before this assignment, its value had no uses
+        g, owned = self.adjoint.pop(target)  # before this assignment, its value had no uses
         value = stmt.value
         if isinstance(value, ir.Var):
             if value in self.varied:
                 self.accumulate(value, g)
+        elif isinstance(value, ir.Call) and value.fn is runtime.updated:
+            self.propagate_update(value, g, owned)
         elif isinstance(value, ir.Call):
             self.propagate_call(stmt, g)
 
@@ -300,6 +302,20 @@ class Reverse(ControlFlowReversal):
             terms.append((arg, term))
         for arg, term in terms:
             self.accumulate(arg, term)
+
+    def propagate_update(self, call: ir.Call, g: ir.Atom, owned: bool) -> None:
+        """``y = updated(x, i, v)``: ``dv`` gets ``dy[i]``, and ``dx`` the rest of ``dy``:
+        ``dy`` itself with ``dy[i] = 0`` written in place where the sweep owns it."""
+        x, index, value = call.args
+        if value in self.varied:
+            self.accumulate(value, self.builder.call(runtime.written_vjp, (g, index, value)))
+        if x not in self.varied:
+            return
+        if owned and x not in self.adjoint:
+            self.builder.append(ir.SetItem(g, index, ir.Const(0.0), self.builder.loc))
+            self.accumulate(x, g)
+        else:
+            self.accumulate(x, self.builder.call(runtime.cleared, (g, index)))
 
     def propagate_display(self, call: ir.Call, g: ir.Atom) -> None:
         """``(a, b)``: item ``k`` of the cotangent goes to the ``k``-th item."""

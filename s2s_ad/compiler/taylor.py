@@ -187,6 +187,18 @@ class Taylor(Forward):
             orders.append(self.builder.call(call.fn, args, kwargs))
         return self.pack(orders, self.names.derivative(stmt.target))
 
+    def update_tangent(self, stmt: ir.Assign) -> ir.Atom:
+        """``y = updated(x, i, v)``: coefficient ``k`` is ``updated(dx[k], i, dv[k])``."""
+        x, index, value = stmt.value.args
+        orders = [
+            self.builder.call(
+                runtime.updated,
+                (self.coefficient_or_zero(x, k), index, self.coefficient_or_zero(value, k)),
+            )
+            for k in range(self.order)
+        ]
+        return self.pack(orders, self.names.derivative(stmt.target))
+
     def assigned_tangent(self, stmt: ir.Assign) -> ir.Atom:
         if stmt.target not in self.item_written:
             return super().assigned_tangent(stmt)

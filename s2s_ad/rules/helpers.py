@@ -75,6 +75,13 @@ RUNTIME = {
         ["dacc", None, "getitem_vjp(dv, acc, index)"],
         ["g", None, "taken(g, index, v)"],
     ),
+    # an item write as a value: the written item's cotangent goes to the value, the rest to x
+    runtime.updated: (
+        ("x", "index", "value"),
+        ["cleared(dx, index)", None, "unwritten(dvalue, x, index, value)"],
+        ["cleared(g, index)", None, "written_vjp(g, index, value)"],
+    ),
+    runtime.cleared: ("cleared(v, index)", "cleared(g, index)"),
     runtime.written_vjp: ("written_vjp(x, index, value)", "unwritten(g, x, index, value)"),
     runtime.unwritten: ("unwritten(v, x, index, value)", "written_vjp(g, index, value)"),
     runtime.as_structure: ("as_structure(x, like)", "as_structure(g, x)"),

@@ -267,6 +267,36 @@ def call_method(receiver: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(receiver, name)(*args, **kwargs)
 
 
+def updated(x: Any, index: Any, value: Any) -> Any:
+    """``x`` with ``x[index] = value``, as a new value: JAX's ``x.at[index].set(value)``.
+
+    Emitted code writes items this way, so that no value the derivative reads
+    later is overwritten, and the caller's arrays are never changed.  A tuple
+    refuses the write, as Python does.
+
+    >>> a = np.zeros(3)
+    >>> updated(a, 1, 5.0), a
+    (array([0., 5., 0.]), array([0., 0., 0.]))
+    """
+    if isinstance(x, tuple):
+        raise TypeError("'tuple' object does not support item assignment")
+    result = copy_of(x)
+    result[index] = value
+    return result
+
+
+def cleared(g: Any, index: Any) -> Any:
+    """A copy of the cotangent ``g`` with ``g[index]`` zero: the cotangent that reaches
+    ``x`` through ``updated(x, index, value)``, whose item at ``index`` was replaced.
+
+    >>> cleared(np.array([1.0, 2.0, 3.0]), slice(1, None))
+    array([1., 0., 0.])
+    """
+    if isinstance(g, tuple):
+        g = list(g)
+    return updated(g, index, zeros_like(g[index]) if not isinstance(g, np.ndarray) else 0.0)
+
+
 def written_vjp(dx: Any, index: Any, value: Any) -> Any:
     """The cotangent of ``value`` in ``x[index] = value``, from the cotangent ``dx`` of ``x``.
 

@@ -55,6 +55,16 @@ RUNTIME: Dict[Any, Any] = {
     runtime.add_at: case(
         "runtime.add_at(x + 0.0, [0, 2, 2], y)", {**ids((3,), (3,)), **ids((3,), None)}
     ),
+    runtime.updated: [
+        case("runtime.updated(x, 1, y)", ids((3,), None)),
+        case("runtime.updated(x, slice(0, 2), y)", {**ids((3,), (2,)), **ids((3,), None)}),
+        case("runtime.updated(x, [2, 0, 2], y)", ids((3,), (3,))),
+        case("runtime.updated(x, (0, slice(None)), y)", ids((2, 3), (3,))),
+    ],
+    runtime.cleared: [
+        case("runtime.cleared(x, slice(1, None))", ids((3,))),
+        case("runtime.cleared(x, [0, 0])", ids((2, 2))),
+    ],
     runtime.written_vjp: [
         case("runtime.written_vjp(x, [2, 0, 2], y)", ids((3,), (3,)), wrt=(0,)),
         case("runtime.written_vjp(x, slice(0, 2), y)", ids((3,), None), wrt=(0,)),

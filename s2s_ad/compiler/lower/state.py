@@ -89,10 +89,15 @@ class LoweringState:
         self.param_names = {p.name for p in self.params}
         stores = Counter(nested.stored_names(self.node.body))
         self.locals = set(stores) | self.param_names
+        stores.update(  # an item write rebinds its variable: `a = updated(a, i, v)`
+            root
+            for root in map(nested.item_written, nested.own_nodes(self.node))
+            if root in self.locals
+        )
         self.definition_sites = self._definition_sites(stores)
         self.local_functions: Dict[str, nested.LocalFunction] = {}
         self.inlining: List[str] = []  # local functions being inlined, innermost last
-        self.mutable = assigned_in_control_flow(self.node)
+        self.mutable = assigned_in_control_flow(self.node) & self.locals
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
@@ -265,6 +270,9 @@ def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
                         names.add(n.id)
                     if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
                         names.add(n.target.id)
+                    root = nested.item_written(n)
+                    if root is not None:
+                        names.add(root)
     return names
 
 

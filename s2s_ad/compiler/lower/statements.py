@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import operator
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import gast
 
@@ -131,18 +131,57 @@ class StatementLowering(LoweringState):
                 self.assign(elt, item, node)
             return value
         if isinstance(target, gast.Subscript):
-            container = self.expression(target.value)
-            if not isinstance(container, ir.Var):
-                raise self.error("only variables can be assigned into", target)
-            index = self.index(target.slice)
-            loc = self.parsed.loc(node)
-            self.body.append(ir.SetItem(container, index, value, loc))
+            root, path = self.item_path(target)
+            self.write_item(root, path, value, node)
             return value
         raise self.error(
             f"assigning to {type(target).__name__.lower()} targets is not supported",
             target,
             "assign to a name or to an element `x[i]`",
         )
+
+    def item_path(self, target: gast.Subscript) -> Tuple[str, List[Tuple[ir.Atom, ir.Atom]]]:
+        """The variable an item write goes into, and the (container, index) pairs from it
+        to the item: ``a[i][j]`` gives ``a`` and ``[(a, i), (a[i], j)]``.
+
+        Each container and index is evaluated once, in Python's order.
+        """
+        base = target.value
+        if isinstance(base, gast.Name):
+            if base.id not in self.locals:
+                raise self.error(
+                    f"this line writes into `{base.id}`, which is not a local variable",
+                    target,
+                    f"s2s_ad differentiates values and never changes arrays outside the "
+                    f"call: pass `{base.id}` in as an argument, or copy it into a local "
+                    f"(`{base.id}_copy = {base.id}.copy()`) and write into that",
+                )
+            root, path = base.id, []
+            container = self.name(base.id, base)
+        elif isinstance(base, gast.Subscript):
+            root, path = self.item_path(base)
+            container = self.emit(ir.Call(operator.getitem, path[-1]), base)
+        else:
+            raise self.error(
+                "only variables and their items can be assigned into",
+                target,
+                "write the item into a local variable: `a = ...; a[i] = v`",
+            )
+        return root, path + [(container, self.index(target.slice))]
+
+    def write_item(self, root: str, path: list, value: ir.Atom, node: gast.AST) -> None:
+        """``a[i][j] = v`` as values: ``a_i = updated(a[i], j, v)``, ``a = updated(a, i, a_i)``.
+
+        No array is written in place: whatever read ``a`` before keeps the value it read
+        (the derivative of each statement sees the values its statement saw), and the
+        caller's arrays stay as they were.  The emitter writes in place where nothing can
+        tell the difference.
+        """
+        note = self.parsed.segment(node)
+        for container, index in reversed(path):
+            call = ir.Call(runtime.updated, (container, index, value))
+            value = self.emit(call, node, note=note)
+        self.bind(root, value, node)
 
     def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
         if name not in self.mutable:
@@ -185,12 +224,11 @@ class StatementLowering(LoweringState):
             result = self.emit(ir.Call(fn, (current, value)), node, keep, note=note)
             self.bind(target.id, result, node)
         elif isinstance(target, gast.Subscript):
-            container = self.expression(target.value)
-            index = self.index(target.slice)
-            current = self.emit(ir.Call(operator.getitem, (container, index)), target)
+            root, path = self.item_path(target)
+            current = self.emit(ir.Call(operator.getitem, path[-1]), target)
             value = self.expression(node.value)
             result = self.emit(ir.Call(fn, (current, value)), node, note=note)
-            self.body.append(ir.SetItem(container, index, result, self.parsed.loc(node)))
+            self.write_item(root, path, result, node)
         else:
             raise self.error("only names and elements `x[i]` can be updated in place", node)
 
@@ -221,7 +259,7 @@ class StatementLowering(LoweringState):
             self.reversed_loop(node, loc)
             return
         if fn is enumerate and _plain_pair(node.target) and iterable.args:
-            sequence = self.expression(iterable.args[0])
+            sequence = self.sequence(iterable.args[0], node)
             start = iterable.args[1:] or [kw.value for kw in iterable.keywords if kw.arg == "start"]
             if start:  # enumerate(xs, 1): count from `start`, index from 0
                 index = ir.Var(self.names.claim("k"))
@@ -233,11 +271,11 @@ class StatementLowering(LoweringState):
         elif fn is zip and isinstance(node.target, gast.Tuple) and not iterable.keywords:
             if len(node.target.elts) != len(iterable.args):
                 raise self.error("unpack one name per sequence zipped", node.target, "")
-            sequences = [self.expression(a) for a in iterable.args]
+            sequences = [self.sequence(a, node) for a in iterable.args]
             index = ir.Var(self.names.claim("i"))
             prologue = list(zip(node.target.elts, sequences))
         else:
-            sequence = self.expression(iterable)
+            sequence = self.sequence(iterable, node)
             index = ir.Var(self.names.claim("i"))
             prologue = [(node.target, sequence)]
         lengths = [self.emit(ir.Call(len, (seq,), spelling="len"), iterable) for _, seq in prologue]
@@ -246,6 +284,18 @@ class StatementLowering(LoweringState):
             count = self.emit(ir.Call(min, (count, other), spelling="min"), iterable)
         steps = self.emit(ir.Call(range, (count,), spelling="range"), iterable)
         self.range_loop(node, steps, index, prologue, loc, counted)
+
+    def sequence(self, iterable: gast.expr, loop: gast.For) -> ir.Atom:
+        """The sequence a ``for`` loop walks: the object it held when the loop started,
+        even where the body rebinds its name or writes into it (``for v in y: y = 2 * y``).
+        """
+        sequence = self.expression(iterable)
+        rebound = set(nested.stored_names(loop.body)) | {
+            root for root in map(nested.item_written, gast.walk(loop)) if root is not None
+        }
+        if isinstance(iterable, gast.Name) and iterable.id in rebound:
+            sequence = self.emit(sequence, iterable)
+        return sequence
 
     def checkpointed_loop(self, node: gast.For) -> None:
         """``for i in ad.checkpointed(steps, ...)``: the loop over ``steps``, iterating a
@@ -287,7 +337,7 @@ class StatementLowering(LoweringState):
             steps = self.emit(ir.Call(reversed, (self.expression(inner),)), node.iter)
             self.range_loop(node, steps, ir.Var(node.target.id), [], loc)
             return
-        sequence = self.expression(inner)
+        sequence = self.sequence(inner, node)
         length = self.emit(ir.Call(len, (sequence,), spelling="len"), node.iter)
         positions = self.emit(ir.Call(range, (length,), spelling="range"), node.iter)
         steps = self.emit(ir.Call(reversed, (positions,)), node.iter)

@@ -1,4 +1,4 @@
-from s2s_ad.runtime import as_structure, copy_of, zeros_like
+from s2s_ad.runtime import as_structure, expand_like, zeros_like
 from s2s_ad.runtime.arrays import unreduce
 
 def rosenbrock_grad_tangent(x, d2x):
@@ -13,31 +13,31 @@ def rosenbrock_grad_tangent(x, d2x):
     t2 = unreduce(1.0, t0)
     # line 10: t3 = t2 * (2 * (1.0 - t1))
     t6 = d2t1 * 2
+    t3 = t2 * (2 * (1.0 - t1))
     # line 11: dx = zeros_like(x)
-    dx = zeros_like(x)
-    d2dx = copy_of(zeros_like(dx))
+    t7 = zeros_like(x)
     # line 12: dx[:-1] -= t3
-    t7 = d2dx[:-1]
-    t8 = t7 + t6 * t2
-    d2dx[:-1] = t8
+    t8 = expand_like(t6 * t2, t7[:-1] - t3)
+    t9 = zeros_like(t7)
+    t9[:-1] = t8
     # line 13: t4 = t2 * 100.0
     t4 = t2 * 100.0
     # line 14: t5 = t4 * (2 * (t0 - t1 ** 2))
-    t9 = 2 * t1
-    t10 = d2t1 * t9
-    t11 = d2t0 - t10
-    t12 = t11 * 2
+    t10 = 2 * t1
+    t11 = d2t1 * t10
+    t12 = d2t0 - t11
+    t13 = t12 * 2
     t5 = t4 * (2 * (t0 - t1 ** 2))
-    d2t5 = t12 * t4
+    d2t5 = t13 * t4
     # line 15: dx[:-1] -= t5 * (2 * t1)
-    t13 = d2dx[:-1]
-    t14 = d2t5 * t9 + t6 * t5
-    t15 = t13 - t14
-    d2dx[:-1] = t15
+    t14 = t9[:-1]
+    t15 = d2t5 * t10 + t6 * t5
+    t16 = t14 - t15
+    t9[:-1] = t16
     # line 16: dx[1:] += t5
-    t16 = d2dx[1:]
-    t17 = t16 + d2t5
-    d2dx[1:] = t17
+    t17 = t9[1:]
+    t18 = t17 + d2t5
+    t9[1:] = t18
     # line 17: return as_structure(dx, x)
-    t18 = as_structure(d2dx, x)
-    return t18
+    t19 = as_structure(t9, x)
+    return t19

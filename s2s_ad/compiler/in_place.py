@@ -1,0 +1,207 @@
+"""Stage 5b: item writes in place where nothing can tell the difference.
+
+Lowering turns every item write into a new value, ``y = updated(x, i, v)``
+(a copy with the item replaced, JAX's ``x.at[i].set(v)``), so no statement,
+saved value or adjoint ever reads an array that was overwritten after it was
+read, and the caller's arrays are never changed.  The copy is wasted when the
+old value is dead, and this pass writes into ``x`` itself
+(``x[i] = v; y = x``) when
+
+* ``x`` always holds an object this code allocated (every assignment to it
+  is a call that returns a new object: arithmetic, a ufunc, ``updated``,
+  ``zeros_like``, ...), never a parameter, a restored value or a loop item;
+* no variable that may hold ``x``'s object or a part of it (``x``, copies of
+  it, and results of calls that may return a view or an item of their
+  arguments: indexing, reshapes, containers, anything not known to allocate)
+  is live after the write, or ever pushed on a stack.  When ``y`` is ``x``
+  itself (``u = updated(u, i, v)`` in a loop) its later reads read the new
+  value and do not count.
+
+Liveness is the textbook backward analysis on the structured IR, with loops
+iterated to a fixed point and ``break`` jumping to the loop's exit; a nested
+function (the pullback) reads everything it mentions where it is defined.
+
+>>> x, y, t = ir.Var("x"), ir.Var("y"), ir.Var("t")
+>>> body = [
+...     ir.Assign(x, ir.Call(runtime.zeros_like, (ir.Var("a"),))),
+...     ir.Assign(y, ir.Call(runtime.updated, (x, ir.Const(0), ir.Const(1.0)))),
+...     ir.Return(y),
+... ]
+>>> [type(stmt).__name__ for stmt in write_in_place(body)]  # x[0] = 1.0; return x
+['Assign', 'SetItem', 'Return']
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import Counter
+from typing import Dict, List, Set
+
+import numpy as np
+
+from .. import runtime
+from ..rules.syntax import BINARY_OPERATORS, UNARY_OPERATORS
+from . import ir
+
+# Calls whose result is always a new object, never an argument or a part of one.
+ALLOCATING = {
+    runtime.updated,
+    runtime.cleared,
+    runtime.copy_of,
+    runtime.zeros_like,
+    runtime.ones_like,
+    runtime.make_list,
+    np.zeros,
+    np.ones,
+    np.empty,
+    np.zeros_like,
+    np.ones_like,
+    np.full,
+    np.copy,
+} | {fn for fn in list(BINARY_OPERATORS) + list(UNARY_OPERATORS) if fn is not operator.getitem}
+
+
+def write_in_place(body: List[ir.Stmt]) -> List[ir.Stmt]:
+    """``body`` with the copies of dead values in ``updated`` calls written in place."""
+    owned = _owned(body)
+    sharing = _sharing(body)
+    escaped = {s.value for s in ir.walk(body) if isinstance(s, ir.Push)}
+    live_after: Dict[int, Set[ir.Var]] = {}
+    _live_in(body, set(), set(), live_after)
+
+    def elidable(stmt: ir.Assign) -> bool:
+        x = stmt.value.args[0]
+        if not (isinstance(x, ir.Var) and x in owned):
+            return False
+        shares = sharing.get(x, {x})
+        later = live_after[id(stmt)] - ({x} if stmt.target == x else set())
+        return not (shares & later) and not (shares & escaped)
+
+    definitions = Counter(v for s in ir.walk(body) for v in ir.targets_written(s))
+    renamed: Dict[ir.Var, ir.Var] = {}
+
+    def rewrite(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
+        out: List[ir.Stmt] = []
+        for original in stmts:
+            elide = _is_update(original) and elidable(original)
+            stmt = ir.substitute(original, lambda a: renamed.get(a, a), deep=False)
+            if elide:
+                x, index, value = stmt.value.args
+                out.append(ir.SetItem(x, index, value, stmt.loc))
+                if stmt.target == x:
+                    continue
+                if definitions[stmt.target] == 1 and definitions[x] == 1:
+                    renamed[stmt.target] = x  # one object under one name from here on
+                else:
+                    out.append(ir.Assign(stmt.target, x, stmt.loc, stmt.note))
+                continue
+            if isinstance(stmt, ir.Function):
+                body = rewrite(original.body)
+                stmt = ir.Function(stmt.name, stmt.params, body, stmt.doc, stmt.loc)
+            elif ir.blocks_of(stmt):
+                stmt = ir.with_blocks(stmt, tuple(rewrite(b) for b in ir.blocks_of(original)))
+            out.append(stmt)
+        return out
+
+    return rewrite(body)
+
+
+def _is_update(stmt: ir.Stmt) -> bool:
+    return (
+        isinstance(stmt, ir.Assign)
+        and isinstance(stmt.value, ir.Call)
+        and stmt.value.fn is runtime.updated
+    )
+
+
+def _allocates(stmt: ir.Stmt) -> bool:
+    value = stmt.value if isinstance(stmt, ir.Assign) else None
+    return isinstance(value, ir.Call) and (value.fn in ALLOCATING or isinstance(value.fn, np.ufunc))
+
+
+def _owned(body: List[ir.Stmt]) -> Set[ir.Var]:
+    """Variables every assignment of which allocates a new object."""
+    always: Dict[ir.Var, bool] = {}
+    for stmt in ir.walk(body):
+        for var in ir.targets_written(stmt):
+            always[var] = always.get(var, True) and _allocates(stmt)
+        if isinstance(stmt, ir.Function):
+            for param in stmt.params:
+                always[ir.Var(param.name)] = False
+    return {var for var, yes in always.items() if yes}
+
+
+def _sharing(body: List[ir.Stmt]) -> Dict[ir.Var, Set[ir.Var]]:
+    """For each variable, the variables that may hold its object or a part of it."""
+    edges: Dict[ir.Var, Set[ir.Var]] = {}
+    for stmt in ir.walk(body):
+        if not isinstance(stmt, ir.Assign) or _allocates(stmt):
+            continue
+        value = stmt.value
+        sources = [value] if isinstance(value, ir.Var) else []
+        if isinstance(value, ir.Call):
+            sources = [a for a in value.args + tuple(v for _, v in value.kwargs)]
+        for source in sources:
+            if isinstance(source, ir.Var):
+                edges.setdefault(source, set()).add(stmt.target)
+    closure: Dict[ir.Var, Set[ir.Var]] = {}
+    for var in edges:
+        seen, todo = {var}, [var]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        closure[var] = seen
+    return closure
+
+
+def _reads(stmt: ir.Stmt) -> Set[ir.Var]:
+    """What a simple statement reads (a nested function: everything it mentions)."""
+    if isinstance(stmt, ir.Function):
+        inner = {a for s in ir.walk(stmt.body) for a in ir.atoms_read(s)}
+        inner |= {p.default for p in stmt.params if p.default is not None}
+        return {a for a in inner if isinstance(a, ir.Var)}
+    return {a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var)}
+
+
+def _live_in(
+    stmts: List[ir.Stmt], live: Set[ir.Var], at_break: Set[ir.Var], out: Dict[int, Set[ir.Var]]
+) -> Set[ir.Var]:
+    """The variables live before ``stmts`` given those live after them (``live``) and at
+    the exit of the innermost loop (``at_break``); records each statement's live-after."""
+    for stmt in reversed(stmts):
+        out[id(stmt)] = set(live)
+        if isinstance(stmt, ir.Return):
+            live = _reads(stmt)
+        elif isinstance(stmt, ir.Break):
+            live = set(at_break)
+        elif isinstance(stmt, ir.If):
+            body = _live_in(stmt.body, live, at_break, out)
+            orelse = _live_in(stmt.orelse, live, at_break, out)
+            live = body | orelse | _reads(stmt)
+        elif isinstance(stmt, ir.For):
+            live = _loop_head(stmt, live, out) | _reads(stmt)
+        elif isinstance(stmt, ir.While):
+            live = _loop_head(stmt, live, out)
+        else:
+            written = (
+                set() if isinstance(stmt, (ir.SetItem, ir.Accum)) else ir.targets_written(stmt)
+            )
+            live = (live - set(written)) | _reads(stmt)
+    return live
+
+
+def _loop_head(loop: ir.Stmt, after: Set[ir.Var], out: Dict[int, Set[ir.Var]]) -> Set[ir.Var]:
+    """What is live where each trip of ``loop`` starts: a fixed point over its trips."""
+    head = set(after)
+    while True:
+        if isinstance(loop, ir.For):
+            body = _live_in(loop.body, head, after, out) - {loop.target}
+            new = after | body
+        else:  # while True: test; if not cond: break; body
+            body = _live_in(loop.body, head, after, out)
+            new = _live_in(loop.test, body | after | {loop.cond}, after, out)
+        if new <= head:
+            return head
+        head |= new
