@@ -54,6 +54,7 @@ def register_rules(namespace: Callable) -> None:
     # a gradient's check of an output that does not depend on the arguments
     nondifferentiable(runtime.check_scalar_output)
     impure(runtime.check_scalar_output)
+    impure(runtime.unshared)  # kept where the written value is dead: it refuses a write
     for table, tuple_results in TABLES:
         register_table(table, namespace)
         FUNCTIONS.extend(table)
@@ -82,6 +83,8 @@ RUNTIME = {
         ["cleared(g, index)", None, "written_vjp(g, index, value)"],
     ),
     runtime.cleared: ("cleared(v, index)", "cleared(g, index)"),
+    # the check before a write into an object another name may hold: x passes through
+    runtime.unshared: ("unshared(x, other, message)", "g"),
     runtime.written_vjp: ("written_vjp(x, index, value)", "unwritten(g, x, index, value)"),
     runtime.unwritten: ("unwritten(v, x, index, value)", "written_vjp(g, index, value)"),
     runtime.as_structure: ("as_structure(x, like)", "as_structure(g, x)"),

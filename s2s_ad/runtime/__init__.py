@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import TransformError
+
 
 def unbroadcast(g: Any, x: Any) -> Any:
     """Sum the cotangent ``g`` down to the shape of ``x``, in ``x``'s dtype.
@@ -295,6 +297,47 @@ def cleared(g: Any, index: Any) -> Any:
     if isinstance(g, tuple):
         g = list(g)
     return updated(g, index, zeros_like(g[index]) if not isinstance(g, np.ndarray) else 0.0)
+
+
+def unshared(x: Any, other: Any, message: str) -> Any:
+    """``x``, once ``other`` is known not to share its memory; otherwise ``message`` as an error.
+
+    Emitted code calls it before a write into ``x`` (``x[i] = v``, ``x += v``) where
+    another name read later may hold the same object or a view of it: Python would
+    change that name's value too, and s2s_ad differentiates values, so it refuses.
+
+    >>> m = np.zeros(3)
+    >>> unshared(m, np.zeros(3), "shared") is m
+    True
+    >>> unshared(m[1:], m, "shared")
+    Traceback (most recent call last):
+    s2s_ad.runtime.errors.TransformError: shared
+    """
+    if _shares(x, other, 3):
+        raise TransformError(message)
+    return x
+
+
+_TOO_HARD = getattr(np, "exceptions", np).TooHardError
+
+
+def _shares(a: Any, b: Any, depth: int) -> bool:
+    """Whether writing into ``a`` may change ``b`` (or the other way round)."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        try:
+            return bool(np.shares_memory(a, b, max_work=100_000))
+        except _TOO_HARD:  # overlapping strides NumPy will not settle cheaply
+            return True
+    if a is b:
+        return isinstance(a, (list, dict, np.ndarray))
+    if depth == 0:
+        return False
+    for outer, inner in ((a, b), (b, a)):
+        if isinstance(outer, (list, tuple, dict)):
+            items = outer.values() if isinstance(outer, dict) else outer
+            if any(_shares(item, inner, depth - 1) for item in items):
+                return True
+    return False
 
 
 def written_vjp(dx: Any, index: Any, value: Any) -> Any:

@@ -524,13 +524,18 @@ def test_caller_array_is_untouched_or_as_the_original_leaves_it(mode):
     assert np.array_equal(x, original) or np.array_equal(x, as_f_leaves_it), x
 
 
-def test_in_place_update_through_an_alias_is_a_known_difference():
-    """`y = x; y *= a` mutates `x` in Python; s2s_ad lowers `y *= a` to `y = y * a`.
-
-    Documented in docs/language.md ("Not yet"): the derivative is that of the
-    rebinding, 2 a x (not 2 a^2 x), and the caller's array is left untouched.
-    """
-    x = X3.copy()
-    (gx, _) = ad.grad(inplace_through_an_alias, wrt=(0, 1))(x, 0.6)
-    np.testing.assert_allclose(gx, 2 * 0.6 * X3)
-    np.testing.assert_array_equal(x, X3)
+def test_in_place_update_through_an_alias_is_refused_where_the_arrays_are_shared():
+    """`y = x; y *= a` changes `x` in Python, and `x` is read after: the derivative of
+    values would differ (it used to give 2 a x where 2 a^2 x is right), so every transform
+    refuses at its first call, naming both names; a float parameter rebinds and passes."""
+    for transform in (
+        lambda: ad.grad(inplace_through_an_alias, wrt=(0, 1))(X3.copy(), 0.6),
+        lambda: ad.jvp(inplace_through_an_alias, (X3.copy(), 0.6), (X3, 1.0)),
+        lambda: ad.vjp(inplace_through_an_alias, X3.copy(), 0.6),
+    ):
+        shared = "writes into `y`, which holds the same array as `x`"
+        with pytest.raises(ad.TransformError, match=shared):
+            transform()
+    assert ad.grad(inplace_through_an_alias, wrt=(0, 1))(1.5, 0.6) == pytest.approx(
+        (2 * 0.6 * 1.5, 1.5 * 1.5)
+    )

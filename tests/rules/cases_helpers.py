@@ -65,6 +65,7 @@ RUNTIME: Dict[Any, Any] = {
         case("runtime.cleared(x, slice(1, None))", ids((3,))),
         case("runtime.cleared(x, [0, 0])", ids((2, 2))),
     ],
+    runtime.unshared: case("runtime.unshared(x, y, 'shared')", ids((3,), (3,)), wrt=(0,)),
     runtime.written_vjp: [
         case("runtime.written_vjp(x, [2, 0, 2], y)", ids((3,), (3,)), wrt=(0,)),
         case("runtime.written_vjp(x, slice(0, 2), y)", ids((3,), None), wrt=(0,)),

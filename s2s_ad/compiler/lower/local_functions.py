@@ -62,8 +62,12 @@ class LocalFunctionLowering(LoweringState):
             raise self.error(str(exc), node, "") from None
         statements, renames = nested.renamed_body(local, self.names.claim)
         self.declare_inlined(statements, [renames[p] for p in local.parameters])
+        arguments = list(node.args) + [kw.value for kw in node.keywords]
+        sources = set().union(*map(self.sharing.sources, arguments)) if arguments else set()
         for param, value in bound.items():
             fresh = renames[param]
+            self.sharing.bind(fresh, sources)  # the body may write into what it was given
+            self.bound_names.add(fresh)
             if fresh in self.mutable:
                 self.bind(fresh, value, node)
             else:
@@ -76,10 +80,12 @@ class LocalFunctionLowering(LoweringState):
             self.returned = ir.Var(self.names.claim(f"{local.name}_returned"))
             self.body.append(ir.Assign(self.returned, ir.Const(False)))
         self.inlining.append(local.name)
+        self.inline_calls.append(node)
         try:
             block = self.lowered_block(statements)
         finally:
             self.inlining.pop()
+            self.inline_calls.pop()
             self.retval, self.returned, self.loop_depth = saved
         return self.splice_inlined(block, local.name, node, keep)
 

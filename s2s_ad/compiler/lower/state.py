@@ -9,6 +9,7 @@ dotted names of free variables (``np.linalg.norm``) to the objects they denote.
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -16,8 +17,9 @@ from typing import Any, Dict, List, Optional
 import gast
 
 from .. import ir, nested
-from ..errors import TransformError
+from ..errors import Loc, TransformError
 from ..parse import NOT_FOUND, Parsed, dotted_name
+from .aliasing import Sharing
 
 # What to tell the user about syntax this version does not transform.
 UNSUPPORTED = {
@@ -61,6 +63,7 @@ REWRITE_HINT = (
     "helper function registered with ad.defvjp / ad.defjvp"
 )
 LOOPS = (gast.For, gast.While)
+LIBRARIES = {"numpy", "math", "cmath", "builtins", "operator", "scipy", "s2s_ad"}
 
 
 @dataclass
@@ -73,6 +76,9 @@ class Lowered:
     param_temps: Dict[str, ir.Var] = field(default_factory=dict)
     free_values: Dict[str, Any] = field(default_factory=dict)
     load_of: Dict[ir.Var, str] = field(default_factory=dict)  # load temp -> name loaded
+    # parameters written into by item (``x[i] = v``), where: Python would change the
+    # caller's object, which a callee's derivative cannot do (see ``calls.Callee``)
+    parameter_writes: Dict[str, Loc] = field(default_factory=dict)
 
 
 class LoweringState:
@@ -114,6 +120,9 @@ class LoweringState:
         )
         self.retval = self.returned = None
         self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
+        self.sharing = Sharing(self.node, self.is_library_call)
+        self.bound_names = set(self.param_names)  # names surely bound on the current path
+        self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.
@@ -183,6 +192,13 @@ class LoweringState:
         for attr in parts[1:]:
             obj = getattr(obj, attr, NOT_FOUND)
         return None if obj is NOT_FOUND else obj
+
+    def is_library_call(self, node: gast.Call) -> bool:
+        """Whether ``node`` calls library code (NumPy, math, builtins), whose results are
+        new objects unless :mod:`.aliasing` lists them as views."""
+        callee = self.callee_of(node)
+        module = (getattr(callee, "__module__", None) or "").split(".")[0]
+        return callee is not None and (module in LIBRARIES or inspect.isbuiltin(callee))
 
     def resolve(self, node: gast.expr) -> Any:
         """The object a dotted name of free variables denotes (``np.linalg.norm``)."""

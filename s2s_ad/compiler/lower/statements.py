@@ -34,11 +34,13 @@ class StatementLowering(LoweringState):
     def lowered_block(self, statements: list) -> List[ir.Stmt]:
         """Lower statements into a new block (a branch or a loop body)."""
         outer, self.body = self.body, []
+        bound = set(self.bound_names)
         try:
             self.block(statements)
             return self.body
         finally:
             self.body = outer
+            self.block_bound, self.bound_names = self.bound_names, bound
 
     def block(self, statements: list) -> None:
         for k, stmt in enumerate(statements):
@@ -119,6 +121,7 @@ class StatementLowering(LoweringState):
         Returns the atom that holds the value afterwards.
         """
         if isinstance(target, gast.Name):
+            self.sharing.bind(target.id, self.sharing.sources(_value_of(node)))
             return self.bind(target.id, value, node)
         if isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):
@@ -177,13 +180,36 @@ class StatementLowering(LoweringState):
         caller's arrays stay as they were.  The emitter writes in place where nothing can
         tell the difference.
         """
+        if root in self.param_names and not self.inline_calls:
+            self.lowered.parameter_writes.setdefault(root, self.parsed.loc(node))
+        path[0] = (self.guard_write(root, path[0][0], node), path[0][1])
         note = self.parsed.segment(node)
         for container, index in reversed(path):
             call = ir.Call(runtime.updated, (container, index, value))
             value = self.emit(call, node, note=note)
         self.bind(root, value, node)
 
+    def guard_write(self, name: str, atom: ir.Atom, node: gast.AST) -> ir.Atom:
+        """``atom`` (the value of ``name``), checked at run time before a write into it
+        where another name read later may hold the same object (see :mod:`.aliasing`)."""
+        site = self.inline_calls[0] if self.inline_calls else node
+        at_risk = self.sharing.at_risk(name, site, self.bound_names)
+        if not at_risk:
+            return atom
+        listed = ", ".join(f"`{o}`" for o in at_risk)
+        error = self.error(
+            f"this line writes into `{name}`, which holds the same array as {listed} (or a "
+            "view of it), read later: Python changes both, and s2s_ad differentiates values",
+            node,
+            f"copy before writing (`{name} = {name}.copy()`), or write into {listed} itself",
+        )
+        for other in at_risk:
+            check = ir.Call(runtime.unshared, (atom, self.name(other, node), ir.Const(str(error))))
+            atom = self.emit(check, node)
+        return atom
+
     def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
+        self.bound_names.add(name)
         if name not in self.mutable:
             if isinstance(value, ir.Var) and value.name in self.mutable:
                 # `b = a` with `a` reassigned later: `b` keeps today's value
@@ -218,7 +244,7 @@ class StatementLowering(LoweringState):
         note = self.parsed.segment(node)
         target = node.target
         if isinstance(target, gast.Name):
-            current = self.name(target.id, target)
+            current = self.guard_write(target.id, self.name(target.id, target), node)
             value = self.expression(node.value)
             keep = target.id if target.id in self.single_assignment else None
             result = self.emit(ir.Call(fn, (current, value)), node, keep, note=note)
@@ -237,9 +263,11 @@ class StatementLowering(LoweringState):
         cond = self.expression(node.test)
         body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
         orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
-        self.body.append(
-            ir.If(cond, self.lowered_block(body), self.lowered_block(orelse), self.parsed.loc(node))
-        )
+        lowered_body = self.lowered_block(body)
+        bound_in_body = self.block_bound
+        lowered_orelse = self.lowered_block(orelse)
+        self.bound_names |= bound_in_body & self.block_bound  # bound on both paths
+        self.body.append(ir.If(cond, lowered_body, lowered_orelse, self.parsed.loc(node)))
 
     def for_statement(self, node: gast.For) -> None:
         loc = self.parsed.loc(node)
@@ -347,6 +375,7 @@ class StatementLowering(LoweringState):
     def range_loop(self, node, steps, index: ir.Var, prologue: list, loc, counted=None) -> None:
         self.loop_depth += 1
         outer, self.body = self.body, []
+        bound = set(self.bound_names)  # a loop may run no trip: its names stay unbound
         try:
             self.env[index.name] = index
             if counted is not None:
@@ -360,6 +389,7 @@ class StatementLowering(LoweringState):
             body = self.body
         finally:
             self.body = outer
+            self.bound_names = bound
             self.loop_depth -= 1
         self.body.append(ir.For(index, steps, body, loc))
 
@@ -437,3 +467,12 @@ def close_open_paths(body: List[ir.Stmt], stmt: ir.Stmt) -> None:
         close_open_paths(last.orelse, stmt)
         return
     body.append(stmt)
+
+
+def _value_of(node: gast.AST) -> Optional[gast.AST]:
+    """The expression a binding statement takes its value from (a loop: its sequence)."""
+    if isinstance(node, (gast.Assign, gast.AnnAssign, gast.NamedExpr)):
+        return node.value
+    if isinstance(node, gast.For):
+        return node.iter
+    return None
