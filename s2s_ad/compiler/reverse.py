@@ -328,7 +328,11 @@ class Reverse(ControlFlowReversal):
             self.builder.call(runtime.zeros_like, (var,), target=target)
         elif not current[1]:
             self.evict(target)
-            self.builder.call(runtime.copy_of, (current[0],), target=target)
+            if self.kind(var) != SCALAR and not self.stacks.bound_throughout(var):
+                # a loop's trips bind `var`: its adjoint may start as 0.0 (assign_zero)
+                self.builder.call(runtime.owned_copy, (current[0], var), target=target)
+            else:
+                self.builder.call(runtime.copy_of, (current[0],), target=target)
         self.adjoint[var] = (target, True)
         return target
 
