@@ -1,0 +1,211 @@
+"""Every variable and every saved pullback exists on every path that reads it (issue 16).
+
+Minimal programs from the issue's differential test that crashed inside
+emitted code or gave a silently wrong derivative: a helper called in both
+branches of an ``if``, a helper that ignores its argument, a helper before
+and inside a loop, rows of a matrix and items of a tuple as loop variables,
+and reductions over lists (``np.sum([1, a * a, 2])``).
+
+Every case runs in the modes of `control_harness.MODES` against central
+differences and, where there is one, a closed form; reverse mode calls the
+pullback three times and checks that the caller's arguments are unchanged.
+"""
+
+import numpy as np
+import pytest
+
+from control_harness import CASE_FIELDS, MODES, case, check_derivatives
+
+W33 = np.array([[0.4, -1.1, 0.7], [0.2, 0.9, -0.6], [1.3, -0.5, 0.8]])
+
+# ------------------------------------------------------------- helpers
+
+
+def square(u):
+    return u * u
+
+
+def constant(u):
+    return 2.0
+
+
+def square_in_both_branches(x):
+    if x > 0:
+        y = square(x)
+    else:
+        y = square(x * 2)
+    return y * x
+
+
+def ignored_in_a_branch(s):
+    a = s * 1.0
+    v = 3 * np.sin(a)
+    if s > 0:
+        a = constant(s)
+    return v
+
+
+def before_and_inside_a_loop(x):
+    t = square(x)
+    for _ in range(3):
+        t = square(t) * 0.5
+    return t
+
+
+def both_branches_inside_a_loop(x):
+    t = x * 1.0
+    for _ in range(3):
+        if t > 1.0:
+            y = square(t)
+        else:
+            y = square(t * 2)
+        t = y * 0.5
+    return t
+
+
+def in_two_loops(x):
+    t = x * 1.0
+    for _ in range(2):
+        t = square(t)
+    for _ in range(2):
+        t = square(t) * 0.5
+    return t
+
+
+def on_some_trips(x):
+    t = 0.0
+    for i in range(4):
+        if i % 2 == 0:
+            t = t + square(x + i)
+    return t
+
+
+HELPERS = [
+    case(square_in_both_branches, 0.7, expected=lambda x: (3 * x * x,)),
+    case(square_in_both_branches, -0.7, expected=lambda x: (12 * x * x,)),
+    case(ignored_in_a_branch, 0.7, expected=lambda s: (3 * np.cos(s),)),
+    case(ignored_in_a_branch, -0.7, expected=lambda s: (3 * np.cos(s),)),
+    case(before_and_inside_a_loop, 0.9, expected=lambda x: (16 * x**15 / 2**7,)),
+    case(both_branches_inside_a_loop, 0.9),
+    case(both_branches_inside_a_loop, 1.6),
+    case(in_two_loops, 1.1, expected=lambda x: (16 * x**15 / 2**3,)),
+    case(on_some_trips, 0.7, expected=lambda x: (2 * (x + 0) + 2 * (x + 2),)),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, HELPERS)
+def test_helpers_in_branches_and_loops(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+# ------------------------------------------- loop variables that are containers
+
+
+def rows(w):
+    t = 0.0
+    for row in w:
+        t = t + row[0] * row[1]
+    return t
+
+
+def row_slices(w):
+    t = 0.0
+    for row in w:
+        t = t + np.sum(row[1:] * row[0])
+    return t
+
+
+def rows_into_a_list(w):
+    t = 0.0
+    for row in w:
+        p = [row[0], row[1]]
+        t = t + p[0] * np.sum(p)
+    return t
+
+
+def rows_into_a_dict(w):
+    t = 0.0
+    for row in w:
+        d = {"a": row[0], "b": row[1]}
+        t = t + d["a"] * d["b"]
+    return t
+
+
+def rows_in_branches(w):
+    t = 0.0
+    for row in w:
+        if row[0] > 0:
+            t = t + row[1]
+        else:
+            t = t - row[2] * row[0]
+    return t
+
+
+def tuples_in_nested_loops(s):
+    t = 0.0
+    for a in (s, 0.5):
+        for b in (s, 2.0):
+            t = t + a * b
+            a = a * s
+    return t
+
+
+def rows_expected(w):
+    grad = np.zeros_like(w)
+    grad[:, 0], grad[:, 1] = w[:, 1], w[:, 0]
+    return (grad,)
+
+
+CONTAINERS = [
+    case(rows, W33, expected=rows_expected),
+    case(row_slices, W33),
+    case(rows_into_a_list, W33),
+    case(rows_into_a_dict, W33, expected=rows_expected),
+    case(rows_in_branches, W33),
+    case(tuples_in_nested_loops, 0.7, expected=lambda s: (6 * s + 1.5,)),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, CONTAINERS)
+def test_loop_variables_holding_rows_and_tuples(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+# ------------------------------------------------------ reductions of lists
+
+
+def sum_of_a_list(a):
+    return np.sum([1, a * a, 2])
+
+
+def mean_of_a_list(x):
+    return np.mean([x, x + 2]) * x
+
+
+def std_of_a_list(x):
+    return np.std([x, x * 3])
+
+
+def var_of_a_tuple(x):
+    return np.var((x, x * x))
+
+
+def mean_of_a_list_of_arrays(x):
+    return np.sum(np.mean([x, x * 2], axis=0) ** 2)
+
+
+LISTS = [
+    case(sum_of_a_list, 0.7, expected=lambda a: (2 * a,)),
+    case(mean_of_a_list, 0.7, expected=lambda x: (2 * x + 1,)),
+    case(std_of_a_list, 0.7, expected=lambda x: (1.0,)),
+    case(var_of_a_tuple, 0.7),
+    case(mean_of_a_list_of_arrays, np.array([0.4, -1.1, 0.7])),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, LISTS)
+def test_reductions_of_lists(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
