@@ -4,15 +4,23 @@ Minimal programs from the issue's differential test that crashed inside
 emitted code or gave a silently wrong derivative: a helper called in both
 branches of an ``if``, a helper that ignores its argument, a helper before
 and inside a loop, rows of a matrix and items of a tuple as loop variables,
-and reductions over lists (``np.sum([1, a * a, 2])``).
+reductions over lists (``np.sum([1, a * a, 2])``), and callees that
+cannot be hashed (ctypes functions).
 
 Every case runs in the modes of `control_harness.MODES` against central
 differences and, where there is one, a closed form; reverse mode calls the
 pullback three times and checks that the caller's arguments are unchanged.
 """
 
+import ctypes
+import ctypes.util
+import math
+
 import numpy as np
 import pytest
+
+import s2s_ad as ad
+from s2s_ad import TransformError
 
 from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
@@ -209,3 +217,73 @@ LISTS = [
 @pytest.mark.parametrize(CASE_FIELDS, LISTS)
 def test_reductions_of_lists(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+# ------------------------------------------------------ callees that cannot be hashed
+
+
+class Cosine:
+    """A callable that cannot be hashed, like a ctypes function."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, x):
+        return math.cos(x)
+
+
+def _ctypes_cosine():
+    """libm's cos through ctypes, a new function object (None where libm is not found)."""
+    library = ctypes.util.find_library("m")
+    if library is None:
+        return None
+    prototype = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)
+    return prototype(("cos", ctypes.CDLL(library)))
+
+
+UNHASHABLE = [pytest.param(Cosine, id="callable object")]
+if _ctypes_cosine() is not None:
+    UNHASHABLE.append(pytest.param(_ctypes_cosine, id="ctypes"))
+
+
+def scaled_by(cosine):
+    def f(x):
+        return x * cosine(x)
+
+    return f
+
+
+def constant_factor(cosine):
+    def f(x):
+        return x * cosine(0.5)
+
+    return f
+
+
+@pytest.mark.parametrize("make", UNHASHABLE)
+def test_an_unhashable_callee_without_a_rule_is_refused_by_name(make):
+    f = scaled_by(make())
+    for transform in (
+        lambda: ad.grad(f)(0.3),
+        lambda: ad.jvp(f, (0.3,), (1.0,)),
+        lambda: ad.vjp(f, 0.3),
+    ):
+        with pytest.raises(TransformError, match="no derivative rule for `cosine`"):
+            transform()
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("make", UNHASHABLE)
+def test_an_unhashable_callee_of_constants_is_a_constant(make, mode):
+    f = constant_factor(make())
+    check_derivatives(mode, f, (0.3,), expected=(math.cos(0.5),))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("make", UNHASHABLE)
+def test_an_unhashable_callee_takes_the_rules_registered_for_it(make, mode):
+    cosine = make()
+    ad.defvjp(cosine, lambda g, ans, x: -g * math.sin(x))
+    ad.defjvp(cosine, lambda t, ans, x: -t * math.sin(x))
+    f = scaled_by(cosine)
+    expected = (math.cos(0.3) - 0.3 * math.sin(0.3),)
+    check_derivatives(mode, f, (0.3,), expected=expected)
