@@ -4,8 +4,8 @@ Minimal programs from the issue's differential test that crashed inside
 emitted code or gave a silently wrong derivative: a helper called in both
 branches of an ``if``, a helper that ignores its argument, a helper before
 and inside a loop, rows of a matrix and items of a tuple as loop variables,
-reductions over lists (``np.sum([1, a * a, 2])``), and callees that
-cannot be hashed (ctypes functions).
+reductions over lists (``np.sum([1, a * a, 2])``), callees that cannot be
+hashed (ctypes functions), and recursion as deep as the function itself runs.
 
 Every case runs in the modes of `control_harness.MODES` against central
 differences and, where there is one, a closed form; reverse mode calls the
@@ -15,6 +15,7 @@ pullback three times and checks that the caller's arguments are unchanged.
 import ctypes
 import ctypes.util
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -287,3 +288,59 @@ def test_an_unhashable_callee_takes_the_rules_registered_for_it(make, mode):
     f = scaled_by(cosine)
     expected = (math.cos(0.3) - 0.3 * math.sin(0.3),)
     check_derivatives(mode, f, (0.3,), expected=expected)
+
+
+# ------------------------------------------------------------------ deep recursion
+
+
+def compound(x, n):
+    if n == 0:
+        return x
+    return compound(x * 1.0001, n - 1)
+
+
+def _frames_in_use() -> int:
+    frame, count = sys._getframe(), 0
+    while frame is not None:
+        frame, count = frame.f_back, count + 1
+    return count
+
+
+def test_a_derivative_recurses_as_deep_as_the_function_itself():
+    """Each level of ``compound`` costs its derivative several frames; the derivative
+    still runs as deep as the function does under the recursion limit, which it leaves
+    as it found it."""
+    limit = sys.getrecursionlimit()
+    n = limit - _frames_in_use() - 30  # 900 and more under the default limit
+    compound(1.0, n)  # the function itself runs
+    slope = 1.0001**n
+    assert ad.grad(compound)(1.0, n) == pytest.approx(slope, rel=1e-12)
+    out, pullback = ad.vjp(compound, 1.0, n)
+    for cotangent in (1.0, -2.5, 1.0):
+        assert pullback(cotangent)[0] == pytest.approx(cotangent * slope, rel=1e-12)
+    assert ad.jvp(compound, (1.0, n), (1.0, 0)) == pytest.approx((slope, slope), rel=1e-12)
+    assert sys.getrecursionlimit() == limit
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda n: ad.grad(compound)(1.0, n),
+        lambda n: ad.vjp(compound, 1.0, n),
+        lambda n: ad.jvp(compound, (1.0, n), (1.0, 0)),
+    ],
+    ids=["grad", "vjp", "jvp"],
+)
+def test_recursion_past_the_limit_says_how_deep_it_went_and_what_to_do(transform):
+    limit = sys.getrecursionlimit()
+    n = 10 * limit
+    with pytest.raises(RecursionError):
+        compound(1.0, n)  # too deep for the function itself, too
+    with pytest.raises(RecursionError) as error:
+        transform(n)
+    message = str(error.value)
+    assert "the derivative of `compound` reached Python's recursion limit after" in message
+    deepest = int(message.split(" after ")[1].split()[0])
+    assert limit // 2 < deepest < n
+    assert f"sys.setrecursionlimit({4 * deepest})" in message
+    assert sys.getrecursionlimit() == limit
