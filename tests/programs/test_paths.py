@@ -89,6 +89,20 @@ def on_some_trips(x):
     return t
 
 
+def halve_and_add(u, v):
+    return u * 0.5 + v
+
+
+def in_a_loop_of_n_trips(x, n):
+    """With no trips the helper's pullback was never bound, and the adjoint of
+    ``t = x * 1.0`` called it: 'NoneType' object is not callable, noted at that line."""
+    t = x * 1.0
+    u = x + 0.5
+    for _ in range(n):
+        t = halve_and_add(u, x)
+    return x * t
+
+
 HELPERS = [
     case(square_in_both_branches, 0.7, expected=lambda x: (3 * x * x,)),
     case(square_in_both_branches, -0.7, expected=lambda x: (12 * x * x,)),
@@ -99,6 +113,8 @@ HELPERS = [
     case(both_branches_inside_a_loop, 1.6),
     case(in_two_loops, 1.1, expected=lambda x: (16 * x**15 / 2**3,)),
     case(on_some_trips, 0.7, expected=lambda x: (2 * (x + 0) + 2 * (x + 2),)),
+    case(in_a_loop_of_n_trips, 0.7, 0, expected=lambda x, n: (2 * x,)),
+    case(in_a_loop_of_n_trips, 0.7, 2, expected=lambda x, n: (3 * x + 0.25,)),
 ]
 
 
