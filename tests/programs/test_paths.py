@@ -124,6 +124,34 @@ def test_helpers_in_branches_and_loops(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
 
 
+# ------------------------------------------------- a branch that returns, then more code
+
+
+def returns_in_an_elif(x):
+    """The code after the ``if`` goes into each branch that does not return; the first
+    branch's ``u = u * u`` left ``u`` naming its result in the second (UnboundLocalError)."""
+    u = x + 0.5
+    if x > 0.8:
+        u = x * 2.0
+    elif u > 1.5:
+        return u * x
+    u = u * u
+    return u * 3.0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    CASE_FIELDS,
+    [
+        case(returns_in_an_elif, 0.6, expected=lambda x: (6 * (x + 0.5),)),
+        case(returns_in_an_elif, 0.9, expected=lambda x: (24 * x,)),
+        case(returns_in_an_elif, 2.1),
+    ],
+)
+def test_code_after_a_branch_that_returns(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
 # ------------------------------------------- loop variables that are containers
 
 
