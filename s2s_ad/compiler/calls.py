@@ -14,8 +14,11 @@ The derivative is built on the first call, so a function may call itself
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any, Callable, Optional, Sequence, Tuple
+import sys
+import threading
+from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 
 from .. import rules
 from . import hooks, ir
@@ -42,14 +45,23 @@ class Callee:
         self._derived = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._derived is None:
-            self._derived = hooks.derived(self.fn, self.mode, self.wrt)
-        if self.mode == JVP:
-            tangents, *args = args
-            fn, args = self._derived.prepare(tuple(args), kwargs)
-            return fn(*args, *tangents)
-        fn, args = self._derived.prepare(args, kwargs)
-        return fn(*args)
+        if not getattr(_NESTING, "headroom", False):  # the outermost callee's call
+            with _recursion_headroom(self.fn):
+                return self(*args, **kwargs)
+        depth = _NESTING.depth
+        _NESTING.depth = depth + 1
+        _NESTING.deepest = max(_NESTING.deepest, depth + 1)
+        try:
+            if self._derived is None:
+                self._derived = hooks.derived(self.fn, self.mode, self.wrt)
+            if self.mode == JVP:
+                tangents, *args = args
+                fn, args = self._derived.prepare(tuple(args), kwargs)
+                return fn(*args, *tangents)
+            fn, args = self._derived.prepare(args, kwargs)
+            return fn(*args)
+        finally:
+            _NESTING.depth = depth
 
     def __repr__(self) -> str:
         return f"s2s_ad callee {self.mode} of {self.fn.__qualname__} wrt {self.wrt}"
@@ -67,6 +79,53 @@ def _refuse_parameter_writes(fn: Callable, writes: dict) -> None:
             f"return the new value from `{fn.__name__}` and assign it in the caller, or "
             f"copy first (`{param} = {param}.copy()`) if the caller should not see it",
         )
+
+
+# Python frames a derivative runs for each frame of a recursive user function (the
+# emitted function and the Callee's call; measured: 3), with room to spare.
+FRAMES_PER_CALL = 4
+# The highest recursion limit the derivatives raise it to on their own: their calls go
+# through C, and 8 MB of C stack (Linux's default) held about 24,000 such frames.
+SAFE_LIMIT = 10_000
+_NESTING = threading.local()  # how deeply callees' calls nest in this thread
+# The recursion limit is the interpreter's: the first thread to raise it records the
+# limit it found, the last one out puts it back.
+_LIMIT_LOCK = threading.Lock()
+_RAISED: list = []  # (limit found, limit set) of each thread running derivatives
+
+
+@contextlib.contextmanager
+def _recursion_headroom(fn: Callable) -> Iterator[None]:
+    """While the outermost callee runs: a recursion limit ``FRAMES_PER_CALL`` times higher
+    (up to ``SAFE_LIMIT``), so that a derivative recurses as deep as ``fn`` itself can;
+    past that, an error that says how deep it went and what to do."""
+    with _LIMIT_LOCK:
+        limit = _RAISED[0][0] if _RAISED else sys.getrecursionlimit()
+        raised = max(limit, min(limit * FRAMES_PER_CALL, SAFE_LIMIT))
+        if not _RAISED:
+            sys.setrecursionlimit(raised)
+        _RAISED.append((limit, raised))
+    _NESTING.headroom, _NESTING.depth, _NESTING.deepest = True, 0, 0
+    try:
+        yield
+    except RecursionError as exc:
+        deepest = _NESTING.deepest
+        raise RecursionError(
+            f"the derivative of `{fn.__name__}` reached Python's recursion limit after "
+            f"{deepest} nested calls of user functions (the limit is {limit}, raised to "
+            f"{raised} while derivatives run; they take up to {FRAMES_PER_CALL} frames for "
+            "each frame of the function itself); if the function itself recurses deeper, "
+            f"raise the limit: sys.setrecursionlimit({FRAMES_PER_CALL * deepest}) or more "
+            "(and, that deep, a bigger stack: threading.stack_size); else look for a "
+            "recursion that does not end"
+        ) from exc
+    finally:
+        _NESTING.headroom = False
+        with _LIMIT_LOCK:
+            _RAISED.remove((limit, raised))
+            # put the limit back, unless someone else changed it meanwhile
+            if not _RAISED and sys.getrecursionlimit() == raised:
+                sys.setrecursionlimit(limit)
 
 
 def is_user_function(fn: Any) -> bool:

@@ -79,7 +79,8 @@ class References:
         self._spelled: Dict[int, str] = {}
 
     def callee(self, call: ir.Call) -> ast.expr:
-        return ast.parse(self.spell(call.fn, call.spelling), mode="eval").body
+        fn = call.fn.fn if isinstance(call.fn, rules.Opaque) else call.fn
+        return ast.parse(self.spell(fn, call.spelling), mode="eval").body
 
     def spell(self, obj: Any, spelling: Optional[str] = None) -> str:
         if spelling and self._denotes(spelling, obj):

@@ -48,6 +48,7 @@ ALLOCATING = {
     runtime.updated,
     runtime.cleared,
     runtime.copy_of,
+    runtime.owned_copy,
     runtime.zeros_like,
     runtime.ones_like,
     runtime.make_list,

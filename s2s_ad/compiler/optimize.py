@@ -356,7 +356,13 @@ def _fresh_containers(body: List[ir.Stmt]) -> Set[ir.Var]:
 
 
 # Runtime helpers that return a new container (never one of their arguments).
-_ALLOCATING = {runtime.zeros_like, runtime.copy_of, runtime.make_list, runtime.updated}
+_ALLOCATING = {
+    runtime.zeros_like,
+    runtime.copy_of,
+    runtime.owned_copy,
+    runtime.make_list,
+    runtime.updated,
+}
 
 
 def _prune(stmts: List[ir.Stmt], sets: tuple) -> List[ir.Stmt]:

@@ -36,9 +36,11 @@ from .reverse_optimize import rematerialize, shape_from_earliest
 from .spec import VALUE_AND_GRAD, VJP, Spec
 from .stacks import Stacks
 
-# The result of a user function's call -> its pullback (None where ``ad.checkpoint``
-# calls the VJP again in the adjoint sweep), the VJP, and the arguments it differentiates.
-Pullbacks = Dict[ir.Var, Tuple[Optional[ir.Var], Callee, Sequence]]
+# The statement that assigns a user function's result (by id: the same variable may
+# be assigned a call's result in both branches of an ``if``, or something else
+# elsewhere) -> its pullback (None where ``ad.checkpoint`` calls the VJP again in
+# the adjoint sweep), the VJP, and the arguments it differentiates.
+Pullbacks = Dict[int, Tuple[Optional[ir.Var], Callee, Sequence]]
 
 
 def reverse(low: Lowered, spec: Spec) -> ir.Function:
@@ -265,8 +267,8 @@ class Reverse(ControlFlowReversal):
 
     def propagate_call(self, stmt: ir.Assign, g: ir.Atom) -> None:
         call = stmt.value
-        if stmt.target in self.pullbacks:
-            pullback, callee, args = self.pullbacks[stmt.target]
+        if id(stmt) in self.pullbacks:
+            pullback, callee, args = self.pullbacks[id(stmt)]
             if pullback is None:  # ad.checkpoint: run the call again for its pullback
                 pullback = checkpoint.recompute(self, callee, call)
             cotangents = self.builder.call(pullback, (g,))
@@ -342,7 +344,11 @@ class Reverse(ControlFlowReversal):
             self.builder.call(runtime.zeros_like, (var,), target=target)
         elif not current[1]:
             self.evict(target)
-            self.builder.call(runtime.copy_of, (current[0],), target=target)
+            if self.kind(var) != SCALAR and not self.stacks.bound_throughout(var):
+                # a loop's trips bind `var`: its adjoint may start as 0.0 (assign_zero)
+                self.builder.call(runtime.owned_copy, (current[0], var), target=target)
+            else:
+                self.builder.call(runtime.copy_of, (current[0],), target=target)
         self.adjoint[var] = (target, True)
         return target
 
@@ -497,7 +503,7 @@ def call_vjps(
             params = varied_parameters(call, varied, stmt.loc)
             callee = Callee(call.fn, VJP, tuple(name for name, _ in params))
             if checkpoint.is_checkpointed(call.fn):  # the adjoint sweep calls g_vjp
-                pullbacks[stmt.target] = (None, callee, [a for _, a in params])
+                pullbacks[id(stmt)] = (None, callee, [a for _, a in params])
                 out.append(stmt)
                 continue
             both = low.names.temp()
@@ -508,8 +514,9 @@ def call_vjps(
             value = ir.Call(operator.getitem, (both, ir.Const(1)))
             out.append(ir.Assign(pullback, value, stmt.loc))
             value = ir.Call(operator.getitem, (both, ir.Const(0)))
-            out.append(ir.Assign(stmt.target, value, stmt.loc, stmt.note))
-            pullbacks[stmt.target] = (pullback, callee, [a for _, a in params])
+            result = ir.Assign(stmt.target, value, stmt.loc, stmt.note)
+            out.append(result)
+            pullbacks[id(result)] = (pullback, callee, [a for _, a in params])
             continue
         blocks = ir.blocks_of(stmt)
         if blocks:

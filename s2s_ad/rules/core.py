@@ -239,13 +239,46 @@ def all_rules() -> list:
 
 def lookup(fn: Any) -> Optional[Rule]:
     """The rule of a primitive, or None."""
-    return _RULES.get(id(fn))
+    return _RULES.get(_id(fn))
 
 
 def rule_of(call: Any) -> Optional[Rule]:
     """The rule of an IR call, fitted to its number of arguments (variadic rules), or None."""
-    rule = _RULES.get(id(call.fn))
+    rule = _RULES.get(_id(call.fn))
     return None if rule is None else rule.for_call(len(call.args))
+
+
+def _id(fn: Any) -> int:
+    """The registry key of a callee, seeing through :class:`Opaque`."""
+    return id(fn.fn) if type(fn) is Opaque else id(fn)
+
+
+class Opaque:
+    """An unhashable callee (a ctypes function) as the callee of an IR call.
+
+    The compiler's stages find callees in sets and dicts; this wrapper hashes by
+    identity and calls ``fn``.  It has the rule ``fn`` has (``ad.defvjp(fn,
+    ...)``), if any, and the emitter spells ``fn`` itself.
+
+    >>> Opaque(abs)(-2.0), Opaque(abs).__name__
+    (2.0, 'abs')
+    """
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "fn")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    @staticmethod
+    def of(fn: Any) -> Any:
+        """``fn``, wrapped if it cannot be hashed."""
+        try:
+            hash(fn)
+        except TypeError:
+            return Opaque(fn)
+        return fn
 
 
 def nondiff_functions() -> list:
@@ -255,7 +288,7 @@ def nondiff_functions() -> list:
 
 def is_nondifferentiable(fn: Any) -> bool:
     """Whether calls of ``fn`` are constants for differentiation."""
-    return id(fn) in _NONDIFF
+    return _id(fn) in _NONDIFF
 
 
 def nondifferentiable(*fns: Any) -> None:
@@ -267,9 +300,10 @@ def nondifferentiable(*fns: Any) -> None:
 
 def is_pure(fn: Any) -> bool:
     """Calls that may be moved, shared or dropped: those with rules, and those listed pure."""
-    if id(fn) in _IMPURE:
+    key = _id(fn)
+    if key in _IMPURE:
         return False
-    return id(fn) in _RULES or id(fn) in _NONDIFF or id(fn) in _PURE
+    return key in _RULES or key in _NONDIFF or key in _PURE
 
 
 _IMPURE: Dict[int, Any] = {}

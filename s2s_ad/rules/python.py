@@ -111,6 +111,8 @@ template_rule(
 )
 
 linear_rule(runtime.copy_of, "copy_of(x)", ["g"], namespace=fixed(RUNTIME_NAMES))
+# (``x`` is a number only where it stands for zeros: a constant, never differentiated)
+linear_rule(runtime.owned_copy, "owned_copy(x, like)", ["g"], namespace=fixed(RUNTIME_NAMES))
 
 # Indexing: the JVP indexes the tangent; reverse mode accumulates the
 # cotangent into the indexed element of the container's adjoint

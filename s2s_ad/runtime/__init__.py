@@ -256,6 +256,23 @@ def copy_of(x: Any) -> Any:
     return x
 
 
+def owned_copy(d: Any, like: Any) -> Any:
+    """A copy of the derivative ``d`` of ``like``, to write items into.
+
+    Before a loop whose trips bind ``like`` (``for row in w``), the adjoint
+    sweep starts its derivative at the number 0.0, as ``like`` is not bound
+    there yet; inside the trip that 0.0 becomes zeros shaped like ``like``.
+
+    >>> owned_copy(0.0, (1.0, np.ones(2)))
+    [0.0, array([0., 0.])]
+    >>> owned_copy(np.ones(2), np.zeros(2))
+    array([1., 1.])
+    """
+    if isinstance(d, (int, float)) and not isinstance(like, (int, float)):
+        return zeros_like(like)
+    return copy_of(d)
+
+
 def call_method(receiver: Any, name: str, *args: Any, **kwargs: Any) -> Any:
     """``receiver.name(*args, **kwargs)``, a method s2s_ad knows no derivative of.
 

@@ -547,7 +547,16 @@ def _nan_centered(x: Any, axis: Axis) -> Tuple[np.ndarray, Any]:
 
 
 def like(x: Any, value: Any) -> Any:
-    """``value`` as a new value of ``x``'s type, shape and float dtype."""
+    """``value`` as a new value of ``x``'s type, shape and float dtype.
+
+    A list or tuple that NumPy reads as an array (``np.sum([1, a * a, 2])``)
+    gets an array, whose items are the cotangents of the list's items.
+
+    >>> like([1, 2.5, 2], 1.0)
+    array([1., 1., 1.])
+    """
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x)
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
         if not getattr(value, "ndim", 0):

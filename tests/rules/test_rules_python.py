@@ -120,6 +120,13 @@ CASES: Dict[Any, Case] = {
         wrt=(0,),
     ),
     runtime.copy_of: Case("copy_of(x)", (ANY,), {"float": (None,), "(3,)": ((3,),)}),
+    # (a number with an array `like` stands for zeros, a constant: not a case)
+    runtime.owned_copy: Case(
+        "owned_copy(x, y)",
+        (ANY, ANY),
+        {"float->float": (None, None), "(3,)->(3,)": ((3,), (3,))},
+        wrt=(0,),
+    ),
     runtime.expand_like: Case(
         "expand_like(x, y)",
         (ANY, ANY),
@@ -151,7 +158,7 @@ TABLE = RuleTable(
         "import math",
         "import operator",
         "",
-        "from s2s_ad.runtime import copy_of, expand_like, unbroadcast",
+        "from s2s_ad.runtime import copy_of, expand_like, owned_copy, unbroadcast",
         "",
     ),
     label=label,

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import gast
 import numpy as np
 
-from ... import runtime
+from ... import rules, runtime
 from ...rules.numpy import ARRAY_METHODS
 from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir
@@ -56,7 +56,8 @@ class CallLowering(LoweringState):
         args, kwargs = self.call_arguments(node)
         parts = dotted_name(node.func)
         spelling = ".".join(parts) if parts else None
-        return self.emit(ir.Call(fn, tuple(args), tuple(kwargs), spelling), node, name)
+        call = ir.Call(rules.Opaque.of(fn), tuple(args), tuple(kwargs), spelling)
+        return self.emit(call, node, name)
 
     def misplaced_schedule(self, fn: Any, node: gast.Call) -> TransformError:
         if fn is checkpointed and not self.parsed.filename.startswith("<s2s_ad"):

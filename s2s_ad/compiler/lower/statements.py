@@ -263,11 +263,25 @@ class StatementLowering(LoweringState):
         cond = self.expression(node.test)
         body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
         orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
+        before = dict(self.env)
         lowered_body = self.lowered_block(body)
         bound_in_body = self.block_bound
+        self.forget_branch(before)  # `rest` in the first branch rebinds names the second reads
         lowered_orelse = self.lowered_block(orelse)
+        self.forget_branch(before)
         self.bound_names |= bound_in_body & self.block_bound  # bound on both paths
         self.body.append(ir.If(cond, lowered_body, lowered_orelse, self.parsed.loc(node)))
+
+    def forget_branch(self, before: dict) -> None:
+        """The names bound as they were ``before`` a branch; the branch's loads stay, as
+        loads are made at the top level."""
+        for name, atom in list(self.env.items()):
+            if atom in self.lowered.load_of or before.get(name) is atom:
+                continue
+            if name in before:
+                self.env[name] = before[name]
+            else:
+                del self.env[name]
 
     def for_statement(self, node: gast.For) -> None:
         loc = self.parsed.loc(node)
