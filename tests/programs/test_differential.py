@@ -18,15 +18,19 @@ fails.
   bisect a failure.
 """
 
+import math
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, note, reject, settings
+from hypothesis import HealthCheck, Phase, event, find, given, note, reject, settings
 
+from branch_paths import path_recording
 from conftest import import_source
 from differential import (
+    CONSTRUCTS,
     arguments,
     check_program,
     constructs_from_environment,
@@ -70,6 +74,50 @@ def run(source: str, args) -> None:
 @given(source=programs(constructs_from_environment()), args=arguments())
 def test_every_transform_agrees_with_the_oracle_on_random_programs(source, args):
     run(source, args)
+
+
+# ------------------------------------------------------------ the generator's contract
+
+MARKERS = {  # a line only that construct writes
+    "element_write": r"^ +[mu]\[[\w-]+\] [*+-]?= ",
+    "slice_write": r"^ +[mu]\[[\w-]*:[\w:-]*\] [*+-]?= ",
+    "view_write": r"^ +v\d+ = [mu]\[[\w-]*:[\w:-]*\]\n +v\d+",
+    "alias_write": r"^ +b\d+ = [mu]\n +b\d+",
+    "argument_write": r"^ +[xw]\[[^]]+\] [*+-]?= ",
+    "rebound_loop": r"^ +for (e\d+) in ([mux]):\n(.*\n)*? +\2 = \2 \* 0\.5",
+    "matrix_rows": r"^ +for r\d+ in w:",
+    "tuple_loop": r"^ +for e\d+ in \(\w+, 0\.5\):",
+    "range_loop": r"^ +for i\d+ in range\(",
+    "branch": r"^ +else:\n(?! +return)",
+    "one_sided_branch": r"^( +)if .*:\n(\1 .*\n)+(?!\1(else|elif))",
+    "early_return": r"^ +if .*:\n +(return|break)",
+    "helper": r"^def h_(sin|poly|branch|rows)\(",
+    "helper_ignoring": r"^def h_(const|ones)\(",
+    "dead_write": r"^ +d\d+\[",
+    "scalar_list": r"np\.(sum|mean|std)\(\[",
+}
+
+
+@pytest.mark.parametrize("construct", CONSTRUCTS)
+def test_the_generator_writes_each_construct_when_restricted_to_it(construct):
+    pattern = re.compile(MARKERS[construct], re.MULTILINE)
+    found = find(
+        programs(frozenset({construct})),
+        pattern.search,
+        settings=settings(
+            max_examples=200, derandomize=True, database=None, phases=(Phase.generate,)
+        ),
+    )
+    assert pattern.search(found)
+
+
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(source=programs(constructs_from_environment()), args=arguments())
+def test_generated_programs_run_in_plain_python_to_moderate_numbers(source, args):
+    """Plain Python runs every program (on copies: it may write into them) to a finite
+    number of moderate size: the derivatives are then tested where they are smooth."""
+    value, _ = path_recording(source)(*[np.copy(a) for a in args])
+    assert np.ndim(value) == 0 and math.isfinite(value) and abs(value) < 1e6, source
 
 
 # ------------------------------------------------------------ the issue's cases, as programs
