@@ -38,6 +38,9 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+# `--hypothesis-profile=long`: the differential fuzzer (programs/test_differential.py) runs
+# until it finds a failure or is interrupted, and shrinks what it finds.
+settings.register_profile("long", max_examples=10_000_000, deadline=None)
 
 # Golden files are emitted source, not tests or modules to import.
 collect_ignore_glob = ["programs/test_golden/*"]

@@ -213,7 +213,13 @@ def assert_close(ours: np.ndarray, reference: np.ndarray, exact: bool, scale: fl
 
 
 class Oracle:
-    """``f`` at ``args`` in plain Python: its value, its effect on the arguments, its Jacobians."""
+    """``f`` at ``args`` in plain Python: its value, its effect on the arguments, its Jacobians.
+
+    With ``strict_arguments`` (a subclass's choice) every transform must leave the caller's
+    arguments exactly as they were, even where ``f`` itself writes into them.
+    """
+
+    strict_arguments = False
 
     def __init__(self, f, args, wrt=None, expected=None, fd=True):
         assert fd or expected is not None, "a test needs an oracle"
@@ -242,7 +248,7 @@ class Oracle:
                     else np.asarray(item, dtype=float).reshape(self.n_out, n_in)
                 )
             if fd:
-                numeric = fd_jacobian(f, self.args, p)
+                numeric = self.numeric_jacobian(p)
                 if analytic is not None:  # the test's own formula is checked first
                     np.testing.assert_allclose(
                         analytic,
@@ -254,6 +260,11 @@ class Oracle:
             self.jacobians[p] = analytic if analytic is not None else numeric
             self.scale = max(self.scale, float(np.max(np.abs(self.jacobians[p]), initial=0.0)))
 
+    def numeric_jacobian(self, p: int) -> np.ndarray:
+        """The oracle's Jacobian by argument ``p`` (central differences; a subclass may
+        choose the points)."""
+        return fd_jacobian(self.f, self.args, p)
+
     def check_value(self, out: Any, what: str) -> None:
         if not self.scalar:
             assert_structure(out, self.value, what)
@@ -262,8 +273,13 @@ class Oracle:
         )
 
     def check_arguments(self, call_args: Sequence[Any], what: str) -> None:
-        """After a call, each argument is untouched or as ``f`` itself leaves it."""
+        """After a call, each argument is untouched or as ``f`` itself leaves it (untouched
+        only, with ``strict_arguments``)."""
         for i, (now, before, after) in enumerate(zip(call_args, self.args, self.after)):
+            if self.strict_arguments:
+                assert tree_equal(now, before), (
+                    f"{what} changed the caller's argument {i}\n{before!r} became {now!r}"
+                )
             assert tree_equal(now, before) or tree_equal(now, after), (
                 f"{what} left argument {i} as {now!r}; the original leaves {after!r}, "
                 f"and untouched it is {before!r}"

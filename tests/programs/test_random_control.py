@@ -16,7 +16,6 @@ same path and two step sizes agree.  Reverse against forward, the primal
 values and the pullback checks hold everywhere, kinks included.
 """
 
-import ast
 import itertools
 import math
 import tempfile
@@ -31,7 +30,8 @@ from hypothesis import strategies as st
 
 import s2s_ad as ad
 
-from conftest import STEP_SCALE, central_difference, import_source
+from branch_paths import path_differences, path_recording
+from conftest import import_source
 
 _MODULES = Path(tempfile.mkdtemp(prefix="s2s_ad_random_control_"))
 
@@ -318,79 +318,13 @@ def programs(draw, dialect, max_depth=2, max_statements=8):
 # ------------------------------------------------------------ running programs
 
 
-class _RecordDecisions(ast.NodeTransformer):
-    """Wraps branch tests, `abs` and `int` so that a run records the path it took."""
-
-    def _wrap(self, recorder, node):
-        return ast.Call(ast.Name(recorder, ast.Load()), [node], [])
-
-    def visit_If(self, node):
-        self.generic_visit(node)
-        node.test = self._wrap("_branch", node.test)
-        return node
-
-    visit_While = visit_IfExp = visit_If
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id in ("abs", "int"):
-            node.func = ast.Name(f"_record_{node.func.id}", ast.Load())
-        return node
-
-
-def path_recording(source: str):
-    """`f` from `source`, instrumented: returns `(value, decisions taken)`."""
-    path = []
-
-    def branch(test):
-        path.append(bool(test))
-        return test
-
-    def record_abs(value):
-        path.append(tuple(np.sign(value).ravel()))
-        return abs(value)
-
-    def record_int(value):
-        path.append(int(value))
-        return int(value)
-
-    tree = _RecordDecisions().visit(ast.parse(source))
-    namespace = {"_branch": branch, "_record_abs": record_abs, "_record_int": record_int}
-    exec(compile(ast.fix_missing_locations(tree), "<instrumented>", "exec"), namespace)
-
-    def run(*args):
-        path.clear()
-        value = namespace["f"](*args)
-        return value, tuple(path)
-
-    return run
-
-
 def finite_differences(source, args, positions):
-    """Central differences of `f` at two step sizes, or None when not smooth here.
-
-    None means a stencil point took another path through the program than
-    `args` did, or the two step sizes disagree: a kink or a steep spot is
-    within a step, and finite differences say nothing about the derivative.
-    """
-    run = path_recording(source)
-    paths = {run(*args)[1]}
-
-    def value(*point):
-        result, path = run(*point)
-        paths.add(path)
-        return result
-
-    coarse = [central_difference(value, args, i) for i in positions]
-    fine = [central_difference(value, args, i, STEP_SCALE / 10) for i in positions]
-    if len(paths) > 1:
-        event("finite differences skipped: a step crosses a branch")
-        return None
-    for c, d in zip(coarse, fine):
-        if not np.allclose(c, d, rtol=1e-6, atol=1e-6):
-            event("finite differences skipped: step sizes disagree")
-            return None
-    return coarse
+    """Central differences of `f` at two step sizes, or None when not smooth here
+    (`branch_paths.path_differences`; the reason becomes a Hypothesis event)."""
+    gradients, why = path_differences(source, args, positions)
+    if gradients is None:
+        event(f"finite differences skipped: {why}")
+    return gradients
 
 
 # ------------------------------------------------------------ the checks
