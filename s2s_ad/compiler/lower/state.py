@@ -123,6 +123,8 @@ class LoweringState:
         self.sharing = Sharing(self.node, self.is_library_call)
         self.bound_names = set(self.param_names)  # names surely bound on the current path
         self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
+        # the sequences the `for` loops around the current statement walk: (names, atom)
+        self.loop_sequences: List[tuple] = []
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.

@@ -194,6 +194,18 @@ class StatementLowering(LoweringState):
         where another name read later may hold the same object (see :mod:`.aliasing`)."""
         site = self.inline_calls[0] if self.inline_calls else node
         at_risk = self.sharing.at_risk(name, site, self.bound_names)
+        related = {name} | self.sharing.shares.get(name, set())
+        walked = [seq for sources, seq in self.loop_sequences if sources & related]
+        if walked:  # a loop walking this object reads it again on its next trip
+            error = self.error(
+                f"this line writes into `{name}`, which a `for` loop around it is walking: "
+                "Python's later trips would see the change, and s2s_ad differentiates values",
+                node,
+                f"walk a copy (`for item in {name}.copy():`) or index by position",
+            )
+            for sequence in walked:
+                check = ir.Call(runtime.unshared, (atom, sequence, ir.Const(str(error))))
+                atom = self.emit(check, node)
         if not at_risk:
             return atom
         listed = ", ".join(f"`{o}`" for o in at_risk)
@@ -284,6 +296,13 @@ class StatementLowering(LoweringState):
                 del self.env[name]
 
     def for_statement(self, node: gast.For) -> None:
+        walking = len(self.loop_sequences)
+        try:
+            self.for_loop(node)
+        finally:
+            del self.loop_sequences[walking:]
+
+    def for_loop(self, node: gast.For) -> None:
         loc = self.parsed.loc(node)
         iterable = node.iter
         fn = self.callee_of(iterable)
@@ -332,6 +351,7 @@ class StatementLowering(LoweringState):
         even where the body rebinds its name or writes into it (``for v in y: y = 2 * y``).
         """
         sequence = self.expression(iterable)
+        self.loop_sequences.append((self.sharing.sources(iterable), sequence))
         rebound = set(nested.stored_names(loop.body)) | {
             root for root in map(nested.item_written, gast.walk(loop)) if root is not None
         }
