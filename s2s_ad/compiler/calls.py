@@ -36,8 +36,7 @@ class Callee:
 
     def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...]):
         if not is_derived(fn):  # a derived function's code is emitted, so it lowers
-            low = lower_function(fn)  # syntax the callee cannot use is reported with the caller
-            _refuse_parameter_writes(fn, low.parameter_writes)
+            lower_function(fn)  # syntax the callee cannot use is reported with the caller
         self.fn = fn
         self.mode = mode
         self.wrt = wrt
@@ -65,20 +64,6 @@ class Callee:
 
     def __repr__(self) -> str:
         return f"s2s_ad callee {self.mode} of {self.fn.__qualname__} wrt {self.wrt}"
-
-
-def _refuse_parameter_writes(fn: Callable, writes: dict) -> None:
-    """A callee that writes into its argument changes its caller's object in Python, which
-    a derivative working on values cannot do: refused where it writes."""
-    for param, loc in writes.items():
-        raise TransformError(
-            f"`{fn.__name__}` writes into its parameter `{param}`, which changes the "
-            "caller's object in Python; s2s_ad differentiates values, and the caller "
-            "would not see the change",
-            loc,
-            f"return the new value from `{fn.__name__}` and assign it in the caller, or "
-            f"copy first (`{param} = {param}.copy()`) if the caller should not see it",
-        )
 
 
 # Python frames a derivative runs for each frame of a recursive user function (the

@@ -115,6 +115,17 @@ def stored_names(statements: List[gast.stmt]) -> List[str]:
     return names
 
 
+def parameter_writes(fn: gast.FunctionDef) -> List[Tuple[str, gast.AST]]:
+    """The items ``fn`` writes into its own parameters (``u[0] = v``), with where."""
+    params = {a.id for a in fn.args.args + fn.args.kwonlyargs if isinstance(a, gast.Name)}
+    found = []
+    for node in own_nodes(fn):
+        root = item_written(node)
+        if root in params:
+            found.append((root, node))
+    return found
+
+
 def item_written(node: gast.AST) -> Optional[str]:
     """The variable that ``node``, an item stored into (``a[i][j]`` in ``a[i][j] = v``),
     rebinds: item writes are values (``a = updated(a, i, v)``); None for other nodes."""

@@ -36,6 +36,8 @@ def unbroadcast(g: Any, x: Any) -> Any:
     dtype = getattr(x, "dtype", None)
     if dtype is not None and getattr(g, "dtype", None) != dtype:
         g = np.asarray(g, dtype=dtype) if shape else dtype.type(g)
+    elif type(x) is float and type(g) is not float and np.ndim(g) == 0:
+        g = float(g)  # a Python float's cotangent is one, not float32 from an array beside it
     return g
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import operator
 from typing import Any, Optional
 
@@ -21,9 +22,9 @@ import numpy as np
 from ... import rules, runtime
 from ...rules.numpy import ARRAY_METHODS
 from ...runtime.schedules import checkpointed, records, saves
-from .. import hooks, ir
+from .. import hooks, ir, nested
 from ..errors import TransformError
-from ..parse import dotted_name
+from ..parse import dotted_name, parse
 from .state import UNSUPPORTED, LoweringState
 
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
@@ -45,6 +46,7 @@ class CallLowering(LoweringState):
         fn = self.derived_function(func) if isinstance(func, gast.Call) else self.resolve(func)
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
+        self.refuse_parameter_writes(fn)
         if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
             return self.min_max(node, fn)
         if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:
@@ -58,6 +60,25 @@ class CallLowering(LoweringState):
         spelling = ".".join(parts) if parts else None
         call = ir.Call(rules.Opaque.of(fn), tuple(args), tuple(kwargs), spelling)
         return self.emit(call, node, name)
+
+    def refuse_parameter_writes(self, fn: Any) -> None:
+        """A user function that writes into its parameter changes its caller's object in
+        Python, which a derivative working on values cannot do: refused where it writes."""
+        if not inspect.isfunction(fn) or self.is_library_call_of(fn) or rules.lookup(fn):
+            return
+        try:
+            callee = parse(fn)
+        except TransformError:
+            return  # no source: the callee's own transform says so
+        for param, write in nested.parameter_writes(callee.node):
+            raise TransformError(
+                f"`{fn.__name__}` writes into its parameter `{param}`, which changes the "
+                "caller's object in Python; s2s_ad differentiates values, and the caller "
+                "would not see the change",
+                callee.loc(write),
+                f"return the new value from `{fn.__name__}` and assign it in the caller, or "
+                f"copy first (`{param} = {param}.copy()`) if the caller should not see it",
+            )
 
     def misplaced_schedule(self, fn: Any, node: gast.Call) -> TransformError:
         if fn is checkpointed and not self.parsed.filename.startswith("<s2s_ad"):

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 import gast
 
 from .. import ir, nested
-from ..errors import Loc, TransformError
+from ..errors import TransformError
 from ..parse import NOT_FOUND, Parsed, dotted_name
 from .aliasing import Sharing
 
@@ -76,9 +76,6 @@ class Lowered:
     param_temps: Dict[str, ir.Var] = field(default_factory=dict)
     free_values: Dict[str, Any] = field(default_factory=dict)
     load_of: Dict[ir.Var, str] = field(default_factory=dict)  # load temp -> name loaded
-    # parameters written into by item (``x[i] = v``), where: Python would change the
-    # caller's object, which a callee's derivative cannot do (see ``calls.Callee``)
-    parameter_writes: Dict[str, Loc] = field(default_factory=dict)
 
 
 class LoweringState:
@@ -199,8 +196,13 @@ class LoweringState:
         """Whether ``node`` calls library code (NumPy, math, builtins), whose results are
         new objects unless :mod:`.aliasing` lists them as views."""
         callee = self.callee_of(node)
+        return callee is not None and self.is_library_call_of(callee)
+
+    @staticmethod
+    def is_library_call_of(callee: Any) -> bool:
+        """Whether ``callee`` is library code (NumPy, math, builtins, SciPy, s2s_ad)."""
         module = (getattr(callee, "__module__", None) or "").split(".")[0]
-        return callee is not None and (module in LIBRARIES or inspect.isbuiltin(callee))
+        return module in LIBRARIES or inspect.isbuiltin(callee)
 
     def resolve(self, node: gast.expr) -> Any:
         """The object a dotted name of free variables denotes (``np.linalg.norm``)."""

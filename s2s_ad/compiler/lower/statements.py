@@ -180,8 +180,6 @@ class StatementLowering(LoweringState):
         caller's arrays stay as they were.  The emitter writes in place where nothing can
         tell the difference.
         """
-        if root in self.param_names and not self.inline_calls:
-            self.lowered.parameter_writes.setdefault(root, self.parsed.loc(node))
         path[0] = (self.guard_write(root, path[0][0], node), path[0][1])
         note = self.parsed.segment(node)
         for container, index in reversed(path):

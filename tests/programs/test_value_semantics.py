@@ -1,0 +1,257 @@
+"""Array writes have value semantics (issue 16, minimal cases 1-9 and 13).
+
+Each function below is one of the issue's minimal cases of a silently wrong
+derivative.  Every case is checked in every mode by ``check_derivatives``
+(grad, value_and_grad, vjp with the pullback called three times, jvp along
+each direction, forward columns against reverse rows), against central
+differences; then the Hessian-vector product against differences of the
+gradient, and the caller's arrays, which no transform may change, even where
+the function writes into its argument.  Writes through a second name holding
+the same array are refused with a clear error instead.
+"""
+
+import numpy as np
+import pytest
+
+import s2s_ad as ad
+
+from conftest import extrapolated_difference
+from control_harness import CASE_FIELDS, MODES, case, check_derivatives
+
+RNG = np.random.default_rng(16)
+W = RNG.normal(size=(3, 3))
+X = RNG.normal(size=3) + 1.0
+
+
+def row_scaled(w, s):  # 1: grad gave d/ds 0.385 where 0.55 is right
+    m = w + 0.0
+    m[0] *= s
+    return np.sum(m * 0.5)
+
+
+def row_scaled_then_summed(w, s):  # 2: the pullback read rows changed after the sweep
+    m = w + 0.0
+    m[0] *= s
+    return np.sum(m)
+
+
+def slice_written_twice(y):  # 2
+    y = y + 0.0
+    y[1:] = np.sin(y[1:])
+    y[1:] = np.sin(y[1:])
+    return np.sum(y * y)
+
+
+def slice_scaled_then_doubled(x, s):  # 3: the optimizer broke the slice write
+    y = x + 0.0
+    y[1:] *= s
+    y = y + y
+    return np.sum(y)
+
+
+def loop_over_a_rebound_name(y):  # 4: the loop walked the rebound y
+    total = 0.0
+    for v in y:
+        total = total + v * v
+        y = y * 2.0
+    return total
+
+
+def rows_rewritten_in_a_loop(m):  # 7: later calls of the pullback were wrong
+    m = m + 0.0
+    for _ in range(3):
+        m = np.sin(m)
+        m[1:] *= 0.5
+    return np.sum(m * m)
+
+
+def scales_its_argument(x, s):  # 8: d/ds 3.24 where -4.63 is right; caller changed
+    x[1:] *= s
+    return x @ x
+
+
+def doubles_its_argument(x):  # 8: jvp gave 0.0 where 4.0 is right
+    x *= 2.0
+    return np.sum(x * x)
+
+
+def every_other_scaled_in_a_loop(u, s):  # 9: HVP wrong while the gradient was right
+    u = u + 0.0
+    for _ in range(2):
+        u = np.sin(u)
+        u[::2] *= s
+    return np.sum(u * u)
+
+
+def nested_item_written(w, s):
+    m = w * 1.0
+    m[1][2] = m[0][1] * s
+    return np.sum(m * m)
+
+
+def elements_in_a_loop(x, s):
+    y = np.zeros(4)
+    y[0] = x[0]
+    for i in range(1, 4):
+        y[i] = np.sin(y[i - 1]) * s + x[i % 3]
+    return np.sum(y * y)
+
+
+CASES = [
+    case(row_scaled, W, 1.3),
+    case(row_scaled_then_summed, W, 1.3),
+    case(slice_written_twice, X),
+    case(slice_scaled_then_doubled, X, 1.3),
+    case(loop_over_a_rebound_name, np.array([0.5, 1.0, 2.0])),
+    case(rows_rewritten_in_a_loop, X),
+    case(scales_its_argument, X, 1.3),
+    case(doubles_its_argument, X),
+    case(every_other_scaled_in_a_loop, X, 1.3),
+    case(nested_item_written, W, 0.7),
+    case(elements_in_a_loop, X, 0.8),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, CASES)
+def test_writes_are_values(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt, expected, fd)
+
+
+@pytest.mark.parametrize(CASE_FIELDS, CASES)
+def test_hessian_vector_products_of_writes(f, args, wrt, expected, fd):
+    positions = tuple(range(len(args)))
+    v = tuple(RNG.normal(size=np.shape(a)) if np.ndim(a) else 0.7 for a in args)
+    ours = ad.hvp(f, wrt=positions)(*[np.copy(a) for a in args], v)
+    ours = ours if len(positions) > 1 else (ours,)
+
+    def directional(*point):  # the gradient along v, a function of the point
+        grads = ad.grad(f, wrt=positions)(*[np.copy(p) for p in point])
+        return sum(float(np.sum(g * t)) for g, t in zip(grads, v))
+
+    for p, h in enumerate(ours):
+        reference = extrapolated_difference(directional, [np.copy(a) for a in args], p)
+        np.testing.assert_allclose(h, reference, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(CASE_FIELDS, CASES)
+def test_no_transform_changes_the_callers_arrays(f, args, wrt, expected, fd):
+    given = [np.copy(a) for a in args]
+    ones = tuple(np.ones_like(a) if np.ndim(a) else 1.0 for a in args)
+    positions = tuple(range(len(args)))
+    calls = {
+        "grad": lambda a: ad.grad(f, wrt=positions)(*a),
+        "value_and_grad": lambda a: ad.value_and_grad(f, wrt=positions)(*a),
+        "vjp": lambda a: ad.vjp(f, *a, wrt=positions)[1](1.0),
+        "jvp": lambda a: ad.jvp(f, tuple(a), ones),
+        "hvp": lambda a: ad.hvp(f, wrt=positions)(*a, ones),
+    }
+    for name, call in calls.items():
+        caller = [np.copy(a) for a in args]
+        call(caller)
+        for before, after in zip(given, caller):
+            np.testing.assert_array_equal(after, before, err_msg=f"{name} changed an argument")
+
+
+# ------------------------------------------------------------ refused writes
+
+
+def write_through_a_view(x):
+    m = x + 0.0
+    v = m[1:]
+    v *= 3.0
+    return np.sum(m * m)
+
+
+def write_through_an_alias(x):
+    m = x + 0.0
+    b = m
+    b[0] = b[0] * b[1]
+    return np.sum(m * x)
+
+
+def write_under_a_live_view(x):
+    m = x * 1.0
+    v = m[0:2]
+    m[0] = 7.0
+    return np.sum(v * x[:2])
+
+
+def write_into_the_walked_array(u):
+    u = u * 1.0
+    total = 0.0
+    for e in u:
+        total = total + e * e
+        u[::2] -= 0.3
+        u = u * 0.5
+    return total
+
+
+def write_into_a_row_of_the_walked_matrix(w):
+    w = w * 1.0
+    for row in w:
+        row[0] = 0.0
+    return np.sum(w * w)
+
+
+def _writes_into_its_parameter(u):
+    u[0] = 0.0
+
+
+def calls_a_helper_that_writes_into_its_argument(x):
+    m = x * 1.0
+    _writes_into_its_parameter(m)
+    return np.sum(m * m)
+
+
+@pytest.mark.parametrize(
+    "f, message",
+    [
+        (write_through_a_view, "writes into `v`, which holds the same array as `m`"),
+        (write_through_an_alias, "writes into `b`, which holds the same array as `m`"),
+        (write_under_a_live_view, "writes into `m`, which holds the same array as `v`"),
+        (write_into_the_walked_array, "writes into `u`, which a `for` loop around it is walking"),
+        (write_into_a_row_of_the_walked_matrix, "writes into `row`, which a `for` loop around"),
+        (calls_a_helper_that_writes_into_its_argument, "writes into its parameter `u`"),
+    ],
+)
+def test_writes_through_a_second_name_are_refused(f, message):
+    x = W if f is write_into_a_row_of_the_walked_matrix else X
+    for call in (lambda: ad.grad(f)(x.copy()), lambda: ad.jvp(f, (x.copy(),), (x,))):
+        with pytest.raises(ad.TransformError, match=message) as info:
+            call()
+        assert "s2s_ad differentiates values" in str(info.value)
+
+
+def test_a_float_rebinding_passes_the_check():
+    def f(x, a):
+        y = x
+        y += a
+        return y * x
+
+    assert ad.grad(f, wrt=(0, 1))(1.5, 0.5) == pytest.approx((2 * 1.5 + 0.5, 1.5))
+
+
+# ------------------------------------------------------------ gradient types (13)
+
+
+def scaled_sum(s, a):
+    return np.sum(s * a)
+
+
+def test_a_float_beside_a_float32_array_gets_a_float_gradient():
+    a = np.ones(3, dtype=np.float32)
+    gs, ga = ad.grad(scaled_sum, wrt=(0, 1))(0.5, a)
+    assert type(gs) is float and gs == pytest.approx(3.0)
+    assert ga.dtype == np.float32 and ga.shape == (3,)
+
+
+def checkpointed_power(x, n):
+    for _ in ad.checkpointed(range(n)):
+        x = x * 1.1
+    return x
+
+
+def test_a_float_through_a_checkpointed_loop_gets_a_float_gradient():
+    g = ad.grad(checkpointed_power)(0.5, 3)
+    assert type(g) is float and g == pytest.approx(1.1**3)
