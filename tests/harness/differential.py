@@ -180,6 +180,12 @@ class Scope:
 class ProgramWriter:
     """Draws one program statement by statement from the enabled constructs."""
 
+    # constructs that are one statement (or two), and those that hold a block
+    SIMPLE = ("element_write", "slice_write", "view_write", "alias_write", "argument_write")
+    SIMPLE += ("dead_write", "early_return")
+    COMPOUND = ("rebound_loop", "matrix_rows", "tuple_loop", "range_loop", "branch")
+    COMPOUND += ("one_sided_branch",)
+
     def __init__(self, draw, constructs: FrozenSet[str], max_depth: int, budget: int):
         self.draw = draw
         self.constructs = constructs
@@ -302,11 +308,6 @@ class ProgramWriter:
             kinds.append("loop_exit")
         kind = self.pick(kinds)
         return getattr(self, kind)(scope)
-
-    SIMPLE = ("element_write", "slice_write", "view_write", "alias_write", "argument_write")
-    SIMPLE += ("dead_write", "early_return")
-    COMPOUND = ("rebound_loop", "matrix_rows", "tuple_loop", "range_loop", "branch")
-    COMPOUND += ("one_sided_branch",)
 
     def assignment(self, scope: Scope) -> List[str]:
         kind = self.draw(st.integers(0, 6))
