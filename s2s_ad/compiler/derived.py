@@ -105,7 +105,7 @@ class Derived:
 
     def prepare(self, args: tuple, kwargs: dict) -> Tuple[Callable, tuple]:
         """The emitted function for these arguments, and the arguments in order."""
-        return self.specialized(self.binding.bind(args, kwargs, self.f.__name__))
+        return self.specialized(self.binding.bind(args, kwargs, str(self.mode)))
 
     def specialized(self, args: tuple) -> Tuple[Callable, tuple]:
         """The emitted function for arguments already in parameter order (see

@@ -92,6 +92,10 @@ class Binding:
         self.plain = not frozen_args and not self.frozen_kwargs
         self.function_signature = signature(function)
         self.params = named_parameters(self.function_signature)
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        kinds = [p.kind for p in self.function_signature.parameters.values()]
+        # the common call, all arguments by position, needs no binding
+        self.direct = self.plain and all(kind in positional for kind in kinds)
         self.signature = (
             self.function_signature
             if self.plain
@@ -146,7 +150,7 @@ class Binding:
 
     def bind(self, args: Sequence[Any], kwargs: Dict[str, Any], who: str) -> tuple:
         """Every parameter's value in ``function``'s order, as Python would bind the call."""
-        if self.plain and not kwargs and len(args) == len(self.params):
+        if self.direct and not kwargs and len(args) == len(self.params):
             return tuple(args)
         try:
             bound = self.function_signature.bind(
