@@ -195,8 +195,10 @@ def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
 
     One forward-over-reverse sweep per input entry.  With a tuple ``wrt`` the
     result is nested tuples of blocks ``H[i][j]`` of shape
-    ``x_i.shape + x_j.shape`` (JAX's convention).  ``optimize=False`` runs the
-    unoptimized emission.
+    ``x_i.shape + x_j.shape`` (JAX's convention).  A list, tuple or dict
+    argument gives its structure holding its structure again, as JAX's
+    pytrees do: for ``p = (a, b)``, ``((H_aa, H_ab), (H_ba, H_bb))``.
+    ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def f(x):
@@ -204,6 +206,8 @@ def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     >>> hessian(f)(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
+    >>> hessian(lambda p: p[0] ** 2 * p[1])((3.0, 2.0))
+    ((4.0, 6.0), (6.0, 0.0))
     """
     binding = binding_of(f, "hessian")
     names, single = binding.wrt_names(wrt, "hessian")
@@ -253,7 +257,9 @@ def jacobian(
 
     ``mode="forward"`` runs one JVP sweep per input entry; ``"reverse"`` one
     primal sweep and then one pullback per output entry; ``"auto"`` picks
-    forward when the inputs have fewer entries than the output.  With
+    forward when the inputs have fewer entries than the output.  A list,
+    tuple or dict argument gives its structure with leaves of shape
+    ``out.shape + leaf.shape``.  With
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
     ``(jacobian, aux)``.  ``optimize=False`` runs the unoptimized emission.
 

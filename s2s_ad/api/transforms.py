@@ -50,6 +50,10 @@ SOURCE_MODES = {
 def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True) -> Callable:
     """The gradient of a scalar-valued ``f`` with respect to ``wrt``.
 
+    The result takes ``f``'s arguments as ``f`` does (defaults, keywords, and
+    those of a ``functools.partial``).  An output of size 1
+    (``np.sum(x, keepdims=True)``) counts as a scalar, as in JAX.
+
     With ``has_aux=True``, ``f`` returns ``(output, aux)``: the output is
     differentiated, ``aux`` is passed through, and the result is ``(gradient, aux)``.
     ``optimize=False`` runs the unoptimized emission (the same gradient).
@@ -65,6 +69,9 @@ def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True
     >>> grad(loss, has_aux=True)(3.0)
     (6.0, {'x': 3.0})
     >>> grad(f, optimize=False)(3.0, 2.0)
+    12.0
+    >>> import functools
+    >>> grad(functools.partial(f, y=2.0))(3.0)
     12.0
     """
     binding = binding_of(f, "grad")
@@ -205,7 +212,9 @@ def jvp(
     """``(f(*primals), J @ tangents)``: forward mode.
 
     A tangent of ``None`` marks an argument that is not differentiated; the
-    others must have their primal's structure and shapes.  With
+    others must have their primal's structure and shapes.  The primals go by
+    position and may leave out parameters that have defaults (their tangent
+    is zero); give keyword-only ones with ``functools.partial``.  With
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
     ``(output, tangent, aux)``.  ``optimize=False`` runs the unoptimized emission.
 
@@ -217,6 +226,10 @@ def jvp(
     (9.0, 6.0, 'aux')
     >>> jvp(f, (3.0, 4.0), (1.0, None), optimize=False)
     (12.0, 4.0)
+    >>> def g(x, y=2.0):
+    ...     return x * y
+    >>> jvp(g, (3.0,), (1.0,))
+    (6.0, 2.0)
     """
     binding = binding_of(f, "jvp")
     flag(has_aux, "has_aux", "jvp")
