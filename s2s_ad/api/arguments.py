@@ -7,19 +7,19 @@ the same way in all of them.
 
 >>> def f(x, y):
 ...     return x * y
->>> resolve_wrt(f, ("y", 0), "grad")
+>>> binding_of(f, "grad").wrt_names(("y", 0), "grad")
 (('y', 'x'), False)
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Tuple
+from typing import Any, Callable
 
 from ..compiler.derived import Derived
 from ..compiler.signatures import PARTIAL_ATTRIBUTE, Binding, Wrt
 
-__all__ = ["Wrt", "binding_of", "check_function", "forwarding", "named", "resolve_wrt"]
+__all__ = ["Wrt", "binding_of", "forwarding", "named"]
 
 
 def binding_of(f: Any, who: str) -> Binding:
@@ -32,22 +32,6 @@ def binding_of(f: Any, who: str) -> Binding:
     (1.0, 3.0)
     """
     return Binding.of(f, who)
-
-
-def check_function(f: Any, who: str) -> None:
-    """A ``TypeError`` unless ``f`` is a Python function (or a partial of one) s2s_ad can read.
-
-    >>> check_function(print, "grad")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    TypeError: grad expects a Python function (def or lambda) or a functools.partial of one, ...
-    """
-    binding_of(f, who)
-
-
-def resolve_wrt(f: Callable, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...], bool]:
-    """Parameter names for ``wrt``, and whether a single result was asked for."""
-    return binding_of(f, who).wrt_names(wrt, who)
 
 
 def forwarding(derived: Derived, binding: Binding | None = None) -> Callable:

@@ -203,6 +203,14 @@ def test_a_transform_of_a_partial_is_transformed_again():
     )
 
 
+def test_source_trace_and_graph_of_a_partial_show_its_function():
+    frozen = functools.partial(model, y=Y)
+    assert ad.source(frozen) == ad.source(model)
+    assert ad.source(frozen, mode="hvp", wrt="c") == ad.source(model, mode="hvp", wrt="c")
+    assert ad.trace(frozen) == ad.trace(model)
+    assert str(ad.graph(frozen)) == str(ad.graph(model))
+
+
 @ad.differentiate
 def decorated(x, y, c=2.0, *, scale=0.5):
     return scale * np.sum(x**3 * y) + c * np.sum(x) * np.sum(y)
