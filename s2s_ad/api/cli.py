@@ -21,8 +21,9 @@ from typing import Any, List, Optional
 
 import numpy as np
 
-from ..compiler.derived import differentiable, needs_real, parameters, signature
+from ..compiler.derived import differentiable, needs_real
 from ..compiler.errors import TransformError
+from ..compiler.signatures import parameters, signature
 from . import transforms as api
 from .graph import graph as draw_graph
 

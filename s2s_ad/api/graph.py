@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Union
 
 from ..compiler.lower import lower_function
-from .arguments import Wrt, check_function, resolve_wrt
+from .arguments import Wrt, binding_of
 from .drawing import Cluster, Drawing, Edge
 
 GRAPH_MODES = ("reverse", "forward")
@@ -75,10 +75,11 @@ def graph(f: Callable, mode: str = "reverse", wrt: Wrt = 0) -> Graph:
       "x" -> "t2" [label="dt2 += dx * a", class="tangent", ...];
     ...
     """
-    check_function(f, "graph")
+    binding = binding_of(f, "graph")
     if mode not in GRAPH_MODES:
         raise TypeError(f"graph: mode must be one of {GRAPH_MODES}, got {mode!r}")
-    names, _ = resolve_wrt(f, wrt, "graph")
+    names, _ = binding.wrt_names(wrt, "graph")
+    f = binding.function
     drawing = Drawing(lower_function(f), names, mode)
     return Graph(dot_text(drawing), f"{f.__name__}, {mode} mode")
 

@@ -19,15 +19,17 @@ from three sweeps:
 
 from __future__ import annotations
 
-from typing import Any, Callable, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
-from ..compiler.derived import Derived, annotate_error, as_real, derived_of, parameters
-from ..compiler.spec import GRAD, JVP, TANGENT
-from .arguments import Wrt, check_function, named, resolve_wrt
+from ..compiler.derived import Derived, annotate_error, as_real, derived_of, differentiable
+from ..compiler.signatures import Binding
+from ..compiler.spec import GRAD, JVP, TANGENT, VJP
+from .arguments import Wrt, binding_of, named
 from .checks import check_tangent, flag
-from .transforms import vjp
+from .transforms import pullback_of
+from .trees import leaves, rebuild
 
 JACOBIAN_MODES = ("forward", "reverse", "auto")
 
@@ -36,13 +38,11 @@ JACOBIAN_MODES = ("forward", "reverse", "auto")
 
 
 def _check_input(value: Any, who: str, name: str) -> None:
-    """A differentiated argument must be a float or an array."""
-    if isinstance(value, bool) or not isinstance(
-        value, (float, int, np.floating, np.integer, np.ndarray)
-    ):
+    """A differentiated argument is a float, an array, or a list, tuple or dict of those."""
+    if not differentiable(value):
         raise TypeError(
-            f"{who}: the argument {name!r} is a {type(value).__name__}; "
-            "expected a float or a NumPy float array"
+            f"{who}: the argument {name!r} is a {type(value).__name__}; expected a float, "
+            "a NumPy float array, or a list, tuple or dict of those"
         )
 
 
@@ -59,9 +59,27 @@ def _zero(like: Any) -> Any:
     return np.zeros_like(like) if isinstance(like, np.ndarray) else 0.0 * like
 
 
-def _unit_tangents(inputs: Sequence[Any], j: int, k: int) -> tuple:
-    """Tangents for all ``inputs``: the ``k``-th unit vector in input ``j``, zeros elsewhere."""
-    return tuple(_basis(x, k) if i == j else _zero(x) for i, x in enumerate(inputs))
+def _entries(inputs: Sequence[Any]) -> Iterator[Tuple[int, int, int]]:
+    """``(j, m, k)`` for every entry ``k`` of every leaf ``m`` of every input ``j``."""
+    for j, x in enumerate(inputs):
+        for m, leaf in enumerate(leaves(x)):
+            for k in range(np.size(leaf)):
+                yield j, m, k
+
+
+def _unit_tangents(inputs: Sequence[Any], j: int, m: int, k: int) -> tuple:
+    """Tangents for all ``inputs``: the ``k``-th unit vector in leaf ``m`` of input ``j``,
+    zeros elsewhere (each shaped like its input)."""
+    return tuple(
+        rebuild(
+            x,
+            [
+                _basis(leaf, k) if (i, n) == (j, m) else _zero(leaf)
+                for n, leaf in enumerate(leaves(x))
+            ],
+        )
+        for i, x in enumerate(inputs)
+    )
 
 
 def _diagonal_entry(column: Any, k: int) -> Any:
@@ -72,6 +90,8 @@ def _diagonal_entry(column: Any, k: int) -> Any:
 def _assemble(columns: List[Any], out_like: Any, in_like: Any) -> Any:
     """Columns ``J @ e_k`` (one per entry of ``in_like``) as ``out.shape + in.shape``."""
     out_shape, in_shape = np.shape(out_like), np.shape(in_like)
+    if not columns:  # an empty input
+        return np.zeros(out_shape + in_shape)
     if not out_shape and not in_shape:
         value = columns[0]
         return float(value) if isinstance(value, float) or type(value) is float else value
@@ -79,9 +99,11 @@ def _assemble(columns: List[Any], out_like: Any, in_like: Any) -> Any:
     return flat.reshape(out_shape + in_shape)
 
 
-def _arguments(derived: Derived, args: tuple, kwargs: dict, who: str) -> Tuple[tuple, list]:
+def _arguments(
+    binding: Binding, derived: Derived, args: tuple, kwargs: dict, who: str
+) -> Tuple[tuple, list]:
     """The arguments in parameter order (differentiated ones as floats), and those ones."""
-    args = list(derived.in_order(args, kwargs))
+    args = list(binding.bind(args, kwargs, who))
     for name, p in zip(derived.wrt, derived.positions):
         _check_input(args[p], who, name)
         args[p] = as_real(args[p])
@@ -99,7 +121,7 @@ def _sweep(derived: Derived) -> Callable:
     """
 
     def sweep(args: tuple, tangents: Sequence[Any]) -> Any:
-        fn, args = derived.prepare(args, {})
+        fn, args = derived.specialized(args)
         try:
             return fn(*args, *tangents)
         except Exception as exc:
@@ -124,9 +146,12 @@ def _over_gradient(f: Callable, names: Tuple[str, ...], optimize: bool = True) -
 def hvp(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """``g(*args, v)``: the Hessian of scalar ``f`` times ``v``, without forming the Hessian.
 
-    Forward mode over the emitted gradient (forward-over-reverse).  With a
-    tuple ``wrt``, ``v`` is a tuple shaped like those arguments and so is the
-    result.  ``optimize=False`` runs the unoptimized emission.
+    Forward mode over the emitted gradient (forward-over-reverse).  ``g``
+    takes ``f``'s arguments as ``f`` does (defaults, keywords) and then ``v``,
+    shaped like the differentiated argument (a list, tuple or dict for such an
+    argument).  With a tuple ``wrt``, ``v`` is a tuple with one such value
+    per argument, and so is the result.  ``optimize=False`` runs the
+    unoptimized emission.
 
     >>> def f(x, y):
     ...     return x ** 3 * y
@@ -134,28 +159,33 @@ def hvp(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     12.0
     >>> hvp(f, optimize=False)(2.0, 1.0, 1.0)
     12.0
+    >>> hvp(lambda xs: xs[0] ** 2 * xs[1])([3.0, 2.0], [1.0, 0.0])
+    [4.0, 6.0]
     """
-    check_function(f, "hvp")
-    names, single = resolve_wrt(f, wrt, "hvp")
-    over_gradient = _over_gradient(f, names, flag(optimize, "optimize", "hvp"))
+    binding = binding_of(f, "hvp")
+    names, single = binding.wrt_names(wrt, "hvp")
+    over_gradient = _over_gradient(binding.function, names, flag(optimize, "optimize", "hvp"))
     sweep = _sweep(over_gradient)
 
-    def hessian_vector_product(*args: Any) -> Any:
-        if len(args) != len(parameters(f)) + 1:
-            raise TypeError(
-                f"hvp of {f.__name__} takes its {len(parameters(f))} argument(s) "
-                "and then v, the vector to multiply"
-            )
+    def hessian_vector_product(*args: Any, **kwargs: Any) -> Any:
+        usage = f"hvp(f) takes the arguments of {binding.spelled()} and then v"
+        if not args:
+            raise TypeError(f"hvp: {usage}, the vector to multiply; got no positional argument")
         *primals, v = args
-        primals, inputs = _arguments(over_gradient, tuple(primals), {}, "hvp")
+        try:
+            primals, inputs = _arguments(binding, over_gradient, tuple(primals), kwargs, "hvp")
+        except TypeError as exc:
+            raise TypeError(f"{exc} ({usage})") from None
         vs = (v,) if single else tuple(v) if isinstance(v, (tuple, list)) else None
         if vs is None or len(vs) != len(names):
-            raise TypeError(f"hvp: v must be a tuple of {len(names)} arrays, one per wrt argument")
+            raise TypeError(
+                f"hvp: with wrt={wrt!r}, v must be a tuple of {len(names)} values, one shaped "
+                f"like each of the arguments {names}; got {type(v).__name__}"
+                + (f" of {len(v)} item(s)" if isinstance(v, (tuple, list)) else "")
+            )
         for value, x, name in zip(vs, inputs, names):
             check_tangent(value, x, "hvp", name, called="v for")
-        tangents = tuple(as_real(value) for value in vs)
-        product = sweep(primals, tangents)
-        return product
+        return sweep(primals, tuple(as_real(value) for value in vs))
 
     return named(hessian_vector_product, f, "hvp")
 
@@ -165,8 +195,10 @@ def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
 
     One forward-over-reverse sweep per input entry.  With a tuple ``wrt`` the
     result is nested tuples of blocks ``H[i][j]`` of shape
-    ``x_i.shape + x_j.shape`` (JAX's convention).  ``optimize=False`` runs the
-    unoptimized emission.
+    ``x_i.shape + x_j.shape`` (JAX's convention).  A list, tuple or dict
+    argument gives its structure holding its structure again, as JAX's
+    pytrees do: for ``p = (a, b)``, ``((H_aa, H_ab), (H_ba, H_bb))``.
+    ``optimize=False`` runs the unoptimized emission.
 
     >>> import numpy as np
     >>> def f(x):
@@ -174,28 +206,48 @@ def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     >>> hessian(f)(np.array([1.0, 2.0]))
     array([[ 6.,  0.],
            [ 0., 12.]])
+    >>> hessian(lambda p: p[0] ** 2 * p[1])((3.0, 2.0))
+    ((4.0, 6.0), (6.0, 0.0))
     """
-    check_function(f, "hessian")
-    names, single = resolve_wrt(f, wrt, "hessian")
-    over_gradient = _over_gradient(f, names, flag(optimize, "optimize", "hessian"))
+    binding = binding_of(f, "hessian")
+    names, single = binding.wrt_names(wrt, "hessian")
+    over_gradient = _over_gradient(binding.function, names, flag(optimize, "optimize", "hessian"))
     sweep = _sweep(over_gradient)
 
     def hessian_of(*args: Any, **kwargs: Any) -> Any:
-        args, inputs = _arguments(over_gradient, args, kwargs, "hessian")
-        blocks = []
-        for j, x_j in enumerate(inputs):
-            columns: List[List[Any]] = [[] for _ in inputs]
-            for k in range(np.size(x_j)):
-                product = sweep(args, _unit_tangents(inputs, j, k))
-                product = (product,) if single else product
-                for i, part in enumerate(product):
-                    columns[i].append(part)
-            blocks.append([_assemble(columns[i], inputs[i], x_j) for i in range(len(inputs))])
-        if single:
-            return blocks[0][0]
-        return tuple(tuple(blocks[j][i] for j in range(len(inputs))) for i in range(len(inputs)))
+        args, inputs = _arguments(binding, over_gradient, args, kwargs, "hessian")
+        # columns[i, n, j, m]: H @ e_k in leaf n of argument i, for the entries k of leaf m of j
+        columns: Dict[Tuple[int, int, int, int], List[Any]] = {}
+        for j, m, k in _entries(inputs):
+            product = sweep(args, _unit_tangents(inputs, j, m, k))
+            for i, part in enumerate((product,) if single else product):
+                for n, leaf in enumerate(leaves(part)):
+                    columns.setdefault((i, n, j, m), []).append(leaf)
+        blocks = [
+            [_blocks(columns, i, j, inputs[i], inputs[j]) for j in range(len(inputs))]
+            for i in range(len(inputs))
+        ]
+        return blocks[0][0] if single else tuple(map(tuple, blocks))
 
     return named(hessian_of, f, "hessian")
+
+
+def _blocks(columns: dict, i: int, j: int, x_i: Any, x_j: Any) -> Any:
+    """The block ``d grad_i / d x_j``: ``x_i``'s structure holding ``x_j``'s, whose leaves
+    are arrays of shape ``leaf_i.shape + leaf_j.shape`` (JAX's pytree convention)."""
+    return rebuild(
+        x_i,
+        [
+            rebuild(
+                x_j,
+                [
+                    _assemble(columns.get((i, n, j, m), []), leaf_i, leaf_j)
+                    for m, leaf_j in enumerate(leaves(x_j))
+                ],
+            )
+            for n, leaf_i in enumerate(leaves(x_i))
+        ],
+    )
 
 
 def jacobian(
@@ -205,7 +257,9 @@ def jacobian(
 
     ``mode="forward"`` runs one JVP sweep per input entry; ``"reverse"`` one
     primal sweep and then one pullback per output entry; ``"auto"`` picks
-    forward when the inputs have fewer entries than the output.  With
+    forward when the inputs have fewer entries than the output.  A list,
+    tuple or dict argument gives its structure with leaves of shape
+    ``out.shape + leaf.shape``.  With
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
     ``(jacobian, aux)``.  ``optimize=False`` runs the unoptimized emission.
 
@@ -219,31 +273,32 @@ def jacobian(
     >>> jacobian(lambda x: (x ** 2, "aux"), has_aux=True)(3.0)
     (6.0, 'aux')
     """
-    check_function(f, "jacobian")
+    binding = binding_of(f, "jacobian")
     if mode not in JACOBIAN_MODES:
         raise TypeError(f"jacobian: mode must be one of {JACOBIAN_MODES}, got {mode!r}")
     flag(has_aux, "has_aux", "jacobian")
     flag(optimize, "optimize", "jacobian")
-    names, single = resolve_wrt(f, wrt, "jacobian")
-    forward = derived_of(f, JVP, names, has_aux=has_aux, optimize=optimize)
-    options = {"wrt": tuple(names), "has_aux": has_aux, "optimize": optimize}
+    names, single = binding.wrt_names(wrt, "jacobian")
+    forward = derived_of(binding.function, JVP, names, has_aux=has_aux, optimize=optimize)
+    reverse = derived_of(binding.function, VJP, names, has_aux=has_aux, optimize=optimize)
     sweep = _sweep(forward)
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
-        args, inputs = _arguments(forward, args, kwargs, "jacobian")
+        args, inputs = _arguments(binding, forward, args, kwargs, "jacobian")
         chosen, primal = mode, None
         if mode == "auto":
             if has_aux:  # the reverse primal sweep gives the output without calling f again
-                primal = vjp(f, *args, **options)
+                primal = pullback_of(reverse, args)
                 out = primal[0]
             else:
-                out = f(*args)
+                out = binding.call(args)
             _check_output(out)
-            chosen = "forward" if sum(map(np.size, inputs)) < np.size(out) else "reverse"
+            size = sum(np.size(leaf) for x in inputs for leaf in leaves(x))
+            chosen = "forward" if size < np.size(out) else "reverse"
         if chosen == "forward":
             result, aux = _forward_jacobian(sweep, args, inputs)
         else:
-            result, aux = _reverse_jacobian(f, args, inputs, options, primal)
+            result, aux = _reverse_jacobian(primal or pullback_of(reverse, args), inputs)
         result = result[0] if single else result
         return (result, aux[0]) if has_aux else result
 
@@ -262,35 +317,39 @@ def _check_output(out: Any) -> None:
 def _forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> Tuple[tuple, list]:
     """One JVP sweep per input entry; each gives a column.  Also the aux of the
     last sweep, in a list (empty without ``has_aux``)."""
-    result = []
-    for j, x_j in enumerate(inputs):
-        columns, out = [], None
-        for k in range(np.size(x_j)):
-            out, column, *aux = sweep(args, _unit_tangents(inputs, j, k))
-            columns.append(column)
-        if out is None:  # an empty input
-            out, _, *aux = sweep(args, tuple(_zero(x) for x in inputs))
-        _check_output(out)
-        result.append(_assemble(columns, out, x_j) if columns else np.zeros(np.shape(out) + (0,)))
-    return tuple(result), aux
-
-
-def _reverse_jacobian(
-    f: Callable, args: tuple, inputs: list, options: dict, primal=None
-) -> Tuple[tuple, list]:
-    """One primal sweep (``primal``, if it ran already), then one pullback per output
-    entry; each gives a row.  Also the aux, in a list (empty without ``has_aux``).
-    ``options`` are those of :func:`vjp`."""
-    out, pullback, *aux = primal or vjp(f, *args, **options)
+    out, aux = None, []
+    columns: Dict[Tuple[int, int], List[Any]] = {}
+    for j, m, k in _entries(inputs):
+        out, column, *aux = sweep(args, _unit_tangents(inputs, j, m, k))
+        columns.setdefault((j, m), []).append(column)
+    if out is None or any(np.size(leaf) == 0 for x in inputs for leaf in leaves(x)):
+        out, _, *aux = sweep(args, tuple(rebuild(x, map(_zero, leaves(x))) for x in inputs))
     _check_output(out)
-    rows: List[tuple] = [pullback(_basis(as_real(out), m)) for m in range(np.size(out))]
+    result = tuple(
+        rebuild(x, [_assemble(columns.get((j, m), []), out, y) for m, y in enumerate(leaves(x))])
+        for j, x in enumerate(inputs)
+    )
+    return result, aux
+
+
+def _reverse_jacobian(primal: tuple, inputs: list) -> Tuple[tuple, list]:
+    """From ``(out, pullback, *aux)`` of one primal sweep, one pullback per output
+    entry; each gives a row.  Also the aux, in a list (empty without ``has_aux``)."""
+    out, pullback, *aux = primal
+    _check_output(out)
+    rows: List[tuple] = [pullback(_basis(as_real(out), n)) for n in range(np.size(out))]
     result = []
     for j, x_j in enumerate(inputs):
-        if not np.shape(out):
-            result.append(rows[0][j])
-            continue
-        flat = np.stack([np.reshape(np.asarray(row[j]), -1) for row in rows], axis=0)
-        result.append(flat.reshape(np.shape(out) + np.shape(x_j)))
+        row_leaves = [leaves(row[j]) for row in rows]
+        blocks = []
+        for m, leaf in enumerate(leaves(x_j)):
+            if not np.shape(out):
+                blocks.append(row_leaves[0][m])
+                continue
+            flat = [np.reshape(np.asarray(entries[m]), -1) for entries in row_leaves]
+            block = np.stack(flat, axis=0) if flat else np.zeros((0, np.size(leaf)))
+            blocks.append(block.reshape(np.shape(out) + np.shape(leaf)))
+        result.append(rebuild(x_j, blocks))
     return tuple(result), aux
 
 
@@ -306,17 +365,17 @@ def laplacian(f: Callable, optimize: bool = True) -> Callable:
     >>> float(laplacian(f)(np.array([1.0, 2.0])))  # 6 x0 + 2 x0
     8.0
     """
-    check_function(f, "laplacian")
-    names, _ = resolve_wrt(f, 0, "laplacian")
-    over_gradient = _over_gradient(f, names, flag(optimize, "optimize", "laplacian"))
+    binding = binding_of(f, "laplacian")
+    names, _ = binding.wrt_names(0, "laplacian")
+    over_gradient = _over_gradient(binding.function, names, flag(optimize, "optimize", "laplacian"))
     sweep = _sweep(over_gradient)
 
     def laplacian_of(*args: Any, **kwargs: Any) -> Any:
-        args, (x,) = _arguments(over_gradient, args, kwargs, "laplacian")
+        args, inputs = _arguments(binding, over_gradient, args, kwargs, "laplacian")
         total = 0.0
-        for k in range(np.size(x)):
-            product = sweep(args, (_basis(x, k),))
-            total = total + _diagonal_entry(product, k)
+        for _, m, k in _entries(inputs):
+            product = sweep(args, _unit_tangents(inputs, 0, m, k))
+            total = total + _diagonal_entry(leaves(product)[m], k)
         return total
 
     return named(laplacian_of, f, "laplacian")
@@ -333,13 +392,19 @@ def divergence(f: Callable, optimize: bool = True) -> Callable:
     >>> float(divergence(field)(np.array([1.0, 3.0])))
     9.0
     """
-    check_function(f, "divergence")
-    names, _ = resolve_wrt(f, 0, "divergence")
-    forward = derived_of(f, JVP, names, optimize=flag(optimize, "optimize", "divergence"))
+    binding = binding_of(f, "divergence")
+    names, _ = binding.wrt_names(0, "divergence")
+    forward = derived_of(
+        binding.function, JVP, names, optimize=flag(optimize, "optimize", "divergence")
+    )
     sweep = _sweep(forward)
 
     def divergence_of(*args: Any, **kwargs: Any) -> Any:
-        args, (x,) = _arguments(forward, args, kwargs, "divergence")
+        args, (x,) = _arguments(binding, forward, args, kwargs, "divergence")
+        if isinstance(x, (list, tuple, dict)):
+            raise TypeError(
+                f"divergence expects f: R^n -> R^n of an array, got a {type(x).__name__}"
+            )
         total = 0.0
         for k in range(np.size(x)):
             out, column = sweep(args, (_basis(x, k),))
@@ -366,7 +431,7 @@ def curl(f: Callable, optimize: bool = True) -> Callable:
     >>> curl(field)(np.array([1.0, 2.0, 3.0]))  # (x, -2 y, z)
     array([ 1., -4.,  3.])
     """
-    check_function(f, "curl")
+    binding_of(f, "curl")
     jacobian_of = jacobian(f, wrt=0, mode="forward", optimize=optimize)
 
     def curl_of(*args: Any, **kwargs: Any) -> Any:

@@ -23,11 +23,11 @@ from ..compiler.derived import (
     derived_of,
     differentiable,
     needs_real,
-    parameters,
 )
+from ..compiler.signatures import Binding
 from ..compiler.spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from ..runtime import zeros_like
-from .arguments import Wrt, check_function, forwarding, named, resolve_wrt
+from .arguments import Wrt, binding_of, forwarding, named
 from .checks import check_cotangent, check_output, check_tangent, flag
 
 SOURCE_MODES = {
@@ -50,6 +50,10 @@ SOURCE_MODES = {
 def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True) -> Callable:
     """The gradient of a scalar-valued ``f`` with respect to ``wrt``.
 
+    The result takes ``f``'s arguments as ``f`` does (defaults, keywords, and
+    those of a ``functools.partial``).  An output of size 1
+    (``np.sum(x, keepdims=True)``) counts as a scalar, as in JAX.
+
     With ``has_aux=True``, ``f`` returns ``(output, aux)``: the output is
     differentiated, ``aux`` is passed through, and the result is ``(gradient, aux)``.
     ``optimize=False`` runs the unoptimized emission (the same gradient).
@@ -66,24 +70,28 @@ def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True
     (6.0, {'x': 3.0})
     >>> grad(f, optimize=False)(3.0, 2.0)
     12.0
+    >>> import functools
+    >>> grad(functools.partial(f, y=2.0))(3.0)
+    12.0
     """
-    check_function(f, "grad")
-    names, single = resolve_wrt(f, wrt, "grad")
+    binding = binding_of(f, "grad")
+    names, single = binding.wrt_names(wrt, "grad")
     derived = derived_of(
-        f,
+        binding.function,
         GRAD,
         names,
         has_aux=flag(has_aux, "has_aux", "grad"),
         optimize=flag(optimize, "optimize", "grad"),
     )
+    forward = forwarding(derived, binding)
     if single or len(names) > 1:
-        return named(forwarding(derived), f, "grad")
+        return named(forward, f, "grad")
 
     def gradient(*args, **kwargs):
         if has_aux:
-            result, aux = derived(*args, **kwargs)
+            result, aux = forward(*args, **kwargs)
             return (result,), aux
-        return (derived(*args, **kwargs),)
+        return (forward(*args, **kwargs),)
 
     return named(gradient, f, "grad")
 
@@ -105,21 +113,22 @@ def value_and_grad(
     >>> value_and_grad(f, optimize=False)(2.0)
     (8.0, 12.0)
     """
-    check_function(f, "value_and_grad")
-    names, single = resolve_wrt(f, wrt, "value_and_grad")
     who = "value_and_grad"
+    binding = binding_of(f, who)
+    names, single = binding.wrt_names(wrt, who)
     derived = derived_of(
-        f,
+        binding.function,
         VALUE_AND_GRAD,
         names,
         has_aux=flag(has_aux, "has_aux", who),
         optimize=flag(optimize, "optimize", who),
     )
+    forward = forwarding(derived, binding)
     if single or len(names) > 1:
-        return named(forwarding(derived), f, who)
+        return named(forward, f, who)
 
     def value_and_gradient(*args, **kwargs):
-        value, result = derived(*args, **kwargs)
+        value, result = forward(*args, **kwargs)
         return value, (result,)
 
     return named(value_and_gradient, f, "value_and_grad")
@@ -152,21 +161,29 @@ def vjp(
     >>> vjp(f, 3.0, 4.0, optimize=False)[1](1.0)
     (4.0, 3.0)
     """
-    check_function(f, "vjp")
+    binding = binding_of(f, "vjp")
     flag(has_aux, "has_aux", "vjp")
     if wrt is None:
-        params = parameters(f)
+        given = binding.positional_names(len(primals), "vjp", "primal(s)")
         names = tuple(
             name
-            for name, value in zip(params, primals)
+            for name, value in zip(given, primals)
             if differentiable(value) and not needs_real(value)  # floats and float arrays
         )
         if not names:
             raise TypeError("vjp: none of the arguments is a float or a float array")
     else:
-        names, _ = resolve_wrt(f, wrt, "vjp")
-    derived = derived_of(f, VJP, names, has_aux=has_aux, optimize=flag(optimize, "optimize", "vjp"))
-    fn, args = derived.prepare(primals, {})
+        names, _ = binding.wrt_names(wrt, "vjp")
+    derived = derived_of(
+        binding.function, VJP, names, has_aux=has_aux, optimize=flag(optimize, "optimize", "vjp")
+    )
+    return pullback_of(derived, binding.bind(primals, {}, "vjp"))
+
+
+def pullback_of(derived: Derived, args: tuple) -> Tuple[Any, ...]:
+    """``(out, pullback, *aux)``: what :func:`vjp` returns, from the emitted VJP code
+    ``derived`` run on ``args`` (every parameter's value, in the function's order)."""
+    fn, args = derived.specialized(args)
     try:
         out, pullback, *aux = fn(*args)
     except Exception as exc:
@@ -182,7 +199,7 @@ def vjp(
             annotate_error(exc)
             raise
 
-    return (out, named(checked_pullback, f, "pullback"), *aux)
+    return (out, named(checked_pullback, derived.f, "pullback"), *aux)
 
 
 def jvp(
@@ -195,7 +212,9 @@ def jvp(
     """``(f(*primals), J @ tangents)``: forward mode.
 
     A tangent of ``None`` marks an argument that is not differentiated; the
-    others must have their primal's structure and shapes.  With
+    others must have their primal's structure and shapes.  The primals go by
+    position and may leave out parameters that have defaults (their tangent
+    is zero); give keyword-only ones with ``functools.partial``.  With
     ``has_aux=True``, ``f`` returns ``(output, aux)`` and the result is
     ``(output, tangent, aux)``.  ``optimize=False`` runs the unoptimized emission.
 
@@ -207,8 +226,12 @@ def jvp(
     (9.0, 6.0, 'aux')
     >>> jvp(f, (3.0, 4.0), (1.0, None), optimize=False)
     (12.0, 4.0)
+    >>> def g(x, y=2.0):
+    ...     return x * y
+    >>> jvp(g, (3.0,), (1.0,))
+    (6.0, 2.0)
     """
-    check_function(f, "jvp")
+    binding = binding_of(f, "jvp")
     flag(has_aux, "has_aux", "jvp")
     flag(optimize, "optimize", "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -218,29 +241,39 @@ def jvp(
             f"jvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s); "
             "give one tangent per primal (None for an argument not differentiated)"
         )
-    params = parameters(f)
-    if len(primals) != len(params):
-        raise TypeError(f"jvp: {f.__name__} takes {len(params)} argument(s), got {len(primals)}")
-    names = tuple(name for name, t in zip(params, tangents) if t is not None)
+    given = binding.positional_names(len(primals), "jvp", "primal(s)")
+    args = _bound_primals(binding, primals)
+    names = tuple(name for name, t in zip(given, tangents) if t is not None)
     if not names:
-        out = f(*primals)
+        out = binding.called(*primals)
         if has_aux:
             runtime.aux_of(out)
             return check_output(out[0], "jvp"), zeros_like(out[0]), out[1]
         return check_output(out, "jvp"), zeros_like(out)
-    for name, primal, t in zip(params, primals, tangents):
-        if t is not None:
-            check_tangent(t, primal, "jvp", name)
-    derived = derived_of(f, JVP, names, has_aux=has_aux, optimize=optimize)
-    fn, args = derived.prepare(tuple(primals), {})
-    active = tuple(as_real(t) for t in tangents if t is not None)
+    active = tuple(t for t in tangents if t is not None)
+    for name, position, t in zip(names, binding.positions(names), active):
+        check_tangent(t, args[position], "jvp", name)
+    derived = derived_of(binding.function, JVP, names, has_aux=has_aux, optimize=optimize)
+    fn, args = derived.specialized(args)
     try:
-        result = fn(*args, *active)
+        result = fn(*args, *map(as_real, active))
     except Exception as exc:
         annotate_error(exc)
         raise
     check_output(result[0], "jvp")
     return result
+
+
+def _bound_primals(binding: Binding, primals: Sequence[Any]) -> tuple:
+    """``jvp``'s primals, by position, with the defaults of the parameters they leave out."""
+    try:
+        return binding.bind(primals, {}, "jvp")
+    except TypeError as exc:
+        raise TypeError(
+            f"{exc}; jvp passes the primals by position: leave out only parameters that "
+            f"have defaults, and give keyword-only ones with functools.partial({binding.name}, "
+            "name=value)"
+        ) from None
 
 
 def derivative(f: Callable, order: int = 1, optimize: bool = True) -> Callable:
@@ -262,16 +295,16 @@ def derivative(f: Callable, order: int = 1, optimize: bool = True) -> Callable:
     >>> derivative(lambda x: x ** 3, optimize=False)(2.0)
     12.0
     """
-    check_function(f, "derivative")
+    binding = binding_of(f, "derivative")
     flag(optimize, "optimize", "derivative")
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise TypeError(f"derivative: order must be a positive int, got {order!r}")
-    names, _ = resolve_wrt(f, 0, "derivative")
+    names, _ = binding.wrt_names(0, "derivative")
     if order == 1:
-        derived = derived_of(f, DERIVATIVE, names, optimize=optimize)
+        derived = derived_of(binding.function, DERIVATIVE, names, optimize=optimize)
     else:
-        derived = Derived(f, DERIVATIVE, names, optimize, order=order)
-    return named(forwarding(derived), f, "derivative")
+        derived = Derived(binding.function, DERIVATIVE, names, optimize, order=order)
+    return named(forwarding(derived, binding), f, "derivative")
 
 
 for _maker, _spelling in ((grad, "ad.grad"), (value_and_grad, "ad.value_and_grad")):
@@ -293,8 +326,7 @@ def trace(f: Callable) -> str:
     t2 = t0 * t1            # x * a
     return t2
     """
-    check_function(f, "trace")
-    return pipeline.trace_text(f)
+    return pipeline.trace_text(binding_of(f, "trace").function)
 
 
 def source(
@@ -326,14 +358,15 @@ def source(
     >>> print(source(f, mode="hvp").splitlines()[0])
     def f_grad_tangent(x, d2x):
     """
-    check_function(f, "source")
+    binding = binding_of(f, "source")
     if mode not in SOURCE_MODES:
         raise TypeError(f"source: mode must be one of {sorted(SOURCE_MODES)}, got {mode!r}")
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise TypeError(f"source: order must be a positive int, got {order!r}")
     if order != 1 and SOURCE_MODES[mode] != DERIVATIVE:
         raise TypeError(f"source: order={order} needs mode='derivative', got mode={mode!r}")
-    names, _ = resolve_wrt(f, wrt, "source")
+    names, _ = binding.wrt_names(wrt, "source")
+    f = binding.function
     kinds = pipeline.annotation_kinds(f)
     modes = SOURCE_MODES[mode]
     if flag(has_aux, "has_aux", "source") and modes not in (GRAD, VALUE_AND_GRAD, VJP, JVP):
@@ -374,10 +407,9 @@ def differentiate(
         return functools.partial(
             differentiate, wrt=wrt, mode=mode, has_aux=has_aux, optimize=optimize
         )
-    check_function(f, "differentiate")
+    binding_of(f, "differentiate").wrt_names(wrt, "differentiate")
     flag(has_aux, "has_aux", "differentiate")
     flag(optimize, "optimize", "differentiate")
-    resolve_wrt(f, wrt, "differentiate")
     if mode not in SOURCE_MODES:
         raise TypeError(f"differentiate: mode must be one of {sorted(SOURCE_MODES)}, got {mode!r}")
     options = {"has_aux": has_aux, "optimize": optimize}
@@ -412,9 +444,15 @@ def check_grad(
     >>> check_grad(f, 1.5, 2.0, wrt=(0, 1)) < 1e-7
     True
     """
-    check_function(f, "check_grad")
-    names, single = resolve_wrt(f, wrt, "check_grad")
-    params = parameters(f)
+    binding = binding_of(f, "check_grad")
+    names, single = binding.wrt_names(wrt, "check_grad")
+    given = binding.positional_names(len(args), "check_grad", "argument(s)")
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise TypeError(
+            f"check_grad: {binding.spelled()} was given {len(args)} argument(s), not "
+            f"{', '.join(map(repr, missing))}: pass the arguments to differentiate by position"
+        )
     out = f(*args)
     if np.ndim(out) == 0:
         cotangent = 1.0
@@ -430,7 +468,7 @@ def check_grad(
 
     worst = 0.0
     for name, ours in zip(names, analytic):
-        position = params.index(name)
+        position = given.index(name)
         numeric = _central_differences(objective, list(args), position)
         ours = np.asarray(ours, dtype=float)
         if ours.shape != numeric.shape:
@@ -444,7 +482,7 @@ def check_grad(
             index = np.unravel_index(int(np.argmax(excess)), excess.shape)
             where = f"[{', '.join(str(int(i)) for i in index)}]" if index else ""
             raise AssertionError(
-                f"check_grad: d{f.__name__}/d{name}{where}: s2s_ad gives {float(ours[index])!r}, "
+                f"check_grad: d{binding.name}/d{name}{where}: s2s_ad gives {float(ours[index])!r}, "
                 f"finite differences give {float(numeric[index])!r} (difference "
                 f"{float(error[index]):.3g} exceeds atol + rtol * |fd| = "
                 f"{atol + rtol * abs(float(numeric[index])):.3g})"

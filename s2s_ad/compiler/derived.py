@@ -10,7 +10,6 @@ shares it.
 
 from __future__ import annotations
 
-import inspect
 import weakref
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -20,26 +19,8 @@ from ..rules import kind_of_value
 from . import hooks, pipeline
 from .dependencies import Dependencies
 from .emit import EMITTED
+from .signatures import Binding
 from .spec import Spec
-
-
-def signature(f: Callable) -> inspect.Signature:
-    """The signature of the code that runs: ``f``'s own, not that of a function it wraps
-    (``functools.wraps``), unless its own is just ``(*args, **kwargs)``."""
-    own = inspect.signature(f, follow_wrapped=False)
-    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    if own.parameters and all(p.kind in variadic for p in own.parameters.values()):
-        return inspect.signature(f)
-    return own
-
-
-def parameters(f: Callable) -> Tuple[str, ...]:
-    """The names of ``f``'s parameters, ``*args`` and ``**kwargs`` left out."""
-    return tuple(
-        p.name
-        for p in signature(f).parameters.values()
-        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    )
 
 
 def differentiable(value: Any) -> bool:
@@ -106,9 +87,10 @@ class Derived:
         self.has_aux = has_aux
         # Transform the code another transform emitted (forward-over-reverse, ...).
         self.inner: Optional[Derived] = getattr(f, "_s2s_derived", None)
-        self.signature = signature(f)
-        self.params = parameters(f)
-        self.positions = tuple(self.params.index(w) for w in wrt)
+        self.binding = Binding(f)
+        self.signature = self.binding.signature
+        self.params = self.binding.params
+        self.positions = self.binding.positions(wrt)
         self.by_types: Dict[tuple, Callable] = {}
         self.dependencies: Optional[Dependencies] = None  # what by_types was built from
 
@@ -123,7 +105,11 @@ class Derived:
 
     def prepare(self, args: tuple, kwargs: dict) -> Tuple[Callable, tuple]:
         """The emitted function for these arguments, and the arguments in order."""
-        args = self.in_order(args, kwargs)
+        return self.specialized(self.binding.bind(args, kwargs, str(self.mode)))
+
+    def specialized(self, args: tuple) -> Tuple[Callable, tuple]:
+        """The emitted function for arguments already in parameter order (see
+        :class:`~s2s_ad.compiler.signatures.Binding`), and those arguments."""
         dependencies = self.dependencies
         if dependencies is None or not dependencies.hold():  # a global was rebound
             self.by_types.clear()
@@ -140,14 +126,6 @@ class Derived:
         while derived.inner is not None:
             derived = derived.inner
         return derived.f
-
-    def in_order(self, args: tuple, kwargs: dict) -> tuple:
-        """The arguments by position, keywords and defaults filled in."""
-        if kwargs or len(args) != len(self.params):
-            bound = self.signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            args = tuple(bound.arguments[name] for name in self.params)
-        return args
 
     def _specialize(self, args: tuple) -> Callable:
         for name, position in zip(self.wrt, self.positions):

@@ -67,18 +67,22 @@ def expand_like(t: Any, out: Any) -> Any:
 def seed_cotangent(out: Any) -> Any:
     """The cotangent 1 that starts the adjoint sweep of a gradient.
 
-    A gradient needs a scalar output; anything else is a ``TypeError`` that
-    says what to use instead.
+    A gradient needs a scalar output; an array of size 1 (``np.sum(x,
+    keepdims=True)``) counts as one, as in JAX, and gets a seed of its shape.
+    Anything else is a ``TypeError`` that says what to use instead.
 
     >>> seed_cotangent(2.5), seed_cotangent(np.float32(2.5)).dtype
     (1.0, dtype('float32'))
+    >>> seed_cotangent(np.array([[2.5]]))
+    array([[1.]])
     """
     if isinstance(out, (float, int)) and not isinstance(out, bool):
         return 1.0
-    if isinstance(out, (np.ndarray, np.generic)) and out.ndim == 0:
-        if np.issubdtype(out.dtype, np.inexact):
-            return np.ones_like(out)[()]
-        return 1.0
+    if isinstance(out, (np.ndarray, np.generic)) and out.size == 1:
+        inexact = np.issubdtype(out.dtype, np.inexact)
+        if out.ndim == 0:
+            return np.ones_like(out)[()] if inexact else 1.0
+        return np.ones_like(out) if inexact else np.ones(out.shape)
     shape = getattr(out, "shape", None)
     if shape is not None:
         given = f"an array of shape {shape}"

@@ -154,7 +154,7 @@ def user_function(case, own_module):
 def printed(case, own_module):
     """The text the command prints (``ad.source`` for hvp), and the parameters it differentiates."""
     module, fn = user_function(case, own_module)
-    params = list(ad.compiler.derived.parameters(fn))
+    params = list(ad.compiler.signatures.parameters(fn))
     if case.mode == "hvp":
         wrt = tuple(params[i] for i in case.hvp_wrt)
         return ad.source(fn, mode="hvp", wrt=wrt), wrt
@@ -227,7 +227,7 @@ def runs(tmp_path_factory, own_module):
     for case in CASES:
         text, wrt = printed(case, own_module)
         _, fn = user_function(case, own_module)
-        params = list(ad.compiler.derived.parameters(fn))
+        params = list(ad.compiler.signatures.parameters(fn))
         path = directory / f"printed_{len(manifest)}.py"
         path.write_text(text)
         name = re.findall(r"^def (\w+)\(", text, re.MULTILINE)[-1]

@@ -1,0 +1,249 @@
+"""One way, for every transform, to bind a call's arguments to the user function's parameters.
+
+What the user passes to a transform is a function (``def`` or lambda) or a
+``functools.partial`` of one, nested or not.  :class:`Binding` sees through
+the partials to the Python function whose source is transformed, and binds a
+call the way Python would: positions, keywords, defaults, keyword-only
+parameters, and the arguments and keywords frozen in the partials.  The
+result is every parameter's value in the function's order, which is how the
+emitted code takes them.
+
+>>> import functools
+>>> def f(x, y=2.0, *, scale=1.0):
+...     return scale * x * y
+>>> Binding.of(f, "grad").bind((3.0,), {"scale": 0.5}, "grad")
+(3.0, 2.0, 0.5)
+>>> Binding.of(functools.partial(f, y=4.0), "grad").bind((3.0,), {}, "grad")
+(3.0, 4.0, 1.0)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Dict, Sequence, Tuple, Union
+
+Wrt = Union[int, str, Sequence[Union[int, str]]]
+
+#: The attribute by which a transform of a ``functools.partial`` names the partial of
+#: the transform of its function that it computes (so that it can be transformed again).
+PARTIAL_ATTRIBUTE = "_s2s_partial"
+
+
+def signature(f: Callable) -> inspect.Signature:
+    """The signature of the code that runs: ``f``'s own, not that of a function it wraps
+    (``functools.wraps``), unless its own is just ``(*args, **kwargs)``.
+
+    >>> def f(x, y=1.0):
+    ...     return x
+    >>> str(signature(f))
+    '(x, y=1.0)'
+    """
+    own = inspect.signature(f, follow_wrapped=False)
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    if own.parameters and all(p.kind in variadic for p in own.parameters.values()):
+        return inspect.signature(f)
+    return own
+
+
+def parameters(f: Callable) -> Tuple[str, ...]:
+    """The names of ``f``'s parameters, ``*args`` and ``**kwargs`` left out.
+
+    >>> parameters(lambda x, *rest, y: x)
+    ('x', 'y')
+    """
+    return named_parameters(signature(f))
+
+
+def named_parameters(sig: inspect.Signature) -> Tuple[str, ...]:
+    """The names of the parameters of ``sig``, ``*args`` and ``**kwargs`` left out."""
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return tuple(p.name for p in sig.parameters.values() if p.kind not in variadic)
+
+
+class Binding:
+    """How a call of what the user passed reaches the parameters of ``function``.
+
+    ``function`` is the Python function whose source is transformed;
+    ``frozen_args`` and ``frozen_kwargs`` are what the ``functools.partial``
+    objects around it fix (none for a plain function); ``signature`` is the one
+    users call (the partial's); ``params`` are ``function``'s parameter names,
+    in the order the emitted code takes them.
+
+    >>> import functools
+    >>> def f(a, b, c=3.0):
+    ...     return a * b * c
+    >>> binding = Binding.of(functools.partial(functools.partial(f, 1.0), c=5.0), "jvp")
+    >>> binding.visible, binding.bind((2.0,), {}, "jvp")
+    (('b', 'c'), (1.0, 2.0, 5.0))
+    """
+
+    def __init__(
+        self,
+        function: Callable,
+        frozen_args: tuple = (),
+        frozen_kwargs: Dict[str, Any] | None = None,
+        called: Callable | None = None,
+    ):
+        self.function = function
+        self.frozen_args = frozen_args
+        self.frozen_kwargs = dict(frozen_kwargs or {})
+        self.called = function if called is None else called
+        self.plain = not frozen_args and not self.frozen_kwargs
+        self.function_signature = signature(function)
+        self.params = named_parameters(self.function_signature)
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        kinds = [p.kind for p in self.function_signature.parameters.values()]
+        # the common call, all arguments by position, needs no binding
+        self.direct = self.plain and all(kind in positional for kind in kinds)
+        self.signature = (
+            self.function_signature
+            if self.plain
+            else inspect.signature(self.called, follow_wrapped=False)
+        )
+        #: The parameters a call can still give (those ``wrt`` may name).
+        self.visible = named_parameters(self.signature)
+
+    @classmethod
+    def of(cls, f: Any, who: str) -> Binding:
+        """The binding of ``f``: a function, or a ``functools.partial`` of one (nested).
+
+        >>> Binding.of(len, "grad")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: grad expects a Python function (def or lambda) or a functools.partial of one, ...
+        """
+        function, args, kwargs = f, (), {}
+        while True:
+            if isinstance(function, functools.partial):
+                args, kwargs = function.args + args, {**function.keywords, **kwargs}
+                function = function.func
+            elif inspect.isfunction(function) and hasattr(function, PARTIAL_ATTRIBUTE):
+                function = getattr(function, PARTIAL_ATTRIBUTE)
+            else:
+                break
+        if not inspect.isfunction(function):
+            raise TypeError(
+                f"{who} expects a Python function (def or lambda) or a functools.partial "
+                f"of one, got {type(f).__name__}: {f!r}"
+            )
+        return cls(function, args, kwargs, f)
+
+    @property
+    def name(self) -> str:
+        """The function's name, as error messages show it."""
+        return self.function.__name__
+
+    def spelled(self) -> str:
+        """The signature users call, as ``name(x, y=…)`` (long defaults elided)."""
+        parts = []
+        star_shown = False
+        for p in self.signature.parameters.values():
+            if p.kind == p.KEYWORD_ONLY and not star_shown:
+                parts.append("*")
+                star_shown = True
+            star_shown = star_shown or p.kind == p.VAR_POSITIONAL
+            prefix = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
+            default = "" if p.default is p.empty else "=" + _short(p.default)
+            parts.append(prefix + p.name + default)
+        return f"{self.name}({', '.join(parts)})"
+
+    def bind(self, args: Sequence[Any], kwargs: Dict[str, Any], who: str) -> tuple:
+        """Every parameter's value in ``function``'s order, as Python would bind the call."""
+        if self.direct and not kwargs and len(args) == len(self.params):
+            return tuple(args)
+        try:
+            bound = self.function_signature.bind(
+                *self.frozen_args, *args, **{**self.frozen_kwargs, **kwargs}
+            )
+        except TypeError as exc:
+            given = f"{len(args)} positional argument(s)"
+            if kwargs:
+                given += f" and the keyword(s) {', '.join(kwargs)}"
+            raise TypeError(f"{who}: {self.spelled()} cannot take {given}: {exc}") from None
+        bound.apply_defaults()
+        return tuple(bound.arguments[name] for name in self.params)
+
+    def call(self, ordered: Sequence[Any]) -> Any:
+        """Run ``function`` on what :meth:`bind` returned (keyword-only ones by keyword).
+
+        >>> def f(x, *, scale):
+        ...     return scale * x
+        >>> binding = Binding.of(f, "grad")
+        >>> binding.call(binding.bind((2.0,), {"scale": 3.0}, "grad"))
+        6.0
+        """
+        positional, keywords = [], {}
+        for name, value in zip(self.params, ordered):
+            if self.function_signature.parameters[name].kind == inspect.Parameter.KEYWORD_ONLY:
+                keywords[name] = value
+            else:
+                positional.append(value)
+        return self.function(*positional, **keywords)
+
+    def positional_names(self, count: int, who: str, what: str) -> Tuple[str, ...]:
+        """The parameters that ``count`` positional arguments (``what``) go to.
+
+        >>> def f(x, y=1.0, *, scale=2.0):
+        ...     return x
+        >>> Binding.of(f, "jvp").positional_names(1, "jvp", "primal(s)")
+        ('x',)
+        """
+        positional = [
+            p.name
+            for p in self.signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        if count > len(positional):
+            raise TypeError(
+                f"{who}: {self.spelled()} takes at most {len(positional)} positional "
+                f"argument(s), got {count} {what}"
+            )
+        return tuple(positional[:count])
+
+    def wrt_names(self, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...], bool]:
+        """Parameter names for ``wrt`` (positions count among the visible parameters),
+        and whether a single result was asked for.
+
+        >>> def f(x, y):
+        ...     return x * y
+        >>> Binding.of(f, "grad").wrt_names(("y", 0), "grad")
+        (('y', 'x'), False)
+        """
+        params = self.visible
+        single = isinstance(wrt, (int, str))
+        items = (wrt,) if single else wrt
+        if not isinstance(items, (tuple, list)) or not items:
+            raise TypeError(
+                f"{who}: wrt must be an int, a str or a non-empty tuple of those, got {wrt!r}"
+            )
+        names = []
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (int, str)):
+                raise TypeError(f"{who}: wrt entries must be ints or strs, got {item!r}")
+            if isinstance(item, int):
+                if not -len(params) <= item < len(params):
+                    raise TypeError(
+                        f"{who}: wrt={item} is out of range for {self.spelled()}, "
+                        f"which has {len(params)} parameter(s) {params}"
+                    )
+                names.append(params[item])
+            elif item not in params:
+                raise TypeError(
+                    f"{who}: {self.name} has no parameter {item!r} to differentiate; "
+                    f"its parameters are {params}"
+                )
+            else:
+                names.append(item)
+        if len(set(names)) != len(names):
+            raise TypeError(f"{who}: wrt names a parameter twice: {wrt!r}")
+        return tuple(names), single
+
+    def positions(self, names: Sequence[str]) -> Tuple[int, ...]:
+        """Where the parameters ``names`` are in what :meth:`bind` returns."""
+        return tuple(self.params.index(name) for name in names)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 20 and "\n" not in text else "…"
