@@ -142,6 +142,22 @@ class InliningLowering(LoweringState):
         args, kwargs = self.call_arguments(rest, functions=True)
         return Partial(target, tuple(args), tuple(kwargs))
 
+    def function_table(self, node: gast.Assign) -> bool:
+        """``fs = (f, g)``, ``table = {"f": f}``, ``rhs = functools.partial(f, a)`` of a
+        name assigned once: recorded as a function value (True), not computed."""
+        name = _single_target(node)
+        table = isinstance(node.value, (gast.Tuple, gast.List, gast.Dict))
+        partial = isinstance(node.value, gast.Call) and self.callee_of(node.value) in (
+            functools.partial,
+        )
+        if name not in self.single_assignment or not (table or partial):
+            return False
+        value = self.known_function(node.value)
+        if value is None:
+            return False
+        self.function_values[name] = value
+        return True
+
     def function_argument_value(self, value: Any, node: gast.AST) -> ir.Atom:
         """A function value used as a value (not called): a Python function itself."""
         if isinstance(value, nested.LocalFunction):
@@ -214,6 +230,7 @@ class InliningLowering(LoweringState):
             and not_inlined_reason(fn) is None
             and fn.__code__ not in self.inlined_code
             and len(self.inlined_code) <= MAX_DEPTH
+            and not is_recursive(fn)
         )
 
     def inline_function(self, node: gast.Call, fn: Any, keep, args=(), kwargs=()) -> ir.Atom:
@@ -261,6 +278,13 @@ class InliningLowering(LoweringState):
                 self.definition_sites[id(stmt)] = renames.get(name, name)
 
 
+def _single_target(node: gast.Assign) -> Optional[str]:
+    targets = node.targets
+    if len(targets) == 1 and isinstance(targets[0], gast.Name):
+        return targets[0].id
+    return None
+
+
 def is_user_code(fn: Any) -> bool:
     """A Python function of the user's, without a derivative rule."""
     return (
@@ -287,6 +311,43 @@ def not_inlined_reason(fn: Any) -> Optional[str]:
             "so it is called, not inlined"
         )
     return None
+
+
+def is_recursive(fn: Any) -> bool:
+    """Whether ``fn`` calls itself, directly or through other user functions it names
+    (its globals and closure cells): such calls are called, not inlined."""
+    return _reaches(fn, fn.__code__, set())
+
+
+def _reaches(fn: Any, target: Any, seen: set) -> bool:
+    for callee in _named_functions(fn):
+        if callee.__code__ is target:
+            return True
+        if id(callee) not in seen:
+            seen.add(id(callee))
+            if _reaches(callee, target, seen):
+                return True
+    return False
+
+
+def _named_functions(fn: Any) -> List[Any]:
+    """The user functions ``fn``'s code (and the code nested in it) names."""
+    names = set()
+    pending = [fn.__code__]
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending += [c for c in code.co_consts if inspect.iscode(c)]
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    found = []
+    for name in sorted(names | set(cells)):
+        try:
+            value = cells[name].cell_contents if name in cells else fn.__globals__.get(name)
+        except ValueError:
+            continue
+        if is_user_code(value):
+            found.append(value)
+    return found
 
 
 def _set_defaults(local: nested.LocalFunction, fn: Any) -> None:
