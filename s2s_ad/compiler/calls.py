@@ -24,6 +24,7 @@ from .. import rules
 from . import hooks, ir
 from .errors import Loc, TransformError
 from .lower import lower_function
+from .lower.inlining import not_inlined_reason
 from .spec import JVP
 
 
@@ -34,12 +35,18 @@ class Callee:
     ``g_vjp(*args, **kwargs)`` returns ``(out, pullback)``.
     """
 
-    def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...]):
+    def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...], loc: Optional[Loc] = None):
         if not is_derived(fn):  # a derived function's code is emitted, so it lowers
             lower_function(fn)  # syntax the callee cannot use is reported with the caller
         self.fn = fn
         self.mode = mode
         self.wrt = wrt
+        self.loc = loc  # the user's call
+        # Why the call was not inlined: what a transform of the emitted code says
+        self.not_inlined = not_inlined_reason(fn) or (
+            f"`{fn.__name__}` calls itself, directly or through other functions, and "
+            "recursive calls are called, not inlined"
+        )
         self.__name__ = f"{fn.__name__}_{mode}"
         self._derived = None
 

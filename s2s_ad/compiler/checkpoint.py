@@ -39,6 +39,7 @@ from typing import Callable, List, Optional, Set, TypeVar
 from .. import rules, runtime
 from ..runtime.schedules import (
     ADVANCE,
+    CHECKPOINT_MARK,
     RECORD,
     RESTORE,
     REVERSE,
@@ -53,9 +54,6 @@ from .errors import TransformError
 from .spec import VJP
 
 F = TypeVar("F", bound=Callable)
-
-# The attribute ``ad.checkpoint`` sets on its copy of a function.
-CHECKPOINT_MARK = "_s2s_checkpoint"
 
 
 def is_checkpointed(fn: object) -> bool:

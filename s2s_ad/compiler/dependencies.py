@@ -76,6 +76,8 @@ class Dependencies:
         if not inspect.isfunction(fn) or id(fn) in seen:
             return
         seen.add(id(fn))
+        if seen != {id(fn)}:  # a callee, inlined: its code can be replaced in place
+            self._add(_Attributes(fn), _NOTHING, "__code__", None, seen)
         code = fn.__code__
         namespace = fn.__globals__
         found = namespace.get("__builtins__", builtins)
@@ -99,6 +101,16 @@ class Dependencies:
         if is_user_function(value) and not is_derived(value):
             self._record(value, seen)  # a callee's own globals can change too
         return value
+
+
+class _Attributes:
+    """A function's attributes, read like a namespace (``__code__``)."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def get(self, name: str, default: Any) -> Any:
+        return getattr(self.fn, name, default)
 
 
 def _global_names(code: types.CodeType) -> List[str]:
@@ -140,6 +152,6 @@ def _read(namespace: Dict[str, Any], fallback: Dict[str, Any], name: str, cell: 
 def _denotation(value: Any) -> Any:
     """Callables, modules and unbound names count by identity, other values by kind
     (a :class:`~s2s_ad.rules.Kind` member, so that ``is`` compares both)."""
-    if value is MISSING or callable(value) or isinstance(value, types.ModuleType):
+    if value is MISSING or callable(value) or isinstance(value, (types.ModuleType, types.CodeType)):
         return value
     return kind_of_value(value)

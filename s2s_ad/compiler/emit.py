@@ -229,6 +229,9 @@ class _Block:
         return ir.atom_to_ast(a)
 
     def expr(self, value: ir.Expr) -> ast.expr:
+        if isinstance(value, ir.Load) and value.home is not None:  # an inlined callee's global
+            home = ast.Name(id=self.writer.refs.spell(value.home), ctx=ast.Load())
+            return ast.Attribute(value=home, attr=value.attr, ctx=ast.Load())
         return ir.expr_to_ast(value, self.writer.refs.callee, self.atom)
 
     def line(self, text: str, loc: Optional[Loc]) -> None:
@@ -260,7 +263,8 @@ class _Block:
         elif isinstance(stmt, ir.Function):
             self.writer.function(stmt, self.indent)
         elif isinstance(stmt, ir.Assign):
-            if isinstance(stmt.value, ir.Load) and stmt.value.name == stmt.target.name:
+            value = stmt.value
+            if isinstance(value, ir.Load) and value.name == stmt.target.name and value.home is None:
                 return  # a parameter that is its own variable
             loc = stmt.loc
             if isinstance(stmt.value, ir.Var) and stmt.value in self.pending:

@@ -122,7 +122,7 @@ class Forward(Transform):
         """``t = g(a, b)`` becomes ``t, dt = g_jvp((da,), a, b)``: ``g`` is transformed too."""
         call = stmt.value
         params = varied_parameters(call, set(self.tangent), stmt.loc)
-        callee = Callee(call.fn, JVP, tuple(name for name, _ in params))
+        callee = Callee(call.fn, JVP, tuple(name for name, _ in params), stmt.loc)
         tangents = self.builder.call(runtime.make_tuple, [self.tangent[a] for _, a in params])
         both = self.names.temp()
         self.builder.out.append(

@@ -84,10 +84,16 @@ Tree = Union[Atom, Tuple["Tree", ...]]
 
 @dataclass(frozen=True)
 class Load:
-    """Read a parameter or a free (global, closure, builtin) name."""
+    """Read a parameter or a free (global, closure, builtin) name.
+
+    A free name of a function inlined from elsewhere is read as ``home.attr``
+    (its module and its own name, or a closure cell and ``cell_contents``).
+    """
 
     name: str
     free: bool = False
+    home: Any = field(default=None, compare=False)
+    attr: str = ""
 
 
 @dataclass(frozen=True)

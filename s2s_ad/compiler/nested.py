@@ -44,6 +44,7 @@ class LocalFunction:
     positional_only: List[str]
     default_nodes: List[Tuple[str, gast.expr]]
     defaults: Dict[str, ir.Atom] = field(default_factory=dict)  # filled at the def
+    parsed: Any = None  # the Parsed whose source holds ``node``, set where it is defined
 
     @classmethod
     def of(cls, node: Union[gast.FunctionDef, gast.Lambda], name: str) -> LocalFunction:
@@ -137,19 +138,52 @@ def item_written(node: gast.AST) -> Optional[str]:
 
 
 def renamed_body(
-    local: LocalFunction, claim: Callable[[str], str]
+    local: LocalFunction, claim: Callable[[str], str], free: Optional[Dict[str, str]] = None
 ) -> Tuple[List[gast.stmt], Dict[str, str]]:
     """A copy of the body whose parameters and variables have fresh names.
 
-    Returns the statements and the renaming (old name -> fresh name).
+    ``free`` renames free names too (a module-level function's globals, so that
+    they cannot be mistaken for its caller's variables); with it, the functions
+    nested in the body see the new names as well.  Returns the statements and
+    the renaming of the function's own names (old name -> fresh name).
     """
     statements = copy.deepcopy(local.statements())
     own = set(local.parameters) | set(stored_names(statements))
     renames = {name: claim(name) for name in sorted(own)}
-    for node in own_nodes(gast.Module(body=statements, type_ignores=[])):
+    if free is None:
+        for node in own_nodes(gast.Module(body=statements, type_ignores=[])):
+            if isinstance(node, gast.Name) and node.id in renames:
+                node.id = renames[node.id]
+    else:
+        _rename_in_scope(statements, {**free, **renames})
+    return statements, renames
+
+
+def _rename_in_scope(nodes: List[gast.AST], renames: Dict[str, str]) -> None:
+    """Rename the names in ``nodes``, and in nested functions those they do not bind."""
+    for node in own_nodes(gast.Module(body=nodes, type_ignores=[])):
         if isinstance(node, gast.Name) and node.id in renames:
             node.id = renames[node.id]
-    return statements, renames
+        elif isinstance(node, (gast.FunctionDef, gast.Lambda)):
+            args = node.args
+            bound = {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+            bound |= {a.id for a in (args.vararg, args.kwarg) if a is not None}
+            body = node.body if isinstance(node.body, list) else [node.body]
+            bound |= set(stored_names(body))
+            inner = {k: v for k, v in renames.items() if k not in bound}
+            _rename_in_scope(list(args.defaults) + [d for d in args.kw_defaults if d], renames)
+            _rename_in_scope(body, inner)
+
+
+def free_names(statements: List[gast.stmt], bound: set) -> List[str]:
+    """The names the statements (and the functions nested in them) read but do not bind,
+    ``bound`` left out, in order, once each."""
+    names = [
+        n.id
+        for n in gast.walk(gast.Module(body=statements, type_ignores=[]))
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id not in bound
+    ]
+    return list(dict.fromkeys(names))
 
 
 def function_object(

@@ -84,7 +84,7 @@ def propagate_copies(body: List[ir.Stmt], params: Sequence[ir.Var] = ()) -> List
             stmt = ir.substitute(stmt, resolve)
             if isinstance(stmt, ir.Assign) and stmt.target not in mutable:
                 value = stmt.value
-                if isinstance(value, ir.Load):
+                if isinstance(value, ir.Load) and value.home is None:
                     if value.name != stmt.target.name:
                         replace[stmt.target] = ir.Var(value.name)
                     continue

@@ -14,6 +14,7 @@ import dis
 import inspect
 import linecache
 import os
+import sys
 import textwrap
 import types
 from dataclasses import dataclass
@@ -55,6 +56,55 @@ class Resolver:
         if name in self.globals:
             return self.globals[name]
         return self.builtins.get(name, NOT_FOUND)
+
+    def place(self, name: str) -> Optional[Tuple[Any, str]]:
+        """Where emitted code reads the free name ``name``: None for under its own name
+        (the emitted code runs in this function's globals and closure)."""
+        return None
+
+
+class InlinedResolver(Resolver):
+    """The free names of a function inlined into another one (see ``lower/inlining.py``).
+
+    ``aliases`` are the fresh names its body was given for free names its caller
+    uses otherwise (fresh -> own name).  The emitted code runs in the caller's
+    globals, so :meth:`place` reads the callee's globals through its module (or
+    its closure cells through the cell) unless they are the caller's own.
+    """
+
+    def __init__(self, fn: Callable, aliases: Dict[str, str], home_globals: Dict[str, Any]):
+        super().__init__(fn)
+        self.aliases = aliases
+        self.home_globals = home_globals
+        self.module = _module_of(fn)
+
+    def lookup(self, name: str) -> Any:
+        return super().lookup(self.aliases.get(name, name))
+
+    def place(self, name: str) -> Optional[Tuple[Any, str]]:
+        own = self.aliases.get(name, name)
+        if own in self.cells:
+            return self.cells[own], "cell_contents"
+        if own not in self.globals:
+            return builtins, own
+        if self.globals is self.home_globals and own == name:
+            return None
+        return self.module, own
+
+
+class ModuleGlobals:
+    """A function's globals, read by attribute, for a function whose module cannot be
+    found by name (``exec``'d code): ``ModuleGlobals(g).x`` reads ``g['x']`` now."""
+
+    def __init__(self, namespace: Dict[str, Any]):
+        self.__dict__ = namespace
+
+
+def _module_of(fn: Callable) -> Any:
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if module is not None and vars(module) is fn.__globals__:
+        return module
+    return ModuleGlobals(fn.__globals__)
 
 
 @dataclass

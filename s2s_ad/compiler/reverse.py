@@ -501,7 +501,7 @@ def call_vjps(
             and any(a in varied for a in ir.expr_atoms(call))
         ):
             params = varied_parameters(call, varied, stmt.loc)
-            callee = Callee(call.fn, VJP, tuple(name for name, _ in params))
+            callee = Callee(call.fn, VJP, tuple(name for name, _ in params), stmt.loc)
             if checkpoint.is_checkpointed(call.fn):  # the adjoint sweep calls g_vjp
                 pullbacks[id(stmt)] = (None, callee, [a for _, a in params])
                 out.append(stmt)

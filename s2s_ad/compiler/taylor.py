@@ -41,6 +41,7 @@ from .errors import TransformError
 from .forward import Forward
 from .ir import DISPLAYS
 from .lower import Lowered
+from .lower.inlining import not_inlined_reason
 from .spec import Spec
 from .templates import resolve_callee
 
@@ -265,13 +266,17 @@ class Taylor(Forward):
         return rule is not None and not rule.tuple_result
 
     def user_call(self, stmt: ir.Assign) -> None:
-        name = getattr(stmt.value.fn, "__name__", "the function")
+        """Calls of user functions are inlined at lowering; the ones left (recursive,
+        ``ad.checkpoint``, ...) are refused, saying why they were not inlined."""
+        fn = stmt.value.fn
+        reason = (
+            not_inlined_reason(fn)
+            or f"`{fn.__name__}` calls itself, and recursive calls are not inlined"
+        )
         raise TransformError(
-            f"derivative(order > 1) does not look into calls to other Python functions "
-            f"(`{name}`) yet",
+            f"derivative(order > 1) cannot look into this call of `{fn.__name__}`: {reason}",
             stmt.loc,
-            f"define `{name}` inside the differentiated function (local functions are "
-            "inlined) or write its computation inline; or use order=1",
+            f"write `{fn.__name__}` without recursion (a loop), or use order=1",
         )
 
 

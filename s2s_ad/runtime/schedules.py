@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 ADVANCE, RECORD, REVERSE, SAVE, RESTORE = "advance", "record", "reverse", "save", "restore"
+# The attribute ``ad.checkpoint`` sets on its copy of a function (never inlined).
+CHECKPOINT_MARK = "_s2s_checkpoint"
 _FREE = "free"  # a snapshot no longer needed; the reversal drops it itself
 
 Action = Tuple[str, int]  # an action and the position (0 to n - 1) of its step

@@ -116,6 +116,26 @@ def test_hessian_vector_product_source(file_regression):
     file_regression.check(code, basename="power_hvp", extension=".py")
 
 
+def test_second_order_through_a_call(file_regression):
+    """The HVP of a price calling norm_cdf twice: both calls inlined, so forward mode
+    runs over the gradient's whole computation (issue 17)."""
+    from conftest import load_example
+
+    price = load_example("closure").call_price
+    code = ad.source(price, mode="hvp")
+    file_regression.check(code, basename="closure_gamma_hvp", extension=".py")
+
+
+def test_a_function_passed_as_an_argument(file_regression):
+    """RK4 with a right-hand side lambda that captures alpha: the integrator and the
+    lambda are inlined, and alpha gets its gradient (issue 17)."""
+    from conftest import load_example
+
+    decayed = load_example("closure").decayed
+    code = ad.source(decayed, wrt=(0, 1))
+    file_regression.check(code, basename="closure_rk4_reverse", extension=".py")
+
+
 def _benchmark_workloads():
     from conftest import load_benchmark
 

@@ -33,6 +33,7 @@ from .. import ir
 from ..parse import Parsed, parse
 from .calls import CallLowering
 from .expressions import ExpressionLowering
+from .inlining import InliningLowering
 from .local_functions import LocalFunctionLowering
 from .state import Lowered
 from .statements import StatementLowering, close_open_paths
@@ -50,7 +51,9 @@ def lower_function(fn) -> Lowered:
     return lower(parse(fn))
 
 
-class Lowerer(StatementLowering, ExpressionLowering, CallLowering, LocalFunctionLowering):
+class Lowerer(
+    StatementLowering, ExpressionLowering, CallLowering, LocalFunctionLowering, InliningLowering
+):
     """Lowers one parsed function: :meth:`run` lowers its body, statement by statement."""
 
     def run(self) -> Lowered:

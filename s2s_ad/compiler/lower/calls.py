@@ -25,6 +25,7 @@ from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir, nested
 from ..errors import TransformError
 from ..parse import dotted_name, parse
+from .inlining import FunctionArgument
 from .state import UNSUPPORTED, LoweringState
 
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
@@ -40,6 +41,9 @@ class CallLowering(LoweringState):
     def call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
         if isinstance(node.func, gast.Name) and node.func.id in self.local_functions:
             return self.inline_call(node, self.local_functions[node.func.id], name)
+        value = self.called_function(node.func)
+        if value is not None:  # a function passed in, or taken from a tuple or dict
+            return self.call_function(node, value, name)
         func = node.func
         if isinstance(func, gast.Attribute) and self.is_computed(func.value):
             return self.method_call(node, name)
@@ -55,6 +59,9 @@ class CallLowering(LoweringState):
                 return self.reduction(node, fn, arg)
             if fn is not sum:  # min(xs): a loop over the items
                 return self.reduction(node, fn, _items_of(arg))
+        if self.inlinable(fn):
+            return self.inline_function(node, fn, name)
+        self.refuse_derivative_call(fn, node)
         args, kwargs = self.call_arguments(node)
         parts = dotted_name(node.func)
         spelling = ".".join(parts) if parts else None
@@ -80,6 +87,23 @@ class CallLowering(LoweringState):
                 f"copy first (`{param} = {param}.copy()`) if the caller should not see it",
             )
 
+    def refuse_derivative_call(self, fn: Any, node: gast.Call) -> None:
+        """Emitted code that calls another function's derivative (a recursive callee's
+        ``g_vjp``, see ``compiler/calls.py``) cannot be differentiated again: refused at the
+        user's call, saying why the call was not inlined."""
+        reason = getattr(fn, "not_inlined", None)
+        if reason is None or not self.parsed.filename.startswith("<s2s_ad"):
+            return
+        name = fn.fn.__name__
+        raise TransformError(
+            f"cannot differentiate through this call of `{name}` again: {reason}; the "
+            f"derivative code calls the {fn.mode} of `{name}` as a function of its own, "
+            "which the next transform cannot see into",
+            fn.loc or self.parsed.loc(node),
+            f"for second derivatives, write `{name}` without recursion (a loop), or give "
+            f"it rules with ad.defvjp and ad.defjvp",
+        )
+
     def misplaced_schedule(self, fn: Any, node: gast.Call) -> TransformError:
         if fn is checkpointed and not self.parsed.filename.startswith("<s2s_ad"):
             return self.error(
@@ -95,21 +119,31 @@ class CallLowering(LoweringState):
             "of the function without ad.checkpointed",
         )
 
-    def call_arguments(self, node: gast.Call) -> tuple:
-        """The atoms of a call's positional and keyword arguments."""
+    def call_arguments(self, node: gast.Call, functions: bool = False) -> tuple:
+        """The atoms of a call's positional and keyword arguments.
+
+        With ``functions`` (a call being inlined), an argument that is a function
+        value stands as a ``FunctionArgument`` constant, for the body to call.
+        """
         args = []
         for arg in node.args:
             if isinstance(arg, gast.Starred):
                 raise self.error(UNSUPPORTED[gast.Starred], arg, "pass the arguments one by one")
-            args.append(self.expression(arg))
+            args.append(self.argument(arg, functions))
         kwargs = []
         for kw in node.keywords:
             if kw.arg is None:
                 raise self.error(
                     "`**kwargs` in calls is not supported", node, "pass keyword arguments by name"
                 )
-            kwargs.append((kw.arg, self.expression(kw.value)))
+            kwargs.append((kw.arg, self.argument(kw.value, functions)))
         return args, kwargs
+
+    def argument(self, node: gast.expr, functions: bool) -> ir.Atom:
+        value = self.known_function(node) if functions else None
+        if value is not None:
+            return ir.Const(FunctionArgument(value))
+        return self.expression(node)
 
     def is_computed(self, node: gast.expr) -> bool:
         """Whether an expression is a value of this function, not a module or global."""

@@ -198,6 +198,8 @@ class ExpressionLowering(LoweringState):
             return ir.Var(name)
         if name in self.local_functions:
             return self.function_value(self.local_functions[name], node)
+        if name in self.function_values:  # a parameter bound to a function, used as a value
+            return self.function_argument_value(self.function_values[name], node)
         if name in self.param_names:
             temp = self.load(ir.Load(name), node)
             self.lowered.param_temps[name] = temp
@@ -210,7 +212,8 @@ class ExpressionLowering(LoweringState):
         if value is NOT_FOUND:
             raise self.error(f"name {name!r} is not defined", node, hint="")
         self.lowered.free_values[name] = value
-        return self.load(ir.Load(name, free=True), node)
+        home, attr = self.parsed.resolver.place(name) or (None, "")
+        return self.load(ir.Load(name, free=True, home=home, attr=attr), node)
 
     def load(self, load: ir.Load, node: gast.AST) -> ir.Var:
         """Read a parameter or free name once, at the function's top level.

@@ -13,6 +13,7 @@ from typing import List
 import gast
 
 from .. import ir, nested
+from .inlining import FunctionArgument
 from .state import LoweringState, assigned_in_control_flow, loops
 from .statements import close_open_paths, has_return
 
@@ -43,55 +44,79 @@ class LocalFunctionLowering(LoweringState):
                 "list the parameters explicitly",
             )
         local = nested.LocalFunction.of(node, name)
+        local.parsed = self.parsed
         for param, default in local.default_nodes:
             local.defaults[param] = self.expression(default)
         self.local_functions[name] = local
 
-    def inline_call(self, node: gast.Call, local: nested.LocalFunction, keep) -> ir.Atom:
-        """A call to a local function: its body, with fresh names, lowered right here."""
-        if local.name in self.inlining:
+    def inline_call(
+        self,
+        node: gast.Call,
+        local: nested.LocalFunction,
+        keep,
+        bound_args=(),
+        bound_kwargs=(),
+        free_renames=None,
+    ) -> ir.Atom:
+        """A call to a local function: its body, with fresh names, lowered right here.
+
+        ``bound_args``/``bound_kwargs`` come before the call's own (a partial's);
+        ``free_renames`` are fresh names for free names of a module-level function.
+        """
+        if any(local.node is inlined for inlined in self.inlining):
             raise self.error(
                 f"the local function `{local.name}` calls itself",
                 node,
                 "define it at module level, where recursion works",
             )
-        args, kwargs = self.call_arguments(node)
+        args, kwargs = self.call_arguments(node, functions=True)
+        args = list(bound_args) + args
+        kwargs = list(dict([*bound_kwargs, *kwargs]).items())
         try:
             bound = local.bind(args, kwargs)
         except TypeError as exc:
             raise self.error(str(exc), node, "") from None
-        statements, renames = nested.renamed_body(local, self.names.claim)
+        statements, renames = nested.renamed_body(local, self.names.claim, free_renames)
+        self.register_definitions(statements, renames)
         self.declare_inlined(statements, [renames[p] for p in local.parameters])
         arguments = list(node.args) + [kw.value for kw in node.keywords]
         sources = set().union(*map(self.sharing.sources, arguments)) if arguments else set()
         for param, value in bound.items():
             fresh = renames[param]
+            if isinstance(value, ir.Const) and isinstance(value.value, FunctionArgument):
+                self.function_values[fresh] = value.value.value  # calls of it are inlined
+                continue
             self.sharing.bind(fresh, sources)  # the body may write into what it was given
             self.bound_names.add(fresh)
             if fresh in self.mutable:
                 self.bind(fresh, value, node)
             else:
                 self.env[fresh] = value  # the body cannot rebind the caller's names
-        saved = self.retval, self.returned, self.loop_depth
+        saved = self.retval, self.returned, self.loop_depth, self.parsed
         self.retval = self.returned = None
         self.loop_depth = 0
         if any(has_return(loop) for loop in loops(gast.Module(body=statements, type_ignores=[]))):
-            self.retval = ir.Var(self.names.claim(f"{local.name}_retval"))
-            self.returned = ir.Var(self.names.claim(f"{local.name}_returned"))
+            self.retval = ir.Var(self.names.claim(f"{_shown_name(local)}_retval"))
+            self.returned = ir.Var(self.names.claim(f"{_shown_name(local)}_returned"))
             self.body.append(ir.Assign(self.returned, ir.Const(False)))
-        self.inlining.append(local.name)
+        self.inlining.append(local.node)
         self.inline_calls.append(node)
+        self.parsed = local.parsed or self.parsed  # the body's own source and names
         try:
             block = self.lowered_block(statements)
         finally:
             self.inlining.pop()
             self.inline_calls.pop()
-            self.retval, self.returned, self.loop_depth = saved
-        return self.splice_inlined(block, local.name, node, keep)
+            self.retval, self.returned, self.loop_depth, self.parsed = saved
+        return self.splice_inlined(block, _shown_name(local), node, keep)
 
     def declare_inlined(self, statements: list, params: List[str]) -> None:
         """Make the fresh names of an inlined body known, as ``__init__`` does for the function."""
         stores = Counter(nested.stored_names(statements))
+        module = gast.Module(body=statements, type_ignores=[])
+        stores.update(  # an item write rebinds its variable: `a = updated(a, i, v)`
+            root for root in map(nested.item_written, nested.own_nodes(module)) if root
+        )
         self.locals |= set(stores) | set(params)
         mutable = assigned_in_control_flow(gast.Module(body=statements, type_ignores=[]))
         mutable |= {p for p in params if stores[p]}  # a reassigned parameter gets a variable
@@ -149,6 +174,10 @@ class LocalFunctionLowering(LoweringState):
                 "its parameters, globals and constants",
             )
         return ir.Const(fn, spelling=None if local.name == "<lambda>" else local.name)
+
+
+def _shown_name(local: nested.LocalFunction) -> str:
+    return "lambda" if local.name == "<lambda>" else local.name
 
 
 def _returns_to_assignments(block: List[ir.Stmt], result: ir.Var) -> None:

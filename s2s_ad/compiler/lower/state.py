@@ -99,7 +99,7 @@ class LoweringState:
         )
         self.definition_sites = self._definition_sites(stores)
         self.local_functions: Dict[str, nested.LocalFunction] = {}
-        self.inlining: List[str] = []  # local functions being inlined, innermost last
+        self.inlining: List[gast.AST] = []  # functions being inlined (their nodes), innermost last
         self.mutable = assigned_in_control_flow(self.node) & self.locals
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
@@ -107,7 +107,14 @@ class LoweringState:
         every_name = {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
         self.env: Dict[str, ir.Atom] = {}
-        self._refuse_unsupported()
+        # parameters of inlined functions bound to function values (see inlining.py)
+        self.function_values: Dict[str, Any] = {}
+        self.inlined_code = [parsed.fn.__code__]  # functions being inlined, outermost first
+        # what each free name in the lowered code denotes (inlined callees' included)
+        self.free_scope = {
+            n: parsed.resolver.lookup(n) for n in every_name - self.locals if n.isidentifier()
+        }
+        self.refuse_unsupported(self.node)
         self.top: List[ir.Stmt] = []
         self.body: List[ir.Stmt] = self.top
         self.loop_depth = 0
@@ -146,20 +153,20 @@ class LoweringState:
     def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
         return TransformError(message, self.parsed.loc(node), hint)
 
-    def _refuse_unsupported(self) -> None:
+    def refuse_unsupported(self, function: gast.FunctionDef) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
         reduced = {
             id(node.args[0])
-            for node in _walk_inlined(self.node)
+            for node in _walk_inlined(function)
             if isinstance(node, gast.Call)
             and len(node.args) == 1
             and not node.keywords
             and any(self.callee_of(node) is fn for fn in (sum, min, max))
         }
-        for node in gast.walk(self.node):  # also inside nested functions: a clearer message
+        for node in gast.walk(function):  # also inside nested functions: a clearer message
             if isinstance(node, (gast.Global, gast.Nonlocal)):
                 raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
-        for node in _walk_inlined(self.node):
+        for node in _walk_inlined(function):
             if id(node) in reduced:
                 continue
             if type(node) in UNSUPPORTED:

@@ -92,6 +92,8 @@ class StatementLowering(LoweringState):
     def statement(self, node: gast.stmt) -> None:
         if isinstance(node, gast.FunctionDef) or defined_function(node):
             self.define_function(node)
+        elif isinstance(node, gast.Assign) and self.function_table(node):
+            pass  # `table = {"f": np.sin, "g": g}`: its calls are resolved when lowered
         elif isinstance(node, gast.Assign):
             value = self.expression(node.value, name=_single_name(node.targets))
             for target in node.targets:

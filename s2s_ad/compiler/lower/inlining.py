@@ -1,0 +1,369 @@
+"""Inlining calls of module-level user functions, and calls of functions passed as values.
+
+A call of a user function (``norm_cdf(d1)``, ``model(w, x)``) is lowered as
+its body, with fresh names, right where the call stands, the way a local
+``def`` is (see ``local_functions.py``).  The derivative of the call is then
+that of the body, in every mode and to every order: the emitted code calls
+nothing the next transform cannot see into.  The callee's free names are
+read as the callee reads them: its globals through its module (``tools.scale``)
+when they are not the caller's own, its closure cells through the cell.
+
+A function passed as an argument, a module-level function, a local ``def``
+or ``lambda``, a ``functools.partial`` of one, or one of these in a tuple or
+dict indexed by a constant, is known where the call is lowered, so a call
+of the parameter inside the inlined body is inlined too: the derivative is
+specialised per function value.
+
+What is not inlined keeps being called (``compiler/calls.py``'s ``Callee``):
+a function that calls itself, directly or through others (a call cycle,
+found while inlining), and a function whose defaults are not constants or
+that takes ``*args``/``**kwargs``.
+
+>>> import functools
+>>> Partial(print, (), ()).target is print
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import numbers
+from typing import Any, Dict, List, Optional, Tuple
+
+import gast
+import numpy as np
+
+from ... import rules
+from ...runtime.schedules import CHECKPOINT_MARK
+from .. import ir, nested
+from ..parse import InlinedResolver, dotted_name, parse
+from .state import LoweringState, defined_function
+
+# How deeply calls of user functions are inlined into each other, at most.
+MAX_DEPTH = 40
+
+
+@dataclasses.dataclass(frozen=True)
+class Partial:
+    """``functools.partial(target, *args, **kwargs)`` made inside the differentiated
+    function: the target (a function value) and the atoms it was given."""
+
+    target: Any
+    args: Tuple[ir.Atom, ...]
+    kwargs: Tuple[Tuple[str, ir.Atom], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionArgument:
+    """An argument that is a function value, bound to the inlined callee's parameter
+    instead of being computed (it stands in a ``Const`` while arguments are bound)."""
+
+    value: Any
+
+
+def is_function_object(value: Any) -> bool:
+    """A Python object a call can be resolved to at lowering: functions, partials,
+    NumPy ufuncs, and tuples and dicts of them."""
+    if isinstance(value, tuple) and value:
+        return all(map(is_function_object, value))
+    if isinstance(value, dict) and value:
+        return all(map(is_function_object, value.values()))
+    return (
+        inspect.isfunction(value)
+        or isinstance(value, (functools.partial, np.ufunc))
+        or inspect.isbuiltin(value)
+    )
+
+
+class InliningLowering(LoweringState):
+    """Calls of user functions and of function values, inlined."""
+
+    # ------------------------------------------------------------ function values
+
+    def known_function(self, node: gast.expr) -> Any:
+        """The function value an argument expression denotes, or None if it is data."""
+        if isinstance(node, gast.Name):
+            if node.id in self.local_functions:
+                return self.local_functions[node.id]
+            if node.id in self.function_values:
+                return self.function_values[node.id]
+            atom = self.env.get(node.id)
+            if isinstance(atom, ir.Const) and is_function_object(atom.value):
+                return atom.value
+            if node.id in self.locals or node.id in self.env:
+                return None
+            value = self.parsed.resolver.lookup(node.id)
+            return value if is_function_object(value) else None
+        if isinstance(node, gast.Attribute):
+            parts = dotted_name(node)
+            if parts is None or parts[0] in self.locals or parts[0] in self.env:
+                return None
+            value = self.callee_of(gast.Call(node, [], []))
+            return value if is_function_object(value) else None
+        if isinstance(node, gast.Lambda):
+            local = nested.LocalFunction.of(node, "<lambda>")
+            local.parsed = self.parsed
+            for param, default in local.default_nodes:
+                local.defaults[param] = self.expression(default)
+            return local
+        if isinstance(node, gast.Call) and self.callee_of(node) is functools.partial:
+            return self.partial(node)
+        if isinstance(node, (gast.Tuple, gast.List)) and node.elts:
+            items = [self.known_function(e) for e in node.elts]
+            return tuple(items) if all(i is not None for i in items) else None
+        if isinstance(node, gast.Dict) and node.keys:
+            if not all(isinstance(k, gast.Constant) for k in node.keys):
+                return None
+            values = [self.known_function(v) for v in node.values]
+            if any(v is None for v in values):
+                return None
+            return {k.value: v for k, v in zip(node.keys, values)}
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant):
+            container = self.known_function(node.value)
+            if isinstance(container, (tuple, dict)):
+                try:
+                    return container[node.slice.value]
+                except (IndexError, KeyError, TypeError):
+                    raise self.error(
+                        f"there is no function at index {node.slice.value!r} here", node, ""
+                    ) from None
+        return None
+
+    def partial(self, node: gast.Call) -> Optional[Partial]:
+        """``functools.partial(f, a, k=b)`` with ``f`` a function value."""
+        if not node.args or isinstance(node.args[0], gast.Starred):
+            return None
+        target = self.known_function(node.args[0])
+        if target is None:
+            return None
+        rest = gast.Call(node.func, node.args[1:], node.keywords)
+        args, kwargs = self.call_arguments(rest, functions=True)
+        return Partial(target, tuple(args), tuple(kwargs))
+
+    def function_table(self, node: gast.Assign) -> bool:
+        """``fs = (f, g)``, ``table = {"f": f}``, ``rhs = functools.partial(f, a)`` of a
+        name assigned once: recorded as a function value (True), not computed."""
+        name = _single_target(node)
+        table = isinstance(node.value, (gast.Tuple, gast.List, gast.Dict))
+        partial = isinstance(node.value, gast.Call) and self.callee_of(node.value) in (
+            functools.partial,
+        )
+        if name not in self.single_assignment or not (table or partial):
+            return False
+        value = self.known_function(node.value)
+        if value is None:
+            return False
+        self.function_values[name] = value
+        return True
+
+    def function_argument_value(self, value: Any, node: gast.AST) -> ir.Atom:
+        """A function value used as a value (not called): a Python function itself."""
+        if isinstance(value, nested.LocalFunction):
+            return self.function_value(value, node)
+        if inspect.isfunction(value):
+            return ir.Const(value, spelling=value.__name__)
+        raise self.error(
+            "a function passed in as an argument can only be called here, or passed on "
+            "to another function",
+            node,
+            "call it, or pass it on as an argument",
+        )
+
+    def called_function(self, func: gast.expr) -> Any:
+        """The function value a call's callee expression denotes when it is not a name of
+        a module-level object: a parameter bound to a function, an item of a tuple or dict
+        of functions, a local variable holding one."""
+        if isinstance(func, gast.Name):
+            if func.id in self.function_values:
+                return self.function_values[func.id]
+            atom = self.env.get(func.id)
+            if isinstance(atom, ir.Const) and is_function_object(atom.value):
+                return atom.value
+            return None
+        if isinstance(func, gast.Subscript):
+            return self.known_function(func)
+        return None
+
+    def call_function(self, node: gast.Call, value: Any, keep, args=(), kwargs=()) -> ir.Atom:
+        """A call of the function value ``value`` with ``args``/``kwargs`` bound first."""
+        if isinstance(value, nested.LocalFunction):
+            return self.inline_call(node, value, keep, args, kwargs)
+        if isinstance(value, Partial):
+            return self.call_function(
+                node, value.target, keep, tuple(args) + value.args, tuple(kwargs) + value.kwargs
+            )
+        if isinstance(value, functools.partial):
+            if not all(map(_is_literal, (*value.args, *value.keywords.values()))):
+                raise self.error(
+                    "a functools.partial made outside the differentiated function can be "
+                    "called here only when the values it binds are numbers or strings",
+                    node,
+                    "make the partial inside the differentiated function, or pass the "
+                    "values as arguments",
+                )
+            bound_args = tuple(map(ir.Const, value.args))
+            bound_kwargs = tuple((k, ir.Const(v)) for k, v in value.keywords.items())
+            return self.call_function(
+                node, value.func, keep, tuple(args) + bound_args, tuple(kwargs) + bound_kwargs
+            )
+        if isinstance(value, (tuple, dict)):
+            raise self.error(
+                f"this calls a {type(value).__name__} of functions", node, "index it first"
+            )
+        if self.inlinable(value):
+            return self.inline_function(node, value, keep, args, kwargs)
+        call_args, call_kwargs = self.call_arguments(node)
+        kwargs = list(dict([*kwargs, *call_kwargs]).items())
+        spelling = getattr(value, "__name__", None) if inspect.isfunction(value) else None
+        call = ir.Call(rules.Opaque.of(value), (*args, *call_args), tuple(kwargs), spelling)
+        return self.emit(call, node, keep)
+
+    # ------------------------------------------------------------ module-level functions
+
+    def inlinable(self, fn: Any) -> bool:
+        """Whether a call of ``fn`` is inlined: a user function without a rule that can be
+        (:func:`not_inlined_reason`), and not one being inlined already (recursion)."""
+        return (
+            is_user_code(fn)
+            and not_inlined_reason(fn) is None
+            and fn.__code__ not in self.inlined_code
+            and len(self.inlined_code) <= MAX_DEPTH
+            and not is_recursive(fn)
+        )
+
+    def inline_function(self, node: gast.Call, fn: Any, keep, args=(), kwargs=()) -> ir.Atom:
+        """A call of a module-level user function: its body lowered right here."""
+        self.refuse_parameter_writes(fn)
+        parsed = parse(fn)
+        local = nested.LocalFunction.of(parsed.node, fn.__name__)
+        _set_defaults(local, fn)
+        own = set(local.parameters) | set(nested.stored_names(local.statements()))
+        resolver = InlinedResolver(fn, {}, self.lowered.parsed.resolver.globals)
+        aliases = self.free_aliases(nested.free_names(local.statements(), own), resolver)
+        resolver.aliases = {alias: name for name, alias in aliases.items()}
+        local.parsed = dataclasses.replace(parsed, resolver=resolver)
+        outer = self.parsed
+        self.parsed = local.parsed
+        try:
+            self.refuse_unsupported(parsed.node)
+        finally:
+            self.parsed = outer
+        self.inlined_code.append(fn.__code__)
+        try:
+            return self.inline_call(node, local, keep, args, kwargs, aliases)
+        finally:
+            self.inlined_code.pop()
+
+    def free_aliases(self, names: List[str], resolver: InlinedResolver) -> Dict[str, str]:
+        """Fresh names for the callee's free names that mean something else here."""
+        aliases = {}
+        for name in names:
+            value = resolver.lookup(name)
+            if name in self.free_scope and self.free_scope[name] is value:
+                continue
+            if name in self.names.taken:
+                aliases[name] = name = self.names.claim(name)
+            else:
+                self.names.taken.add(name)
+            self.free_scope[name] = value
+        return aliases
+
+    def register_definitions(self, statements: List[gast.stmt], renames: Dict[str, str]) -> None:
+        """The local functions an inlined body defines at its top level, by statement."""
+        for stmt in statements:
+            name = defined_function(stmt)
+            if name is not None:
+                self.definition_sites[id(stmt)] = renames.get(name, name)
+
+
+def _single_target(node: gast.Assign) -> Optional[str]:
+    targets = node.targets
+    if len(targets) == 1 and isinstance(targets[0], gast.Name):
+        return targets[0].id
+    return None
+
+
+def is_user_code(fn: Any) -> bool:
+    """A Python function of the user's, without a derivative rule."""
+    return (
+        inspect.isfunction(fn)
+        and rules.lookup(fn) is None
+        and not rules.is_nondifferentiable(fn)
+        and not LoweringState.is_library_call_of(fn)
+    )
+
+
+def not_inlined_reason(fn: Any) -> Optional[str]:
+    """Why calls of the user function ``fn`` are never inlined, or None if they are
+    (unless they recurse)."""
+    if getattr(fn, "_s2s_derived", None) is not None:
+        return f"`{fn.__name__}` is a derivative made by s2s_ad, which is called, not inlined"
+    if getattr(fn, CHECKPOINT_MARK, False):
+        return f"`{fn.__name__}` is checkpointed (ad.checkpoint), so it is called, not inlined"
+    if fn.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return f"`{fn.__name__}` takes *args or **kwargs, so it is called, not inlined"
+    defaults = list(fn.__defaults__ or ()) + list((fn.__kwdefaults__ or {}).values())
+    if not all(_is_literal(d) or is_function_object(d) for d in defaults):
+        return (
+            f"`{fn.__name__}` has a default that is not a number, string or function, "
+            "so it is called, not inlined"
+        )
+    return None
+
+
+def is_recursive(fn: Any) -> bool:
+    """Whether ``fn`` calls itself, directly or through other user functions it names
+    (its globals and closure cells): such calls are called, not inlined."""
+    return _reaches(fn, fn.__code__, set())
+
+
+def _reaches(fn: Any, target: Any, seen: set) -> bool:
+    for callee in _named_functions(fn):
+        if callee.__code__ is target:
+            return True
+        if id(callee) not in seen:
+            seen.add(id(callee))
+            if _reaches(callee, target, seen):
+                return True
+    return False
+
+
+def _named_functions(fn: Any) -> List[Any]:
+    """The user functions ``fn``'s code (and the code nested in it) names."""
+    names = set()
+    pending = [fn.__code__]
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending += [c for c in code.co_consts if inspect.iscode(c)]
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    found = []
+    for name in sorted(names | set(cells)):
+        try:
+            value = cells[name].cell_contents if name in cells else fn.__globals__.get(name)
+        except ValueError:
+            continue
+        if is_user_code(value):
+            found.append(value)
+    return found
+
+
+def _set_defaults(local: nested.LocalFunction, fn: Any) -> None:
+    """A module-level function's defaults, evaluated when it was defined: constants."""
+    positional = fn.__defaults__ or ()
+    names = local.positional[len(local.positional) - len(positional) :]
+    values = dict(zip(names, positional))
+    values.update(fn.__kwdefaults__ or {})
+    for name, value in values.items():
+        if is_function_object(value) and not _is_literal(value):
+            local.defaults[name] = ir.Const(FunctionArgument(value))
+        else:
+            local.defaults[name] = ir.Const(value)
+
+
+def _is_literal(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(map(_is_literal, value))
+    return value is None or isinstance(value, (numbers.Number, str, bool))
