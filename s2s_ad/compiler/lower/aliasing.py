@@ -131,8 +131,13 @@ class Sharing:
 
     # ------------------------------------------------------------ writes
 
-    def at_risk(self, name: str, write: gast.AST, bound: Set[str]) -> List[str]:
-        """The names that may share ``name``'s object and are read after ``write``."""
+    def at_risk(self, name: str, write: Optional[gast.AST], bound: Set[str]) -> List[str]:
+        """The names that may share ``name``'s object and are read after ``write``;
+        with no ``write`` (a write inside an inlined body, whose reads are not indexed
+        here), all of them: the check at run time decides."""
+        candidates = self.shares.get(name, set()) & bound
+        if write is None:
+            return sorted(candidates)
         end = _end(write)
         loops = [(a, b) for a, b in self.loops if a <= (write.lineno, write.col_offset) <= b]
         start = min((a for a, _ in loops), default=None)
@@ -141,7 +146,6 @@ class Sharing:
             reads = self.reads.get(other, ())
             return any(p > end or (start is not None and p >= start) for p in reads)
 
-        candidates = self.shares.get(name, set()) & bound
         return sorted(other for other in candidates if read_later(other))
 
 

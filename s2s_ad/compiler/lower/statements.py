@@ -192,8 +192,7 @@ class StatementLowering(LoweringState):
     def guard_write(self, name: str, atom: ir.Atom, node: gast.AST) -> ir.Atom:
         """``atom`` (the value of ``name``), checked at run time before a write into it
         where another name read later may hold the same object (see :mod:`.aliasing`)."""
-        site = self.inline_calls[0] if self.inline_calls else node
-        at_risk = self.sharing.at_risk(name, site, self.bound_names)
+        at_risk = self.sharing.at_risk(name, None if self.inline_calls else node, self.bound_names)
         related = {name} | self.sharing.shares.get(name, set())
         walked = [seq for sources, seq in self.loop_sequences if sources & related]
         if walked:  # a loop walking this object reads it again on its next trip
