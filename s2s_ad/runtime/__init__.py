@@ -44,6 +44,8 @@ def unbroadcast(g: Any, x: Any) -> Any:
 def sum_to_shape(g: np.ndarray, shape: tuple) -> Any:
     """``g`` summed over the leading and length-1 axes that broadcasting added to ``shape``."""
     extra = g.ndim - len(shape)
+    if extra < 0:  # a number standing for the same value everywhere: the array it means
+        return np.broadcast_to(g, shape).copy()
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -317,6 +319,8 @@ def cleared(g: Any, index: Any) -> Any:
     >>> cleared(np.array([1.0, 2.0, 3.0]), slice(1, None))
     array([1., 0., 0.])
     """
+    if type(g) is float and g == 0.0:  # a zero cotangent: a loop's trips start from it
+        return g
     if isinstance(g, tuple):
         g = list(g)
     return updated(g, index, zeros_like(g[index]) if not isinstance(g, np.ndarray) else 0.0)
@@ -374,6 +378,8 @@ def written_vjp(dx: Any, index: Any, value: Any) -> Any:
     >>> written_vjp(np.array([1.0, 2.0, 3.0]), slice(0, 2), 0.0)
     3.0
     """
+    if type(dx) is float and dx == 0.0:  # a zero cotangent: a loop's trips start from it
+        return zeros_like(value)
     if not isinstance(dx, np.ndarray):
         return copy_of(dx[index])
     part = dx[index]

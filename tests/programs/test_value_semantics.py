@@ -97,7 +97,25 @@ def elements_in_a_loop(x, s):
     return np.sum(y * y)
 
 
+def slice_scaled_in_each_trip(x, w):  # the trips' zero cotangent was indexed: a crash
+    for _ in range(2):
+        a = np.tanh(w * x)
+        b = a + 0.0
+        b[:3] *= np.exp(-x * x)
+    return np.sum(b)
+
+
+def item_scaled_beside_a_broadcast_sum(x, w):  # a number stood for b's cotangent: a crash
+    for _ in range(2):
+        b = w * 1.0
+        b[-1] *= x
+        c = np.exp(-w * w) + b * 0.3
+    return np.sum(c) * 0.0 + np.mean(c)
+
+
 CASES = [
+    case(slice_scaled_in_each_trip, 0.3, np.array([0.5, -0.2, 0.9, 0.1])),
+    case(item_scaled_beside_a_broadcast_sum, 0.3, np.array([0.5, -0.2, 0.9, 0.1])),
     case(row_scaled, W, 1.3),
     case(row_scaled_then_summed, W, 1.3),
     case(slice_written_twice, X),
