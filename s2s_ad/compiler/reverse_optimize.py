@@ -46,13 +46,14 @@ def rematerialize(
         for atom in set(ir.atoms_read(stmt)):
             readers.setdefault(atom, []).append(stmt)
     recomputed: Set[ir.Var] = set()
+    holding = _blocks_holding(sweep)  # statements stay in their lists as pops move
     for site in sorted(stacks.sites.values(), key=lambda s: s.path):
         if not _cheap(site.stmt, kind) or len(stacks.by_var[site.var]) != 1:
             continue
         loop = _loop_around(body, site, readers.get(site.var, []))
         if loop is None:
             continue
-        block = _block_holding(sweep, site.pop)
+        block = holding.get(id(site.pop))
         if block is None:
             continue
         ready = _ready_at(site, loop, block, stacks.by_var)
@@ -154,13 +155,14 @@ def _statement_at(body: List[ir.Stmt], path: tuple) -> ir.Stmt:
     return stmt
 
 
-def _block_holding(body: List[ir.Stmt], target: ir.Stmt) -> Optional[List[ir.Stmt]]:
-    """The list (a body or a block of one of its statements) that holds ``target``."""
-    if any(s is target for s in body):
-        return body
+def _blocks_holding(body: List[ir.Stmt]) -> Dict[int, List[ir.Stmt]]:
+    """For each statement of ``body`` (nested ones included), by id: the list that holds it
+    (``body`` or a block of one of its statements); the first one if several do."""
+    holding: Dict[int, List[ir.Stmt]] = {}
+    for stmt in body:
+        holding.setdefault(id(stmt), body)
     for stmt in body:
         for block in ir.blocks_of(stmt):
-            found = _block_holding(block, target)
-            if found is not None:
-                return found
-    return None
+            for key, found in _blocks_holding(block).items():
+                holding.setdefault(key, found)
+    return holding
