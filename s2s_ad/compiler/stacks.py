@@ -98,7 +98,7 @@ class Stacks:
                 for b, block in enumerate(ir.blocks_of(stmt)):
                     self._index_sites(block, path + ((k, b),), in_loop or loop)
 
-    def _reads_outside(self, stmt) -> "UsedOutside":
+    def _reads_outside(self, stmt) -> UsedOutside:
         """Variables read or assigned outside ``stmt`` (their adjoint lives on after it)."""
         if self._uses is None:
             self._uses = _statements_using(self.fn.body)
