@@ -144,31 +144,43 @@ class _Writer:
             u, s = self.array(), self.scalar()
             self.lines.append(f"    {self.new_array()} = smooth({u}, {s})")
 
-    def result(self) -> None:
+    def result(self) -> str:
         scalars = " + ".join(self.scalars[-4:])
         arrays = " + ".join(self.arrays[-3:])
-        self.lines.append(f"    return {scalars} + np.sum({arrays}) * 0.1")
+        return f"    return {scalars} + np.sum({arrays}) * 0.1"
+
+    def stepped(self) -> None:
+        """The body as the step of a loop (a simulation's time step): the state carries."""
+        carry = [
+            f"    x = x * 0.5 + {self.scalars[-1]} * 0.1",
+            f"    w = w * 0.5 + {self.arrays[-1]} * 0.1",
+        ]
+        self.lines = ["    for step in range(2):"] + ["    " + line for line in self.lines + carry]
 
 
-def long_source(lines: int, seed: int = 0, helpers: bool = True) -> str:
+def long_source(lines: int, seed: int = 0, helpers: bool = True, stepped: bool = False) -> str:
     """The module text of a function whose body has about ``lines`` lines; with
-    ``helpers=False`` it calls no helper function (second-order transforms refuse those).
+    ``helpers=False`` it calls no helper function (second-order transforms refuse those),
+    with ``stepped=True`` the body is a loop of two steps around the rest.
 
     >>> text = long_source(40)
     >>> text.count("\\n") > 40 and "def long_40(x, y, w):" in text
     True
     """
     writer = _Writer(seed, helpers)
-    while len(writer.lines) < lines - 1:
+    while len(writer.lines) < lines - 1 - 3 * stepped:
         writer.block()
-    writer.result()
-    return HEADER.format(lines=lines) + "\n".join(writer.lines) + "\n"
+    if stepped:
+        writer.stepped()
+    return HEADER.format(lines=lines) + "\n".join(writer.lines + [writer.result()]) + "\n"
 
 
 _DIRECTORY = None
 
 
-def long_function(lines: int, seed: int = 0, helpers: bool = True) -> Tuple[Callable, tuple]:
+def long_function(
+    lines: int, seed: int = 0, helpers: bool = True, stepped: bool = False
+) -> Tuple[Callable, tuple]:
     """The function of :func:`long_source`, imported from a file (s2s_ad reads its source),
     and arguments to call it with.
 
@@ -179,11 +191,11 @@ def long_function(lines: int, seed: int = 0, helpers: bool = True) -> Tuple[Call
     global _DIRECTORY
     if _DIRECTORY is None:
         _DIRECTORY = tempfile.mkdtemp(prefix="s2s_ad_long_functions_")
-    name = f"s2s_ad_long_{lines}_{seed}" + ("" if helpers else "_no_helpers")
+    name = f"s2s_ad_long_{lines}_{seed}" + "_no_helpers" * (not helpers) + "_stepped" * stepped
     if name not in sys.modules:
         path = os.path.join(_DIRECTORY, f"{name}.py")
         with open(path, "w") as out:
-            out.write(long_source(lines, seed, helpers))
+            out.write(long_source(lines, seed, helpers, stepped))
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
