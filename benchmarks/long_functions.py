@@ -2,10 +2,11 @@
 
 ``long_function(500)`` writes a module with a function ``long_500(x, y, w)`` of about 500
 lines (``x``, ``y`` floats, ``w`` a (6,) array, a float result) and imports it:
-straight-line scalar and array code, with a short loop, a branch or a call of a helper
-every few lines, as a simulation step or a model written out by hand would be.  Each
-line reads values of the few lines before it, so that nearly every value reaches the
-result.  The text depends on the size and the seed only.
+straight-line scalar and array code, with a short loop, a branch, an item write or a
+call of a helper every few lines, as a simulation step or a model written out by hand
+would be; ``stepped=True`` puts it all in a loop of two time steps.  Each line reads
+values of the few lines before it, so that nearly every value reaches the result.  The
+text depends on the arguments only.
 
 Used by ``run.py`` (the transform time of the size sweep) and by the tests that count
 what the compiler's passes do per statement.
@@ -79,7 +80,7 @@ class _Writer:
         kinds = (
             [self.scalar_line] * 6
             + [self.array_line] * 3
-            + [self.reduction, self.loop, self.branch]
+            + [self.reduction, self.loop, self.branch, self.item_write]
             + [self.helper_call] * self.helpers
         )
         self.random.choice(kinds)()
@@ -116,6 +117,13 @@ class _Writer:
             (f"np.sum({u} * {v}) * 0.05", f"np.dot({u}, {v}) * 0.05", f"np.mean({u}) * 0.5")
         )
         self.lines.append(f"    {self.new_scalar()} = {expression}")
+
+    def item_write(self) -> None:
+        u, s = self.array(), self.scalar()
+        name = self.new_array()
+        index = self.random.choice(("0", "2", "-1", "1:", ":3", "::2"))
+        update = self.random.choice((f"= {s} * 0.5", f"*= {s}", "+= 0.25"))
+        self.lines += [f"    {name} = {u} + 0.0", f"    {name}[{index}] {update}"]
 
     def loop(self) -> None:
         start, other, steps = self.scalar(), self.scalar(), self.random.randint(2, 4)
