@@ -50,9 +50,10 @@ def long_{lines}(x, y, w):
 class _Writer:
     """Writes the body of one long function, a few lines at a time."""
 
-    def __init__(self, seed: int, helpers: bool):
+    def __init__(self, seed: int, helpers: bool, item_writes: bool):
         self.random = random.Random(seed)
         self.helpers = helpers
+        self.item_writes = item_writes
         self.lines: List[str] = [
             "    s0 = x * 0.5 + y",
             "    s1 = math.sin(x) * y",
@@ -80,8 +81,9 @@ class _Writer:
         kinds = (
             [self.scalar_line] * 6
             + [self.array_line] * 3
-            + [self.reduction, self.loop, self.branch, self.item_write]
+            + [self.reduction, self.loop, self.branch]
             + [self.helper_call] * self.helpers
+            + [self.item_write] * self.item_writes
         )
         self.random.choice(kinds)()
 
@@ -166,16 +168,23 @@ class _Writer:
         self.lines = ["    for step in range(2):"] + ["    " + line for line in self.lines + carry]
 
 
-def long_source(lines: int, seed: int = 0, helpers: bool = True, stepped: bool = False) -> str:
+def long_source(
+    lines: int,
+    seed: int = 0,
+    helpers: bool = True,
+    stepped: bool = False,
+    item_writes: bool = True,
+) -> str:
     """The module text of a function whose body has about ``lines`` lines; with
     ``helpers=False`` it calls no helper function (second-order transforms refuse those),
-    with ``stepped=True`` the body is a loop of two steps around the rest.
+    with ``stepped=True`` the body is a loop of two steps around the rest, with
+    ``item_writes=False`` it writes no array items.
 
     >>> text = long_source(40)
     >>> text.count("\\n") > 40 and "def long_40(x, y, w):" in text
     True
     """
-    writer = _Writer(seed, helpers)
+    writer = _Writer(seed, helpers, item_writes)
     while len(writer.lines) < lines - 1 - 3 * stepped:
         writer.block()
     if stepped:
@@ -186,24 +195,23 @@ def long_source(lines: int, seed: int = 0, helpers: bool = True, stepped: bool =
 _DIRECTORY = None
 
 
-def long_function(
-    lines: int, seed: int = 0, helpers: bool = True, stepped: bool = False
-) -> Tuple[Callable, tuple]:
-    """The function of :func:`long_source`, imported from a file (s2s_ad reads its source),
-    and arguments to call it with.
+def long_function(lines: int, seed: int = 0, **options: bool) -> Tuple[Callable, tuple]:
+    """The function of :func:`long_source` (``options`` are its flags), imported from a
+    file (s2s_ad reads its source), and arguments to call it with.
 
-    >>> f, args = long_function(40)
+    >>> f, args = long_function(40, stepped=True)
     >>> isinstance(f(*args), float)
     True
     """
     global _DIRECTORY
     if _DIRECTORY is None:
         _DIRECTORY = tempfile.mkdtemp(prefix="s2s_ad_long_functions_")
-    name = f"s2s_ad_long_{lines}_{seed}" + "_no_helpers" * (not helpers) + "_stepped" * stepped
+    flags = "".join(f"_{name}_{int(value)}" for name, value in sorted(options.items()))
+    name = f"s2s_ad_long_{lines}_{seed}{flags}"
     if name not in sys.modules:
         path = os.path.join(_DIRECTORY, f"{name}.py")
         with open(path, "w") as out:
-            out.write(long_source(lines, seed, helpers, stepped))
+            out.write(long_source(lines, seed, **options))
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
