@@ -41,11 +41,11 @@ import numpy as np  # noqa: E402
 
 import s2s_ad as ad  # noqa: E402
 from s2s_ad.api import higher  # noqa: E402
-from s2s_ad.api import transforms as api  # noqa: E402
-from s2s_ad.compiler import pipeline  # noqa: E402
+from s2s_ad.compiler import derived, pipeline  # noqa: E402
 from s2s_ad.compiler.pipeline import GRAD  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import long_functions  # noqa: E402
 import peers  # noqa: E402
 import stores  # noqa: E402
 import workloads  # noqa: E402
@@ -66,6 +66,7 @@ def main(argv: List[str] = None) -> None:
             workload, workload.arguments(rng), options
         )
     report["transform"] = transform_cost(options.repeats)
+    report["transform_by_size"] = transform_by_size(options.sizes)
     # Where a call takes milliseconds, a microsecond is lost in the noise.
     report["call_overhead_us"] = {
         name: entry["times"][S2S_API]["seconds"] * 1e6 - entry["times"][S2S]["seconds"] * 1e6
@@ -87,6 +88,13 @@ def _options(argv):
     parser.add_argument("--no-peers", action="store_true", help="time s2s_ad and NumPy only")
     parser.add_argument(
         "--first-calls", type=int, default=1, help="fresh jax.jit compilations timed (0: none)"
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=list(long_functions.SIZES),
+        help="lines of the long functions whose transform is timed (none: skip)",
     )
     parser.add_argument("--json", default=os.path.join("benchmarks", "results.json"))
     return parser.parse_args(argv)
@@ -146,11 +154,11 @@ def implementations(workload: Workload, args: tuple, no_peers: bool) -> Dict[str
 
 def emitted_function(workload: Workload, args: tuple) -> Callable:
     """The function s2s_ad emitted for these argument types, to call without the API's dispatch."""
-    names = tuple(api._parameters(workload.function)[i] for i in workload.wrt)
+    names = tuple(derived.parameters(workload.function)[i] for i in workload.wrt)
     if workload.hvp:
         emitted, _ = higher._over_gradient(workload.function, names).prepare(args[:-1], {})
         return emitted
-    emitted, _ = api._derived(workload.function, GRAD, names).prepare(args, {})
+    emitted, _ = derived.derived_of(workload.function, GRAD, names).prepare(args, {})
     return emitted
 
 
@@ -203,7 +211,37 @@ def transform_cost(repeats: int) -> Dict[str, float]:
 
 def _forget_transforms() -> None:
     pipeline._CACHE.clear()
-    api._DERIVED.clear()
+    derived._CACHE.clear()
+
+
+# (mode, optimize) -> the first call it times, of f(x, y, w) from long_functions.py
+FIRST_CALLS = {
+    "grad": lambda f, args, optimize: ad.grad(f, wrt=(0, 1, 2), optimize=optimize)(*args),
+    "vjp": lambda f, args, optimize: ad.vjp(f, *args, optimize=optimize)[1](1.0),
+    "jvp": lambda f, args, optimize: ad.jvp(
+        f, args, (1.0, 0.0, np.ones_like(args[2])), optimize=optimize
+    ),
+}
+SHAPES = {"straight": {}, "loop": {"stepped": True, "item_writes": False}}
+
+
+def transform_by_size(sizes: List[int]) -> Dict[str, Dict[str, float]]:
+    """Seconds of the first call (a fresh transform) of ``grad``, ``vjp`` and ``jvp``,
+    optimized or not, of long functions of each size: straight-line code with loops,
+    branches, helpers and item writes, and the same as the body of one loop."""
+    table: Dict[str, Dict[str, float]] = {}
+    for shape, options in SHAPES.items():
+        for lines in sizes:
+            f, args = long_functions.long_function(lines, **options)
+            print(f"transforming {shape} code of {lines} lines ...", file=sys.stderr, flush=True)
+            row = table[f"{shape} {lines}"] = {}
+            for mode, first_call in FIRST_CALLS.items():
+                for optimize in (True, False):
+                    _forget_transforms()
+                    start = time.perf_counter()
+                    first_call(f, args, optimize)
+                    row[mode + ("" if optimize else " unoptimized")] = time.perf_counter() - start
+    return table
 
 
 def stored_per_iteration() -> Dict[str, float]:
@@ -277,6 +315,7 @@ def markdown(report: Dict[str, Any]) -> str:
         f"- values stored per loop iteration (recurrence): s2s_ad {stored[S2S]:g}, "
         f"hand-written {stored[HAND]:g}",
     ]
+    lines += _size_table(report["transform_by_size"])
     versions = report["machine"]["versions"]
     lines += [
         "",
@@ -286,6 +325,24 @@ def markdown(report: Dict[str, Any]) -> str:
         + f"; {report['machine']['date']}.",
     ]
     return "\n".join(lines)
+
+
+def _size_table(by_size: Dict[str, Dict[str, float]]) -> List[str]:
+    """The first calls of long functions (target: at most 2 s for 2,000 lines)."""
+    if not by_size:
+        return []
+    columns = list(next(iter(by_size.values())))
+    lines = [
+        "",
+        "First call (transform included) of long functions, by lines "
+        "(target ≤ 2 s for 2,000; time linear in size):",
+        "",
+        "| function | " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * len(columns),
+    ]
+    for name, row in by_size.items():
+        lines.append(f"| {name} | " + " | ".join(_duration(row[c]) for c in columns) + " |")
+    return lines
 
 
 def _duration(seconds: float) -> str:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Dict, Iterable, Mapping, Optional, Set
+from typing import Dict, Iterable, List, Mapping, Optional, Set
 
 from .. import rules
 from ..rules import SCALAR, UNKNOWN, kind_of_value
@@ -42,58 +42,70 @@ def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
     """Variables that depend on the parameters named in ``wrt``.
 
     Flow-insensitive: a variable assigned in several places is varied if any
-    assignment is, and loops are followed to a fixed point.
+    assignment is, and loops are followed to a fixed point (what the parameters
+    reach along the statements' data flow, found in one pass over a graph).
     """
     wrt = set(wrt)
-    result: Set[ir.Var] = set()
-    while True:
-        before = len(result)
-        for stmt in ir.walk(fn.body):
-            if isinstance(stmt, ir.Assign):
-                value = stmt.value
-                if isinstance(value, ir.Load):
-                    hit = not value.free and value.name in wrt
-                elif isinstance(value, ir.Call):
-                    hit = any(a in result for a in differentiable_args(value))
-                else:
-                    hit = value in result
-                if hit:
-                    result.add(stmt.target)
-            elif isinstance(stmt, ir.SetItem) and stmt.value in result:
-                result.add(stmt.target)
-            elif isinstance(stmt, ir.Push) and stmt.value in result:
-                result.add(stmt.stack)
-            elif isinstance(stmt, ir.Pop) and stmt.stack in result:
-                result.add(stmt.target)
-        if len(result) == before:
-            return result
+    seeds: List[ir.Var] = []
+    flows: Dict[ir.Atom, List[ir.Var]] = {}  # atom -> the variables that vary with it
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Assign):
+            value = stmt.value
+            if isinstance(value, ir.Load):
+                if not value.free and value.name in wrt:
+                    seeds.append(stmt.target)
+                continue
+            sources = differentiable_args(value) if isinstance(value, ir.Call) else (value,)
+            _flow(flows, sources, stmt.target)
+        elif isinstance(stmt, ir.SetItem):
+            _flow(flows, (stmt.value,), stmt.target)
+        elif isinstance(stmt, ir.Push):
+            _flow(flows, (stmt.value,), stmt.stack)
+        elif isinstance(stmt, ir.Pop):
+            _flow(flows, (stmt.stack,), stmt.target)
+    return _reached(seeds, flows)
 
 
 def useful(fn: ir.Function) -> Set[ir.Var]:
     """Variables the returned value depends on (through differentiable paths)."""
-    result: Set[ir.Var] = set()
-    statements = list(ir.walk(fn.body))
-    while True:
-        before = len(result)
-        for stmt in reversed(statements):
-            if isinstance(stmt, ir.Return):
-                result.update(a for a in ir.tree_atoms(stmt.value) if isinstance(a, ir.Var))
-            elif isinstance(stmt, ir.Assign) and stmt.target in result:
-                value = stmt.value
-                if isinstance(value, ir.Call):
-                    result.update(a for a in differentiable_args(value) if isinstance(a, ir.Var))
-                elif isinstance(value, ir.Var):
-                    result.add(value)
-            elif isinstance(stmt, ir.SetItem) and stmt.target in result:
-                if isinstance(stmt.value, ir.Var):
-                    result.add(stmt.value)
-            elif isinstance(stmt, ir.Push) and stmt.stack in result:
-                if isinstance(stmt.value, ir.Var):
-                    result.add(stmt.value)
-            elif isinstance(stmt, ir.Pop) and stmt.target in result:
-                result.add(stmt.stack)
-        if len(result) == before:
-            return result
+    seeds: List[ir.Var] = []
+    flows: Dict[ir.Atom, List[ir.Var]] = {}  # variable -> the variables it depends on
+    for stmt in ir.walk(fn.body):
+        if isinstance(stmt, ir.Return):
+            seeds += [a for a in ir.tree_atoms(stmt.value) if isinstance(a, ir.Var)]
+        elif isinstance(stmt, ir.Assign):
+            value = stmt.value
+            if isinstance(value, ir.Call):
+                for a in differentiable_args(value):
+                    if isinstance(a, ir.Var):
+                        flows.setdefault(stmt.target, []).append(a)
+            elif isinstance(value, ir.Var):
+                flows.setdefault(stmt.target, []).append(value)
+        elif isinstance(stmt, (ir.SetItem, ir.Push)):
+            if isinstance(stmt.value, ir.Var):
+                target = stmt.target if isinstance(stmt, ir.SetItem) else stmt.stack
+                flows.setdefault(target, []).append(stmt.value)
+        elif isinstance(stmt, ir.Pop):
+            flows.setdefault(stmt.target, []).append(stmt.stack)
+    return _reached(seeds, flows)
+
+
+def _flow(flows: Dict[ir.Atom, List[ir.Var]], sources: Iterable[ir.Atom], target: ir.Var) -> None:
+    for source in sources:
+        if isinstance(source, ir.Var):
+            flows.setdefault(source, []).append(target)
+
+
+def _reached(seeds: List[ir.Var], flows: Mapping[ir.Atom, List[ir.Var]]) -> Set[ir.Var]:
+    """The seeds and every variable the ``flows`` lead to from them."""
+    result = set(seeds)
+    work = list(result)
+    while work:
+        for var in flows.get(work.pop(), ()):
+            if var not in result:
+                result.add(var)
+                work.append(var)
+    return result
 
 
 def active(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:

@@ -14,6 +14,7 @@ import builtins
 import dis
 import inspect
 import types
+import weakref
 from typing import Any, Callable, Dict, List, Tuple
 
 from ..rules import kind_of_value
@@ -83,9 +84,10 @@ class Dependencies:
         found = namespace.get("__builtins__", builtins)
         fallback = found if isinstance(found, dict) else vars(found)
         names = [(name, cell) for name, cell in zip(code.co_freevars, fn.__closure__ or ())]
-        names += [(name, None) for name in _global_names(code)]
+        global_names, attribute_reads = _names_read(code)
+        names += [(name, None) for name in global_names]
         denoted = {name: self._add(namespace, fallback, name, cell, seen) for name, cell in names}
-        for name, attribute in _attribute_reads(code):  # tools.helper, np.sin
+        for name, attribute in attribute_reads:  # tools.helper, np.sin
             module = denoted.get(name)
             if isinstance(module, types.ModuleType):
                 self._add(vars(module), _NOTHING, attribute, None, seen)
@@ -113,29 +115,30 @@ class _Attributes:
         return getattr(self.fn, name, default)
 
 
-def _global_names(code: types.CodeType) -> List[str]:
+def _names_read(code: types.CodeType) -> Tuple[List[str], List[Tuple[str, str]]]:
     """The global names ``code`` and the code nested in it (lambdas, comprehensions)
-    read, in order, once each; attribute names are left out."""
-    names = [i.argval for i in dis.get_instructions(code) if i.opname in _GLOBAL_LOADS]
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names += _global_names(const)
-    return list(dict.fromkeys(names))
+    read, and ``(name, attribute)`` for each ``name.attribute`` read from a global or
+    closure name (``np.sin``), in order, once each.  Read once per code object: a long
+    function has many instructions, and each derived function looks them up."""
+    found = _NAMES_READ.get(code)
+    if found is None:
+        instructions = list(dis.get_instructions(code))
+        names = [i.argval for i in instructions if i.opname in _GLOBAL_LOADS]
+        pairs = [
+            (load.argval, following.argval)
+            for load, following in zip(instructions, instructions[1:])
+            if load.opname in _NAME_LOADS and following.opname in _ATTRIBUTE_LOADS
+        ]
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                nested_names, nested_pairs = _names_read(const)
+                names += nested_names
+                pairs += nested_pairs
+        found = _NAMES_READ[code] = (list(dict.fromkeys(names)), list(dict.fromkeys(pairs)))
+    return found
 
 
-def _attribute_reads(code: types.CodeType) -> List[Tuple[str, str]]:
-    """``(name, attribute)`` for each ``name.attribute`` that ``code`` (and the code
-    nested in it) reads from a global or closure name, once each."""
-    instructions = list(dis.get_instructions(code))
-    pairs = [
-        (load.argval, following.argval)
-        for load, following in zip(instructions, instructions[1:])
-        if load.opname in _NAME_LOADS and following.opname in _ATTRIBUTE_LOADS
-    ]
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            pairs += _attribute_reads(const)
-    return list(dict.fromkeys(pairs))
+_NAMES_READ: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _read(namespace: Dict[str, Any], fallback: Dict[str, Any], name: str, cell: Any) -> Any:

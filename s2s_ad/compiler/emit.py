@@ -24,6 +24,7 @@ user's module.
 from __future__ import annotations
 
 import ast
+import itertools
 import keyword
 import linecache
 import re
@@ -216,12 +217,17 @@ class _Block:
         self.foldable = writer.foldable(body)
         self.pending: Dict[ir.Var, ast.expr] = {}
         self.pending_locs: Dict[ir.Var, Optional[Loc]] = {}
+        # the pending expressions by the names they read, and by when they were held
+        self.pending_readers: Dict[str, Set[ir.Var]] = {}
+        self.pending_names: Dict[ir.Var, Set[str]] = {}
+        self.pending_order: Dict[ir.Var, int] = {}
+        self.held = itertools.count()
         self.last_line: Optional[int] = None  # the line whose comment the code is under
         self.commented: Set[int] = set()  # lines named in this stretch of the block
 
     def atom(self, a: ir.Atom) -> ast.expr:
         if isinstance(a, ir.Var) and a in self.pending:
-            return self.pending.pop(a)
+            return self.take(a)
         if isinstance(a, ir.Const) and isinstance(a.value, types.FunctionType):
             # a local function passed on as a value (`key=lambda i: ...`)
             name = self.writer.refs.spell(a.value, a.spelling)
@@ -243,12 +249,31 @@ class _Block:
             self.commented.add(loc.lineno)
         self.writer.lines.append((self.pad + text, loc))
 
+    def hold(self, var: ir.Var, tree: ast.expr, loc: Optional[Loc]) -> None:
+        """Keep ``var``'s expression to fold into the statement that reads it."""
+        if var in self.pending:
+            self.take(var)  # a new expression for a name still pending keeps its place
+        else:
+            self.pending_order[var] = next(self.held)
+        self.pending[var] = tree
+        self.pending_locs[var] = loc
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        self.pending_names[var] = names
+        for name in names:
+            self.pending_readers.setdefault(name, set()).add(var)
+
+    def take(self, var: ir.Var) -> ast.expr:
+        """The pending expression of ``var``, no longer pending."""
+        for name in self.pending_names.pop(var):
+            self.pending_readers[name].discard(var)
+        return self.pending.pop(var)
+
     def flush_readers_of(self, var: ir.Var) -> None:
         """Write out pending expressions that read ``var`` before it changes."""
-        for waiting, tree in list(self.pending.items()):
-            if var.name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
-                del self.pending[waiting]
-                self.line(f"{waiting} = {ir.unparse(tree)}", None)
+        waiting = self.pending_readers.get(var.name)
+        for reader in sorted(waiting or (), key=self.pending_order.__getitem__):
+            tree = self.take(reader)
+            self.line(f"{reader} = {ir.unparse(tree)}", None)
 
     def write(self) -> None:
         for stmt in self.body:
@@ -272,8 +297,7 @@ class _Block:
             tree = self.expr(stmt.value)
             self.flush_readers_of(stmt.target)
             if stmt.target in self.foldable:
-                self.pending[stmt.target] = tree
-                self.pending_locs[stmt.target] = loc
+                self.hold(stmt.target, tree, loc)
             else:
                 self.line(f"{stmt.target} = {ir.unparse(tree)}", loc)
         elif isinstance(stmt, ir.Accum):

@@ -67,7 +67,7 @@ def write_in_place(body: List[ir.Stmt]) -> List[ir.Stmt]:
     owned = _owned(body)
     sharing = _sharing(body)
     escaped = {s.value for s in ir.walk(body) if isinstance(s, ir.Push)}
-    live_after: Dict[int, Set[ir.Var]] = {}
+    live_after: Dict[int, Set[ir.Var]] = {}  # by id of the update
     _live_in(body, set(), set(), live_after)
 
     def elidable(stmt: ir.Assign) -> bool:
@@ -170,9 +170,14 @@ def _live_in(
     stmts: List[ir.Stmt], live: Set[ir.Var], at_break: Set[ir.Var], out: Dict[int, Set[ir.Var]]
 ) -> Set[ir.Var]:
     """The variables live before ``stmts`` given those live after them (``live``) and at
-    the exit of the innermost loop (``at_break``); records each statement's live-after."""
+    the exit of the innermost loop (``at_break``); records each update's live-after.
+
+    The set is updated in place, statement by statement (a copy for each would make the
+    pass quadratic in a long block where many variables are live)."""
+    live = set(live)
     for stmt in reversed(stmts):
-        out[id(stmt)] = set(live)
+        if _is_update(stmt):
+            out[id(stmt)] = set(live)
         if isinstance(stmt, ir.Return):
             live = _reads(stmt)
         elif isinstance(stmt, ir.Break):
@@ -186,10 +191,9 @@ def _live_in(
         elif isinstance(stmt, ir.While):
             live = _loop_head(stmt, live, out)
         else:
-            written = (
-                set() if isinstance(stmt, (ir.SetItem, ir.Accum)) else ir.targets_written(stmt)
-            )
-            live = (live - set(written)) | _reads(stmt)
+            if not isinstance(stmt, (ir.SetItem, ir.Accum)):
+                live.difference_update(ir.targets_written(stmt))
+            live |= _reads(stmt)
     return live
 
 

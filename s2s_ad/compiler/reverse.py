@@ -395,8 +395,8 @@ class Reverse(ControlFlowReversal):
 
     def evict(self, name: ir.Var, keep: Optional[ir.Var] = None) -> None:
         """Before ``name`` is assigned, copy it out of other adjoints that hold it."""
-        for var, (atom, _) in list(self.adjoint.items()):
-            if atom == name and var != keep:
+        for var in self.adjoint.holders(name):
+            if var != keep:
                 copy = self.names.temp()
                 self.builder.assign(copy, name)
                 self.adjoint[var] = (copy, False)

@@ -23,6 +23,82 @@ from .transform import Transform
 Adjoint = Tuple[ir.Atom, bool]  # the atom holding it, and whether we own that value
 
 
+class AdjointMap(dict):
+    """Variable -> its :data:`Adjoint`; :meth:`holders` finds the variables whose adjoint
+    a variable holds without a scan of them all (an index built when first asked for,
+    then kept up to date).
+
+    >>> a, b, t = ir.Var("a"), ir.Var("b"), ir.Var("t")
+    >>> adjoints = AdjointMap({a: (t, False)})
+    >>> adjoints[b] = (t, True)
+    >>> [str(v) for v in adjoints.holders(t)]
+    ['a', 'b']
+    """
+
+    def __init__(self, entries=()):
+        super().__init__(entries)
+        self._holders: Optional[Dict[ir.Var, Set[ir.Var]]] = None
+        self._position: Dict[ir.Var, int] = {}  # the order of the dict, for holders()
+        self._count = 0
+
+    def holders(self, atom: ir.Var) -> List[ir.Var]:
+        """The variables whose adjoint ``atom`` holds, in the order of the dict."""
+        if self._holders is None:
+            self._holders = {}
+            for var, adjoint in self.items():
+                self._hold(var, adjoint)
+        return sorted(self._holders.get(atom, ()), key=self._position.__getitem__)
+
+    def _hold(self, var: ir.Var, adjoint: Adjoint) -> None:
+        if var not in self._position:
+            self._position[var] = self._count
+            self._count += 1
+        if type(adjoint[0]) is ir.Var:  # only a variable equals one
+            self._holders.setdefault(adjoint[0], set()).add(var)
+
+    def _unhold(self, var: ir.Var) -> None:
+        atom = self[var][0]
+        if type(atom) is ir.Var:
+            self._holders[atom].discard(var)
+
+    def __setitem__(self, var: ir.Var, adjoint: Adjoint) -> None:
+        if self._holders is not None:
+            if var in self:
+                self._unhold(var)
+            self._hold(var, adjoint)
+        super().__setitem__(var, adjoint)
+
+    def __delitem__(self, var: ir.Var) -> None:
+        if self._holders is not None and var in self:
+            self._unhold(var)
+            del self._position[var]
+        super().__delitem__(var)
+
+    def pop(self, var: ir.Var, *default):
+        if var not in self:
+            return super().pop(var, *default)
+        adjoint = self[var]
+        del self[var]
+        return adjoint
+
+    def update(self, *args, **kwargs) -> None:
+        for var, adjoint in dict(*args, **kwargs).items():
+            self[var] = adjoint
+
+    def setdefault(self, var: ir.Var, adjoint: Adjoint) -> Adjoint:
+        if var not in self:
+            self[var] = adjoint
+        return self[var]
+
+    def popitem(self):
+        var = next(reversed(self))
+        return var, self.pop(var)
+
+    def clear(self) -> None:
+        super().clear()
+        self._holders, self._position = None, {}
+
+
 class ControlFlowReversal(Transform):
     """The adjoint of ``if``, ``for`` and ``while``; the base of reverse mode's transformer.
 
@@ -33,12 +109,20 @@ class ControlFlowReversal(Transform):
     other adjoints before ``dv`` is assigned).
     """
 
-    adjoint: Dict[ir.Var, Adjoint]
     stacks: Stacks
     primal_defs: Dict[ir.Var, ir.Assign]
     reverse_into: Callable[[List[ir.Stmt]], None]
     dname: Callable[[ir.Var], ir.Var]
     evict: Callable[..., None]
+
+    @property
+    def adjoint(self) -> AdjointMap:
+        """The adjoint of each variable so far (any dict assigned becomes an AdjointMap)."""
+        return self._adjoint
+
+    @adjoint.setter
+    def adjoint(self, adjoints: Dict[ir.Var, Adjoint]) -> None:
+        self._adjoint = adjoints if isinstance(adjoints, AdjointMap) else AdjointMap(adjoints)
 
     def reverse_if(self, stmt: ir.If) -> None:
         before = dict(self.adjoint)

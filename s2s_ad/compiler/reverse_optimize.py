@@ -11,6 +11,7 @@ The adjoint rules give correct sweeps on their own; these make them cheaper:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections import Counter
 from typing import Callable, Dict, List, Optional, Set
@@ -39,33 +40,147 @@ def rematerialize(
     scalar recurrence then stores one float per step, as by hand.
 
     ``body`` is the primal body, ``sweep`` the adjoint sweep, changed in
-    place; returns the variables recomputed.
+    place; returns the variables recomputed.  Each statement is looked at a
+    bounded number of times: the blocks of the sweep are :class:`_Order` s.
     """
     readers: Dict[ir.Var, List[ir.Stmt]] = {}
     for stmt in ir.walk(body):
         for atom in set(ir.atoms_read(stmt)):
             readers.setdefault(atom, []).append(stmt)
+    context = _Context(body, stacks)
+    holding = _blocks_holding(sweep)  # statements stay in their lists as pops move
+    orders: Dict[int, _Order] = {}  # by id of the block
     recomputed: Set[ir.Var] = set()
     for site in sorted(stacks.sites.values(), key=lambda s: s.path):
         if not _cheap(site.stmt, kind) or len(stacks.by_var[site.var]) != 1:
             continue
-        loop = _loop_around(body, site, readers.get(site.var, []))
+        loop = _loop_around(body, site, readers.get(site.var, []), context)
         if loop is None:
             continue
-        block = _block_holding(sweep, site.pop)
+        block = holding.get(id(site.pop))
         if block is None:
             continue
-        ready = _ready_at(site, loop, block, stacks.by_var)
-        reads = [k for k, stmt in enumerate(block) if site.var in sweep_reads([stmt])]
-        if ready is None or not reads or reads[0] < ready:
+        order = orders.get(id(block))
+        if order is None:
+            order = orders[id(block)] = _Order(block)
+        ready = _ready_at(site, loop, order, context)
+        first_read = order.first_reading(site.var)
+        if ready is None or first_read is None or first_read <= ready:
             continue  # unread (its pop goes anyway), or read before it could be redone
-        block.remove(site.pop)
-        block.insert(ready, ir.Assign(site.var, site.stmt.value, site.stmt.loc))
+        if ready and order.key_of(site.pop) < ready:
+            # as `block.remove(pop); block.insert(ready, ...)`: one place further on
+            ready = order.next_key(ready)
+        order.remove(site.pop)
+        order.insert_after(ready, ir.Assign(site.var, site.stmt.value, site.stmt.loc))
         recomputed.add(site.var)
+    for order in orders.values():
+        order.write_back()
     return recomputed
 
 
-def _loop_around(body: List[ir.Stmt], site: Site, readers: List[ir.Stmt]) -> Optional[ir.Stmt]:
+class _Context:
+    """What :func:`rematerialize` asks of the primal body, each found in one pass: where
+    each statement is (its paths, as :attr:`Site.path`), what each loop writes, and
+    the sites of each variable by the block holding them."""
+
+    def __init__(self, body: List[ir.Stmt], stacks: Stacks):
+        self.paths: Dict[int, List[tuple]] = {}  # by id of the statement
+        self._index(body, ())
+        self._written: Dict[int, Counter] = {}  # by id of the loop
+        self.sites_in_block: Dict[tuple, List[Site]] = {}  # (variable, path of the block)
+        for site in stacks.sites.values():
+            self.sites_in_block.setdefault((site.var, site.path[:-1]), []).append(site)
+
+    def _index(self, stmts: List[ir.Stmt], path: tuple) -> None:
+        for k, stmt in enumerate(stmts):
+            self.paths.setdefault(id(stmt), []).append(path + ((k, 0),))
+            for b, block in enumerate(ir.blocks_of(stmt)):
+                self._index(block, path + ((k, b),))
+
+    def written_in(self, loop: ir.Stmt) -> Counter:
+        """How many statements of ``loop``'s body write each variable."""
+        written = self._written.get(id(loop))
+        if written is None:
+            written = Counter(v for s in ir.walk(loop.body) for v in ir.targets_written(s))
+            self._written[id(loop)] = written
+        return written
+
+    def inside(self, stmt: ir.Stmt, body_path: tuple, position: int) -> bool:
+        """Whether ``stmt`` is in ``loop.body[position:]`` (``body_path``: the path of the
+        loop with the block of its body last)."""
+        depth = len(body_path)
+        return any(
+            path[:depth] == body_path and len(path) > depth and path[depth][0] >= position
+            for path in self.paths.get(id(stmt), ())
+        )
+
+
+class _Order:
+    """A block of the adjoint sweep whose statements move: an order key for each (a tuple;
+    a statement put after another gets that one's key extended), what each variable's
+    readers and assignments are, and the block written back once at the end."""
+
+    def __init__(self, block: List[ir.Stmt]):
+        self.block = block
+        self.keys: Dict[int, tuple] = {}  # by id of the statement present
+        self.by_key: Dict[tuple, ir.Stmt] = {}
+        self.sorted_keys: List[tuple] = []
+        self.readers: Dict[ir.Var, List[ir.Stmt]] = {}
+        self.assigns: Dict[ir.Var, List[ir.Stmt]] = {}
+        self.inserted_after: Dict[tuple, int] = {}
+        self.changed = False
+        for k, stmt in enumerate(block):
+            self._add(stmt, (k,))
+
+    def _add(self, stmt: ir.Stmt, key: tuple) -> None:
+        self.keys[id(stmt)] = key
+        self.by_key[key] = stmt
+        bisect.insort(self.sorted_keys, key)
+        for var in sweep_reads([stmt]):
+            self.readers.setdefault(var, []).append(stmt)
+        if isinstance(stmt, ir.Assign):
+            self.assigns.setdefault(stmt.target, []).append(stmt)
+
+    def key_of(self, stmt: ir.Stmt) -> Optional[tuple]:
+        """The order key of ``stmt``, None if the block does not hold it."""
+        return self.keys.get(id(stmt))
+
+    def first_reading(self, var: ir.Var) -> Optional[tuple]:
+        """The key of the first statement reading ``var`` (nested bodies included)."""
+        return min((self.keys[id(s)] for s in self.readers.get(var, ())), default=None)
+
+    def first_assign_to(self, var: ir.Var) -> Optional[ir.Stmt]:
+        """The first assignment ``var = ...`` of the block."""
+        assigns = self.assigns.get(var, ())
+        return min(assigns, key=lambda s: self.keys[id(s)], default=None)
+
+    def next_key(self, key: tuple) -> tuple:
+        """The key of the statement after the one of ``key``; ``key`` for the last."""
+        at = bisect.bisect_right(self.sorted_keys, key)
+        return self.sorted_keys[at] if at < len(self.sorted_keys) else key
+
+    def remove(self, stmt: ir.Stmt) -> None:
+        """Take out ``stmt`` (a pop: it reads nothing the sweep counts)."""
+        key = self.keys.pop(id(stmt))
+        del self.by_key[key]
+        del self.sorted_keys[bisect.bisect_left(self.sorted_keys, key)]
+        self.changed = True
+
+    def insert_after(self, key: tuple, stmt: ir.Stmt) -> None:
+        """Put ``stmt`` right after the statement of ``key`` (first for the empty key), as
+        ``block.insert(index + 1, stmt)`` would."""
+        count = self.inserted_after[key] = self.inserted_after.get(key, 0) + 1
+        self._add(stmt, key + (1, -count) if key else (-1, -count))
+        self.changed = True
+
+    def write_back(self) -> None:
+        if self.changed:
+            self.block[:] = [self.by_key[key] for key in self.sorted_keys]
+
+
+def _loop_around(
+    body: List[ir.Stmt], site: Site, readers: List[ir.Stmt], context: _Context
+) -> Optional[ir.Stmt]:
     """The loop whose body holds ``site`` at its top level, if the temporary lives
     only inside that body, after ``site`` (``readers``: the statements reading it)."""
     if site.item or not site.in_loop or len(site.path) < 2 or site.path[-1][1] != 0:
@@ -74,8 +189,9 @@ def _loop_around(body: List[ir.Stmt], site: Site, readers: List[ir.Stmt]) -> Opt
     if not isinstance(loop, (ir.For, ir.While)):
         return None
     position = site.path[-1][0]
-    inside = {id(s) for s in ir.walk(loop.body[position:])}
-    if any(id(s) not in inside or s is site.stmt for s in readers):
+    body_block = 1 if isinstance(loop, ir.While) else 0  # a while loop's test comes first
+    body_path = site.path[:-2] + ((site.path[-2][0], body_block),)
+    if any(not context.inside(s, body_path, position) or s is site.stmt for s in readers):
         return None
     return loop
 
@@ -93,28 +209,30 @@ def _cheap(stmt: ir.Stmt, kind: Callable[[ir.Atom], Kind]) -> bool:
     )
 
 
-def _ready_at(
-    site: Site, loop: ir.Stmt, block: List[ir.Stmt], by_var: Dict[ir.Var, List[Site]]
-) -> Optional[int]:
-    """Where in the reversed body every operand of ``site`` again holds the value it had
-    at ``site``, or None if some operand never does."""
+def _ready_at(site: Site, loop: ir.Stmt, order: _Order, context: _Context) -> Optional[tuple]:
+    """The order key of the statement after which every operand of ``site`` again holds the
+    value it had at ``site`` (the empty key: from the start of the reversed body), or None
+    if some operand never does."""
     position = site.path[-1][0]
-    written_in_loop = Counter(v for s in ir.walk(loop.body) for v in ir.targets_written(s))
-    ready = 0
+    written_in_loop = context.written_in(loop)
+    ready: tuple = ()
     for arg in ir.expr_atoms(site.stmt.value):
         if not isinstance(arg, ir.Var) or not written_in_loop[arg]:
             continue  # a constant, or invariant in the loop
         if isinstance(loop, ir.For) and arg == loop.target:
             continue  # the reversed loop runs over the same indices
-        sites = [s for s in by_var.get(arg, []) if s.path[:-1] == site.path[:-1]]
-        if written_in_loop[arg] != 1 or len(sites) != 1:
+        if written_in_loop[arg] != 1:
+            return None
+        sites = context.sites_in_block.get((arg, site.path[:-1]), [])
+        if len(sites) != 1:
             return None
         restore = sites[0].pop if sites[0].path[-1][0] > position else None
         if restore is None:  # written earlier in the body: a temporary recomputed before
-            restore = next((s for s in block if isinstance(s, ir.Assign) and s.target == arg), None)
-        if restore is None or not any(s is restore for s in block):
+            restore = order.first_assign_to(arg)
+        key = order.key_of(restore) if restore is not None else None
+        if key is None:
             return None
-        ready = max(ready, next(k for k, s in enumerate(block) if s is restore) + 1)
+        ready = max(ready, key)
     return ready
 
 
@@ -154,13 +272,14 @@ def _statement_at(body: List[ir.Stmt], path: tuple) -> ir.Stmt:
     return stmt
 
 
-def _block_holding(body: List[ir.Stmt], target: ir.Stmt) -> Optional[List[ir.Stmt]]:
-    """The list (a body or a block of one of its statements) that holds ``target``."""
-    if any(s is target for s in body):
-        return body
+def _blocks_holding(body: List[ir.Stmt]) -> Dict[int, List[ir.Stmt]]:
+    """For each statement of ``body`` (nested ones included), by id: the list that holds it
+    (``body`` or a block of one of its statements); the first one if several do."""
+    holding: Dict[int, List[ir.Stmt]] = {}
+    for stmt in body:
+        holding.setdefault(id(stmt), body)
     for stmt in body:
         for block in ir.blocks_of(stmt):
-            found = _block_holding(block, target)
-            if found is not None:
-                return found
-    return None
+            for key, found in _blocks_holding(block).items():
+                holding.setdefault(key, found)
+    return holding

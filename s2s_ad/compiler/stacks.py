@@ -22,6 +22,7 @@ back is saved.
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Collection, Dict, List, Optional, Set
 
@@ -59,7 +60,8 @@ class Stacks:
         self.sites: Dict[int, Site] = {}  # by id of the assignment
         self.counters: Dict[int, ir.Var] = {}  # loop id -> its trip counter
         self.in_loop: Dict[int, bool] = {}  # structured statement id -> inside a loop
-        self.reads_outside: Dict[int, Set[ir.Var]] = {}  # the same -> what code outside uses
+        self.reads_outside: Dict[int, UsedOutside] = {}  # the same -> what code outside uses
+        self._uses: Optional[Counter] = None  # variable -> how many statements use it
         self.top_index: Dict[ir.Var, int] = {}  # first top-level assignment of each variable
         self.kept: Dict[int, Site] = {}  # the sites saved, once settled
         self.item_restored: Set[ir.Var] = set()  # containers whose elements are restored
@@ -96,16 +98,12 @@ class Stacks:
                 for b, block in enumerate(ir.blocks_of(stmt)):
                     self._index_sites(block, path + ((k, b),), in_loop or loop)
 
-    def _reads_outside(self, stmt) -> Set[ir.Var]:
+    def _reads_outside(self, stmt) -> UsedOutside:
         """Variables read or assigned outside ``stmt`` (their adjoint lives on after it)."""
-        inside = {id(s) for s in ir.walk([stmt])}
-        reads = set()
-        for s in ir.walk(self.fn.body):
-            if id(s) not in inside:
-                reads.update(a for a in ir.atoms_read(s) if isinstance(a, ir.Var))
-                reads.update(ir.targets_written(s))
-        reads.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var))
-        return reads
+        if self._uses is None:
+            self._uses = _statements_using(self.fn.body)
+        own = {a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var)}
+        return UsedOutside(self._uses, _statements_using([stmt]), own)
 
     def bound_throughout(self, var: ir.Var) -> bool:
         """Whether ``var`` is a parameter or assigned at the top level, outside control flow."""
@@ -169,7 +167,7 @@ class Stacks:
                     or var in self.params  # the argument came first
                     or any(_may_precede(o, site) for o in sites)
                 )
-                if restores and (site.item or var in later.get(id(site.pop), ())):
+                if restores and (site.item or later.get(id(site.pop), False)):
                     kept[id(site.stmt)] = site
         return kept
 
@@ -232,6 +230,31 @@ class Stacks:
 # ------------------------------------------------------------------ helpers
 
 
+class UsedOutside:
+    """The variables that statements outside a structured statement read or assign, plus
+    those its own header reads: ``var in used`` in constant time, from counts of the
+    statements using each variable, in the whole body and inside the statement."""
+
+    def __init__(self, everywhere: Counter, inside: Counter, own: Set[ir.Var]):
+        self.everywhere, self.inside, self.own = everywhere, inside, own
+
+    def __contains__(self, var: object) -> bool:
+        return var in self.own or self.everywhere[var] > self.inside[var]
+
+
+def _statements_using(body: List[ir.Stmt]) -> Counter:
+    """For each variable, how many statements of ``body`` (nested ones included, each
+    statement object once) read or assign it."""
+    counts: Counter = Counter()
+    seen: Set[int] = set()
+    for s in ir.walk(body):
+        if id(s) not in seen:
+            seen.add(id(s))
+            used = {a for a in ir.atoms_read(s) if isinstance(a, ir.Var)}
+            counts.update(used.union(ir.targets_written(s)))
+    return counts
+
+
 def sweep_reads(body: List[ir.Stmt]) -> Set[ir.Var]:
     """Variables the statements read, not counting the stack's own pops."""
     return {
@@ -265,26 +288,33 @@ def _may_precede(other: Site, site: Site) -> bool:
     return len(other.path) < len(site.path)
 
 
-def _read_after_pops(sweep: List[ir.Stmt]) -> Dict[int, Set[ir.Var]]:
-    """For each pop: the variables read after it runs (later in its blocks, or anywhere
-    in a loop around it, which runs again)."""
-    result: Dict[int, Set[ir.Var]] = {}
+def _read_after_pops(sweep: List[ir.Stmt]) -> Dict[int, bool]:
+    """For each pop: whether the variable it restores is read after it runs (later in its
+    blocks, or anywhere in a loop around it, which runs again).
 
-    def visit(body: List[ir.Stmt], after_block: Set[ir.Var]) -> None:
-        reads_from = [set() for _ in range(len(body) + 1)]
-        reads_from[-1] = set(after_block)
-        for k in range(len(body) - 1, -1, -1):
-            reads_from[k] = reads_from[k + 1] | sweep_reads([body[k]])
-        for k, stmt in enumerate(body):
+    One backward scan per block: ``later`` holds what the rest of the block reads, and
+    the reads after an enclosing statement are a chain of such sets, so no set is copied.
+    """
+    result: Dict[int, bool] = {}
+
+    def visit(body: List[ir.Stmt], after_block: List[Set[ir.Var]]) -> Set[ir.Var]:
+        later: Set[ir.Var] = set()
+        chain = after_block + [later]
+        for stmt in reversed(body):
             if isinstance(stmt, ir.Pop):
-                result[id(stmt)] = reads_from[k + 1]
-            for block in ir.blocks_of(stmt):
-                inherited = reads_from[k + 1]
+                result[id(stmt)] = any(stmt.target in reads for reads in chain)
+            blocks = ir.blocks_of(stmt)
+            if blocks:
+                inherited = chain
                 if isinstance(stmt, (ir.For, ir.While)):
-                    inherited = inherited | sweep_reads([stmt])
-                visit(block, inherited)
+                    inherited = chain + [sweep_reads([stmt])]
+                nested = [visit(block, inherited) for block in blocks]  # not each other's
+                later.update(*nested)
+            if not isinstance(stmt, ir.Pop):
+                later.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var))
+        return later
 
-    visit(sweep, set())
+    visit(sweep, [])
     return result
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import operator
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import runtime
 from ..rules import Template
@@ -38,27 +38,89 @@ ARITHMETIC = {
 ALIASING = {id(runtime.unbroadcast), id(runtime.expand_like), id(runtime.stop_gradient)}
 
 
+_ABSENT = object()
+
+
+class ScopedTable(dict):
+    """A dict whose changes since :meth:`open` are undone by :meth:`close`: a builder's
+    nested block leaves what it learned behind at the cost of what it changed, not of a
+    copy of everything known.  Keys of ``watched`` that may be present are kept in
+    ``present_watched`` (a superset), so that they can be dropped without a scan.
+
+    >>> table = ScopedTable({"a"})
+    >>> table["a"] = 1
+    >>> table.open(); table["a"] = 2; table.add("b"); table.close()
+    >>> table, table.present_watched
+    ({'a': 1}, {'a'})
+    """
+
+    def __init__(self, watched: Collection = frozenset()):
+        super().__init__()
+        self.watched = watched
+        self.present_watched: set = set()
+        self._undo: List[list] = []  # per open scope: (key, value before or _ABSENT)
+
+    def open(self) -> None:
+        self._undo.append([])
+
+    def close(self) -> None:
+        for key, before in reversed(self._undo.pop()):
+            if before is _ABSENT:
+                super().pop(key, None)
+            else:
+                super().__setitem__(key, before)
+                if key in self.watched:
+                    self.present_watched.add(key)
+
+    def __setitem__(self, key, value) -> None:
+        if self._undo:
+            self._undo[-1].append((key, self.get(key, _ABSENT)))
+        if key in self.watched:
+            self.present_watched.add(key)
+        super().__setitem__(key, value)
+
+    def pop(self, key, default=None):
+        if key not in self:
+            return default
+        if self._undo:
+            self._undo[-1].append((key, self[key]))
+        return super().pop(key)
+
+    def add(self, key) -> None:
+        """As a set: ``key`` is in."""
+        self[key] = True
+
+    def discard(self, key) -> None:
+        """As a set: ``key`` is out."""
+        self.pop(key)
+
+
 class Builder:
-    """Appends statements to ``out``; returns the atom holding each result."""
+    """Appends statements to ``out``; returns the atom holding each result.
+
+    ``changing``: the variables whose definitions a loop's second trip may change
+    (:meth:`entering_loop` forgets them).
+    """
 
     def __init__(
         self,
         names: ir.Names,
         optimize: bool,
         is_float: Callable[[ir.Atom], bool],
+        changing: Collection[ir.Var] = frozenset(),
     ):
         self.names = names
         self.optimize = optimize
         self.is_float = is_float
         self.out: List[ir.Stmt] = []
         self.loc: Optional[Loc] = None
-        self.defs: Dict[ir.Var, ir.Call] = {}
-        self.accumulated: set = set()  # defs that no longer describe the value
+        self.defs: ScopedTable = ScopedTable(changing)  # variable -> the call assigned to it
+        self.accumulated = ScopedTable(changing)  # defs that no longer describe the value
         # How often each variable was written, and for each def the counts of the
         # variables it reads then: a def whose operand was written since (a stack pop
         # restoring it, say) no longer describes its value in terms of that operand.
         self.writes: Dict[ir.Var, int] = {}
-        self.operands: Dict[ir.Var, Tuple[Tuple[ir.Var, int], ...]] = {}
+        self.operands = ScopedTable()  # variable -> ((operand, its write count), ...)
 
     # ------------------------------------------------------------ calls
 
@@ -148,12 +210,24 @@ class Builder:
         branch must not simplify with a definition from its sibling.
         """
         outer, self.out = self.out, []
-        defs, accumulated, operands = dict(self.defs), set(self.accumulated), dict(self.operands)
+        tables = (self.defs, self.accumulated, self.operands)
+        for table in tables:
+            table.open()
         try:
             yield self.out
         finally:
             self.out = outer
-            self.defs, self.accumulated, self.operands = defs, accumulated, operands
+            for table in tables:
+                table.close()
+
+    def entering_loop(self) -> None:
+        """Forget the definitions of the ``changing`` variables: a loop's second trip
+        starts from the values the first one left."""
+        for table in (self.defs, self.accumulated):
+            for var in [v for v in table.present_watched if v in table]:
+                self.defs.pop(var)
+                self.accumulated.discard(var)
+            table.present_watched.clear()
 
     def is_fresh(self, atom: ir.Atom) -> bool:
         """Whether ``atom`` holds a value this builder just allocated."""

@@ -43,7 +43,8 @@ class Transform:
         primal = {s.target for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)}
         constants = primal - self.varied  # may hold ints; everything varied is a float
         is_float = lambda a: _is_float(a, constants)  # noqa: E731
-        self.builder = Builder(self.names, self.optimize, is_float=is_float)
+        changing = self.mutable | self.unstable
+        self.builder = Builder(self.names, self.optimize, is_float=is_float, changing=changing)
 
     def entering_loop(self) -> None:
         """Before building a loop body: what is known of variables that change forgets.
@@ -53,9 +54,7 @@ class Transform:
         ``a + dv`` as ``a - t`` inside the loop was a wrong JVP that the suite's
         optimized-against-unoptimized check found).
         """
-        for var in self.mutable | self.unstable:
-            self.builder.defs.pop(var, None)
-            self.builder.accumulated.discard(var)
+        self.builder.entering_loop()
 
     def is_unstable(self, atom: ir.Atom) -> bool:
         """Whether ``atom`` names a value that changes later (a mutable variable or its
