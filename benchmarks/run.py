@@ -222,7 +222,7 @@ FIRST_CALLS = {
         f, args, (1.0, 0.0, np.ones_like(args[2])), optimize=optimize
     ),
 }
-SHAPES = {"straight": {}, "loop": {"stepped": True, "item_writes": False}}
+SHAPES = {"straight": {}, "loop": {"stepped": True}}
 
 
 def transform_by_size(sizes: List[int]) -> Dict[str, Dict[str, float]]:

@@ -41,9 +41,7 @@ def statement_visits(monkeypatch, f, args) -> int:
 
 
 @pytest.mark.optimized_only  # counts the optimized transform alone
-@pytest.mark.parametrize(
-    "shape", [{}, {"stepped": True, "item_writes": False}], ids=["straight", "loop body"]
-)
+@pytest.mark.parametrize("shape", [{}, {"stepped": True}], ids=["straight", "loop body"])
 def test_the_passes_visit_each_statement_a_bounded_number_of_times(monkeypatch, shape):
     short = statement_visits(monkeypatch, *long_functions.long_function(100, **shape))
     long = statement_visits(monkeypatch, *long_functions.long_function(400, **shape))
