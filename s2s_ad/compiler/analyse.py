@@ -57,8 +57,6 @@ def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
                 continue
             sources = differentiable_args(value) if isinstance(value, ir.Call) else (value,)
             _flow(flows, sources, stmt.target)
-        elif isinstance(stmt, ir.SetItem):
-            _flow(flows, (stmt.value,), stmt.target)
         elif isinstance(stmt, ir.Push):
             _flow(flows, (stmt.value,), stmt.stack)
         elif isinstance(stmt, ir.Pop):
@@ -81,10 +79,9 @@ def useful(fn: ir.Function) -> Set[ir.Var]:
                         flows.setdefault(stmt.target, []).append(a)
             elif isinstance(value, ir.Var):
                 flows.setdefault(stmt.target, []).append(value)
-        elif isinstance(stmt, (ir.SetItem, ir.Push)):
+        elif isinstance(stmt, ir.Push):
             if isinstance(stmt.value, ir.Var):
-                target = stmt.target if isinstance(stmt, ir.SetItem) else stmt.stack
-                flows.setdefault(target, []).append(stmt.value)
+                flows.setdefault(stmt.stack, []).append(stmt.value)
         elif isinstance(stmt, ir.Pop):
             flows.setdefault(stmt.target, []).append(stmt.stack)
     return _reached(seeds, flows)

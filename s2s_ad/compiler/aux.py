@@ -12,7 +12,7 @@ with JAX's shapes: ``(gradient, aux)``, ``((value, aux), gradient)``,
 >>> def f(x):
 ...     return x * x, "note"
 >>> from .lower import lower_function
->>> low, aux = split_aux(lower_function(f), GRAD)
+>>> low, aux = split_aux(lower_function(f))
 >>> print(ir.format_trace(low.function), end="")
 t0 = load('x')          # x
 t1 = t0 * t0            # x * x
@@ -29,7 +29,6 @@ from typing import List, Optional, Tuple
 from .. import runtime
 from . import ir
 from .errors import Loc
-from .ir import DISPLAYS
 from .lower import Lowered
 from .spec import GRAD, JVP, VALUE_AND_GRAD, VJP, Mode
 from .transform import mutable_variables
@@ -44,17 +43,12 @@ _WITH_AUX = {
 AUX_MODES = tuple(_WITH_AUX)
 
 
-def split_aux(low: Lowered, mode: Mode) -> Tuple[Lowered, ir.Var]:
-    """The view of ``low`` that returns only the output, and the variable that keeps ``aux``.
-
-    ``grad`` and ``value_and_grad`` return ``aux`` after the adjoint sweep,
-    which may write old items back into a container the function wrote by
-    item: such a container in ``aux`` is copied when the function returns.
-    """
+def split_aux(low: Lowered) -> Tuple[Lowered, ir.Var]:
+    """The view of ``low`` that returns only the output, and the variable that keeps ``aux``."""
     aux = ir.Var(low.names.claim("aux"))
     fn = low.function
     body = fn.body
-    split = _Splitter(low.names, aux, body, copy_written=mode in (GRAD, VALUE_AND_GRAD))
+    split = _Splitter(low.names, aux, body)
     view = ir.Function(fn.name, fn.params, split.block(body), fn.doc, fn.loc)
     return dataclasses.replace(low, function=view), aux
 
@@ -81,22 +75,19 @@ def with_aux(fn: ir.Function, aux: ir.Var, mode: Mode) -> ir.Function:
 class _Splitter:
     """Rewrites every ``return (output, aux)`` of a body as ``aux = ...; return output``."""
 
-    def __init__(self, names: ir.Names, aux: ir.Var, body: List[ir.Stmt], copy_written: bool):
+    def __init__(self, names: ir.Names, aux: ir.Var, body: List[ir.Stmt]):
         self.names = names
         self.aux = aux
         mutable = mutable_variables(body)
         assigned_once = (s for s in ir.walk(body) if isinstance(s, ir.Assign))
         self.definitions = {s.target: s for s in assigned_once if s.target not in mutable}
-        self.written = set()  # containers written by item, which the adjoint sweep may restore
-        if copy_written:
-            self.written = {s.target for s in ir.walk(body) if isinstance(s, ir.SetItem)}
 
     def block(self, stmts: List[ir.Stmt]) -> List[ir.Stmt]:
         out: List[ir.Stmt] = []
         for stmt in stmts:
             if isinstance(stmt, ir.Return):
                 output, aux_value = self.pair(stmt, out)
-                out.append(ir.Assign(self.aux, self.kept(aux_value, out, stmt.loc), stmt.loc))
+                out.append(ir.Assign(self.aux, aux_value, stmt.loc))
                 out.append(ir.Return(output, stmt.loc))
             elif ir.blocks_of(stmt):
                 out.append(ir.with_blocks(stmt, tuple(self.block(b) for b in ir.blocks_of(stmt))))
@@ -127,22 +118,6 @@ class _Splitter:
         aux_value = self.assign(ir.Call(runtime.aux_of, (value,)), out, ret.loc)
         output = self.assign(ir.Call(operator.getitem, (value, ir.Const(0))), out, ret.loc)
         return output, aux_value
-
-    def kept(self, atom: ir.Atom, out: List[ir.Stmt], loc: Optional[Loc]) -> ir.Atom:
-        """``atom``, with copies of the containers written by item that it holds."""
-        if not isinstance(atom, ir.Var):
-            return atom
-        if atom in self.written:
-            return self.assign(ir.Call(runtime.copy_of, (atom,)), out, loc)
-        definition = self.definitions.get(atom)
-        display = definition.value if definition is not None else None
-        if not (isinstance(display, ir.Call) and display.fn in DISPLAYS):
-            return atom
-        args = tuple(self.kept(a, out, loc) for a in display.args)
-        kwargs = tuple((k, self.kept(v, out, loc)) for k, v in display.kwargs)
-        if args == display.args and kwargs == display.kwargs:
-            return atom
-        return self.assign(ir.Call(display.fn, args, kwargs, display.spelling), out, loc)
 
     def packed(self, tree: tuple, out: List[ir.Stmt], loc: Optional[Loc]) -> ir.Var:
         """A variable holding the nested tuple ``tree``."""

@@ -53,9 +53,8 @@ class Forward(Transform):
         self.tangent_params = {
             p: low.names.derivative(ir.Var(p)) for p in self.wrt if not seed_ones
         }
-        # Containers written by item get a tangent of their own to write into.
-        self.item_written = {s.target for s in ir.walk(self.fn.body) if isinstance(s, ir.SetItem)}
-        self.item_written |= {s.stack for s in ir.walk(self.fn.body) if isinstance(s, ir.Push)}
+        # Stacks (lists appended to) get a tangent of their own to append to.
+        self.item_written = {s.stack for s in ir.walk(self.fn.body) if isinstance(s, ir.Push)}
         # A variable assigned in several places keeps its tangent in one name,
         # `dv`, which every assignment writes; reads before the first one in
         # program order (in a loop) see the last iteration's.
@@ -91,8 +90,6 @@ class Forward(Transform):
                     out.append(stmt)
                     if isinstance(stmt, ir.Assign) and stmt.target in self.active:
                         self.tangent[stmt.target] = self.assigned_tangent(stmt)
-                    elif isinstance(stmt, ir.SetItem) and stmt.target in self.active:
-                        self.set_item_tangent(stmt)
                     elif isinstance(stmt, ir.Push) and stmt.stack in self.tangent:
                         tangent = self.tangent.get(stmt.value) or self.zero(stmt.value)
                         out.append(ir.Push(self.tangent[stmt.stack], tangent, stmt.loc))
@@ -216,17 +213,6 @@ class Forward(Transform):
         )
         target = self.names.derivative(stmt.target)
         return self.builder.call(runtime.updated, (tangents[0], index, tangents[1]), target=target)
-
-    def set_item_tangent(self, stmt: ir.SetItem) -> None:
-        """``x[i] = v`` writes ``dv`` into ``dx[i]`` (``dx`` is ``x``'s own copy)."""
-        tangent = self.tangent.get(stmt.value) or self.zero(stmt.value)
-        dx = self.tangent.get(stmt.target)
-        if dx is None:  # a container that did not vary until now
-            dx = self.builder.call(
-                runtime.zeros_like, (stmt.target,), target=self.names.derivative(stmt.target)
-            )
-            self.tangent[stmt.target] = dx
-        self.builder.out.append(ir.SetItem(dx, stmt.index, tangent, stmt.loc))
 
     def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
         call = stmt.value

@@ -75,7 +75,7 @@ def _transform(fn: Callable, spec: Spec) -> Emitted:
     inner = EMITTED.get(fn.__code__.co_filename)
     low.names.level = inner.level + 1 if inner else 1  # derivative names say which transform
     # with has_aux, the stages differentiate a view of the function that returns the output only
-    view, aux = split_aux(low, spec.mode) if spec.has_aux else (low, None)
+    view, aux = split_aux(low) if spec.has_aux else (low, None)
     if spec.taylor:
         result = taylor(view, spec)
     elif spec.mode.is_reverse:

@@ -155,11 +155,10 @@ class Reverse(ControlFlowReversal):
             # The pullback may run many times: it restores values into
             # its own copies, taken when the primal sweep ended.
             params += [ir.Param(v.name, v) for v in sorted(restored, key=str)]
-            stacks = self.stacks
             prologue = [
                 ir.Assign(v, ir.Call(runtime.copy_of, (v,)), ret.loc)
                 for v in sorted(restored, key=str)
-                if v == stacks.stack or self.kind(v) != SCALAR and v in stacks.item_restored
+                if v == self.stacks.stack
             ]
         body = prologue + sweep + [ir.Return(grads, ret.loc)]
         return ir.Function(name, tuple(params), body, loc=ret.loc)
@@ -241,8 +240,6 @@ class Reverse(ControlFlowReversal):
             self.builder.loc = getattr(stmt, "loc", None)
             if isinstance(stmt, ir.Assign):
                 self.reverse_assign(stmt)
-            elif isinstance(stmt, ir.SetItem):
-                self.reverse_set_item(stmt)
             elif isinstance(stmt, ir.If):
                 self.reverse_if(stmt)
             elif isinstance(stmt, (ir.For, ir.While)):
@@ -351,18 +348,6 @@ class Reverse(ControlFlowReversal):
                 self.builder.call(runtime.copy_of, (current[0],), target=target)
         self.adjoint[var] = (target, True)
         return target
-
-    def reverse_set_item(self, stmt: ir.SetItem) -> None:
-        """``x[i] = v``: ``dv`` gets ``dx[i]``, and ``dx[i]`` is zero before it."""
-        container = stmt.target
-        if container not in self.adjoint:
-            return
-        acc, _ = self.adjoint[container]
-        if stmt.value in self.varied:
-            part = self.builder.call(runtime.written_vjp, (acc, stmt.index, stmt.value))
-            self.accumulate(stmt.value, part)
-        acc = self.owned_accumulator(container)
-        self.builder.append(ir.SetItem(acc, stmt.index, ir.Const(0.0), stmt.loc))
 
     def accumulate(self, var: ir.Var, term: ir.Atom) -> None:
         """Add ``term`` to the adjoint of ``var``: the first assigns, later ones add."""

@@ -224,10 +224,6 @@ class ControlFlowReversal(Transform):
                 touched.add(s.target)
                 assigned.add(s.target)
                 touched.update(a for a in _differentiable_reads(s) if a in self.varied)
-            elif isinstance(s, ir.SetItem) and s.target in self.active:
-                touched.add(s.target)
-                if s.value in self.varied:
-                    touched.add(s.value)
         outside = self.stacks.reads_outside[id(stmt)]
         local = {
             v

@@ -183,7 +183,7 @@ def _loop_around(
 ) -> Optional[ir.Stmt]:
     """The loop whose body holds ``site`` at its top level, if the temporary lives
     only inside that body, after ``site`` (``readers``: the statements reading it)."""
-    if site.item or not site.in_loop or len(site.path) < 2 or site.path[-1][1] != 0:
+    if not site.in_loop or len(site.path) < 2 or site.path[-1][1] != 0:
         return None
     loop = _statement_at(body, site.path[:-1])
     if not isinstance(loop, (ir.For, ir.While)):

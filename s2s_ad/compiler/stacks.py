@@ -1,8 +1,9 @@
 """What reverse mode saves: values the primal sweep overwrites and the adjoint sweep reads.
 
 A value that the adjoint sweep reads but the primal sweep overwrites (a loop
-variable, a reassigned name, an element written into) is pushed on ``stack``
-just before it is overwritten and popped back just after the adjoint of that
+variable, a reassigned name; item writes are new values, ``a = updated(a, i, v)``,
+so an array written into is a reassigned name) is pushed on ``stack`` just
+before it is overwritten and popped back just after the adjoint of that
 assignment, so every adjoint statement sees the values its primal statement
 saw.  A ``while`` (or a loop left by ``break``) counts its trips; inside
 another loop the count is pushed too.  Only what the adjoint sweep reads
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Collection, Dict, List, Optional, Set
 
 from .. import runtime
@@ -40,11 +41,9 @@ class Site:
 
     stmt: ir.Stmt
     var: ir.Var
-    pop: ir.Stmt  # the statement(s) restoring it, placed in the adjoint sweep
+    pop: ir.Stmt  # the statement restoring it, placed in the adjoint sweep
     in_loop: bool
     path: tuple  # pairs of (position in the block, which block of it), from the top level
-    item: bool = False  # an element written into (``x[i] = v``)
-    restore: List[ir.Stmt] = field(default_factory=list)
 
 
 class Stacks:
@@ -64,7 +63,6 @@ class Stacks:
         self._uses: Optional[Counter] = None  # variable -> how many statements use it
         self.top_index: Dict[ir.Var, int] = {}  # first top-level assignment of each variable
         self.kept: Dict[int, Site] = {}  # the sites saved, once settled
-        self.item_restored: Set[ir.Var] = set()  # containers whose elements are restored
         self._index_sites(fn.body[:-1], (), False)
         self.by_var: Dict[ir.Var, List[Site]] = {}
         for site in self.sites.values():
@@ -82,13 +80,6 @@ class Stacks:
             if isinstance(stmt, ir.Assign) and not isinstance(stmt.value, ir.Load):
                 pop = ir.Pop(stmt.target, self.stack, stmt.loc)
                 self.sites[id(stmt)] = Site(stmt, stmt.target, pop, in_loop, here)
-            elif isinstance(stmt, ir.SetItem):
-                temp = self.names.temp()
-                pop = ir.Pop(temp, self.stack, stmt.loc)
-                restore = ir.SetItem(stmt.target, stmt.index, temp, stmt.loc)
-                site = Site(stmt, stmt.target, pop, in_loop, here, item=True)
-                site.restore = [pop, restore]
-                self.sites[id(stmt)] = site
             if isinstance(stmt, (ir.For, ir.While, ir.If)):
                 self.in_loop[id(stmt)] = in_loop
                 self.reads_outside[id(stmt)] = self._reads_outside(stmt)
@@ -137,8 +128,8 @@ class Stacks:
     def settle(self, sweep: List[ir.Stmt]) -> Set[ir.Var]:
         """Keep the sites whose old values ``sweep`` reads back; drop the other pops.
 
-        Expands the pops of elements into pop-and-store.  Returns the variables
-        the first push may find unbound (the primal sweep binds them to None first).
+        Returns the variables the first push may find unbound (the primal sweep binds
+        them to None first).
         """
         while True:  # dropping a pop can empty a reversed `if`, which then reads nothing
             kept = self._read_back(sweep)
@@ -146,11 +137,7 @@ class Stacks:
             if not _drop(sweep, drop, set(self.counters.values())):
                 break
         self.kept = kept
-        _expand(sweep, {id(s.pop): s.restore for s in kept.values() if s.item})
-        self.item_restored = {s.var for s in kept.values() if s.item}
-        return {
-            s.var for s in kept.values() if not s.item and not self.bound_at(s.var, s.path[0][0])
-        }
+        return {s.var for s in kept.values() if not self.bound_at(s.var, s.path[0][0])}
 
     def _read_back(self, sweep: List[ir.Stmt]) -> Dict[int, Site]:
         """The sites whose pops ``sweep`` reads after, and that overwrite a value."""
@@ -162,12 +149,11 @@ class Stacks:
                 continue
             for site in sites:
                 restores = (
-                    site.item
-                    or site.in_loop
+                    site.in_loop
                     or var in self.params  # the argument came first
                     or any(_may_precede(o, site) for o in sites)
                 )
-                if restores and (site.item or later.get(id(site.pop), False)):
+                if restores and later.get(id(site.pop), False):
                     kept[id(site.stmt)] = site
         return kept
 
@@ -203,13 +189,7 @@ class Stacks:
                 out += own
                 continue
             site = self.kept.get(id(stmt))
-            if site is not None and site.item:
-                element = self.names.temp()
-                saved = self.names.temp()
-                out.append(ir.Assign(element, ir.Call(operator.getitem, (stmt.target, stmt.index))))
-                out.append(ir.Assign(saved, ir.Call(runtime.copy_of, (element,))))
-                out.append(ir.Push(self.stack, saved, stmt.loc))
-            elif site is not None:
+            if site is not None:
                 out.append(ir.Push(self.stack, site.var, stmt.loc))
             counter = self.counters.get(id(stmt))
             save_count = counter is not None and self.in_loop.get(id(stmt))
@@ -344,17 +324,3 @@ def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> bool:
             continue
         k += 1
     return changed
-
-
-def _expand(body: List[ir.Stmt], restores: Dict[int, list]) -> None:
-    """Expand the pops of elements into pop-and-store."""
-    k = 0
-    while k < len(body):
-        stmt = body[k]
-        if id(stmt) in restores:
-            body[k : k + 1] = restores[id(stmt)]
-            k += len(restores[id(stmt)])
-            continue
-        for block in ir.blocks_of(stmt):
-            _expand(block, restores)
-        k += 1

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any, Dict, List, Mapping, Sequence, Tuple
+from typing import Any, List, Mapping, Sequence
 
 from .. import rules, runtime
 from ..rules import ARRAY, SCALAR, Rule, Template, series
@@ -57,7 +57,6 @@ class Taylor(Forward):
     def __init__(self, low: Lowered, spec: Spec):
         super().__init__(low, spec)
         self.order = spec.order
-        self.item_names: Dict[Tuple[ir.Var, int], ir.Var] = {}
         for stmt in ir.walk(self.fn.body):
             if isinstance(stmt, (ir.Push, ir.Pop)):
                 raise TransformError(
@@ -199,37 +198,6 @@ class Taylor(Forward):
             for k in range(self.order)
         ]
         return self.pack(orders, self.names.derivative(stmt.target))
-
-    def assigned_tangent(self, stmt: ir.Assign) -> ir.Atom:
-        if stmt.target not in self.item_written:
-            return super().assigned_tangent(stmt)
-        # A container written by item: its coefficients are copies of their own.
-        canonical = self.names.derivative(stmt.target)
-        if self.is_varied_value(stmt):
-            tangent = self.tangent_of(stmt)
-            return self.builder.call(series.taylor_copy, (tangent,), target=canonical)
-        zeros = (stmt.target, ir.Const(self.order))
-        return self.builder.call(series.taylor_zeros, zeros, target=canonical)
-
-    def set_item_tangent(self, stmt: ir.SetItem) -> None:
-        """``x[i] = v`` writes ``dv[k]`` into ``dx[k][i]`` for each order ``k``."""
-        dx = self.tangent.get(stmt.target)
-        if dx is None:  # a container that did not vary until now
-            zeros = (stmt.target, ir.Const(self.order))
-            dx = self.builder.call(
-                series.taylor_zeros, zeros, target=self.names.derivative(stmt.target)
-            )
-            self.tangent[stmt.target] = dx
-        for k in range(self.order):
-            item = self.builder.call(operator.getitem, (dx, ir.Const(k)), target=self.item(dx, k))
-            value = self.coefficient_or_zero(stmt.value, k)
-            self.builder.out.append(ir.SetItem(item, stmt.index, value, stmt.loc))
-
-    def item(self, dx: ir.Var, k: int) -> ir.Var:
-        """A name of its own for ``dx[k]`` when it is written into (``dx_0[i] = ...``)."""
-        if (dx, k) not in self.item_names:
-            self.item_names[dx, k] = ir.Var(self.names.claim(f"{dx.name}_{k}"))
-        return self.item_names[dx, k]
 
     def output_tangent(self, atom: ir.Atom) -> ir.Atom:
         """``n! * dy[n - 1]``; zeros for an output that does not depend on the input."""
