@@ -13,7 +13,8 @@ import gc
 import os
 import re
 import threading
-from typing import Callable, Dict, Iterator, Optional, Tuple
+from collections import OrderedDict
+from typing import Callable, Iterator, Optional, Tuple
 
 import gast
 
@@ -30,7 +31,11 @@ from .reverse import reverse
 from .spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from .taylor import taylor
 
-_CACHE: Dict[tuple, Tuple[Emitted, list]] = {}
+# The emitted derivatives, least recently used first.  Bounded: a process that
+# makes functions as it goes (a notebook run again and again, a fuzzer) would
+# otherwise keep every derivative it ever built; one evicted is built again.
+_CACHE: OrderedDict[tuple, Tuple[Emitted, list]] = OrderedDict()
+CACHE_SIZE = 2048
 _LOCK = threading.Lock()
 
 
@@ -42,12 +47,17 @@ def build(fn: Callable, spec: Spec) -> Emitted:
     # is part of the key, and its objects live as long as the entry.
     dependencies = Dependencies(fn)
     key = (code, code.co_filename, spec, dependencies.key)
-    entry = _CACHE.get(key)
+    with _LOCK:
+        entry = _CACHE.get(key)
+        if entry is not None:
+            _CACHE.move_to_end(key)
     if entry is None:
         with collection_paused():
             entry = (_transform(fn, spec), dependencies.keep_alive)
         with _LOCK:
             _CACHE[key] = entry
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
     return entry[0]
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import s2s_ad as ad
 from s2s_ad import TransformError
+from s2s_ad.compiler import pipeline
 
 from conftest import central_difference, import_source
 
@@ -186,3 +187,16 @@ def test_a_file_edited_without_reload_is_refused(tmp_path, monkeypatch):
     value, gradient = ad.value_and_grad(module.f)(3.0)
     assert value == 81.0
     assert gradient == pytest.approx(central_difference(module.f, (3.0,), 0))
+
+
+def test_the_cache_of_emitted_derivatives_is_bounded(tmp_path, monkeypatch):
+    """Functions made as a program goes (a notebook cell run again, a fuzzer) do not keep
+    every derivative alive: the least recently used is dropped, and built again if asked."""
+    monkeypatch.setattr(pipeline, "CACHE_SIZE", 3)
+    pipeline._CACHE.clear()
+    made = [import_source(f"def f(x):\n    return x ** {k + 2}\n", tmp_path).f for k in range(5)]
+    for k, f in enumerate(made):
+        assert ad.grad(f)(1.5) == pytest.approx((k + 2) * 1.5 ** (k + 1))
+    assert len(pipeline._CACHE) == 3
+    assert ad.grad(made[0])(2.0) == pytest.approx(2 * 2.0)  # evicted, built again
+    assert len(pipeline._CACHE) == 3
