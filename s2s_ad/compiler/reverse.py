@@ -63,12 +63,12 @@ class Reverse(ControlFlowReversal):
         self.pullbacks: Pullbacks = {}
         self.checkpointed: Dict[int, checkpoint.Loop] = {}  # ad.checkpointed loops, by id
         varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt)
+        body = lists_as_values(body, varied, low.names)
         body = call_vjps(body, varied, low, self.pullbacks)
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
         )
         super().__init__(low, spec)
-        refuse_varied_lists(self.low, self.varied)
         self.variant = spec.mode
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stacks = Stacks(self.fn, self.names, set(self.low.param_temps.values()))
@@ -510,26 +510,38 @@ def call_vjps(
     return out
 
 
-def refuse_varied_lists(low: Lowered, varied: Set[ir.Var]) -> None:
-    """``xs.append(v)`` / ``xs.pop()`` on a list of varied values: forward mode only, so far."""
-    for stmt in ir.walk(low.function.body):
-        if isinstance(stmt, (ir.Push, ir.Pop)) and stmt.stack in varied:
-            if low.parsed.filename.startswith("<s2s_ad"):
-                raise TransformError(
-                    "reverse mode over emitted reverse-mode code (reverse-over-reverse) "
-                    "is not supported",
-                    stmt.loc,
-                    "use forward-over-reverse: ad.hessian(f), ad.hvp(f), or "
-                    "ad.jvp / ad.jacobian(..., mode='forward') of ad.grad(f)",
+def lists_as_values(body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names) -> List[ir.Stmt]:
+    """``xs.append(v)`` / ``v = xs.pop()`` on a list of varied values, written as new values.
+
+    ``t = appended(xs, v); xs = t``; ``v = xs[-1]``, then ``t = xs[:-1]; xs = t``: the
+    list the adjoint sweep reads back is never changed in place (a reassigned ``xs``
+    is saved and restored like any other variable), and each step has a rule, so the
+    emitted gradient's own stack can be differentiated again.
+    """
+    out: List[ir.Stmt] = []
+    for stmt in body:
+        if isinstance(stmt, ir.Push) and stmt.stack in varied:
+            grown = ir.Call(runtime.appended, (stmt.stack, stmt.value))
+            out.extend(_rebound(stmt.stack, grown, names, stmt.loc))
+        elif isinstance(stmt, ir.Pop) and stmt.stack in varied:
+            item = ir.Call(operator.getitem, (stmt.stack, ir.Const(-1)))
+            out.append(ir.Assign(stmt.target, item, stmt.loc))
+            rest = ir.Call(operator.getitem, (stmt.stack, ir.Const(slice(None, -1))))
+            out.extend(_rebound(stmt.stack, rest, names, stmt.loc))
+        else:
+            blocks = ir.blocks_of(stmt)
+            if blocks:
+                stmt = ir.with_blocks(
+                    stmt, tuple(lists_as_values(b, varied, names) for b in blocks)
                 )
-            method = "append" if isinstance(stmt, ir.Push) else "pop"
-            raise TransformError(
-                f"`.{method}()` on a list that holds varied values is not supported "
-                "in reverse mode yet",
-                stmt.loc,
-                "build the list with a comprehension or np.stack, or use forward mode "
-                "(ad.jvp, ad.jacobian(..., mode='forward'))",
-            )
+            out.append(stmt)
+    return out
+
+
+def _rebound(var: ir.Var, value: ir.Call, names: ir.Names, loc) -> List[ir.Stmt]:
+    """``t = value; var = t``: an assignment's value never reads its own target."""
+    temp = names.temp()
+    return [ir.Assign(temp, value, loc), ir.Assign(var, temp, loc)]
 
 
 # ------------------------------------------------------------------ helpers

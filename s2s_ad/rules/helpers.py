@@ -82,6 +82,14 @@ RUNTIME = {
         ["cleared(dx, index)", None, "unwritten(dvalue, x, index, value)"],
         ["cleared(g, index)", None, "written_vjp(g, index, value)"],
     ),
+    # ``xs.append(v)`` as a value in reverse mode: the last item's cotangent goes to v
+    runtime.appended: (
+        ("items", "value"),
+        ["appended(ditems, zeros_like(value))", "appended(zeros_like(items), dvalue)"],
+        ["initial(g, value)", "last(g, items)"],
+    ),
+    runtime.initial: ("initial(v, last)", "appended(g, zeros_like(last))"),
+    runtime.last: ("last(v, rest)", "appended(zeros_like(rest), g)"),
     runtime.cleared: ("cleared(v, index)", "cleared(g, index)"),
     # the check before a write into an object another name may hold: x passes through
     runtime.unshared: ("unshared(x, other, message)", "g"),
@@ -96,7 +104,8 @@ RUNTIME = {
         [None, "pick(cond, g, zeros_like(x))", "pick(cond, zeros_like(y), g)"],
     ),
 }
-TABLES.append((RUNTIME, (runtime.add_at, runtime.add)))
+LISTED = (runtime.add_at, runtime.add, runtime.appended, runtime.initial)
+TABLES.append((RUNTIME, LISTED))
 
 # ------------------------------------------------------------------ shapes: linear maps and
 # their transposes, the shape operations themselves

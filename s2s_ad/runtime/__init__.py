@@ -194,6 +194,44 @@ def make_list(*items: Any) -> list:
     return list(items)
 
 
+def appended(items: Any, value: Any) -> list:
+    """``items`` with ``value`` at the end, as a new list: ``xs.append(v)`` as a value.
+
+    Reverse mode writes a varied list's ``append`` this way, so that the list
+    the adjoint sweep reads back is never changed afterwards.
+
+    >>> xs = [1.0]
+    >>> appended(xs, 2.0), xs
+    ([1.0, 2.0], [1.0])
+    """
+    return [*items, value]
+
+
+def initial(v: Any, last: Any) -> Any:
+    """All items of the cotangent ``v`` of ``appended(xs, last)`` but the last: ``xs``'s part.
+
+    A zero cotangent (``0.0``, where a loop's trips start) stays zero; ``last`` only
+    gives the transpose the shape of the item dropped.
+
+    >>> initial([1.0, 2.0, 3.0], 0.0), initial(0.0, 0.0)
+    ([1.0, 2.0], 0.0)
+    """
+    if type(v) is float and v == 0.0:
+        return v
+    return list(v[:-1])
+
+
+def last(v: Any, rest: Any) -> Any:
+    """The last item of the cotangent ``v`` of ``appended(rest, value)``: ``value``'s part.
+
+    >>> last([1.0, 2.0, 3.0], [0.0, 0.0]), last(0.0, [])
+    (3.0, 0.0)
+    """
+    if type(v) is float and v == 0.0:
+        return v
+    return v[-1]
+
+
 def make_dict(**items: Any) -> dict:
     """``{'k': v, ...}`` (string keys)."""
     return items

@@ -129,11 +129,6 @@ def horner_loop(x):
     return y
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reverse mode of the emitted gradient's stack (list append/pop) is the lists "
-    "part of issue 17, not done here",
-)
 def test_grad_of_grad_of_a_loop():
     x = 0.7  # y = x^3 - 2 x^2 + 0.5 x + 3, y'' = 6 x - 4
     assert ad.grad(ad.grad(horner_loop))(x) == pytest.approx(6 * x - 4, rel=1e-12)

@@ -61,6 +61,12 @@ RUNTIME: Dict[Any, Any] = {
         case("runtime.updated(x, [2, 0, 2], y)", ids((3,), (3,))),
         case("runtime.updated(x, (0, slice(None)), y)", ids((2, 3), (3,))),
     ],
+    # a list's append as a value, and the two parts of its cotangent
+    runtime.appended: case("np.stack(runtime.appended([x, x * x], y))", ids((3,), (3,))),
+    runtime.initial: case(
+        "np.stack(runtime.initial([x, y, x * y], z))", ids((3,), (3,), (3,)), wrt=(0, 1)
+    ),
+    runtime.last: case("runtime.last([x, y], [z])", ids((3,), (3,), (3,)), wrt=(0, 1)),
     runtime.cleared: [
         case("runtime.cleared(x, slice(1, None))", ids((3,))),
         case("runtime.cleared(x, [0, 0])", ids((2, 2))),

@@ -1,0 +1,99 @@
+"""Reverse mode of lists (issue 17): ``append`` and ``pop`` on lists of varied values.
+
+Reverse mode writes them as new values (``xs = appended(xs, v)``, ``xs = xs[:-1]``),
+so a list built in a loop and fed to ``np.stack``, ``np.array`` or ``sum`` has a
+gradient, and the emitted gradient's own stack can be differentiated again:
+``grad(grad(f))`` of a loop.  First derivatives are checked in every mode against
+central differences; second ones (HVPs, ``grad(grad f)``) against central
+differences of the gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s_ad as ad
+
+from conftest import central_difference
+from control_harness import MODES, check_derivatives
+
+
+def stacked_in_a_loop(x, n=3):
+    ys = []
+    for i in range(n):
+        ys.append(np.sin(x * (i + 1)))
+    return np.sum(np.stack(ys) ** 2)
+
+
+def summed_in_a_loop(x, n=3):
+    ys = []
+    for i in range(n):
+        ys.append(np.sin(x * (i + 1)) * x)
+    return np.sum(sum(ys))
+
+
+def arrayed_in_a_loop(x, n=3):
+    ys = []
+    for i in range(n):
+        ys.append(np.cos(x * i) + x)
+    return np.sum(np.array(ys) * np.arange(1.0, n + 1)[:, None])
+
+
+def popped(x):
+    ys = [x, 2 * x, np.exp(x)]
+    a = ys.pop()
+    return np.sum(a * np.stack(ys))
+
+
+def popped_in_a_loop(x, n=3):
+    ys = []
+    for i in range(n):
+        ys.append(x ** (i + 1))
+    total = 0.0
+    while ys:
+        total = total + np.sum(np.sin(ys.pop()) * (len(ys) + 1))
+    return total
+
+
+def scalars_appended(x):
+    ys = []
+    for i in range(4):
+        ys.append(x * i + x * x)
+    return sum(ys) * x
+
+
+PROGRAMS = [stacked_in_a_loop, summed_in_a_loop, arrayed_in_a_loop, popped, popped_in_a_loop]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("f", PROGRAMS)
+def test_lists_built_by_append(mode, f):
+    check_derivatives(mode, f, (np.array([0.3, -0.7]),), wrt=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_scalars_appended(mode):
+    check_derivatives(mode, scalars_appended, (0.6,), wrt=0)
+
+
+@pytest.mark.parametrize("f", PROGRAMS)
+def test_hessian_vector_product_of_a_list_built_by_append(f):
+    x, v = np.array([0.3, -0.7]), np.array([1.0, 0.5])
+    gradient = ad.grad(f)
+
+    def directional(x):
+        return float(np.dot(gradient(x), v))
+
+    expected = central_difference(directional, (x,), 0)
+    np.testing.assert_allclose(ad.hvp(f)(x, v), expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the emitted gradient's list cotangent `dys = t3` meets a scalar zero "
+    "cotangent in the second reverse sweep: `0.0 + list` (TypeError)",
+)
+def test_grad_of_grad_of_appended_scalars():
+    x = 0.6  # f = x * sum_i (i x + x^2) = 6 x^2 + 4 x^3, f'' = 12 + 24 x
+    assert ad.grad(ad.grad(scalars_appended))(x) == pytest.approx(12 + 24 * x, rel=1e-12)
