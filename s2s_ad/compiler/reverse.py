@@ -40,6 +40,9 @@ from .stacks import Stacks
 # be assigned a call's result in both branches of an ``if``, or something else
 # elsewhere) -> its pullback (None where ``ad.checkpoint`` calls the VJP again in
 # the adjoint sweep), the VJP, and the arguments it differentiates.
+# Helpers whose results are lists built as values (reverse mode's ``xs.append(v)``)
+LIST_BUILDERS = (runtime.appended, runtime.initial)
+
 Pullbacks = Dict[int, Tuple[Optional[ir.Var], Callee, Sequence]]
 
 
@@ -63,7 +66,7 @@ class Reverse(ControlFlowReversal):
         self.pullbacks: Pullbacks = {}
         self.checkpointed: Dict[int, checkpoint.Loop] = {}  # ad.checkpointed loops, by id
         varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt)
-        body = lists_as_values(body, varied, low.names)
+        body = lists_as_values(body, varied, containers_built(body), low.names)
         body = call_vjps(body, varied, low, self.pullbacks)
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
@@ -73,6 +76,7 @@ class Reverse(ControlFlowReversal):
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stacks = Stacks(self.fn, self.names, set(self.low.param_temps.values()))
         self.primal_defs = {s.target: s for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)}
+        self.containers = containers_built(self.fn.body)
         self.rematerialized: Set[ir.Var] = set()  # recomputed in the adjoint sweep, not saved
 
     def dname(self, var: ir.Var) -> ir.Var:
@@ -373,10 +377,9 @@ class Reverse(ControlFlowReversal):
             self.adjoint[var] = (total, self.builder.is_fresh(total))
 
     def is_display(self, var: ir.Var) -> bool:
-        """Whether ``var`` holds a list, tuple or dict the function built (``[x, y]``)."""
-        definition = self.primal_defs.get(var)
-        value = definition.value if definition is not None else None
-        return isinstance(value, ir.Call) and value.fn in DISPLAYS
+        """Whether ``var`` holds a list, tuple or dict the function built (``[x, y]``,
+        ``appended(xs, v)``, the emitted gradient's ``initial(g, v)``, or a copy)."""
+        return var in self.containers
 
     def evict(self, name: ir.Var, keep: Optional[ir.Var] = None) -> None:
         """Before ``name`` is assigned, copy it out of other adjoints that hold it."""
@@ -510,7 +513,9 @@ def call_vjps(
     return out
 
 
-def lists_as_values(body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names) -> List[ir.Stmt]:
+def lists_as_values(
+    body: List[ir.Stmt], varied: Set[ir.Var], containers: Set[ir.Var], names: ir.Names
+) -> List[ir.Stmt]:
     """``xs.append(v)`` / ``v = xs.pop()`` on a list of varied values, written as new values.
 
     ``t = appended(xs, v); xs = t``; ``v = xs[-1]``, then ``t = xs[:-1]; xs = t``: the
@@ -521,6 +526,15 @@ def lists_as_values(body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names) -
     out: List[ir.Stmt] = []
     for stmt in body:
         if isinstance(stmt, ir.Push) and stmt.stack in varied:
+            if stmt.value in containers and stmt.value in varied:
+                raise TransformError(
+                    "`.append()` of a list of varied values onto another list (a list of "
+                    "lists; the stack of a gradient of code that appends) is not supported "
+                    "in reverse mode yet",
+                    stmt.loc,
+                    "use forward-over-reverse: ad.hessian(f), ad.hvp(f), or "
+                    "ad.jvp / ad.jacobian(..., mode='forward') of ad.grad(f)",
+                )
             grown = ir.Call(runtime.appended, (stmt.stack, stmt.value))
             out.extend(_rebound(stmt.stack, grown, names, stmt.loc))
         elif isinstance(stmt, ir.Pop) and stmt.stack in varied:
@@ -532,10 +546,38 @@ def lists_as_values(body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names) -
             blocks = ir.blocks_of(stmt)
             if blocks:
                 stmt = ir.with_blocks(
-                    stmt, tuple(lists_as_values(b, varied, names) for b in blocks)
+                    stmt, tuple(lists_as_values(b, varied, containers, names) for b in blocks)
                 )
             out.append(stmt)
     return out
+
+
+def containers_built(body: List[ir.Stmt]) -> Set[ir.Var]:
+    """Variables that surely hold a list, tuple or dict: a display (``[x, y]``), a list
+    built by ``appended``/``initial``, a slice of one, or a copy of one."""
+    assigns = [s for s in ir.walk(body) if isinstance(s, ir.Assign)]
+    found: Set[ir.Var] = set()
+    grew = True
+    while grew:
+        grew = False
+        for stmt in assigns:
+            if stmt.target not in found and _builds_container(stmt.value, found):
+                found.add(stmt.target)
+                grew = True
+    return found
+
+
+def _builds_container(value: ir.Expr, found: Set[ir.Var]) -> bool:
+    if isinstance(value, ir.Var):
+        return value in found
+    if not isinstance(value, ir.Call):
+        return False
+    if value.fn in DISPLAYS or value.fn in LIST_BUILDERS:
+        return True
+    if value.fn is runtime.sum_vjp:  # the cotangent of a list's items
+        return value.args[1] in found
+    index = value.args[1] if value.fn is operator.getitem else None
+    return isinstance(index, ir.Const) and isinstance(index.value, slice) and value.args[0] in found
 
 
 def _rebound(var: ir.Var, value: ir.Call, names: ir.Names, loc) -> List[ir.Stmt]:

@@ -279,7 +279,15 @@ def is_basic_index(index: Any) -> bool:
 
 
 def add(a: Any, b: Any) -> Any:
-    """The sum of two derivatives of the same structure (lists, tuples and dicts itemwise)."""
+    """The sum of two derivatives of the same structure (lists, tuples and dicts itemwise).
+
+    A zero ``0.0`` (where a loop's trips start) is the zero of any structure.
+
+    >>> add([1.0, 2.0], [3.0, 4.0]), add(0.0, [3.0, 4.0])
+    ([4.0, 6.0], [3.0, 4.0])
+    """
+    if type(a) is float and a == 0.0 and isinstance(b, (list, tuple, dict)):
+        return b
     if isinstance(a, (list, tuple)):
         return type(a)(add(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
