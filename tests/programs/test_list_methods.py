@@ -1,11 +1,13 @@
-"""Reverse mode of lists (issue 17): ``append`` and ``pop`` on lists of varied values.
+"""Reverse mode of lists (issue 17): ``append``, ``pop``, ``extend`` on lists of varied values.
 
-Reverse mode writes them as new values (``xs = appended(xs, v)``, ``xs = xs[:-1]``),
-so a list built in a loop and fed to ``np.stack``, ``np.array`` or ``sum`` has a
-gradient, and the emitted gradient's own stack can be differentiated again:
-``grad(grad(f))`` of a loop.  First derivatives are checked in every mode against
-central differences; second ones (HVPs, ``grad(grad f)``) against central
-differences of the gradient.
+Reverse mode writes them as new values (``xs = appended(xs, v)``, ``xs = xs[:-1]``;
+``xs.extend(items)`` is a loop of appends), so a list built in a loop and fed to
+``np.stack``, ``np.array`` or ``sum`` has a gradient, and the emitted gradient's own
+stack can be differentiated again: ``grad(grad(f))`` of a loop.  First derivatives
+are checked in every mode against central differences; second ones (HVPs,
+Hessians) against central differences of the gradient or closed forms.  The
+gradient of code that appends pushes whole lists on its stack: reverse mode over
+it is refused with advice.
 """
 
 from __future__ import annotations
@@ -56,6 +58,21 @@ def popped_in_a_loop(x, n=3):
     return total
 
 
+def extended(x):
+    ys = [x]
+    ys.extend([np.sin(x), x * x])
+    return np.sum(np.stack(ys) * np.arange(1.0, 4.0)[:, None])
+
+
+def extended_in_a_loop(x):
+    ys = []
+    for i in range(3):
+        more = (np.cos(x + i), x ** (i + 1))
+        ys.extend(more)
+    ys.extend(ys[:2])
+    return np.sum(np.array(ys) ** 2)
+
+
 def scalars_appended(x):
     ys = []
     for i in range(4):
@@ -63,7 +80,15 @@ def scalars_appended(x):
     return sum(ys) * x
 
 
-PROGRAMS = [stacked_in_a_loop, summed_in_a_loop, arrayed_in_a_loop, popped, popped_in_a_loop]
+PROGRAMS = [
+    stacked_in_a_loop,
+    summed_in_a_loop,
+    arrayed_in_a_loop,
+    popped,
+    popped_in_a_loop,
+    extended,
+    extended_in_a_loop,
+]
 
 
 @pytest.mark.parametrize("mode", MODES)

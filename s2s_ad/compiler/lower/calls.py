@@ -153,6 +153,9 @@ class CallLowering(LoweringState):
     def method_call(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
         """``x.sum(axis=0)`` as ``np.sum(x, axis=0)``; ``xs.append(v)``/``xs.pop()`` as Push/Pop."""
         method = node.func.attr
+        if method == "extend" and len(node.args) == 1 and not node.keywords:
+            if isinstance(node.func.value, gast.Name):
+                return self.extended(node)
         fn = ARRAY_METHODS.get(method)
         receiver = self.expression(node.func.value)
         args, kwargs = self.call_arguments(node)
@@ -166,6 +169,17 @@ class CallLowering(LoweringState):
         spelling = f"np.{fn.__name__}" if getattr(np, fn.__name__, None) is fn else None
         call = ir.Call(fn, (receiver, *args), tuple(kwargs), spelling)
         return self.emit(call, node, name)
+
+    def extended(self, node: gast.Call) -> ir.Atom:
+        """``xs.extend(items)`` as ``for item in items: xs.append(item)``: each item a Push."""
+        item = self.names.claim("item")
+        self.mutable.add(item)
+        append = gast.Attribute(node.func.value, "append", gast.Load())
+        step = gast.Expr(gast.Call(append, [_name(item)], []))
+        loop = gast.For(_name(item, gast.Store()), node.args[0], [step], [], None)
+        _locate(loop, node)
+        self.block([loop])
+        return ir.Const(None)
 
     def stack_step(self, method: str, stack: ir.Var, args: list, node, name) -> ir.Atom:
         """``xs.append(v)`` is a ``Push``, ``xs.pop()`` a ``Pop``: both modes follow the items."""
