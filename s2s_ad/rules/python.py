@@ -18,7 +18,7 @@ import operator
 import numpy as np
 
 from .. import runtime
-from .core import fixed, linear_rule, nondifferentiable, pure, scalar_rule, template_rule
+from .core import fixed, impure, linear_rule, nondifferentiable, pure, scalar_rule, template_rule
 from .kinds import SCALAR, always
 from .numpy import ELEMENTWISE
 
@@ -146,6 +146,13 @@ nondifferentiable(
     slice,
     *COMPARISONS,
 )
+
+# Strings are constants: f-strings build keys and messages, never differentiated.
+nondifferentiable(runtime.formatted, runtime.joined, builtins.str)
+
+# `assert` runs where it stood, in every sweep, and is never differentiated.
+nondifferentiable(runtime.check_assertion)
+impure(runtime.check_assertion)
 
 # Displays build containers from their items; forward and reverse mode
 # differentiate them item by item (they have no per-argument templates).

@@ -94,6 +94,8 @@ class ExpressionLowering(LoweringState):
             return self.emit(ir.Call(maker, items), node, keep)
         if isinstance(node, gast.Dict):
             return self.dict_display(node, keep)
+        if isinstance(node, gast.JoinedStr):
+            return self.f_string(node, keep)
         if isinstance(node, gast.Lambda):
             return self.function_value(nested.LocalFunction.of(node, "<lambda>"), node)
         raise self.error(unsupported_message(node), node)
@@ -112,6 +114,22 @@ class ExpressionLowering(LoweringState):
             parts = tuple(self.index(e) for e in node.elts)
             return self.emit(ir.Call(runtime.make_tuple, parts), node)
         return self.expression(node)
+
+    def f_string(self, node: gast.JoinedStr, keep: Optional[str] = None) -> ir.Atom:
+        """``f"W{i}"``: a string, a constant for differentiation, built where it stands."""
+        parts = []
+        for part in node.values:
+            if isinstance(part, gast.FormattedValue):
+                value = self.expression(part.value)
+                spec = ir.Const("") if part.format_spec is None else self.f_string(part.format_spec)
+                call = ir.Call(runtime.formatted, (value, ir.Const(part.conversion), spec))
+                part = self.emit(call, node)
+            else:
+                part = self.expression(part)
+            parts.append(part)
+        if all(isinstance(p, ir.Const) for p in parts):
+            return ir.Const("".join(p.value for p in parts))
+        return self.emit(ir.Call(runtime.joined, tuple(parts)), node, keep)
 
     def dict_display(self, node: gast.Dict, keep: Optional[str]) -> ir.Atom:
         items = []

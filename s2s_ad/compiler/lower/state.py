@@ -42,7 +42,6 @@ UNSUPPORTED = {
     gast.Set: "set displays are not supported",
     gast.Starred: "star arguments (`*args`) are not supported",
     gast.Delete: "`del` is not supported in differentiated code",
-    gast.Assert: "`assert` is not supported in differentiated code",
     gast.Import: "imports inside a differentiated function are not supported",
     gast.ImportFrom: "imports inside a differentiated function are not supported",
 }

@@ -114,8 +114,18 @@ class StatementLowering(LoweringState):
             self.expression(node.value)
         elif isinstance(node, gast.Pass):
             pass
+        elif isinstance(node, gast.Assert):
+            self.assertion(node)
         else:
             raise self.error(unsupported_message(node), node)
+
+    def assertion(self, node: gast.Assert) -> None:
+        """``assert test, message``: checked where it stands, in every sweep, never
+        differentiated (the message is evaluated with the test)."""
+        args = [self.expression(node.test)]
+        if node.msg is not None:
+            args.append(self.expression(node.msg))
+        self.emit(ir.Call(runtime.check_assertion, tuple(args), spelling="check_assertion"), node)
 
     def assign(self, target: gast.expr, value: ir.Atom, node: gast.AST) -> ir.Atom:
         """Bind ``target`` (a name, a tuple of targets or a subscript) to ``value``.
