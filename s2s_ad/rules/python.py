@@ -47,6 +47,7 @@ OPERATORS = {
     operator.mul: np.multiply,
     operator.truediv: np.true_divide,
     operator.pow: np.power,
+    operator.mod: np.mod,
     operator.neg: np.negative,
     operator.pos: np.positive,
     builtins.abs: np.abs,
@@ -124,7 +125,9 @@ linear_rule(
     namespace=fixed({**RUNTIME_NAMES, "getitem": operator.getitem}),
 )
 
+# `x // y` is piecewise constant: its derivative is zero wherever it exists (as np.floor_divide)
 nondifferentiable(
+    operator.floordiv,
     math.floor,
     math.ceil,
     math.trunc,

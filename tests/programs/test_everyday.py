@@ -59,7 +59,77 @@ def string_operations(x):
     return x * len(name)
 
 
+# ================================================================ %, // and divmod
+
+
+def remainder_times(x, y):
+    return x % y * x
+
+
+def floor_quotient(x, y):
+    q = x // y  # piecewise constant: a zero derivative
+    z = x + 0.0
+    z %= y
+    return q * x + z * z
+
+
+def divmod_parts(x, y):
+    q, r = divmod(x, y)
+    return q * x + r * r
+
+
+def remainder_of_a_count(x, n):
+    s = 0.0
+    for i in range(n):
+        if i % 2 == 0:
+            s = s + x * (i // 2)
+    return s
+
+
+def remainder_closed_form(x, y):
+    r, q = np.mod(x, y), np.floor(x / y)
+    return (r + x, -q * x)
+
+
+def divmod_closed_form(x, y):
+    q, r = np.floor(x / y), np.mod(x, y)
+    return (q + 2 * r, 2 * r * -q)
+
+
+# ================================================================ None, np.newaxis, ... in indices
+
+
+def outer_by_newaxis(x):
+    return np.sum(np.sin(x[:, np.newaxis]) * x[np.newaxis, :])
+
+
+def outer_by_none_and_ellipsis(x):
+    return np.sum(np.sin(x[..., None]) * x[None, ...])
+
+
+def ellipsis_and_newaxis_together(m):
+    return np.sum(m[..., 0] ** 2) + np.sum(m[np.newaxis, ..., 1] * m[:, np.newaxis, 0])
+
+
+def outer_closed_form(x):
+    return (np.cos(x) * np.sum(x) + np.sum(np.sin(x)),)
+
+
+M32 = np.array([[0.3, -1.2], [0.8, 0.5], [-0.4, 1.1]])
+
 CASES = [
+    case(outer_by_newaxis, X3, expected=outer_closed_form),
+    case(outer_by_none_and_ellipsis, X3, expected=outer_closed_form),
+    case(ellipsis_and_newaxis_together, M32),
+    case(remainder_times, 2.7, 0.8, expected=remainder_closed_form),
+    case(remainder_times, -2.7, 0.8, expected=remainder_closed_form),
+    case(remainder_times, X3, 0.3),
+    case(floor_quotient, 2.7, 0.8, expected=divmod_closed_form),
+    case(floor_quotient, X3, 0.3),
+    case(divmod_parts, 2.7, 0.8, expected=divmod_closed_form),
+    case(divmod_parts, -1.9, 0.7, expected=divmod_closed_form),
+    case(divmod_parts, X3, 0.3),
+    case(remainder_of_a_count, 1.3, 5, wrt=0, expected=(0.0 + 1 + 2,)),
     case(asserts_on_values, 1.5, 2.0, expected=lambda x, y: (2 * x * y, x * x)),
     case(
         asserts_in_loop_and_helper,

@@ -100,6 +100,13 @@ class ExpressionLowering(LoweringState):
             return self.function_value(nested.LocalFunction.of(node, "<lambda>"), node)
         raise self.error(unsupported_message(node), node)
 
+    def divmod_call(self, node: gast.Call, keep: Optional[str]) -> ir.Atom:
+        """``divmod(a, b)`` is ``(a // b, a % b)``, each differentiated by its own rule."""
+        a, b = (self.expression(arg) for arg in node.args)
+        quotient = self.emit(ir.Call(operator.floordiv, (a, b)), node)
+        remainder = self.emit(ir.Call(operator.mod, (a, b)), node)
+        return self.emit(ir.Call(runtime.make_tuple, (quotient, remainder)), node, keep)
+
     def index(self, node: gast.expr) -> ir.Atom:
         """An index: atoms, slices ``a:b:c`` and tuples of them."""
         if isinstance(node, gast.Slice):
@@ -256,7 +263,8 @@ class ExpressionLowering(LoweringState):
             value = self.expression(node.value)
             return self.emit(ir.Call(fn, (value,), spelling=f"np.{fn.__name__}"), node)
         value = self.resolve(node)
-        if isinstance(value, (int, float, complex, bool, type, np.dtype)):  # np.pi, np.float32
+        # np.pi, np.float32, and np.newaxis (None) in an index
+        if value is None or isinstance(value, (int, float, complex, bool, type, np.dtype)):
             return ir.Const(value, spelling=".".join(dotted_name(node)))
         raise self.error(
             f"{self.parsed.segment(node)!r} is a {type(value).__name__}, "
