@@ -117,7 +117,37 @@ def outer_closed_form(x):
 
 M32 = np.array([[0.3, -1.2], [0.8, 0.5], [-0.4, 1.1]])
 
+# ================================================================ the walrus operator
+
+
+def walrus_in_a_test(x):
+    if (y := x * x) > 1.0:
+        return y * x
+    return y + x
+
+
+def walrus_in_a_loop_test(x):
+    y = x
+    while (y := y * 1.5) < 10.0:
+        x = x + 0.0
+    return y * x
+
+
+def walrus_in_an_expression(x):
+    z = (s := np.sin(x)) * s
+    return np.sum(z + s)
+
+
+def walrus_in_a_generator(x):
+    return sum(y * k for k in range(3) if (y := x * k) > 0.5)
+
+
 CASES = [
+    case(walrus_in_a_test, 1.5, expected=lambda x: (3 * x * x,)),
+    case(walrus_in_a_test, 0.5, expected=lambda x: (2 * x + 1,)),
+    case(walrus_in_a_loop_test, 1.3, expected=lambda x: (2 * 1.5**6 * x,)),
+    case(walrus_in_an_expression, X3, expected=lambda x: ((2 * np.sin(x) + 1) * np.cos(x),)),
+    case(walrus_in_a_generator, 0.7, expected=(5.0,)),
     case(outer_by_newaxis, X3, expected=outer_closed_form),
     case(outer_by_none_and_ellipsis, X3, expected=outer_closed_form),
     case(ellipsis_and_newaxis_together, M32),

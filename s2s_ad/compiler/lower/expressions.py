@@ -94,6 +94,8 @@ class ExpressionLowering(LoweringState):
             return self.emit(ir.Call(maker, items), node, keep)
         if isinstance(node, gast.Dict):
             return self.dict_display(node, keep)
+        if isinstance(node, gast.NamedExpr):  # `(y := value)`: bind y, and give the value
+            return self.assign(node.target, self.expression(node.value), node)
         if isinstance(node, gast.JoinedStr):
             return self.f_string(node, keep)
         if isinstance(node, gast.Lambda):

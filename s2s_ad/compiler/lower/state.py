@@ -286,6 +286,8 @@ def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
     """Names bound inside a branch or a loop (they become mutable variables)."""
     names = set()
     for node in nested.own_nodes(fn):
+        if isinstance(node, gast.NamedExpr):  # `:=` may stand in a loop's test or a branch
+            names.add(node.target.id)
         if isinstance(node, (gast.If, gast.For, gast.While)):
             inner = list(node.body) + list(node.orelse)
             if isinstance(node, gast.For):

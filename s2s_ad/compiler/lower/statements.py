@@ -437,6 +437,8 @@ class StatementLowering(LoweringState):
         self.body.append(ir.For(index, steps, body, loc))
 
     def while_statement(self, node: gast.While) -> None:
+        if any(isinstance(n, gast.NamedExpr) for n in gast.walk(node.test)):
+            node = _test_in_body(node)
         outer, self.body = self.body, []
         try:
             cond = self.expression(node.test)
@@ -449,6 +451,17 @@ class StatementLowering(LoweringState):
         finally:
             self.loop_depth -= 1
         self.body.append(ir.While(test, cond, body, self.parsed.loc(node)))
+
+
+def _test_in_body(loop: gast.While) -> gast.While:
+    """``while (y := f(y)) < c: body`` as ``while True: if not (y := f(y)) < c: break``,
+    then ``body``: the test binds a name, which reverse mode sees only in a loop's body."""
+    test = loop.test
+    leave = gast.copy_location(gast.Break(), test)
+    negated = gast.copy_location(gast.UnaryOp(op=gast.Not(), operand=test), test)
+    check = gast.copy_location(gast.If(test=negated, body=[leave], orelse=[]), test)
+    forever = gast.copy_location(gast.Constant(value=True, kind=None), test)
+    return gast.copy_location(gast.While(test=forever, body=[check, *loop.body], orelse=[]), loop)
 
 
 def _single_name(targets: list) -> Optional[str]:
