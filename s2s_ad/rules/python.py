@@ -47,7 +47,6 @@ OPERATORS = {
     operator.mul: np.multiply,
     operator.truediv: np.true_divide,
     operator.pow: np.power,
-    operator.mod: np.mod,
     operator.neg: np.negative,
     operator.pos: np.positive,
     builtins.abs: np.abs,
@@ -55,6 +54,9 @@ OPERATORS = {
 }
 for fn, namesake in OPERATORS.items():
     scalar_rule(fn, *ELEMENTWISE[namesake], namespace=by_kind)
+
+# `x % y`: np.mod's partials, with np.floor for floats too (math.floor gives an int)
+scalar_rule(operator.mod, "1", "-np.floor(x / y)", namespace=by_kind)
 
 MATH_NAMESAKES = {
     math.exp: np.exp,

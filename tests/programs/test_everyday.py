@@ -142,7 +142,35 @@ def walrus_in_a_generator(x):
     return sum(y * k for k in range(3) if (y := x * k) > 0.5)
 
 
+# ================================================================ with np.errstate(...)
+
+
+def errstate_around_a_return(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.log(x) * x
+        if np.sum(r) > 100.0:
+            return r[0]
+    return np.sum(r * x)
+
+
+def errstate_in_a_loop(x):
+    s = 0.0
+    for i in range(4):
+        with np.errstate(over="ignore"), np.errstate(under="ignore"):
+            s = s + np.exp(x * i)
+            if s > 20.0:
+                break
+    return s
+
+
 CASES = [
+    case(
+        errstate_around_a_return,
+        np.array([0.5, 1.5, 2.0]),
+        expected=lambda x: (2 * x * np.log(x) + x,),
+    ),
+    case(errstate_in_a_loop, 0.4, expected=lambda x: (sum(k * np.exp(k * x) for k in range(4)),)),
+    case(errstate_in_a_loop, 1.6, expected=lambda x: (np.exp(x) + 2 * np.exp(2 * x),)),
     case(walrus_in_a_test, 1.5, expected=lambda x: (3 * x * x,)),
     case(walrus_in_a_test, 0.5, expected=lambda x: (2 * x + 1,)),
     case(walrus_in_a_loop_test, 1.3, expected=lambda x: (2 * 1.5**6 * x,)),
@@ -175,6 +203,28 @@ CASES = [
 @pytest.mark.parametrize(CASE_FIELDS, CASES)
 def test_derivatives(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+def with_a_file(x):
+    with open("data.txt") as handle:
+        y = x * float(handle.read())
+    return y
+
+
+def errstate_bound_to_a_name(x):
+    with np.errstate(all="ignore") as state:
+        y = x * x
+    return y * len(str(state))
+
+
+@pytest.mark.parametrize("f", [with_a_file, errstate_bound_to_a_name])
+def test_other_with_blocks_are_refused_at_their_line(f):
+    with pytest.raises(ad.TransformError) as refused:
+        ad.grad(f)(1.5)
+    message = str(refused.value)
+    assert "`with` blocks cannot be differentiated, except `with np.errstate(...)`" in message
+    assert "    with " in message  # the source line
+    assert "With" not in message
 
 
 @pytest.mark.parametrize(

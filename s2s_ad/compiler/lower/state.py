@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import gast
+import numpy as np
 
 from .. import ir, nested
 from ..errors import TransformError
@@ -25,7 +26,7 @@ from .aliasing import Sharing
 UNSUPPORTED = {
     gast.AsyncFor: "`async for` loops cannot be differentiated",
     gast.Try: "`try` blocks cannot be differentiated",
-    gast.With: "`with` blocks cannot be differentiated",
+    gast.With: "`with` blocks cannot be differentiated, except `with np.errstate(...)`",
     gast.AsyncWith: "`async with` blocks cannot be differentiated",
     gast.Raise: "`raise` is not supported in differentiated code",
     gast.Yield: "generators (`yield`) cannot be differentiated",
@@ -168,6 +169,8 @@ class LoweringState:
         for node in _walk_inlined(function):
             if id(node) in reduced:
                 continue
+            if isinstance(node, gast.With) and self.transparent(node):
+                continue
             if type(node) in UNSUPPORTED:
                 raise self.error(UNSUPPORTED[type(node)], node, HINTS.get(type(node), REWRITE_HINT))
             if isinstance(node, (gast.For, gast.While)) and node.orelse:
@@ -176,6 +179,14 @@ class LoweringState:
                     node.orelse[0],
                     "set a flag before `break` and test it after the loop",
                 )
+
+    def transparent(self, node: gast.With) -> bool:
+        """Whether a ``with`` only sets how NumPy reports floating-point errors
+        (``with np.errstate(divide="ignore"):``): its body is lowered as if it stood alone."""
+        return all(
+            item.optional_vars is None and self.callee_of(item.context_expr) is np.errstate
+            for item in node.items
+        )
 
     def emit(
         self, value: ir.Expr, node: gast.AST, name: Optional[str] = None, note: str = ""

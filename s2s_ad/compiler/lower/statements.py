@@ -43,6 +43,7 @@ class StatementLowering(LoweringState):
             self.block_bound, self.bound_names = self.bound_names, bound
 
     def block(self, statements: list) -> None:
+        statements = unwrapped(statements)
         for k, stmt in enumerate(statements):
             rest = statements[k + 1 :]
             if isinstance(stmt, _JUMPS):
@@ -464,6 +465,15 @@ def _test_in_body(loop: gast.While) -> gast.While:
     return gast.copy_location(gast.While(test=forever, body=[check, *loop.body], orelse=[]), loop)
 
 
+def unwrapped(statements: list) -> list:
+    """``statements`` with the bodies of ``with`` blocks in their place: the only ones
+    left when lowering starts are ``with np.errstate(...)``, transparent for derivatives."""
+    flat = []
+    for stmt in statements:
+        flat.extend(unwrapped(stmt.body) if isinstance(stmt, gast.With) else [stmt])
+    return flat
+
+
 def _single_name(targets: list) -> Optional[str]:
     if len(targets) == 1 and isinstance(targets[0], gast.Name):
         return targets[0].id
@@ -487,7 +497,7 @@ def _may_jump(node: gast.If) -> bool:
     """Whether an ``if`` may return, break or continue (jumps of nested loops excluded)."""
 
     def visit(stmts) -> bool:
-        for stmt in stmts:
+        for stmt in unwrapped(stmts):
             if isinstance(stmt, _JUMPS):
                 return True
             if isinstance(stmt, gast.If) and (visit(stmt.body) or visit(stmt.orelse)):
@@ -501,7 +511,7 @@ def _may_jump(node: gast.If) -> bool:
 
 def _ends_in_jump(stmts: list) -> bool:
     """Whether every path through ``stmts`` ends in return, break or continue."""
-    for stmt in stmts:
+    for stmt in unwrapped(stmts):
         if isinstance(stmt, _JUMPS):
             return True
         if isinstance(stmt, gast.If) and _ends_in_jump(stmt.body) and _ends_in_jump(stmt.orelse):
