@@ -4,11 +4,16 @@ and `divmod`, `None` / `np.newaxis` / `...` in indices, the walrus operator and
 differences or a closed form; and the constructs that stay refused, by their message.
 """
 
+import re
+import sys
+
+import gast
 import numpy as np
 import pytest
 
 import s2s_ad as ad
 
+from conftest import import_source
 from control_harness import CASE_FIELDS, MODES, case, check_derivatives
 
 X3 = np.array([0.4, -1.1, 0.7])
@@ -225,6 +230,92 @@ def test_other_with_blocks_are_refused_at_their_line(f):
     assert "`with` blocks cannot be differentiated, except `with np.errstate(...)`" in message
     assert "    with " in message  # the source line
     assert "With" not in message
+
+
+# ================================================================ what stays refused, in words
+
+SCALE = 2.0
+
+
+def refused_try(x):
+    try:
+        y = 1.0 / x
+    except ZeroDivisionError:
+        y = 0.0
+    return y
+
+
+def refused_generator(x):
+    yield x * x
+
+
+def refused_global(x):
+    global SCALE
+    return x * SCALE
+
+
+def refused_bitwise_and(x, k):
+    return x * (k & 1)
+
+
+def refused_shift(x, k):
+    return x * (k << 1)
+
+
+def refused_invert(x, k):
+    return x * ~k
+
+
+def refused_augmented_xor(x, k):
+    k ^= 1
+    return x * k
+
+
+def refused_attribute_write(x, p):
+    p.scale = x
+    return x
+
+
+def refused_set_comprehension(x):
+    return len({k for k in range(3)}) * x
+
+
+REFUSALS = [
+    (refused_try, "`try` blocks cannot be differentiated"),
+    (refused_generator, "generators (`yield`) cannot be differentiated"),
+    (refused_global, "`global` declarations are not supported"),
+    (refused_bitwise_and, "the operator `&` is not supported"),
+    (refused_shift, "the operator `<<` is not supported"),
+    (refused_invert, "the operator `~` is not supported"),
+    (refused_augmented_xor, "the operator `^` is not supported"),
+    (refused_attribute_write, "assigning to attributes is not supported"),
+    (refused_set_comprehension, "set comprehensions are not supported"),
+]
+AST_NODE_NAMES = {
+    name
+    for name, node in vars(gast).items()
+    if isinstance(node, type) and issubclass(node, gast.AST) and name[0].isupper() and len(name) > 3
+}
+
+
+@pytest.mark.parametrize("f, message", REFUSALS, ids=[f.__name__ for f, _ in REFUSALS])
+def test_refused_constructs_are_named_in_the_users_words(f, message):
+    with pytest.raises(ad.TransformError) as refused:
+        ad.source(f)
+    text = str(refused.value)
+    assert message in refused.value.reason
+    assert refused.value.source_line.strip() in text  # the line, quoted
+    named = {name for name in AST_NODE_NAMES if re.search(rf"\b{name}\b", text)}
+    assert not named, f"an AST node's name leaks into {text!r}"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="`match` is Python 3.10's")
+def test_match_is_refused_in_the_users_words(tmp_path):
+    source = "def f(x, k):\n    match k:\n        case 1:\n            return x\n    return x * x\n"
+    with pytest.raises(ad.TransformError) as refused:
+        ad.source(import_source(source, tmp_path).f)
+    assert refused.value.reason == "`match` statements are not supported"
+    assert refused.value.source_line == "    match k:"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from ... import runtime
 from ...rules.numpy import ARRAY_ATTRIBUTES
 from .. import ir, nested
 from ..parse import NOT_FOUND, dotted_name
-from .state import LoweringState, unsupported_message
+from .state import LoweringState, unsupported_message, unsupported_operator
 
 BINARY = {
     gast.Add: operator.add,
@@ -60,7 +60,7 @@ class ExpressionLowering(LoweringState):
         if isinstance(node, gast.BinOp):
             fn = BINARY.get(type(node.op))
             if fn is None:
-                raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
+                raise self.error(unsupported_operator(node.op), node)
             left, right = self.expression(node.left), self.expression(node.right)
             return self.emit(ir.Call(fn, (left, right)), node, keep)
         if isinstance(node, gast.UnaryOp):
@@ -75,7 +75,7 @@ class ExpressionLowering(LoweringState):
                 result = self.emit(ir.Call(operator.not_, (operand,)), node, keep)
                 self.booleans.add(result)
                 return result
-            raise self.error(f"the operator {type(node.op).__name__} is not supported yet", node)
+            raise self.error(unsupported_operator(node.op), node)
         if isinstance(node, gast.Call):
             return self.call(node, keep)
         if isinstance(node, gast.Compare):

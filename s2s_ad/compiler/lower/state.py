@@ -44,10 +44,14 @@ UNSUPPORTED = {
     gast.Starred: "star arguments (`*args`) are not supported",
     gast.Delete: "`del` is not supported in differentiated code",
     gast.Import: "imports inside a differentiated function are not supported",
+    gast.Match: "`match` statements are not supported",
+    gast.TryStar: "`try` blocks cannot be differentiated",
     gast.ImportFrom: "imports inside a differentiated function are not supported",
 }
 HINTS = {
     gast.Try: "move the code that may raise out of the differentiated function",
+    gast.TryStar: "move the code that may raise out of the differentiated function",
+    gast.Match: "write `if` / `elif` tests",
     gast.With: "open the resource outside and pass the values in",
     gast.Yield: "return a list (or an array) of the values instead",
     gast.YieldFrom: "return a list (or an array) of the values instead",
@@ -317,4 +321,24 @@ def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
 
 def unsupported_message(node: gast.AST) -> str:
     """What to tell the user about a node this compiler does not lower."""
-    return UNSUPPORTED.get(type(node), f"`{type(node).__name__}` is not supported")
+    return UNSUPPORTED.get(type(node), "this construct is not supported")
+
+
+# The operators Python has that s2s_ad does not differentiate, as they are written.
+OPERATOR_SYMBOLS = {
+    gast.BitAnd: "&",
+    gast.BitOr: "|",
+    gast.BitXor: "^",
+    gast.LShift: "<<",
+    gast.RShift: ">>",
+    gast.Invert: "~",
+}
+
+
+def unsupported_operator(op: gast.AST) -> str:
+    """What to tell the user about an operator this compiler does not lower.
+
+    >>> unsupported_operator(gast.BitAnd())
+    'the operator `&` is not supported'
+    """
+    return f"the operator `{OPERATOR_SYMBOLS.get(type(op), '?')}` is not supported"

@@ -19,7 +19,13 @@ from ...runtime.schedules import check_steps, checkpointed
 from .. import ir, nested
 from ..parse import dotted_name
 from .expressions import BINARY
-from .state import LOOPS, LoweringState, defined_function, unsupported_message
+from .state import (
+    LOOPS,
+    LoweringState,
+    defined_function,
+    unsupported_message,
+    unsupported_operator,
+)
 
 _JUMPS = (gast.Return, gast.Break, gast.Continue)
 
@@ -150,8 +156,9 @@ class StatementLowering(LoweringState):
             root, path = self.item_path(target)
             self.write_item(root, path, value, node)
             return value
+        what = "attributes" if isinstance(target, gast.Attribute) else "this kind of target"
         raise self.error(
-            f"assigning to {type(target).__name__.lower()} targets is not supported",
+            f"assigning to {what} is not supported",
             target,
             "assign to a name or to an element `x[i]`",
         )
@@ -262,7 +269,7 @@ class StatementLowering(LoweringState):
     def augmented(self, node: gast.AugAssign) -> None:
         fn = BINARY.get(type(node.op))
         if fn is None:
-            raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
+            raise self.error(unsupported_operator(node.op), node)
         note = self.parsed.segment(node)
         target = node.target
         if isinstance(target, gast.Name):
