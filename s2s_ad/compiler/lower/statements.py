@@ -128,7 +128,10 @@ class StatementLowering(LoweringState):
 
     def assertion(self, node: gast.Assert) -> None:
         """``assert test, message``: checked where it stands, in every sweep, never
-        differentiated (the message is evaluated with the test)."""
+        differentiated (the message is evaluated with the test); gone under ``python -O``,
+        as in Python."""
+        if not __debug__:
+            return
         args = [self.expression(node.test)]
         if node.msg is not None:
             args.append(self.expression(node.msg))
