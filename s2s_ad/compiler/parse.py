@@ -203,6 +203,8 @@ def _refuse_edited_file(fn: Callable) -> None:
     filename = code.co_filename
     if not os.path.isfile(filename):  # an interactive cell or exec'd text: nothing to edit
         return
+    if any(name.startswith("@py_assert") for name in code.co_varnames):
+        return  # pytest rewrote its `assert`s: the file's text is what it ran, no longer its code
     compiled = _compiled_file(filename)
     if compiled is None and not filename.endswith(".py"):
         return  # code from another kind of file (a README's examples): nothing to compare

@@ -18,7 +18,7 @@ import operator
 import numpy as np
 
 from .. import runtime
-from .core import fixed, linear_rule, nondifferentiable, pure, scalar_rule, template_rule
+from .core import fixed, impure, linear_rule, nondifferentiable, pure, scalar_rule, template_rule
 from .kinds import SCALAR, always
 from .numpy import ELEMENTWISE
 
@@ -54,6 +54,9 @@ OPERATORS = {
 }
 for fn, namesake in OPERATORS.items():
     scalar_rule(fn, *ELEMENTWISE[namesake], namespace=by_kind)
+
+# `x % y`: np.mod's partials, with np.floor for floats too (math.floor gives an int)
+scalar_rule(operator.mod, "1", "-np.floor(x / y)", namespace=by_kind)
 
 MATH_NAMESAKES = {
     math.exp: np.exp,
@@ -124,7 +127,9 @@ linear_rule(
     namespace=fixed({**RUNTIME_NAMES, "getitem": operator.getitem}),
 )
 
+# `x // y` is piecewise constant: its derivative is zero wherever it exists (as np.floor_divide)
 nondifferentiable(
+    operator.floordiv,
     math.floor,
     math.ceil,
     math.trunc,
@@ -146,6 +151,13 @@ nondifferentiable(
     slice,
     *COMPARISONS,
 )
+
+# Strings are constants: f-strings build keys and messages, never differentiated.
+nondifferentiable(runtime.formatted, runtime.joined, builtins.str)
+
+# `assert` runs where it stood, in every sweep, and is never differentiated.
+nondifferentiable(runtime.check_assertion)
+impure(runtime.check_assertion)
 
 # Displays build containers from their items; forward and reverse mode
 # differentiate them item by item (they have no per-argument templates).

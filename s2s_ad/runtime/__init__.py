@@ -110,6 +110,40 @@ def check_scalar_output(out: Any) -> None:
     seed_cotangent(out)
 
 
+def check_assertion(holds: Any, message: Any = None) -> None:
+    """The user's ``assert holds, message``: an ``AssertionError`` (with ``message``, when
+    given) unless ``holds`` is true.  Emitted code runs it where the ``assert`` stood;
+    it is never differentiated.
+
+    >>> check_assertion(1.0 > 0.0, "positive")
+    >>> check_assertion(1.0 < 0.0, "positive")
+    Traceback (most recent call last):
+    AssertionError: positive
+    """
+    if not holds:
+        raise AssertionError() if message is None else AssertionError(message)
+
+
+def formatted(value: Any, conversion: int = -1, spec: str = "") -> str:
+    """One replacement field of an f-string, ``f"{value!r:spec}"``: ``conversion`` is
+    Python's code for ``!s``, ``!r`` or ``!a`` (-1: none).
+
+    >>> formatted(3.14159, -1, ".2f"), formatted("W", ord("r"))
+    ('3.14', "'W'")
+    """
+    convert = {ord("s"): str, ord("r"): repr, ord("a"): ascii}.get(conversion)
+    return format(value if convert is None else convert(value), spec)
+
+
+def joined(*parts: str) -> str:
+    """The parts of an f-string, joined.
+
+    >>> joined("W", formatted(1))
+    'W1'
+    """
+    return "".join(parts)
+
+
 def zeros_like(x: Any) -> Any:
     """A zero derivative shaped like ``x`` (``0.0`` for Python numbers).
 

@@ -65,7 +65,7 @@ def try_finally_in_loop(x):
 
 def with_statement(x):
     y = x + 1.0
-    with np.errstate(all="ignore"):  # <with>
+    with np.printoptions(precision=3):  # <with>
         y = y * x
     return y
 

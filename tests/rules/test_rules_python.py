@@ -61,6 +61,7 @@ CASES: Dict[Any, Case] = {
     operator.sub: binary("x - y"),
     operator.mul: binary("x * y"),
     operator.truediv: binary("x / y", ANY, NONZERO),
+    operator.mod: binary("x % y", ANY, NONZERO),
     operator.pow: binary("x ** y", BASE, EXPONENT),
     operator.neg: unary("-x"),
     # `+x` lowers to `x` itself, so the rule of `pos` is reached by name only

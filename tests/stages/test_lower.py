@@ -428,7 +428,6 @@ REFUSED = {
     "yield": ("yield x  # refused", "generators"),
     "global": ("global SCALE  # refused", "`global`"),
     "raise": ("raise ValueError(x)  # refused", "`raise`"),
-    "assert": ("assert x > 0  # refused", "`assert`"),
     "del": ("z = x\n    del z  # refused", "`del`"),
     "import": ("import os  # refused", "imports"),
     "class": ("class C:  # refused\n        pass", "class definitions"),

@@ -59,6 +59,8 @@ class CallLowering(LoweringState):
                 return self.reduction(node, fn, arg)
             if fn is not sum:  # min(xs): a loop over the items
                 return self.reduction(node, fn, _items_of(arg))
+        if fn is divmod and len(node.args) == 2 and not node.keywords:
+            return self.divmod_call(node, name)
         if self.inlinable(fn):
             return self.inline_function(node, fn, name)
         self.refuse_derivative_call(fn, node)

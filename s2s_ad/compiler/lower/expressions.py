@@ -17,7 +17,7 @@ from ... import runtime
 from ...rules.numpy import ARRAY_ATTRIBUTES
 from .. import ir, nested
 from ..parse import NOT_FOUND, dotted_name
-from .state import LoweringState, unsupported_message
+from .state import LoweringState, unsupported_message, unsupported_operator
 
 BINARY = {
     gast.Add: operator.add,
@@ -60,7 +60,7 @@ class ExpressionLowering(LoweringState):
         if isinstance(node, gast.BinOp):
             fn = BINARY.get(type(node.op))
             if fn is None:
-                raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
+                raise self.error(unsupported_operator(node.op), node)
             left, right = self.expression(node.left), self.expression(node.right)
             return self.emit(ir.Call(fn, (left, right)), node, keep)
         if isinstance(node, gast.UnaryOp):
@@ -75,7 +75,7 @@ class ExpressionLowering(LoweringState):
                 result = self.emit(ir.Call(operator.not_, (operand,)), node, keep)
                 self.booleans.add(result)
                 return result
-            raise self.error(f"the operator {type(node.op).__name__} is not supported yet", node)
+            raise self.error(unsupported_operator(node.op), node)
         if isinstance(node, gast.Call):
             return self.call(node, keep)
         if isinstance(node, gast.Compare):
@@ -94,9 +94,20 @@ class ExpressionLowering(LoweringState):
             return self.emit(ir.Call(maker, items), node, keep)
         if isinstance(node, gast.Dict):
             return self.dict_display(node, keep)
+        if isinstance(node, gast.NamedExpr):  # `(y := value)`: bind y, and give the value
+            return self.assign(node.target, self.expression(node.value), node)
+        if isinstance(node, gast.JoinedStr):
+            return self.f_string(node, keep)
         if isinstance(node, gast.Lambda):
             return self.function_value(nested.LocalFunction.of(node, "<lambda>"), node)
         raise self.error(unsupported_message(node), node)
+
+    def divmod_call(self, node: gast.Call, keep: Optional[str]) -> ir.Atom:
+        """``divmod(a, b)`` is ``(a // b, a % b)``, each differentiated by its own rule."""
+        a, b = (self.expression(arg) for arg in node.args)
+        quotient = self.emit(ir.Call(operator.floordiv, (a, b)), node)
+        remainder = self.emit(ir.Call(operator.mod, (a, b)), node)
+        return self.emit(ir.Call(runtime.make_tuple, (quotient, remainder)), node, keep)
 
     def index(self, node: gast.expr) -> ir.Atom:
         """An index: atoms, slices ``a:b:c`` and tuples of them."""
@@ -112,6 +123,22 @@ class ExpressionLowering(LoweringState):
             parts = tuple(self.index(e) for e in node.elts)
             return self.emit(ir.Call(runtime.make_tuple, parts), node)
         return self.expression(node)
+
+    def f_string(self, node: gast.JoinedStr, keep: Optional[str] = None) -> ir.Atom:
+        """``f"W{i}"``: a string, a constant for differentiation, built where it stands."""
+        parts = []
+        for part in node.values:
+            if isinstance(part, gast.FormattedValue):
+                value = self.expression(part.value)
+                spec = ir.Const("") if part.format_spec is None else self.f_string(part.format_spec)
+                call = ir.Call(runtime.formatted, (value, ir.Const(part.conversion), spec))
+                part = self.emit(call, node)
+            else:
+                part = self.expression(part)
+            parts.append(part)
+        if all(isinstance(p, ir.Const) for p in parts):
+            return ir.Const("".join(p.value for p in parts))
+        return self.emit(ir.Call(runtime.joined, tuple(parts)), node, keep)
 
     def dict_display(self, node: gast.Dict, keep: Optional[str]) -> ir.Atom:
         items = []
@@ -238,7 +265,8 @@ class ExpressionLowering(LoweringState):
             value = self.expression(node.value)
             return self.emit(ir.Call(fn, (value,), spelling=f"np.{fn.__name__}"), node)
         value = self.resolve(node)
-        if isinstance(value, (int, float, complex, bool, type, np.dtype)):  # np.pi, np.float32
+        # np.pi, np.float32, and np.newaxis (None) in an index
+        if value is None or isinstance(value, (int, float, complex, bool, type, np.dtype)):
             return ir.Const(value, spelling=".".join(dotted_name(node)))
         raise self.error(
             f"{self.parsed.segment(node)!r} is a {type(value).__name__}, "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import gast
+import numpy as np
 
 from .. import ir, nested
 from ..errors import TransformError
@@ -25,7 +26,7 @@ from .aliasing import Sharing
 UNSUPPORTED = {
     gast.AsyncFor: "`async for` loops cannot be differentiated",
     gast.Try: "`try` blocks cannot be differentiated",
-    gast.With: "`with` blocks cannot be differentiated",
+    gast.With: "`with` blocks cannot be differentiated, except `with np.errstate(...)`",
     gast.AsyncWith: "`async with` blocks cannot be differentiated",
     gast.Raise: "`raise` is not supported in differentiated code",
     gast.Yield: "generators (`yield`) cannot be differentiated",
@@ -42,12 +43,15 @@ UNSUPPORTED = {
     gast.Set: "set displays are not supported",
     gast.Starred: "star arguments (`*args`) are not supported",
     gast.Delete: "`del` is not supported in differentiated code",
-    gast.Assert: "`assert` is not supported in differentiated code",
     gast.Import: "imports inside a differentiated function are not supported",
+    gast.Match: "`match` statements are not supported",
+    gast.TryStar: "`try` blocks cannot be differentiated",
     gast.ImportFrom: "imports inside a differentiated function are not supported",
 }
 HINTS = {
     gast.Try: "move the code that may raise out of the differentiated function",
+    gast.TryStar: "move the code that may raise out of the differentiated function",
+    gast.Match: "write `if` / `elif` tests",
     gast.With: "open the resource outside and pass the values in",
     gast.Yield: "return a list (or an array) of the values instead",
     gast.YieldFrom: "return a list (or an array) of the values instead",
@@ -169,6 +173,8 @@ class LoweringState:
         for node in _walk_inlined(function):
             if id(node) in reduced:
                 continue
+            if isinstance(node, gast.With) and self.transparent(node):
+                continue
             if type(node) in UNSUPPORTED:
                 raise self.error(UNSUPPORTED[type(node)], node, HINTS.get(type(node), REWRITE_HINT))
             if isinstance(node, (gast.For, gast.While)) and node.orelse:
@@ -177,6 +183,14 @@ class LoweringState:
                     node.orelse[0],
                     "set a flag before `break` and test it after the loop",
                 )
+
+    def transparent(self, node: gast.With) -> bool:
+        """Whether a ``with`` only sets how NumPy reports floating-point errors
+        (``with np.errstate(divide="ignore"):``): its body is lowered as if it stood alone."""
+        return all(
+            item.optional_vars is None and self.callee_of(item.context_expr) is np.errstate
+            for item in node.items
+        )
 
     def emit(
         self, value: ir.Expr, node: gast.AST, name: Optional[str] = None, note: str = ""
@@ -287,6 +301,8 @@ def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
     """Names bound inside a branch or a loop (they become mutable variables)."""
     names = set()
     for node in nested.own_nodes(fn):
+        if isinstance(node, gast.NamedExpr):  # `:=` may stand in a loop's test or a branch
+            names.add(node.target.id)
         if isinstance(node, (gast.If, gast.For, gast.While)):
             inner = list(node.body) + list(node.orelse)
             if isinstance(node, gast.For):
@@ -305,4 +321,24 @@ def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
 
 def unsupported_message(node: gast.AST) -> str:
     """What to tell the user about a node this compiler does not lower."""
-    return UNSUPPORTED.get(type(node), f"`{type(node).__name__}` is not supported")
+    return UNSUPPORTED.get(type(node), "this construct is not supported")
+
+
+# The operators Python has that s2s_ad does not differentiate, as they are written.
+OPERATOR_SYMBOLS = {
+    gast.BitAnd: "&",
+    gast.BitOr: "|",
+    gast.BitXor: "^",
+    gast.LShift: "<<",
+    gast.RShift: ">>",
+    gast.Invert: "~",
+}
+
+
+def unsupported_operator(op: gast.AST) -> str:
+    """What to tell the user about an operator this compiler does not lower.
+
+    >>> unsupported_operator(gast.BitAnd())
+    'the operator `&` is not supported'
+    """
+    return f"the operator `{OPERATOR_SYMBOLS.get(type(op), '?')}` is not supported"

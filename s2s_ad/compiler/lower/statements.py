@@ -19,7 +19,13 @@ from ...runtime.schedules import check_steps, checkpointed
 from .. import ir, nested
 from ..parse import dotted_name
 from .expressions import BINARY
-from .state import LOOPS, LoweringState, defined_function, unsupported_message
+from .state import (
+    LOOPS,
+    LoweringState,
+    defined_function,
+    unsupported_message,
+    unsupported_operator,
+)
 
 _JUMPS = (gast.Return, gast.Break, gast.Continue)
 
@@ -43,6 +49,7 @@ class StatementLowering(LoweringState):
             self.block_bound, self.bound_names = self.bound_names, bound
 
     def block(self, statements: list) -> None:
+        statements = unwrapped(statements)
         for k, stmt in enumerate(statements):
             rest = statements[k + 1 :]
             if isinstance(stmt, _JUMPS):
@@ -114,8 +121,21 @@ class StatementLowering(LoweringState):
             self.expression(node.value)
         elif isinstance(node, gast.Pass):
             pass
+        elif isinstance(node, gast.Assert):
+            self.assertion(node)
         else:
             raise self.error(unsupported_message(node), node)
+
+    def assertion(self, node: gast.Assert) -> None:
+        """``assert test, message``: checked where it stands, in every sweep, never
+        differentiated (the message is evaluated with the test); gone under ``python -O``,
+        as in Python."""
+        if not __debug__:
+            return
+        args = [self.expression(node.test)]
+        if node.msg is not None:
+            args.append(self.expression(node.msg))
+        self.emit(ir.Call(runtime.check_assertion, tuple(args), spelling="check_assertion"), node)
 
     def assign(self, target: gast.expr, value: ir.Atom, node: gast.AST) -> ir.Atom:
         """Bind ``target`` (a name, a tuple of targets or a subscript) to ``value``.
@@ -139,8 +159,9 @@ class StatementLowering(LoweringState):
             root, path = self.item_path(target)
             self.write_item(root, path, value, node)
             return value
+        what = "attributes" if isinstance(target, gast.Attribute) else "this kind of target"
         raise self.error(
-            f"assigning to {type(target).__name__.lower()} targets is not supported",
+            f"assigning to {what} is not supported",
             target,
             "assign to a name or to an element `x[i]`",
         )
@@ -251,7 +272,7 @@ class StatementLowering(LoweringState):
     def augmented(self, node: gast.AugAssign) -> None:
         fn = BINARY.get(type(node.op))
         if fn is None:
-            raise self.error(f"the operator {type(node.op).__name__} is not supported", node)
+            raise self.error(unsupported_operator(node.op), node)
         note = self.parsed.segment(node)
         target = node.target
         if isinstance(target, gast.Name):
@@ -427,6 +448,8 @@ class StatementLowering(LoweringState):
         self.body.append(ir.For(index, steps, body, loc))
 
     def while_statement(self, node: gast.While) -> None:
+        if any(isinstance(n, gast.NamedExpr) for n in gast.walk(node.test)):
+            node = _test_in_body(node)
         outer, self.body = self.body, []
         try:
             cond = self.expression(node.test)
@@ -439,6 +462,26 @@ class StatementLowering(LoweringState):
         finally:
             self.loop_depth -= 1
         self.body.append(ir.While(test, cond, body, self.parsed.loc(node)))
+
+
+def _test_in_body(loop: gast.While) -> gast.While:
+    """``while (y := f(y)) < c: body`` as ``while True: if not (y := f(y)) < c: break``,
+    then ``body``: the test binds a name, which reverse mode sees only in a loop's body."""
+    test = loop.test
+    leave = gast.copy_location(gast.Break(), test)
+    negated = gast.copy_location(gast.UnaryOp(op=gast.Not(), operand=test), test)
+    check = gast.copy_location(gast.If(test=negated, body=[leave], orelse=[]), test)
+    forever = gast.copy_location(gast.Constant(value=True, kind=None), test)
+    return gast.copy_location(gast.While(test=forever, body=[check, *loop.body], orelse=[]), loop)
+
+
+def unwrapped(statements: list) -> list:
+    """``statements`` with the bodies of ``with`` blocks in their place: the only ones
+    left when lowering starts are ``with np.errstate(...)``, transparent for derivatives."""
+    flat = []
+    for stmt in statements:
+        flat.extend(unwrapped(stmt.body) if isinstance(stmt, gast.With) else [stmt])
+    return flat
 
 
 def _single_name(targets: list) -> Optional[str]:
@@ -464,7 +507,7 @@ def _may_jump(node: gast.If) -> bool:
     """Whether an ``if`` may return, break or continue (jumps of nested loops excluded)."""
 
     def visit(stmts) -> bool:
-        for stmt in stmts:
+        for stmt in unwrapped(stmts):
             if isinstance(stmt, _JUMPS):
                 return True
             if isinstance(stmt, gast.If) and (visit(stmt.body) or visit(stmt.orelse)):
@@ -478,7 +521,7 @@ def _may_jump(node: gast.If) -> bool:
 
 def _ends_in_jump(stmts: list) -> bool:
     """Whether every path through ``stmts`` ends in return, break or continue."""
-    for stmt in stmts:
+    for stmt in unwrapped(stmts):
         if isinstance(stmt, _JUMPS):
             return True
         if isinstance(stmt, gast.If) and _ends_in_jump(stmt.body) and _ends_in_jump(stmt.orelse):

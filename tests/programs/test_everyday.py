@@ -1,0 +1,340 @@
+"""The everyday language (issue 18): `assert`, f-strings and `str` operations, `%`, `//`
+and `divmod`, `None` / `np.newaxis` / `...` in indices, the walrus operator and
+`with np.errstate(...)`, each in every mode of `control_harness.MODES` against central
+differences or a closed form; and the constructs that stay refused, by their message.
+"""
+
+import re
+import sys
+
+import gast
+import numpy as np
+import pytest
+
+import s2s_ad as ad
+
+from conftest import import_source
+from control_harness import CASE_FIELDS, MODES, case, check_derivatives
+
+X3 = np.array([0.4, -1.1, 0.7])
+RNG = np.random.default_rng(18)
+PARAMS = {
+    "W0": RNG.normal(size=(3, 2)),
+    "b0": RNG.normal(size=3),
+    "W1": RNG.normal(size=(2, 3)),
+    "b1": RNG.normal(size=2),
+}
+INPUT = RNG.normal(size=2)
+
+# ================================================================ assert
+
+
+def asserts_on_values(x, y):
+    assert x > 0, "x must be positive"
+    z = x * y
+    assert np.all(z < 10)
+    return z * x
+
+
+def check_shape(v):
+    assert v.shape == (3,), f"expected 3 items, got {v.shape}"
+    return np.sin(v)
+
+
+def asserts_in_loop_and_helper(x):
+    s = 0.0
+    for i in range(3):
+        assert x[i] < 5.0, "too big"
+        s = s + x[i] ** 2
+    return np.sum(check_shape(x)) * s
+
+
+# ================================================================ strings
+
+
+def mlp_by_f_string_keys(params, x):
+    h = x
+    for i in range(2):
+        h = np.tanh(params[f"W{i}"] @ h + params["b" + str(i)])
+    return np.sum(h**2)
+
+
+def string_operations(x):
+    name = "layer".upper() + f"{x:.1f}" + f"{'!'!r}"
+    return x * len(name)
+
+
+# ================================================================ %, // and divmod
+
+
+def remainder_times(x, y):
+    return x % y * x
+
+
+def floor_quotient(x, y):
+    q = x // y  # piecewise constant: a zero derivative
+    z = x + 0.0
+    z %= y
+    return q * x + z * z
+
+
+def divmod_parts(x, y):
+    q, r = divmod(x, y)
+    return q * x + r * r
+
+
+def remainder_of_a_count(x, n):
+    s = 0.0
+    for i in range(n):
+        if i % 2 == 0:
+            s = s + x * (i // 2)
+    return s
+
+
+def remainder_closed_form(x, y):
+    r, q = np.mod(x, y), np.floor(x / y)
+    return (r + x, -q * x)
+
+
+def divmod_closed_form(x, y):
+    q, r = np.floor(x / y), np.mod(x, y)
+    return (q + 2 * r, 2 * r * -q)
+
+
+# ================================================================ None, np.newaxis, ... in indices
+
+
+def outer_by_newaxis(x):
+    return np.sum(np.sin(x[:, np.newaxis]) * x[np.newaxis, :])
+
+
+def outer_by_none_and_ellipsis(x):
+    return np.sum(np.sin(x[..., None]) * x[None, ...])
+
+
+def ellipsis_and_newaxis_together(m):
+    return np.sum(m[..., 0] ** 2) + np.sum(m[np.newaxis, ..., 1] * m[:, np.newaxis, 0])
+
+
+def outer_closed_form(x):
+    return (np.cos(x) * np.sum(x) + np.sum(np.sin(x)),)
+
+
+M32 = np.array([[0.3, -1.2], [0.8, 0.5], [-0.4, 1.1]])
+
+# ================================================================ the walrus operator
+
+
+def walrus_in_a_test(x):
+    if (y := x * x) > 1.0:
+        return y * x
+    return y + x
+
+
+def walrus_in_a_loop_test(x):
+    y = x
+    while (y := y * 1.5) < 10.0:
+        x = x + 0.0
+    return y * x
+
+
+def walrus_in_an_expression(x):
+    z = (s := np.sin(x)) * s
+    return np.sum(z + s)
+
+
+def walrus_in_a_generator(x):
+    return sum(y * k for k in range(3) if (y := x * k) > 0.5)
+
+
+# ================================================================ with np.errstate(...)
+
+
+def errstate_around_a_return(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.log(x) * x
+        if np.sum(r) > 100.0:
+            return r[0]
+    return np.sum(r * x)
+
+
+def errstate_in_a_loop(x):
+    s = 0.0
+    for i in range(4):
+        with np.errstate(over="ignore"), np.errstate(under="ignore"):
+            s = s + np.exp(x * i)
+            if s > 20.0:
+                break
+    return s
+
+
+CASES = [
+    case(
+        errstate_around_a_return,
+        np.array([0.5, 1.5, 2.0]),
+        expected=lambda x: (2 * x * np.log(x) + x,),
+    ),
+    case(errstate_in_a_loop, 0.4, expected=lambda x: (sum(k * np.exp(k * x) for k in range(4)),)),
+    case(errstate_in_a_loop, 1.6, expected=lambda x: (np.exp(x) + 2 * np.exp(2 * x),)),
+    case(walrus_in_a_test, 1.5, expected=lambda x: (3 * x * x,)),
+    case(walrus_in_a_test, 0.5, expected=lambda x: (2 * x + 1,)),
+    case(walrus_in_a_loop_test, 1.3, expected=lambda x: (2 * 1.5**6 * x,)),
+    case(walrus_in_an_expression, X3, expected=lambda x: ((2 * np.sin(x) + 1) * np.cos(x),)),
+    case(walrus_in_a_generator, 0.7, expected=(5.0,)),
+    case(outer_by_newaxis, X3, expected=outer_closed_form),
+    case(outer_by_none_and_ellipsis, X3, expected=outer_closed_form),
+    case(ellipsis_and_newaxis_together, M32),
+    case(remainder_times, 2.7, 0.8, expected=remainder_closed_form),
+    case(remainder_times, -2.7, 0.8, expected=remainder_closed_form),
+    case(remainder_times, X3, 0.3),
+    case(floor_quotient, 2.7, 0.8, expected=divmod_closed_form),
+    case(floor_quotient, X3, 0.3),
+    case(divmod_parts, 2.7, 0.8, expected=divmod_closed_form),
+    case(divmod_parts, -1.9, 0.7, expected=divmod_closed_form),
+    case(divmod_parts, X3, 0.3),
+    case(remainder_of_a_count, 1.3, 5, wrt=0, expected=(0.0 + 1 + 2,)),
+    case(asserts_on_values, 1.5, 2.0, expected=lambda x, y: (2 * x * y, x * x)),
+    case(
+        asserts_in_loop_and_helper,
+        X3,
+        expected=lambda x: (np.cos(x) * np.sum(x**2) + 2 * x * np.sum(np.sin(x)),),
+    ),
+    case(mlp_by_f_string_keys, PARAMS, INPUT, id="mlp_by_f_string_keys"),
+    case(string_operations, 1.5, expected=(11.0,)),  # len("LAYER1.5'!'"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(CASE_FIELDS, CASES)
+def test_derivatives(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
+
+
+def with_a_file(x):
+    with open("data.txt") as handle:
+        y = x * float(handle.read())
+    return y
+
+
+def errstate_bound_to_a_name(x):
+    with np.errstate(all="ignore") as state:
+        y = x * x
+    return y * len(str(state))
+
+
+@pytest.mark.parametrize("f", [with_a_file, errstate_bound_to_a_name])
+def test_other_with_blocks_are_refused_at_their_line(f):
+    with pytest.raises(ad.TransformError) as refused:
+        ad.grad(f)(1.5)
+    message = str(refused.value)
+    assert "`with` blocks cannot be differentiated, except `with np.errstate(...)`" in message
+    assert "    with " in message  # the source line
+    assert "With" not in message
+
+
+# ================================================================ what stays refused, in words
+
+SCALE = 2.0
+
+
+def refused_try(x):
+    try:
+        y = 1.0 / x
+    except ZeroDivisionError:
+        y = 0.0
+    return y
+
+
+def refused_generator(x):
+    yield x * x
+
+
+def refused_global(x):
+    global SCALE
+    return x * SCALE
+
+
+def refused_bitwise_and(x, k):
+    return x * (k & 1)
+
+
+def refused_shift(x, k):
+    return x * (k << 1)
+
+
+def refused_invert(x, k):
+    return x * ~k
+
+
+def refused_augmented_xor(x, k):
+    k ^= 1
+    return x * k
+
+
+def refused_attribute_write(x, p):
+    p.scale = x
+    return x
+
+
+def refused_set_comprehension(x):
+    return len({k for k in range(3)}) * x
+
+
+REFUSALS = [
+    (refused_try, "`try` blocks cannot be differentiated"),
+    (refused_generator, "generators (`yield`) cannot be differentiated"),
+    (refused_global, "`global` declarations are not supported"),
+    (refused_bitwise_and, "the operator `&` is not supported"),
+    (refused_shift, "the operator `<<` is not supported"),
+    (refused_invert, "the operator `~` is not supported"),
+    (refused_augmented_xor, "the operator `^` is not supported"),
+    (refused_attribute_write, "assigning to attributes is not supported"),
+    (refused_set_comprehension, "set comprehensions are not supported"),
+]
+AST_NODE_NAMES = {
+    name
+    for name, node in vars(gast).items()
+    if isinstance(node, type) and issubclass(node, gast.AST) and name[0].isupper() and len(name) > 3
+}
+
+
+@pytest.mark.parametrize("f, message", REFUSALS, ids=[f.__name__ for f, _ in REFUSALS])
+def test_refused_constructs_are_named_in_the_users_words(f, message):
+    with pytest.raises(ad.TransformError) as refused:
+        ad.source(f)
+    text = str(refused.value)
+    assert message in refused.value.reason
+    assert refused.value.source_line.strip() in text  # the line, quoted
+    named = {name for name in AST_NODE_NAMES if re.search(rf"\b{name}\b", text)}
+    assert not named, f"an AST node's name leaks into {text!r}"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="`match` is Python 3.10's")
+def test_match_is_refused_in_the_users_words(tmp_path):
+    source = "def f(x, k):\n    match k:\n        case 1:\n            return x\n    return x * x\n"
+    with pytest.raises(ad.TransformError) as refused:
+        ad.source(import_source(source, tmp_path).f)
+    assert refused.value.reason == "`match` statements are not supported"
+    assert refused.value.source_line == "    match k:"
+
+
+@pytest.mark.parametrize(
+    "f, args, message",
+    [
+        (asserts_on_values, (-1.5, 2.0), ("x must be positive",)),
+        (asserts_on_values, (1.5, 20.0), ()),
+        (asserts_in_loop_and_helper, (np.array([0.1, 6.0, 0.3]),), ("too big",)),
+        (asserts_in_loop_and_helper, (np.ones(4),), ("expected 3 items, got (4,)",)),
+    ],
+)
+def test_a_false_assert_raises_the_users_assertion_error_in_every_transform(f, args, message):
+    tangents = tuple(np.ones_like(a) if isinstance(a, np.ndarray) else 1.0 for a in args)
+    for transform in (
+        lambda: ad.grad(f)(*args),
+        lambda: ad.vjp(f, *args),
+        lambda: ad.jvp(f, args, tangents),
+        lambda: ad.hessian(f)(*args),
+    ):
+        with pytest.raises(AssertionError) as raised:
+            transform()
+        assert raised.value.args == message
