@@ -273,3 +273,43 @@ def checkpointed_power(x, n):
 def test_a_float_through_a_checkpointed_loop_gets_a_float_gradient():
     g = ad.grad(checkpointed_power)(0.5, 3)
     assert type(g) is float and g == pytest.approx(1.1**3)
+
+
+# ------------------------------------------------------------ a flag the branch assigns
+
+
+def returns_from_nested_loops(x, s):  # the fuzzer's last silent wrong: grad 0 everywhere
+    a = s * 1.0
+    c = np.sum(x) * 0.5
+    for _ in x:
+        for _ in (s, 0.5):
+            if x[-1] <= 0.5:
+                return np.sum(x) + a * c
+        if s < 0.5:
+            return a * c + 0.5
+    return a * c
+
+
+def flag_assigned_in_its_branch(x, n):
+    done = False
+    total = 0.0
+    for _ in range(n):
+        if done:
+            total = total + x * x
+        else:
+            total = total + 3.0 * x
+            done = True
+    return total
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    CASE_FIELDS,
+    [
+        case(returns_from_nested_loops, np.array([-0.039, -0.2, 0.877]), -1.499, wrt=(0, 1)),
+        case(returns_from_nested_loops, np.array([-0.039, -0.2, 0.2]), -1.499, wrt=(0, 1)),
+        case(flag_assigned_in_its_branch, 0.7, 3, wrt=0),
+    ],
+)
+def test_a_branch_is_reversed_on_the_value_its_test_saw(mode, f, args, wrt, expected, fd):
+    check_derivatives(mode, f, args, wrt, expected, fd)

@@ -344,7 +344,9 @@ def test_return_inside_a_loop_sets_retval_and_breaks():
     assert flag.target == returned and flag.value == ir.Const(True)
     assert isinstance(leave, ir.Break)
     after = body[-1]  # after the loop: return retval if a trip returned
-    assert isinstance(after, ir.If) and after.cond == returned
+    tested = body[-2]  # the flag in a name of its own: reverse mode tests what the primal saw
+    assert isinstance(tested, ir.Assign) and tested.value == returned
+    assert isinstance(after, ir.If) and after.cond == tested.target
     assert after.body == [ir.Return(retval.target, after.body[0].loc)]
     assert isinstance(after.orelse[-1], ir.Return)
     assert ends_every_path_in_return(body)

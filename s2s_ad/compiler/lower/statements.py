@@ -84,7 +84,16 @@ class StatementLowering(LoweringState):
     def after_loop_with_return(self, loop: gast.stmt, rest: list) -> None:
         loc = self.parsed.loc(loop)
         leave = ir.Break(loc) if self.loop_depth else ir.Return(self.retval, loc)
-        self.body.append(ir.If(self.returned, [leave], self.lowered_block(rest), loc))
+        returned = self.settled(self.returned, loop)
+        self.body.append(ir.If(returned, [leave], self.lowered_block(rest), loc))
+
+    def settled(self, cond: ir.Atom, node: gast.AST) -> ir.Atom:
+        """A branch's condition in a name of its own where it is a variable the branch may
+        assign (a `returned` flag, `if done: ... else: done = True`): reverse mode tests
+        it again after the branch ran, and must see the value the primal sweep tested."""
+        if isinstance(cond, ir.Var) and (cond.name in self.mutable or cond == self.returned):
+            return self.emit(cond, node)
+        return cond
 
     def build_tuple(self, tree: tuple, node: gast.AST) -> ir.Atom:
         items = [self.build_tuple(t, node) if isinstance(t, tuple) else t for t in tree]
@@ -292,7 +301,7 @@ class StatementLowering(LoweringState):
 
     def if_statement(self, node: gast.If, rest: list) -> None:
         """``if``; ``rest`` (the statements after it) goes into each branch that does not jump."""
-        cond = self.expression(node.test)
+        cond = self.settled(self.expression(node.test), node)
         body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
         orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
         before = dict(self.env)
