@@ -181,12 +181,19 @@ def compose(fs, u):
     return fs[1](fs[0](u))
 
 
+def with_a_helper_of_itself(x, c):
+    # the inner call is in the outer call's arguments: not recursion, inlined both times
+    inner = square_helper(np.sin(square_helper(x)))
+    return scale_sum(inner + apply_twice(square_helper, 0.5 * x), c)
+
+
 PROGRAMS = [
     with_helpers_in_branches,
     with_helper_in_loop,
     with_function_argument,
     with_dict_of_functions,
     with_tuple_argument,
+    with_a_helper_of_itself,
 ]
 
 

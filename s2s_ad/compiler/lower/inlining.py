@@ -250,11 +250,7 @@ class InliningLowering(LoweringState):
             self.refuse_unsupported(parsed.node)
         finally:
             self.parsed = outer
-        self.inlined_code.append(fn.__code__)
-        try:
-            return self.inline_call(node, local, keep, args, kwargs, aliases)
-        finally:
-            self.inlined_code.pop()
+        return self.inline_call(node, local, keep, args, kwargs, aliases, fn.__code__)
 
     def free_aliases(self, names: List[str], resolver: InlinedResolver) -> Dict[str, str]:
         """Fresh names for the callee's free names that mean something else here."""

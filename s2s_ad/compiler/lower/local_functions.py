@@ -57,11 +57,14 @@ class LocalFunctionLowering(LoweringState):
         bound_args=(),
         bound_kwargs=(),
         free_renames=None,
+        code=None,
     ) -> ir.Atom:
         """A call to a local function: its body, with fresh names, lowered right here.
 
         ``bound_args``/``bound_kwargs`` come before the call's own (a partial's);
-        ``free_renames`` are fresh names for free names of a module-level function.
+        ``free_renames`` are fresh names for free names of a module-level function, and
+        ``code`` its code object: a call of it inside its own body is recursion, while one
+        in the call's arguments (``h(h(x))``) is not.
         """
         if any(local.node is inlined for inlined in self.inlining):
             raise self.error(
@@ -101,12 +104,14 @@ class LocalFunctionLowering(LoweringState):
             self.body.append(ir.Assign(self.returned, ir.Const(False)))
         self.inlining.append(local.node)
         self.inline_calls.append(node)
+        self.inlined_code.append(code)
         self.parsed = local.parsed or self.parsed  # the body's own source and names
         try:
             block = self.lowered_block(statements)
         finally:
             self.inlining.pop()
             self.inline_calls.pop()
+            self.inlined_code.pop()
             self.retval, self.returned, self.loop_depth, self.parsed = saved
         return self.splice_inlined(block, _shown_name(local), node, keep)
 
