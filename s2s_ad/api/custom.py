@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import rules
+from ..compiler.library import make_transparent
 from ..rules import MISSING, Rule, Template
 
 
@@ -36,6 +37,24 @@ def defjvp(fn: Callable, *jvps: Callable) -> None:
     >>> defjvp(log1pexp, lambda t, ans, x: t / (1 + math.exp(-x)))
     """
     _define(fn, jvps, "jvp")
+
+
+def transparent(fn: Callable) -> Callable:
+    """Opt the library function ``fn`` in to be differentiated through its source, as if the
+    user had written it; returns ``fn``, so it also works as a decorator.
+
+    Functions of installed packages and of the standard library are library code: s2s_ad
+    calls them, and differentiates a call on varied values only with a rule
+    (:func:`defvjp`, :func:`defjvp`); without one the transform is refused at the call.
+    ``transparent`` is for a library function whose source is plain Python and NumPy.
+    Library functions it calls in turn need rules (or ``transparent``) of their own.
+    Call it before the first transform that uses ``fn``.
+
+    >>> import colorsys
+    >>> transparent(colorsys.rgb_to_yiq) is colorsys.rgb_to_yiq
+    True
+    """
+    return make_transparent(fn)
 
 
 def _define(fn: Callable, user_rules: tuple, side: str) -> None:
