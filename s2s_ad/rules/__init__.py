@@ -29,13 +29,20 @@ The layer's modules:
   :mod:`.shape_ops`, :mod:`.linalg`, :mod:`.helpers` (the runtime helpers
   emitted code calls, so derivatives can be differentiated again),
   :mod:`.control` (checkpoint schedules);
+* :mod:`.scipy` -- SciPy's special functions, linear algebra and ``scipy.stats.norm``,
+  registered only where SciPy can be imported (the optional extra ``scipy``);
 * :mod:`.series` -- Taylor-mode rules, which emitted code of
   ``derivative(f, order=n)`` calls.
 
 The rules layer imports only the runtime layer, never the compiler.
 """
 
+import importlib.util
+
 from . import control, helpers, linalg, numpy, python, shape_ops  # noqa: F401  (register)
+
+if importlib.util.find_spec("scipy") is not None:  # the optional extra `scipy`
+    from . import scipy as scipy_rules  # noqa: F401  (register)
 from .core import (
     ARG_NAMES,
     LINEAR,
