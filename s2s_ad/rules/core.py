@@ -310,6 +310,26 @@ def nondifferentiable(*fns: Any) -> None:
         _RULES.pop(id(fn), None)
 
 
+_SUBSTITUTES: Dict[int, Callable] = {}
+
+
+def substitute(fn: Any, definition: Callable) -> None:
+    """Have calls of the library function ``fn`` transformed as calls of ``definition``, a
+    Python function with the same parameters and results, written with functions that have
+    rules (``scipy.linalg.cho_solve`` as two triangular solves).  The transform inlines it
+    in place of the call, as it does the user's own functions."""
+    _SUBSTITUTES[key_of(fn)] = definition
+
+
+def substitute_of(fn: Any) -> Optional[Callable]:
+    """The definition that calls of ``fn`` are transformed as (see :func:`substitute`), or None.
+
+    >>> substitute_of(len) is None
+    True
+    """
+    return _SUBSTITUTES.get(_id(fn))
+
+
 def is_pure(fn: Any) -> bool:
     """Calls that may be moved, shared or dropped: those with rules, and those listed pure."""
     key = _id(fn)

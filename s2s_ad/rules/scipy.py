@@ -22,13 +22,14 @@ place of the call, as it does a user's function (``cho_solve`` is two triangular
 
 from __future__ import annotations
 
+import numpy as np
 import scipy
 import scipy.linalg
 import scipy.special
 import scipy.stats
 
 from ..runtime import scipy_helpers as helpers
-from .core import LINEAR, fixed, nondifferentiable, only, scalar_rule, template_rule
+from .core import LINEAR, fixed, nondifferentiable, only, scalar_rule, substitute, template_rule
 from .kinds import SCALAR, always
 from .numpy import NAMES, REDUCE, register_table
 
@@ -226,6 +227,89 @@ template_rule(
     namespace=namespace,
 )
 
+# lu = lu_factor(a) packs A = P L U: with M = L^-1 P^T dA U^-1, dL = L tril(M, -1) and
+# dU = triu(M) U; the transpose takes N = tril(L^T g, -1) + triu(g U^T) to P L^-T N U^-T.
+# The solves with L read the packed factors below the diagonal (unit_diagonal=True).
+UNIT_LOWER = "lower=True, unit_diagonal=True"
+
+
+def _times_unit_lower(x: str, left: bool) -> str:
+    """``L x`` (``left``) or ``L^T x``, with L the unit lower factor of the packed ``out``."""
+    factor = "np.tril(out, -1)" if left else "mT(np.tril(out, -1))"
+    return f"({factor} @ {x} + {x})"
+
+
+def _right_solve_upper(x: str, trans: int) -> str:
+    """``x U^-1`` (trans=0) or ``x U^-T`` (trans=1), with U the upper factor of ``out``."""
+    return f"mT(scipy.linalg.solve_triangular(out, mT({x}), trans={1 - trans}))"
+
+
+PIVOTS = "lu_pivots(a)"
+M = _right_solve_upper(
+    f"scipy.linalg.solve_triangular(out, rows_permuted(da, {PIVOTS}), {UNIT_LOWER})", 0
+)
+N = f"(np.tril({_times_unit_lower('g', left=False)}, -1) + np.triu(g @ mT(np.triu(out))))"
+LU_VJP = _right_solve_upper(f"scipy.linalg.solve_triangular(out, {N}, trans=1, {UNIT_LOWER})", 1)
+template_rule(
+    helpers.lu_packed,
+    ("a",),
+    jvp=[f"{_times_unit_lower(f'np.tril({M}, -1)', left=True)} + np.triu({M}) @ np.triu(out)"],
+    vjp=[f"rows_unpermuted({LU_VJP}, {PIVOTS})"],
+    namespace=namespace,
+)
+nondifferentiable(helpers.lu_pivots)
+
+# ------------------------------------------------------------------ definitions in Python
+
+# Library functions that are not primitives here: calls are transformed as calls of these
+# definitions, with the same parameters and results, which the transform inlines.
+
+
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    """``scipy.linalg.cho_factor``: the factor in one triangle, ``a`` in the other."""
+    factor = scipy.linalg.cholesky(a, lower=lower, check_finite=check_finite)
+    if lower:
+        return factor + np.triu(a, 1), lower
+    return factor + np.tril(a, -1), lower
+
+
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    """``scipy.linalg.cho_solve``: two triangular solves with the factor."""
+    c, lower = c_and_lower
+    if lower:  # L L^T x = b
+        y = scipy.linalg.solve_triangular(c, b, lower=True)
+        return scipy.linalg.solve_triangular(c, y, trans=1, lower=True)
+    y = scipy.linalg.solve_triangular(c, b, trans=1)  # U^T U x = b
+    return scipy.linalg.solve_triangular(c, y)
+
+
+def lu_factor(a, overwrite_a=False, check_finite=True):
+    """``scipy.linalg.lu_factor``: the packed factors, and the row interchanges."""
+    return helpers.lu_packed(a), helpers.lu_pivots(a)
+
+
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """``scipy.linalg.lu_solve``: P L U x = b (or its transpose) as triangular solves."""
+    lu, piv = lu_and_piv
+    if helpers.flipped(trans):  # not transposed: x = U^-1 L^-1 P^T b
+        y = scipy.linalg.solve_triangular(
+            lu, helpers.rows_permuted(b, piv), lower=True, unit_diagonal=True
+        )
+        return scipy.linalg.solve_triangular(lu, y)
+    z = scipy.linalg.solve_triangular(lu, b, trans=1)  # x = P L^-T U^-T b
+    w = scipy.linalg.solve_triangular(lu, z, trans=1, lower=True, unit_diagonal=True)
+    return helpers.rows_unpermuted(w, piv)
+
+
+SUBSTITUTES = {
+    linalg.cho_factor: cho_factor,
+    linalg.cho_solve: cho_solve,
+    linalg.lu_factor: lu_factor,
+    linalg.lu_solve: lu_solve,
+}
+for fn, definition in SUBSTITUTES.items():
+    substitute(fn, definition)
+
 # ------------------------------------------------------------------ helpers
 
 # Each helper is linear in its first argument; its VJP is its transpose.
@@ -249,6 +333,8 @@ HELPERS = {
     helpers.block_upper_right: ("block_upper_right(e)", "upper_right(g)"),
     helpers.upper_right: ("upper_right(m)", "block_upper_right(g)"),
     helpers.one_if_none: ("one_if_none(b)", "g"),
+    helpers.rows_permuted: ("rows_permuted(x, piv, /)", "rows_unpermuted(g, piv)"),
+    helpers.rows_unpermuted: ("rows_unpermuted(x, piv, /)", "rows_permuted(g, piv)"),
 }
 register_table(HELPERS, namespace)
 nondifferentiable(helpers.flipped)

@@ -35,6 +35,7 @@ SOLVE = {"(3,3),(3,)": ((3, 3), (3,)), "(3,3),(3,2)": ((3, 3), (3, 2))}
 PROBABILITY = between(0.05, 0.95)
 ORDER_X = between(0.5, 3.0)  # Bessel functions of the second kind and polygamma: x > 0
 WEIGHTS = between(0.5, 2.0)
+PIVOTS = "np.array([2, 2, 2])"  # LAPACK's row interchanges: rows 0 and 2, then 1 and 2
 
 
 def matrix_case(expr: str, shapes: Dict[str, tuple] = SOLVE) -> Case:
@@ -150,6 +151,13 @@ def cases() -> Dict[Any, Any]:
         helpers.block_upper_right: matrix_case("helpers.block_upper_right(x)", SQUARE),
         helpers.upper_right: shaped("helpers.upper_right(x)", (4, 4), (2, 4, 4)),
         helpers.one_if_none: unary("helpers.one_if_none(x)"),
+        helpers.lu_packed: [
+            matrix_case("helpers.lu_packed(x + 3 * np.eye(3))", SQUARE),
+            # rows interchanged: the pivots move the large entries onto the diagonal
+            matrix_case("helpers.lu_packed(x + 3 * np.eye(3)[[2, 0, 1]])", SQUARE),
+        ],
+        helpers.rows_permuted: matrix_case(f"helpers.rows_permuted(x, {PIVOTS})", SOLVE),
+        helpers.rows_unpermuted: matrix_case(f"helpers.rows_unpermuted(x, {PIVOTS})", SOLVE),
     }
 
 
