@@ -10,14 +10,14 @@ that the derivative code can be differentiated again: the derivative of ``digamm
 ``expm``'s Fréchet derivative is the upper right block of the exponential of a block
 matrix (``[[A, E], [0, A]]``).
 
-``scipy.linalg.cho_factor``, ``cho_solve`` and ``scipy.linalg.lu_solve``... are not primitives:
+``scipy.linalg.cho_factor``, ``cho_solve``, ``lu_factor`` and ``lu_solve`` are not primitives:
 :data:`SUBSTITUTES` gives each a definition in Python, which the transform inlines in
 place of the call, as it does a user's function (``cho_solve`` is two triangular solves).
 
 >>> import scipy.special
 >>> from s2s_ad.rules.core import lookup
 >>> lookup(scipy.special.digamma).vjp[0].source
-'g * (scipy.special.polygamma(1, x))'
+'g * scipy.special.polygamma(1, x)'
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ import scipy.special
 import scipy.stats
 
 from ..runtime import scipy_helpers as helpers
+from ..runtime import scipy_lu
 from .core import LINEAR, fixed, nondifferentiable, only, scalar_rule, substitute, template_rule
 from .kinds import SCALAR, always
 from .numpy import NAMES, REDUCE, register_table
 
-namespace = fixed({**NAMES, **vars(helpers), "scipy": scipy})
+HELPERS_SEEN = {k: v for m in (helpers, scipy_lu) for k, v in vars(m).items() if k[0] != "_"}
+namespace = fixed({**NAMES, **HELPERS_SEEN, "scipy": scipy})
 special = scipy.special
 linalg = scipy.linalg
 norm = scipy.stats.norm
@@ -251,13 +253,13 @@ M = _right_solve_upper(
 N = f"(np.tril({_times_unit_lower('g', left=False)}, -1) + np.triu(g @ mT(np.triu(out))))"
 LU_VJP = _right_solve_upper(f"scipy.linalg.solve_triangular(out, {N}, trans=1, {UNIT_LOWER})", 1)
 template_rule(
-    helpers.lu_packed,
+    scipy_lu.lu_packed,
     ("a",),
     jvp=[f"{_times_unit_lower(f'np.tril({M}, -1)', left=True)} + np.triu({M}) @ np.triu(out)"],
     vjp=[f"rows_unpermuted({LU_VJP}, {PIVOTS})"],
     namespace=namespace,
 )
-nondifferentiable(helpers.lu_pivots)
+nondifferentiable(scipy_lu.lu_pivots)
 
 # ------------------------------------------------------------------ definitions in Python
 
@@ -285,7 +287,7 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
 
 def lu_factor(a, overwrite_a=False, check_finite=True):
     """``scipy.linalg.lu_factor``: the packed factors, and the row interchanges."""
-    return helpers.lu_packed(a), helpers.lu_pivots(a)
+    return scipy_lu.lu_packed(a), scipy_lu.lu_pivots(a)
 
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):

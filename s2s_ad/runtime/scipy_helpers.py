@@ -151,30 +151,6 @@ def one_if_none(b: Any) -> Any:
     return 1.0 if b is None else b
 
 
-def lu_packed(a: Any) -> Any:
-    """The packed factors of ``scipy.linalg.lu_factor(a)``: ``L`` below the diagonal (its unit
-    diagonal left out), ``U`` on and above it.
-
-    >>> lu_packed(np.array([[1.0, 2.0], [3.0, 4.0]]))
-    array([[3.        , 4.        ],
-           [0.33333333, 0.66666667]])
-    """
-    import scipy.linalg  # the optional extra: only the SciPy rules call this
-
-    return scipy.linalg.lu_factor(a)[0]
-
-
-def lu_pivots(a: Any) -> Any:
-    """The row interchanges of ``scipy.linalg.lu_factor(a)`` (LAPACK's ``piv``).
-
-    >>> lu_pivots(np.array([[1.0, 2.0], [3.0, 4.0]]))
-    array([1, 1], dtype=int32)
-    """
-    import scipy.linalg
-
-    return scipy.linalg.lu_factor(a)[1]
-
-
 def _permutation(piv: Any) -> np.ndarray:
     """The rows of ``A`` in the order ``P^T A`` has them, from LAPACK's interchanges."""
     order = np.arange(len(piv))

@@ -49,6 +49,7 @@ def cases() -> Dict[Any, Any]:
     import scipy.stats
 
     from s2s_ad.runtime import scipy_helpers as helpers
+    from s2s_ad.runtime import scipy_lu
 
     special, linalg, norm = scipy.special, scipy.linalg, scipy.stats.norm
     well = "x + 3 * np.eye(3)"
@@ -151,10 +152,10 @@ def cases() -> Dict[Any, Any]:
         helpers.block_upper_right: matrix_case("helpers.block_upper_right(x)", SQUARE),
         helpers.upper_right: shaped("helpers.upper_right(x)", (4, 4), (2, 4, 4)),
         helpers.one_if_none: unary("helpers.one_if_none(x)"),
-        helpers.lu_packed: [
-            matrix_case("helpers.lu_packed(x + 3 * np.eye(3))", SQUARE),
+        scipy_lu.lu_packed: [
+            matrix_case("scipy_lu.lu_packed(x + 3 * np.eye(3))", SQUARE),
             # rows interchanged: the pivots move the large entries onto the diagonal
-            matrix_case("helpers.lu_packed(x + 3 * np.eye(3)[[2, 0, 1]])", SQUARE),
+            matrix_case("scipy_lu.lu_packed(x + 3 * np.eye(3)[[2, 0, 1]])", SQUARE),
         ],
         helpers.rows_permuted: matrix_case(f"helpers.rows_permuted(x, {PIVOTS})", SOLVE),
         helpers.rows_unpermuted: matrix_case(f"helpers.rows_unpermuted(x, {PIVOTS})", SOLVE),
@@ -173,6 +174,8 @@ def label(fn: Any) -> str:
     if inspect.ismethod(fn):  # the methods of scipy.stats.norm
         return f"scipy.stats.norm.{fn.__name__}"
     module = getattr(fn, "__module__", None) or "scipy.special"
+    if module == "s2s_ad.runtime.scipy_lu":
+        return f"scipy_lu.{fn.__name__}"
     if module.startswith("s2s_ad"):
         return f"helpers.{fn.__name__}"
     return f"{'.'.join(p for p in module.split('.')[:2] if not p.startswith('_'))}.{fn.__name__}"
@@ -183,8 +186,15 @@ def scalar_output(point: Point) -> bool:
     import scipy
 
     from s2s_ad.runtime import scipy_helpers as helpers
+    from s2s_ad.runtime import scipy_lu
 
-    names = {"np": np, "scipy": scipy, "helpers": helpers, **dict(zip("xyz", point.inputs()))}
+    names = {
+        "np": np,
+        "scipy": scipy,
+        "helpers": helpers,
+        "scipy_lu": scipy_lu,
+        **dict(zip("xyz", point.inputs())),
+    }
     return np.ndim(eval(point.case.expr, names)) == 0
 
 
@@ -202,6 +212,7 @@ if HAS_SCIPY:
             "import scipy.stats",
             "",
             "from s2s_ad.runtime import scipy_helpers as helpers",
+            "from s2s_ad.runtime import scipy_lu",
             "",
         ),
         label=label,
