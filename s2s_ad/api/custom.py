@@ -51,8 +51,15 @@ def transparent(fn: Callable) -> Callable:
     Call it before the first transform that uses ``fn``.
 
     >>> import colorsys
+    >>> import s2s_ad as ad
+    >>> def luma(r, g, b):
+    ...     return colorsys.rgb_to_yiq(r, g, b)[0]
     >>> transparent(colorsys.rgb_to_yiq) is colorsys.rgb_to_yiq
     True
+    >>> round(ad.grad(luma)(0.5, 0.2, 0.3), 6)
+    0.3
+    >>> from s2s_ad.compiler.library import forget_transparent
+    >>> forget_transparent(colorsys.rgb_to_yiq)  # (the doctest puts things back)
     """
     return make_transparent(fn)
 
