@@ -17,7 +17,7 @@ place of the call, as it does a user's function (``cho_solve`` is two triangular
 >>> import scipy.special
 >>> from s2s_ad.rules.core import lookup
 >>> lookup(scipy.special.digamma).vjp[0].source
-'g * scipy.special.polygamma(1, x)'
+'g * like(x, scipy.special.polygamma(1, x))'
 """
 
 from __future__ import annotations
@@ -44,13 +44,14 @@ norm = scipy.stats.norm
 
 # Elementwise functions: the partial derivative per argument (None: not differentiable),
 # with NumPy's names (exp, sqrt, pi) and SciPy's spelled in full.
-SQRT_2PI = "sqrt(2 * pi)"
+SQRT_2PI = "SQRT_2PI"  # Python floats (scipy_helpers): float32 stays float32
 SPECIAL = {
-    special.erf: ("2 / sqrt(pi) * exp(-x ** 2)",),
-    special.erfc: ("-2 / sqrt(pi) * exp(-x ** 2)",),
-    special.erfinv: ("sqrt(pi) / 2 * exp(out ** 2)",),
+    special.erf: ("2 / SQRT_PI * exp(-x ** 2)",),
+    special.erfc: ("-2 / SQRT_PI * exp(-x ** 2)",),
+    special.erfinv: ("SQRT_PI / 2 * exp(out ** 2)",),
     special.gammaln: ("scipy.special.digamma(x)",),
-    special.digamma: ("scipy.special.polygamma(1, x)",),
+    # polygamma gives float64 for float32 (SciPy's own): the partial has x's dtype
+    special.digamma: ("like(x, scipy.special.polygamma(1, x))",),
     special.expit: ("out * (1 - out)",),
     special.logit: ("1 / (x * (1 - x))",),
     special.xlogy: ("log(y)", "x / y"),

@@ -7,11 +7,16 @@ again.  SciPy itself is never imported here: it is an optional extra.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .linalg import mT, onto_triangle, symmetrized
+
+# Python floats, so that float32 stays float32 in the templates that use them
+SQRT_PI = math.sqrt(math.pi)
+SQRT_2PI = math.sqrt(2 * math.pi)
 
 # scipy.linalg's spellings of "solve with the transpose" (trans=1 or 'T'; 'C' is the same for
 # real matrices)

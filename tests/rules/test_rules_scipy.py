@@ -15,13 +15,15 @@ import pytest
 
 pytest.importorskip("scipy", reason="the SciPy rules need the optional extra `scipy`")
 
+import scipy.special  # noqa: E402
+import scipy.stats  # noqa: E402
 from cases_scipy import CASES, TABLE  # noqa: E402
 
 import s2s_ad as ad  # noqa: E402
 from s2s_ad.rules import all_rules  # noqa: E402
 from s2s_ad.rules import scipy as scipy_rules  # noqa: E402
 
-from rule_harness import ARGS, STEP, Point  # noqa: E402
+from rule_harness import ARGS, STEP, Point, like  # noqa: E402
 
 
 def test_every_scipy_rule_has_a_case():
@@ -93,3 +95,54 @@ def test_hessian_vector_product(point: Point, generated: Any) -> None:
     expected = (moved(1.0) - moved(-1.0)) / (2 * STEP)
     ours = ad.hvp(scalar, wrt=i)(*args, v)
     np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6, err_msg=f"d{ARGS[i]}")
+
+
+# ------------------------------------------------------------------ float32
+
+
+# SciPy itself gives float64 results for float32 inputs here: so do their derivatives.
+FLOAT64_IN_SCIPY = (
+    scipy.special.polygamma,
+    scipy.stats.norm.logpdf,
+    scipy.stats.norm.pdf,
+    scipy.stats.norm.cdf,
+    scipy.stats.norm.logcdf,
+)
+
+
+def float32_points() -> list:
+    """Per case, its first shape whose arguments are all arrays, in all its arguments."""
+    result = []
+    for fn in CASES:
+        for k, case in enumerate(TABLE.variants(fn)):
+            arrays = [
+                shape_id
+                for shape_id, shapes in case.shapes.items()
+                if all(isinstance(shape, tuple) and shape for shape in shapes)
+            ]
+            if arrays and fn not in FLOAT64_IN_SCIPY:
+                point = TABLE.point(fn, arrays[0], case.differentiable, k)
+                result.append(pytest.param(point, id=point.id))
+    return result
+
+
+@pytest.mark.parametrize("point", float32_points())
+def test_float32_stays_float32(point: Point, generated: Any) -> None:
+    """float32 arrays in: float32 tangents and cotangents out, close to the float64 ones."""
+    f = point.function(generated)
+    args = point.inputs(np.float32)
+    rng = point.rng()
+    tangents = [like(a, rng) if i in point.wrt else None for i, a in enumerate(args)]
+    out, tangent = ad.jvp(f, args, tangents)
+    if np.asarray(out).dtype == np.float32:  # (a float64 constant in the case makes float64)
+        assert np.asarray(tangent).dtype == np.float32, f"tangent is {np.asarray(tangent).dtype}"
+    _, exact = ad.jvp(
+        f,
+        [np.float64(a) if np.ndim(a) == 0 else a.astype(np.float64) for a in args],
+        [None if t is None else t.astype(np.float64) for t in tangents],
+    )
+    np.testing.assert_allclose(tangent, exact, rtol=2e-3, atol=2e-4)
+    _, pullback = ad.vjp(f, *args, wrt=point.wrt)
+    for i, cotangent in zip(point.wrt, pullback(like(out, rng))):
+        assert np.asarray(cotangent).dtype == np.float32, f"d{ARGS[i]} is {cotangent.dtype}"
+        assert np.shape(cotangent) == np.shape(args[i])
