@@ -22,6 +22,8 @@ place of the call, as it does a user's function (``cho_solve`` is two triangular
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Optional
+
 import numpy as np
 import scipy
 import scipy.linalg
@@ -181,11 +183,10 @@ template_rule(
 # scipy.linalg.solve as np.linalg.solve with the matrix it solves with (the symmetric matrix
 # of one triangle for assume_a="sym", "her" or "pos"; transposed if asked)
 SOLVED = "solved_matrix(a, assume_a, lower, transposed)"
-SOLVE_OPTIONS = ("assume_a", "lower", "transposed")
 SOLVE_FORMS = (None, "gen", "general", "sym", "symmetric", "her", "hermitian", "pos")
 
 
-def _solvable(constants) -> str | None:
+def _solvable(constants: Mapping[str, Any]) -> Optional[str]:
     """Refuses scipy.linalg.solve's banded and triangular forms, and overwriting."""
     for name in ("overwrite_a", "overwrite_b"):
         if constants.get(name, False) is not False:
