@@ -37,12 +37,12 @@ The layer's modules:
 The rules layer imports only the runtime layer, never the compiler.
 """
 
-import importlib.util
-
 from . import control, helpers, linalg, numpy, python, shape_ops  # noqa: F401  (register)
 
-if importlib.util.find_spec("scipy") is not None:  # the optional extra `scipy`
+try:  # the optional extra `scipy`: its rules, whenever SciPy can be imported
     from . import scipy as scipy_rules  # noqa: F401  (register)
+except ImportError:
+    scipy_rules = None
 from .core import (
     ARG_NAMES,
     LINEAR,
