@@ -70,8 +70,13 @@ def library_call_error(fn: Any, written: str, loc: Optional[Loc]) -> TransformEr
         loc,
         f"give it a rule, one function per differentiated argument (autograd's convention): "
         f"`ad.defvjp({name}, lambda {g}, ans, {params}: ...)` for reverse mode and "
-        f"`ad.defjvp({name}, lambda {t}, ans, {params}: ...)` for forward mode; or, if its "
-        f"source is plain Python and NumPy, opt it in with `ad.transparent({name})`",
+        f"`ad.defjvp({name}, lambda {t}, ans, {params}: ...)` for forward mode"
+        + (
+            f"; or, if its source is plain Python and NumPy, opt it in with "
+            f"`ad.transparent({name})`"
+            if inspect.isfunction(fn)
+            else ""
+        ),
     )
 
 

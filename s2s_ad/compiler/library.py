@@ -63,9 +63,10 @@ def is_transparent(fn: Any) -> bool:
 def is_library_function(fn: Any) -> bool:
     """Whether ``fn`` is a Python function of an installed package or of the standard library
     (and not opted in with ``ad.transparent``)."""
-    if not inspect.isfunction(fn) or is_transparent(fn):
+    function = fn.__func__ if inspect.ismethod(fn) else fn  # a bound method: its function
+    if not inspect.isfunction(function) or is_transparent(fn):
         return False
-    return is_library_file(fn.__code__.co_filename)
+    return is_library_file(function.__code__.co_filename)
 
 
 def is_library_file(filename: str) -> bool:
@@ -117,4 +118,4 @@ def public_name(fn: Any) -> Optional[str]:
         prefix = ".".join(parts[:length])
         if getattr(sys.modules.get(prefix), name, None) is fn:
             return f"{prefix}.{name}"
-    return f"{module}.{name}"
+    return None

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
+from s2s_ad import rules
 from s2s_ad.compiler.library import forget_transparent, is_library_file, is_library_function
 
 from control_harness import CASE_FIELDS, MODES, case, check_derivatives
@@ -227,3 +228,23 @@ def test_transparent_opts_a_library_function_in():
 def test_transparent_takes_python_functions_only():
     with pytest.raises(TypeError, match="expects a Python function"):
         ad.transparent(np.sin)
+
+
+def survival_sum(x):
+    return np.sum(scipy.stats.norm.sf(x))
+
+
+def test_a_library_method_is_refused_by_name_and_takes_a_rule():
+    """``scipy.stats.norm.sf`` has no rule: refused by its name; with ad.defvjp/defjvp it is a
+    primitive, though each read of the attribute makes a new method object."""
+    x = np.array([0.3, -1.2])
+    with pytest.raises(ad.TransformError, match=r"no derivative rule for `scipy\.stats\.norm\.sf`"):
+        ad.grad(survival_sum)(x)
+    density = scipy.stats.norm.pdf
+    ad.defvjp(scipy.stats.norm.sf, lambda g, ans, x: -g * density(x))
+    ad.defjvp(scipy.stats.norm.sf, lambda t, ans, x: -t * density(x))
+    try:
+        for mode in MODES:
+            check_derivatives(mode, survival_sum, (x,))
+    finally:
+        rules.unregister(scipy.stats.norm.sf)
