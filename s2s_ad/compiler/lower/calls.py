@@ -61,6 +61,9 @@ class CallLowering(LoweringState):
                 return self.reduction(node, fn, _items_of(arg))
         if fn is divmod and len(node.args) == 2 and not node.keywords:
             return self.divmod_call(node, name)
+        definition = rules.substitute_of(fn)
+        if definition is not None:  # a library function s2s_ad defines in Python
+            return self.inline_function(node, definition, name)
         if self.inlinable(fn):
             return self.inline_function(node, fn, name)
         self.refuse_derivative_call(fn, node)

@@ -38,6 +38,7 @@ import numpy as np
 from ... import rules
 from ...runtime.schedules import CHECKPOINT_MARK
 from .. import ir, nested
+from ..library import is_library_function, is_transparent
 from ..parse import InlinedResolver, dotted_name, parse
 from .state import LoweringState, defined_function
 
@@ -287,7 +288,10 @@ def is_user_code(fn: Any) -> bool:
         inspect.isfunction(fn)
         and rules.lookup(fn) is None
         and not rules.is_nondifferentiable(fn)
-        and not LoweringState.is_library_call_of(fn)
+        and (
+            is_transparent(fn)
+            or not (LoweringState.is_library_call_of(fn) or is_library_function(fn))
+        )
     )
 
 
