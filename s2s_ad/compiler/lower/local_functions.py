@@ -153,8 +153,8 @@ class LocalFunctionLowering(LoweringState):
         self.body.extend(block)
         return result
 
-    def function_value(self, local: nested.LocalFunction, node: gast.AST) -> ir.Const:
-        """A local function passed on as a value: the Python function itself."""
+    def constant_defaults(self, local: nested.LocalFunction) -> tuple:
+        """The values of a local function's defaults, which must be constants."""
         defaults = []
         for param, default in local.default_nodes:
             value = local.defaults.get(param) or self.expression(default)
@@ -166,6 +166,11 @@ class LocalFunctionLowering(LoweringState):
                     "",
                 )
             defaults.append(value.value)
+        return tuple(defaults)
+
+    def function_value(self, local: nested.LocalFunction, node: gast.AST) -> ir.Const:
+        """A local function passed on as a value: the Python function itself."""
+        defaults = self.constant_defaults(local)
         line = self.parsed.loc(local.node).lineno
         fn, missing = nested.function_object(
             self.parsed.fn, local, line, self.parsed.resolver.cells, tuple(defaults)
