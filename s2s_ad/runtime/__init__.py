@@ -266,6 +266,24 @@ def last(v: Any, rest: Any) -> Any:
     return v[-1]
 
 
+def as_tuple(items: Any) -> tuple:
+    """``tuple(items)`` of a list built item by item (``tuple(x for x in xs)``).
+
+    >>> as_tuple([1.0, 2.0])
+    (1.0, 2.0)
+    """
+    return tuple(items)
+
+
+def keys_of(mapping: Any) -> list:
+    """The keys of a dict, in order: what ``for k, v in d.items()`` walks (a constant).
+
+    >>> keys_of({"W0": 1.0, "b0": 2.0})
+    ['W0', 'b0']
+    """
+    return list(mapping.keys())
+
+
 def make_dict(**items: Any) -> dict:
     """``{'k': v, ...}`` (string keys)."""
     return items

@@ -11,7 +11,6 @@ local functions are inlined (see ``local_functions.py``).
 from __future__ import annotations
 
 import ast
-import copy
 import inspect
 import operator
 from typing import Any, Optional
@@ -25,6 +24,7 @@ from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir, nested
 from ..errors import TransformError
 from ..parse import dotted_name, parse
+from .containers import locate
 from .inlining import FunctionArgument
 from .state import UNSUPPORTED, LoweringState
 
@@ -59,6 +59,8 @@ class CallLowering(LoweringState):
                 return self.reduction(node, fn, arg)
             if fn is not sum:  # min(xs): a loop over the items
                 return self.reduction(node, fn, _items_of(arg))
+        if fn in (list, tuple, dict):
+            return self.container_call(node, fn, name)
         if fn is divmod and len(node.args) == 2 and not node.keywords:
             return self.divmod_call(node, name)
         if self.inlinable(fn):
@@ -179,7 +181,7 @@ class CallLowering(LoweringState):
         append = gast.Attribute(node.func.value, "append", gast.Load())
         step = gast.Expr(gast.Call(append, [_name(item)], []))
         loop = gast.For(_name(item, gast.Store()), node.args[0], [step], [], None)
-        _locate(loop, node)
+        locate(loop, node)
         self.block([loop])
         return ir.Const(None)
 
@@ -200,7 +202,7 @@ class CallLowering(LoweringState):
         generator, an ``if`` per condition) and lowered like user code, so
         both modes see an ordinary loop; its variables get fresh names.
         """
-        comp = _fresh_comprehension(comp, self)
+        comp = self.fresh_comprehension(comp)
         total = self.names.claim("total" if fn is sum else "best")
         self.mutable.add(total)
         if fn is sum:
@@ -225,7 +227,7 @@ class CallLowering(LoweringState):
             body = [gast.For(generator.target, generator.iter, body, [], None)]
         statements = [_assign(total, init)] + body
         for stmt in statements:
-            _locate(stmt, node)
+            locate(stmt, node)
         self.block(statements)
         return ir.Var(total)
 
@@ -290,33 +292,8 @@ def _assign(name: str, value: gast.expr) -> gast.Assign:
     return gast.Assign([_name(name, gast.Store())], value, None)
 
 
-def _locate(tree: gast.AST, where: gast.AST) -> None:
-    """Give synthesized nodes the position of the user's expression they stand for."""
-    for node in gast.walk(tree):
-        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-            if hasattr(node, "_attributes") and attr in node._attributes:
-                if getattr(node, attr, None) is None:
-                    setattr(node, attr, getattr(where, attr, None))
-
-
 def _items_of(arg: gast.expr) -> gast.GeneratorExp:
     """``min(xs)`` as ``min(v for v in xs)``."""
     item = "_item"
     generator = gast.comprehension(_name(item, gast.Store()), arg, [], 0)
     return gast.GeneratorExp(_name(item), [generator])
-
-
-def _fresh_comprehension(comp: gast.AST, lowerer: LoweringState) -> gast.AST:
-    """A copy of a comprehension whose variables have fresh, mutable names."""
-    comp = copy.deepcopy(comp)
-    renames = {}
-    for generator in comp.generators:
-        for node in gast.walk(generator.target):
-            if isinstance(node, gast.Name):
-                renames.setdefault(node.id, lowerer.names.claim(node.id))
-    for node in gast.walk(comp):
-        if isinstance(node, gast.Name) and node.id in renames:
-            node.id = renames[node.id]
-    lowerer.mutable.update(renames.values())
-    lowerer.locals.update(renames.values())
-    return comp

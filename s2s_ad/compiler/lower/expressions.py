@@ -17,6 +17,7 @@ from ... import runtime
 from ...rules.numpy import ARRAY_ATTRIBUTES
 from .. import ir, nested
 from ..parse import NOT_FOUND, dotted_name
+from .containers import COMPREHENSIONS
 from .state import LoweringState, unsupported_message, unsupported_operator
 
 BINARY = {
@@ -58,6 +59,9 @@ class ExpressionLowering(LoweringState):
         if isinstance(node, gast.Attribute):
             return self.attribute(node)
         if isinstance(node, gast.BinOp):
+            joined = self.sequence_arithmetic(node, keep)  # `xs + [x]`, `[0.0] * n`
+            if joined is not None:
+                return joined
             fn = BINARY.get(type(node.op))
             if fn is None:
                 raise self.error(unsupported_operator(node.op), node)
@@ -94,6 +98,8 @@ class ExpressionLowering(LoweringState):
             return self.emit(ir.Call(maker, items), node, keep)
         if isinstance(node, gast.Dict):
             return self.dict_display(node, keep)
+        if isinstance(node, COMPREHENSIONS):  # a generator only where a call takes it
+            return self.comprehension(node, keep)
         if isinstance(node, gast.NamedExpr):  # `(y := value)`: bind y, and give the value
             return self.assign(node.target, self.expression(node.value), node)
         if isinstance(node, gast.JoinedStr):

@@ -36,9 +36,8 @@ UNSUPPORTED = {
     gast.Nonlocal: "`nonlocal` declarations are not supported",
     gast.AsyncFunctionDef: "`async def` cannot be differentiated",
     gast.ClassDef: "class definitions inside a differentiated function are not supported",
-    gast.ListComp: "list comprehensions are supported only inside sum, min and max",
-    gast.GeneratorExp: "generator expressions are supported only inside sum, min and max",
-    gast.DictComp: "dict comprehensions are not supported yet",
+    gast.GeneratorExp: "a generator expression is supported only as the argument of a call "
+    "(`sum(...)`, `np.stack(...)`, `list(...)`), not stored or returned",
     gast.SetComp: "set comprehensions are not supported yet",
     gast.Set: "set displays are not supported",
     gast.Starred: "star arguments (`*args`) are not supported",
@@ -61,6 +60,9 @@ HINTS = {
     gast.AsyncFunctionDef: "write a plain `def`",
     gast.AsyncFor: "write a plain `for` loop",
     gast.Await: "compute the value before calling the differentiated function",
+    gast.GeneratorExp: "write a list comprehension `[...]` instead",
+    gast.SetComp: "build a list (a list comprehension `[...]`) instead",
+    gast.Set: "use a list or a tuple instead",
 }
 REWRITE_HINT = (
     "rewrite this line with arithmetic, math and NumPy calls, or move it into a "
@@ -159,13 +161,11 @@ class LoweringState:
 
     def refuse_unsupported(self, function: gast.FunctionDef) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
-        reduced = {
-            id(node.args[0])
+        reduced = {  # generators handed straight to a call: built as lists
+            id(arg)
             for node in _walk_inlined(function)
             if isinstance(node, gast.Call)
-            and len(node.args) == 1
-            and not node.keywords
-            and any(self.callee_of(node) is fn for fn in (sum, min, max))
+            for arg in node.args
         }
         for node in gast.walk(function):  # also inside nested functions: a clearer message
             if isinstance(node, (gast.Global, gast.Nonlocal)):
