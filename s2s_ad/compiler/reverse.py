@@ -66,7 +66,7 @@ class Reverse(ControlFlowReversal):
         self.pullbacks: Pullbacks = {}
         self.checkpointed: Dict[int, checkpoint.Loop] = {}  # ad.checkpointed loops, by id
         varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt)
-        body = lists_as_values(body, varied, containers_built(body), low.names)
+        body = lists_as_values(body, varied, low.names)
         body = call_vjps(body, varied, low, self.pullbacks)
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
@@ -514,7 +514,7 @@ def call_vjps(
 
 
 def lists_as_values(
-    body: List[ir.Stmt], varied: Set[ir.Var], containers: Set[ir.Var], names: ir.Names
+    body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names
 ) -> List[ir.Stmt]:
     """``xs.append(v)`` / ``v = xs.pop()`` on a list of varied values, written as new values.
 
@@ -526,15 +526,6 @@ def lists_as_values(
     out: List[ir.Stmt] = []
     for stmt in body:
         if isinstance(stmt, ir.Push) and stmt.stack in varied:
-            if stmt.value in containers and stmt.value in varied:
-                raise TransformError(
-                    "`.append()` of a list of varied values onto another list (a list of "
-                    "lists; the stack of a gradient of code that appends) is not supported "
-                    "in reverse mode yet",
-                    stmt.loc,
-                    "use forward-over-reverse: ad.hessian(f), ad.hvp(f), or "
-                    "ad.jvp / ad.jacobian(..., mode='forward') of ad.grad(f)",
-                )
             grown = ir.Call(runtime.appended, (stmt.stack, stmt.value))
             out.extend(_rebound(stmt.stack, grown, names, stmt.loc))
         elif isinstance(stmt, ir.Pop) and stmt.stack in varied:
@@ -546,7 +537,7 @@ def lists_as_values(
             blocks = ir.blocks_of(stmt)
             if blocks:
                 stmt = ir.with_blocks(
-                    stmt, tuple(lists_as_values(b, varied, containers, names) for b in blocks)
+                    stmt, tuple(lists_as_values(b, varied, names) for b in blocks)
                 )
             out.append(stmt)
     return out
