@@ -26,7 +26,7 @@ from ..errors import TransformError
 from ..parse import dotted_name, parse
 from .containers import locate
 from .inlining import FunctionArgument
-from .state import UNSUPPORTED, LoweringState
+from .state import LoweringState
 
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
 _UNPACKED_METHODS = {"reshape", "transpose"}
@@ -131,16 +131,16 @@ class CallLowering(LoweringState):
         """
         args = []
         for arg in node.args:
-            if isinstance(arg, gast.Starred):
-                raise self.error(UNSUPPORTED[gast.Starred], arg, "pass the arguments one by one")
-            args.append(self.argument(arg, functions))
+            if isinstance(arg, gast.Starred):  # `g(*xs)`: the items of a known container
+                args.extend(self.spread(arg.value, tuple, node))
+            else:
+                args.append(self.argument(arg, functions))
         kwargs = []
         for kw in node.keywords:
-            if kw.arg is None:
-                raise self.error(
-                    "`**kwargs` in calls is not supported", node, "pass keyword arguments by name"
-                )
-            kwargs.append((kw.arg, self.argument(kw.value, functions)))
+            if kw.arg is None:  # `g(**d)`
+                kwargs.extend(self.spread(kw.value, dict, node).items())
+            else:
+                kwargs.append((kw.arg, self.argument(kw.value, functions)))
         return args, kwargs
 
     def argument(self, node: gast.expr, functions: bool) -> ir.Atom:

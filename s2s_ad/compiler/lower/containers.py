@@ -101,6 +101,39 @@ class ContainerLowering(LoweringState):
         self.env[name] = atom
         return _name(name)
 
+    # ------------------------------------------------------------ *args and **kwargs
+
+    def known(self, atom: ir.Atom, items: Any) -> ir.Atom:
+        """``atom``, a tuple, list or dict whose items are the atoms ``items``."""
+        if not (isinstance(atom, ir.Var) and atom.name in self.mutable):
+            self.known_items[atom] = items
+        return atom
+
+    def packed(self, value: Any, node: gast.AST) -> ir.Atom:
+        """What an inlined helper's ``*args`` (a tuple of atoms) or ``**kwargs`` (a dict
+        of atoms) is bound to: the tuple or dict built from them."""
+        if isinstance(value, dict):
+            call = ir.Call(runtime.make_dict, (), tuple(value.items()))
+        else:
+            call = ir.Call(runtime.make_tuple, tuple(value))
+        return self.known(self.emit(call, node), value)
+
+    def spread(self, node: gast.expr, what: type, call: gast.Call) -> Any:
+        """The atoms ``*xs`` (``what`` is tuple) or ``**d`` (dict) passes to a call, from a
+        container whose items are known where the call is lowered."""
+        items = self.known_items.get(self.expression(node))
+        if isinstance(items, dict) if what is dict else isinstance(items, (tuple, list)):
+            return items
+        spelled = "*" if what is tuple else "**"
+        raise self.error(
+            f"`{spelled}{self.parsed.segment(node)}` in a call needs a "
+            f"{'tuple or list' if what is tuple else 'dict'} whose items are known where the "
+            "function is transformed (a display, or the "
+            f"`{spelled}{'args' if what is tuple else 'kwargs'}` of a helper)",
+            call,
+            "pass the arguments one by one",
+        )
+
     # ------------------------------------------------------------ constructors
 
     def container_call(self, node: gast.Call, fn: Any, keep: Optional[str]) -> ir.Atom:

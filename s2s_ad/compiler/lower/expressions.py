@@ -95,7 +95,7 @@ class ExpressionLowering(LoweringState):
         if isinstance(node, (gast.Tuple, gast.List)):
             items = tuple(self.expression(e) for e in node.elts)
             maker = runtime.make_tuple if isinstance(node, gast.Tuple) else runtime.make_list
-            return self.emit(ir.Call(maker, items), node, keep)
+            return self.known(self.emit(ir.Call(maker, items), node, keep), items)
         if isinstance(node, gast.Dict):
             return self.dict_display(node, keep)
         if isinstance(node, COMPREHENSIONS):  # a generator only where a call takes it
@@ -154,7 +154,7 @@ class ExpressionLowering(LoweringState):
                     "only dict displays with string keys are supported", key or node, ""
                 )
             items.append((key.value, self.expression(value)))
-        return self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep)
+        return self.known(self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep), dict(items))
 
     def compare(self, node: gast.Compare, keep: Optional[str]) -> ir.Atom:
         """``a < b <= c`` is ``a < b and b <= c`` with ``b`` evaluated once."""

@@ -40,7 +40,7 @@ UNSUPPORTED = {
     "(`sum(...)`, `np.stack(...)`, `list(...)`), not stored or returned",
     gast.SetComp: "set comprehensions are not supported yet",
     gast.Set: "set displays are not supported",
-    gast.Starred: "star arguments (`*args`) are not supported",
+    gast.Starred: "star unpacking (`*xs`) is supported only in the arguments of a call",
     gast.Delete: "`del` is not supported in differentiated code",
     gast.Import: "imports inside a differentiated function are not supported",
     gast.Match: "`match` statements are not supported",
@@ -135,6 +135,9 @@ class LoweringState:
         self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
         # the sequences the `for` loops around the current statement walk: (names, atom)
         self.loop_sequences: List[tuple] = []
+        # tuples, lists and dicts whose items are known atoms (displays, a helper's *args):
+        # what `g(*xs)` and `g(**kw)` expand to
+        self.known_items: Dict[ir.Atom, Any] = {}
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.
@@ -161,7 +164,7 @@ class LoweringState:
 
     def refuse_unsupported(self, function: gast.FunctionDef) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
-        reduced = {  # generators handed straight to a call: built as lists
+        reduced = {  # generators handed straight to a call (built as lists), and `g(*xs)`
             id(arg)
             for node in _walk_inlined(function)
             if isinstance(node, gast.Call)
@@ -245,14 +248,11 @@ class LoweringState:
 
 
 def _params(parsed: Parsed) -> List[ir.Param]:
+    """The parameters in the order the emitted code takes them: ``*args`` (a tuple) and
+    ``**kwargs`` (a dict) last, as :class:`~s2s_ad.compiler.signatures.Binding` passes them."""
     args = parsed.node.args
-    if args.vararg is not None or args.kwarg is not None:
-        raise TransformError(
-            "functions with *args or **kwargs cannot be differentiated yet",
-            parsed.loc(args.vararg or args.kwarg),
-            "list the parameters explicitly",
-        )
     every = list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+    every += [arg for arg in (args.vararg, args.kwarg) if arg is not None]
     return [ir.Param(arg.id) for arg in every]
 
 
