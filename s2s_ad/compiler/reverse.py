@@ -42,6 +42,15 @@ from .stacks import Stacks
 # the adjoint sweep), the VJP, and the arguments it differentiates.
 # Helpers whose results are lists built as values (reverse mode's ``xs.append(v)``)
 LIST_BUILDERS = (runtime.appended, runtime.initial)
+# Calls whose result is a container when their first argument is one (a dict built by
+# item writes, and its derivatives in the emitted gradient)
+CONTAINER_KEEPERS = (
+    runtime.updated,
+    runtime.cleared,
+    runtime.zeros_like,
+    runtime.copy_of,
+    runtime.add_at,
+)
 
 Pullbacks = Dict[int, Tuple[Optional[ir.Var], Callee, Sequence]]
 
@@ -567,6 +576,8 @@ def _builds_container(value: ir.Expr, found: Set[ir.Var]) -> bool:
         return True
     if value.fn is runtime.sum_vjp:  # the cotangent of a list's items
         return value.args[1] in found
+    if value.fn in CONTAINER_KEEPERS:
+        return value.args[0] in found
     index = value.args[1] if value.fn is operator.getitem else None
     return isinstance(index, ir.Const) and isinstance(index.value, slice) and value.args[0] in found
 
