@@ -27,8 +27,9 @@ def unbroadcast(g: Any, x: Any) -> Any:
             return g
     elif isinstance(x, (list, tuple)):
         raise TypeError(
-            "`+` on lists or tuples joins them, and s2s_ad does not differentiate "
-            "through that yet: build the list by index (`ys[i] = ...`) instead"
+            "`+` on lists or tuples joins them, which s2s_ad follows only where an operand "
+            "is surely a list where the function is transformed: write `list(xs) + ys` "
+            "(or `tuple(xs) + ys`)"
         )
     shape = np.shape(x)
     if np.shape(g) != shape:
