@@ -522,9 +522,7 @@ def call_vjps(
     return out
 
 
-def lists_as_values(
-    body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names
-) -> List[ir.Stmt]:
+def lists_as_values(body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names) -> List[ir.Stmt]:
     """``xs.append(v)`` / ``v = xs.pop()`` on a list of varied values, written as new values.
 
     ``t = appended(xs, v); xs = t``; ``v = xs[-1]``, then ``t = xs[:-1]; xs = t``: the

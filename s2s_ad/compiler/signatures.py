@@ -240,7 +240,11 @@ class Binding:
         return tuple(positional[:count])
 
     def positional_parameters(self) -> Tuple[str, ...]:
-        """The named parameters a call's positional arguments go to, in order."""
+        """The named parameters a call's positional arguments go to, in order.
+
+        >>> Binding.of(lambda a, b=1.0, *xs, k: a, "grad").positional_parameters()
+        ('a', 'b')
+        """
         kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         return tuple(p.name for p in self.signature.parameters.values() if p.kind in kinds)
 

@@ -51,6 +51,11 @@ def filtered_comprehension(x):
     return sum(positive) * x[2]
 
 
+def shadowing_comprehension(x):
+    # the outermost iterable is read in the enclosing scope, before `x` names an item
+    return sum([x**3 for x in x])
+
+
 def zipped_comprehension(x):
     weights = [1.0, 2.0, 3.0]
     return sum([w * v**3 for v, w in zip(x, weights)])
@@ -103,7 +108,8 @@ def repeated_lists(x):
     for i in range(3):
         a[i] = x[i] ** 2
     b = 2 * [x[0]]
-    return sum(a) * b[1] + np.sum(np.array([x[1]] * 2) ** 3)
+    b *= 2
+    return sum(a) * b[3] + np.sum(np.array([x[1]] * 2) ** 3) + len(b)
 
 
 def statistics_of_scalars(x):
@@ -123,6 +129,7 @@ PROGRAMS = [
     concatenated_comprehension,
     nested_comprehension,
     filtered_comprehension,
+    shadowing_comprehension,
     zipped_comprehension,
     enumerated_generator,
     dict_comprehension,
@@ -177,7 +184,10 @@ def test_a_comprehension_keeps_user_names_and_lines_in_the_trace():
 def init_params(sizes, seed=0):
     rng = np.random.default_rng(seed)
     return {
-        **{f"W{i}": rng.normal(size=(m, n)) / np.sqrt(m) for i, (m, n) in enumerate(zip(sizes, sizes[1:]))},
+        **{
+            f"W{i}": rng.normal(size=(m, n)) / np.sqrt(m)
+            for i, (m, n) in enumerate(zip(sizes, sizes[1:]))
+        },
         **{f"b{i}": np.zeros(n) for i, n in enumerate(sizes[1:])},
     }
 

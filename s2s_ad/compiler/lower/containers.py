@@ -68,9 +68,12 @@ class ContainerLowering(LoweringState):
             for node in gast.walk(generator.target):
                 if isinstance(node, gast.Name):
                     renames.setdefault(node.id, self.names.claim(node.id))
+        outermost = comp.generators[0].iter  # evaluated in the enclosing scope, as in Python
+        comp.generators[0].iter = gast.Constant(None, None)
         for node in gast.walk(comp):
             if isinstance(node, gast.Name) and node.id in renames:
                 node.id = renames[node.id]
+        comp.generators[0].iter = outermost
         self.mutable.update(renames.values())
         self.locals.update(renames.values())
         return comp
@@ -187,7 +190,9 @@ class ContainerLowering(LoweringState):
                 continue
             step = copy.deepcopy(write)
             if _pairs(source):  # dict(zip(keys, values)), dict(d.items()), dict([(k, v)])
-                pair = gast.Tuple([_name(key, gast.Store()), _name(value, gast.Store())], gast.Store())
+                pair = gast.Tuple(
+                    [_name(key, gast.Store()), _name(value, gast.Store())], gast.Store()
+                )
                 step.value = _name(value)
                 statements.append(gast.For(pair, source, [step], [], None))
             else:  # dict(mapping), dict(**mapping)
@@ -212,31 +217,35 @@ class ContainerLowering(LoweringState):
 
     def sequence_names(self) -> set:
         """The local names every assignment of which binds a list or tuple."""
-        known = getattr(self, "_sequence_names", None)
-        if known is not None:
-            return known
-        bindings: Dict[str, List[gast.expr]] = {}
+        if self.sequences_found is not None:
+            return self.sequences_found
+        bindings: Dict[str, List[Optional[gast.expr]]] = {}
+        seen = set()
         for stmt in gast.walk(self.node):
             if isinstance(stmt, gast.Assign):
                 for target in stmt.targets:
                     if isinstance(target, gast.Name):
                         bindings.setdefault(target.id, []).append(stmt.value)
+                        seen.add(id(target))
             elif isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
-                joined = gast.BinOp(stmt.target, stmt.op, stmt.value)
-                bindings.setdefault(stmt.target.id, []).append(joined)
-            elif isinstance(stmt, gast.For) and isinstance(stmt.target, gast.Name):
-                bindings.setdefault(stmt.target.id, []).append(None)
-        self._sequence_names: set = set()
+                # `ys += [x]`, `ys *= 2` keep a list a list; other updates make a number
+                joins = isinstance(stmt.op, (gast.Add, gast.Mult))
+                bindings.setdefault(stmt.target.id, []).append(stmt.target if joins else None)
+                seen.add(id(stmt.target))
+        for node in gast.walk(self.node):  # bound otherwise: a loop, unpacking, a parameter
+            if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
+                if id(node) not in seen:
+                    bindings.setdefault(node.id, []).append(None)
+        # the largest set of names whose every binding is a list, given that set
+        self.sequences_found = found = {n for n, values in bindings.items() if None not in values}
         changed = True
         while changed:
             changed = False
-            for name, values in bindings.items():
-                if name in self._sequence_names or None in values:
-                    continue
-                if all(self.is_sequence(v) for v in values):
-                    self._sequence_names.add(name)
+            for name in sorted(found):
+                if not all(self.is_sequence(v) for v in bindings[name]):
+                    found.discard(name)
                     changed = True
-        return self._sequence_names
+        return found
 
     def sequence_arithmetic(self, node: gast.BinOp, keep: Optional[str]) -> Optional[ir.Atom]:
         """``xs + ys`` and ``xs * n`` on lists or tuples, or None for arithmetic on numbers."""
@@ -337,7 +346,13 @@ def _call(name: str, *args: gast.expr) -> gast.Call:
 
 
 def locate(tree: gast.AST, where: gast.AST) -> None:
-    """Give synthesized nodes the position of the user's expression they stand for."""
+    """Give synthesized nodes the position of the user's expression they stand for.
+
+    >>> where = gast.parse("y = x").body[0]
+    >>> made = gast.Pass()
+    >>> locate(made, where); made.lineno
+    1
+    """
     for node in gast.walk(tree):
         for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
             if hasattr(node, "_attributes") and attr in node._attributes:

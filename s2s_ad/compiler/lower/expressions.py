@@ -154,7 +154,9 @@ class ExpressionLowering(LoweringState):
                     "only dict displays with string keys are supported", key or node, ""
                 )
             items.append((key.value, self.expression(value)))
-        return self.known(self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep), dict(items))
+        return self.known(
+            self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep), dict(items)
+        )
 
     def compare(self, node: gast.Compare, keep: Optional[str]) -> ir.Atom:
         """``a < b <= c`` is ``a < b and b <= c`` with ``b`` evaluated once."""

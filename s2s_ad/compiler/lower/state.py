@@ -138,6 +138,7 @@ class LoweringState:
         # tuples, lists and dicts whose items are known atoms (displays, a helper's *args):
         # what `g(*xs)` and `g(**kw)` expand to
         self.known_items: Dict[ir.Atom, Any] = {}
+        self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.

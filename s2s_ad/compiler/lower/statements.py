@@ -284,7 +284,9 @@ class StatementLowering(LoweringState):
             raise self.error(unsupported_operator(node.op), node)
         note = self.parsed.segment(node)
         target = node.target
-        if isinstance(target, gast.Name) and self.is_sequence(gast.BinOp(target, node.op, node.value)):
+        if isinstance(target, gast.Name) and self.is_sequence(
+            gast.BinOp(target, node.op, node.value)
+        ):
             joined = gast.copy_location(gast.BinOp(_load(target), node.op, node.value), node)
             self.statement(gast.copy_location(gast.Assign([target], joined, None), node))
             return
