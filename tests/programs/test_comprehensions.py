@@ -262,6 +262,14 @@ def args_helper_program(x, y):
     return squares(x, y, x * y) + forwarded(*pair, **options) + squares(*[np.sin(x)])
 
 
+def local_varargs(x, y):
+    def scaled_sum(*terms, scale=1.0):
+        return scale * sum(t * t for t in terms)
+
+    combine = lambda *ts: ts[0] * ts[-1]  # noqa: E731
+    return scaled_sum(x, np.sin(y), scale=y) + combine(x, y, 2.0)
+
+
 def star_args(*xs):
     return xs[0] * xs[1] ** 2 + np.sin(xs[2])
 
@@ -273,6 +281,11 @@ def mixed_signature(a, *xs, scale=2.0, **named):
 @pytest.mark.parametrize("mode", MODES)
 def test_args_helper_program(mode):
     check_derivatives(mode, args_helper_program, (0.7, -1.3), wrt=(0, 1))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_local_functions_with_varargs(mode):
+    check_derivatives(mode, local_varargs, (0.7, -1.3), wrt=(0, 1))
 
 
 def test_args_helper_hvp():
