@@ -112,6 +112,11 @@ def repeated_lists(x):
     return sum(a) * b[3] + np.sum(np.array([x[1]] * 2) ** 3) + len(b)
 
 
+def starred_min_max(x):
+    pair = (x[0] * x[1], np.sin(x[2]))
+    return max(*pair) * min(*[x[0], x[1] ** 2]) + squares(*pair)
+
+
 def statistics_of_scalars(x):
     ys = [x[i] * x[(i + 1) % 3] for i in range(3)]
     return np.mean(ys) + np.std(ys) * np.var(ys)
@@ -138,6 +143,7 @@ PROGRAMS = [
     constructors,
     joined_lists,
     repeated_lists,
+    starred_min_max,
     statistics_of_scalars,
     statistics_of_arrays,
 ]

@@ -51,9 +51,15 @@ class CallLowering(LoweringState):
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
         self.refuse_parameter_writes(fn)
-        if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
-            return self.min_max(node, fn)
-        if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:
+        starred = any(isinstance(a, gast.Starred) for a in node.args)
+        plain = not node.keywords and not starred
+        if fn in (min, max) and len(node.args) >= 2 and plain:
+            return self.min_max(node, fn, [self.expression(a) for a in node.args])
+        if fn in (min, max) and starred and not node.keywords:  # `max(*pair)`
+            values = self.call_arguments(node)[0]
+            if len(values) >= 2:
+                return self.min_max(node, fn, values)
+        if fn in (sum, min, max) and len(node.args) == 1 and plain:
             arg = node.args[0]
             if isinstance(arg, (gast.GeneratorExp, gast.ListComp)):
                 return self.reduction(node, fn, arg)
@@ -231,11 +237,11 @@ class CallLowering(LoweringState):
         self.block(statements)
         return ir.Var(total)
 
-    def min_max(self, node: gast.Call, fn: Any) -> ir.Atom:
-        """``min(a, b, ...)``: a branch per argument, so the derivative is the chosen one's."""
+    def min_max(self, node: gast.Call, fn: Any, values: list) -> ir.Atom:
+        """``min(a, b, ...)`` of the atoms ``values``: a branch per argument, so the
+        derivative is the chosen one's."""
         better = operator.lt if fn is min else operator.gt
         loc = self.parsed.loc(node)
-        values = [self.expression(a) for a in node.args]
         var = self.names.temp()
         self.body.append(ir.Assign(var, values[0], loc, self.parsed.segment(node)))
         for value in values[1:]:

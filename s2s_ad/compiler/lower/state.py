@@ -170,6 +170,7 @@ class LoweringState:
             for node in _walk_inlined(function)
             if isinstance(node, gast.Call)
             for arg in node.args
+            if isinstance(arg, (gast.GeneratorExp, gast.Starred))
         }
         for node in gast.walk(function):  # also inside nested functions: a clearer message
             if isinstance(node, (gast.Global, gast.Nonlocal)):
