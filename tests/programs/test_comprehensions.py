@@ -356,6 +356,12 @@ def unknown_star_args(*xs):
     return squares(*xs)
 
 
+def spread_of_an_appended_list(x):
+    xs = [x[0], x[1]]
+    xs.append(x[2])  # its items are no longer those of the display
+    return squares(*xs)
+
+
 def starred_in_a_display(x):
     ys = [*x, 1.0]
     return ys[0]
@@ -365,6 +371,7 @@ REFUSED = [
     (set_comprehension, "set comprehensions are not supported", "{v for v in x}"),
     (stored_generator, "generator expression is supported only as the argument of a call", "("),
     (unknown_star_args, "`*xs` in a call needs a tuple or list whose items are known", "*xs"),
+    (spread_of_an_appended_list, "`*xs` in a call needs a tuple or list", "*xs"),
     (starred_in_a_display, "star unpacking (`*xs`) is supported only in the arguments", "[*x"),
 ]
 

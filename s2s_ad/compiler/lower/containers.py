@@ -107,8 +107,18 @@ class ContainerLowering(LoweringState):
     # ------------------------------------------------------------ *args and **kwargs
 
     def known(self, atom: ir.Atom, items: Any) -> ir.Atom:
-        """``atom``, a tuple, list or dict whose items are the atoms ``items``."""
-        if not (isinstance(atom, ir.Var) and atom.name in self.mutable):
+        """``atom``, a tuple, list or dict whose items are the atoms ``items`` (unless a
+        variable that is rebound, or whose methods may change it: ``xs.append(v)``)."""
+        if self.method_receivers is None:
+            self.method_receivers = {
+                node.func.value.id
+                for node in gast.walk(self.node)
+                if isinstance(node, gast.Call)
+                and isinstance(node.func, gast.Attribute)
+                and isinstance(node.func.value, gast.Name)
+            }
+        changes = self.mutable | self.method_receivers
+        if not (isinstance(atom, ir.Var) and atom.name in changes):
             self.known_items[atom] = items
         return atom
 

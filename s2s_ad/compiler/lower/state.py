@@ -139,6 +139,7 @@ class LoweringState:
         # what `g(*xs)` and `g(**kw)` expand to
         self.known_items: Dict[ir.Atom, Any] = {}
         self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
+        self.method_receivers: Optional[set] = None  # names whose methods are called
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.
