@@ -117,6 +117,13 @@ def starred_min_max(x):
     return max(*pair) * min(*[x[0], x[1] ** 2]) + squares(*pair)
 
 
+def starred_displays(x):
+    head = [x[0], x[1]]
+    ys = [*head, x[2] ** 2, *[np.sin(v) for v in x]]
+    both = (*ys, *head)
+    return sum(ys) * both[-1]
+
+
 def statistics_of_scalars(x):
     ys = [x[i] * x[(i + 1) % 3] for i in range(3)]
     return np.mean(ys) + np.std(ys) * np.var(ys)
@@ -144,6 +151,7 @@ PROGRAMS = [
     joined_lists,
     repeated_lists,
     starred_min_max,
+    starred_displays,
     statistics_of_scalars,
     statistics_of_arrays,
 ]
@@ -362,9 +370,9 @@ def spread_of_an_appended_list(x):
     return squares(*xs)
 
 
-def starred_in_a_display(x):
-    ys = [*x, 1.0]
-    return ys[0]
+def starred_assignment(x):
+    first, *rest = x
+    return first * rest[0]
 
 
 REFUSED = [
@@ -372,7 +380,7 @@ REFUSED = [
     (stored_generator, "generator expression is supported only as the argument of a call", "("),
     (unknown_star_args, "`*xs` in a call needs a tuple or list whose items are known", "*xs"),
     (spread_of_an_appended_list, "`*xs` in a call needs a tuple or list", "*xs"),
-    (starred_in_a_display, "star unpacking (`*xs`) is supported only in the arguments", "[*x"),
+    (starred_assignment, "star unpacking (`*xs`) is supported only in calls", "*rest"),
 ]
 
 

@@ -441,7 +441,7 @@ REFUSED = {
     "stored generator": ("z = (x for k in 'ab')  # refused", "generator expression"),
     "set display": ("z = {x}  # refused", "set displays"),
     "starred call": ("z = max(*x)  # refused", "needs a tuple or list whose items are known"),
-    "starred display": ("z = [*x]  # refused", "star unpacking"),
+    "starred assignment": ("z, *rest = x  # refused", "star unpacking"),
     "global in a nested def": ("def g():\n        global SCALE  # refused", "`global`"),
     "nonlocal": (
         "y = x\n    def g():\n        nonlocal y  # refused\n        y = 1.0",

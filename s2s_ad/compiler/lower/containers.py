@@ -184,6 +184,23 @@ class ContainerLowering(LoweringState):
         self.lower_at([_assign(result, gast.List([], gast.Load())), *body], node)
         return ir.Var(result)
 
+    def starred_display(self, node: gast.expr, keep: Optional[str]) -> ir.Atom:
+        """``[*xs, y]``, ``(*xs, *ys)``: a new list of the items, in turn (a tuple for a tuple)."""
+        result = self.fresh_variable("items")
+        item = self.fresh_variable("item")
+        body: List[gast.stmt] = []
+        for elt in node.elts:
+            if isinstance(elt, gast.Starred):
+                sequence = self.bound_to(self.expression(elt.value), "sequence")
+                step = _append(result, _name(item))
+                body.append(gast.For(_name(item, gast.Store()), sequence, [step], [], None))
+            else:
+                body.append(_append(result, self.bound_to(self.expression(elt), "item")))
+        self.lower_at([_assign(result, gast.List([], gast.Load())), *body], node)
+        if isinstance(node, gast.Tuple):
+            return self.emit(ir.Call(runtime.as_tuple, (ir.Var(result),)), node, keep)
+        return self.result_of(result, keep, node)
+
     def dict_call(self, node: gast.Call, keep: Optional[str]) -> ir.Atom:
         """``dict(pairs_or_mapping, k=v, **d)``: item writes in Python's order."""
         if len(node.args) > 1 or any(_starred(a) for a in node.args):

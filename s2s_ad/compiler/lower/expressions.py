@@ -93,6 +93,8 @@ class ExpressionLowering(LoweringState):
             index = self.index(node.slice)
             return self.emit(ir.Call(operator.getitem, (container, index)), node, keep)
         if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):  # `[*xs, y]`
+                return self.starred_display(node, keep)
             items = tuple(self.expression(e) for e in node.elts)
             maker = runtime.make_tuple if isinstance(node, gast.Tuple) else runtime.make_list
             return self.known(self.emit(ir.Call(maker, items), node, keep), items)

@@ -40,7 +40,8 @@ UNSUPPORTED = {
     "(`sum(...)`, `np.stack(...)`, `list(...)`), not stored or returned",
     gast.SetComp: "set comprehensions are not supported yet",
     gast.Set: "set displays are not supported",
-    gast.Starred: "star unpacking (`*xs`) is supported only in the arguments of a call",
+    gast.Starred: "star unpacking (`*xs`) is supported only in calls and in list and tuple "
+    "displays",
     gast.Delete: "`del` is not supported in differentiated code",
     gast.Import: "imports inside a differentiated function are not supported",
     gast.Match: "`match` statements are not supported",
@@ -63,6 +64,7 @@ HINTS = {
     gast.GeneratorExp: "write a list comprehension `[...]` instead",
     gast.SetComp: "build a list (a list comprehension `[...]`) instead",
     gast.Set: "use a list or a tuple instead",
+    gast.Starred: "index the items instead: `first, rest = xs[0], xs[1:]`",
 }
 REWRITE_HINT = (
     "rewrite this line with arithmetic, math and NumPy calls, or move it into a "
@@ -166,11 +168,13 @@ class LoweringState:
 
     def refuse_unsupported(self, function: gast.FunctionDef) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
-        reduced = {  # generators handed straight to a call (built as lists), and `g(*xs)`
+        reduced = {  # generators handed straight to a call (built as lists), `g(*xs)`, `[*xs]`
             id(arg)
             for node in _walk_inlined(function)
             if isinstance(node, gast.Call)
-            for arg in node.args
+            or isinstance(node, (gast.List, gast.Tuple))
+            and isinstance(node.ctx, gast.Load)
+            for arg in (node.args if isinstance(node, gast.Call) else node.elts)
             if isinstance(arg, (gast.GeneratorExp, gast.Starred))
         }
         for node in gast.walk(function):  # also inside nested functions: a clearer message
