@@ -14,12 +14,12 @@ the same way in all of them.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Optional, Tuple
 
 from ..compiler.derived import Derived
-from ..compiler.signatures import PARTIAL_ATTRIBUTE, Binding, Wrt
+from ..compiler.signatures import PARTIAL_ATTRIBUTE, Binding, Wrt, vararg_item
 
-__all__ = ["Wrt", "binding_of", "forwarding", "named"]
+__all__ = ["Wrt", "binding_of", "forwarding", "named", "vararg_items"]
 
 
 def binding_of(f: Any, who: str) -> Binding:
@@ -69,3 +69,45 @@ def named(wrapper: Callable, f: Callable, what: str) -> Callable:
     wrapper.__doc__ = f"{what} of {getattr(f, '__qualname__', name)}, computed by s2s_ad."
     wrapper.__wrapped__ = f
     return wrapper
+
+
+def vararg_items(
+    names: Tuple[str, ...], single: bool, where: Optional[int]
+) -> Tuple[Tuple[str, ...], Optional[Callable[[Callable], Callable]]]:
+    """The parameters to differentiate for ``wrt`` names that may be items of ``*args``
+    (``xs[1]``, see ``Binding.wrt_names``), and a wrapper that picks those items out of
+    the derivative of the whole tuple (None when no name is an item).
+
+    ``where`` is the position of the derivatives in what the derived function returns
+    (None: they are all of it).
+
+    >>> names, picking = vararg_items(("xs[1]",), True, None)
+    >>> names, picking(lambda *xs: tuple(2.0 * x for x in xs))(1.0, 3.0)
+    (('xs',), 6.0)
+    """
+    if not any(vararg_item(name) for name in names):
+        return names, None
+    params: list = []
+    picks = []
+    for name in names:
+        item = vararg_item(name)
+        param = item[0] if item else name
+        if param not in params:
+            params.append(param)
+        picks.append((params.index(param), item[1] if item else None))
+
+    def pick(derivatives: Any) -> Any:
+        per_param = (derivatives,) if len(params) == 1 else derivatives
+        chosen = tuple(per_param[k] if j is None else per_param[k][j] for k, j in picks)
+        return chosen[0] if single else chosen
+
+    def picking(forward: Callable) -> Callable:
+        def picked(*args, **kwargs):
+            result = forward(*args, **kwargs)
+            if where is None:
+                return pick(result)
+            return (*result[:where], pick(result[where]), *result[where + 1 :])
+
+        return picked
+
+    return tuple(params), picking

@@ -27,7 +27,7 @@ from ..compiler.derived import (
 from ..compiler.signatures import Binding
 from ..compiler.spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from ..runtime import zeros_like
-from .arguments import Wrt, binding_of, forwarding, named
+from .arguments import Wrt, binding_of, forwarding, named, vararg_items
 from .checks import check_cotangent, check_output, check_tangent, flag
 
 SOURCE_MODES = {
@@ -75,7 +75,8 @@ def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True
     12.0
     """
     binding = binding_of(f, "grad")
-    names, single = binding.wrt_names(wrt, "grad")
+    names, single = binding.wrt_names(wrt, "grad", vararg_items=True)
+    names, picking = vararg_items(names, single, 0 if has_aux else None)
     derived = derived_of(
         binding.function,
         GRAD,
@@ -84,6 +85,8 @@ def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True
         optimize=flag(optimize, "optimize", "grad"),
     )
     forward = forwarding(derived, binding)
+    if picking is not None:  # `def f(*xs)`: the items of the tuple's gradient wrt names
+        return named(picking(forward), f, "grad")
     if single or len(names) > 1:
         return named(forward, f, "grad")
 
@@ -115,7 +118,8 @@ def value_and_grad(
     """
     who = "value_and_grad"
     binding = binding_of(f, who)
-    names, single = binding.wrt_names(wrt, who)
+    names, single = binding.wrt_names(wrt, who, vararg_items=True)
+    names, picking = vararg_items(names, single, 1)
     derived = derived_of(
         binding.function,
         VALUE_AND_GRAD,
@@ -124,6 +128,8 @@ def value_and_grad(
         optimize=flag(optimize, "optimize", who),
     )
     forward = forwarding(derived, binding)
+    if picking is not None:
+        return named(picking(forward), f, who)
     if single or len(names) > 1:
         return named(forward, f, who)
 
@@ -167,7 +173,7 @@ def vjp(
         given = binding.positional_names(len(primals), "vjp", "primal(s)")
         names = tuple(
             name
-            for name, value in zip(given, primals)
+            for name, value in zip(given, binding.grouped(primals))
             if differentiable(value) and not needs_real(value)  # floats and float arrays
         )
         if not names:
@@ -177,7 +183,20 @@ def vjp(
     derived = derived_of(
         binding.function, VJP, names, has_aux=has_aux, optimize=flag(optimize, "optimize", "vjp")
     )
-    return pullback_of(derived, binding.bind(primals, {}, "vjp"))
+    out, pullback, *aux = pullback_of(derived, binding.bind(primals, {}, "vjp"))
+    if wrt is None and binding.var_positional in names:  # one cotangent per argument
+        pullback = named(_spread_last(pullback), f, "pullback")
+    return (out, pullback, *aux)
+
+
+def _spread_last(pullback: Callable) -> Callable:
+    """``pullback`` whose last cotangent, that of ``*args``, is given item by item."""
+
+    def spread(cotangent):
+        *named, items = pullback(cotangent)
+        return (*named, *items)
+
+    return spread
 
 
 def pullback_of(derived: Derived, args: tuple) -> Tuple[Any, ...]:
@@ -243,6 +262,7 @@ def jvp(
         )
     given = binding.positional_names(len(primals), "jvp", "primal(s)")
     args = _bound_primals(binding, primals)
+    tangents = _vararg_tangents(binding, primals, tangents)
     names = tuple(name for name, t in zip(given, tangents) if t is not None)
     if not names:
         out = binding.called(*primals)
@@ -262,6 +282,19 @@ def jvp(
         raise
     check_output(result[0], "jvp")
     return result
+
+
+def _vararg_tangents(binding: Binding, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
+    """``jvp``'s tangents with those of the arguments to ``*args`` gathered into the tuple's
+    tangent (zeros for an argument whose tangent is None), or None if all are None."""
+    grouped = binding.grouped(tangents)
+    if len(grouped) == len(tangents):
+        return grouped
+    rest = len(tangents) - len(grouped[-1])
+    items = list(zip(primals[rest:], grouped[-1]))
+    if all(t is None for _, t in items):
+        return (*grouped[:-1], None)
+    return (*grouped[:-1], tuple(zeros_like(p) if t is None else t for p, t in items))
 
 
 def _bound_primals(binding: Binding, primals: Sequence[Any]) -> tuple:

@@ -45,6 +45,8 @@ class LocalFunction:
     default_nodes: List[Tuple[str, gast.expr]]
     defaults: Dict[str, ir.Atom] = field(default_factory=dict)  # filled at the def
     parsed: Any = None  # the Parsed whose source holds ``node``, set where it is defined
+    var_positional: Optional[str] = None  # ``*args``: a tuple of the extra positional atoms
+    var_keyword: Optional[str] = None  # ``**kwargs``: a dict of the extra keyword atoms
 
     @classmethod
     def of(cls, node: Union[gast.FunctionDef, gast.Lambda], name: str) -> LocalFunction:
@@ -60,11 +62,15 @@ class LocalFunction:
             keyword_only,
             [a.id for a in args.posonlyargs],
             defaults,
+            var_positional=args.vararg.id if args.vararg is not None else None,
+            var_keyword=args.kwarg.id if args.kwarg is not None else None,
         )
 
     @property
     def parameters(self) -> List[str]:
-        return self.positional + self.keyword_only
+        """Every parameter's name, ``*args`` and ``**kwargs`` last."""
+        variadic = [n for n in (self.var_positional, self.var_keyword) if n is not None]
+        return self.positional + self.keyword_only + variadic
 
     def statements(self) -> List[gast.stmt]:
         """The body as statements: a lambda is one ``return``."""
@@ -73,21 +79,34 @@ class LocalFunction:
             return [gast.copy_location(ret, self.node.body)]
         return list(self.node.body)
 
-    def bind(self, args: List[ir.Atom], kwargs: List[Tuple[str, ir.Atom]]) -> Dict[str, ir.Atom]:
-        """Parameter -> argument atom, as Python binds a call; ``TypeError`` if it cannot."""
-        if len(args) > len(self.positional):
+    def bind(self, args: List[ir.Atom], kwargs: List[Tuple[str, ir.Atom]]) -> Dict[str, Any]:
+        """Parameter -> argument atom, as Python binds a call; ``TypeError`` if it cannot.
+
+        ``*args`` gets the tuple of the extra positional atoms, ``**kwargs`` the dict of
+        the extra keyword atoms (the lowerer builds them).
+        """
+        if len(args) > len(self.positional) and self.var_positional is None:
             raise TypeError(
                 f"{self.name}() takes {len(self.positional)} positional arguments "
                 f"but {len(args)} were given"
             )
-        bound = dict(zip(self.positional, args))
+        bound: Dict[str, Any] = dict(zip(self.positional, args))
+        extra: Dict[str, ir.Atom] = {}
+        named = self.positional + self.keyword_only
         for key, value in kwargs:
-            if key not in self.parameters or key in self.positional_only:
-                raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
+            if key not in named or key in self.positional_only:
+                if self.var_keyword is None:
+                    raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
+                extra[key] = value
+                continue
             if key in bound:
                 raise TypeError(f"{self.name}() got multiple values for argument {key!r}")
             bound[key] = value
-        for name in self.parameters:
+        if self.var_positional is not None:
+            bound[self.var_positional] = tuple(args[len(self.positional) :])
+        if self.var_keyword is not None:
+            bound[self.var_keyword] = extra
+        for name in named:
             if name not in bound:
                 if name not in self.defaults:
                     raise TypeError(f"{self.name}() missing a value for its parameter {name!r}")

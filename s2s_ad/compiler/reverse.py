@@ -42,6 +42,15 @@ from .stacks import Stacks
 # the adjoint sweep), the VJP, and the arguments it differentiates.
 # Helpers whose results are lists built as values (reverse mode's ``xs.append(v)``)
 LIST_BUILDERS = (runtime.appended, runtime.initial)
+# Calls whose result is a container when their first argument is one (a dict built by
+# item writes, and its derivatives in the emitted gradient)
+CONTAINER_KEEPERS = (
+    runtime.updated,
+    runtime.cleared,
+    runtime.zeros_like,
+    runtime.copy_of,
+    runtime.add_at,
+)
 
 Pullbacks = Dict[int, Tuple[Optional[ir.Var], Callee, Sequence]]
 
@@ -66,7 +75,7 @@ class Reverse(ControlFlowReversal):
         self.pullbacks: Pullbacks = {}
         self.checkpointed: Dict[int, checkpoint.Loop] = {}  # ad.checkpointed loops, by id
         varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt)
-        body = lists_as_values(body, varied, containers_built(body), low.names)
+        body = lists_as_values(body, varied, low.names)
         body = call_vjps(body, varied, low, self.pullbacks)
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
@@ -516,9 +525,7 @@ def call_vjps(
     return out
 
 
-def lists_as_values(
-    body: List[ir.Stmt], varied: Set[ir.Var], containers: Set[ir.Var], names: ir.Names
-) -> List[ir.Stmt]:
+def lists_as_values(body: List[ir.Stmt], varied: Set[ir.Var], names: ir.Names) -> List[ir.Stmt]:
     """``xs.append(v)`` / ``v = xs.pop()`` on a list of varied values, written as new values.
 
     ``t = appended(xs, v); xs = t``; ``v = xs[-1]``, then ``t = xs[:-1]; xs = t``: the
@@ -529,15 +536,6 @@ def lists_as_values(
     out: List[ir.Stmt] = []
     for stmt in body:
         if isinstance(stmt, ir.Push) and stmt.stack in varied:
-            if stmt.value in containers and stmt.value in varied:
-                raise TransformError(
-                    "`.append()` of a list of varied values onto another list (a list of "
-                    "lists; the stack of a gradient of code that appends) is not supported "
-                    "in reverse mode yet",
-                    stmt.loc,
-                    "use forward-over-reverse: ad.hessian(f), ad.hvp(f), or "
-                    "ad.jvp / ad.jacobian(..., mode='forward') of ad.grad(f)",
-                )
             grown = ir.Call(runtime.appended, (stmt.stack, stmt.value))
             out.extend(_rebound(stmt.stack, grown, names, stmt.loc))
         elif isinstance(stmt, ir.Pop) and stmt.stack in varied:
@@ -549,7 +547,7 @@ def lists_as_values(
             blocks = ir.blocks_of(stmt)
             if blocks:
                 stmt = ir.with_blocks(
-                    stmt, tuple(lists_as_values(b, varied, containers, names) for b in blocks)
+                    stmt, tuple(lists_as_values(b, varied, names) for b in blocks)
                 )
             out.append(stmt)
     return out
@@ -579,6 +577,8 @@ def _builds_container(value: ir.Expr, found: Set[ir.Var]) -> bool:
         return True
     if value.fn is runtime.sum_vjp:  # the cotangent of a list's items
         return value.args[1] in found
+    if value.fn in CONTAINER_KEEPERS:
+        return value.args[0] in found
     index = value.args[1] if value.fn is operator.getitem else None
     return isinstance(index, ir.Const) and isinstance(index.value, slice) and value.args[0] in found
 

@@ -61,6 +61,31 @@ def named_parameters(sig: inspect.Signature) -> Tuple[str, ...]:
     return tuple(p.name for p in sig.parameters.values() if p.kind not in variadic)
 
 
+def ordered_parameters(sig: inspect.Signature) -> Tuple[str, ...]:
+    """Every parameter of ``sig`` in the order the emitted code takes them: the named ones,
+    then ``*args`` (a tuple) and ``**kwargs`` (a dict).
+
+    >>> ordered_parameters(inspect.signature(lambda a, *xs, k, **kw: a))
+    ('a', 'k', 'xs', 'kw')
+    """
+    kinds = {p.name: p.kind for p in sig.parameters.values()}
+    variadic = [n for n in kinds if kinds[n] == inspect.Parameter.VAR_POSITIONAL]
+    variadic += [n for n in kinds if kinds[n] == inspect.Parameter.VAR_KEYWORD]
+    return named_parameters(sig) + tuple(variadic)
+
+
+def vararg_item(name: str) -> Tuple[str, int] | None:
+    """The ``*args`` parameter and index a ``wrt`` name like ``xs[1]`` denotes, or None.
+
+    >>> vararg_item("xs[1]"), vararg_item("x")
+    (('xs', 1), None)
+    """
+    if not name.endswith("]") or "[" not in name:
+        return None
+    base, index = name[:-1].split("[", 1)
+    return base, int(index)
+
+
 class Binding:
     """How a call of what the user passed reaches the parameters of ``function``.
 
@@ -91,7 +116,7 @@ class Binding:
         self.called = function if called is None else called
         self.plain = not frozen_args and not self.frozen_kwargs
         self.function_signature = signature(function)
-        self.params = named_parameters(self.function_signature)
+        self.params = ordered_parameters(self.function_signature)
         positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         kinds = [p.kind for p in self.function_signature.parameters.values()]
         # the common call, all arguments by position, needs no binding
@@ -103,6 +128,14 @@ class Binding:
         )
         #: The parameters a call can still give (those ``wrt`` may name).
         self.visible = named_parameters(self.signature)
+        kinds = {p.name: p.kind for p in self.signature.parameters.values()}
+        #: The ``*args`` parameter, if any: positions past the named ones index into it.
+        self.var_positional = next(
+            (n for n, k in kinds.items() if k == inspect.Parameter.VAR_POSITIONAL), None
+        )
+        self.var_keyword = next(
+            (n for n, k in kinds.items() if k == inspect.Parameter.VAR_KEYWORD), None
+        )
 
     @classmethod
     def of(cls, f: Any, who: str) -> Binding:
@@ -175,8 +208,13 @@ class Binding:
         """
         positional, keywords = [], {}
         for name, value in zip(self.params, ordered):
-            if self.function_signature.parameters[name].kind == inspect.Parameter.KEYWORD_ONLY:
+            kind = self.function_signature.parameters[name].kind
+            if kind == inspect.Parameter.KEYWORD_ONLY:
                 keywords[name] = value
+            elif kind == inspect.Parameter.VAR_POSITIONAL:
+                positional.extend(value)
+            elif kind == inspect.Parameter.VAR_KEYWORD:
+                keywords.update(value)
             else:
                 positional.append(value)
         return self.function(*positional, **keywords)
@@ -188,12 +226,12 @@ class Binding:
         ...     return x
         >>> Binding.of(f, "jvp").positional_names(1, "jvp", "primal(s)")
         ('x',)
+
+        Those past the named ones go to ``*args``, named once (see :meth:`grouped`).
         """
-        positional = [
-            p.name
-            for p in self.signature.parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
+        positional = self.positional_parameters()
+        if count > len(positional) and self.var_positional is not None:
+            return (*positional, self.var_positional)
         if count > len(positional):
             raise TypeError(
                 f"{who}: {self.spelled()} takes at most {len(positional)} positional "
@@ -201,9 +239,38 @@ class Binding:
             )
         return tuple(positional[:count])
 
-    def wrt_names(self, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...], bool]:
+    def positional_parameters(self) -> Tuple[str, ...]:
+        """The named parameters a call's positional arguments go to, in order.
+
+        >>> Binding.of(lambda a, b=1.0, *xs, k: a, "grad").positional_parameters()
+        ('a', 'b')
+        """
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        return tuple(p.name for p in self.signature.parameters.values() if p.kind in kinds)
+
+    def grouped(self, values: Sequence[Any]) -> tuple:
+        """Per-argument values (``jvp``'s tangents), those of the arguments that go to
+        ``*args`` gathered into one tuple, as :meth:`positional_names` names them.
+
+        >>> def f(a, *xs):
+        ...     return a
+        >>> Binding.of(f, "jvp").grouped((1.0, 2.0, 3.0))
+        (1.0, (2.0, 3.0))
+        """
+        named = len(self.positional_parameters())
+        if self.var_positional is None or len(values) <= named:
+            return tuple(values)
+        return (*values[:named], tuple(values[named:]))
+
+    def wrt_names(
+        self, wrt: Wrt, who: str, vararg_items: bool = False
+    ) -> Tuple[Tuple[str, ...], bool]:
         """Parameter names for ``wrt`` (positions count among the visible parameters),
         and whether a single result was asked for.
+
+        With ``*args``, positions count the positional arguments of a call: past the named
+        parameters they are items of ``*args``, named ``xs[1]``, which only a transform
+        that picks them out of the tuple's derivative accepts (``vararg_items``).
 
         >>> def f(x, y):
         ...     return x * y
@@ -211,6 +278,8 @@ class Binding:
         (('y', 'x'), False)
         """
         params = self.visible
+        variadic = tuple(n for n in (self.var_positional, self.var_keyword) if n is not None)
+        positional = self.positional_parameters()
         single = isinstance(wrt, (int, str))
         items = (wrt,) if single else wrt
         if not isinstance(items, (tuple, list)) or not items:
@@ -221,17 +290,31 @@ class Binding:
         for item in items:
             if isinstance(item, bool) or not isinstance(item, (int, str)):
                 raise TypeError(f"{who}: wrt entries must be ints or strs, got {item!r}")
-            if isinstance(item, int):
+            if isinstance(item, int) and self.var_positional is not None:
+                # positions index the positional arguments: the named ones, then *args
+                if item < 0:
+                    raise TypeError(f"{who}: wrt={item} must count from 0 with *args")
+                if item < len(positional):
+                    names.append(positional[item])
+                elif vararg_items:
+                    names.append(f"{self.var_positional}[{item - len(positional)}]")
+                else:
+                    raise TypeError(
+                        f"{who}: wrt={item} is an argument passed to `*{self.var_positional}`, "
+                        f"which {who} differentiates as one tuple: give "
+                        f"wrt={self.var_positional!r}"
+                    )
+            elif isinstance(item, int):
                 if not -len(params) <= item < len(params):
                     raise TypeError(
                         f"{who}: wrt={item} is out of range for {self.spelled()}, "
                         f"which has {len(params)} parameter(s) {params}"
                     )
                 names.append(params[item])
-            elif item not in params:
+            elif item not in params + variadic:
                 raise TypeError(
                     f"{who}: {self.name} has no parameter {item!r} to differentiate; "
-                    f"its parameters are {params}"
+                    f"its parameters are {params + variadic}"
                 )
             else:
                 names.append(item)

@@ -60,7 +60,8 @@ class Taylor(Forward):
         for stmt in ir.walk(self.fn.body):
             if isinstance(stmt, (ir.Push, ir.Pop)):
                 raise TransformError(
-                    "derivative(order > 1) does not support `.append` and `.pop` on lists yet",
+                    "derivative(order > 1) does not support lists built item by item (`.append`, "
+                    "`.pop`, comprehensions, `list(...)`) yet",
                     stmt.loc,
                     "build the list by index (`ys[i] = ...`) or as a list display; or use order=1",
                 )

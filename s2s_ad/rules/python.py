@@ -155,6 +155,11 @@ nondifferentiable(
 # Strings are constants: f-strings build keys and messages, never differentiated.
 nondifferentiable(runtime.formatted, runtime.joined, builtins.str)
 
+# The keys a loop over ``d.items()`` walks are constants; ``tuple(...)`` of a list built
+# item by item passes each item's derivative through (a tuple's cotangent is a list).
+nondifferentiable(runtime.keys_of)
+linear_rule(runtime.as_tuple, "as_tuple(x)", ["g"], namespace=fixed(RUNTIME_NAMES))
+
 # `assert` runs where it stood, in every sweep, and is never differentiated.
 nondifferentiable(runtime.check_assertion)
 impure(runtime.check_assertion)

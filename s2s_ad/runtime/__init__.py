@@ -27,8 +27,9 @@ def unbroadcast(g: Any, x: Any) -> Any:
             return g
     elif isinstance(x, (list, tuple)):
         raise TypeError(
-            "`+` on lists or tuples joins them, and s2s_ad does not differentiate "
-            "through that yet: build the list by index (`ys[i] = ...`) instead"
+            "`+` on lists or tuples joins them, which s2s_ad follows only where an operand "
+            "is surely a list where the function is transformed: write `list(xs) + ys` "
+            "(or `tuple(xs) + ys`)"
         )
     shape = np.shape(x)
     if np.shape(g) != shape:
@@ -276,6 +277,24 @@ def part(v: Any, index: Any, whole: Any) -> Any:
     if type(v) is float and v == 0.0:
         return v
     return v[index]
+
+
+def as_tuple(items: Any) -> tuple:
+    """``tuple(items)`` of a list built item by item (``tuple(x for x in xs)``).
+
+    >>> as_tuple([1.0, 2.0])
+    (1.0, 2.0)
+    """
+    return tuple(items)
+
+
+def keys_of(mapping: Any) -> list:
+    """The keys of a dict, in order: what ``for k, v in d.items()`` walks (a constant).
+
+    >>> keys_of({"W0": 1.0, "b0": 2.0})
+    ['W0', 'b0']
+    """
+    return list(mapping.keys())
 
 
 def make_dict(**items: Any) -> dict:

@@ -89,12 +89,13 @@ REFUSED = textwrap.dedent(
 
 
     def f_comp(x):
-        ys = [x * k for k in (1.0, 2.0)]  # <comp>
-        return ys
+        ys = {x * k for k in (1.0, 2.0)}  # <comp>
+        return len(ys) * x
 
 
     def f_genexp(x):
-        return tuple(x * k for k in (1.0, 2.0))[0]  # <genexp>
+        gen = (x * k for k in (1.0, 2.0))  # <genexp>
+        return sum(gen)
 
 
     def f_attr(x):
@@ -139,8 +140,8 @@ CONSTRUCTS = {
     "yield": ("f_yield", "yield", "yield", "return a list"),
     "lambda": ("f_lambda", "lambda", "lambda", "call local functions directly"),
     "def": ("f_def", "def g", "function", "move the `def`"),
-    "comp": ("f_comp", "[x * k", "comprehension", REWRITE),
-    "genexp": ("f_genexp", "(x * k for", "generator", REWRITE),
+    "comp": ("f_comp", "{x * k", "set comprehension", "list comprehension"),
+    "genexp": ("f_genexp", "(x * k for", "generator", "list comprehension"),
     "attr": ("f_attr", "y.tolist()", "method", "call the numpy function"),
     "method-import": ("method", "import", "import", REWRITE),
 }

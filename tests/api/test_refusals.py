@@ -124,8 +124,8 @@ def helper(a, b):
 
 
 def starred_call(x, y):
-    args = (x, y)
-    return helper(*args)  # <starred>
+    first, *rest = (x, y)  # <starred>
+    return helper(first, rest[0])
 
 
 def forwards_varargs(x, *rest):  # <varargs-def>
@@ -155,7 +155,7 @@ REFUSED = {
         (1.5,),
     ),
     "class inside": (class_inside, ("class",), "class", (1.5,)),
-    "*args forwarding": (starred_call, ("starred",), "*", (1.5, 2.0)),
+    "starred assignment": (starred_call, ("starred",), "*", (1.5, 2.0)),
     # The forwarding call or the signature that collects the arguments.
     "*args parameter forwarded": (forwards_varargs, ("varargs", "varargs-def"), "*", (1.5,)),
     # The error is at the construct's own line, inside the callee.

@@ -325,22 +325,31 @@ def test_comprehensions_in_sum_min_max(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt=wrt, expected=expected, fd=fd)
 
 
-@pytest.mark.parametrize(
-    "f",
-    [return_a_container_argument_transformed, comprehension_then_loop],
-    ids=lambda f: f.__name__,
-)
-def test_list_comprehension_outside_sum_min_max_is_refused(f):
-    """Not yet supported (docs/language.md): a TransformError quoting the comprehension."""
-    with pytest.raises(ad.TransformError) as info:
-        ad.source(f)
-    assert "comprehension" in str(info.value) and "[" in info.value.source_line
+@pytest.mark.parametrize("mode", MODES)
+def test_a_list_comprehension_assigned_then_walked(mode):
+    # s = a^2 sum v^2: ds/dv = 2 a^2 v, ds/da = 2 a sum v^2
+    xs, a = [0.4, -1.1, 0.7], 1.3
+    expected = ([2 * a * a * v for v in xs], 2 * a * sum(v * v for v in xs))
+    check_derivatives(mode, comprehension_then_loop, (xs, a), wrt=(0, 1), expected=expected)
 
 
-def test_joining_lists_with_plus_fails_clearly_in_reverse_mode():
-    """`partial + [total]` joins lists: forward mode follows it, reverse mode refuses it."""
+def test_a_returned_list_comprehension_in_both_modes():
+    xs, a = [0.4, -1.1, 0.7], 1.3
+    out, pullback = ad.vjp(return_a_container_argument_transformed, xs, a)
+    assert out == pytest.approx([a * v for v in xs])
+    cotangent = [1.0, 2.0, -1.0]
+    dxs, da = pullback(cotangent)
+    assert dxs == pytest.approx([a * c for c in cotangent])
+    assert da == pytest.approx(sum(v * c for v, c in zip(xs, cotangent)))
+    _, tangent = ad.jvp(return_a_container_argument_transformed, (xs, a), ([0.0] * 3, 1.0))
+    assert tangent == pytest.approx(xs)
+
+
+def test_joining_lists_with_plus_in_both_modes():
+    """`partial = partial + [total]` joins lists: both modes follow each item."""
     xs = [1.3, -0.6, 0.9]
     _, tangent = ad.jvp(return_from_a_loop, (xs,), ([1.0, 0.0, 0.0],))
     assert tangent == pytest.approx([2.6, 2.6, 2.6])
-    with pytest.raises(TypeError, match="joins them"):
-        ad.vjp(return_from_a_loop, xs)[1]([1.0, 1.0, 1.0])
+    (cotangent,) = ad.vjp(return_from_a_loop, xs)[1]([1.0, 1.0, 1.0])
+    # partial[k] = sum_{j<=k} x_j^2: x_j reaches the len(xs) - j partial sums after it
+    assert cotangent == pytest.approx([2 * v * (len(xs) - j) for j, v in enumerate(xs)])

@@ -128,6 +128,12 @@ CASES: Dict[Any, Case] = {
         {"float->float": (None, None), "(3,)->(3,)": ((3,), (3,))},
         wrt=(0,),
     ),
+    # tuple(...) of a list built item by item: each item's derivative passes through
+    runtime.as_tuple: Case(
+        "sum(as_tuple([x, y * x]))",
+        (ANY, ANY),
+        {"float,float": (None, None), "(3,)": ((3,), (3,))},
+    ),
     runtime.expand_like: Case(
         "expand_like(x, y)",
         (ANY, ANY),
@@ -159,7 +165,7 @@ TABLE = RuleTable(
         "import math",
         "import operator",
         "",
-        "from s2s_ad.runtime import copy_of, expand_like, owned_copy, unbroadcast",
+        "from s2s_ad.runtime import as_tuple, copy_of, expand_like, owned_copy, unbroadcast",
         "",
     ),
     label=label,

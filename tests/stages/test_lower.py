@@ -437,9 +437,11 @@ REFUSED = {
         "for i in range(3):\n        y = x\n    else:\n        y = 0.0  # refused",
         "`else`",
     ),
-    "dict comprehension": ("z = {k: x for k in 'ab'}  # refused", "dict comprehensions"),
+    "set comprehension": ("z = {x for k in 'ab'}  # refused", "set comprehensions"),
+    "stored generator": ("z = (x for k in 'ab')  # refused", "generator expression"),
     "set display": ("z = {x}  # refused", "set displays"),
-    "starred call": ("z = max(*x)  # refused", "star arguments"),
+    "starred call": ("z = max(*x)  # refused", "needs a tuple or list whose items are known"),
+    "starred assignment": ("z, *rest = x  # refused", "star unpacking"),
     "global in a nested def": ("def g():\n        global SCALE  # refused", "`global`"),
     "nonlocal": (
         "y = x\n    def g():\n        nonlocal y  # refused\n        y = 1.0",
@@ -464,10 +466,10 @@ def test_refused_syntax_names_file_line_and_source(tmp_path, statement, message)
     assert lines[line - 1].strip() in str(error)
 
 
-def test_star_parameters_are_refused(tmp_path):
-    m = import_source("def f(x, *rest):\n    return x\n", tmp_path)
-    with pytest.raises(TransformError, match=r"\*args or \*\*kwargs"):
-        lower_function(m.f)
+def test_star_parameters_are_parameters(tmp_path):
+    """``*rest`` and ``**options`` are parameters holding a tuple and a dict, taken last."""
+    m = import_source("def f(x, *rest, k=1.0, **options):\n    return x * rest[0]\n", tmp_path)
+    assert [p.name for p in lower_function(m.f).function.params] == ["x", "k", "rest", "options"]
 
 
 def test_an_unknown_name_is_refused_at_its_line(tmp_path):

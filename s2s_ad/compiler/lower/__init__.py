@@ -32,6 +32,7 @@ import gast
 from .. import ir
 from ..parse import Parsed, parse
 from .calls import CallLowering
+from .containers import ContainerLowering
 from .expressions import ExpressionLowering
 from .inlining import InliningLowering
 from .local_functions import LocalFunctionLowering
@@ -52,7 +53,12 @@ def lower_function(fn) -> Lowered:
 
 
 class Lowerer(
-    StatementLowering, ExpressionLowering, CallLowering, LocalFunctionLowering, InliningLowering
+    StatementLowering,
+    ExpressionLowering,
+    CallLowering,
+    ContainerLowering,
+    LocalFunctionLowering,
+    InliningLowering,
 ):
     """Lowers one parsed function: :meth:`run` lowers its body, statement by statement."""
 

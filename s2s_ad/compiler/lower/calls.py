@@ -11,7 +11,6 @@ local functions are inlined (see ``local_functions.py``).
 from __future__ import annotations
 
 import ast
-import copy
 import inspect
 import operator
 from typing import Any, Optional, Tuple
@@ -25,8 +24,9 @@ from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir, nested
 from ..errors import TransformError
 from ..parse import dotted_name, parse
+from .containers import locate
 from .inlining import Captured, FunctionArgument, lifted_function
-from .state import UNSUPPORTED, LoweringState
+from .state import LoweringState
 
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
 _UNPACKED_METHODS = {"reshape", "transpose"}
@@ -53,14 +53,22 @@ class CallLowering(LoweringState):
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
         self.refuse_parameter_writes(fn)
-        if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
-            return self.min_max(node, fn)
-        if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:
+        starred = any(isinstance(a, gast.Starred) for a in node.args)
+        plain = not node.keywords and not starred
+        if fn in (min, max) and len(node.args) >= 2 and plain:
+            return self.min_max(node, fn, [self.expression(a) for a in node.args])
+        if fn in (min, max) and starred and not node.keywords:  # `max(*pair)`
+            values = self.call_arguments(node)[0]
+            if len(values) >= 2:
+                return self.min_max(node, fn, values)
+        if fn in (sum, min, max) and len(node.args) == 1 and plain:
             arg = node.args[0]
             if isinstance(arg, (gast.GeneratorExp, gast.ListComp)):
                 return self.reduction(node, fn, arg)
             if fn is not sum:  # min(xs): a loop over the items
                 return self.reduction(node, fn, _items_of(arg))
+        if fn in (list, tuple, dict):
+            return self.container_call(node, fn, name)
         if fn is divmod and len(node.args) == 2 and not node.keywords:
             return self.divmod_call(node, name)
         definition = rules.substitute_of(fn)
@@ -134,16 +142,16 @@ class CallLowering(LoweringState):
         """
         args = []
         for arg in node.args:
-            if isinstance(arg, gast.Starred):
-                raise self.error(UNSUPPORTED[gast.Starred], arg, "pass the arguments one by one")
-            args.append(self.argument(arg, functions))
+            if isinstance(arg, gast.Starred):  # `g(*xs)`: the items of a known container
+                args.extend(self.spread(arg.value, tuple, node))
+            else:
+                args.append(self.argument(arg, functions))
         kwargs = []
         for kw in node.keywords:
-            if kw.arg is None:
-                raise self.error(
-                    "`**kwargs` in calls is not supported", node, "pass keyword arguments by name"
-                )
-            kwargs.append((kw.arg, self.argument(kw.value, functions)))
+            if kw.arg is None:  # `g(**d)`
+                kwargs.extend(self.spread(kw.value, dict, node).items())
+            else:
+                kwargs.append((kw.arg, self.argument(kw.value, functions)))
         return args, kwargs
 
     def argument(self, node: gast.expr, functions: bool) -> ir.Atom:
@@ -184,7 +192,7 @@ class CallLowering(LoweringState):
         append = gast.Attribute(node.func.value, "append", gast.Load())
         step = gast.Expr(gast.Call(append, [_name(item)], []))
         loop = gast.For(_name(item, gast.Store()), node.args[0], [step], [], None)
-        _locate(loop, node)
+        locate(loop, node)
         self.block([loop])
         return ir.Const(None)
 
@@ -205,7 +213,7 @@ class CallLowering(LoweringState):
         generator, an ``if`` per condition) and lowered like user code, so
         both modes see an ordinary loop; its variables get fresh names.
         """
-        comp = _fresh_comprehension(comp, self)
+        comp = self.fresh_comprehension(comp)
         total = self.names.claim("total" if fn is sum else "best")
         self.mutable.add(total)
         if fn is sum:
@@ -230,15 +238,15 @@ class CallLowering(LoweringState):
             body = [gast.For(generator.target, generator.iter, body, [], None)]
         statements = [_assign(total, init)] + body
         for stmt in statements:
-            _locate(stmt, node)
+            locate(stmt, node)
         self.block(statements)
         return ir.Var(total)
 
-    def min_max(self, node: gast.Call, fn: Any) -> ir.Atom:
-        """``min(a, b, ...)``: a branch per argument, so the derivative is the chosen one's."""
+    def min_max(self, node: gast.Call, fn: Any, values: list) -> ir.Atom:
+        """``min(a, b, ...)`` of the atoms ``values``: a branch per argument, so the
+        derivative is the chosen one's."""
         better = operator.lt if fn is min else operator.gt
         loc = self.parsed.loc(node)
-        values = [self.expression(a) for a in node.args]
         var = self.names.temp()
         self.body.append(ir.Assign(var, values[0], loc, self.parsed.segment(node)))
         for value in values[1:]:
@@ -332,33 +340,8 @@ def _assign(name: str, value: gast.expr) -> gast.Assign:
     return gast.Assign([_name(name, gast.Store())], value, None)
 
 
-def _locate(tree: gast.AST, where: gast.AST) -> None:
-    """Give synthesized nodes the position of the user's expression they stand for."""
-    for node in gast.walk(tree):
-        for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-            if hasattr(node, "_attributes") and attr in node._attributes:
-                if getattr(node, attr, None) is None:
-                    setattr(node, attr, getattr(where, attr, None))
-
-
 def _items_of(arg: gast.expr) -> gast.GeneratorExp:
     """``min(xs)`` as ``min(v for v in xs)``."""
     item = "_item"
     generator = gast.comprehension(_name(item, gast.Store()), arg, [], 0)
     return gast.GeneratorExp(_name(item), [generator])
-
-
-def _fresh_comprehension(comp: gast.AST, lowerer: LoweringState) -> gast.AST:
-    """A copy of a comprehension whose variables have fresh, mutable names."""
-    comp = copy.deepcopy(comp)
-    renames = {}
-    for generator in comp.generators:
-        for node in gast.walk(generator.target):
-            if isinstance(node, gast.Name):
-                renames.setdefault(node.id, lowerer.names.claim(node.id))
-    for node in gast.walk(comp):
-        if isinstance(node, gast.Name) and node.id in renames:
-            node.id = renames[node.id]
-    lowerer.mutable.update(renames.values())
-    lowerer.locals.update(renames.values())
-    return comp

@@ -17,6 +17,7 @@ from ... import runtime
 from ...rules.numpy import ARRAY_ATTRIBUTES
 from .. import ir, nested
 from ..parse import NOT_FOUND, dotted_name
+from .containers import COMPREHENSIONS
 from .state import LoweringState, unsupported_message, unsupported_operator
 
 BINARY = {
@@ -58,6 +59,9 @@ class ExpressionLowering(LoweringState):
         if isinstance(node, gast.Attribute):
             return self.attribute(node)
         if isinstance(node, gast.BinOp):
+            joined = self.sequence_arithmetic(node, keep)  # `xs + [x]`, `[0.0] * n`
+            if joined is not None:
+                return joined
             fn = BINARY.get(type(node.op))
             if fn is None:
                 raise self.error(unsupported_operator(node.op), node)
@@ -89,11 +93,15 @@ class ExpressionLowering(LoweringState):
             index = self.index(node.slice)
             return self.emit(ir.Call(operator.getitem, (container, index)), node, keep)
         if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):  # `[*xs, y]`
+                return self.starred_display(node, keep)
             items = tuple(self.expression(e) for e in node.elts)
             maker = runtime.make_tuple if isinstance(node, gast.Tuple) else runtime.make_list
-            return self.emit(ir.Call(maker, items), node, keep)
+            return self.known(self.emit(ir.Call(maker, items), node, keep), items)
         if isinstance(node, gast.Dict):
             return self.dict_display(node, keep)
+        if isinstance(node, COMPREHENSIONS):  # a generator only where a call takes it
+            return self.comprehension(node, keep)
         if isinstance(node, gast.NamedExpr):  # `(y := value)`: bind y, and give the value
             return self.assign(node.target, self.expression(node.value), node)
         if isinstance(node, gast.JoinedStr):
@@ -148,7 +156,9 @@ class ExpressionLowering(LoweringState):
                     "only dict displays with string keys are supported", key or node, ""
                 )
             items.append((key.value, self.expression(value)))
-        return self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep)
+        return self.known(
+            self.emit(ir.Call(runtime.make_dict, (), tuple(items)), node, keep), dict(items)
+        )
 
     def compare(self, node: gast.Compare, keep: Optional[str]) -> ir.Atom:
         """``a < b <= c`` is ``a < b and b <= c`` with ``b`` evaluated once."""

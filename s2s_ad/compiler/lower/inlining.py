@@ -16,8 +16,7 @@ specialised per function value.
 
 What is not inlined keeps being called (``compiler/calls.py``'s ``Callee``):
 a function that calls itself, directly or through others (a call cycle,
-found while inlining), and a function whose defaults are not constants or
-that takes ``*args``/``**kwargs``.
+found while inlining), and a function whose defaults are not constants.
 
 >>> import functools
 >>> Partial(print, (), ()).target is print
@@ -367,8 +366,6 @@ def not_inlined_reason(fn: Any) -> Optional[str]:
         return f"`{fn.__name__}` is a derivative made by s2s_ad, which is called, not inlined"
     if getattr(fn, CHECKPOINT_MARK, False):
         return f"`{fn.__name__}` is checkpointed (ad.checkpoint), so it is called, not inlined"
-    if fn.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
-        return f"`{fn.__name__}` takes *args or **kwargs, so it is called, not inlined"
     defaults = list(fn.__defaults__ or ()) + list((fn.__kwdefaults__ or {}).values())
     if not all(_is_literal(d) or is_function_object(d) for d in defaults):
         return (

@@ -37,12 +37,6 @@ class LocalFunctionLowering(LoweringState):
                 node.decorator_list[0],
                 "define the decorated function at module level",
             )
-        if node.args.vararg is not None or node.args.kwarg is not None:
-            raise self.error(
-                "local functions with *args or **kwargs are not supported",
-                node,
-                "list the parameters explicitly",
-            )
         local = nested.LocalFunction.of(node, name)
         local.parsed = self.parsed
         for param, default in local.default_nodes:
@@ -86,6 +80,8 @@ class LocalFunctionLowering(LoweringState):
         sources = set().union(*map(self.sharing.sources, arguments)) if arguments else set()
         for param, value in bound.items():
             fresh = renames[param]
+            if param in (local.var_positional, local.var_keyword):
+                value = self.packed(value, node)
             if isinstance(value, ir.Const) and isinstance(value.value, FunctionArgument):
                 self.function_values[fresh] = value.value.value  # calls of it are inlined
                 continue

@@ -36,12 +36,12 @@ UNSUPPORTED = {
     gast.Nonlocal: "`nonlocal` declarations are not supported",
     gast.AsyncFunctionDef: "`async def` cannot be differentiated",
     gast.ClassDef: "class definitions inside a differentiated function are not supported",
-    gast.ListComp: "list comprehensions are supported only inside sum, min and max",
-    gast.GeneratorExp: "generator expressions are supported only inside sum, min and max",
-    gast.DictComp: "dict comprehensions are not supported yet",
+    gast.GeneratorExp: "a generator expression is supported only as the argument of a call "
+    "(`sum(...)`, `np.stack(...)`, `list(...)`), not stored or returned",
     gast.SetComp: "set comprehensions are not supported yet",
     gast.Set: "set displays are not supported",
-    gast.Starred: "star arguments (`*args`) are not supported",
+    gast.Starred: "star unpacking (`*xs`) is supported only in calls and in list and tuple "
+    "displays",
     gast.Delete: "`del` is not supported in differentiated code",
     gast.Import: "imports inside a differentiated function are not supported",
     gast.Match: "`match` statements are not supported",
@@ -61,6 +61,10 @@ HINTS = {
     gast.AsyncFunctionDef: "write a plain `def`",
     gast.AsyncFor: "write a plain `for` loop",
     gast.Await: "compute the value before calling the differentiated function",
+    gast.GeneratorExp: "write a list comprehension `[...]` instead",
+    gast.SetComp: "build a list (a list comprehension `[...]`) instead",
+    gast.Set: "use a list or a tuple instead",
+    gast.Starred: "index the items instead: `first, rest = xs[0], xs[1:]`",
 }
 REWRITE_HINT = (
     "rewrite this line with arithmetic, math and NumPy calls, or move it into a "
@@ -133,6 +137,11 @@ class LoweringState:
         self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
         # the sequences the `for` loops around the current statement walk: (names, atom)
         self.loop_sequences: List[tuple] = []
+        # tuples, lists and dicts whose items are known atoms (displays, a helper's *args):
+        # what `g(*xs)` and `g(**kw)` expand to
+        self.known_items: Dict[ir.Atom, Any] = {}
+        self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
+        self.method_receivers: Optional[set] = None  # names whose methods are called
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.
@@ -159,13 +168,14 @@ class LoweringState:
 
     def refuse_unsupported(self, function: gast.FunctionDef) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
-        reduced = {
-            id(node.args[0])
+        reduced = {  # generators handed straight to a call (built as lists), `g(*xs)`, `[*xs]`
+            id(arg)
             for node in _walk_inlined(function)
             if isinstance(node, gast.Call)
-            and len(node.args) == 1
-            and not node.keywords
-            and any(self.callee_of(node) is fn for fn in (sum, min, max))
+            or isinstance(node, (gast.List, gast.Tuple))
+            and isinstance(node.ctx, gast.Load)
+            for arg in (node.args if isinstance(node, gast.Call) else node.elts)
+            if isinstance(arg, (gast.GeneratorExp, gast.Starred))
         }
         for node in gast.walk(function):  # also inside nested functions: a clearer message
             if isinstance(node, (gast.Global, gast.Nonlocal)):
@@ -245,14 +255,11 @@ class LoweringState:
 
 
 def _params(parsed: Parsed) -> List[ir.Param]:
+    """The parameters in the order the emitted code takes them: ``*args`` (a tuple) and
+    ``**kwargs`` (a dict) last, as :class:`~s2s_ad.compiler.signatures.Binding` passes them."""
     args = parsed.node.args
-    if args.vararg is not None or args.kwarg is not None:
-        raise TransformError(
-            "functions with *args or **kwargs cannot be differentiated yet",
-            parsed.loc(args.vararg or args.kwarg),
-            "list the parameters explicitly",
-        )
     every = list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)
+    every += [arg for arg in (args.vararg, args.kwarg) if arg is not None]
     return [ir.Param(arg.id) for arg in every]
 
 

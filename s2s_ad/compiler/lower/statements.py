@@ -284,6 +284,12 @@ class StatementLowering(LoweringState):
             raise self.error(unsupported_operator(node.op), node)
         note = self.parsed.segment(node)
         target = node.target
+        if isinstance(target, gast.Name) and self.is_sequence(
+            gast.BinOp(target, node.op, node.value)
+        ):
+            joined = gast.copy_location(gast.BinOp(_load(target), node.op, node.value), node)
+            self.statement(gast.copy_location(gast.Assign([target], joined, None), node))
+            return
         if isinstance(target, gast.Name):
             current = self.guard_write(target.id, self.name(target.id, target), node)
             value = self.expression(node.value)
@@ -339,6 +345,8 @@ class StatementLowering(LoweringState):
         counted = None  # enumerate's count, when it does not start at 0
         if fn is checkpointed:
             self.checkpointed_loop(node)
+            return
+        if self.dict_view_loop(node):  # `for k, v in d.items()`
             return
         if fn is range:
             if not isinstance(node.target, gast.Name):
@@ -491,6 +499,10 @@ def unwrapped(statements: list) -> list:
     for stmt in statements:
         flat.extend(unwrapped(stmt.body) if isinstance(stmt, gast.With) else [stmt])
     return flat
+
+
+def _load(name: gast.Name) -> gast.Name:
+    return gast.copy_location(gast.Name(name.id, gast.Load(), None, None), name)
 
 
 def _single_name(targets: list) -> Optional[str]:
