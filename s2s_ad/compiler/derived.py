@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from ..rules import kind_of_value
+from ..runtime.records import is_floating, is_record
 from . import hooks, pipeline
 from .dependencies import Dependencies
 from .emit import EMITTED
@@ -24,9 +25,12 @@ from .spec import Spec
 
 
 def differentiable(value: Any) -> bool:
-    """Floats, ints, float or int arrays, and lists, tuples and dicts of them."""
+    """Floats, ints, float or int arrays, and lists, tuples and dicts of them; records
+    (dataclasses, NamedTuples, ...) with a floating field."""
     if isinstance(value, bool):
         return False
+    if is_record(value):
+        return is_floating(value)
     if isinstance(value, (float, int, np.floating, np.integer)):
         return True
     if isinstance(value, (list, tuple)):
@@ -52,7 +56,10 @@ def as_real(value: Any) -> Any:
 
 
 def needs_real(value: Any) -> bool:
-    """Whether ``value`` holds ints (inside containers too) that :func:`as_real` converts."""
+    """Whether ``value`` holds ints (inside containers too) that :func:`as_real` converts;
+    the int fields of a record are constants, never converted."""
+    if is_record(value):
+        return False
     if isinstance(value, (list, tuple)):
         return any(needs_real(v) for v in value)
     if isinstance(value, dict):
@@ -134,7 +141,8 @@ class Derived:
                 raise TypeError(
                     f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
                     f"it is a {type(value).__name__}; expected a float, a NumPy float array, "
-                    "or a list, tuple or dict of those"
+                    "a list, tuple or dict of those, or a dataclass, NamedTuple or SimpleNamespace "
+                    "holding one"
                 )
         kinds = tuple(
             kind_of_value(as_real(a) if i in self.positions else a) for i, a in enumerate(args)

@@ -76,7 +76,8 @@ class Reverse(ControlFlowReversal):
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stacks = Stacks(self.fn, self.names, set(self.low.param_temps.values()))
         self.primal_defs = {s.target: s for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)}
-        self.containers = containers_built(self.fn.body)
+        # records (`p` of `p.W`) add field by field too: `+` on a dataclass is not defined
+        self.containers = containers_built(self.fn.body) | records_read(self.fn.body)
         self.rematerialized: Set[ir.Var] = set()  # recomputed in the adjoint sweep, not saved
 
     def dname(self, var: ir.Var) -> ir.Var:
@@ -423,7 +424,7 @@ class Reverse(ControlFlowReversal):
             if self.kind(temp) != SCALAR and any(
                 isinstance(s, ir.Assign)
                 and isinstance(s.value, ir.Call)
-                and s.value.fn is operator.getitem
+                and s.value.fn in (operator.getitem, runtime.field)
                 and s.value.args[0] == temp
                 for s in ir.walk(self.fn.body)
             ):
@@ -565,6 +566,18 @@ def containers_built(body: List[ir.Stmt]) -> Set[ir.Var]:
                 found.add(stmt.target)
                 grew = True
     return found
+
+
+def records_read(body: List[ir.Stmt]) -> Set[ir.Var]:
+    """Variables whose fields are read (``p`` of ``p.W``): records, or dicts."""
+    return {
+        s.value.args[0]
+        for s in ir.walk(body)
+        if isinstance(s, ir.Assign)
+        and isinstance(s.value, ir.Call)
+        and s.value.fn is runtime.field
+        and isinstance(s.value.args[0], ir.Var)
+    }
 
 
 def _builds_container(value: ir.Expr, found: Set[ir.Var]) -> bool:

@@ -71,6 +71,8 @@ def register_rules(namespace: Callable) -> None:
 RUNTIME = {
     runtime.getitem_vjp: ("getitem_vjp(v, x, index)", "taken(g, index, v)"),
     runtime.taken: ("taken(y, index, v)", "getitem_vjp(g, y, index)"),
+    runtime.field_vjp: ("field_vjp(v, x, name)", "field_tangent(g, x, name)"),
+    runtime.field_tangent: ("field_tangent(v, x, name)", "field_vjp(g, x, name)"),
     runtime.add_at: (
         ("acc", "index", "v"),
         ["dacc", None, "getitem_vjp(dv, acc, index)"],

@@ -127,6 +127,16 @@ linear_rule(
     namespace=fixed({**RUNTIME_NAMES, "getitem": operator.getitem}),
 )
 
+# A field of a record (``params.W``): the JVP reads the tangent's field; reverse mode
+# puts the cotangent into that field of a zero record of the same type.
+template_rule(
+    runtime.field,
+    ("x", "name"),
+    ["field_tangent(dx, x, name)"],
+    ["field_vjp(g, x, name)"],
+    namespace=fixed(RUNTIME_NAMES),
+)
+
 # `x // y` is piecewise constant: its derivative is zero wherever it exists (as np.floor_divide)
 nondifferentiable(
     operator.floordiv,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TransformError
+from .records import field, fields_of, is_floating, is_namedtuple, is_record, position, replaced
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -148,7 +149,9 @@ def zeros_like(x: Any) -> Any:
     """A zero derivative shaped like ``x`` (``0.0`` for Python numbers).
 
     Containers give containers of zeros; a tuple gives a list, so that its
-    items can be accumulated into (:func:`as_structure` turns it back).
+    items can be accumulated into (:func:`as_structure` turns it back).  A
+    record (a dataclass, ...) gives a copy with zeros in its floating fields
+    and None in the others (see ``records.py``).
 
     >>> zeros_like((1.0, [2.0, 3.0]))
     [0.0, [0.0, 0.0]]
@@ -159,7 +162,13 @@ def zeros_like(x: Any) -> Any:
         return [zeros_like(item) for item in x]
     if isinstance(x, dict):
         return {key: zeros_like(value) for key, value in x.items()}
+    if is_record(x):
+        return replaced(x, **{name: _zero_field(value) for name, value in fields_of(x).items()})
     return 0.0
+
+
+def _zero_field(value: Any) -> Any:
+    return zeros_like(value) if is_floating(value) else None
 
 
 def as_structure(derivative: Any, like: Any) -> Any:
@@ -168,12 +177,26 @@ def as_structure(derivative: Any, like: Any) -> Any:
     >>> as_structure([1.0, [2.0]], (0.0, (0.0,)))
     (1.0, (2.0,))
     """
+    if is_namedtuple(like) and isinstance(derivative, (list, tuple)):
+        return type(like)._make(map(_field_structure, derivative, like))
     if isinstance(like, (list, tuple)) and isinstance(derivative, (list, tuple)):
         items = [as_structure(d, x) for d, x in zip(derivative, like)]
         return tuple(items) if isinstance(like, tuple) else items
     if isinstance(like, dict) and isinstance(derivative, dict):
         return {key: as_structure(derivative[key], like[key]) for key in like}
+    if type(like) is float and isinstance(derivative, (np.floating, np.ndarray)):
+        return float(derivative) if np.ndim(derivative) == 0 else derivative
+    if is_record(like) and (is_record(derivative) or isinstance(derivative, dict)):
+        fields = fields_of(like)
+        return replaced(
+            like, **{k: _field_structure(field(derivative, k), v) for k, v in fields.items()}
+        )
     return derivative
+
+
+def _field_structure(derivative: Any, like: Any) -> Any:
+    """A record's field in a derivative: None where the field is a constant."""
+    return as_structure(derivative, like) if is_floating(like) else None
 
 
 def ones_like(x: Any) -> Any:
@@ -287,6 +310,29 @@ def getitem_vjp(g: Any, x: Any, index: Any) -> Any:
     return add_at(result, index, g)
 
 
+def field_vjp(g: Any, x: Any, name: str) -> Any:
+    """The cotangent of the record ``x`` from the cotangent ``g`` of ``x.name``.
+
+    >>> from types import SimpleNamespace
+    >>> field_vjp(2.0, SimpleNamespace(W=1.0, b=3.0), "W")
+    namespace(W=2.0, b=0.0)
+    """
+    return add_at(zeros_like(x), position(x, name), g)
+
+
+def field_tangent(d: Any, x: Any, name: str) -> Any:
+    """The field ``name`` of ``d``, a derivative of the record ``x`` (a list for a
+    NamedTuple); zeros where ``d`` has None there (a constant field).
+
+    >>> from types import SimpleNamespace
+    >>> field_tangent(SimpleNamespace(W=2.0, n=None), SimpleNamespace(W=1.0, n=3), "n")
+    0.0
+    """
+    where = position(x, name)
+    value = d[where] if isinstance(d, (list, dict)) else field(d, name)
+    return zeros_like(field(x, name)) if value is None else value
+
+
 def add_at(acc: Any, index: Any, g: Any) -> Any:
     """``acc[index] += g`` for arrays, lists and dicts of derivatives; returns ``acc``.
 
@@ -298,6 +344,8 @@ def add_at(acc: Any, index: Any, g: Any) -> Any:
             acc[index] += g
         else:
             np.add.at(acc, index, g)
+    elif is_record(acc) and not is_namedtuple(acc):
+        return replaced(acc, **{index: add(getattr(acc, index), g)})
     else:
         acc[index] = add(acc[index], g)
     return acc
@@ -320,12 +368,18 @@ def add(a: Any, b: Any) -> Any:
     >>> add([1.0, 2.0], [3.0, 4.0]), add(0.0, [3.0, 4.0])
     ([4.0, 6.0], [3.0, 4.0])
     """
-    if type(a) is float and a == 0.0 and isinstance(b, (list, tuple, dict)):
+    if type(a) is float and a == 0.0 and (isinstance(b, (list, tuple, dict)) or is_record(b)):
         return b
+    if a is None or b is None:  # a constant field of a record
+        return b if a is None else a
+    if is_namedtuple(a):
+        return type(a)._make(add(x, y) for x, y in zip(a, b))
     if isinstance(a, (list, tuple)):
         return type(a)(add(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
         return {k: add(a[k], b[k]) for k in a}
+    if is_record(a):
+        return replaced(a, **{k: add(v, field(b, k)) for k, v in fields_of(a).items()})
     return a + b
 
 

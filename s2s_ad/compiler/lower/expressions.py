@@ -264,6 +264,9 @@ class ExpressionLowering(LoweringState):
             fn = ARRAY_ATTRIBUTES[node.attr]
             value = self.expression(node.value)
             return self.emit(ir.Call(fn, (value,), spelling=f"np.{fn.__name__}"), node)
+        if local:  # a field of a record (`params.W`), differentiated like an item
+            record = self.expression(node.value)
+            return self.emit(ir.Call(runtime.field, (record, ir.Const(node.attr))), node)
         value = self.resolve(node)
         # np.pi, np.float32, and np.newaxis (None) in an index
         if value is None or isinstance(value, (int, float, complex, bool, type, np.dtype)):
