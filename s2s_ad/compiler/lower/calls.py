@@ -46,7 +46,8 @@ class CallLowering(LoweringState):
             return self.call_function(node, value, name)
         func = node.func
         if isinstance(func, gast.Attribute) and self.is_computed(func.value):
-            return self.method_call(node, name)
+            inlined = self.receiver_method_call(node, name)
+            return inlined if inlined is not None else self.method_call(node, name)
         fn = self.derived_function(func) if isinstance(func, gast.Call) else self.resolve(func)
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)

@@ -230,6 +230,8 @@ class ExpressionLowering(LoweringState):
         if name in self.param_names:
             temp = self.load(ir.Load(name), node)
             self.lowered.param_temps[name] = temp
+            if self.receiver and name == self.receiver[0]:
+                self.receiver_classes[temp] = self.receiver[1]
             return temp
         if name in self.locals:
             raise self.error(

@@ -220,6 +220,33 @@ class InliningLowering(LoweringState):
         call = ir.Call(rules.Opaque.of(value), (*args, *call_args), tuple(kwargs), spelling)
         return self.emit(call, node, keep)
 
+    def receiver_method_call(self, node: gast.Call, keep) -> Optional[ir.Atom]:
+        """``self.forward(x)`` in a bound method (or a method it calls): the method of
+        ``self``'s class, inlined with ``self`` bound first; None for other calls."""
+        func = node.func
+        if not self.receiver or not isinstance(func.value, gast.Name):
+            return None
+        name = func.value.id
+        if name not in self.env and name != self.receiver[0]:
+            return None
+        receiver = self.expression(func.value)
+        cls = self.receiver_classes.get(receiver)
+        if cls is None:
+            return None
+        try:
+            method = inspect.getattr_static(cls, func.attr)
+        except AttributeError:
+            return None
+        if isinstance(method, staticmethod):
+            fn, bound = method.__func__, ()
+        elif inspect.isfunction(method):
+            fn, bound = method, (receiver,)
+        else:  # a property, a classmethod, a field: not a method of the object
+            return None
+        if not self.inlinable(fn):
+            return None
+        return self.inline_function(node, fn, keep, bound)
+
     # ------------------------------------------------------------ module-level functions
 
     def inlinable(self, fn: Any) -> bool:
