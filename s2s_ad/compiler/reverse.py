@@ -569,13 +569,13 @@ def containers_built(body: List[ir.Stmt]) -> Set[ir.Var]:
 
 
 def records_read(body: List[ir.Stmt]) -> Set[ir.Var]:
-    """Variables whose fields are read (``p`` of ``p.W``): records, or dicts."""
+    """Variables whose fields are read or replaced (``p`` of ``p.W``): records."""
     return {
         s.value.args[0]
         for s in ir.walk(body)
         if isinstance(s, ir.Assign)
         and isinstance(s.value, ir.Call)
-        and s.value.fn is runtime.field
+        and s.value.fn in (runtime.field, runtime.with_field)
         and isinstance(s.value.args[0], ir.Var)
     }
 

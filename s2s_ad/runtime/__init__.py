@@ -322,15 +322,49 @@ def field_vjp(g: Any, x: Any, name: str) -> Any:
 
 def field_tangent(d: Any, x: Any, name: str) -> Any:
     """The field ``name`` of ``d``, a derivative of the record ``x`` (a list for a
-    NamedTuple); zeros where ``d`` has None there (a constant field).
+    NamedTuple); zeros where ``x`` has a constant (whatever ``d`` holds there).
 
     >>> from types import SimpleNamespace
-    >>> field_tangent(SimpleNamespace(W=2.0, n=None), SimpleNamespace(W=1.0, n=3), "n")
+    >>> field_tangent(SimpleNamespace(W=2.0, n=3), SimpleNamespace(W=1.0, n=3), "n")
     0.0
     """
-    where = position(x, name)
-    value = d[where] if isinstance(d, (list, dict)) else field(d, name)
-    return zeros_like(field(x, name)) if value is None else value
+    primal = field(x, name)
+    if not is_floating(primal):
+        return zeros_like(primal)
+    return d[position(x, name)] if isinstance(d, (list, dict)) else field(d, name)
+
+
+def with_field(x: Any, name: str, value: Any) -> Any:
+    """A copy of the record ``x`` with ``x.name`` set to ``value`` (``x`` is not changed):
+    what ``dataclasses.replace(x, name=value)`` and ``x._replace(name=value)`` do.
+
+    >>> from types import SimpleNamespace
+    >>> with_field(SimpleNamespace(W=1.0, b=2.0), "b", 5.0)
+    namespace(W=1.0, b=5.0)
+    """
+    return replaced(x, **{name: value})
+
+
+def field_set(d: Any, x: Any, name: str, value: Any) -> Any:
+    """``d``, a derivative of the record ``x`` (a list for a NamedTuple), with its
+    field ``name`` set to ``value``; ``d`` is not changed."""
+    if isinstance(d, (list, dict)):
+        d = copy_of(d)
+        d[position(x, name)] = value
+        return d
+    return replaced(d, **{name: value})
+
+
+def field_cleared(g: Any, x: Any, name: str) -> Any:
+    """``g``, a derivative of the record ``x``, with zeros in its field ``name``: the
+    cotangent of ``x`` from that of ``with_field(x, name, value)``."""
+    return field_set(g, x, name, _zero_field(field(x, name)))
+
+
+def constructed(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``cls(*args, **kwargs)``: a record made in the differentiated function; its
+    fields are then set one by one (``with_field``), which is what is differentiated."""
+    return cls(*args, **kwargs)
 
 
 def add_at(acc: Any, index: Any, g: Any) -> Any:

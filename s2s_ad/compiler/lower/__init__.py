@@ -35,6 +35,7 @@ from .calls import CallLowering
 from .expressions import ExpressionLowering
 from .inlining import InliningLowering
 from .local_functions import LocalFunctionLowering
+from .records import RecordLowering
 from .state import Lowered
 from .statements import StatementLowering, close_open_paths
 
@@ -52,7 +53,12 @@ def lower_function(fn) -> Lowered:
 
 
 class Lowerer(
-    StatementLowering, ExpressionLowering, CallLowering, LocalFunctionLowering, InliningLowering
+    StatementLowering,
+    ExpressionLowering,
+    CallLowering,
+    LocalFunctionLowering,
+    InliningLowering,
+    RecordLowering,
 ):
     """Lowers one parsed function: :meth:`run` lowers its body, statement by statement."""
 

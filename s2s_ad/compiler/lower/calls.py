@@ -46,12 +46,17 @@ class CallLowering(LoweringState):
             return self.call_function(node, value, name)
         func = node.func
         if isinstance(func, gast.Attribute) and self.is_computed(func.value):
+            if func.attr == "_replace":  # of a NamedTuple: a new record
+                return self.replace_method(node, name)
             inlined = self.receiver_method_call(node, name)
             return inlined if inlined is not None else self.method_call(node, name)
         fn = self.derived_function(func) if isinstance(func, gast.Call) else self.resolve(func)
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
         self.refuse_parameter_writes(fn)
+        record = self.record_call(node, fn, name)
+        if record is not None:
+            return record
         if fn in (min, max) and len(node.args) >= 2 and not node.keywords:
             return self.min_max(node, fn)
         if fn in (sum, min, max) and len(node.args) == 1 and not node.keywords:

@@ -267,6 +267,9 @@ class ExpressionLowering(LoweringState):
             value = self.expression(node.value)
             return self.emit(ir.Call(fn, (value,), spelling=f"np.{fn.__name__}"), node)
         if local:  # a field of a record (`params.W`), differentiated like an item
+            inlined = self.receiver_property(node)
+            if inlined is not None:
+                return inlined
             record = self.expression(node.value)
             return self.emit(ir.Call(runtime.field, (record, ir.Const(node.attr))), node)
         value = self.resolve(node)
