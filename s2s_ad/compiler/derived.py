@@ -22,7 +22,7 @@ from . import hooks, pipeline
 from .dependencies import Dependencies
 from .emit import EMITTED
 from .signatures import Binding
-from .spec import GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
+from .spec import GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Mode, Spec
 
 
 def differentiable(value: Any) -> bool:
@@ -167,7 +167,7 @@ class Derived:
         """``fn``, whose gradients get the types of their arguments: a tuple's is a tuple
         (emitted code accumulates into lists), a NamedTuple's or dataclass's is one."""
         gradient = self if self.inner is None else self.inner
-        if gradient.inner is not None or not gradient.mode.is_reverse:
+        if gradient.inner is not None or not Mode(gradient.mode).is_reverse:
             return fn
         likes = tuple(args[p] for p in gradient.positions)
         if not any(map(needs_structure, likes)):
@@ -180,7 +180,7 @@ class Derived:
                 return (out, lambda g: shaped.each(pullback(g)), *aux)
 
             return vjp_structured
-        pick = _GRADIENT_PLACES.get((self.mode, self.inner is not None, self.has_aux))
+        pick = _GRADIENT_PLACES.get((Mode(self.mode), self.inner is not None, self.has_aux))
         if pick is None:
             return fn
         return lambda *call_args: pick(fn(*call_args), shaped)
