@@ -548,7 +548,7 @@ def test_jacobian_and_hessian_of_a_dataclass_have_its_structure():
         assert type(jac) is Layer and jac.W.shape == (2, 2, 3) and jac.b.shape == (2, 2)
         for k in range(2):  # row k of the Jacobian: the gradient of output k
             row = flatten(Layer(jac.W[k], jac.b[k]))
-            fd = fd_gradient(lambda p, v: layer_output(p, v)[k], [layer, x], 0)
+            fd = fd_gradient(lambda p, v, k=k: layer_output(p, v)[k], [layer, x], 0)
             np.testing.assert_allclose(row, fd, rtol=1e-6, atol=1e-8)
 
     def energy(p, v):
