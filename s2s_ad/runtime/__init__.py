@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from . import records
 from .errors import TransformError
-from .records import field, fields_of, is_floating, is_namedtuple, is_record, position, replaced
+from .records import field
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -162,13 +163,14 @@ def zeros_like(x: Any) -> Any:
         return [zeros_like(item) for item in x]
     if isinstance(x, dict):
         return {key: zeros_like(value) for key, value in x.items()}
-    if is_record(x):
-        return replaced(x, **{name: _zero_field(value) for name, value in fields_of(x).items()})
+    if records.is_record(x):
+        zeros = {name: _zero_field(value) for name, value in records.fields_of(x).items()}
+        return records.replaced(x, **zeros)
     return 0.0
 
 
 def _zero_field(value: Any) -> Any:
-    return zeros_like(value) if is_floating(value) else None
+    return zeros_like(value) if records.is_floating(value) else None
 
 
 def as_structure(derivative: Any, like: Any) -> Any:
@@ -177,7 +179,7 @@ def as_structure(derivative: Any, like: Any) -> Any:
     >>> as_structure([1.0, [2.0]], (0.0, (0.0,)))
     (1.0, (2.0,))
     """
-    if is_namedtuple(like) and isinstance(derivative, (list, tuple)):
+    if records.is_namedtuple(like) and isinstance(derivative, (list, tuple)):
         return type(like)._make(map(_field_structure, derivative, like))
     if isinstance(like, (list, tuple)) and isinstance(derivative, (list, tuple)):
         items = [as_structure(d, x) for d, x in zip(derivative, like)]
@@ -186,9 +188,9 @@ def as_structure(derivative: Any, like: Any) -> Any:
         return {key: as_structure(derivative[key], like[key]) for key in like}
     if type(like) is float and isinstance(derivative, (np.floating, np.ndarray)):
         return float(derivative) if np.ndim(derivative) == 0 else derivative
-    if is_record(like) and (is_record(derivative) or isinstance(derivative, dict)):
-        fields = fields_of(like)
-        return replaced(
+    if records.is_record(like) and (records.is_record(derivative) or isinstance(derivative, dict)):
+        fields = records.fields_of(like)
+        return records.replaced(
             like, **{k: _field_structure(field(derivative, k), v) for k, v in fields.items()}
         )
     return derivative
@@ -196,7 +198,7 @@ def as_structure(derivative: Any, like: Any) -> Any:
 
 def _field_structure(derivative: Any, like: Any) -> Any:
     """A record's field in a derivative: None where the field is a constant."""
-    return as_structure(derivative, like) if is_floating(like) else None
+    return as_structure(derivative, like) if records.is_floating(like) else None
 
 
 def ones_like(x: Any) -> Any:
@@ -317,7 +319,7 @@ def field_vjp(g: Any, x: Any, name: str) -> Any:
     >>> field_vjp(2.0, SimpleNamespace(W=1.0, b=3.0), "W")
     namespace(W=2.0, b=0.0)
     """
-    return add_at(zeros_like(x), position(x, name), g)
+    return add_at(zeros_like(x), records.position(x, name), g)
 
 
 def field_tangent(d: Any, x: Any, name: str) -> Any:
@@ -329,9 +331,9 @@ def field_tangent(d: Any, x: Any, name: str) -> Any:
     0.0
     """
     primal = field(x, name)
-    if not is_floating(primal):
+    if not records.is_floating(primal):
         return zeros_like(primal)
-    return d[position(x, name)] if isinstance(d, (list, dict)) else field(d, name)
+    return d[records.position(x, name)] if isinstance(d, (list, dict)) else field(d, name)
 
 
 def with_field(x: Any, name: str, value: Any) -> Any:
@@ -342,7 +344,7 @@ def with_field(x: Any, name: str, value: Any) -> Any:
     >>> with_field(SimpleNamespace(W=1.0, b=2.0), "b", 5.0)
     namespace(W=1.0, b=5.0)
     """
-    return replaced(x, **{name: value})
+    return records.replaced(x, **{name: value})
 
 
 def field_set(d: Any, x: Any, name: str, value: Any) -> Any:
@@ -350,9 +352,9 @@ def field_set(d: Any, x: Any, name: str, value: Any) -> Any:
     field ``name`` set to ``value``; ``d`` is not changed."""
     if isinstance(d, (list, dict)):
         d = copy_of(d)
-        d[position(x, name)] = value
+        d[records.position(x, name)] = value
         return d
-    return replaced(d, **{name: value})
+    return records.replaced(d, **{name: value})
 
 
 def field_cleared(g: Any, x: Any, name: str) -> Any:
@@ -378,8 +380,8 @@ def add_at(acc: Any, index: Any, g: Any) -> Any:
             acc[index] += g
         else:
             np.add.at(acc, index, g)
-    elif is_record(acc) and not is_namedtuple(acc):
-        return replaced(acc, **{index: add(getattr(acc, index), g)})
+    elif records.is_record(acc) and not records.is_namedtuple(acc):
+        return records.replaced(acc, **{index: add(getattr(acc, index), g)})
     else:
         acc[index] = add(acc[index], g)
     return acc
@@ -402,18 +404,20 @@ def add(a: Any, b: Any) -> Any:
     >>> add([1.0, 2.0], [3.0, 4.0]), add(0.0, [3.0, 4.0])
     ([4.0, 6.0], [3.0, 4.0])
     """
-    if type(a) is float and a == 0.0 and (isinstance(b, (list, tuple, dict)) or is_record(b)):
+    container = isinstance(b, (list, tuple, dict)) or records.is_record(b)
+    if type(a) is float and a == 0.0 and container:
         return b
     if a is None or b is None:  # a constant field of a record
         return b if a is None else a
-    if is_namedtuple(a):
+    if records.is_namedtuple(a):
         return type(a)._make(add(x, y) for x, y in zip(a, b))
     if isinstance(a, (list, tuple)):
         return type(a)(add(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
         return {k: add(a[k], b[k]) for k in a}
-    if is_record(a):
-        return replaced(a, **{k: add(v, field(b, k)) for k, v in fields_of(a).items()})
+    if records.is_record(a):
+        sums = {k: add(v, field(b, k)) for k, v in records.fields_of(a).items()}
+        return records.replaced(a, **sums)
     return a + b
 
 
