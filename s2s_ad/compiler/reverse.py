@@ -79,6 +79,7 @@ class Reverse(ControlFlowReversal):
         # records (`p` of `p.W`) add field by field too: `+` on a dataclass is not defined
         self.containers = containers_built(self.fn.body) | records_read(self.fn.body)
         self.rematerialized: Set[ir.Var] = set()  # recomputed in the adjoint sweep, not saved
+        self.item_accumulated: Set[ir.Var] = set()  # adjoints that `add_at` wrote items into
 
     def dname(self, var: ir.Var) -> ir.Var:
         """``dv`` for ``v``; the adjoint of a parameter's load is ``dx``."""
@@ -336,6 +337,8 @@ class Reverse(ControlFlowReversal):
             self.builder.accumulate(acc, g, index)  # in place: no item is selected twice
         else:
             self.builder.call(runtime.add_at, (acc, index, g), target=acc)
+            if self.kind(container) != ARRAY:  # maybe a list: `+=` would join, not add
+                self.item_accumulated.add(container)
 
     def owned_accumulator(self, var: ir.Var) -> ir.Var:
         """``dv`` holding an array or container this sweep owns and may write into."""
@@ -365,7 +368,7 @@ class Reverse(ControlFlowReversal):
             self.adjoint[var] = (term, owned)
             return
         current, current_owned = self.adjoint[var]
-        if self.is_display(var):  # `+` would concatenate: add item by item
+        if self.is_display(var) or var in self.item_accumulated:  # `+` would join: add items
             self.evict(target, keep=var)
             total = self.builder.call(runtime.add, (current, term), target=target)
             self.adjoint[var] = (total, False)

@@ -319,6 +319,12 @@ def field_vjp(g: Any, x: Any, name: str) -> Any:
     >>> field_vjp(2.0, SimpleNamespace(W=1.0, b=3.0), "W")
     namespace(W=2.0, b=0.0)
     """
+    if not records.is_record(x):
+        raise TypeError(
+            f"s2s_ad differentiates `.{name}` as a field of a dataclass, NamedTuple, "
+            f"SimpleNamespace or object, not of a {type(x).__name__}: write the NumPy "
+            f"function (np.{name}(x)) if there is one"
+        )
     return add_at(zeros_like(x), records.position(x, name), g)
 
 

@@ -609,6 +609,41 @@ def test_a_tuple_argument_gets_a_tuple_gradient_in_every_transform(f, t):
     assert type(ad.jacobian(f)(t)) is tuple
 
 
+def sum_and_item(t):
+    return sum(t) ** 2 * t[0]
+
+
+def stack_and_item(t):
+    return np.sum(np.stack(t) ** 2) * t[0][0]
+
+
+def array_and_item(t):
+    return np.sum(np.array(t) ** 2) * t[0]
+
+
+def hstack_and_item(t):
+    return np.sum(np.hstack(t) ** 2) * t[0][1]
+
+
+WHOLE_AND_ITEM = [
+    (sum_and_item, (2.0, 3.0)),
+    (sum_and_item, [2.0, 3.0]),
+    (stack_and_item, (np.ones(2), np.arange(2.0))),
+    (array_and_item, (2.0, 3.0)),
+    (hstack_and_item, [np.ones(2), np.arange(2.0)]),
+]
+
+
+@pytest.mark.parametrize("f, t", WHOLE_AND_ITEM, ids=lambda v: getattr(v, "__name__", ""))
+def test_a_container_read_whole_and_by_item_adds_both_cotangents(f, t):
+    """The cotangent of `t[0]` and that of `sum(t)` (or `np.stack(t)`) add item by item
+    (`+=` on the list of cotangents joined them: the gradient lost the second part)."""
+    gradient = ad.grad(f)(t)
+    assert type(gradient) is type(t)
+    np.testing.assert_allclose(flatten(gradient), fd_gradient(f, [t], 0), rtol=1e-6, atol=1e-8)
+    check_forward(f, [t])
+
+
 def test_a_tuple_argument_beside_others_and_with_has_aux():
     def f(t, scale):
         return scale * sum(t), "aux"
@@ -680,3 +715,12 @@ def test_source_and_trace_of_a_bound_method():
     assert "def loss_grad(self, x, y):" in text and "self.W" in text
     assert "as_structure(dself, self)" in text
     assert "load('self')" in ad.trace(model.loss)
+
+
+def reads_imag(x):
+    return np.sum(x * x.imag)
+
+
+def test_an_attribute_of_an_array_that_is_not_a_field_is_refused_when_differentiated():
+    with pytest.raises(TypeError, match=r"`\.imag` as a field of a dataclass.*not of a ndarray"):
+        ad.grad(reads_imag)(np.ones(2))
