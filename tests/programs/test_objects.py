@@ -511,6 +511,30 @@ def test_hvp_and_hessian_of_a_bound_method():
     np.testing.assert_allclose(ad.hessian(model.loss)(X3, Y2) @ v, hvp, rtol=1e-10)
 
 
+def test_jacobian_and_hessian_of_a_bound_method_with_respect_to_self():
+    model = make_regressor()
+    jac = ad.jacobian(model.forward, wrt="self")(X3)
+    assert type(jac) is Regressor and jac.W.shape == (2, 2, 3) and jac.name is None
+
+    def output(m, x, k):
+        return m.forward(x)[k]
+
+    for k in range(2):
+        fd = fd_gradient(output, [model, X3, k], 0)
+        np.testing.assert_allclose(flatten(Regressor(jac.W[k], jac.b[k])), fd, rtol=1e-6)
+    hessian = ad.hessian(model.loss, wrt="self")(X3, Y2)
+    assert type(hessian) is Regressor and type(hessian.W) is Regressor
+    v = unflatten(model, RNG.normal(size=8))
+    hv = ad.hvp(model.loss, wrt="self")(X3, Y2, v)
+    blocks = np.block(
+        [
+            [hessian.W.W.reshape(6, 6), hessian.W.b.reshape(6, 2)],
+            [hessian.b.W.reshape(2, 6), hessian.b.b.reshape(2, 2)],
+        ]
+    )
+    np.testing.assert_allclose(blocks @ flatten(v), flatten(hv), rtol=1e-9, atol=1e-12)
+
+
 # ------------------------------------------------------------ second order through objects
 
 
