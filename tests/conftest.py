@@ -22,11 +22,13 @@ every test.
 """
 
 import copy
+import dataclasses
 import importlib.util
 import itertools
 import os
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -200,10 +202,16 @@ def _agree(result, expected):
         return _compared(result, expected)
     if isinstance(result, (tuple, list)):
         assert type(result) is type(expected) and len(result) == len(expected)
-        return type(result)(_agree(r, e) for r, e in zip(result, expected))
+        items = [_agree(r, e) for r, e in zip(result, expected)]
+        return type(result)._make(items) if hasattr(result, "_fields") else type(result)(items)
     if isinstance(result, dict):
         assert result.keys() == expected.keys()
         return {key: _agree(result[key], expected[key]) for key in result}
+    if dataclasses.is_dataclass(result) or isinstance(result, types.SimpleNamespace):
+        assert type(result) is type(expected)
+        for name, value in vars(result).items():
+            _agree(value, getattr(expected, name))
+        return result
     if isinstance(result, (float, int, complex, np.ndarray, np.generic)):
         np.testing.assert_allclose(
             result, expected, rtol=1e-9, atol=1e-12, err_msg="optimized != unoptimized emission"

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..runtime.records import fields_of, is_floating, is_record
+
 _NUMBERS = (float, int, complex, np.number)
 
 
@@ -55,6 +57,8 @@ def is_numeric(value: Any) -> bool:
     """
     if isinstance(value, _NUMBERS) and not isinstance(value, bool):
         return True
+    if is_record(value):  # a dataclass, NamedTuple, ...: its other fields are constants
+        return is_floating(value)
     if isinstance(value, (np.ndarray, np.generic)):
         return value.dtype.kind in "iufc"
     if isinstance(value, (tuple, list)):
@@ -114,6 +118,9 @@ def _check_like(value: Any, like: Any, who: str, what: str, whose: str) -> None:
     ``what`` names ``value`` (with its article) and ``whose`` names ``like``."""
     if _same_kind_and_shape(value, like):
         return
+    if is_record(like):
+        _check_record(value, like, who, what, whose)
+        return
     if isinstance(like, (tuple, list, dict)):
         _check_container(value, like, who, what, whose)
         return
@@ -149,6 +156,18 @@ def _check_container(value: Any, like: Any, who: str, what: str, whose: str) -> 
         )
     for k, (item, item_like) in enumerate(zip(value, like)):
         _check_like(item, item_like, who, f"{what}[{k}]", f"{whose}[{k}]")
+
+
+def _check_record(value: Any, like: Any, who: str, what: str, whose: str) -> None:
+    """A record's derivative is a record of its type; its constant fields are not checked."""
+    if type(value) is not type(like):
+        raise TypeError(
+            f"{who}: {what} must be a {type(like).__name__} like {whose}, got {describe(value)}"
+        )
+    theirs = fields_of(value)
+    for name, field_like in fields_of(like).items():
+        if is_floating(field_like):
+            _check_like(theirs[name], field_like, who, f"{what}.{name}", f"{whose}.{name}")
 
 
 def _same_kind_and_shape(value: Any, like: Any) -> bool:

@@ -10,6 +10,7 @@ lookup plus the emitted code.
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
@@ -439,6 +440,11 @@ def differentiate(
     if f is None:
         return functools.partial(
             differentiate, wrt=wrt, mode=mode, has_aux=has_aux, optimize=optimize
+        )
+    if inspect.ismethod(f):
+        raise TypeError(
+            "differentiate decorates functions; for a bound method use the transforms "
+            "themselves: ad.grad(model.loss), ad.value_and_grad(model.loss, wrt='self')"
         )
     binding_of(f, "differentiate").wrt_names(wrt, "differentiate")
     flag(has_aux, "has_aux", "differentiate")

@@ -1,4 +1,6 @@
-"""Arguments as trees: lists, tuples and dicts (nested) whose leaves are numbers or arrays.
+"""Arguments as trees: lists, tuples, dicts and records (nested) whose leaves are numbers
+or arrays.  A record's fields that are not floating (ints, strs, None, functions) are
+constants: they are no leaves, and a rebuilt record has None there.
 
 The transforms that build a matrix entry by entry (``hessian``, ``jacobian``,
 ``laplacian``) walk the leaves of a differentiated argument and put the
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Iterator, List
 
+from ..runtime.records import fields_of, is_floating, is_namedtuple, is_record, replaced
+
 
 def leaves(value: Any) -> List[Any]:
     """The numbers and arrays in ``value``, depth first (dicts in their key order).
@@ -22,6 +26,10 @@ def leaves(value: Any) -> List[Any]:
     >>> leaves((1.0, [2.0, (3.0,)]))
     [1.0, 2.0, 3.0]
     """
+    if is_record(value):
+        return [
+            leaf for item in fields_of(value).values() if is_floating(item) for leaf in leaves(item)
+        ]
     if isinstance(value, (list, tuple)):
         return [leaf for item in value for leaf in leaves(item)]
     if isinstance(value, dict):
@@ -39,6 +47,12 @@ def rebuild(like: Any, new_leaves: Iterable[Any]) -> Any:
 
 
 def _rebuild(like: Any, new_leaves: Iterator[Any]) -> Any:
+    if is_record(like):
+        fields = {
+            name: _rebuild(item, new_leaves) if is_floating(item) else None
+            for name, item in fields_of(like).items()
+        }
+        return type(like)(**fields) if is_namedtuple(like) else replaced(like, **fields)
     if isinstance(like, dict):
         return {key: _rebuild(item, new_leaves) for key, item in like.items()}
     if isinstance(like, (list, tuple)):

@@ -16,17 +16,22 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from ..rules import kind_of_value
+from ..runtime import as_structure
+from ..runtime.records import is_floating, is_record
 from . import hooks, pipeline
 from .dependencies import Dependencies
 from .emit import EMITTED
 from .signatures import Binding
-from .spec import Spec
+from .spec import GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Mode, Spec
 
 
 def differentiable(value: Any) -> bool:
-    """Floats, ints, float or int arrays, and lists, tuples and dicts of them."""
+    """Floats, ints, float or int arrays, and lists, tuples and dicts of them; records
+    (dataclasses, NamedTuples, ...) with a floating field."""
     if isinstance(value, bool):
         return False
+    if is_record(value):
+        return is_floating(value)
     if isinstance(value, (float, int, np.floating, np.integer)):
         return True
     if isinstance(value, (list, tuple)):
@@ -52,7 +57,10 @@ def as_real(value: Any) -> Any:
 
 
 def needs_real(value: Any) -> bool:
-    """Whether ``value`` holds ints (inside containers too) that :func:`as_real` converts."""
+    """Whether ``value`` holds ints (inside containers too) that :func:`as_real` converts;
+    the int fields of a record are constants, never converted."""
+    if is_record(value):
+        return False
     if isinstance(value, (list, tuple)):
         return any(needs_real(v) for v in value)
     if isinstance(value, dict):
@@ -134,12 +142,13 @@ class Derived:
                 raise TypeError(
                     f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
                     f"it is a {type(value).__name__}; expected a float, a NumPy float array, "
-                    "or a list, tuple or dict of those"
+                    "a list, tuple or dict of those, or a dataclass, NamedTuple or SimpleNamespace "
+                    "holding one"
                 )
         kinds = tuple(
             kind_of_value(as_real(a) if i in self.positions else a) for i, a in enumerate(args)
         )
-        fn = self.emitted(kinds)
+        fn = self.structured(self.emitted(kinds), args)
         # Arrays share one type whatever their dtype, so an int array can come
         # after a float one: array positions are checked on every call.
         to_convert = [p for p in self.positions if may_need_real(args[p])]
@@ -153,6 +162,28 @@ class Derived:
             return fn(*call_args)
 
         return with_reals
+
+    def structured(self, fn: Callable, args: tuple) -> Callable:
+        """``fn``, whose gradients get the types of their arguments: a tuple's is a tuple
+        (emitted code accumulates into lists), a NamedTuple's or dataclass's is one."""
+        gradient = self if self.inner is None else self.inner
+        if gradient.inner is not None or not Mode(gradient.mode).is_reverse:
+            return fn
+        likes = tuple(args[p] for p in gradient.positions)
+        if not any(map(needs_structure, likes)):
+            return fn
+        shaped = Restructure(likes)
+        if gradient.mode == VJP and self.inner is None:
+
+            def vjp_structured(*call_args):
+                out, pullback, *aux = fn(*call_args)
+                return (out, lambda g: shaped.each(pullback(g)), *aux)
+
+            return vjp_structured
+        pick = _GRADIENT_PLACES.get((Mode(self.mode), self.inner is not None, self.has_aux))
+        if pick is None:
+            return fn
+        return lambda *call_args: pick(fn(*call_args), shaped)
 
     def emitted(self, kinds: Tuple[str, ...]) -> Callable:
         """The emitted function for these argument kinds (of ``inner``'s code, if any)."""
@@ -169,6 +200,43 @@ class Derived:
             )
         return self.emitted(kinds)
 
+
+def needs_structure(value: Any) -> bool:
+    """Whether the gradient of ``value`` needs :func:`runtime.as_structure`: it holds a
+    tuple or a record, which emitted code's derivatives do not keep."""
+    if isinstance(value, tuple) or is_record(value):
+        return True
+    if isinstance(value, list):
+        return any(map(needs_structure, value))
+    if isinstance(value, dict):
+        return any(map(needs_structure, value.values()))
+    return False
+
+
+class Restructure:
+    """Gradients given the structure of the arguments ``likes`` (one, or a tuple)."""
+
+    def __init__(self, likes: tuple):
+        self.likes = likes
+
+    def __call__(self, gradients: Any) -> Any:
+        if len(self.likes) == 1:
+            return as_structure(gradients, self.likes[0])
+        return self.each(gradients)
+
+    def each(self, gradients: Any) -> tuple:
+        return tuple(as_structure(g, x) for g, x in zip(gradients, self.likes))
+
+
+# Where the gradients are in what emitted code returns, by (mode, over a gradient, has_aux).
+_GRADIENT_PLACES: Dict[tuple, Callable[[Any, Restructure], Any]] = {
+    (GRAD, False, False): lambda r, shaped: shaped(r),
+    (GRAD, False, True): lambda r, shaped: (shaped(r[0]), *r[1:]),
+    (VALUE_AND_GRAD, False, False): lambda r, shaped: (r[0], shaped(r[1])),
+    (VALUE_AND_GRAD, False, True): lambda r, shaped: (r[0], shaped(r[1])),
+    (TANGENT, True, False): lambda r, shaped: shaped(r),  # hvp: the tangent of a gradient
+    (JVP, True, False): lambda r, shaped: (shaped(r[0]), shaped(r[1])),
+}
 
 _CACHE: weakref.WeakKeyDictionary[Callable, Dict[tuple, Derived]] = weakref.WeakKeyDictionary()
 

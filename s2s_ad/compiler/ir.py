@@ -436,6 +436,8 @@ def expr_to_ast(
         return ast.Compare(left=args[1], ops=[ast.In()], comparators=[args[0]])
     if expr.fn is operator.getitem and len(args) == 2:
         return subscript(args[0], args[1])
+    if expr.fn is runtime.field and isinstance(expr.args[1], Const):  # field(p, "W") is p.W
+        return ast.Attribute(value=args[0], attr=expr.args[1].value, ctx=ast.Load())
     if expr.fn in DISPLAYS:
         return DISPLAYS[expr.fn](args, [(k, atom(v)) for k, v in expr.kwargs])
     keywords = [ast.keyword(arg=k, value=atom(v)) for k, v in expr.kwargs]

@@ -28,6 +28,7 @@ from .lower import Lowered, lower_function
 from .optimize import optimize as optimize_ir
 from .parse import NOT_FOUND, parse
 from .reverse import reverse
+from .signatures import RECEIVER_ATTRIBUTE
 from .spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from .taylor import taylor
 
@@ -46,7 +47,9 @@ def build(fn: Callable, spec: Spec) -> Emitted:
     # ``make(np.cos)``), and a global may be rebound: what the free names denote
     # is part of the key, and its objects live as long as the entry.
     dependencies = Dependencies(fn)
-    key = (code, code.co_filename, spec, dependencies.key)
+    # a bound method's function is specialised to the class of its object
+    receiver = getattr(fn, RECEIVER_ATTRIBUTE, None)
+    key = (code, code.co_filename, spec, dependencies.key, receiver)
     with _LOCK:
         entry = _CACHE.get(key)
         if entry is not None:

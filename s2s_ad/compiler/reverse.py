@@ -85,8 +85,10 @@ class Reverse(ControlFlowReversal):
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stacks = Stacks(self.fn, self.names, set(self.low.param_temps.values()))
         self.primal_defs = {s.target: s for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)}
-        self.containers = containers_built(self.fn.body)
+        # records (`p` of `p.W`) add field by field too: `+` on a dataclass is not defined
+        self.containers = containers_built(self.fn.body) | records_read(self.fn.body)
         self.rematerialized: Set[ir.Var] = set()  # recomputed in the adjoint sweep, not saved
+        self.item_accumulated: Set[ir.Var] = set()  # adjoints that `add_at` wrote items into
 
     def dname(self, var: ir.Var) -> ir.Var:
         """``dv`` for ``v``; the adjoint of a parameter's load is ``dx``."""
@@ -347,6 +349,8 @@ class Reverse(ControlFlowReversal):
             self.builder.accumulate(acc, g, index)  # in place: no item is selected twice
         else:
             self.builder.call(runtime.add_at, (acc, index, g), target=acc)
+            if self.kind(container) != ARRAY:  # maybe a list: `+=` would join, not add
+                self.item_accumulated.add(container)
 
     def owned_accumulator(self, var: ir.Var) -> ir.Var:
         """``dv`` holding an array or container this sweep owns and may write into."""
@@ -376,7 +380,7 @@ class Reverse(ControlFlowReversal):
             self.adjoint[var] = (term, owned)
             return
         current, current_owned = self.adjoint[var]
-        if self.is_display(var):  # `+` would concatenate: add item by item
+        if self.is_display(var) or var in self.item_accumulated:  # `+` would join: add items
             self.evict(target, keep=var)
             total = self.builder.call(runtime.add, (current, term), target=target)
             self.adjoint[var] = (total, False)
@@ -435,7 +439,7 @@ class Reverse(ControlFlowReversal):
             if self.kind(temp) != SCALAR and any(
                 isinstance(s, ir.Assign)
                 and isinstance(s.value, ir.Call)
-                and s.value.fn is operator.getitem
+                and s.value.fn in (operator.getitem, runtime.field)
                 and s.value.args[0] == temp
                 for s in ir.walk(self.fn.body)
             ):
@@ -566,6 +570,18 @@ def containers_built(body: List[ir.Stmt]) -> Set[ir.Var]:
                 found.add(stmt.target)
                 grew = True
     return found
+
+
+def records_read(body: List[ir.Stmt]) -> Set[ir.Var]:
+    """Variables whose fields are read or replaced (``p`` of ``p.W``): records."""
+    return {
+        s.value.args[0]
+        for s in ir.walk(body)
+        if isinstance(s, ir.Assign)
+        and isinstance(s.value, ir.Call)
+        and s.value.fn in (runtime.field, runtime.with_field)
+        and isinstance(s.value.args[0], ir.Var)
+    }
 
 
 def _builds_container(value: ir.Expr, found: Set[ir.Var]) -> bool:

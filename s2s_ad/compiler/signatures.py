@@ -21,13 +21,54 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Dict, Sequence, Tuple, Union
+import types
+import weakref
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
 #: The attribute by which a transform of a ``functools.partial`` names the partial of
 #: the transform of its function that it computes (so that it can be transformed again).
 PARTIAL_ATTRIBUTE = "_s2s_partial"
+#: The attribute by which the function of a bound method names the class of its ``self``,
+#: so that calls of ``self.forward(x)`` in it can be inlined (see :func:`method_function`).
+RECEIVER_ATTRIBUTE = "_s2s_receiver_class"
+_METHOD_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def method_function(method: types.MethodType) -> Callable:
+    """The function of a bound method, as a function of its own that knows the class of
+    the object it is bound to (one per function and class, so that a subclass overriding a
+    method ``self`` calls gets its own derivative).
+
+    >>> class Model:
+    ...     def loss(self, x):
+    ...         return x
+    >>> f = method_function(Model().loss)
+    >>> f.__qualname__, getattr(f, RECEIVER_ATTRIBUTE) is Model
+    ('Model.loss', True)
+    """
+    function, owner = method.__func__, method.__self__
+    if isinstance(owner, type) or not inspect.isfunction(function):  # a classmethod
+        return function
+    per_class = _METHOD_FUNCTIONS.setdefault(function, {})
+    cls = type(owner)
+    if cls not in per_class:
+        copy = types.FunctionType(
+            function.__code__,
+            function.__globals__,
+            function.__name__,
+            function.__defaults__,
+            function.__closure__,
+        )
+        copy.__kwdefaults__ = function.__kwdefaults__
+        copy.__qualname__ = function.__qualname__
+        copy.__module__ = function.__module__
+        copy.__annotations__ = function.__annotations__
+        copy.__doc__ = function.__doc__
+        setattr(copy, RECEIVER_ATTRIBUTE, cls)
+        per_class[cls] = copy
+    return per_class[cls]
 
 
 def signature(f: Callable) -> inspect.Signature:
@@ -136,6 +177,8 @@ class Binding:
         self.var_keyword = next(
             (n for n, k in kinds.items() if k == inspect.Parameter.VAR_KEYWORD), None
         )
+        #: ``self`` of a bound method: fixed, and differentiated only when ``wrt`` names it.
+        self.receiver: Optional[str] = None
 
     @classmethod
     def of(cls, f: Any, who: str) -> Binding:
@@ -147,10 +190,15 @@ class Binding:
         TypeError: grad expects a Python function (def or lambda) or a functools.partial of one, ...
         """
         function, args, kwargs = f, (), {}
+        receiver = False
         while True:
             if isinstance(function, functools.partial):
                 args, kwargs = function.args + args, {**function.keywords, **kwargs}
                 function = function.func
+            elif inspect.ismethod(function):  # `model.loss`: `self` is a frozen argument
+                args = (function.__self__,) + args
+                function = method_function(function)
+                receiver = True
             elif inspect.isfunction(function) and hasattr(function, PARTIAL_ATTRIBUTE):
                 function = getattr(function, PARTIAL_ATTRIBUTE)
             else:
@@ -158,9 +206,12 @@ class Binding:
         if not inspect.isfunction(function):
             raise TypeError(
                 f"{who} expects a Python function (def or lambda) or a functools.partial "
-                f"of one, got {type(f).__name__}: {f!r}"
+                f"of one, or a bound method, got {type(f).__name__}: {f!r}"
             )
-        return cls(function, args, kwargs, f)
+        binding = cls(function, args, kwargs, f)
+        if receiver and binding.params:
+            binding.receiver = binding.params[0]
+        return binding
 
     @property
     def name(self) -> str:
@@ -311,10 +362,11 @@ class Binding:
                         f"which has {len(params)} parameter(s) {params}"
                     )
                 names.append(params[item])
-            elif item not in params + variadic:
+            elif item not in params + variadic and item != self.receiver:
                 raise TypeError(
                     f"{who}: {self.name} has no parameter {item!r} to differentiate; "
                     f"its parameters are {params + variadic}"
+                    + (f" (and {self.receiver!r}, its object)" if self.receiver else "")
                 )
             else:
                 names.append(item)

@@ -71,6 +71,14 @@ def register_rules(namespace: Callable) -> None:
 RUNTIME = {
     runtime.getitem_vjp: ("getitem_vjp(v, x, index)", "taken(g, index, v)"),
     runtime.taken: ("taken(y, index, v)", "getitem_vjp(g, y, index)"),
+    runtime.field_vjp: ("field_vjp(v, x, name)", "field_tangent(g, x, name)"),
+    runtime.field_tangent: ("field_tangent(v, x, name)", "field_vjp(g, x, name)"),
+    runtime.field_cleared: ("field_cleared(v, x, name)", "field_cleared(g, x, name)"),
+    runtime.field_set: (
+        ("d", "x", "name", "value"),
+        ["field_cleared(dd, x, name)", None, None, "field_set(zeros_like(d), x, name, dvalue)"],
+        ["field_cleared(g, x, name)", None, None, "field_tangent(g, x, name)"],
+    ),
     runtime.add_at: (
         ("acc", "index", "v"),
         ["dacc", None, "getitem_vjp(dv, acc, index)"],
@@ -105,7 +113,7 @@ RUNTIME = {
         [None, "pick(cond, g, zeros_like(x))", "pick(cond, zeros_like(y), g)"],
     ),
 }
-LISTED = (runtime.add_at, runtime.add, runtime.appended, runtime.initial)
+LISTED = (runtime.add_at, runtime.add, runtime.appended, runtime.initial, runtime.field_set)
 TABLES.append((RUNTIME, LISTED))
 
 # ------------------------------------------------------------------ shapes: linear maps and

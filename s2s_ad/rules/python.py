@@ -127,6 +127,27 @@ linear_rule(
     namespace=fixed({**RUNTIME_NAMES, "getitem": operator.getitem}),
 )
 
+# A field of a record (``params.W``): the JVP reads the tangent's field; reverse mode
+# puts the cotangent into that field of a zero record of the same type.
+template_rule(
+    runtime.field,
+    ("x", "name"),
+    ["field_tangent(dx, x, name)"],
+    ["field_vjp(g, x, name)"],
+    namespace=fixed(RUNTIME_NAMES),
+)
+
+# `dataclasses.replace(p, W=v)`: a new record, with the field's tangent set and the
+# cotangent split between the field (to `v`) and the rest (to `p`).
+template_rule(
+    runtime.with_field,
+    ("x", "name", "value"),
+    ["field_cleared(dx, x, name)", None, "field_set(zeros_like(x), x, name, dvalue)"],
+    ["field_cleared(g, x, name)", None, "field_tangent(g, x, name)"],
+    namespace=fixed(RUNTIME_NAMES),
+).tuple_result = True  # its tangent terms add field by field
+nondifferentiable(runtime.constructed)  # the fields are set by `with_field` afterwards
+
 # `x // y` is piecewise constant: its derivative is zero wherever it exists (as np.floor_divide)
 nondifferentiable(
     operator.floordiv,

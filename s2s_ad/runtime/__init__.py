@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from . import records
 from .errors import TransformError
+from .records import field
 
 
 def unbroadcast(g: Any, x: Any) -> Any:
@@ -149,7 +151,9 @@ def zeros_like(x: Any) -> Any:
     """A zero derivative shaped like ``x`` (``0.0`` for Python numbers).
 
     Containers give containers of zeros; a tuple gives a list, so that its
-    items can be accumulated into (:func:`as_structure` turns it back).
+    items can be accumulated into (:func:`as_structure` turns it back).  A
+    record (a dataclass, ...) gives a copy with zeros in its floating fields
+    and None in the others (see ``records.py``).
 
     >>> zeros_like((1.0, [2.0, 3.0]))
     [0.0, [0.0, 0.0]]
@@ -160,7 +164,14 @@ def zeros_like(x: Any) -> Any:
         return [zeros_like(item) for item in x]
     if isinstance(x, dict):
         return {key: zeros_like(value) for key, value in x.items()}
+    if records.is_record(x):
+        zeros = {name: _zero_field(value) for name, value in records.fields_of(x).items()}
+        return records.replaced(x, **zeros)
     return 0.0
+
+
+def _zero_field(value: Any) -> Any:
+    return zeros_like(value) if records.is_floating(value) else None
 
 
 def as_structure(derivative: Any, like: Any) -> Any:
@@ -169,12 +180,26 @@ def as_structure(derivative: Any, like: Any) -> Any:
     >>> as_structure([1.0, [2.0]], (0.0, (0.0,)))
     (1.0, (2.0,))
     """
+    if records.is_namedtuple(like) and isinstance(derivative, (list, tuple)):
+        return type(like)._make(map(_field_structure, derivative, like))
     if isinstance(like, (list, tuple)) and isinstance(derivative, (list, tuple)):
         items = [as_structure(d, x) for d, x in zip(derivative, like)]
         return tuple(items) if isinstance(like, tuple) else items
     if isinstance(like, dict) and isinstance(derivative, dict):
         return {key: as_structure(derivative[key], like[key]) for key in like}
+    if type(like) is float and isinstance(derivative, (np.floating, np.ndarray)):
+        return float(derivative) if np.ndim(derivative) == 0 else derivative
+    if records.is_record(like) and (records.is_record(derivative) or isinstance(derivative, dict)):
+        fields = records.fields_of(like)
+        return records.replaced(
+            like, **{k: _field_structure(field(derivative, k), v) for k, v in fields.items()}
+        )
     return derivative
+
+
+def _field_structure(derivative: Any, like: Any) -> Any:
+    """A record's field in a derivative: None where the field is a constant."""
+    return as_structure(derivative, like) if records.is_floating(like) else None
 
 
 def ones_like(x: Any) -> Any:
@@ -318,6 +343,69 @@ def getitem_vjp(g: Any, x: Any, index: Any) -> Any:
     return add_at(result, index, g)
 
 
+def field_vjp(g: Any, x: Any, name: str) -> Any:
+    """The cotangent of the record ``x`` from the cotangent ``g`` of ``x.name``.
+
+    >>> from types import SimpleNamespace
+    >>> field_vjp(2.0, SimpleNamespace(W=1.0, b=3.0), "W")
+    namespace(W=2.0, b=0.0)
+    """
+    if not records.is_record(x):
+        raise TypeError(
+            f"s2s_ad differentiates `.{name}` as a field of a dataclass, NamedTuple, "
+            f"SimpleNamespace or object, not of a {type(x).__name__}: write the NumPy "
+            f"function (np.{name}(x)) if there is one"
+        )
+    return add_at(zeros_like(x), records.position(x, name), g)
+
+
+def field_tangent(d: Any, x: Any, name: str) -> Any:
+    """The field ``name`` of ``d``, a derivative of the record ``x`` (a list for a
+    NamedTuple); zeros where ``x`` has a constant (whatever ``d`` holds there).
+
+    >>> from types import SimpleNamespace
+    >>> field_tangent(SimpleNamespace(W=2.0, n=3), SimpleNamespace(W=1.0, n=3), "n")
+    0.0
+    """
+    primal = field(x, name)
+    if not records.is_floating(primal):
+        return zeros_like(primal)
+    return d[records.position(x, name)] if isinstance(d, (list, dict)) else field(d, name)
+
+
+def with_field(x: Any, name: str, value: Any) -> Any:
+    """A copy of the record ``x`` with ``x.name`` set to ``value`` (``x`` is not changed):
+    what ``dataclasses.replace(x, name=value)`` and ``x._replace(name=value)`` do.
+
+    >>> from types import SimpleNamespace
+    >>> with_field(SimpleNamespace(W=1.0, b=2.0), "b", 5.0)
+    namespace(W=1.0, b=5.0)
+    """
+    return records.replaced(x, **{name: value})
+
+
+def field_set(d: Any, x: Any, name: str, value: Any) -> Any:
+    """``d``, a derivative of the record ``x`` (a list for a NamedTuple), with its
+    field ``name`` set to ``value``; ``d`` is not changed."""
+    if isinstance(d, (list, dict)):
+        d = copy_of(d)
+        d[records.position(x, name)] = value
+        return d
+    return records.replaced(d, **{name: value})
+
+
+def field_cleared(g: Any, x: Any, name: str) -> Any:
+    """``g``, a derivative of the record ``x``, with zeros in its field ``name``: the
+    cotangent of ``x`` from that of ``with_field(x, name, value)``."""
+    return field_set(g, x, name, _zero_field(field(x, name)))
+
+
+def constructed(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``cls(*args, **kwargs)``: a record made in the differentiated function; its
+    fields are then set one by one (``with_field``), which is what is differentiated."""
+    return cls(*args, **kwargs)
+
+
 def add_at(acc: Any, index: Any, g: Any) -> Any:
     """``acc[index] += g`` for arrays, lists and dicts of derivatives; returns ``acc``.
 
@@ -329,6 +417,8 @@ def add_at(acc: Any, index: Any, g: Any) -> Any:
             acc[index] += g
         else:
             np.add.at(acc, index, g)
+    elif records.is_record(acc) and not records.is_namedtuple(acc):
+        return records.replaced(acc, **{index: add(getattr(acc, index), g)})
     else:
         acc[index] = add(acc[index], g)
     return acc
@@ -351,12 +441,20 @@ def add(a: Any, b: Any) -> Any:
     >>> add([1.0, 2.0], [3.0, 4.0]), add(0.0, [3.0, 4.0])
     ([4.0, 6.0], [3.0, 4.0])
     """
-    if type(a) is float and a == 0.0 and isinstance(b, (list, tuple, dict)):
+    container = isinstance(b, (list, tuple, dict)) or records.is_record(b)
+    if type(a) is float and a == 0.0 and container:
         return b
+    if a is None or b is None:  # a constant field of a record
+        return b if a is None else a
+    if records.is_namedtuple(a):
+        return type(a)._make(add(x, y) for x, y in zip(a, b))
     if isinstance(a, (list, tuple)):
         return type(a)(add(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):
         return {k: add(a[k], b[k]) for k in a}
+    if records.is_record(a):
+        sums = {k: add(v, field(b, k)) for k, v in records.fields_of(a).items()}
+        return records.replaced(a, **sums)
     return a + b
 
 

@@ -413,10 +413,13 @@ SPELLED = r"model\(x, y, c=2\.0, \*, scale=0\.5\)"
         ),
         (lambda: ad.hessian(model)(["a"], Y), r"the argument 'x' is a list; expected a float"),
         (lambda: ad.check_grad(model, X, Y, wrt="c"), r"not 'c': pass the arguments"),
-        (lambda: ad.jvp(np.sin, (1.0,), (1.0,)), r"or a functools\.partial of one, got ufunc"),
+        (
+            lambda: ad.jvp(np.sin, (1.0,), (1.0,)),
+            r"or a functools\.partial of one, or a bound method, got ufunc",
+        ),
         (
             lambda: ad.hvp(functools.partial(np.add, 1.0)),
-            r"or a functools\.partial of one, got partial",
+            r"or a functools\.partial of one, or a bound method, got partial",
         ),
     ],
 )

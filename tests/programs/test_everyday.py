@@ -288,7 +288,7 @@ REFUSALS = [
     (refused_shift, "the operator `<<` is not supported"),
     (refused_invert, "the operator `~` is not supported"),
     (refused_augmented_xor, "the operator `^` is not supported"),
-    (refused_attribute_write, "assigning to attributes is not supported"),
+    (refused_attribute_write, "`p.scale = ...` changes the object `p` in place"),
     (refused_set_comprehension, "set comprehensions are not supported"),
 ]
 AST_NODE_NAMES = {

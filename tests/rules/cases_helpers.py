@@ -52,6 +52,31 @@ RUNTIME: Dict[Any, Any] = {
         case("runtime.taken(x, [0, 2, 2], y)", ids((3,), (3,)), wrt=(0,)),
         case("runtime.taken(x, [0, 2], y)", ids((3,), None), wrt=(0,)),
     ],
+    # the helpers of records' derivatives, on records made of x and y, read back field by field
+    runtime.field_vjp: case(
+        'runtime.field(runtime.field_vjp(x, NS(a=y, b=y), "a"), "a") * 2.0 + runtime.field('
+        'runtime.field_vjp(x, NS(a=y, b=y), "b"), "b")',
+        ids((3,), (3,)),
+        wrt=(0,),
+    ),
+    runtime.field_tangent: [
+        case('runtime.field_tangent(NS(a=x, b=x * x), NS(a=y, b=y), "b")', ids((3,), (3,)), (0,)),
+        # a NamedTuple's derivatives are lists
+        case('runtime.field_tangent([y, x], PAIR(y, y), "b")', ids((3,), (3,)), wrt=(0,)),
+    ],
+    runtime.field_cleared: [
+        case(
+            'runtime.field(runtime.field_cleared(NS(a=x, b=x * x), NS(a=y, b=y), "a"), "b")',
+            ids((3,), (3,)),
+            wrt=(0,),
+        ),
+        case('np.stack(runtime.field_cleared([x, x], PAIR(y, y), "a"))', ids((3,), (3,)), (0,)),
+    ],
+    runtime.field_set: case(
+        'runtime.field(runtime.field_set(NS(a=x, b=x), NS(a=x, b=x), "a", y * y), "a") '
+        '* runtime.field(runtime.field_set(NS(a=x, b=x), NS(a=x, b=x), "a", y), "b")',
+        ids((3,), (3,)),
+    ),
     runtime.add_at: case(
         "runtime.add_at(x + 0.0, [0, 2, 2], y)", {**ids((3,), (3,)), **ids((3,), None)}
     ),

@@ -15,8 +15,10 @@ every rule, and adds the float32 tests and the check of ``docs/numpy.md``.
 
 from __future__ import annotations
 
+import collections
 import operator
 import re
+import types
 from typing import Any, Dict
 
 import numpy as np
@@ -438,6 +440,8 @@ def is_numpy_object(fn: Any) -> bool:
 
 
 HELPER_MODULES = {
+    "NS": types.SimpleNamespace,
+    "PAIR": collections.namedtuple("PAIR", "a b"),
     "np": np,
     "arrays": arrays,
     "linalg": linalg,
@@ -454,6 +458,11 @@ TABLE = RuleTable(
     CASES,
     name="rules_numpy",
     imports=(
+        "from collections import namedtuple",
+        "from types import SimpleNamespace as NS",
+        "",
+        'PAIR = namedtuple("PAIR", "a b")',
+        "",
         "import numpy as np",
         "",
         "from s2s_ad import runtime",

@@ -120,6 +120,18 @@ CASES: Dict[Any, Case] = {
         },
         wrt=(0,),
     ),
+    # a record's field, and a record with a field replaced (made from x and y)
+    runtime.field: Case(
+        'field(NS(a=x, b=y), "a") * field(NS(a=x, b=y), "b")',
+        (ANY, ANY),
+        {"float": (None, None), "(3,)": ((3,), (3,))},
+    ),
+    runtime.with_field: Case(
+        'field(with_field(NS(a=x, b=y), "a", x * y), "a") + field(with_field(NS(a=x, b=y), "a", '
+        'y), "b")',
+        (ANY, ANY),
+        {"float": (None, None), "(3,)": ((3,), (3,))},
+    ),
     runtime.copy_of: Case("copy_of(x)", (ANY,), {"float": (None,), "(3,)": ((3,),)}),
     # (a number with an array `like` stands for zeros, a constant: not a case)
     runtime.owned_copy: Case(
@@ -165,7 +177,10 @@ TABLE = RuleTable(
         "import math",
         "import operator",
         "",
-        "from s2s_ad.runtime import as_tuple, copy_of, expand_like, owned_copy, unbroadcast",
+        "from types import SimpleNamespace as NS",
+        "",
+        "from s2s_ad.runtime import as_tuple, copy_of, expand_like, field, owned_copy",
+        "from s2s_ad.runtime import unbroadcast, with_field",
         "",
     ),
     label=label,

@@ -46,13 +46,19 @@ class CallLowering(LoweringState):
             return self.call_function(node, value, name)
         func = node.func
         if isinstance(func, gast.Attribute) and self.is_computed(func.value):
-            return self.method_call(node, name)
+            if func.attr == "_replace":  # of a NamedTuple: a new record
+                return self.replace_method(node, name)
+            inlined = self.receiver_method_call(node, name)
+            return inlined if inlined is not None else self.method_call(node, name)
         if isinstance(func, gast.Call):  # `ad.grad(g)(x)`
             return self.call_function(node, self.derived_function(func), name)
         fn = self.resolve(func)
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
         self.refuse_parameter_writes(fn)
+        record = self.record_call(node, fn, name)
+        if record is not None:
+            return record
         starred = any(isinstance(a, gast.Starred) for a in node.args)
         plain = not node.keywords and not starred
         if fn in (min, max) and len(node.args) >= 2 and plain:

@@ -240,6 +240,8 @@ class ExpressionLowering(LoweringState):
         if name in self.param_names:
             temp = self.load(ir.Load(name), node)
             self.lowered.param_temps[name] = temp
+            if self.receiver and name == self.receiver[0]:
+                self.receiver_classes[temp] = self.receiver[1]
             return temp
         if name in self.locals:
             raise self.error(
@@ -274,6 +276,12 @@ class ExpressionLowering(LoweringState):
             fn = ARRAY_ATTRIBUTES[node.attr]
             value = self.expression(node.value)
             return self.emit(ir.Call(fn, (value,), spelling=f"np.{fn.__name__}"), node)
+        if local:  # a field of a record (`params.W`), differentiated like an item
+            inlined = self.receiver_property(node)
+            if inlined is not None:
+                return inlined
+            record = self.expression(node.value)
+            return self.emit(ir.Call(runtime.field, (record, ir.Const(node.attr))), node)
         value = self.resolve(node)
         # np.pi, np.float32, and np.newaxis (None) in an index
         if value is None or isinstance(value, (int, float, complex, bool, type, np.dtype)):

@@ -285,6 +285,46 @@ class InliningLowering(LoweringState):
         call = ir.Call(rules.Opaque.of(value), (*args, *call_args), tuple(kwargs), spelling)
         return self.emit(call, node, keep)
 
+    def receiver_method_call(self, node: gast.Call, keep) -> Optional[ir.Atom]:
+        """``self.forward(x)`` in a bound method (or a method it calls): the method of
+        ``self``'s class, inlined with ``self`` bound first; None for other calls."""
+        found = self.receiver_attribute(node.func)
+        if found is None:
+            return None
+        receiver, method = found
+        if isinstance(method, staticmethod):
+            fn, bound = method.__func__, ()
+        elif inspect.isfunction(method):
+            fn, bound = method, (receiver,)
+        else:  # a property, a classmethod, a field: not a method of the object
+            return None
+        return self.inline_function(node, fn, keep, bound) if self.inlinable(fn) else None
+
+    def receiver_property(self, node: gast.Attribute) -> Optional[ir.Atom]:
+        """``self.weights`` that is a property of ``self``'s class: its getter, inlined."""
+        found = self.receiver_attribute(node)
+        if found is None or not isinstance(found[1], property):
+            return None
+        getter = found[1].fget
+        if not inspect.isfunction(getter) or not self.inlinable(getter):
+            return None
+        return self.inline_function(gast.Call(node, [], []), getter, None, (found[0],))
+
+    def receiver_attribute(self, node: gast.Attribute) -> Optional[Tuple[ir.Atom, Any]]:
+        """The atom of ``self`` in ``self.name`` and what ``name`` is in its class (without
+        running a descriptor), when ``self`` is a bound method's object; else None."""
+        if not self.receiver or not isinstance(node.value, gast.Name):
+            return None
+        name = node.value.id
+        if name not in self.env and name != self.receiver[0]:
+            return None
+        receiver = self.expression(node.value)
+        cls = self.receiver_classes.get(receiver)
+        try:
+            return None if cls is None else (receiver, inspect.getattr_static(cls, node.attr))
+        except AttributeError:
+            return None
+
     # ------------------------------------------------------------ module-level functions
 
     def inlinable(self, fn: Any) -> bool:

@@ -20,6 +20,7 @@ import numpy as np
 from .. import ir, nested
 from ..errors import TransformError
 from ..parse import NOT_FOUND, Parsed, dotted_name
+from ..signatures import RECEIVER_ATTRIBUTE
 from .aliasing import Sharing
 
 # What to tell the user about syntax this version does not transform.
@@ -117,6 +118,10 @@ class LoweringState:
         self.env: Dict[str, ir.Atom] = {}
         # parameters of inlined functions bound to function values (see inlining.py)
         self.function_values: Dict[str, Any] = {}
+        # the class of a bound method's `self`, by the atom holding it (see inlining.py)
+        receiver = getattr(parsed.fn, RECEIVER_ATTRIBUTE, None)
+        self.receiver = (self.params[0].name, receiver) if receiver and self.params else None
+        self.receiver_classes: Dict[ir.Atom, type] = {}
         self.inlined_code = [parsed.fn.__code__]  # functions being inlined, outermost first
         # what each free name in the lowered code denotes (inlined callees' included)
         self.free_scope = {

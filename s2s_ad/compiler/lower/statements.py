@@ -168,11 +168,27 @@ class StatementLowering(LoweringState):
             root, path = self.item_path(target)
             self.write_item(root, path, value, node)
             return value
-        what = "attributes" if isinstance(target, gast.Attribute) else "this kind of target"
+        if isinstance(target, gast.Attribute):
+            raise self.attribute_write(target)
+        what = "this kind of target"
         raise self.error(
             f"assigning to {what} is not supported",
             target,
             "assign to a name or to an element `x[i]`",
+        )
+
+    def attribute_write(self, target: gast.Attribute) -> Exception:
+        """``p.W = ...`` changes the object in place, which every name holding it sees."""
+        obj = self.parsed.segment(target.value)
+        field = target.attr
+        return self.error(
+            f"`{obj}.{field} = ...` changes the object `{obj}` in place (the caller's "
+            "object, if it was passed in); s2s_ad differentiates values and does not "
+            "follow writes into objects",
+            target,
+            f"make a new object instead: `{obj} = dataclasses.replace({obj}, {field}=...)` "
+            f"(a NamedTuple: `{obj} = {obj}._replace({field}=...)`), or keep the value in "
+            "a variable of its own",
         )
 
     def item_path(self, target: gast.Subscript) -> Tuple[str, List[Tuple[ir.Atom, ir.Atom]]]:
