@@ -593,6 +593,8 @@ def _builds_container(value: ir.Expr, found: Set[ir.Var]) -> bool:
         return True
     if value.fn is runtime.sum_vjp:  # the cotangent of a list's items
         return value.args[1] in found
+    if value.fn in (runtime.owned_copy, runtime.getitem_vjp):  # shaped like their second
+        return value.args[1] in found
     if value.fn in CONTAINER_KEEPERS:
         return value.args[0] in found
     index = value.args[1] if value.fn is operator.getitem else None

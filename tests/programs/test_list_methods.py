@@ -80,6 +80,14 @@ def scalars_appended(x):
     return sum(ys) * x
 
 
+def tuple_items_read_in_a_loop(x):
+    total = 0.0
+    for i in range(3):
+        pair = (np.cos(x + i), x * x)
+        total = total + pair[0] * pair[1]
+    return np.sum(total)
+
+
 PROGRAMS = [
     stacked_in_a_loop,
     summed_in_a_loop,
@@ -88,6 +96,7 @@ PROGRAMS = [
     popped_in_a_loop,
     extended,
     extended_in_a_loop,
+    tuple_items_read_in_a_loop,
 ]
 
 
