@@ -136,6 +136,18 @@ SHAPES = {
     shapes.diff_like: ("diff_like(y, v, n=1, axis=-1)", "undiff(g, y, n=n, axis=axis)"),
 }
 TABLES.append((SHAPES, ()))
+# np.gradient's differences and their transpose (a list of arrays for several axes)
+GRADIENTS = {
+    shapes.spaced_gradient: (
+        "spaced_gradient(v, spacing=(), axis=None, edge_order=1)",
+        "gradient_vjp(g, spacing, axis=axis, edge_order=edge_order)",
+    ),
+    shapes.gradient_vjp: (
+        "gradient_vjp(v, spacing=(), axis=None, edge_order=1)",
+        "spaced_gradient(g, spacing, axis=axis, edge_order=edge_order)",
+    ),
+}
+TABLES.append((GRADIENTS, (shapes.spaced_gradient,)))
 
 # ------------------------------------------------------------------ reductions and moments
 

@@ -142,6 +142,15 @@ template_rule(
     result_kind=join_kinds,
 )
 
+# np.nan_to_num replaces NaN and infinities by constants: the derivative passes where x is finite.
+scalar_rule(
+    np.nan_to_num,
+    "isfinite(x)",
+    *(None,) * 4,
+    params=("x", "copy=True", "nan=0.0", "posinf=None", "neginf=None"),
+    namespace=namespace,
+)
+
 # Reductions over an axis (None: all of them).  Sums and means are linear; the VJP
 # spreads the cotangent back with `unreduce`.
 AXIS = ("x", "axis=None", "keepdims=False")

@@ -322,3 +322,82 @@ def _flattened(xs: Any) -> np.ndarray:
     if isinstance(xs, (list, tuple)):
         return np.concatenate([_flattened(x) for x in xs]) if xs else np.zeros(0)
     return np.ravel(xs)
+
+
+def rolled_axes(ndim: int, axis: int, start: int = 0) -> tuple:
+    """The order ``np.rollaxis(x, axis, start)`` puts the axes of an ``ndim``-array in.
+
+    >>> rolled_axes(3, 2)
+    (2, 0, 1)
+    """
+    probe = np.broadcast_to(0, tuple(range(2, ndim + 2)))  # lengths 2, 3, ... name the axes
+    return tuple(n - 2 for n in np.rollaxis(probe, axis, start).shape)
+
+
+def spaced_gradient(f: Any, spacing: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """``np.gradient(f, *spacing, axis=axis, edge_order=edge_order)``, the spacings in a tuple.
+
+    >>> spaced_gradient(np.array([0.0, 1.0, 4.0]), (0.5,))
+    array([2., 8., 8.])
+    """
+    return np.gradient(f, *spacing, axis=axis, edge_order=edge_order)
+
+
+def gradient_vjp(v: Any, spacing: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """The cotangent of ``f`` in ``np.gradient(f, *spacing, axis=axis, edge_order=...)``:
+    ``v`` is the cotangent of the result (a list of them when it has several axes).
+
+    Along each axis the finite differences are a band matrix ``D`` whose row ``i`` has its
+    entries in three neighbouring columns; ``np.gradient`` of the 0/1 combs with period 3
+    reads them off (each comb meets each row's columns once), and ``D^T v`` adds them up.
+
+    >>> gradient_vjp(np.array([1.0, 0.0, 0.0]), (0.5,))
+    array([-2.,  2.,  0.])
+    """
+    several = isinstance(v, (list, tuple))
+    parts = [np.asarray(p) for p in v] if several else [np.asarray(v)]
+    shape = parts[0].shape
+    axes = range(len(shape)) if axis is None else np.atleast_1d(axis)
+    axes = [int(a) % len(shape) for a in axes]
+    steps = list(spacing) if len(spacing) != 1 else list(spacing) * len(axes)
+    total = np.zeros(shape, dtype=np.result_type(*parts, np.float32))
+    for k, (part, along) in enumerate(zip(parts, axes)):
+        step = steps[k:k + 1]  # fmt: skip
+        total = total + _differences_transposed(part, along, step, edge_order)
+    return total
+
+
+def _differences_transposed(v: np.ndarray, axis: int, step: list, edge_order: int) -> Any:
+    """``D^T v`` along ``axis``, ``D`` the differences ``np.gradient`` takes with ``step``."""
+    lined = np.moveaxis(v, axis, 0)
+    n = lined.shape[0]
+    period = min(3, n)
+    window = np.clip(np.arange(n) - 1, 0, n - period)  # the first column of each row's band
+    total = np.zeros_like(lined)
+    for r in range(period):
+        comb = (np.arange(n) % period == r).astype(np.float64)
+        entries = np.gradient(comb, *step, edge_order=edge_order)  # D[i, the band's r column]
+        columns = window + (r - window) % period
+        weights = np.reshape(entries, (n,) + (1,) * (lined.ndim - 1)).astype(total.dtype)
+        np.add.at(total, columns, weights * lined)
+    return np.moveaxis(total, 0, axis)
+
+
+def index_r(items: Any) -> Any:
+    """``np.r_[a, b, ...]`` of the computed ``items``: joined along the first axis.
+
+    >>> index_r((np.array([1.0, 2.0]), 3.0))
+    array([1., 2., 3.])
+    """
+    return np.r_[tuple(items)]
+
+
+def index_c(items: Any) -> Any:
+    """``np.c_[a, b, ...]`` of the computed ``items``: joined along the last axis, 1-D items
+    as columns.
+
+    >>> index_c((np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    array([[1., 3.],
+           [2., 4.]])
+    """
+    return np.c_[tuple(items)]

@@ -59,6 +59,8 @@ class CallLowering(LoweringState):
                 return self.reduction(node, fn, arg)
             if fn is not sum:  # min(xs): a loop over the items
                 return self.reduction(node, fn, _items_of(arg))
+        if fn is np.einsum and node.args and not _is_string(node.args[0]):
+            node = self.einsum_with_subscripts(node)
         if fn is divmod and len(node.args) == 2 and not node.keywords:
             return self.divmod_call(node, name)
         if self.inlinable(fn):
@@ -69,6 +71,32 @@ class CallLowering(LoweringState):
         spelling = ".".join(parts) if parts else None
         call = ir.Call(rules.Opaque.of(fn), tuple(args), tuple(kwargs), spelling)
         return self.emit(call, node, name)
+
+    def einsum_with_subscripts(self, node: gast.Call) -> gast.Call:
+        """The interleaved ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` as the call with
+        subscripts, ``np.einsum("ab,bc->ac", a, b)``; the sublists must be written out."""
+        operands, sublists = node.args[0::2], node.args[1::2]
+        if len(node.args) % 2:  # the last one is the output's sublist
+            operands, output = operands[:-1], [node.args[-1]]
+        else:
+            output = []
+        letters = []
+        for sublist in [*sublists, *output]:
+            labels = _literal_labels(sublist)
+            if labels is None:
+                raise self.error(
+                    "the sublists of np.einsum's interleaved form must be lists of whole "
+                    "numbers written in the call",
+                    sublist,
+                    'write them out, or use subscripts: np.einsum("ij,jk->ik", a, b)',
+                )
+            letters.append("".join(labels))
+        subscripts = ",".join(letters[: len(sublists)])
+        if output:
+            subscripts += "->" + letters[-1]
+        args = [gast.Constant(subscripts, None), *operands]
+        rewritten = gast.Call(node.func, args, node.keywords)
+        return gast.copy_location(rewritten, node)
 
     def refuse_parameter_writes(self, fn: Any) -> None:
         """A user function that writes into its parameter changes its caller's object in
@@ -280,6 +308,26 @@ class CallLowering(LoweringState):
             node,
             "define the function at module level and give wrt as a literal",
         )
+
+
+def _is_string(node: gast.expr) -> bool:
+    return isinstance(node, gast.Constant) and isinstance(node.value, str)
+
+
+def _literal_labels(node: gast.expr) -> Optional[list]:
+    """The einsum letters of a sublist written as ``[0, 1, ...]`` (52 labels, as NumPy's)."""
+    if not isinstance(node, (gast.List, gast.Tuple)):
+        return None
+    labels = []
+    for item in node.elts:
+        value = item.value if isinstance(item, gast.Constant) else None
+        if value is Ellipsis or isinstance(item, gast.Name) and item.id == "Ellipsis":
+            labels.append("...")
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 52:
+            labels.append(chr(ord("a") + value) if value < 26 else chr(ord("A") + value - 26))
+        else:
+            return None
+    return labels
 
 
 def _name(name: str, ctx: Any = None) -> gast.Name:
