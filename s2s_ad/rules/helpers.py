@@ -46,7 +46,9 @@ def register_rules(namespace: Callable) -> None:
     tangents added item by item in forward mode.
     """
     FUNCTIONS.clear()
-    nondifferentiable(shapes.positions, shapes.elsewhere, linalg.tensorsolve_order)
+    nondifferentiable(
+        shapes.positions, shapes.elsewhere, linalg.tensorsolve_order, shapes.rolled_axes
+    )
     # has_aux: the aux is passed through, never differentiated; its check runs where written,
     # before the output is taken from the pair
     nondifferentiable(runtime.aux_of)

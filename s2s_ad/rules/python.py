@@ -27,6 +27,9 @@ from .numpy import ELEMENTWISE
 MATH_NAMES = {**vars(math), "math": math, "np": np, "sign": runtime.sign}
 MATH_NAMES.update(digamma=special.digamma, polygamma=special.polygamma)
 NUMPY_NAMES = {**vars(np), "math": math, "np": np}
+# (x ** 0 at x = 0 and 0 ** y have derivatives 0: see runtime.power_exponent)
+for _names in (MATH_NAMES, NUMPY_NAMES):
+    _names.update(power_exponent=runtime.power_exponent, nonzero_base=runtime.nonzero_base)
 
 
 def by_kind(scalar: bool):

@@ -41,21 +41,23 @@ def untile(g: Any, x: Any, reps: Any) -> Any:
 
 
 def unrepeat(g: Any, x: Any, repeats: Any, axis: Optional[int] = None) -> Any:
-    """The cotangent of ``x`` in ``np.repeat(x, repeats, axis)``: each run summed.
+    """The cotangent of ``x`` in ``np.repeat(x, repeats, axis)``: each run summed (an entry
+    repeated 0 times gets 0).
 
     >>> unrepeat(np.arange(6.0), np.zeros(3), 2)
     array([1., 5., 9.])
+    >>> unrepeat(np.arange(2.0), np.zeros(3), [0, 2, 0])
+    array([0., 1., 0.])
     """
     g = np.asarray(g)
+    lined = np.ravel(g) if axis is None else np.moveaxis(g, axis, 0)
+    count = np.size(x) if axis is None else np.shape(x)[axis]
+    owners = np.repeat(np.arange(count), repeats)  # the entry of x each entry of g copies
+    summed = np.zeros((count,) + lined.shape[1:], dtype=np.result_type(g.dtype, np.float16))
+    np.add.at(summed, owners, lined)
     if axis is None:
-        flat = np.ravel(np.asarray(x))
-        counts = np.broadcast_to(repeats, flat.shape)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-        summed = np.add.reduceat(g, starts) if g.size else np.zeros(flat.shape)
         return like(x, np.reshape(summed, np.shape(x)))
-    counts = np.broadcast_to(repeats, (np.shape(x)[axis],))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-    return like(x, np.add.reduceat(g, starts, axis=axis))
+    return like(x, np.moveaxis(summed, 0, axis))
 
 
 def diag_vjp(g: Any, x: Any, k: int = 0) -> Any:
@@ -104,10 +106,10 @@ def unconcatenate(g: Any, xs: Any, axis: Optional[int] = 0) -> list:
     if axis is None:
         sizes = [np.size(x) for x in xs]
         pieces = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
-        return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)]
+        return _as_argument([like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)], xs)
     sizes = [np.shape(x)[axis] for x in xs]
     pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [like(x, p) for p, x in zip(pieces, xs)]
+    return _as_argument([like(x, p) for p, x in zip(pieces, xs)], xs)
 
 
 def unstack(g: Any, xs: Any, axis: int = 0) -> list:
@@ -116,7 +118,7 @@ def unstack(g: Any, xs: Any, axis: int = 0) -> list:
     >>> unstack(np.array([[1.0, 2.0], [3.0, 4.0]]), [np.zeros(2), np.zeros(2)])
     [array([1., 2.]), array([3., 4.])]
     """
-    return [like(x, np.take(g, k, axis=axis)) for k, x in enumerate(xs)]
+    return _as_argument([like(x, np.take(g, k, axis=axis)) for k, x in enumerate(xs)], xs)
 
 
 def unhstack(g: Any, xs: Any) -> list:
@@ -154,7 +156,15 @@ def unarray(g: Any, x: Any) -> Any:
 def _cut(g: Any, xs: Any, blocks: list, axis: int) -> list:
     sizes = [b.shape[axis] for b in blocks]
     pieces = np.split(np.asarray(g), np.cumsum(sizes)[:-1], axis=axis)
-    return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)]
+    return _as_argument([like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)], xs)
+
+
+def _as_argument(cotangents: list, xs: Any) -> Any:
+    """The cotangents of the arrays a join took, as one array where ``xs`` was one array
+    (``np.hstack(x)`` joins the rows of ``x``: its cotangent is an array like ``x``)."""
+    if isinstance(xs, np.ndarray):
+        return like(xs, np.reshape(np.array(cotangents), np.shape(xs)))
+    return cotangents
 
 
 def positions(xs: Any) -> Any:

@@ -156,6 +156,15 @@ SHAPES: Dict[Any, Any] = {
         case("shapes.diff_like(x, y)", {**ids((4,), (3,)), **ids((2, 3), (5,))}, wrt=(0,)),
         case("shapes.diff_like(x, y, n=2, axis=0)", ids((4, 3), (2, 3)), wrt=(0,)),
     ],
+    # np.gradient's differences (spacings in a tuple) and their transpose
+    shapes.spaced_gradient: [
+        case("shapes.spaced_gradient(x, (0.5,), edge_order=2)", ids((5,))),
+        case("shapes.spaced_gradient(x, (np.array([0.0, 1.0, 1.5]),), axis=1)[0]", ids((2, 3))),
+    ],
+    shapes.gradient_vjp: [
+        case("shapes.gradient_vjp(x, (0.5,))", ids((5,))),
+        case("shapes.gradient_vjp([x, y], (2.0, 0.5), edge_order=2)", ids((3, 4), (3, 4))),
+    ],
 }
 
 MOMENTS: Dict[Any, Any] = {
