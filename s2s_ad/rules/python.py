@@ -193,8 +193,8 @@ for fn, partials in MORE_MATH.items():
 scalar_rule(
     special.polygamma,
     None,
-    "polygamma(n + 1, x)",
-    params=("n", "x"),
+    "polygamma(order + 1, x)",
+    params=("order", "x"),
     namespace=fixed(MATH_NAMES),
 )
 
