@@ -45,6 +45,35 @@ templates call live in [`s2s_ad/runtime/arrays.py`](../s2s_ad/runtime/arrays.py)
 (`solve_vjp_a`, `cholesky_vjp`, ...), one short function each.
 """
 
+EDGE_CASES = """\
+## Edge cases and call forms
+
+Where a derivative exists, it has no NaN and raises nothing; the choices follow autograd and
+JAX:
+
+- `x ** y` at `x = 0`: `x ** 0` has the derivative 0 everywhere, at 0 too (the rule's exponent
+  `y - 1` is `power_exponent(x, y)`, 1 where `x` and `y` are 0, so that `0 * inf` never
+  arises); `0.0 ** y` differentiated in `y` gives 0 (`0 ** y` is 0 for `y > 0`; `log 0` is
+  not taken, `nonzero_base` puts 1 in its place). Constant exponents fold as before:
+  `x ** 2` gives `2 * x`.
+- `np.std` (and `np.nanstd`) of values with zero variance has no derivative (`sqrt` at 0, a
+  cone): its gradient is NaN, as autograd's and JAX's; `np.var` there has the gradient 0.
+- `np.repeat(x, 0)` and zero counts in `np.repeat(x, [0, 2, 0])`: no cotangent for what was
+  repeated 0 times.
+- `np.nan_to_num(v)`: the derivative passes where `v` is finite and is 0 where it was
+  replaced; an infinite derivative from before (`x / 0`) still makes NaN there, as in JAX.
+- `np.hstack(x)`, `np.vstack(x)`, `np.column_stack(x)`, `np.concatenate(x)`, `np.stack(x)`
+  of one array join its rows: `x`'s gradient is an array like `x`.
+- `np.r_[a, b, 0.0, 0:3]` and `np.c_[x, y]` are lowered as `index_r` and `index_c` of their
+  items (a constant slice is its array); string directives (`np.r_["0,2", ...]`) are refused.
+- The interleaved `np.einsum(a, [0, 1], b, [1, 2], [0, 2])` is `np.einsum("ab,bc->ac", a, b)`
+  when its sublists are written in the call.
+- `np.gradient(f, *spacing)` is linear in `f`; the spacings are constants (a differentiated
+  spacing is refused).
+- `np.linalg.eig` and `np.linalg.eigvals` are refused: a general real matrix may have complex
+  eigenvalues. Use `np.linalg.eigh` or `np.linalg.eigvalsh` for a symmetric matrix.
+"""
+
 HOW_TO_ADD = """\
 ## Adding a rule
 
@@ -115,6 +144,7 @@ def numpy_page() -> str:
         + ", ".join(f"`{name}`" for name in constants)
         + ".\n"
     )
+    lines.append(EDGE_CASES)
     lines.append(HOW_TO_ADD)
     return "\n".join(lines)
 
