@@ -118,7 +118,7 @@ CASES = [
         log_likelihood,
         3.0,
         2.5,
-        expected=[2.5 and math.log(2.5) - special.digamma(4.0), 3.0 / 2.5 - 1],
+        expected=[math.log(2.5) - special.digamma(4.0), 3.0 / 2.5 - 1],
     ),
     case(special_math, 1.3, expected=gamma_expected),
     case(point_math, 1.5, 2.0),
@@ -334,3 +334,16 @@ def test_refusals_say_what_to_do(f, args, message, advice):
     text = str(info.value)
     assert message in text and advice in text
     assert f"def {f.__name__}" not in text.splitlines()[0]  # the line is the call's
+
+
+def log_in_base(x, b):
+    return math.log(x, b) * x
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_log_in_a_base_is_a_quotient_of_logs(mode):
+    expected = [
+        math.log(3.0, 2.0) + 1 / math.log(2.0),
+        -3.0 * math.log(3.0) / (2.0 * math.log(2.0) ** 2),
+    ]
+    check_derivatives(mode, log_in_base, (3.0, 2.0), expected=expected)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import math
 import operator
 from typing import Any, Optional
 
@@ -61,6 +62,8 @@ class CallLowering(LoweringState):
                 return self.reduction(node, fn, _items_of(arg))
         if fn is np.einsum and node.args and not _is_string(node.args[0]):
             node = self.einsum_with_subscripts(node)
+        if fn is math.log and len(node.args) == 2 and not node.keywords:
+            return self.log_in_base(node, name)
         if fn is divmod and len(node.args) == 2 and not node.keywords:
             return self.divmod_call(node, name)
         if self.inlinable(fn):
@@ -71,6 +74,14 @@ class CallLowering(LoweringState):
         spelling = ".".join(parts) if parts else None
         call = ir.Call(rules.Opaque.of(fn), tuple(args), tuple(kwargs), spelling)
         return self.emit(call, node, name)
+
+    def log_in_base(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
+        """``math.log(x, base)`` is ``math.log(x) / math.log(base)``, each by its own rule."""
+        logs = [
+            self.emit(ir.Call(math.log, (self.expression(arg),), spelling="math.log"), node)
+            for arg in node.args
+        ]
+        return self.emit(ir.Call(operator.truediv, tuple(logs)), node, name)
 
     def einsum_with_subscripts(self, node: gast.Call) -> gast.Call:
         """The interleaved ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` as the call with
