@@ -241,6 +241,20 @@ if hasattr(math, "sumprod"):
         result_kind=always(SCALAR),
     )
 
+# The parts of a float: modf's fraction x - trunc(x) has slope 1, frexp's mantissa
+# m = x / 2 ** e slope 2 ** -e; the whole part and the exponent are constants.
+TUPLE_PARTS = {
+    math.modf: ("make_tuple(dx, 0.0)", "getitem(g, 0)"),
+    math.frexp: (
+        "make_tuple(dx * ldexp(1.0, -getitem(out, 1)), 0)",
+        "getitem(g, 0) * ldexp(1.0, -getitem(out, 1))",
+    ),
+}
+PART_NAMES = fixed({**MATH_NAMES, "make_tuple": runtime.make_tuple, "getitem": operator.getitem})
+for fn, (jvp, vjp) in TUPLE_PARTS.items():
+    rule = template_rule(fn, ("x",), jvp=[jvp], vjp=[vjp], namespace=PART_NAMES)
+    rule.tuple_result = True
+
 # Tests and whole-number functions: constants for differentiation.
 nondifferentiable(
     *(

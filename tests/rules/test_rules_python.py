@@ -107,6 +107,8 @@ CASES: Dict[Any, Case] = {
     math.remainder: math2("math.remainder(x, y)", between(0.3, 3.0), between(0.25, 0.35)),
     math.copysign: Case("math.copysign(x, y)", (NONZERO, NONZERO), SCALAR_PAIR, wrt=(0,)),
     math.ldexp: math1("math.ldexp(x, 3)"),
+    math.modf: math1("math.modf(x)[0] * x"),
+    math.frexp: math1("math.frexp(x)[0] * x", between(0.55, 0.95)),
     math.fsum: Case("math.fsum(x)", (ANY,), {"(3,)": ((3,),)}),
     math.prod: Case("math.prod(x, start=y)", (ANY, ANY), {"(3,)*float": ((3,), None)}),
     math.dist: Case("math.dist(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,))}),
