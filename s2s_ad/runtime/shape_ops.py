@@ -348,7 +348,7 @@ def spaced_gradient(f: Any, spacing: tuple = (), axis: Any = None, edge_order: i
     """``np.gradient(f, *spacing, axis=axis, edge_order=edge_order)``, the spacings in a tuple.
 
     >>> spaced_gradient(np.array([0.0, 1.0, 4.0]), (0.5,))
-    array([2., 8., 8.])
+    array([2., 4., 6.])
     """
     return np.gradient(f, *spacing, axis=axis, edge_order=edge_order)
 
