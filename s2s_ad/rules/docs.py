@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from typing import Any, List
 
+from ..runtime import shape_ops as shapes
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
 from . import numpy as numpy_rules
 from . import shape_ops as shape_rules
 from .core import Rule, all_rules, nondiff_functions
+
+# Functions the lowering calls for an index expression, shown as the expression.
+INDEX_EXPRESSIONS = {id(shapes.index_r): "np.r_[...]", id(shapes.index_c): "np.c_[...]"}
 
 # Each table module, with the heading of its section.
 TABLES = (
@@ -168,6 +172,8 @@ def _cell(param: str, template: Any) -> str:
 
 
 def _name(fn: Any) -> str:
+    if id(fn) in INDEX_EXPRESSIONS:
+        return INDEX_EXPRESSIONS[id(fn)]
     module = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__name__", repr(fn))
     if module.startswith("numpy.linalg"):
@@ -182,7 +188,8 @@ def _name(fn: Any) -> str:
 
 
 def _is_helper(rule: Rule) -> bool:
-    return (getattr(rule.fn, "__module__", None) or "").startswith("s2s_ad")
+    module = getattr(rule.fn, "__module__", None) or ""
+    return module.startswith("s2s_ad") and id(rule.fn) not in INDEX_EXPRESSIONS
 
 
 def _is_numpy(fn: Any) -> bool:

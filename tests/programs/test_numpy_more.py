@@ -40,6 +40,10 @@ def columns_with_c(x, y):
     return np.sum((design @ np.array([1.0, 2.0])) ** 2)
 
 
+def columns_with_fixed_y(x):
+    return columns_with_c(x, np.array([1.0, 0.5, -2.0])) * np.sum(x**2)
+
+
 def smoothness_penalty(u):
     du = np.gradient(u, 0.5)
     return np.sum(du**2) + np.sum(np.gradient(u, edge_order=2) * u)
@@ -59,7 +63,10 @@ def rolled(x):
     return np.sum(np.rollaxis(x, 2, 0) * np.arange(24.0).reshape(4, 2, 3))
 
 
-def matrix_product_interleaved(a, b):
+B32 = np.arange(6.0).reshape(3, 2)
+
+
+def matrix_product_interleaved(a, b=B32):
     return np.sum(np.einsum(a, [0, 1], b, [1, 2], [0, 2]) ** 2)
 
 
@@ -144,6 +151,9 @@ def central_hvp(f, x, v, h=1e-5):
 
 SECOND_ORDER = [
     (stacked_rows_with_r, M23),
+    (columns_with_fixed_y, V3),
+    (cleaned, np.array([0.5, -0.3, 2.0])),
+    (matrix_product_interleaved, M23),
     (smoothness_penalty, RNG.normal(size=6)),
     (field_gradients, RNG.normal(size=(4, 3))),
     (rolled, RNG.normal(size=(2, 3, 4))),
