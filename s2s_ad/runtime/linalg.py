@@ -1001,28 +1001,32 @@ def _right_solve(b: Any, r: Any) -> Any:
 # ``*_jvp(x, a, out)`` (or ``*_vjp``) along ``d``; by the symmetry of second derivatives the
 # four second-order products (JVP or VJP of a JVP or VJP helper) are all of this form.
 
+# The step: tiny, yet with room below it for the tangents' own small entries (float32's
+# smallest normal number is near 1e-38).
+_STEPS = {np.dtype(np.float32): 1e-12}
 _STEP = 1e-30
 
 
-def _stepped(value: Any, tangent: Any) -> Any:
+def _stepped(value: Any, tangent: Any, h: float) -> Any:
     """``value + i h tangent``, item by item for a tuple of factors."""
     if isinstance(value, (tuple, list)):
-        return tuple(_stepped(v, t) for v, t in zip(value, tangent))
-    return np.asarray(value) + 1j * _STEP * np.asarray(tangent)
+        return tuple(_stepped(v, t, h) for v, t in zip(value, tangent))
+    return np.asarray(value) + 1j * h * np.asarray(tangent)
 
 
-def _derivative_part(value: Any) -> Any:
+def _derivative_part(value: Any, h: float) -> Any:
     """The derivative a complex-stepped value carries: its imaginary part over h."""
     if isinstance(value, (tuple, list)):
-        return tuple(_derivative_part(v) for v in value)
-    return np.imag(value) / _STEP
+        return tuple(_derivative_part(v, h) for v in value)
+    return np.imag(value) / h
 
 
 def _along(helper: Any, factors_jvp: Any, x: Any, d: Any, a: Any, out: Any, **options) -> Any:
     """``d/de helper(x, A + e D, F(A + e D))`` at 0, ``F`` the factorization whose tangent
     ``factors_jvp`` gives."""
-    moved = _stepped(out, factors_jvp(d, a, out, **options))
-    return _derivative_part(helper(x, _stepped(a, d), moved, **options))
+    h = _STEPS.get(np.result_type(a), _STEP)
+    moved = _stepped(out, factors_jvp(d, a, out, **options), h)
+    return _derivative_part(helper(x, _stepped(a, d, h), moved, **options), h)
 
 
 def eigh_jvp_second(t: Any, d: Any, a: Any, out: Any, UPLO: str = "L") -> tuple:
