@@ -8,7 +8,7 @@
 """
 
 from .api.checkpointing import checkpoint, checkpointed
-from .api.custom import defjvp, defvjp
+from .api.custom import defjvp, defvjp, transparent
 from .api.graph import graph
 from .api.higher import curl, divergence, hessian, hvp, jacobian, laplacian
 from .api.transforms import (
@@ -48,6 +48,7 @@ __all__ = [
     "source",
     "stop_gradient",
     "trace",
+    "transparent",
     "value_and_grad",
     "vjp",
 ]

@@ -141,6 +141,11 @@ def lectures():
 
 COMPARE_UNOPTIMIZED = os.environ.get("S2S_AD_COMPARE_UNOPTIMIZED", "1") != "0"
 
+# The random-program suites (tests/programs/test_random_control.py, the differential
+# fuzzer) also check second order: ``hvp`` against central differences of the gradient,
+# wherever the steps stay on one path.  One switch (on unless S2S_AD_SECOND_ORDER=0).
+SECOND_ORDER = os.environ.get("S2S_AD_SECOND_ORDER", "1") != "0"
+
 
 @pytest.fixture(autouse=True)
 def optimized_agrees_with_unoptimized(monkeypatch, request):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import re
 import sys
 import tempfile
 import time
@@ -137,7 +138,7 @@ def without_statement(lines: List[str], first: int) -> str:
     kept = lines[:first] + lines[last:]
     helpers = [line[4 : line.index("(")] for line in kept if line.startswith("def h_")]
     body = "\n".join(kept[kept.index("def f(x, w, s):") :])
-    unused = {name for name in helpers if f"{name}(" not in body}
+    unused = {name for name in helpers if not re.search(rf"\b{name}\b", body)}
     return "\n".join(drop_functions(kept, unused)) + "\n"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import rules
+from ..compiler.library import make_transparent
 from ..rules import MISSING, Rule, Template
 
 
@@ -38,6 +39,31 @@ def defjvp(fn: Callable, *jvps: Callable) -> None:
     _define(fn, jvps, "jvp")
 
 
+def transparent(fn: Callable) -> Callable:
+    """Opt the library function ``fn`` in to be differentiated through its source, as if the
+    user had written it; returns ``fn``, so it also works as a decorator.
+
+    Functions of installed packages and of the standard library are library code: s2s_ad
+    calls them, and differentiates a call on varied values only with a rule
+    (:func:`defvjp`, :func:`defjvp`); without one the transform is refused at the call.
+    ``transparent`` is for a library function whose source is plain Python and NumPy.
+    Library functions it calls in turn need rules (or ``transparent``) of their own.
+    Call it before the first transform that uses ``fn``.
+
+    >>> import colorsys
+    >>> import s2s_ad as ad
+    >>> def luma(r, g, b):
+    ...     return colorsys.rgb_to_yiq(r, g, b)[0]
+    >>> transparent(colorsys.rgb_to_yiq) is colorsys.rgb_to_yiq
+    True
+    >>> round(ad.grad(luma)(0.5, 0.2, 0.3), 6)
+    0.3
+    >>> from s2s_ad.compiler.library import forget_transparent
+    >>> forget_transparent(colorsys.rgb_to_yiq)  # (the doctest puts things back)
+    """
+    return make_transparent(fn)
+
+
 def _define(fn: Callable, user_rules: tuple, side: str) -> None:
     if not callable(fn):
         raise TypeError(f"def{side} expects a callable first, got {fn!r}")
@@ -64,7 +90,9 @@ def _define(fn: Callable, user_rules: tuple, side: str) -> None:
 
     existing = rules.lookup(fn)
     other_side = "jvp" if side == "vjp" else "vjp"
-    if existing is not None and len(existing.arg_names) == arity and existing.fn is fn:
+    # (a bound method, scipy.stats.norm.sf, is a new object per read: equal, not identical)
+    same = existing is not None and (existing.fn is fn or existing.fn == fn)
+    if same and len(existing.arg_names) == arity:
         other = getattr(existing, other_side)
         namespace = {**existing.namespace(False), **namespace}
     else:

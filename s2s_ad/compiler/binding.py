@@ -16,6 +16,7 @@ from .. import rules, runtime
 from ..rules.numpy import ARRAY_METHODS
 from . import ir
 from .errors import Loc, TransformError
+from .library import is_library_function, public_name
 
 
 class Default(ir.Const):
@@ -34,6 +35,8 @@ def rule_for(call: ir.Call, loc: Optional[Loc]) -> rules.Rule:
             + ", ".join(sorted(ARRAY_METHODS)),
         )
     if rule is None:
+        if is_library_function(call.fn):
+            raise library_call_error(call.fn, name, loc)
         hint = _missing_rule_hint(call, name)
         raise TransformError(f"no derivative rule for `{name}`", loc, hint)
     try:
@@ -49,6 +52,42 @@ def rule_for(call: ir.Call, loc: Optional[Loc]) -> rules.Rule:
             "or register a rule for this form with ad.defvjp",
         ) from None
     return rule
+
+
+def library_call_error(fn: Any, written: str, loc: Optional[Loc]) -> TransformError:
+    """The refusal of a varied call into library code that has no rule: library functions
+    are called, never transformed from their source (see :mod:`.library`)."""
+    name = public_name(fn) or written
+    spelled = f"`{written}`" if written == name else f"`{written}` ({name})"
+    package = name.split(".")[0]
+    required = _required_parameters(fn) or ["x"]
+    params = ", ".join(required)
+    g, t = ("cotangent" if "g" in required else "g"), ("tangent" if "t" in required else "t")
+    return TransformError(
+        f"no derivative rule for {spelled}: it is library code (the installed package or "
+        f"standard module `{package}`), which s2s_ad calls but does not differentiate "
+        "through its source",
+        loc,
+        f"give it a rule, one function per differentiated argument (autograd's convention): "
+        f"`ad.defvjp({name}, lambda {g}, ans, {params}: ...)` for reverse mode and "
+        f"`ad.defjvp({name}, lambda {t}, ans, {params}: ...)` for forward mode"
+        + (
+            f"; or, if its source is plain Python and NumPy, opt it in with "
+            f"`ad.transparent({name})`"
+            if inspect.isfunction(fn)
+            else ""
+        ),
+    )
+
+
+def _required_parameters(fn: Any) -> list:
+    """The names of ``fn``'s positional parameters without defaults (none if unknown)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in parameters if p.kind in positional and p.default is p.empty]
 
 
 def _missing_rule_hint(call: ir.Call, name: str) -> str:

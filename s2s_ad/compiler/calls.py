@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence, Tuple
 from .. import rules
 from . import hooks, ir
 from .errors import Loc, TransformError
+from .library import is_library_function
 from .lower import lower_function
 from .lower.inlining import not_inlined_reason
 from .spec import JVP
@@ -127,6 +128,7 @@ def is_user_function(fn: Any) -> bool:
         and rules.lookup(fn) is None
         and not rules.is_nondifferentiable(fn)
         and (not _is_ours(fn) or is_derived(fn))
+        and not is_library_function(fn)
     )
 
 

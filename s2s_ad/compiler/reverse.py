@@ -280,7 +280,7 @@ class Reverse(ControlFlowReversal):
             self.accumulate_item(call.args[0], call.args[1], g)
             return
         if call.fn in DISPLAYS:
-            self.propagate_display(call, g)
+            self.propagate_display(stmt.target, call, g)
             return
         if not any(a in self.varied for a in analyse.differentiable_args(call)):
             return  # a constant (`np.ones_like(x)`) assigned to a variable that varies elsewhere
@@ -320,12 +320,15 @@ class Reverse(ControlFlowReversal):
         else:
             self.accumulate(x, self.builder.call(runtime.cleared, (g, index)))
 
-    def propagate_display(self, call: ir.Call, g: ir.Atom) -> None:
+    def propagate_display(self, display: ir.Var, call: ir.Call, g: ir.Atom) -> None:
         """``(a, b)``: item ``k`` of the cotangent goes to the ``k``-th item."""
         items = list(enumerate(call.args)) + [(key, value) for key, value in call.kwargs]
         for key, value in items:
             if value in self.varied:
-                part = self.builder.call(operator.getitem, (g, ir.Const(key)))
+                if self.stacks.bound_throughout(display):
+                    part = self.builder.call(operator.getitem, (g, ir.Const(key)))
+                else:  # a loop's trips bind the display: its cotangent may still be 0.0
+                    part = self.builder.call(runtime.part, (g, ir.Const(key), display))
                 self.accumulate(value, part)
 
     def accumulate_item(self, container: ir.Var, index: ir.Atom, g: ir.Atom) -> None:

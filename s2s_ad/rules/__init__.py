@@ -29,6 +29,8 @@ The layer's modules:
   :mod:`.shape_ops`, :mod:`.linalg`, :mod:`.helpers` (the runtime helpers
   emitted code calls, so derivatives can be differentiated again),
   :mod:`.control` (checkpoint schedules);
+* :mod:`.scipy` -- SciPy's special functions, linear algebra and ``scipy.stats.norm``,
+  registered only where SciPy can be imported (the optional extra ``scipy``);
 * :mod:`.series` -- Taylor-mode rules, which emitted code of
   ``derivative(f, order=n)`` calls.
 
@@ -36,6 +38,11 @@ The rules layer imports only the runtime layer, never the compiler.
 """
 
 from . import control, helpers, linalg, numpy, python, shape_ops  # noqa: F401  (register)
+
+try:  # the optional extra `scipy`: its rules, whenever SciPy can be imported
+    from . import scipy as scipy_rules  # noqa: F401  (register)
+except ImportError:
+    scipy_rules = None
 from .core import (
     ARG_NAMES,
     LINEAR,
@@ -67,6 +74,8 @@ from .core import (
     rule_of,
     scalar_rule,
     scale,
+    substitute,
+    substitute_of,
     template_rule,
     unregister,
     variadic_rule,
@@ -111,6 +120,8 @@ __all__ = [
     "rule_of",
     "scalar_rule",
     "scale",
+    "substitute",
+    "substitute_of",
     "template_rule",
     "unregister",
     "variadic_rule",

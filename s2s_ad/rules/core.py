@@ -12,6 +12,7 @@ import ast
 import io
 import tokenize
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .kinds import SCALAR, UNKNOWN, always, join_kinds
@@ -218,7 +219,14 @@ def key_of(fn: Any) -> int:
     # Keyed by identity: many primitives (ufuncs, builtins) are not hashable
     # in a useful way, and identity is exactly "the object the name denotes".
     _KEEP_ALIVE[id(fn)] = fn
+    if type(fn) is MethodType:  # a new object per attribute read: known by its parts
+        _BOUND_METHODS[(id(fn.__func__), id(fn.__self__))] = id(fn)
     return id(fn)
+
+
+# A bound method (``scipy.stats.norm.logpdf``) registered with a rule: (function, instance)
+# -> its key, since each read of the attribute makes a new method object.
+_BOUND_METHODS: Dict[Tuple[int, int], int] = {}
 
 
 def register(rule: Rule) -> Rule:
@@ -229,7 +237,7 @@ def register(rule: Rule) -> Rule:
 
 def unregister(fn: Any) -> Optional[Rule]:
     """Remove the rule of ``fn``; returns it (None if there was none), to register again."""
-    return _RULES.pop(id(fn), None)
+    return _RULES.pop(_id(fn), None)
 
 
 def all_rules() -> list:
@@ -249,8 +257,12 @@ def rule_of(call: Any) -> Optional[Rule]:
 
 
 def _id(fn: Any) -> int:
-    """The registry key of a callee, seeing through :class:`Opaque`."""
-    return id(fn.fn) if type(fn) is Opaque else id(fn)
+    """The registry key of a callee, seeing through :class:`Opaque` and bound methods."""
+    if type(fn) is Opaque:
+        return id(fn.fn)
+    if type(fn) is MethodType:
+        return _BOUND_METHODS.get((id(fn.__func__), id(fn.__self__)), id(fn))
+    return id(fn)
 
 
 class Opaque:
@@ -296,6 +308,26 @@ def nondifferentiable(*fns: Any) -> None:
     for fn in fns:
         _NONDIFF[key_of(fn)] = fn
         _RULES.pop(id(fn), None)
+
+
+_SUBSTITUTES: Dict[int, Callable] = {}
+
+
+def substitute(fn: Any, definition: Callable) -> None:
+    """Have calls of the library function ``fn`` transformed as calls of ``definition``, a
+    Python function with the same parameters and results, written with functions that have
+    rules (``scipy.linalg.cho_solve`` as two triangular solves).  The transform inlines it
+    in place of the call, as it does the user's own functions."""
+    _SUBSTITUTES[key_of(fn)] = definition
+
+
+def substitute_of(fn: Any) -> Optional[Callable]:
+    """The definition that calls of ``fn`` are transformed as (see :func:`substitute`), or None.
+
+    >>> substitute_of(len) is None
+    True
+    """
+    return _SUBSTITUTES.get(_id(fn))
 
 
 def is_pure(fn: Any) -> bool:

@@ -9,7 +9,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Callable, List
 
 from ..runtime import shape_ops as shapes
 from . import helpers as helper_rules
@@ -82,19 +82,16 @@ HOW_TO_ADD = """\
 ## Adding a rule
 
 For your own function, or a third-party one such as a SciPy special
-function, register the derivative with `ad.defvjp` and `ad.defjvp`
-(see the API): the emitted code then calls the function and your rule.
+function without a rule here, register the derivative with `ad.defvjp` and
+`ad.defjvp` (see the API): the emitted code then calls the function and your rule.
 
 ```python
-import math
-
-import numpy as np
 import scipy.special
 
 import s2s_ad as ad
 
-ad.defvjp(scipy.special.erf, lambda g, out, x: g * 2 / math.sqrt(math.pi) * np.exp(-x * x))
-ad.defjvp(scipy.special.erf, lambda dx, out, x: dx * 2 / math.sqrt(math.pi) * np.exp(-x * x))
+ad.defvjp(scipy.special.gamma, lambda g, out, x: g * out * scipy.special.digamma(x))
+ad.defjvp(scipy.special.gamma, lambda dx, out, x: dx * out * scipy.special.digamma(x))
 ```
 
 To add a NumPy function to s2s_ad itself, add one line to a table in
@@ -150,20 +147,80 @@ def numpy_page() -> str:
     )
     lines.append(EDGE_CASES)
     lines.append(HOW_TO_ADD)
-    return "\n".join(lines)
+    return "\n".join(lines) + scipy_section()
 
 
-def _table(rules: List[Rule]) -> List[str]:
+SCIPY_HEADING = "## SciPy (the optional extra `scipy`)"
+SCIPY_INTRO = """
+With SciPy installed (`pip install s2s_ad[scipy]`), these rules are registered
+when s2s_ad is imported; SciPy is never needed otherwise. The anchors are
+autograd's `autograd.scipy` and `jax.scipy`. Every template is written with
+functions that have rules themselves, so derivatives through SciPy can be
+differentiated again (`ad.hessian`, `ad.hvp`). Functions that read one
+triangle of a matrix (`cholesky`, `solve_triangular`, `solve` with
+`assume_a="pos"`) give that triangle's cotangent only.
+"""
+SCIPY_TABLES = (
+    ("`scipy.special`", "scipy.special"),
+    ("`scipy.stats.norm`", "scipy.stats.norm"),
+    ("`scipy.linalg`", "scipy.linalg"),
+)
+DEFINED_IN_PYTHON = """
+These are not primitives: s2s_ad transforms each call as a call of a short
+definition in Python ([`s2s_ad/rules/scipy.py`](../s2s_ad/rules/scipy.py)),
+with the same parameters and results, written with the functions above:
+"""
+
+
+def scipy_section() -> str:
+    """The SciPy part of the page: empty without SciPy, whose rules are then not registered."""
+    try:
+        from . import scipy as scipy_rules
+    except ImportError:
+        return ""
+    rules = [r for r in all_rules() if r.namespace is scipy_rules.namespace]
+    public = [r for r in rules if not _is_helper(r)]
+    lines = ["", SCIPY_HEADING, SCIPY_INTRO]
+    for heading, prefix in SCIPY_TABLES:
+        lines.append(f"### {heading}\n")
+        chosen = [r for r in public if _scipy_name(r.fn).startswith(prefix + ".")]
+        lines += _table(chosen, _scipy_name)
+        lines.append("")
+    defined = ", ".join(f"`{_scipy_name(fn)}`" for fn in scipy_rules.SUBSTITUTES)
+    lines.append(f"### Defined in Python\n{DEFINED_IN_PYTHON}\n{defined}.\n")
+    lines.append("### Helpers of the emitted code\n")
+    lines += _table([r for r in rules if _is_helper(r)])
+    return "\n".join(lines) + "\n"
+
+
+# SciPy ufuncs known by another name than their own (scipy.special.digamma is named psi)
+UFUNC_NAMES = {"psi": "digamma"}
+
+
+def _scipy_name(fn: Any) -> str:
+    """``scipy.special.erf``, ``scipy.stats.norm.logpdf``, ``scipy.linalg.solve``."""
+    name = getattr(fn, "__name__", repr(fn))
+    if getattr(fn, "__self__", None) is not None:  # a method of scipy.stats.norm
+        return f"scipy.stats.norm.{name}"
+    if _is_helper_function(fn):
+        return _name(fn)
+    module = getattr(fn, "__module__", None)
+    if module is None:  # a ufunc of scipy.special
+        return f"scipy.special.{UFUNC_NAMES.get(name, name)}"
+    public = [part for part in module.split(".") if not part.startswith("_")]
+    return ".".join(public[:2] + [name])
+
+
+def _table(rules: List[Rule], name: Callable[[Any], str] = None) -> List[str]:
+    name = name or _name
     rows = ["| function | parameters | JVP | VJP |", "|---|---|---|---|"]
-    for rule in sorted(rules, key=lambda r: _name(r.fn)):
+    for rule in sorted(rules, key=lambda r: name(r.fn)):
         params = ", ".join(
             f"{n}={rule.defaults[n]!r}" if n in rule.defaults else n for n in rule.arg_names
         )
         jvps = [_cell(rule.arg_names[i], t) for i, t in enumerate(rule.jvp) if t is not None]
         vjps = [_cell(rule.arg_names[i], t) for i, t in enumerate(rule.vjp) if t is not None]
-        rows.append(
-            f"| `{_name(rule.fn)}` | {params} | {'<br>'.join(jvps)} | {'<br>'.join(vjps)} |"
-        )
+        rows.append(f"| `{name(rule.fn)}` | {params} | {'<br>'.join(jvps)} | {'<br>'.join(vjps)} |")
     return rows
 
 
@@ -188,8 +245,12 @@ def _name(fn: Any) -> str:
 
 
 def _is_helper(rule: Rule) -> bool:
-    module = getattr(rule.fn, "__module__", None) or ""
-    return module.startswith("s2s_ad") and id(rule.fn) not in INDEX_EXPRESSIONS
+    return _is_helper_function(rule.fn)
+
+
+def _is_helper_function(fn: Any) -> bool:
+    module = getattr(fn, "__module__", None) or ""
+    return module.startswith("s2s_ad") and id(fn) not in INDEX_EXPRESSIONS
 
 
 def _is_numpy(fn: Any) -> bool:

@@ -92,6 +92,7 @@ RUNTIME = {
     ),
     runtime.initial: ("initial(v, last)", "appended(g, zeros_like(last))"),
     runtime.last: ("last(v, rest)", "appended(zeros_like(rest), g)"),
+    runtime.part: ("part(v, index, whole)", "getitem_vjp(g, whole, index)"),
     runtime.cleared: ("cleared(v, index)", "cleared(g, index)"),
     # the check before a write into an object another name may hold: x passes through
     runtime.unshared: ("unshared(x, other, message)", "g"),

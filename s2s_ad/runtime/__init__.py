@@ -299,6 +299,18 @@ def last(v: Any, rest: Any) -> Any:
     return v[-1]
 
 
+def part(v: Any, index: Any, whole: Any) -> Any:
+    """``v[index]``, the cotangent of item ``index`` of ``whole`` taken from ``whole``'s
+    cotangent ``v``; a zero cotangent (``0.0``, where a loop's trips start) gives zero.
+
+    >>> part([1.0, 2.0], 1, (0.5, 0.5)), part(0.0, 1, (0.5, 0.5))
+    (2.0, 0.0)
+    """
+    if type(v) is float and v == 0.0:
+        return v
+    return v[index]
+
+
 def make_dict(**items: Any) -> dict:
     """``{'k': v, ...}`` (string keys)."""
     return items

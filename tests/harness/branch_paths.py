@@ -108,6 +108,60 @@ def path_differences(
     return coarse, ""
 
 
+def hvp_differences(
+    source: str,
+    gradient: Callable[..., Any],
+    args: Sequence[Any],
+    direction: Sequence[Any],
+    rtol: float = 1e-5,
+) -> Tuple[Optional[np.ndarray], str]:
+    """Central differences of ``gradient`` (flattened) along ``direction``, or None.
+
+    The Hessian-vector product an ``hvp`` must match: ``(g(a + h v) - g(a - h v)) / 2h``
+    with ``h = 1e-5``.  Returns ``(None, why)`` when a step takes another path through
+    ``f`` of ``source`` than ``args`` do, or when ``h / 10`` gives another answer (the
+    gradient bends within a step: a loop compounding a value).  ``direction`` has an item
+    per argument (0.0 for one that stays).
+
+    >>> source = "def f(x):\\n    return x ** 3\\n"
+    >>> gradient = lambda x: 3 * x * x
+    >>> round(float(hvp_differences(source, gradient, [2.0], [1.0])[0][0]), 6)
+    12.0
+    """
+    run = path_recording(source)
+    path = run(*_copies(args))[1]
+
+    def difference(h: float) -> Optional[np.ndarray]:
+        sides = []
+        for sign in (1.0, -1.0):
+            point = [_stepped(a, sign * h, d) for a, d in zip(args, direction)]
+            if run(*_copies(point))[1] != path:
+                return None
+            sides.append(_flat(gradient(*_copies(point))))
+        return (sides[0] - sides[1]) / (2 * h)
+
+    coarse, fine = difference(1e-5), difference(1e-6)
+    if coarse is None or fine is None:
+        return None, "an hvp step crosses a branch"
+    scale = max(1.0, float(np.max(np.abs(coarse), initial=0.0)))
+    if not np.allclose(fine, coarse, rtol=rtol, atol=1e-6 * scale):
+        return None, "hvp step sizes disagree"
+    return coarse, ""
+
+
+def _stepped(value: Any, step: float, direction: Any) -> Any:
+    """``value + step * direction``; an argument that stays (an int count) is kept as is."""
+    if isinstance(value, np.ndarray):
+        return value + step * direction
+    return value if not np.any(direction) else float(value + step * direction)
+
+
+def _flat(value: Any) -> np.ndarray:
+    """A gradient (a number, an array, or a tuple of them) as one flat float vector."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return np.concatenate([np.ravel(np.asarray(item, dtype=float)) for item in items])
+
+
 def _copies(args: Sequence[Any]) -> List[Any]:
     """``args`` with arrays copied: a program may write into its arguments."""
     return [np.array(a) if isinstance(a, np.ndarray) else a for a in args]

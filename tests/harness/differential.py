@@ -55,7 +55,8 @@ from hypothesis import strategies as st
 
 import s2s_ad as ad
 
-from branch_paths import path_differences, path_recording
+from branch_paths import hvp_differences, path_differences
+from conftest import SECOND_ORDER
 from control_harness import Oracle, assert_close, flatten, fresh, like
 
 CONSTRUCTS: Tuple[str, ...] = (
@@ -73,6 +74,7 @@ CONSTRUCTS: Tuple[str, ...] = (
     "early_return",
     "helper",
     "helper_ignoring",
+    "helper_function",
     "dead_write",
     "scalar_list",
 )
@@ -114,6 +116,7 @@ class Helper:
     source: str
     kinds: Tuple[str, ...]  # "scalar" and/or "vector": argument and result alike
     construct: str  # the construct that enables it
+    takes_function: bool = False  # called as `h(g, v)` with a function `g` of one value
 
 
 HELPERS: Dict[str, Helper] = {
@@ -138,7 +141,23 @@ HELPERS: Dict[str, Helper] = {
     "h_ones": Helper(
         "def h_ones(v):\n    return np.ones(3) * 0.25\n", ("vector",), "helper_ignoring"
     ),
+    # a function passed in: a NumPy function, a module-level helper, or a lambda that
+    # captures a differentiated value
+    "h_apply": Helper(
+        "def h_apply(g, v):\n    return g(v) * 0.5 + v * 0.25\n",
+        ("scalar", "vector"),
+        "helper_function",
+        takes_function=True,
+    ),
+    "h_twice": Helper(
+        "def h_twice(g, v):\n    return g(g(v))\n",
+        ("scalar", "vector"),
+        "helper_function",
+        takes_function=True,
+    ),
 }
+# The functions a helper that takes one is given; {} is a scalar expression to capture.
+FUNCTION_ARGUMENTS = ("np.sin", "np.tanh", "lambda t: np.cos(t) * {}", "lambda t: t * t * 0.5")
 
 SLICES = ("1:", ":2", "::2", "1:3", ":", "-2:")
 SCALAR_UNARY = (
@@ -216,6 +235,14 @@ class ProgramWriter:
             return None
         return self.pick(names)
 
+    def helper_call(self, name: str, scope: Scope, argument: str) -> str:
+        if not HELPERS[name].takes_function:
+            return f"{name}({argument})"
+        function = self.pick(FUNCTION_ARGUMENTS).format(self.pick(scope.scalars + ["s"]))
+        if "h_sin" in HELPERS and self.has("helper") and self.chance(20):
+            function = "h_sin"
+        return f"{name}({function}, {argument})"
+
     def scalar(self, scope: Scope, size: int = 3) -> str:
         """A float expression with about ``size`` leaves."""
         kind = self.draw(st.integers(0, 11)) if size > 1 else self.draw(st.integers(0, 2))
@@ -242,7 +269,7 @@ class ProgramWriter:
             )
         name = self.helper("scalar")
         if name:
-            return f"{name}({self.scalar(scope, size - 1)})"
+            return self.helper_call(name, scope, self.scalar(scope, size - 1))
         return self.pick(BOUNDED).format(self.scalar(scope, size - 1))
 
     def vector(self, scope: Scope, size: int = 3) -> str:
@@ -259,7 +286,7 @@ class ProgramWriter:
             return f"({self.vector(scope, size - 1)} * {self.scalar(scope, 1)})"
         name = self.helper("vector")
         if name:
-            return f"{name}({self.vector(scope, size - 1)})"
+            return self.helper_call(name, scope, self.vector(scope, size - 1))
         return self.pick(BOUNDED).format(self.vector(scope, size - 1))
 
     def factor(self, scope: Scope) -> str:
@@ -453,7 +480,8 @@ class ProgramWriter:
         body = setup + self.statements(scope, 10_000)
         body.append(f"return {self.result(scope)}")
         lines = "\n".join("    " + line for line in body)
-        called = [name for name in HELPERS if f"{name}(" in lines]  # drawn, not all kept
+        # drawn, not all kept; called, or passed to one that calls it
+        called = [name for name in HELPERS if re.search(rf"\b{name}\b", lines)]
         helpers = "".join(f"\n\n{HELPERS[name].source}" for name in called)
         return f"import numpy as np\n{helpers}\n\ndef f(x, w, s):\n{lines}\n"
 
@@ -538,27 +566,14 @@ class DifferentialOracle(Oracle):
         call = fresh(self.args)
         ours = ad.hvp(self.f, wrt=WRT)(*call, direction)
         self.check_arguments(call, "hvp")
-        expected = self.gradient_difference(direction)
+        gradient = ad.grad(self.f, wrt=WRT)
+        expected, why = hvp_differences(self.source, gradient, self.args, direction)
+        if expected is None:
+            raise NotSmoothHere(why)
         scale = max(1.0, float(np.max(np.abs(expected))))
         np.testing.assert_allclose(
             flatten(ours), expected, rtol=1e-5, atol=1e-6 * scale, err_msg="hvp"
         )
-
-    def gradient_difference(self, direction: Tuple[Any, ...]) -> np.ndarray:
-        """(grad(args + h v) - grad(args - h v)) / 2h, with both points on the path of args."""
-        run = path_recording(self.source)
-        path = run(*fresh(self.args))[1]
-        h = 1e-5
-        gradients = []
-        for sign in (1.0, -1.0):
-            point = [
-                a + sign * h * d if isinstance(a, np.ndarray) else float(a + sign * h * d)
-                for a, d in zip(self.args, direction)
-            ]
-            if run(*fresh(point))[1] != path:
-                raise NotSmoothHere("an hvp step crosses a branch")
-            gradients.append(flatten(ad.grad(self.f, wrt=WRT)(*point)))
-        return (gradients[0] - gradients[1]) / (2 * h)
 
 
 # ------------------------------------------------------------------ outcomes
@@ -582,7 +597,7 @@ class Outcome:
         return self.kind in ("wrong", "crashed", "invalid")
 
 
-CHECKS = ("reverse", "forward", "unoptimized", "hessian_vector")
+CHECKS = ("reverse", "forward", "unoptimized") + (("hessian_vector",) if SECOND_ORDER else ())
 
 
 def check_program(source: str, args: Sequence[Any], module_of: Callable[[str], Any]) -> Outcome:

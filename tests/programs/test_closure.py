@@ -181,12 +181,19 @@ def compose(fs, u):
     return fs[1](fs[0](u))
 
 
+def with_a_helper_of_itself(x, c):
+    # the inner call is in the outer call's arguments: not recursion, inlined both times
+    inner = square_helper(np.sin(square_helper(x)))
+    return scale_sum(inner + apply_twice(square_helper, 0.5 * x), c)
+
+
 PROGRAMS = [
     with_helpers_in_branches,
     with_helper_in_loop,
     with_function_argument,
     with_dict_of_functions,
     with_tuple_argument,
+    with_a_helper_of_itself,
 ]
 
 
@@ -238,6 +245,59 @@ def test_second_order_through_recursion_is_refused_at_the_users_call():
     assert "computed values" not in message
     assert info.value.lineno == uses_recursion.__code__.co_firstlineno + 1
     assert info.value.filename == __file__
+
+
+# ------------------------------------------------- derivatives made inside the function
+
+
+def sine_times(y):
+    return np.sin(y) * y
+
+
+def gradient_bound_to_a_name(x):
+    g = ad.grad(sine_times)
+    return g(x) * x  # (sin x + x cos x) x
+
+
+def gradient_of_a_capturing_lambda(x):
+    g = ad.grad(lambda y: x * y * y)
+    return g(x)  # 2 x^2
+
+
+def gradient_of_a_capturing_def(x):
+    def inner(y):
+        return np.sin(x * y)
+
+    return ad.grad(inner)(2.0) + x  # x cos(2x) + x
+
+
+def captured_value_read_at_the_call(x):
+    g = ad.grad(lambda y: x * y * y)
+    x = x * 2.0  # the lambda reads the new x, as a closure does
+    return g(x) + ad.value_and_grad(lambda y: np.sin(x * y))(0.5)[1]  # 8x^2 + 2x cos x
+
+
+MADE_INSIDE = [
+    (gradient_bound_to_a_name, lambda x: np.sin(x) + 3 * x * np.cos(x) - x * x * np.sin(x)),
+    (gradient_of_a_capturing_lambda, lambda x: 4 * x),
+    (gradient_of_a_capturing_def, lambda x: np.cos(2 * x) - 2 * x * np.sin(2 * x) + 1),
+    (captured_value_read_at_the_call, lambda x: 16 * x + 2 * np.cos(x) - 2 * x * np.sin(x)),
+]
+
+
+@pytest.mark.parametrize("f, derivative", MADE_INSIDE, ids=lambda f: getattr(f, "__name__", ""))
+def test_a_derivative_made_inside_the_function_of_a_local_function(f, derivative):
+    x = 0.7
+    assert ad.grad(f)(x) == pytest.approx(derivative(x), rel=1e-10)
+    assert ad.jvp(f, (x,), (1.0,))[1] == pytest.approx(derivative(x), rel=1e-10)
+    assert ad.grad(f)(x) == pytest.approx(central_difference(f, (x,), 0), rel=1e-7)
+
+
+def test_second_order_through_a_derivative_made_inside_is_refused_at_the_users_call():
+    with pytest.raises(ad.TransformError) as info:
+        ad.hessian(gradient_of_a_capturing_lambda)(0.7)
+    assert "is a derivative made by s2s_ad" in str(info.value)
+    assert info.value.lineno == gradient_of_a_capturing_lambda.__code__.co_firstlineno + 2
 
 
 # ------------------------------------------------------------- the cache

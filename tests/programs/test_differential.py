@@ -93,6 +93,7 @@ MARKERS = {  # a line only that construct writes
     "early_return": r"^ +if .*:\n +(return|break)",
     "helper": r"^def h_(sin|poly|branch|rows)\(",
     "helper_ignoring": r"^def h_(const|ones)\(",
+    "helper_function": r"^def h_(apply|twice)\(g, ",
     "dead_write": r"^ +d\d+\[",
     "scalar_list": r"np\.(sum|mean|std)\(\[",
 }

@@ -204,6 +204,14 @@ def tuples_in_nested_loops(s):
     return t
 
 
+def tuple_walked_but_unread(s):
+    a = s * 1.0
+    for _trip in range(1, 3):
+        for _item in (a, 0.5):  # the items are never read: the tuple's cotangent stays 0.0
+            a -= 0.25 * a * a
+    return a
+
+
 def rows_expected(w):
     grad = np.zeros_like(w)
     grad[:, 0], grad[:, 1] = w[:, 1], w[:, 0]
@@ -217,6 +225,7 @@ CONTAINERS = [
     case(rows_into_a_dict, W33, expected=rows_expected),
     case(rows_in_branches, W33),
     case(tuples_in_nested_loops, 0.7, expected=lambda s: (6 * s + 1.5,)),
+    case(tuple_walked_but_unread, 0.7),
 ]
 
 

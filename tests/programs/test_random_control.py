@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 import s2s_ad as ad
 
-from branch_paths import path_differences, path_recording
-from conftest import import_source
+from branch_paths import hvp_differences, path_differences, path_recording
+from conftest import SECOND_ORDER, import_source
 
 _MODULES = Path(tempfile.mkdtemp(prefix="s2s_ad_random_control_"))
 
@@ -414,6 +414,29 @@ def check_program(source, args, positions):
     for a, original in zip(args, originals):
         np.testing.assert_array_equal(a, original, err_msg=f"an argument was changed\n{source}")
     check_finite_differences(source, args, positions, grad)
+    if SECOND_ORDER:
+        check_second_order(f, source, args, positions)
+
+
+def check_second_order(f, source, args, positions):
+    """``hvp`` (forward over the emitted gradient) against differences of the gradient."""
+    rng = np.random.default_rng(len(source))
+    direction = [
+        rng.standard_normal(np.shape(a)) if p in positions else np.zeros(np.shape(a))
+        for p, a in enumerate(args)
+    ]
+    wrt = tuple(positions)
+    ours = ad.hvp(f, wrt=wrt)(*args, tuple(direction[p] for p in positions))
+    gradient = ad.grad(f, wrt=wrt)
+    expected, why = hvp_differences(source, gradient, args, direction)
+    if expected is None:
+        event(f"second order skipped: {why}")
+        return
+    ours = np.concatenate([np.ravel(o) for o in ours])
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    np.testing.assert_allclose(
+        ours, expected, rtol=1e-5, atol=1e-6 * scale, err_msg=f"hvp != differences\n{source}"
+    )
 
 
 # ------------------------------------------------------------ tests

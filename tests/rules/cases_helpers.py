@@ -67,6 +67,7 @@ RUNTIME: Dict[Any, Any] = {
         "np.stack(runtime.initial([x, y, x * y], z))", ids((3,), (3,), (3,)), wrt=(0, 1)
     ),
     runtime.last: case("runtime.last([x, y], [z])", ids((3,), (3,), (3,)), wrt=(0, 1)),
+    runtime.part: case("runtime.part([x, y], 1, (z, z))", ids((3,), (3,), (3,)), wrt=(0, 1)),
     runtime.cleared: [
         case("runtime.cleared(x, slice(1, None))", ids((3,))),
         case("runtime.cleared(x, [0, 0])", ids((2, 2))),

@@ -17,6 +17,7 @@ import ast
 import dataclasses
 from typing import Any, List, Optional, Tuple
 
+import cases_scipy
 import pytest
 import test_rules_numpy
 import test_rules_python
@@ -121,6 +122,8 @@ TABLES = (
     _linear_table(test_rules_numpy.TABLE, "linear_numpy"),
     _linear_table(test_rules_python.TABLE, "linear_python"),
 )
+if cases_scipy.TABLE is not None:  # the optional extra `scipy`
+    TABLES += (_linear_table(cases_scipy.TABLE, "linear_scipy"),)
 
 
 @pytest.fixture(scope="module", params=TABLES, ids=lambda table: table.name)

@@ -15,7 +15,7 @@ import copy
 import inspect
 import math
 import operator
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import gast
 import numpy as np
@@ -26,7 +26,7 @@ from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir, nested
 from ..errors import TransformError
 from ..parse import dotted_name, parse
-from .inlining import FunctionArgument
+from .inlining import Captured, FunctionArgument, lifted_function
 from .state import UNSUPPORTED, LoweringState
 
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
@@ -48,7 +48,9 @@ class CallLowering(LoweringState):
         func = node.func
         if isinstance(func, gast.Attribute) and self.is_computed(func.value):
             return self.method_call(node, name)
-        fn = self.derived_function(func) if isinstance(func, gast.Call) else self.resolve(func)
+        if isinstance(func, gast.Call):  # `ad.grad(g)(x)`
+            return self.call_function(node, self.derived_function(func), name)
+        fn = self.resolve(func)
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
         self.refuse_parameter_writes(fn)
@@ -66,6 +68,9 @@ class CallLowering(LoweringState):
             return self.log_in_base(node, name)
         if fn is divmod and len(node.args) == 2 and not node.keywords:
             return self.divmod_call(node, name)
+        definition = rules.substitute_of(fn)
+        if definition is not None:  # a library function s2s_ad defines in Python
+            return self.inline_function(node, definition, name)
         if self.inlinable(fn):
             return self.inline_function(node, fn, name)
         self.refuse_derivative_call(fn, node)
@@ -281,10 +286,11 @@ class CallLowering(LoweringState):
         return var
 
     def derived_function(self, node: gast.Call) -> Any:
-        """``ad.grad(f)`` in ``ad.grad(f)(x)``: made now, from its constant arguments.
+        """``ad.grad(g)`` in ``ad.grad(g)(x)``: made now, from its constant arguments.
 
-        The call of the result is then differentiated through the emitted
-        code of ``f``'s derivative (see ``calls.Callee``).
+        The call of the result is then differentiated through the emitted code of
+        ``g``'s derivative (see ``calls.Callee``).  A local ``g`` that reads local
+        variables becomes a function of its own that takes them (`Captured`).
         """
         maker = self.callee_of(node)
         if maker not in hooks.DERIVATIVE_MAKERS:
@@ -297,12 +303,44 @@ class CallLowering(LoweringState):
                 node,
                 "call a function by its name",
             )
-        args = [self.constant_argument(a) for a in node.args]
+        local = self.known_function(node.args[0]) if node.args else None
+        captured: Tuple[str, ...] = ()
+        if isinstance(local, nested.LocalFunction):
+            target, captured = self.lifted(local, node.args[0])
+            args = [target] + [self.constant_argument(a) for a in node.args[1:]]
+        else:
+            args = [self.constant_argument(a) for a in node.args]
         kwargs = {kw.arg: self.constant_argument(kw.value) for kw in node.keywords}
         try:
-            return maker(*args, **kwargs)
+            made = maker(*args, **kwargs)
         except TypeError as exc:
             raise self.error(str(exc), node, "") from None
+        return Captured(made, captured) if captured else made
+
+    def lifted(self, local: nested.LocalFunction, node: gast.AST) -> Tuple[Any, Tuple[str, ...]]:
+        """A local function as a Python function, and the local variables it reads, which
+        the function takes as keyword-only parameters of the same names."""
+        free = nested.free_names(local.statements(), set(local.parameters))
+        captured = tuple(n for n in free if n in self.locals or n in self.env)
+        if not captured:
+            return self.function_value(local, node).value, ()
+        functions = [n for n in captured if n in self.local_functions or n in self.function_values]
+        if functions or local.keyword_only:
+            raise self.error(
+                f"`{_shown(local)}` is differentiated here, and it reads "
+                + (
+                    f"the local function `{functions[0]}`"
+                    if functions
+                    else "keyword-only parameters"
+                ),
+                node,
+                "define the function at module level and pass what it reads as arguments",
+            )
+        defaults = self.constant_defaults(local)
+        where = self.parsed.loc(local.node)
+        return lifted_function(
+            local, captured, defaults, where, self.parsed.fn.__globals__
+        ), captured
 
     def constant_argument(self, node: gast.expr) -> Any:
         """A module-level object or a literal, as an argument of ``ad.grad(f, wrt=...)``."""
@@ -339,6 +377,10 @@ def _literal_labels(node: gast.expr) -> Optional[list]:
         else:
             return None
     return labels
+
+
+def _shown(local: nested.LocalFunction) -> str:
+    return "lambda" if local.name == "<lambda>" else local.name
 
 
 def _name(name: str, ctx: Any = None) -> gast.Name:

@@ -26,10 +26,14 @@ True
 
 from __future__ import annotations
 
+import ast
+import copy
 import dataclasses
 import functools
 import inspect
+import linecache
 import numbers
+import types
 from typing import Any, Dict, List, Optional, Tuple
 
 import gast
@@ -37,7 +41,8 @@ import numpy as np
 
 from ... import rules
 from ...runtime.schedules import CHECKPOINT_MARK
-from .. import ir, nested
+from .. import hooks, ir, nested
+from ..library import is_library_function, is_transparent
 from ..parse import InlinedResolver, dotted_name, parse
 from .state import LoweringState, defined_function
 
@@ -56,11 +61,63 @@ class Partial:
 
 
 @dataclasses.dataclass(frozen=True)
+class Captured:
+    """A derivative made inside the differentiated function of a local function that
+    reads local variables (``ad.grad(lambda y: x * y)``): ``fn`` takes them as the
+    keyword-only parameters ``names``, given where it is called, as a closure reads them."""
+
+    fn: Any
+    names: Tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class FunctionArgument:
     """An argument that is a function value, bound to the inlined callee's parameter
     instead of being computed (it stands in a ``Const`` while arguments are bound)."""
 
     value: Any
+
+
+# Functions made from local functions that read local variables, by their file name and
+# source: the same text gives the same function, so its derivative stays cached.
+_LIFTED: Dict[Tuple[str, str], Any] = {}
+
+
+def lifted_function(
+    local: nested.LocalFunction, captured: Tuple[str, ...], defaults: tuple, where: Any, globals_
+) -> Any:
+    """The local function ``local`` as a function of its own, which takes the local
+    variables ``captured`` as keyword-only parameters.
+
+    Its source is made here and registered with ``linecache`` under a name that says where
+    the local function stands (``<s2s_ad: lambda at model.py:12>``), so that s2s_ad reads
+    it like any function's.
+
+    >>> import gast
+    >>> tree = gast.parse("lambda y: x * y").body[0].value
+    >>> f = lifted_function(nested.LocalFunction.of(tree, "<lambda>"), ("x",), (), "m.py:3", {})
+    >>> f(2.0, x=3.0)
+    6.0
+    """
+    shown = "lambda" if local.name == "<lambda>" else local.name
+    node = gast.gast_to_ast(local.node)
+    arguments = copy.deepcopy(node.args)
+    arguments.kwonlyargs += [ast.arg(arg=name) for name in captured]
+    arguments.kw_defaults += [None] * len(captured)
+    if isinstance(node, ast.Lambda):
+        body = [f"return {ast.unparse(node.body)}"]
+    else:
+        body = [line for stmt in node.body for line in ast.unparse(stmt).splitlines()]
+    name = f"{shown}_reading_{'_'.join(captured)}"
+    text = f"def {name}({ast.unparse(arguments)}):\n" + "".join(f"    {b}\n" for b in body)
+    filename = f"<s2s_ad: {shown} at {where}>"
+    key = (filename, text)
+    if key not in _LIFTED:
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        module = compile(text, filename, "exec", dont_inherit=True)
+        code = next(c for c in module.co_consts if inspect.iscode(c))
+        _LIFTED[key] = types.FunctionType(code, globals_, name, defaults or None)
+    return _LIFTED[key]
 
 
 def is_function_object(value: Any) -> bool:
@@ -110,6 +167,8 @@ class InliningLowering(LoweringState):
             return local
         if isinstance(node, gast.Call) and self.callee_of(node) is functools.partial:
             return self.partial(node)
+        if isinstance(node, gast.Call) and self.callee_of(node) in hooks.DERIVATIVE_MAKERS:
+            return self.derived_function(node)
         if isinstance(node, (gast.Tuple, gast.List)) and node.elts:
             items = [self.known_function(e) for e in node.elts]
             return tuple(items) if all(i is not None for i in items) else None
@@ -149,6 +208,7 @@ class InliningLowering(LoweringState):
         table = isinstance(node.value, (gast.Tuple, gast.List, gast.Dict))
         partial = isinstance(node.value, gast.Call) and self.callee_of(node.value) in (
             functools.partial,
+            *hooks.DERIVATIVE_MAKERS,
         )
         if name not in self.single_assignment or not (table or partial):
             return False
@@ -194,6 +254,12 @@ class InliningLowering(LoweringState):
             return self.call_function(
                 node, value.target, keep, tuple(args) + value.args, tuple(kwargs) + value.kwargs
             )
+        if isinstance(value, Captured):  # the local variables as they are at the call
+            captured = tuple(
+                (name, self.expression(gast.Name(name, gast.Load(), None, None)))
+                for name in value.names
+            )
+            return self.call_function(node, value.fn, keep, args, tuple(kwargs) + captured)
         if isinstance(value, functools.partial):
             if not all(map(_is_literal, (*value.args, *value.keywords.values()))):
                 raise self.error(
@@ -250,11 +316,7 @@ class InliningLowering(LoweringState):
             self.refuse_unsupported(parsed.node)
         finally:
             self.parsed = outer
-        self.inlined_code.append(fn.__code__)
-        try:
-            return self.inline_call(node, local, keep, args, kwargs, aliases)
-        finally:
-            self.inlined_code.pop()
+        return self.inline_call(node, local, keep, args, kwargs, aliases, fn.__code__)
 
     def free_aliases(self, names: List[str], resolver: InlinedResolver) -> Dict[str, str]:
         """Fresh names for the callee's free names that mean something else here."""
@@ -291,7 +353,10 @@ def is_user_code(fn: Any) -> bool:
         inspect.isfunction(fn)
         and rules.lookup(fn) is None
         and not rules.is_nondifferentiable(fn)
-        and not LoweringState.is_library_call_of(fn)
+        and (
+            is_transparent(fn)
+            or not (LoweringState.is_library_call_of(fn) or is_library_function(fn))
+        )
     )
 
 

@@ -57,11 +57,14 @@ class LocalFunctionLowering(LoweringState):
         bound_args=(),
         bound_kwargs=(),
         free_renames=None,
+        code=None,
     ) -> ir.Atom:
         """A call to a local function: its body, with fresh names, lowered right here.
 
         ``bound_args``/``bound_kwargs`` come before the call's own (a partial's);
-        ``free_renames`` are fresh names for free names of a module-level function.
+        ``free_renames`` are fresh names for free names of a module-level function, and
+        ``code`` its code object: a call of it inside its own body is recursion, while one
+        in the call's arguments (``h(h(x))``) is not.
         """
         if any(local.node is inlined for inlined in self.inlining):
             raise self.error(
@@ -101,12 +104,14 @@ class LocalFunctionLowering(LoweringState):
             self.body.append(ir.Assign(self.returned, ir.Const(False)))
         self.inlining.append(local.node)
         self.inline_calls.append(node)
+        self.inlined_code.append(code)
         self.parsed = local.parsed or self.parsed  # the body's own source and names
         try:
             block = self.lowered_block(statements)
         finally:
             self.inlining.pop()
             self.inline_calls.pop()
+            self.inlined_code.pop()
             self.retval, self.returned, self.loop_depth, self.parsed = saved
         return self.splice_inlined(block, _shown_name(local), node, keep)
 
@@ -148,8 +153,8 @@ class LocalFunctionLowering(LoweringState):
         self.body.extend(block)
         return result
 
-    def function_value(self, local: nested.LocalFunction, node: gast.AST) -> ir.Const:
-        """A local function passed on as a value: the Python function itself."""
+    def constant_defaults(self, local: nested.LocalFunction) -> tuple:
+        """The values of a local function's defaults, which must be constants."""
         defaults = []
         for param, default in local.default_nodes:
             value = local.defaults.get(param) or self.expression(default)
@@ -161,6 +166,11 @@ class LocalFunctionLowering(LoweringState):
                     "",
                 )
             defaults.append(value.value)
+        return tuple(defaults)
+
+    def function_value(self, local: nested.LocalFunction, node: gast.AST) -> ir.Const:
+        """A local function passed on as a value: the Python function itself."""
+        defaults = self.constant_defaults(local)
         line = self.parsed.loc(local.node).lineno
         fn, missing = nested.function_object(
             self.parsed.fn, local, line, self.parsed.resolver.cells, tuple(defaults)
