@@ -407,9 +407,20 @@ def _instantiate(template: Optional[rules.Template], names: Dict[str, ast.expr])
 
 
 class _Simplify(ast.NodeTransformer):
-    """``1 * e``, ``e * 1``, ``e / 1``, ``e ** 1`` -> ``e``; arithmetic on numbers folded."""
+    """``1 * e``, ``e * 1``, ``e / 1``, ``e ** 1`` -> ``e``; arithmetic on numbers folded;
+    the guards of ``x ** y``'s partials at 0 shown as the formulas they guard
+    (``power_exponent(x, y)`` is ``y - 1``, ``nonzero_base(x)`` is ``x``)."""
 
     FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        self.generic_visit(node)
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name == "power_exponent" and len(node.args) == 2:
+            return self.visit_BinOp(ast.BinOp(node.args[1], ast.Sub(), ast.Constant(1)))
+        if name == "nonzero_base" and len(node.args) == 1:
+            return node.args[0]
+        return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
         self.generic_visit(node)

@@ -296,6 +296,10 @@ class Builder:
                     return (operator.neg, (other,))
         if fn is operator.truediv and self._is_unit(args[1], args[0], 1):
             return args[0]
+        if fn is runtime.power_exponent and _is_number(args[1]) and args[1].value != 0:
+            return ir.Const(args[1].value - 1)  # y - 1 wherever y is not 0
+        if fn is runtime.nonzero_base and _is_number(args[0]) and args[0].value != 0:
+            return args[0]
         if fn is operator.pow and args[1] == ir.Const(1):
             return args[0]
         if fn is operator.neg:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, List
 
+from ..runtime import shape_ops as shapes
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
 from . import numpy as numpy_rules
 from . import shape_ops as shape_rules
 from .core import Rule, all_rules, nondiff_functions
+
+# Functions the lowering calls for an index expression, shown as the expression.
+INDEX_EXPRESSIONS = {id(shapes.index_r): "np.r_[...]", id(shapes.index_c): "np.c_[...]"}
 
 # Each table module, with the heading of its section.
 TABLES = (
@@ -43,6 +47,35 @@ templates call live in [`s2s_ad/runtime/arrays.py`](../s2s_ad/runtime/arrays.py)
 (`unreduce`, `matmul_vjp_x`, ...), [`s2s_ad/runtime/shape_ops.py`](../s2s_ad/runtime/shape_ops.py)
 (`untile`, `unconcatenate`, ...) and [`s2s_ad/runtime/linalg.py`](../s2s_ad/runtime/linalg.py)
 (`solve_vjp_a`, `cholesky_vjp`, ...), one short function each.
+"""
+
+EDGE_CASES = """\
+## Edge cases and call forms
+
+Where a derivative exists, it has no NaN and raises nothing; the choices follow autograd and
+JAX:
+
+- `x ** y` at `x = 0`: `x ** 0` has the derivative 0 everywhere, at 0 too (the rule's exponent
+  `y - 1` is `power_exponent(x, y)`, 1 where `x` and `y` are 0, so that `0 * inf` never
+  arises); `0.0 ** y` differentiated in `y` gives 0 (`0 ** y` is 0 for `y > 0`; `log 0` is
+  not taken, `nonzero_base` puts 1 in its place). Constant exponents fold as before:
+  `x ** 2` gives `2 * x`.
+- `np.std` (and `np.nanstd`) of values with zero variance has no derivative (`sqrt` at 0, a
+  cone): its gradient is NaN, as autograd's and JAX's; `np.var` there has the gradient 0.
+- `np.repeat(x, 0)` and zero counts in `np.repeat(x, [0, 2, 0])`: no cotangent for what was
+  repeated 0 times.
+- `np.nan_to_num(v)`: the derivative passes where `v` is finite and is 0 where it was
+  replaced; an infinite derivative from before (`x / 0`) still makes NaN there, as in JAX.
+- `np.hstack(x)`, `np.vstack(x)`, `np.column_stack(x)`, `np.concatenate(x)`, `np.stack(x)`
+  of one array join its rows: `x`'s gradient is an array like `x`.
+- `np.r_[a, b, 0.0, 0:3]` and `np.c_[x, y]` are lowered as `index_r` and `index_c` of their
+  items (a constant slice is its array); string directives (`np.r_["0,2", ...]`) are refused.
+- The interleaved `np.einsum(a, [0, 1], b, [1, 2], [0, 2])` is `np.einsum("ab,bc->ac", a, b)`
+  when its sublists are written in the call.
+- `np.gradient(f, *spacing)` is linear in `f`; the spacings are constants (a differentiated
+  spacing is refused).
+- `np.linalg.eig` and `np.linalg.eigvals` are refused: a general real matrix may have complex
+  eigenvalues. Use `np.linalg.eigh` or `np.linalg.eigvalsh` for a symmetric matrix.
 """
 
 HOW_TO_ADD = """\
@@ -112,6 +145,7 @@ def numpy_page() -> str:
         + ", ".join(f"`{name}`" for name in constants)
         + ".\n"
     )
+    lines.append(EDGE_CASES)
     lines.append(HOW_TO_ADD)
     return "\n".join(lines) + scipy_section()
 
@@ -195,6 +229,8 @@ def _cell(param: str, template: Any) -> str:
 
 
 def _name(fn: Any) -> str:
+    if id(fn) in INDEX_EXPRESSIONS:
+        return INDEX_EXPRESSIONS[id(fn)]
     module = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__name__", repr(fn))
     if module.startswith("numpy.linalg"):
@@ -213,7 +249,8 @@ def _is_helper(rule: Rule) -> bool:
 
 
 def _is_helper_function(fn: Any) -> bool:
-    return (getattr(fn, "__module__", None) or "").startswith("s2s_ad")
+    module = getattr(fn, "__module__", None) or ""
+    return module.startswith("s2s_ad") and id(fn) not in INDEX_EXPRESSIONS
 
 
 def _is_numpy(fn: Any) -> bool:

@@ -46,7 +46,9 @@ def register_rules(namespace: Callable) -> None:
     tangents added item by item in forward mode.
     """
     FUNCTIONS.clear()
-    nondifferentiable(shapes.positions, shapes.elsewhere, linalg.tensorsolve_order)
+    nondifferentiable(
+        shapes.positions, shapes.elsewhere, linalg.tensorsolve_order, shapes.rolled_axes
+    )
     # has_aux: the aux is passed through, never differentiated; its check runs where written,
     # before the output is taken from the pair
     nondifferentiable(runtime.aux_of)
@@ -145,6 +147,18 @@ SHAPES = {
     shapes.diff_like: ("diff_like(y, v, n=1, axis=-1)", "undiff(g, y, n=n, axis=axis)"),
 }
 TABLES.append((SHAPES, ()))
+# np.gradient's differences and their transpose (a list of arrays for several axes)
+GRADIENTS = {
+    shapes.spaced_gradient: (
+        "spaced_gradient(v, spacing=(), axis=None, edge_order=1)",
+        "gradient_vjp(g, spacing, axis=axis, edge_order=edge_order)",
+    ),
+    shapes.gradient_vjp: (
+        "gradient_vjp(v, spacing=(), axis=None, edge_order=1)",
+        "spaced_gradient(g, spacing, axis=axis, edge_order=edge_order)",
+    ),
+}
+TABLES.append((GRADIENTS, (shapes.spaced_gradient,)))
 
 # ------------------------------------------------------------------ reductions and moments
 
@@ -743,7 +757,7 @@ INVERSES.update(
 TABLES.append((INVERSES, (linalg.slogdet_jvp,)))
 
 # Symmetric eigenvalues and singular values move with their vectors, whose tangents
-# eigh_jvp and svd_jvp give (the factorizations' own derivatives are refused below).
+# eigh_jvp and svd_jvp give (the factorizations' own second derivatives are below).
 EIGH = "np.linalg.eigh(a, UPLO)"
 V = f"getitem({EIGH}, 1)"
 DV = f"getitem(eigh_jvp(da, a, {EIGH}, UPLO), 1)"
@@ -872,7 +886,8 @@ TABLES.append((NORMS, ()))
 
 
 # Factorizations and cond: their helpers are linear in the (co)tangent, each the other's
-# transpose; their derivatives in the matrix and the factors are refused.
+# transpose.  qr, eigh, svd and pinv have second derivatives in the matrix (below); lstsq's
+# and cond's are refused.
 def _linear_pair(jvp: str, vjp: str, params: Sequence[str], what: str) -> dict:
     """The rules of a JVP helper ``jvp(t, *params)`` and its transpose ``vjp(v, *params)``."""
     refusal = refused(
@@ -888,16 +903,58 @@ def _linear_pair(jvp: str, vjp: str, params: Sequence[str], what: str) -> dict:
     }
 
 
+def _twice_differentiable_pair(jvp: str, vjp: str, params: Sequence[str], what: str) -> dict:
+    """The rules of the helpers of a factorization ``w = F(a)`` that has second derivatives:
+    ``jvp(t, a, w)`` is ``F'(a) t`` and ``vjp(v, a, w)`` is ``F'(a)^T v``, each linear in its
+    (co)tangent.  Their derivative in ``a`` along ``d``, with ``w`` moving along ``F'(a) d``,
+    is ``{jvp,vjp}_second(x, d, a, w)`` (runtime/linalg.py); written in ``a``'s templates it is
+    the whole derivative, so ``w``'s are empty (``w`` is always ``F(a)`` there).  By the
+    symmetry of ``F''``, the VJP of ``jvp`` in ``a`` is ``vjp_second(g, t, ...)``, and that of
+    ``vjp`` is ``vjp_second(v, g, ...)``.  The ``_second`` helpers refuse a third derivative."""
+    names = ", ".join(p.partition("=")[0] for p in params)
+    options = [None] * (len(params) - 1)  # w and the options
+    jvp_second, vjp_second = f"{jvp}_second", f"{vjp}_second"
+    third = refused(
+        f"third derivatives through {what} are not supported",
+        "s2s_ad differentiates it twice (Hessians, Hessian-vector products)",
+    )
+    refusals = [third, third, third] + [None] * (len(params) - 1)
+    return {
+        getattr(linalg, jvp): (
+            _call(jvp, "t", *params, "/"),
+            [LINEAR, f"{jvp_second}(t, da, {names})", *options],
+            [f"{vjp}(g, {names})", f"{vjp_second}(g, t, {names})", *options],
+        ),
+        getattr(linalg, vjp): (
+            _call(vjp, "v", *params, "/"),
+            [LINEAR, f"{vjp_second}(v, da, {names})", *options],
+            [f"{jvp}(g, {names})", f"{vjp_second}(v, g, {names})", *options],
+        ),
+        getattr(linalg, jvp_second): (
+            _call(jvp_second, "x", "d", *params, "/"),
+            refusals,
+            refusals,
+        ),
+        getattr(linalg, vjp_second): (
+            _call(vjp_second, "x", "d", *params, "/"),
+            refusals,
+            refusals,
+        ),
+    }
+
+
 FACTORIZATIONS = {
-    **_linear_pair("eigh_jvp", "eigh_vjp", ("a", "w", "UPLO='L'"), "np.linalg.eigh"),
-    **_linear_pair(
+    **_twice_differentiable_pair("eigh_jvp", "eigh_vjp", ("a", "w", "UPLO='L'"), "np.linalg.eigh"),
+    **_twice_differentiable_pair(
         "svd_jvp",
         "svd_vjp",
         ("a", "w", "full_matrices=True", "compute_uv=True", "hermitian=False"),
         "np.linalg.svd",
     ),
-    **_linear_pair("qr_jvp", "qr_vjp", ("a", "w", "mode='reduced'"), "np.linalg.qr"),
-    **_linear_pair("pinv_jvp", "pinv_vjp", ("a", "w", "hermitian=False"), "np.linalg.pinv"),
+    **_twice_differentiable_pair("qr_jvp", "qr_vjp", ("a", "w", "mode='reduced'"), "np.linalg.qr"),
+    **_twice_differentiable_pair(
+        "pinv_jvp", "pinv_vjp", ("a", "w", "hermitian=False"), "np.linalg.pinv"
+    ),
     **_linear_pair("lstsq_jvp_a", "lstsq_vjp_a", ("a", "b", "w"), "np.linalg.lstsq"),
     **_linear_pair("lstsq_jvp_b", "lstsq_vjp_b", ("a", "b", "w"), "np.linalg.lstsq"),
     **_linear_pair("cond_jvp", "cond_vjp", ("x", "p=None"), "np.linalg.cond"),

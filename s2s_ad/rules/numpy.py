@@ -69,7 +69,7 @@ ELEMENTWISE = {
     np.true_divide: ("1 / y", "-out / y"),
     np.negative: ("-1",),
     np.positive: ("1",),
-    np.power: ("y * x ** (y - 1)", "out * log(x)"),
+    np.power: ("y * x ** power_exponent(x, y)", "out * log(nonzero_base(x))"),
     np.exp: ("out",),
     np.exp2: ("out * math.log(2)",),
     np.log: ("1 / x",),
@@ -108,7 +108,7 @@ ELEMENTWISE = {
     np.radians: ("pi / 180",),
     np.rad2deg: ("180 / pi",),
     np.degrees: ("180 / pi",),
-    np.float_power: ("y * float_power(x, y - 1)", "out * log(x)"),
+    np.float_power: ("y * float_power(x, power_exponent(x, y))", "out * log(nonzero_base(x))"),
     np.mod: ("1", "-floor(x / y)"),
     np.fmod: ("1", "-trunc(x / y)"),
     np.conjugate: ("1",),  # of real numbers: the identity
@@ -117,6 +117,10 @@ ELEMENTWISE = {
 }
 for fn, partials in ELEMENTWISE.items():
     scalar_rule(fn, *partials, namespace=namespace)
+# The pieces of x ** y's derivatives that keep x ** 0 and 0 ** y from 0 * inf: piecewise,
+# with the slopes of y - 1 and x.
+scalar_rule(runtime.power_exponent, None, "1", namespace=namespace)
+scalar_rule(runtime.nonzero_base, "1", namespace=namespace)
 
 # Elementwise functions whose parameters have names of their own.
 scalar_rule(
@@ -140,6 +144,15 @@ template_rule(
     ],
     namespace=namespace,
     result_kind=join_kinds,
+)
+
+# np.nan_to_num replaces NaN and infinities by constants: the derivative passes where x is finite.
+scalar_rule(
+    np.nan_to_num,
+    "isfinite(x)",
+    *(None,) * 4,
+    params=("x", "copy=True", "nan=0.0", "posinf=None", "neginf=None"),
+    namespace=namespace,
 )
 
 # Reductions over an axis (None: all of them).  Sums and means are linear; the VJP

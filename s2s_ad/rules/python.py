@@ -18,12 +18,18 @@ import operator
 import numpy as np
 
 from .. import runtime
+from ..runtime import arrays, special
+from ..runtime import shape_ops as shapes
 from .core import fixed, impure, linear_rule, nondifferentiable, pure, scalar_rule, template_rule
 from .kinds import SCALAR, always
 from .numpy import ELEMENTWISE
 
 MATH_NAMES = {**vars(math), "math": math, "np": np, "sign": runtime.sign}
+MATH_NAMES.update(digamma=special.digamma, polygamma=special.polygamma)
 NUMPY_NAMES = {**vars(np), "math": math, "np": np}
+# (x ** 0 at x = 0 and 0 ** y have derivatives 0: see runtime.power_exponent)
+for _names in (MATH_NAMES, NUMPY_NAMES):
+    _names.update(power_exponent=runtime.power_exponent, nonzero_base=runtime.nonzero_base)
 
 
 def by_kind(scalar: bool):
@@ -188,3 +194,101 @@ impure(runtime.check_assertion)
 # Displays build containers from their items; forward and reverse mode
 # differentiate them item by item (they have no per-argument templates).
 pure(runtime.make_tuple, runtime.make_list, runtime.make_dict, builtins.reversed)
+
+# The rest of the math module (Python 3.11+ adds cbrt and exp2, 3.12 sumprod, 3.13 fma).
+# lgamma's derivative is the digamma function, and each polygamma's the next one
+# (runtime/special.py): derivatives of any order.
+MORE_MATH = {
+    math.lgamma: ("digamma(x)",),
+    math.gamma: ("out * digamma(x)",),
+    math.degrees: ("180 / pi",),
+    math.radians: ("pi / 180",),
+    math.fmod: ("1", "-np.trunc(x / y)"),
+    math.remainder: ("1", "-np.round(x / y)"),  # x - n y, n the nearest whole number
+    math.copysign: ("copysign(1.0, x * y)", None),
+    math.ldexp: ("ldexp(1.0, y)", None),
+    special.digamma: ("polygamma(1, x)",),
+}
+for name, partials in {"cbrt": ("1 / (3 * out ** 2)",), "exp2": ("out * log(2)",)}.items():
+    if hasattr(math, name):
+        MORE_MATH[getattr(math, name)] = partials
+if hasattr(math, "fma"):  # x * y + z
+    MORE_MATH[math.fma] = ("y", "x", "1")
+for fn, partials in MORE_MATH.items():
+    scalar_rule(fn, *partials, namespace=fixed(MATH_NAMES), result_kind=always(SCALAR))
+scalar_rule(
+    special.polygamma,
+    None,
+    "polygamma(order + 1, x)",
+    params=("order", "x"),
+    namespace=fixed(MATH_NAMES),
+)
+
+# Functions of a sequence of numbers (a list, a tuple or an array): fsum adds like sum,
+# prod multiplies, dist is the Euclidean distance of two points, sumprod a dot product.
+SEQUENCE_NAMES = fixed({**RUNTIME_NAMES, **vars(arrays), **vars(shapes), "math": math})
+template_rule(
+    math.fsum,
+    ("x",),
+    jvp=["math.fsum(dx)"],
+    vjp=["sum_vjp(g, x)"],
+    namespace=SEQUENCE_NAMES,
+    result_kind=always(SCALAR),
+)
+template_rule(
+    math.prod,
+    ("x", "start=1"),
+    jvp=[
+        "np.sum(np.asarray(dx) * prod_others(np.asarray(x), axis=0), axis=0) * start",
+        "dstart * math.prod(x)",
+    ],
+    vjp=["unarray(g * start * prod_others(np.asarray(x), axis=0), x)", "g * math.prod(x)"],
+    namespace=SEQUENCE_NAMES,
+)
+DIFFERENCE = "(np.asarray(p) - np.asarray(q))"
+template_rule(
+    math.dist,
+    ("p", "q"),
+    jvp=[
+        f"np.sum(np.asarray(dp) * {DIFFERENCE}) / out",
+        f"-np.sum(np.asarray(dq) * {DIFFERENCE}) / out",
+    ],
+    vjp=[f"unarray(g * {DIFFERENCE} / out, p)", f"unarray(-g * {DIFFERENCE} / out, q)"],
+    namespace=SEQUENCE_NAMES,
+    result_kind=always(SCALAR),
+)
+if hasattr(math, "sumprod"):
+    template_rule(
+        math.sumprod,
+        ("p", "q"),
+        jvp=["np.sum(np.asarray(dp) * np.asarray(q))", "np.sum(np.asarray(p) * np.asarray(dq))"],
+        vjp=["unarray(g * np.asarray(q), p)", "unarray(g * np.asarray(p), q)"],
+        namespace=SEQUENCE_NAMES,
+        result_kind=always(SCALAR),
+    )
+
+# The parts of a float: modf's fraction x - trunc(x) has slope 1, frexp's mantissa
+# m = x / 2 ** e slope 2 ** -e; the whole part and the exponent are constants.
+TUPLE_PARTS = {
+    math.modf: ("make_tuple(dx, 0.0)", "getitem(g, 0)"),
+    math.frexp: (
+        "make_tuple(dx * ldexp(1.0, -getitem(out, 1)), 0)",
+        "getitem(g, 0) * ldexp(1.0, -getitem(out, 1))",
+    ),
+}
+PART_NAMES = fixed({**MATH_NAMES, "make_tuple": runtime.make_tuple, "getitem": operator.getitem})
+for fn, (jvp, vjp) in TUPLE_PARTS.items():
+    rule = template_rule(fn, ("x",), jvp=[jvp], vjp=[vjp], namespace=PART_NAMES)
+    rule.tuple_result = True
+
+# Tests and whole-number functions: constants for differentiation.
+nondifferentiable(
+    *(
+        getattr(math, name)
+        for name in (
+            "isclose", "isfinite", "isinf", "isnan", "factorial", "comb", "perm", "gcd", "lcm",
+            "isqrt", "nextafter", "ulp",
+        )
+        if hasattr(math, name)
+    )
+)  # fmt: skip

@@ -700,6 +700,8 @@ def _generic_rule(fn: Any) -> Optional[TaylorRule]:
             if dx is not None:
                 moving[name] = dx
         n = min(map(len, moving.values()))
+        if n == 0:  # the value alone: no partial to evaluate (one that calls fn would recurse)
+            return ()
         scalar = all(_is_python_number(v) for v in values.values() if v is not None)
         namespace = rule.namespace(scalar)
 

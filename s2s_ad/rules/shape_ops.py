@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import fixed
+from ..runtime import shape_ops as shapes
+from .core import fixed, refused, variadic_rule
 from .numpy import NAMES, register_table
 
 namespace = fixed(NAMES)  # its own object: tests and docs tell the tables apart by it
@@ -160,3 +161,46 @@ JOINS = {
 if hasattr(np, "unstack"):  # NumPy 2.1
     JOINS[np.unstack] = ("np.unstack(x, axis=0)", "np.stack(g, axis=axis)")
 register_table(JOINS, namespace)
+
+# More shape operations: np.rollaxis, and the index expressions np.r_[a, b, ...] and
+# np.c_[a, b], which the lowering writes as calls of index_r and index_c on the tuple of items
+# (a constant slice item, np.r_[0:3, x], is its array already).
+MORE_SHAPE_OPS = {
+    np.rollaxis: (
+        "np.rollaxis(a, axis, start=0)",
+        "untranspose(g, rolled_axes(np.ndim(a), axis, start))",
+    ),
+    shapes.index_r: ("index_r(items)", "ungather(g, items, index_r(positions(items)))"),
+    shapes.index_c: ("index_c(items)", "ungather(g, items, index_c(positions(items)))"),
+}
+register_table(MORE_SHAPE_OPS, namespace)
+
+
+# np.gradient(f, *spacing): linear in f; the spacings (numbers or coordinates) are constants.
+SPACING_REFUSED = refused(
+    "the derivative of np.gradient with respect to its spacing is not supported",
+    "pass constant spacings or coordinates (or ad.stop_gradient(x))",
+)
+
+
+def _gradient_rule(positional: int) -> tuple:
+    """``np.gradient(f, spacing1, ...)`` with ``positional - 1`` spacings."""
+    spacings = [f"spacing{k}" for k in range(1, positional)]
+    spacing = f"make_tuple({', '.join(spacings)})"
+    options = "axis=axis, edge_order=edge_order"
+    call = f"np.gradient({', '.join(['f', *spacings])}, axis=None, edge_order=1)"
+    jvp = [f"spaced_gradient(df, {spacing}, {options})"] + [SPACING_REFUSED] * len(spacings)
+    vjp = [f"gradient_vjp(g, {spacing}, {options})"] + [SPACING_REFUSED] * len(spacings)
+    return call, jvp, vjp
+
+
+variadic_rule(
+    np.gradient,
+    (
+        ("f", "*varargs", "axis=None", "edge_order=1"),
+        ["spaced_gradient(df, varargs, axis=axis, edge_order=edge_order)"],
+        ["gradient_vjp(g, varargs, axis=axis, edge_order=edge_order)"],
+    ),
+    _gradient_rule,
+    namespace=namespace,
+).tuple_result = True

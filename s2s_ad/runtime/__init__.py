@@ -214,6 +214,39 @@ def sign(x: float) -> float:
     return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
 
 
+def power_exponent(x: Any, y: Any) -> Any:
+    """``y - 1``, the exponent in ``y * x ** (y - 1)``, the derivative of ``x ** y`` in ``x``;
+    but 1 where ``x`` and ``y`` are both 0, where ``x ** 0`` (1 everywhere) has the derivative
+    ``0 * x ** 1 = 0``, which the exponent -1 would make ``0 * inf``.  As in autograd and JAX.
+
+    >>> power_exponent(0.0, 0), power_exponent(0.0, 3)
+    (1, 2)
+    >>> power_exponent(np.zeros(2), np.array([0, 2]))
+    array([1, 1])
+    """
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+        return 1 if x == 0 and y == 0 else y - 1
+    if np.ndim(y) == 0:  # a number keeps x's dtype in x ** exponent, as in x ** y
+        if y != 0:
+            return y - 1
+        dtype = np.asarray(x).dtype if np.asarray(x).dtype.kind == "f" else np.float64
+        return np.where(np.equal(x, 0), 1, -1).astype(dtype)
+    return np.where(np.equal(x, 0) & np.equal(y, 0), 1, np.subtract(y, 1))
+
+
+def nonzero_base(x: Any) -> Any:
+    """``x``, with 1 in place of 0: ``log(nonzero_base(x))`` is the factor in ``x ** y * log(x)``,
+    the derivative of ``x ** y`` in ``y``, taken as 0 at ``x = 0`` (``0 ** y`` is 0 for every
+    ``y > 0``), as in JAX and autograd.
+
+    >>> nonzero_base(0.0), nonzero_base(np.array([0.0, 2.0]))
+    (1.0, array([1., 2.]))
+    """
+    if isinstance(x, (int, float)):
+        return x if x != 0 else 1.0
+    return np.where(np.equal(x, 0), 1, x)
+
+
 def stop_gradient(x: Any) -> Any:
     """``x``, with zero derivative: differentiation treats it as a constant.
 

@@ -989,3 +989,153 @@ def _off_span(x: Any, q: Any) -> Any:
 def _right_solve(b: Any, r: Any) -> Any:
     """``b r^-1``."""
     return mT(np.linalg.solve(mT(r), mT(b)))
+
+
+# ------------------------------------------------- second derivatives of factorizations
+# The JVP and VJP helpers of qr, eigh, svd and pinv are rational functions of the matrix and
+# its factors (products, transposes, solves, the gaps 1 / (w[j] - w[i])), with no conjugate
+# and no absolute value.  Their derivative along a direction D, the factors moving with the
+# matrix along their own tangents, is then exact to rounding by the complex step
+# Im f(A + i h D) / h (Squire & Trapp 1998, Martins et al. 2003): no difference is taken, so
+# h is tiny and nothing cancels.  ``*_second(x, d, a, out)`` is the derivative of
+# ``*_jvp(x, a, out)`` (or ``*_vjp``) along ``d``; by the symmetry of second derivatives the
+# four second-order products (JVP or VJP of a JVP or VJP helper) are all of this form.
+
+# The step: tiny, yet with room below it for the tangents' own small entries (float32's
+# smallest normal number is near 1e-38).
+_STEPS = {np.dtype(np.float32): 1e-12}
+_STEP = 1e-30
+
+
+def _stepped(value: Any, tangent: Any, h: float) -> Any:
+    """``value + i h tangent``, item by item for a tuple of factors."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_stepped(v, t, h) for v, t in zip(value, tangent))
+    return np.asarray(value) + 1j * h * np.asarray(tangent)
+
+
+def _derivative_part(value: Any, h: float) -> Any:
+    """The derivative a complex-stepped value carries: its imaginary part over h."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_derivative_part(v, h) for v in value)
+    return np.imag(value) / h
+
+
+def _along(helper: Any, factors_jvp: Any, x: Any, d: Any, a: Any, out: Any, **options) -> Any:
+    """``d/de helper(x, A + e D, F(A + e D))`` at 0, ``F`` the factorization whose tangent
+    ``factors_jvp`` gives."""
+    h = _STEPS.get(np.result_type(a), _STEP)
+    moved = _stepped(out, factors_jvp(d, a, out, **options), h)
+    return _derivative_part(helper(x, _stepped(a, d, h), moved, **options), h)
+
+
+def eigh_jvp_second(t: Any, d: Any, a: Any, out: Any, UPLO: str = "L") -> tuple:
+    """The derivative of ``eigh_jvp(t, a, eigh(a))`` along ``d``: ``eigh``'s second derivative.
+
+    >>> a, t = np.diag([1.0, 3.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> eigh_jvp_second(t, t, a, np.linalg.eigh(a))[0]  # w'' = 2 t12^2 / (w1 - w2), ...
+    array([-1.,  1.])
+    """
+    return _along(eigh_jvp, eigh_jvp, t, d, a, out, UPLO=UPLO)
+
+
+def eigh_vjp_second(v: Any, d: Any, a: Any, out: Any, UPLO: str = "L") -> Any:
+    """The derivative of ``eigh_vjp(v, a, eigh(a))`` along ``d``.
+
+    >>> a, d = np.diag([1.0, 3.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> eigh_vjp_second((np.array([1.0, 0.0]), np.zeros((2, 2))), d, a, np.linalg.eigh(a))
+    array([[ 0.,  0.],
+           [-1.,  0.]])
+    """
+    return _along(eigh_vjp, eigh_jvp, v, d, a, out, UPLO=UPLO)
+
+
+def svd_jvp_second(
+    t: Any, d: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermitian=False
+) -> Any:
+    """The derivative of ``svd_jvp(t, a, svd(a))`` along ``d``.
+
+    >>> a = np.diag([3.0, 1.0])
+    >>> d = np.array([[0.0, 1.0], [0.0, 0.0]])
+    >>> svd_jvp_second(d, d, a, np.linalg.svd(a, compute_uv=False), compute_uv=False)
+    array([ 0.375, -0.125])
+    """
+    if not compute_uv:  # the singular values alone: they move with the vectors
+        factors = tuple(np.linalg.svd(a, full_matrices=False, hermitian=hermitian))
+        full = _along(svd_jvp, svd_jvp, t, d, a, factors, full_matrices=False, hermitian=hermitian)
+        return full[1]
+    options = {"full_matrices": full_matrices, "hermitian": hermitian}
+    return _along(svd_jvp, svd_jvp, t, d, a, out, **options)
+
+
+def svd_vjp_second(
+    v: Any, d: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermitian=False
+) -> Any:
+    """The derivative of ``svd_vjp(v, a, svd(a))`` along ``d``.
+
+    >>> a = np.diag([3.0, 1.0])
+    >>> d = np.array([[0.0, 1.0], [0.0, 0.0]])
+    >>> svd_vjp_second(np.array([1.0, -1.0]), d, a, np.linalg.svd(a, compute_uv=False),
+    ...                compute_uv=False)
+    array([[0. , 0.5],
+           [0.5, 0. ]])
+    """
+    options = {"full_matrices": full_matrices, "hermitian": hermitian}
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+        v = (np.zeros_like(u), v, np.zeros_like(vh))
+        out, options["full_matrices"] = (u, s, vh), False
+    return _along(svd_vjp, svd_jvp, v, d, a, out, **options)
+
+
+def qr_jvp_second(t: Any, d: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
+    """The derivative of ``qr_jvp(t, a, qr(a))`` along ``d``.
+
+    >>> a, d = np.array([[2.0, 1.0], [1.0, 3.0]]), np.eye(2)
+    >>> def r_tangent(e):
+    ...     return qr_jvp(d, a + e * d, np.linalg.qr(a + e * d))[1]
+    >>> difference = (r_tangent(1e-6) - r_tangent(-1e-6)) / 2e-6
+    >>> np.allclose(qr_jvp_second(d, d, a, np.linalg.qr(a))[1], difference, atol=1e-6)
+    True
+    """
+    if mode == "r":
+        return _along(qr_jvp, qr_jvp, t, d, a, tuple(np.linalg.qr(a)))[1]
+    return _along(qr_jvp, qr_jvp, t, d, a, out, mode=mode)
+
+
+def qr_vjp_second(v: Any, d: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
+    """The derivative of ``qr_vjp(v, a, qr(a))`` along ``d``.
+
+    >>> a, d = np.array([[2.0, 1.0], [1.0, 3.0]]), np.eye(2)
+    >>> def a_cotangent(e):
+    ...     return qr_vjp(np.eye(2), a + e * d, np.linalg.qr(a + e * d, mode="r"), mode="r")
+    >>> difference = (a_cotangent(1e-6) - a_cotangent(-1e-6)) / 2e-6
+    >>> second = qr_vjp_second(np.eye(2), d, a, np.linalg.qr(a, mode="r"), mode="r")
+    >>> np.allclose(second, difference, atol=1e-6)
+    True
+    """
+    if mode == "r":
+        q, r = np.linalg.qr(a)
+        return _along(qr_vjp, qr_jvp, (np.zeros_like(q), v), d, a, (q, r))
+    return _along(qr_vjp, qr_jvp, v, d, a, out, mode=mode)
+
+
+def pinv_jvp_second(t: Any, d: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
+    """The derivative of ``pinv_jvp(t, a, pinv(a))`` along ``d``: ``2 A^-1 D A^-1 D A^-1``
+    for an invertible ``A`` and ``t = D``.
+
+    >>> pinv_jvp_second(np.eye(2), np.eye(2), 2 * np.eye(2), 0.5 * np.eye(2))
+    array([[0.25, 0.  ],
+           [0.  , 0.25]])
+    """
+    return _along(pinv_jvp, pinv_jvp, t, d, a, out, hermitian=hermitian)
+
+
+def pinv_vjp_second(v: Any, d: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
+    """The derivative of ``pinv_vjp(v, a, pinv(a))`` along ``d``.
+
+    >>> pinv_vjp_second(np.eye(2), np.eye(2), 2 * np.eye(2), 0.5 * np.eye(2))
+    array([[0.25, 0.  ],
+           [0.  , 0.25]])
+    """
+    return _along(pinv_vjp, pinv_jvp, v, d, a, out, hermitian=hermitian)

@@ -41,21 +41,23 @@ def untile(g: Any, x: Any, reps: Any) -> Any:
 
 
 def unrepeat(g: Any, x: Any, repeats: Any, axis: Optional[int] = None) -> Any:
-    """The cotangent of ``x`` in ``np.repeat(x, repeats, axis)``: each run summed.
+    """The cotangent of ``x`` in ``np.repeat(x, repeats, axis)``: each run summed (an entry
+    repeated 0 times gets 0).
 
     >>> unrepeat(np.arange(6.0), np.zeros(3), 2)
     array([1., 5., 9.])
+    >>> unrepeat(np.arange(2.0), np.zeros(3), [0, 2, 0])
+    array([0., 1., 0.])
     """
     g = np.asarray(g)
+    lined = np.ravel(g) if axis is None else np.moveaxis(g, axis, 0)
+    count = np.size(x) if axis is None else np.shape(x)[axis]
+    owners = np.repeat(np.arange(count), repeats)  # the entry of x each entry of g copies
+    summed = np.zeros((count,) + lined.shape[1:], dtype=np.result_type(g.dtype, np.float16))
+    np.add.at(summed, owners, lined)
     if axis is None:
-        flat = np.ravel(np.asarray(x))
-        counts = np.broadcast_to(repeats, flat.shape)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-        summed = np.add.reduceat(g, starts) if g.size else np.zeros(flat.shape)
         return like(x, np.reshape(summed, np.shape(x)))
-    counts = np.broadcast_to(repeats, (np.shape(x)[axis],))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-    return like(x, np.add.reduceat(g, starts, axis=axis))
+    return like(x, np.moveaxis(summed, 0, axis))
 
 
 def diag_vjp(g: Any, x: Any, k: int = 0) -> Any:
@@ -104,10 +106,10 @@ def unconcatenate(g: Any, xs: Any, axis: Optional[int] = 0) -> list:
     if axis is None:
         sizes = [np.size(x) for x in xs]
         pieces = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
-        return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)]
+        return _as_argument([like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)], xs)
     sizes = [np.shape(x)[axis] for x in xs]
     pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [like(x, p) for p, x in zip(pieces, xs)]
+    return _as_argument([like(x, p) for p, x in zip(pieces, xs)], xs)
 
 
 def unstack(g: Any, xs: Any, axis: int = 0) -> list:
@@ -116,7 +118,7 @@ def unstack(g: Any, xs: Any, axis: int = 0) -> list:
     >>> unstack(np.array([[1.0, 2.0], [3.0, 4.0]]), [np.zeros(2), np.zeros(2)])
     [array([1., 2.]), array([3., 4.])]
     """
-    return [like(x, np.take(g, k, axis=axis)) for k, x in enumerate(xs)]
+    return _as_argument([like(x, np.take(g, k, axis=axis)) for k, x in enumerate(xs)], xs)
 
 
 def unhstack(g: Any, xs: Any) -> list:
@@ -154,7 +156,15 @@ def unarray(g: Any, x: Any) -> Any:
 def _cut(g: Any, xs: Any, blocks: list, axis: int) -> list:
     sizes = [b.shape[axis] for b in blocks]
     pieces = np.split(np.asarray(g), np.cumsum(sizes)[:-1], axis=axis)
-    return [like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)]
+    return _as_argument([like(x, np.reshape(p, np.shape(x))) for p, x in zip(pieces, xs)], xs)
+
+
+def _as_argument(cotangents: list, xs: Any) -> Any:
+    """The cotangents of the arrays a join took, as one array where ``xs`` was one array
+    (``np.hstack(x)`` joins the rows of ``x``: its cotangent is an array like ``x``)."""
+    if isinstance(xs, np.ndarray):
+        return like(xs, np.reshape(np.array(cotangents), np.shape(xs)))
+    return cotangents
 
 
 def positions(xs: Any) -> Any:
@@ -322,3 +332,82 @@ def _flattened(xs: Any) -> np.ndarray:
     if isinstance(xs, (list, tuple)):
         return np.concatenate([_flattened(x) for x in xs]) if xs else np.zeros(0)
     return np.ravel(xs)
+
+
+def rolled_axes(ndim: int, axis: int, start: int = 0) -> tuple:
+    """The order ``np.rollaxis(x, axis, start)`` puts the axes of an ``ndim``-array in.
+
+    >>> rolled_axes(3, 2)
+    (2, 0, 1)
+    """
+    probe = np.broadcast_to(0, tuple(range(2, ndim + 2)))  # lengths 2, 3, ... name the axes
+    return tuple(n - 2 for n in np.rollaxis(probe, axis, start).shape)
+
+
+def spaced_gradient(f: Any, spacing: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """``np.gradient(f, *spacing, axis=axis, edge_order=edge_order)``, the spacings in a tuple.
+
+    >>> spaced_gradient(np.array([0.0, 1.0, 4.0]), (0.5,))
+    array([2., 4., 6.])
+    """
+    return np.gradient(f, *spacing, axis=axis, edge_order=edge_order)
+
+
+def gradient_vjp(v: Any, spacing: tuple = (), axis: Any = None, edge_order: int = 1) -> Any:
+    """The cotangent of ``f`` in ``np.gradient(f, *spacing, axis=axis, edge_order=...)``:
+    ``v`` is the cotangent of the result (a list of them when it has several axes).
+
+    Along each axis the finite differences are a band matrix ``D`` whose row ``i`` has its
+    entries in three neighbouring columns; ``np.gradient`` of the 0/1 combs with period 3
+    reads them off (each comb meets each row's columns once), and ``D^T v`` adds them up.
+
+    >>> gradient_vjp(np.array([1.0, 0.0, 0.0]), (0.5,))
+    array([-2.,  2.,  0.])
+    """
+    several = isinstance(v, (list, tuple))
+    parts = [np.asarray(p) for p in v] if several else [np.asarray(v)]
+    shape = parts[0].shape
+    axes = range(len(shape)) if axis is None else np.atleast_1d(axis)
+    axes = [int(a) % len(shape) for a in axes]
+    steps = list(spacing) if len(spacing) != 1 else list(spacing) * len(axes)
+    total = np.zeros(shape, dtype=np.result_type(*parts, np.float32))
+    for k, (part, along) in enumerate(zip(parts, axes)):
+        step = steps[k:k + 1]  # fmt: skip
+        total = total + _differences_transposed(part, along, step, edge_order)
+    return total
+
+
+def _differences_transposed(v: np.ndarray, axis: int, step: list, edge_order: int) -> Any:
+    """``D^T v`` along ``axis``, ``D`` the differences ``np.gradient`` takes with ``step``."""
+    lined = np.moveaxis(v, axis, 0)
+    n = lined.shape[0]
+    period = min(3, n)
+    window = np.clip(np.arange(n) - 1, 0, n - period)  # the first column of each row's band
+    total = np.zeros_like(lined)
+    for r in range(period):
+        comb = (np.arange(n) % period == r).astype(np.float64)
+        entries = np.gradient(comb, *step, edge_order=edge_order)  # D[i, the band's r column]
+        columns = window + (r - window) % period
+        weights = np.reshape(entries, (n,) + (1,) * (lined.ndim - 1)).astype(total.dtype)
+        np.add.at(total, columns, weights * lined)
+    return np.moveaxis(total, 0, axis)
+
+
+def index_r(items: Any) -> Any:
+    """``np.r_[a, b, ...]`` of the computed ``items``: joined along the first axis.
+
+    >>> index_r((np.array([1.0, 2.0]), 3.0))
+    array([1., 2., 3.])
+    """
+    return np.r_[tuple(items)]
+
+
+def index_c(items: Any) -> Any:
+    """``np.c_[a, b, ...]`` of the computed ``items``: joined along the last axis, 1-D items
+    as columns.
+
+    >>> index_c((np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    array([[1., 3.],
+           [2., 4.]])
+    """
+    return np.c_[tuple(items)]

@@ -182,6 +182,15 @@ SHAPES: Dict[Any, Any] = {
         case("shapes.diff_like(x, y)", {**ids((4,), (3,)), **ids((2, 3), (5,))}, wrt=(0,)),
         case("shapes.diff_like(x, y, n=2, axis=0)", ids((4, 3), (2, 3)), wrt=(0,)),
     ],
+    # np.gradient's differences (spacings in a tuple) and their transpose
+    shapes.spaced_gradient: [
+        case("shapes.spaced_gradient(x, (0.5,), edge_order=2)", ids((5,))),
+        case("shapes.spaced_gradient(x, (np.array([0.0, 1.0, 1.5]),), axis=1)[0]", ids((2, 3))),
+    ],
+    shapes.gradient_vjp: [
+        case("shapes.gradient_vjp(x, (0.5,))", ids((5,))),
+        case("shapes.gradient_vjp([x, y], (2.0, 0.5), edge_order=2)", ids((3, 4), (3, 4))),
+    ],
 }
 
 MOMENTS: Dict[Any, Any] = {
@@ -580,41 +589,42 @@ LINALG: Dict[Any, Any] = {
     ],
 }
 
-# Factorizations: linear in the (co)tangent, the only argument differentiated here.
+# Factorizations: linear in the (co)tangent; second derivatives in the matrix.
 EIGH = f"np.linalg.eigh(y + {SPREAD})"
 SVD = "np.linalg.svd(y, full_matrices=False)"
 LSTSQ = "np.linalg.lstsq(y, z)"
 LSTSQ_COTANGENT = "(x, np.zeros(1), 0, np.zeros(2))"
+# The matrix y is differentiated too: its factorization, written in the case, moves with it.
 FACTORIZATIONS: Dict[Any, Any] = {
     linalg.eigh_jvp: [
         case(
-            f"linalg.eigh_jvp(x, y + {SPREAD}, {EIGH})[0]", ids((3, 3), (3, 3)), (0,), (ANY, SMALL)
+            f"linalg.eigh_jvp(x, y + {SPREAD}, {EIGH})[0]", ids((3, 3), (3, 3)), None, (ANY, SMALL)
         ),
         case(
-            f"linalg.eigh_jvp(x, y + {SPREAD}, {EIGH})[1]", ids((3, 3), (3, 3)), (0,), (ANY, SMALL)
+            f"linalg.eigh_jvp(x, y + {SPREAD}, {EIGH})[1]", ids((3, 3), (3, 3)), None, (ANY, SMALL)
         ),
     ],
     linalg.eigh_vjp: case(
         f"linalg.eigh_vjp((x, np.zeros((3, 3))), y + {SPREAD}, {EIGH})",
         ids((3,), (3, 3)),
-        (0,),
+        None,
         (ANY, SMALL),
     ),
-    linalg.svd_jvp: case(f"linalg.svd_jvp(x, y, {SVD}, False)[1]", ids((3, 2), (3, 2)), wrt=(0,)),
+    linalg.svd_jvp: case(f"linalg.svd_jvp(x, y, {SVD}, False)[1]", ids((3, 2), (3, 2)), wrt=None),
     linalg.svd_vjp: case(
         f"linalg.svd_vjp((np.zeros((3, 2)), x, np.zeros((2, 2))), y, {SVD}, False)",
         ids((2,), (3, 2)),
-        (0,),
+        None,
     ),
-    linalg.qr_jvp: case("linalg.qr_jvp(x, y, np.linalg.qr(y))[1]", ids((3, 2), (3, 2)), wrt=(0,)),
+    linalg.qr_jvp: case("linalg.qr_jvp(x, y, np.linalg.qr(y))[1]", ids((3, 2), (3, 2)), wrt=None),
     linalg.qr_vjp: case(
-        "linalg.qr_vjp((np.zeros((3, 2)), x), y, np.linalg.qr(y))", ids((2, 2), (3, 2)), (0,)
+        "linalg.qr_vjp((np.zeros((3, 2)), x), y, np.linalg.qr(y))", ids((2, 2), (3, 2)), None
     ),
     linalg.pinv_jvp: case(
-        "linalg.pinv_jvp(x, y, np.linalg.pinv(y))", ids((3, 2), (3, 2)), wrt=(0,)
+        "linalg.pinv_jvp(x, y, np.linalg.pinv(y))", ids((3, 2), (3, 2)), wrt=None
     ),
     linalg.pinv_vjp: case(
-        "linalg.pinv_vjp(x, y, np.linalg.pinv(y))", ids((2, 3), (3, 2)), wrt=(0,)
+        "linalg.pinv_vjp(x, y, np.linalg.pinv(y))", ids((2, 3), (3, 2)), wrt=None
     ),
     linalg.lstsq_jvp_a: case(
         f"linalg.lstsq_jvp_a(x, y, z, {LSTSQ})[0]", ids((4, 2), (4, 2), (4,)), (0,)

@@ -10,6 +10,8 @@ from typing import Any, Dict
 
 import numpy as np
 
+from s2s_ad.runtime import shape_ops as shapes
+
 from rule_harness import ANY, ARRAYS, NUMPY_UNARY, Case, joined, shaped
 
 CASES: Dict[Any, Any] = {
@@ -265,3 +267,30 @@ if hasattr(np, "unstack"):  # NumPy 2.1
         shaped("np.unstack(x)[1]", (3,), (3, 2)),
         shaped("np.unstack(x, axis=1)[0]", (2, 3, 2)),
     ]
+
+# np.rollaxis, np.gradient and the index expressions np.r_[...], np.c_[...]
+CASES.update(
+    {
+        np.rollaxis: [
+            shaped("np.rollaxis(x, 2)", (2, 3, 4)),
+            shaped("np.rollaxis(x, 0, 3)", (2, 3, 4)),
+        ],
+        np.gradient: [
+            shaped("np.gradient(x)", (5,), (2,)),
+            shaped("np.gradient(x, 0.5, edge_order=2)", (5,)),
+            shaped("np.gradient(x, 2.0, 0.5)[0]", (3, 4)),
+            shaped("np.gradient(x)[1]", (3, 4)),
+            shaped("np.gradient(x, np.array([0.0, 0.5, 1.5, 1.7]), axis=0)", (4, 3)),
+            shaped("np.gradient(x, axis=1, edge_order=2)", (2, 4)),
+        ],
+        shapes.index_r: [
+            joined("np.r_[x, y, 0.5, 0:2]", (2,), (3,)),
+            joined("np.r_[x, 2 * y]", (1, 3), (2, 3)),
+            joined("np.r_[x, y]", None, (3,)),
+        ],
+        shapes.index_c: [
+            joined("np.c_[x, y]", (3,), (3,)),
+            joined("np.c_[x, y]", (3, 2), (3,)),
+        ],
+    }
+)

@@ -5,7 +5,8 @@ The emitted gradient of a NumPy program calls helpers (``unreduce``, ``matmul_vj
 differentiate that gradient again.  Each program here is differentiated twice, and the
 Hessian-vector product is compared with central differences of the gradient along ``v``
 (and, for a few, with the Hessian written out by hand).  Second derivatives through the
-decompositions are refused with a message that names them.
+factorizations (eigh, svd, qr, pinv) are checked too; lstsq's and cond's, and third derivatives
+through the factorizations, are refused with a message that names them.
 """
 
 from __future__ import annotations
@@ -168,8 +169,57 @@ def cumulative(x):
     return np.sum(np.cumulative_prod(x, include_initial=True) ** 2) + np.sum(np.cumsum(x**2) ** 2)
 
 
+# Factorizations: their vectors and factors, whose second derivatives (runtime/linalg.py's
+# *_second helpers) are checked here like every other program's.
+def eigh_vectors(x):
+    w, v = np.linalg.eigh(x + x.T, UPLO="U")
+    return np.sum(w**3) + np.sum(v[:, 0] ** 2 * np.arange(3.0))
+
+
+def svd_factors(x):
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    return np.sum(u[:, 0] ** 3) + np.sum(s**3) + np.sum(vh[0] ** 3)
+
+
+def svd_values(x):
+    return np.sum(np.linalg.svd(x, compute_uv=False) ** 3)
+
+
+def svd_hermitian(x):
+    return np.sum(np.linalg.svd(x + x.T + np.diag([1.0, -3.0, 6.0]), hermitian=True)[0] ** 4)
+
+
+def qr_factors(x):
+    q, r = np.linalg.qr(x)
+    return np.sum(r**2 * np.arange(3.0)) + np.sum(q[:, 0] ** 3)
+
+
+def qr_r(x):
+    return np.sum(np.linalg.qr(x, mode="r") ** 3)
+
+
+def pinv(x):
+    return np.sum(np.linalg.pinv(x) ** 2)
+
+
+def pinv_hermitian(x):
+    return np.sum(np.linalg.pinv(x + x.T + np.diag([1.0, -3.0, 6.0]), hermitian=True) ** 2)
+
+
+FACTORED = [
+    (eigh_vectors, "np.linalg.eigh"),
+    (svd_factors, "np.linalg.svd"),
+    (qr_factors, "np.linalg.qr"),
+    (pinv, "np.linalg.pinv"),
+]
+
+
 def vector(n: int) -> np.ndarray:
     return RNG.uniform(0.3, 1.2, n) * RNG.choice([-1.0, 1.0], n)
+
+
+def tall() -> np.ndarray:
+    return RNG.uniform(0.3, 1.2, (4, 3)) * RNG.choice([-1.0, 1.0], (4, 3))
 
 
 def matrix() -> np.ndarray:
@@ -204,6 +254,15 @@ PROGRAMS = [
     (piecewise, lambda: (vector(4),)),
     (smooth, lambda: (vector(4),)),
     (cumulative, lambda: (vector(4),)),
+    (eigh_vectors, lambda: (matrix(),)),
+    (svd_factors, lambda: (matrix(),)),
+    (svd_factors, lambda: (tall(),)),
+    (svd_values, lambda: (tall().T,)),
+    (svd_hermitian, lambda: (matrix(),)),
+    (qr_factors, lambda: (tall(),)),
+    (qr_r, lambda: (tall().T,)),
+    (pinv, lambda: (tall(),)),
+    (pinv_hermitian, lambda: (matrix(),)),
 ]
 # Programs that call NumPy functions newer than the oldest NumPy s2s_ad supports.
 NEEDS_NEWER_NUMPY = {
@@ -212,8 +271,8 @@ NEEDS_NEWER_NUMPY = {
     ),
 }
 PROGRAM_PARAMS = [
-    pytest.param(f, make_args, id=f.__name__, marks=NEEDS_NEWER_NUMPY.get(f, ()))
-    for f, make_args in PROGRAMS
+    pytest.param(f, make_args, id=f"{f.__name__}-{k}", marks=NEEDS_NEWER_NUMPY.get(f, ()))
+    for k, (f, make_args) in enumerate(PROGRAMS)
 ]
 
 
@@ -278,22 +337,6 @@ def test_hessian_of_a_quadratic_form_written_with_einsum_is_a_plus_a_transpose()
 # ------------------------------------------------------------------ refusals
 
 
-def eigh_vectors(x):
-    return np.sum(np.linalg.eigh(x + x.T)[1][:, 0] ** 2 * np.arange(3.0))
-
-
-def svd_vectors(x):
-    return np.sum(np.linalg.svd(x, full_matrices=False)[0] ** 3)
-
-
-def qr_factor(x):
-    return np.sum(np.linalg.qr(x)[1])
-
-
-def pinv(x):
-    return np.sum(np.linalg.pinv(x))
-
-
 def lstsq(x):
     return np.sum(np.linalg.lstsq(x, np.ones(3))[0])
 
@@ -302,14 +345,7 @@ def cond(x):
     return np.linalg.cond(x)
 
 
-REFUSED = [
-    (eigh_vectors, "np.linalg.eigh"),
-    (svd_vectors, "np.linalg.svd"),
-    (qr_factor, "np.linalg.qr"),
-    (pinv, "np.linalg.pinv"),
-    (lstsq, "np.linalg.lstsq"),
-    (cond, "np.linalg.cond"),
-]
+REFUSED = [(lstsq, "np.linalg.lstsq"), (cond, "np.linalg.cond")]
 
 
 @pytest.mark.parametrize("f, what", REFUSED, ids=[what for _, what in REFUSED])
@@ -317,6 +353,15 @@ def test_second_derivatives_through_decompositions_are_refused_by_name(f, what):
     x = matrix()
     with pytest.raises(TransformError, match=f"second derivatives through {what} are not"):
         hvp(f, (x,), np.ones_like(x))
+
+
+@pytest.mark.parametrize("f, what", FACTORED, ids=[what for _, what in FACTORED])
+def test_third_derivatives_through_factorizations_are_refused_by_name(f, what):
+    x = matrix()
+    grad = gradient(f, (x,))
+    second = pipeline.build(grad, Spec("jvp", ("x",), ("array",))).bind(grad)
+    with pytest.raises(TransformError, match=f"third derivatives through {what} are not"):
+        ad.jvp(second, (x, x), (x, None))
 
 
 def norm(x):

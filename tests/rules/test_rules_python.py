@@ -23,6 +23,7 @@ from s2s_ad import runtime
 from s2s_ad.rules import all_rules
 from s2s_ad.rules import numpy as numpy_rules
 from s2s_ad.rules import python as python_rules
+from s2s_ad.runtime import special
 
 from rule_harness import (
     ANY,
@@ -95,6 +96,22 @@ CASES: Dict[Any, Case] = {
     math.pow: math2("math.pow(x, y)", BASE, EXPONENT),
     math.atan2: math2("math.atan2(x, y)", NONZERO, NONZERO),
     math.hypot: math2("math.hypot(x, y)", NONZERO, NONZERO),
+    # the rest of math: lgamma's derivative is digamma, digamma's polygamma(1, x), ...
+    math.lgamma: math1("math.lgamma(x)", between(0.2, 6.0)),
+    math.gamma: math1("math.gamma(x)", between(0.2, 4.0)),
+    special.digamma: math1("digamma(x)", between(0.2, 6.0)),
+    special.polygamma: Case("polygamma(2, x)", (between(0.2, 6.0),), SCALAR_ONLY),
+    math.degrees: math1("math.degrees(x)"),
+    math.radians: math1("math.radians(x)"),
+    math.fmod: math2("math.fmod(x, y)", between(0.3, 3.0), between(0.25, 0.35)),
+    math.remainder: math2("math.remainder(x, y)", between(0.3, 3.0), between(0.25, 0.35)),
+    math.copysign: Case("math.copysign(x, y)", (NONZERO, NONZERO), SCALAR_PAIR, wrt=(0,)),
+    math.ldexp: math1("math.ldexp(x, 3)"),
+    math.modf: math1("math.modf(x)[0] * x"),
+    math.frexp: math1("math.frexp(x)[0] * x", between(0.55, 0.95)),
+    math.fsum: Case("math.fsum(x)", (ANY,), {"(3,)": ((3,),)}),
+    math.prod: Case("math.prod(x, start=y)", (ANY, ANY), {"(3,)*float": ((3,), None)}),
+    math.dist: Case("math.dist(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,))}),
     builtins.float: math1("float(x)"),
     # sum adds the items (the rows of an array) to its start value
     builtins.sum: Case(
@@ -160,6 +177,15 @@ CASES: Dict[Any, Case] = {
     ),
 }
 
+for _name, _case in {
+    "cbrt": math1("math.cbrt(x)", NONZERO),  # Python 3.11
+    "exp2": math1("math.exp2(x)"),  # Python 3.11
+    "sumprod": Case("math.sumprod(x, y)", (ANY, ANY), {"(3,),(3,)": ((3,), (3,))}),  # 3.12
+    "fma": Case("math.fma(x, y, z)", (ANY, ANY, ANY), {"float": (None, None, None)}),  # 3.13
+}.items():
+    if hasattr(math, _name):
+        CASES[getattr(math, _name)] = _case
+
 PYTHON_MODULES = {"_operator", "operator", "builtins", "math", runtime.__name__}
 
 
@@ -181,6 +207,7 @@ TABLE = RuleTable(
         "",
         "from s2s_ad.runtime import as_tuple, copy_of, expand_like, field, owned_copy",
         "from s2s_ad.runtime import unbroadcast, with_field",
+        "from s2s_ad.runtime.special import digamma, polygamma",
         "",
     ),
     label=label,

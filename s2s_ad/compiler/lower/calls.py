@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import operator
 from typing import Any, Optional, Tuple
 
@@ -75,6 +76,10 @@ class CallLowering(LoweringState):
                 return self.reduction(node, fn, _items_of(arg))
         if fn in (list, tuple, dict):
             return self.container_call(node, fn, name)
+        if fn is np.einsum and node.args and not _is_string(node.args[0]):
+            node = self.einsum_with_subscripts(node)
+        if fn is math.log and len(node.args) == 2 and not node.keywords:
+            return self.log_in_base(node, name)
         if fn is divmod and len(node.args) == 2 and not node.keywords:
             return self.divmod_call(node, name)
         definition = rules.substitute_of(fn)
@@ -88,6 +93,40 @@ class CallLowering(LoweringState):
         spelling = ".".join(parts) if parts else None
         call = ir.Call(rules.Opaque.of(fn), tuple(args), tuple(kwargs), spelling)
         return self.emit(call, node, name)
+
+    def log_in_base(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
+        """``math.log(x, base)`` is ``math.log(x) / math.log(base)``, each by its own rule."""
+        logs = [
+            self.emit(ir.Call(math.log, (self.expression(arg),), spelling="math.log"), node)
+            for arg in node.args
+        ]
+        return self.emit(ir.Call(operator.truediv, tuple(logs)), node, name)
+
+    def einsum_with_subscripts(self, node: gast.Call) -> gast.Call:
+        """The interleaved ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])`` as the call with
+        subscripts, ``np.einsum("ab,bc->ac", a, b)``; the sublists must be written out."""
+        operands, sublists = node.args[0::2], node.args[1::2]
+        if len(node.args) % 2:  # the last one is the output's sublist
+            operands, output = operands[:-1], [node.args[-1]]
+        else:
+            output = []
+        letters = []
+        for sublist in [*sublists, *output]:
+            labels = _literal_labels(sublist)
+            if labels is None:
+                raise self.error(
+                    "the sublists of np.einsum's interleaved form must be lists of whole "
+                    "numbers written in the call",
+                    sublist,
+                    'write them out, or use subscripts: np.einsum("ij,jk->ik", a, b)',
+                )
+            letters.append("".join(labels))
+        subscripts = ",".join(letters[: len(sublists)])
+        if output:
+            subscripts += "->" + letters[-1]
+        args = [gast.Constant(subscripts, None), *operands]
+        rewritten = gast.Call(node.func, args, node.keywords)
+        return gast.copy_location(rewritten, node)
 
     def refuse_parameter_writes(self, fn: Any) -> None:
         """A user function that writes into its parameter changes its caller's object in
@@ -332,6 +371,26 @@ class CallLowering(LoweringState):
             node,
             "define the function at module level and give wrt as a literal",
         )
+
+
+def _is_string(node: gast.expr) -> bool:
+    return isinstance(node, gast.Constant) and isinstance(node.value, str)
+
+
+def _literal_labels(node: gast.expr) -> Optional[list]:
+    """The einsum letters of a sublist written as ``[0, 1, ...]`` (52 labels, as NumPy's)."""
+    if not isinstance(node, (gast.List, gast.Tuple)):
+        return None
+    labels = []
+    for item in node.elts:
+        value = item.value if isinstance(item, gast.Constant) else None
+        if value is Ellipsis or isinstance(item, gast.Name) and item.id == "Ellipsis":
+            labels.append("...")
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 52:
+            labels.append(chr(ord("a") + value) if value < 26 else chr(ord("A") + value - 26))
+        else:
+            return None
+    return labels
 
 
 def _shown(local: nested.LocalFunction) -> str:

@@ -8,13 +8,14 @@ free name is read once, by a ``load`` at the function's top level.
 from __future__ import annotations
 
 import operator
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import gast
 import numpy as np
 
 from ... import runtime
 from ...rules.numpy import ARRAY_ATTRIBUTES
+from ...runtime import shape_ops
 from .. import ir, nested
 from ..parse import NOT_FOUND, dotted_name
 from .containers import COMPREHENSIONS
@@ -42,6 +43,8 @@ COMPARE = {
 }
 # Calls that only build booleans: a test made of these may be evaluated eagerly.
 _EAGER_SAFE = set(COMPARE.values()) | {operator.not_, runtime.both, runtime.either}
+# The index expressions that join arrays: np.r_[a, b] and np.c_[a, b].
+INDEX_JOINS = {id(np.r_): shape_ops.index_r, id(np.c_): shape_ops.index_c}
 # Attributes of computed values that are constants for differentiation.
 SHAPE_ATTRIBUTES = {"shape": np.shape, "ndim": np.ndim, "size": np.size}
 
@@ -89,6 +92,8 @@ class ExpressionLowering(LoweringState):
         if isinstance(node, gast.IfExp):
             return self.conditional(node)
         if isinstance(node, gast.Subscript):
+            if self.index_join_of(node.value) is not None:
+                return self.index_join(node, keep)
             container = self.expression(node.value)
             index = self.index(node.slice)
             return self.emit(ir.Call(operator.getitem, (container, index)), node, keep)
@@ -116,6 +121,37 @@ class ExpressionLowering(LoweringState):
         quotient = self.emit(ir.Call(operator.floordiv, (a, b)), node)
         remainder = self.emit(ir.Call(operator.mod, (a, b)), node)
         return self.emit(ir.Call(runtime.make_tuple, (quotient, remainder)), node, keep)
+
+    def index_join_of(self, node: gast.expr) -> Any:
+        """``runtime.index_r`` for ``np.r_`` (``index_c`` for ``np.c_``), else None."""
+        parts = dotted_name(node)
+        if parts is None or parts[0] in self.locals or parts[0] in self.env:
+            return None
+        obj = self.parsed.resolver.lookup(parts[0])
+        for attr in parts[1:]:
+            obj = getattr(obj, attr, None)
+        return INDEX_JOINS.get(id(obj))
+
+    def index_join(self, node: gast.Subscript, keep: Optional[str]) -> ir.Atom:
+        """``np.r_[a, b, 0.0]`` and ``np.c_[x, y]`` as ``index_r((a, b, 0.0))``: a constant
+        slice item is the array it stands for (``np.r_[0:3]``); a string directive is refused."""
+        joiner = self.index_join_of(node.value)
+        elements = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        items = []
+        for element in elements:
+            if isinstance(element, gast.Constant) and isinstance(element.value, str):
+                raise self.error(
+                    f"the directive {element.value!r} in {self.parsed.segment(node.value)}[...] "
+                    "is not supported",
+                    node,
+                    "join with np.concatenate, np.stack or np.column_stack instead",
+                )
+            item = self.index(element)
+            if isinstance(item, ir.Const) and isinstance(item.value, slice):
+                item = ir.Const(tuple(np.r_[item.value].tolist()))
+            items.append(item)
+        joined = self.emit(ir.Call(runtime.make_tuple, tuple(items)), node)
+        return self.emit(ir.Call(joiner, (joined,)), node, keep)
 
     def index(self, node: gast.expr) -> ir.Atom:
         """An index: atoms, slices ``a:b:c`` and tuples of them."""
