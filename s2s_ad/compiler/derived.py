@@ -188,7 +188,15 @@ class Derived:
     def emitted(self, kinds: Tuple[str, ...]) -> Callable:
         """The emitted function for these argument kinds (of ``inner``'s code, if any)."""
         target = self.inner.transformable(kinds) if self.inner else self.f
-        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order, self.has_aux)
+        spec = Spec(
+            self.mode,
+            self.wrt,
+            kinds,
+            self.optimize,
+            self.order,
+            self.has_aux,
+            kinds_of_values=True,
+        )
         return pipeline.build(target, spec).bind(target)
 
     def transformable(self, kinds: Tuple[str, ...]) -> Callable:

@@ -24,7 +24,7 @@ import operator
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .. import runtime
-from ..rules import ARRAY, SCALAR
+from ..rules import ARRAY, SCALAR, UNKNOWN
 from . import analyse, checkpoint, ir
 from .binding import template_of
 from .calls import Callee, is_user_function, varied_parameters
@@ -69,6 +69,7 @@ class Reverse(ControlFlowReversal):
     """
 
     def __init__(self, low: Lowered, spec: Spec):
+        self.spec = spec
         wrt = spec.wrt
         fn = low.function
         body = single_exit(fn.body, low.names)
@@ -394,8 +395,12 @@ class Reverse(ControlFlowReversal):
 
     def is_display(self, var: ir.Var) -> bool:
         """Whether ``var`` holds a list, tuple or dict the function built (``[x, y]``,
-        ``appended(xs, v)``, the emitted gradient's ``initial(g, v)``, or a copy)."""
-        return var in self.containers
+        ``appended(xs, v)``, the emitted gradient's ``initial(g, v)``, or a copy), or may
+        hold one it was given (a parameter that is neither a number nor an array)."""
+        if var in self.containers:
+            return True
+        given = self.spec.kinds_of_values and var in self.low.load_of
+        return given and self.kind(var) == UNKNOWN
 
     def evict(self, name: ir.Var, keep: Optional[ir.Var] = None) -> None:
         """Before ``name`` is assigned, copy it out of other adjoints that hold it."""

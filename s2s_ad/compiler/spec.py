@@ -57,6 +57,9 @@ class Spec:
     optimize: bool = True
     order: int = 1  # of DERIVATIVE: above 1, Taylor mode (compiler/taylor.py)
     has_aux: bool = False  # f returns (output, aux): output is differentiated (compiler/aux.py)
+    # The kinds were read from a call's arguments, so an unknown kind is a list, tuple,
+    # dict or record, never a number or an array (``ad.source`` without arguments guesses)
+    kinds_of_values: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", Mode(self.mode))

@@ -141,3 +141,16 @@ def test_reverse_over_reverse_of_a_list_built_by_append(f):
     np.testing.assert_allclose(
         ad.jacobian(ad.grad(f), mode="reverse")(x), ad.hessian(f)(x), rtol=1e-9, atol=1e-10
     )
+
+
+def summed_twice(xs):
+    return sum(xs) + np.sum(np.array(xs) ** 2)
+
+
+@pytest.mark.parametrize("make", [list, tuple])
+def test_a_list_argument_used_twice_gets_its_cotangents_added_item_by_item(make):
+    # `+` on the two list cotangents would join them: [1, 1, 1, 1] for [2, 2]
+    xs = make([1.5, 2.0])
+    grad = ad.grad(summed_twice)(xs)
+    assert type(grad) is make
+    np.testing.assert_allclose(grad, [1 + 2 * xs[0], 1 + 2 * xs[1]], rtol=1e-12)
