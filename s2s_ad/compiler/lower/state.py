@@ -20,7 +20,7 @@ import numpy as np
 from .. import ir, nested
 from ..errors import TransformError
 from ..parse import NOT_FOUND, Parsed, dotted_name
-from .aliasing import Sharing
+from .aliasing import Sharing, synced_in_control_flow
 
 # What to tell the user about syntax this version does not transform.
 UNSUPPORTED = {
@@ -105,6 +105,7 @@ class LoweringState:
         self.local_functions: Dict[str, nested.LocalFunction] = {}
         self.inlining: List[gast.AST] = []  # functions being inlined (their nodes), innermost last
         self.mutable = assigned_in_control_flow(self.node) & self.locals
+        self.mutable |= synced_in_control_flow(self.node) & self.locals
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
@@ -133,6 +134,7 @@ class LoweringState:
         self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
         # the sequences the `for` loops around the current statement walk: (names, atom)
         self.loop_sequences: List[tuple] = []
+        self.checkpointing = 0  # checkpointed loops being lowered (their restores copy)
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.

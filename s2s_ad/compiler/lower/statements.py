@@ -152,7 +152,10 @@ class StatementLowering(LoweringState):
         Returns the atom that holds the value afterwards.
         """
         if isinstance(target, gast.Name):
-            self.sharing.bind(target.id, self.sharing.sources(_value_of(node)))
+            value_node = _value_of(node)
+            whole = isinstance(node, gast.Assign) and node.targets == [target]
+            derived = value_node if whole or isinstance(node, gast.AnnAssign) else None
+            self.sharing.bind(target.id, self.sharing.sources(value_node), derived)
             return self.bind(target.id, value, node)
         if isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):
@@ -212,16 +215,19 @@ class StatementLowering(LoweringState):
         caller's arrays stay as they were.  The emitter writes in place where nothing can
         tell the difference.
         """
-        path[0] = (self.guard_write(root, path[0][0], node), path[0][1])
+        guarded, syncs = self.guard_write(root, path[0][0], node)
+        path[0] = (guarded, path[0][1])
         note = self.parsed.segment(node)
         for container, index in reversed(path):
             call = ir.Call(runtime.updated, (container, index, value))
             value = self.emit(call, node, note=note)
         self.bind(root, value, node)
+        self.sync_views(root, syncs, node)
 
-    def guard_write(self, name: str, atom: ir.Atom, node: gast.AST) -> ir.Atom:
+    def guard_write(self, name: str, atom: ir.Atom, node: gast.AST) -> Tuple[ir.Atom, list]:
         """``atom`` (the value of ``name``), checked at run time before a write into it
-        where another name read later may hold the same object (see :mod:`.aliasing`)."""
+        where another name read later may hold the same object (see :mod:`.aliasing`),
+        and the views to keep in step after the write (for :meth:`sync_views`)."""
         at_risk = self.sharing.at_risk(name, None if self.inline_calls else node, self.bound_names)
         related = {name} | self.sharing.shares.get(name, set())
         walked = [seq for sources, seq in self.loop_sequences if sources & related]
@@ -236,7 +242,7 @@ class StatementLowering(LoweringState):
                 check = ir.Call(runtime.unshared, (atom, sequence, ir.Const(str(error))))
                 atom = self.emit(check, node)
         if not at_risk:
-            return atom
+            return atom, []
         listed = ", ".join(f"`{o}`" for o in at_risk)
         error = self.error(
             f"this line writes into `{name}`, which holds the same array as {listed} (or a "
@@ -244,10 +250,58 @@ class StatementLowering(LoweringState):
             node,
             f"copy before writing (`{name} = {name}.copy()`), or write into {listed} itself",
         )
-        for other in at_risk:
-            check = ir.Call(runtime.unshared, (atom, self.name(other, node), ir.Const(str(error))))
-            atom = self.emit(check, node)
-        return atom
+        views = self.views_to_sync(name, at_risk, node)
+        if views is None:
+            for other in at_risk:
+                check = ir.Call(
+                    runtime.unshared, (atom, self.name(other, node), ir.Const(str(error)))
+                )
+                atom = self.emit(check, node)
+            return atom, []
+        syncs = []
+        for view, base, index in views:
+            index_atom = ir.Const(None) if index is None else self.index(index)
+            x = atom if view == name else self.name(view, node)
+            whole = atom if base == name else self.name(base, node)
+            check = ir.Call(runtime.shares, (x, whole, index_atom, ir.Const(str(error))))
+            syncs.append((view, base, index_atom, self.emit(check, node)))
+        return atom, syncs
+
+    def views_to_sync(self, name: str, at_risk: List[str], node: gast.AST) -> Optional[list]:
+        """``(view, base, index)`` for each name at risk from a write into ``name`` where
+        the write can be made to both (``name`` a view of the one name at risk, or each
+        name at risk a view of ``name``; see :mod:`.aliasing`); None where it cannot."""
+        derived = self.sharing.derived
+        if self.inline_calls or self.checkpointing:
+            return None  # restores of checkpointed loops copy: views would come apart
+        if name in derived and at_risk == [derived[name][0]]:
+            views = [(name, derived[name][0], derived[name][1])]
+            rebound = [derived[name][0]]
+        elif all(derived.get(other, ("",))[0] == name for other in at_risk):
+            views = [(other, name, derived[other][1]) for other in at_risk]
+            rebound = list(at_risk)
+        else:
+            return None
+        # a name assigned outside control flow only is a value, not a variable a loop or a
+        # branch can rebind
+        top = id(node) in self.sharing.top_level and not self.loop_depth
+        if not top and not all(n in self.mutable for n in rebound):
+            return None
+        return views
+
+    def sync_views(self, name: str, syncs: list, node: gast.AST) -> None:
+        """After a write into ``name``: the base it is a view of takes the write, and the
+        views of it are taken again from its new value (where they share, at run time)."""
+        for view, base, index, shared in syncs:
+            if view == name:
+                call = ir.Call(
+                    runtime.synced, (self.name(base, node), shared, index, self.name(view, node))
+                )
+                self.bind(base, self.emit(call, node), node)
+            call = ir.Call(
+                runtime.resynced, (self.name(view, node), shared, self.name(base, node), index)
+            )
+            self.bind(view, self.emit(call, node), node)
 
     def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
         self.bound_names.add(name)
@@ -285,11 +339,12 @@ class StatementLowering(LoweringState):
         note = self.parsed.segment(node)
         target = node.target
         if isinstance(target, gast.Name):
-            current = self.guard_write(target.id, self.name(target.id, target), node)
+            current, syncs = self.guard_write(target.id, self.name(target.id, target), node)
             value = self.expression(node.value)
             keep = target.id if target.id in self.single_assignment else None
             result = self.emit(ir.Call(fn, (current, value)), node, keep, note=note)
             self.bind(target.id, result, node)
+            self.sync_views(target.id, syncs, node)
         elif isinstance(target, gast.Subscript):
             root, path = self.item_path(target)
             current = self.emit(ir.Call(operator.getitem, path[-1]), target)
@@ -338,7 +393,11 @@ class StatementLowering(LoweringState):
         prologue = []  # (target node, atom) pairs bound at the top of each iteration
         counted = None  # enumerate's count, when it does not start at 0
         if fn is checkpointed:
-            self.checkpointed_loop(node)
+            self.checkpointing += 1
+            try:
+                self.checkpointed_loop(node)
+            finally:
+                self.checkpointing -= 1
             return
         if fn is range:
             if not isinstance(node.target, gast.Name):
