@@ -86,9 +86,12 @@ class Sharing:
     def _index(self, statements: Iterable[gast.AST], nested: bool) -> None:
         for node in statements:
             for n in gast.walk(node):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                    where = FAR if nested else (n.lineno, n.col_offset)
-                    self.reads.setdefault(n.id, []).append(where)
+                read = n if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) else None
+                if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
+                    read = n.target  # `v *= s` reads v
+                if read is not None:
+                    where = FAR if nested else (read.lineno, read.col_offset)
+                    self.reads.setdefault(read.id, []).append(where)
                 elif isinstance(n, (gast.For, gast.While)) and not nested:
                     self.loops.append(((n.lineno, n.col_offset), _end(n)))
                 if isinstance(n, (gast.FunctionDef, gast.Lambda)) and n is not node:

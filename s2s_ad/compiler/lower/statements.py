@@ -250,16 +250,17 @@ class StatementLowering(LoweringState):
             node,
             f"copy before writing (`{name} = {name}.copy()`), or write into {listed} itself",
         )
-        views = self.views_to_sync(name, at_risk, node)
-        if views is None:
+        group = self.views_to_sync(name, at_risk, node)
+        if group is None:
             for other in at_risk:
                 check = ir.Call(
                     runtime.unshared, (atom, self.name(other, node), ir.Const(str(error)))
                 )
                 atom = self.emit(check, node)
             return atom, []
+        base, views = group
         syncs = []
-        for view, base, index in views:
+        for view, index in views:
             index_atom = ir.Const(None) if index is None else self.index(index)
             x = atom if view == name else self.name(view, node)
             whole = atom if base == name else self.name(base, node)
@@ -267,41 +268,38 @@ class StatementLowering(LoweringState):
             syncs.append((view, base, index_atom, self.emit(check, node)))
         return atom, syncs
 
-    def views_to_sync(self, name: str, at_risk: List[str], node: gast.AST) -> Optional[list]:
-        """``(view, base, index)`` for each name at risk from a write into ``name`` where
-        the write can be made to both (``name`` a view of the one name at risk, or each
-        name at risk a view of ``name``; see :mod:`.aliasing`); None where it cannot."""
-        derived = self.sharing.derived
+    def views_to_sync(self, name: str, at_risk: List[str], node: gast.AST) -> Optional[tuple]:
+        """``(base, [(view, index), ...])`` where a write into ``name`` can be made to every
+        name at risk: ``name`` and those names are one base and views taken from it whole or
+        by a constant basic index (see :mod:`.aliasing`), the written view first; None
+        where it cannot."""
         if self.inline_calls or self.checkpointing:
             return None  # restores of checkpointed loops copy: views would come apart
-        if name in derived and at_risk == [derived[name][0]]:
-            views = [(name, derived[name][0], derived[name][1])]
-            rebound = [derived[name][0]]
-        elif all(derived.get(other, ("",))[0] == name for other in at_risk):
-            views = [(other, name, derived[other][1]) for other in at_risk]
-            rebound = list(at_risk)
+        derived = self.sharing.derived
+        for base in ([derived[name][0]] if name in derived else []) + [name]:
+            views = ([name] if name != base else []) + [o for o in at_risk if o != base]
+            if all(derived.get(view, ("",))[0] == base for view in views):
+                break
         else:
             return None
         # a name assigned outside control flow only is a value, not a variable a loop or a
         # branch can rebind
+        rebound = [base] + views if name != base else views
         top = id(node) in self.sharing.top_level and not self.loop_depth
         if not top and not all(n in self.mutable for n in rebound):
             return None
-        return views
+        return base, [(view, derived[view][1]) for view in views]
 
     def sync_views(self, name: str, syncs: list, node: gast.AST) -> None:
         """After a write into ``name``: the base it is a view of takes the write, and the
-        views of it are taken again from its new value (where they share, at run time)."""
+        views of the base are taken again from its new value (where they share, at run
+        time: see :func:`s2s_ad.runtime.shares`)."""
         for view, base, index, shared in syncs:
-            if view == name:
-                call = ir.Call(
-                    runtime.synced, (self.name(base, node), shared, index, self.name(view, node))
-                )
-                self.bind(base, self.emit(call, node), node)
-            call = ir.Call(
-                runtime.resynced, (self.name(view, node), shared, self.name(base, node), index)
-            )
-            self.bind(view, self.emit(call, node), node)
+            if view == name:  # the written view comes first
+                synced = (self.name(base, node), shared, index, self.name(view, node))
+                self.bind(base, self.emit(ir.Call(runtime.synced, synced), node), node)
+            resynced = (self.name(view, node), shared, self.name(base, node), index)
+            self.bind(view, self.emit(ir.Call(runtime.resynced, resynced), node), node)
 
     def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
         self.bound_names.add(name)
