@@ -245,6 +245,15 @@ def view_written_in_branches(x, s):
     return np.sum(m * m) + np.sum(v)
 
 
+def view_taken_in_one_branch(x, s):
+    m = x * 1.0
+    v = m + 0.0
+    if s > 1.0:
+        v = m[1:]  # a view on this path only: checked at run time
+    v *= s
+    return np.sum(m * m) + np.sum(v)
+
+
 def copy_of_a_list_written(x, s):
     m = [x[0] * 1.0, x[1] * 1.0, x[2] * 1.0]
     v = m[1:]  # a list slice is a copy: m keeps its items
@@ -284,6 +293,8 @@ VIEW_CASES = [
     case(view_written_in_branches, X, 1.3),
     case(view_written_in_branches, X, 0.6),
     case(view_written_in_branches, -X, 0.6),
+    case(view_taken_in_one_branch, X, 1.3),
+    case(view_taken_in_one_branch, X, 0.7),
     case(copy_of_a_list_written, X, 1.3),
     case(float_alias_scaled, X, 1.3),
     case(entry_alias_scaled, X, 1.3),
@@ -332,6 +343,26 @@ def write_into_an_array_in_a_list(x):
     return m[0] @ m[1]
 
 
+def write_through_a_view_in_a_checkpointed_loop(x):
+    m = x + 0.0
+    v = m[1:]
+    for _ in ad.checkpointed(range(3)):  # its restores copy: v and m would come apart
+        v *= 3.0
+    return np.sum(m * m)
+
+
+def write_through_views_that_alternate(x):
+    m = x + 0.0
+    v = m[1:]
+    for i in range(2):
+        if i == 0:
+            v = m[:2]
+        else:
+            v = m[1:]
+        v *= 3.0  # the paths disagree on the index: refused where they share
+    return np.sum(m * m)
+
+
 def write_through_a_view_at_a_variable_index(x):
     m = x + 0.0
     k = int(x.shape[0]) - 2
@@ -373,6 +404,11 @@ def calls_a_helper_that_writes_into_its_argument(x):
         (write_through_a_transposed_view, "writes into `v`, which holds the same array as `m`"),
         (write_through_a_view_of_a_view, "writes into `b`, which holds the same array as `m`"),
         (write_into_an_array_in_a_list, "writes into `v`, which holds the same array as `m`"),
+        (
+            write_through_a_view_in_a_checkpointed_loop,
+            "writes into `v`, which holds the same array as `m`",
+        ),
+        (write_through_views_that_alternate, "writes into `v`, which holds the same array as `m`"),
         (
             write_through_a_view_at_a_variable_index,
             "writes into `v`, which holds the same array as `m`",

@@ -13,7 +13,9 @@ constant basic index (``b = m``, ``v = m[1:]``: its *derivation*), or the other 
 the write is made to both instead: :func:`s2s_ad.runtime.shares` tells at run time whether
 ``v`` is exactly ``m[1:]`` (it refuses where they share otherwise), and
 :func:`~s2s_ad.runtime.synced` and :func:`~s2s_ad.runtime.resynced` give ``m`` and ``v``
-their new values where it is.
+their new values where it is.  Derivations are followed in program order (where two
+paths meet, one that a path has and the other does not contradict stays); they only
+name what to check at run time, so one that no longer holds makes ``shares`` refuse.
 
 :class:`Sharing` follows the names of one function in program order: a name may share
 with the names its value was computed from by indexing, attributes, views, containers,
@@ -117,6 +119,13 @@ class Sharing:
             self.shares[name] = related
             for other in related:
                 self.shares.setdefault(other, set()).add(name)
+
+    def join(self, derived: Dict[str, Tuple[str, Optional[gast.AST]]]) -> None:
+        """Where two paths meet (``derived`` the other path's derivations): a derivation
+        either path has, unless the other has a different one for the same name.  A
+        derivation only names the view a write is checked against at run time."""
+        merged = {**derived, **self.derived}
+        self.derived = {k: d for k, d in merged.items() if derived.get(k, d) == d}
 
     def sources(self, node: Optional[gast.AST]) -> Set[str]:
         """The names whose objects the value of expression ``node`` may hold or view."""

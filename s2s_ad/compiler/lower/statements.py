@@ -357,12 +357,14 @@ class StatementLowering(LoweringState):
         cond = self.settled(self.expression(node.test), node)
         body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
         orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
-        before = dict(self.env)
+        before, derived = dict(self.env), dict(self.sharing.derived)
         lowered_body = self.lowered_block(body)
-        bound_in_body = self.block_bound
+        bound_in_body, derived_in_body = self.block_bound, self.sharing.derived
         self.forget_branch(before)  # `rest` in the first branch rebinds names the second reads
+        self.sharing.derived = derived
         lowered_orelse = self.lowered_block(orelse)
         self.forget_branch(before)
+        self.sharing.join(derived_in_body)
         self.bound_names |= bound_in_body & self.block_bound  # bound on both paths
         self.body.append(ir.If(cond, lowered_body, lowered_orelse, self.parsed.loc(node)))
 
