@@ -16,7 +16,7 @@ tangent that would be zero is never built.
 from __future__ import annotations
 
 import operator
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 from .. import runtime
 from ..rules import SCALAR
@@ -39,6 +39,20 @@ def forward(low: Lowered, spec: Spec) -> ir.Function:
     Hessian-vector product does not need the gradient it differentiates).
     """
     return Forward(low, spec).run()
+
+
+# Writes as values, linear in their container and the value written together: the tangent
+# is the same call on the tangents at these argument positions.
+JOINT_WRITES = ((runtime.updated, (0, 2)), (runtime.synced, (0, 3)), (runtime.resynced, (0, 2)))
+
+
+def joint_write(fn: object) -> Optional[Tuple[int, ...]]:
+    """The positions of the arguments ``fn`` is jointly linear in, if it is a joint write.
+
+    >>> joint_write(runtime.updated), joint_write(print)
+    ((0, 2), None)
+    """
+    return next((linear for write, linear in JOINT_WRITES if fn is write), None)
 
 
 class Forward(Transform):
@@ -177,7 +191,7 @@ class Forward(Transform):
             return self.zero(stmt.target)
         if value.fn in DISPLAYS:
             return self.display_tangent(stmt)
-        if value.fn is runtime.updated:
+        if joint_write(value.fn) is not None:
             return self.update_tangent(stmt)
         return self.call_tangent(stmt)
 
@@ -205,14 +219,15 @@ class Forward(Transform):
 
     def update_tangent(self, stmt: ir.Assign) -> ir.Atom:
         """``y = updated(x, i, v)`` has the tangent ``updated(dx, i, dv)``: one write, where
-        the rule's two terms would add two arrays."""
-        x, index, value = stmt.value.args
-        tangents = (
-            self.tangent.get(x) or self.zero(x),
-            self.tangent.get(value) or self.zero(value),
+        the rule's two terms would add two arrays (or dicts, which do not add); the same
+        for the other writes of :data:`JOINT_WRITES`."""
+        call = stmt.value
+        linear = joint_write(call.fn)
+        args = tuple(
+            self.tangent.get(a) or self.zero(a) if k in linear else a
+            for k, a in enumerate(call.args)
         )
-        target = self.names.derivative(stmt.target)
-        return self.builder.call(runtime.updated, (tangents[0], index, tangents[1]), target=target)
+        return self.builder.call(call.fn, args, target=self.names.derivative(stmt.target))
 
     def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
         call = stmt.value

@@ -38,7 +38,7 @@ from ..rules import ARRAY, SCALAR, Rule, Template, series
 from . import ir
 from .binding import Default, template_of
 from .errors import TransformError
-from .forward import Forward
+from .forward import Forward, joint_write
 from .ir import DISPLAYS
 from .lower import Lowered
 from .lower.inlining import not_inlined_reason
@@ -189,12 +189,17 @@ class Taylor(Forward):
         return self.pack(orders, self.names.derivative(stmt.target))
 
     def update_tangent(self, stmt: ir.Assign) -> ir.Atom:
-        """``y = updated(x, i, v)``: coefficient ``k`` is ``updated(dx[k], i, dv[k])``."""
-        x, index, value = stmt.value.args
+        """``y = updated(x, i, v)``: coefficient ``k`` is ``updated(dx[k], i, dv[k])``; the
+        same for the other joint writes (:data:`.forward.JOINT_WRITES`)."""
+        call = stmt.value
+        linear = joint_write(call.fn)
         orders = [
             self.builder.call(
-                runtime.updated,
-                (self.coefficient_or_zero(x, k), index, self.coefficient_or_zero(value, k)),
+                call.fn,
+                [
+                    self.coefficient_or_zero(a, k) if p in linear else a
+                    for p, a in enumerate(call.args)
+                ],
             )
             for k in range(self.order)
         ]

@@ -35,7 +35,17 @@ ARITHMETIC = {
 
 # Calls that may return (a view of) their argument instead of a new value:
 # an adjoint holding their result must not be updated in place.
-ALIASING = {id(runtime.unbroadcast), id(runtime.expand_like), id(runtime.stop_gradient)}
+ALIASING = {
+    id(fn)
+    for fn in (
+        runtime.unbroadcast,
+        runtime.expand_like,
+        runtime.stop_gradient,
+        runtime.synced,
+        runtime.resynced,
+        runtime.kept,
+    )
+}
 
 
 _ABSENT = object()

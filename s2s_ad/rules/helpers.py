@@ -57,6 +57,9 @@ def register_rules(namespace: Callable) -> None:
     nondifferentiable(runtime.check_scalar_output)
     impure(runtime.check_scalar_output)
     impure(runtime.unshared)  # kept where the written value is dead: it refuses a write
+    # whether a name is a view of another, before a write Python makes in place: it may refuse
+    nondifferentiable(runtime.shares)
+    impure(runtime.shares)
     for table, tuple_results in TABLES:
         register_table(table, namespace)
         FUNCTIONS.extend(table)
@@ -104,6 +107,19 @@ RUNTIME = {
     runtime.cleared: ("cleared(v, index)", "cleared(g, index)"),
     # the check before a write into an object another name may hold: x passes through
     runtime.unshared: ("unshared(x, other, message)", "g"),
+    # a write through a view of base (shared): base takes the view's new value at index
+    runtime.synced: (
+        ("base", "shared", "index", "x"),
+        ["kept(dbase, shared, index)", None, None, "synced(zeros_like(base), shared, index, dx)"],
+        ["kept(g, shared, index)", None, None, "resynced(zeros_like(x), shared, g, index)"],
+    ),
+    # the view taken again from base's new value (shared), or x
+    runtime.resynced: (
+        ("x", "shared", "base", "index"),
+        ["kept(dx, shared, None)", None, "resynced(zeros_like(x), shared, dbase, index)", None],
+        ["kept(g, shared, None)", None, "synced(zeros_like(base), shared, index, g)", None],
+    ),
+    runtime.kept: ("kept(v, shared, index)", "kept(g, shared, index)"),
     runtime.written_vjp: ("written_vjp(x, index, value)", "unwritten(g, x, index, value)"),
     runtime.unwritten: ("unwritten(v, x, index, value)", "written_vjp(g, index, value)"),
     runtime.as_structure: ("as_structure(x, like)", "as_structure(g, x)"),

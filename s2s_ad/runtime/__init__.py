@@ -587,6 +587,90 @@ def unshared(x: Any, other: Any, message: str) -> Any:
     return x
 
 
+def shares(x: Any, base: Any, index: Any, message: str) -> bool:
+    """Whether ``x`` is ``base[index]`` (``base`` itself where ``index`` is None) as Python
+    sees it: a view of exactly those entries of the array ``base``, or the list or dict
+    ``base`` itself.  ``False`` where the two share nothing; ``message`` as an error where
+    they share in any other way.
+
+    Emitted code calls it before a write through ``x`` (or into ``base``) that Python
+    would make in place: where it is true, the write is made to both (:func:`synced`,
+    :func:`resynced`), as Python's shared object has it.
+
+    >>> m = np.zeros(4)
+    >>> shares(m[1:], m, slice(1, None), "shared"), shares(m + 1, m, None, "shared")
+    (True, False)
+    >>> shares(m[2:], m, slice(1, None), "shared")
+    Traceback (most recent call last):
+    s2s_ad.runtime.errors.TransformError: shared
+    """
+    if not _shares(x, base, 3):
+        return False
+    if isinstance(base, np.ndarray) and isinstance(x, np.ndarray):
+        try:
+            part = base if index is None else base[index]
+        except (IndexError, TypeError, ValueError):
+            part = None
+        if isinstance(part, np.ndarray) and _same_entries(x, part):
+            return True
+    elif index is None and x is base and isinstance(x, (list, dict)):
+        return True
+    raise TransformError(message)
+
+
+def _same_entries(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays are views of the same entries in the same layout."""
+    return (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+        and a.shape == b.shape
+        and a.strides == b.strides
+        and a.dtype == b.dtype
+    )
+
+
+def synced(base: Any, shared: bool, index: Any, x: Any) -> Any:
+    """``base`` after a write through ``x``: ``updated(base, index, x)`` where ``x`` is
+    ``base[index]`` (``shared``, from :func:`shares`), ``x`` itself where ``index`` is
+    None; ``base`` unchanged where they share nothing.
+
+    >>> m = np.zeros(3)
+    >>> synced(m, True, slice(1, None), np.ones(2)), synced(m, False, 0, 5.0)
+    (array([0., 1., 1.]), array([0., 0., 0.]))
+    """
+    if not shared:
+        return base
+    return x if index is None else updated(base, index, x)
+
+
+def resynced(x: Any, shared: bool, base: Any, index: Any) -> Any:
+    """``base[index]`` (``base`` where ``index`` is None) where ``shared``, else ``x``:
+    after a write, the name that held a view of ``base`` holds a view of its new value.
+    The zero ``0.0`` as ``base`` gives the zero ``0.0``.
+
+    >>> m = np.arange(3.0)
+    >>> resynced(None, True, m, slice(1, None)), resynced(7.0, False, m, 0)
+    (array([1., 2.]), 7.0)
+    """
+    if not shared:
+        return x
+    if index is None or (type(base) is float and base == 0.0):
+        return base
+    return base[index]
+
+
+def kept(g: Any, shared: bool, index: Any) -> Any:
+    """``g`` with ``g[index]`` zero (all of it where ``index`` is None) where ``shared``,
+    else ``g``: the cotangent that reaches ``base`` through :func:`synced`, and ``x``
+    through :func:`resynced`.
+
+    >>> kept(np.ones(3), True, 0), kept(np.ones(2), True, None), kept(2.0, False, None)
+    (array([0., 1., 1.]), array([0., 0.]), 2.0)
+    """
+    if not shared:
+        return g
+    return zeros_like(g) if index is None else cleared(g, index)
+
+
 _TOO_HARD = getattr(np, "exceptions", np).TooHardError
 
 

@@ -524,18 +524,21 @@ def test_caller_array_is_untouched_or_as_the_original_leaves_it(mode):
     assert np.array_equal(x, original) or np.array_equal(x, as_f_leaves_it), x
 
 
-def test_in_place_update_through_an_alias_is_refused_where_the_arrays_are_shared():
-    """`y = x; y *= a` changes `x` in Python, and `x` is read after: the derivative of
-    values would differ (it used to give 2 a x where 2 a^2 x is right), so every transform
-    refuses at its first call, naming both names; a float parameter rebinds and passes."""
-    for transform in (
-        lambda: ad.grad(inplace_through_an_alias, wrt=(0, 1))(X3.copy(), 0.6),
-        lambda: ad.jvp(inplace_through_an_alias, (X3.copy(), 0.6), (X3, 1.0)),
-        lambda: ad.vjp(inplace_through_an_alias, X3.copy(), 0.6),
-    ):
-        shared = "writes into `y`, which holds the same array as `x`"
-        with pytest.raises(ad.TransformError, match=shared):
-            transform()
+def test_in_place_update_through_an_alias_changes_both_names_where_the_arrays_are_shared():
+    """`y = x; y *= a` changes `x` in Python, and `x` is read after: the function is
+    sum(a^2 x^2) (the derivative of values used to give 2 a x where 2 a^2 x is right), in
+    every transform, and the caller's array stays as it was; a float parameter rebinds."""
+    x, a = X3.copy(), 0.6
+    gx, ga = ad.grad(inplace_through_an_alias, wrt=(0, 1))(x, a)
+    np.testing.assert_allclose(gx, 2 * a * a * X3, rtol=1e-12)
+    assert ga == pytest.approx(2 * a * np.sum(X3 * X3), rel=1e-12)
+    _, tangent = ad.jvp(inplace_through_an_alias, (x, a), (X3, 1.0))
+    assert tangent == pytest.approx(2 * a * a * np.sum(X3 * X3) + ga, rel=1e-12)
+    value, pullback = ad.vjp(inplace_through_an_alias, x, a)
+    assert value == pytest.approx(a * a * np.sum(X3 * X3), rel=1e-12)
+    for _ in range(3):
+        np.testing.assert_allclose(pullback(1.0)[0], gx, rtol=1e-12)
+    np.testing.assert_array_equal(x, X3)
     assert ad.grad(inplace_through_an_alias, wrt=(0, 1))(1.5, 0.6) == pytest.approx(
         (2 * 0.6 * 1.5, 1.5 * 1.5)
     )

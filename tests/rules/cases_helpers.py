@@ -98,6 +98,25 @@ RUNTIME: Dict[Any, Any] = {
         case("runtime.cleared(x, [0, 0])", ids((2, 2))),
     ],
     runtime.unshared: case("runtime.unshared(x, y, 'shared')", ids((3,), (3,)), wrt=(0,)),
+    # a write through a view, made to its base where they share (True) and not (False)
+    runtime.synced: [
+        case("runtime.synced(x, True, slice(1, None), y)", ids((3,), (2,))),
+        case("runtime.synced(x, False, slice(1, None), y)", ids((3,), (2,))),
+        case("runtime.synced(x, True, None, y)", ids((3,), (3,))),
+        case("runtime.synced(x, False, 0, y)", ids((3,), (2,))),
+        case("runtime.synced(x, True, (0, Ellipsis), y)", ids((2, 3), (3,))),
+    ],
+    runtime.resynced: [
+        case("runtime.resynced(x, True, y, slice(1, None))", ids((2,), (3,))),
+        case("runtime.resynced(x, False, y, slice(1, None))", ids((2,), (3,))),
+        case("runtime.resynced(x, True, y, None)", ids((3,), (3,))),
+        case("runtime.resynced(x, False, y, 0)", ids((2,), (3,))),
+    ],
+    runtime.kept: [
+        case("runtime.kept(x, True, slice(1, None))", ids((3,))),
+        case("runtime.kept(x, False, 1)", ids((3,))),
+        case("runtime.kept(x, True, None)", ids((3,))),
+    ],
     runtime.written_vjp: [
         case("runtime.written_vjp(x, [2, 0, 2], y)", ids((3,), (3,)), wrt=(0,)),
         case("runtime.written_vjp(x, slice(0, 2), y)", ids((3,), None), wrt=(0,)),

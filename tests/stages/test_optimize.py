@@ -138,3 +138,28 @@ def test_an_accumulated_variable_is_not_simplified_through_its_first_value():
     b.accumulate(d, c)
     b.call(operator.add, (d, d))
     assert b.out[-1].value == call(operator.add, d, d)
+
+
+def test_writes_in_place_spare_bases_with_live_views_and_synced_values():
+    """``resynced`` may return a view of its base and ``synced`` the view written through:
+    neither allocates, so a base stays copied while such a view is live, and their results
+    are never written into in place."""
+    from s2s_ad import runtime
+    from s2s_ad.compiler.in_place import write_in_place
+
+    m, v, c, w = (ir.Var(n) for n in ("m", "v", "c", "w"))
+    index = ir.Const(slice(1, None))
+    body = [
+        ir.Assign(m, call(runtime.zeros_like, x)),
+        ir.Assign(c, call(runtime.shares, y, m, index, ir.Const("shared"))),
+        ir.Assign(v, call(runtime.resynced, y, c, m, index)),
+        ir.Assign(w, call(runtime.updated, m, ir.Const(0), ir.Const(1.0))),
+        ir.Assign(t0, call(runtime.synced, w, c, index, v)),
+        ir.Assign(t1, call(runtime.updated, t0, ir.Const(0), ir.Const(2.0))),
+        ir.Assign(t2, call(operator.add, t1, v)),
+        ir.Return(t2),
+    ]
+    assert write_in_place(body) == body
+    # without the live view, the base's copy is elided as before
+    alone = body[:1] + [body[3], ir.Return(w)]
+    assert [type(s).__name__ for s in write_in_place(alone)] == ["Assign", "SetItem", "Return"]

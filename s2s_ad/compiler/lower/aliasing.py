@@ -8,6 +8,15 @@ later -- the lowerer checks at run time that the two do not share memory
 (:func:`s2s_ad.runtime.unshared`) and refuses with a clear error where they do.  A
 float rebinds and never trips the check; a fresh array neither.
 
+Where the name read later is the one the written name was taken from as a whole or by a
+constant basic index (``b = m``, ``v = m[1:]``: its *derivation*), or the other way round,
+the write is made to both instead: :func:`s2s_ad.runtime.shares` tells at run time whether
+``v`` is exactly ``m[1:]`` (it refuses where they share otherwise), and
+:func:`~s2s_ad.runtime.synced` and :func:`~s2s_ad.runtime.resynced` give ``m`` and ``v``
+their new values where it is.  Derivations are followed in program order (where two
+paths meet, one that a path has and the other does not contradict stays); they only
+name what to check at run time, so one that no longer holds makes ``shares`` refuse.
+
 :class:`Sharing` follows the names of one function in program order: a name may share
 with the names its value was computed from by indexing, attributes, views, containers,
 plain copies and calls to user functions; arithmetic and library calls make new objects.
@@ -18,6 +27,8 @@ from __future__ import annotations
 from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import gast
+
+from ..nested import item_written, own_nodes
 
 # Methods and NumPy functions that may return a view of (or an object inside) an argument.
 VIEW_NAMES = {
@@ -69,14 +80,20 @@ class Sharing:
         self.shares: Dict[str, Set[str]] = {}
         self.reads: Dict[str, List[Position]] = {}
         self.loops: List[Tuple[Position, Position]] = []
+        # name -> (the name it was taken from, the constant index or None for all of it)
+        self.derived: Dict[str, Tuple[str, Optional[gast.AST]]] = {}
+        self.top_level = {id(node) for node in _top_level(fn.body)}
         self._index(fn.body, nested=False)
 
     def _index(self, statements: Iterable[gast.AST], nested: bool) -> None:
         for node in statements:
             for n in gast.walk(node):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                    where = FAR if nested else (n.lineno, n.col_offset)
-                    self.reads.setdefault(n.id, []).append(where)
+                read = n if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) else None
+                if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
+                    read = n.target  # `v *= s` reads v
+                if read is not None:
+                    where = FAR if nested else (read.lineno, read.col_offset)
+                    self.reads.setdefault(read.id, []).append(where)
                 elif isinstance(n, (gast.For, gast.While)) and not nested:
                     self.loops.append(((n.lineno, n.col_offset), _end(n)))
                 if isinstance(n, (gast.FunctionDef, gast.Lambda)) and n is not node:
@@ -85,8 +102,13 @@ class Sharing:
 
     # ------------------------------------------------------------ bindings
 
-    def bind(self, name: str, sources: Set[str]) -> None:
-        """``name`` now holds a value computed from ``sources`` (see :meth:`sources`)."""
+    def bind(self, name: str, sources: Set[str], value: Optional[gast.AST] = None) -> None:
+        """``name`` now holds a value computed from ``sources`` (see :meth:`sources`); the
+        expression ``value``, where given, may make it a view of another name."""
+        self.derived = {k: d for k, d in self.derived.items() if name not in (k, d[0])}
+        derivation = _derivation(value)
+        if derivation is not None and derivation[0] != name:
+            self.derived[name] = derivation
         for other in self.shares.pop(name, set()):
             self.shares.get(other, set()).discard(name)
         related = set(sources)
@@ -97,6 +119,13 @@ class Sharing:
             self.shares[name] = related
             for other in related:
                 self.shares.setdefault(other, set()).add(name)
+
+    def join(self, derived: Dict[str, Tuple[str, Optional[gast.AST]]]) -> None:
+        """Where two paths meet (``derived`` the other path's derivations): a derivation
+        either path has, unless the other has a different one for the same name.  A
+        derivation only names the view a write is checked against at run time."""
+        merged = {**derived, **self.derived}
+        self.derived = {k: d for k, d in merged.items() if derived.get(k, d) == d}
 
     def sources(self, node: Optional[gast.AST]) -> Set[str]:
         """The names whose objects the value of expression ``node`` may hold or view."""
@@ -147,6 +176,69 @@ class Sharing:
             return any(p > end or (start is not None and p >= start) for p in reads)
 
         return sorted(other for other in candidates if read_later(other))
+
+
+def synced_in_control_flow(fn: gast.FunctionDef) -> Set[str]:
+    """The names a write inside a branch or a loop may keep in step with the name written
+    (``v = m[1:]`` before a loop whose body does ``v *= s``: ``m`` and ``v``), which must be
+    variables, not values."""
+    written: Set[str] = set()
+    for node in own_nodes(fn):
+        if isinstance(node, (gast.If, gast.For, gast.While)):
+            for inner in node.body + node.orelse:
+                for n in [inner, *own_nodes(inner)]:
+                    if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
+                        written.add(n.target.id)
+                    root = item_written(n)
+                    if root is not None:
+                        written.add(root)
+    names: Set[str] = set()
+    for node in own_nodes(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1:
+            target, derivation = node.targets[0], _derivation(node.value)
+            if isinstance(target, gast.Name) and derivation is not None:
+                pair = {target.id, derivation[0]}
+                if pair & written:
+                    names |= pair
+    return names
+
+
+def _derivation(value: Optional[gast.AST]) -> Optional[Tuple[str, Optional[gast.AST]]]:
+    """``("m", None)`` for ``m``, ``("m", index)`` for ``m[index]`` with a constant basic
+    index; None for anything else."""
+    if isinstance(value, gast.Name):
+        return value.id, None
+    if (
+        isinstance(value, gast.Subscript)
+        and isinstance(value.value, gast.Name)
+        and _constant_basic(value.slice)
+    ):
+        return value.value.id, value.slice
+    return None
+
+
+def _constant_basic(index: Optional[gast.AST]) -> bool:
+    """Whether ``index`` is built from ints, None, ``...`` and slices of ints alone."""
+    if index is None:
+        return True
+    if isinstance(index, gast.Constant):
+        value = index.value
+        return value is None or value is Ellipsis or type(value) is int
+    if isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub):
+        return isinstance(index.operand, gast.Constant) and type(index.operand.value) is int
+    if isinstance(index, gast.Slice):
+        return all(_constant_basic(part) for part in (index.lower, index.upper, index.step))
+    if isinstance(index, gast.Tuple):
+        return all(_constant_basic(e) for e in index.elts)
+    return False
+
+
+def _top_level(statements: Iterable[gast.AST]) -> Iterable[gast.AST]:
+    """The statements outside every branch and loop (``with`` blocks are transparent)."""
+    for node in statements:
+        yield node
+        if isinstance(node, gast.With):
+            yield from _top_level(node.body)
 
 
 def _end(node: gast.AST) -> Position:

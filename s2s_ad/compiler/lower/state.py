@@ -21,7 +21,7 @@ from .. import ir, nested
 from ..errors import TransformError
 from ..parse import NOT_FOUND, Parsed, dotted_name
 from ..signatures import RECEIVER_ATTRIBUTE
-from .aliasing import Sharing
+from .aliasing import Sharing, synced_in_control_flow
 
 # What to tell the user about syntax this version does not transform.
 UNSUPPORTED = {
@@ -110,6 +110,7 @@ class LoweringState:
         self.local_functions: Dict[str, nested.LocalFunction] = {}
         self.inlining: List[gast.AST] = []  # functions being inlined (their nodes), innermost last
         self.mutable = assigned_in_control_flow(self.node) & self.locals
+        self.mutable |= synced_in_control_flow(self.node) & self.locals
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
@@ -147,6 +148,7 @@ class LoweringState:
         self.known_items: Dict[ir.Atom, Any] = {}
         self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
         self.method_receivers: Optional[set] = None  # names whose methods are called
+        self.checkpointing = 0  # checkpointed loops being lowered (their restores copy)
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.

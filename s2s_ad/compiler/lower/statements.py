@@ -152,7 +152,10 @@ class StatementLowering(LoweringState):
         Returns the atom that holds the value afterwards.
         """
         if isinstance(target, gast.Name):
-            self.sharing.bind(target.id, self.sharing.sources(_value_of(node)))
+            value_node = _value_of(node)
+            whole = isinstance(node, gast.Assign) and node.targets == [target]
+            derived = value_node if whole or isinstance(node, gast.AnnAssign) else None
+            self.sharing.bind(target.id, self.sharing.sources(value_node), derived)
             return self.bind(target.id, value, node)
         if isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):
@@ -228,16 +231,19 @@ class StatementLowering(LoweringState):
         caller's arrays stay as they were.  The emitter writes in place where nothing can
         tell the difference.
         """
-        path[0] = (self.guard_write(root, path[0][0], node), path[0][1])
+        guarded, syncs = self.guard_write(root, path[0][0], node)
+        path[0] = (guarded, path[0][1])
         note = self.parsed.segment(node)
         for container, index in reversed(path):
             call = ir.Call(runtime.updated, (container, index, value))
             value = self.emit(call, node, note=note)
         self.bind(root, value, node)
+        self.sync_views(root, syncs, node)
 
-    def guard_write(self, name: str, atom: ir.Atom, node: gast.AST) -> ir.Atom:
+    def guard_write(self, name: str, atom: ir.Atom, node: gast.AST) -> Tuple[ir.Atom, list]:
         """``atom`` (the value of ``name``), checked at run time before a write into it
-        where another name read later may hold the same object (see :mod:`.aliasing`)."""
+        where another name read later may hold the same object (see :mod:`.aliasing`),
+        and the views to keep in step after the write (for :meth:`sync_views`)."""
         at_risk = self.sharing.at_risk(name, None if self.inline_calls else node, self.bound_names)
         related = {name} | self.sharing.shares.get(name, set())
         walked = [seq for sources, seq in self.loop_sequences if sources & related]
@@ -252,7 +258,7 @@ class StatementLowering(LoweringState):
                 check = ir.Call(runtime.unshared, (atom, sequence, ir.Const(str(error))))
                 atom = self.emit(check, node)
         if not at_risk:
-            return atom
+            return atom, []
         listed = ", ".join(f"`{o}`" for o in at_risk)
         error = self.error(
             f"this line writes into `{name}`, which holds the same array as {listed} (or a "
@@ -260,10 +266,56 @@ class StatementLowering(LoweringState):
             node,
             f"copy before writing (`{name} = {name}.copy()`), or write into {listed} itself",
         )
-        for other in at_risk:
-            check = ir.Call(runtime.unshared, (atom, self.name(other, node), ir.Const(str(error))))
-            atom = self.emit(check, node)
-        return atom
+        group = self.views_to_sync(name, at_risk, node)
+        if group is None:
+            for other in at_risk:
+                check = ir.Call(
+                    runtime.unshared, (atom, self.name(other, node), ir.Const(str(error)))
+                )
+                atom = self.emit(check, node)
+            return atom, []
+        base, views = group
+        syncs = []
+        for view, index in views:
+            index_atom = ir.Const(None) if index is None else self.index(index)
+            x = atom if view == name else self.name(view, node)
+            whole = atom if base == name else self.name(base, node)
+            check = ir.Call(runtime.shares, (x, whole, index_atom, ir.Const(str(error))))
+            syncs.append((view, base, index_atom, self.emit(check, node)))
+        return atom, syncs
+
+    def views_to_sync(self, name: str, at_risk: List[str], node: gast.AST) -> Optional[tuple]:
+        """``(base, [(view, index), ...])`` where a write into ``name`` can be made to every
+        name at risk: ``name`` and those names are one base and views taken from it whole or
+        by a constant basic index (see :mod:`.aliasing`), the written view first; None
+        where it cannot."""
+        if self.inline_calls or self.checkpointing:
+            return None  # restores of checkpointed loops copy: views would come apart
+        derived = self.sharing.derived
+        for base in ([derived[name][0]] if name in derived else []) + [name]:
+            views = ([name] if name != base else []) + [o for o in at_risk if o != base]
+            if all(derived.get(view, ("",))[0] == base for view in views):
+                break
+        else:
+            return None
+        # a name assigned outside control flow only is a value, not a variable a loop or a
+        # branch can rebind
+        rebound = [base] + views if name != base else views
+        top = id(node) in self.sharing.top_level and not self.loop_depth
+        if not top and not all(n in self.mutable for n in rebound):
+            return None
+        return base, [(view, derived[view][1]) for view in views]
+
+    def sync_views(self, name: str, syncs: list, node: gast.AST) -> None:
+        """After a write into ``name``: the base it is a view of takes the write, and the
+        views of the base are taken again from its new value (where they share, at run
+        time: see :func:`s2s_ad.runtime.shares`)."""
+        for view, base, index, shared in syncs:
+            if view == name:  # the written view comes first
+                synced = (self.name(base, node), shared, index, self.name(view, node))
+                self.bind(base, self.emit(ir.Call(runtime.synced, synced), node), node)
+            resynced = (self.name(view, node), shared, self.name(base, node), index)
+            self.bind(view, self.emit(ir.Call(runtime.resynced, resynced), node), node)
 
     def bind(self, name: str, value: ir.Atom, node: gast.AST) -> ir.Atom:
         self.bound_names.add(name)
@@ -307,11 +359,12 @@ class StatementLowering(LoweringState):
             self.statement(gast.copy_location(gast.Assign([target], joined, None), node))
             return
         if isinstance(target, gast.Name):
-            current = self.guard_write(target.id, self.name(target.id, target), node)
+            current, syncs = self.guard_write(target.id, self.name(target.id, target), node)
             value = self.expression(node.value)
             keep = target.id if target.id in self.single_assignment else None
             result = self.emit(ir.Call(fn, (current, value)), node, keep, note=note)
             self.bind(target.id, result, node)
+            self.sync_views(target.id, syncs, node)
         elif isinstance(target, gast.Subscript):
             root, path = self.item_path(target)
             current = self.emit(ir.Call(operator.getitem, path[-1]), target)
@@ -326,12 +379,14 @@ class StatementLowering(LoweringState):
         cond = self.settled(self.expression(node.test), node)
         body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
         orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
-        before = dict(self.env)
+        before, derived = dict(self.env), dict(self.sharing.derived)
         lowered_body = self.lowered_block(body)
-        bound_in_body = self.block_bound
+        bound_in_body, derived_in_body = self.block_bound, self.sharing.derived
         self.forget_branch(before)  # `rest` in the first branch rebinds names the second reads
+        self.sharing.derived = derived
         lowered_orelse = self.lowered_block(orelse)
         self.forget_branch(before)
+        self.sharing.join(derived_in_body)
         self.bound_names |= bound_in_body & self.block_bound  # bound on both paths
         self.body.append(ir.If(cond, lowered_body, lowered_orelse, self.parsed.loc(node)))
 
@@ -360,7 +415,11 @@ class StatementLowering(LoweringState):
         prologue = []  # (target node, atom) pairs bound at the top of each iteration
         counted = None  # enumerate's count, when it does not start at 0
         if fn is checkpointed:
-            self.checkpointed_loop(node)
+            self.checkpointing += 1
+            try:
+                self.checkpointed_loop(node)
+            finally:
+                self.checkpointing -= 1
             return
         if self.dict_view_loop(node):  # `for k, v in d.items()`
             return
