@@ -24,17 +24,17 @@ from .spec import Spec
 
 
 def differentiable(value: Any) -> bool:
-    """Floats, ints, float or int arrays, and lists, tuples and dicts of them."""
+    """Floats, ints, complex numbers, arrays of those, and lists, tuples and dicts of them."""
     if isinstance(value, bool):
         return False
-    if isinstance(value, (float, int, np.floating, np.integer)):
+    if isinstance(value, (float, int, complex, np.floating, np.integer, np.complexfloating)):
         return True
     if isinstance(value, (list, tuple)):
         return bool(value) and all(differentiable(v) for v in value)
     if isinstance(value, dict):
         return bool(value) and all(differentiable(v) for v in value.values())
     return isinstance(value, np.ndarray) and (
-        np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+        np.issubdtype(value.dtype, np.inexact) or np.issubdtype(value.dtype, np.integer)
     )
 
 

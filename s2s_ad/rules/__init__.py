@@ -35,7 +35,16 @@ The layer's modules:
 The rules layer imports only the runtime layer, never the compiler.
 """
 
-from . import control, helpers, linalg, numpy, python, shape_ops  # noqa: F401  (register)
+from . import (  # noqa: F401  (register)
+    complex_numbers,
+    control,
+    fft,
+    helpers,
+    linalg,
+    numpy,
+    python,
+    shape_ops,
+)
 from .core import (
     ARG_NAMES,
     LINEAR,

@@ -33,6 +33,8 @@ def unbroadcast(g: Any, x: Any) -> Any:
     shape = np.shape(x)
     if np.shape(g) != shape:
         g = sum_to_shape(np.asarray(g), shape)
+    if np.iscomplexobj(g) and not np.iscomplexobj(x):  # a real value met a complex one
+        g = np.real(g)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and getattr(g, "dtype", None) != dtype:
         g = np.asarray(g, dtype=dtype) if shape else dtype.type(g)

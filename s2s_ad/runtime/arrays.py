@@ -557,6 +557,8 @@ def like(x: Any, value: Any) -> Any:
     """
     if isinstance(x, (list, tuple)):
         x = np.asarray(x)
+    if np.iscomplexobj(value) and not np.iscomplexobj(x):  # a real value met a complex one
+        value = np.real(value)
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
         if not getattr(value, "ndim", 0):

@@ -1,0 +1,127 @@
+"""Rules for complex numbers: the functions that are not holomorphic.
+
+Holomorphic functions need no rules of their own: in JAX's convention, which s2s_ad
+follows (``docs/complex.md``), the cotangent of a holomorphic ``f`` is ``g * f'(z)``, so
+the partial derivatives of :mod:`.numpy` and :mod:`.python` (``np.exp: "out"``) hold for
+complex arguments as written.  The functions here are only R-linear or not even that:
+``np.real``, ``np.imag``, ``np.conjugate``, ``np.angle``, ``abs`` and ``complex(a, b)``.
+A cotangent of a real result pairs with the real part only (``real_part(g)``), and a
+real argument gets a real cotangent (``real_like``).  ``np.vdot`` conjugates its first
+argument, so its rule is restated here.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..runtime import complex_numbers
+from . import shape_ops  # noqa: F401  (first: its rule of np.real is replaced here)
+from .core import LINEAR, Template, fixed, lookup, refused, template_rule
+from .numpy import NAMES, register_table
+from .python import by_kind
+
+COMPLEX_NAMES = {**NAMES, **{k: v for k, v in vars(complex_numbers).items() if k[0] != "_"}}
+namespace = fixed(COMPLEX_NAMES)
+
+register_table(
+    {
+        np.real: ("np.real(x)", "real_part(g)"),
+        np.imag: ("np.imag(x)", "real_like(-1j * real_part(g), x)"),
+        np.conjugate: ("np.conjugate(x)", "real_like(np.conjugate(g), x)"),
+    },
+    namespace,
+)
+template_rule(
+    np.angle,
+    ("z", "deg=False"),
+    jvp=["angle_jvp(dz, z, deg)"],
+    vjp=["real_like(angle_vjp(g, z, deg), z)"],
+    namespace=namespace,
+)
+template_rule(
+    builtins.complex,
+    ("real=0.0", "imag=0.0"),
+    jvp=["dreal + 0j", "1j * dimag"],
+    vjp=["complex_vjp_real(g)", "complex_vjp_imag(g)"],
+    namespace=namespace,
+)
+register_table(
+    {
+        np.vdot: (
+            "np.vdot(x, y)",
+            [
+                "real_like(np.conjugate(g * np.reshape(y, np.shape(x))), x)",
+                "real_like(g * np.reshape(np.conjugate(x), np.shape(y)), y)",
+            ],
+        )
+    },
+    namespace,
+)
+
+
+def _with_complex_abs(fn, names) -> None:
+    """``fn``'s rule (``abs``), with templates that also fit complex arguments; its
+    partial derivative ``sign(x)`` stays, for Taylor mode (real series only)."""
+    rule = lookup(fn)
+    rule.jvp = (Template.parse("abs_jvp(dx, x)"),)
+    rule.vjp = (Template.parse("abs_vjp(g, x)"),)
+    rule.namespace = names
+
+
+HELPERS = {k: v for k, v in COMPLEX_NAMES.items() if k in ("abs_jvp", "abs_vjp")}
+_with_complex_abs(np.abs, namespace)
+_with_complex_abs(builtins.abs, lambda scalar: {**by_kind(scalar), **HELPERS})
+
+# The helpers above, so that emitted derivatives can be differentiated again.  Each is
+# linear in its first argument; ``unit_jvp`` gives the change of abs's slope.
+THIRD_ORDER = refused(
+    "third derivatives through abs are not supported", "write abs(z) as sqrt(z.real**2 + z.imag**2)"
+)
+template_rule(
+    complex_numbers.abs_jvp,
+    "abs_jvp(v, x)",
+    jvp=[LINEAR, "real_part(unit_jvp(dx, x) * v)"],
+    vjp=["abs_vjp(g, x)", "unit_vjp(real_part(g) * v, x)"],
+    namespace=namespace,
+)
+template_rule(
+    complex_numbers.abs_vjp,
+    "abs_vjp(v, x)",
+    jvp=[LINEAR, "real_part(v) * unit_jvp(dx, x)"],
+    vjp=["abs_jvp(g, x)", "unit_vjp(g * real_part(v), x)"],
+    namespace=namespace,
+)
+for _helper, _transpose in (("unit_jvp", "unit_vjp"), ("unit_vjp", "unit_jvp")):
+    template_rule(
+        getattr(complex_numbers, _helper),
+        f"{_helper}(v, x)",
+        jvp=[LINEAR, THIRD_ORDER],
+        vjp=[f"real_like({_transpose}(g, x), v)", THIRD_ORDER],
+        namespace=namespace,
+    )
+register_table(
+    {
+        complex_numbers.real_part: ("real_part(v)", "real_part(g)"),
+        complex_numbers.real_like: ("real_like(v, x)", "real_like(g, x)"),
+        complex_numbers.complex_vjp_real: ("complex_vjp_real(v)", "real_part(g)"),
+        complex_numbers.complex_vjp_imag: ("complex_vjp_imag(v)", "1j * real_part(g)"),
+    },
+    namespace,
+)
+ANGLE_CURVATURE = refused("second derivatives through np.angle are not supported")
+template_rule(
+    complex_numbers.angle_jvp,
+    "angle_jvp(v, x, deg=False)",
+    jvp=[LINEAR, ANGLE_CURVATURE],
+    vjp=["real_like(angle_vjp(g, x, deg), v)", ANGLE_CURVATURE],
+    namespace=namespace,
+)
+template_rule(
+    complex_numbers.angle_vjp,
+    "angle_vjp(v, x, deg=False)",
+    jvp=[LINEAR, ANGLE_CURVATURE],
+    vjp=["real_like(angle_jvp(g, x, deg), v)", ANGLE_CURVATURE],
+    namespace=namespace,
+)
