@@ -83,14 +83,14 @@ template_rule(
     complex_numbers.abs_jvp,
     "abs_jvp(v, x)",
     jvp=[LINEAR, "real_part(unit_jvp(dx, x) * v)"],
-    vjp=["abs_vjp(g, x)", "unit_vjp(real_part(g) * v, x)"],
+    vjp=["real_like(abs_vjp(g, x), v)", "unit_vjp(real_part(g) * v, x)"],
     namespace=namespace,
 )
 template_rule(
     complex_numbers.abs_vjp,
     "abs_vjp(v, x)",
     jvp=[LINEAR, "real_part(v) * unit_jvp(dx, x)"],
-    vjp=["abs_jvp(g, x)", "unit_vjp(g * real_part(v), x)"],
+    vjp=["real_like(abs_jvp(g, x), v)", "unit_vjp(g * real_part(v), x)"],
     namespace=namespace,
 )
 for _helper, _transpose in (("unit_jvp", "unit_vjp"), ("unit_vjp", "unit_jvp")):

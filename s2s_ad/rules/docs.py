@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, List
 
+from . import complex_numbers as complex_rules
+from . import fft as fft_rules
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
 from . import numpy as numpy_rules
@@ -22,6 +24,8 @@ TABLES = (
     ("Elementwise functions, reductions and products", numpy_rules),
     ("Shape operations, joining and splitting", shape_rules),
     ("Linear algebra (`np.linalg`)", linalg_rules),
+    ("Complex numbers (see [complex.md](complex.md))", complex_rules),
+    ("Fourier transforms (`np.fft`)", fft_rules),
 )
 
 HEADER = """\
@@ -142,6 +146,10 @@ def _name(fn: Any) -> str:
     name = getattr(fn, "__name__", repr(fn))
     if module.startswith("numpy.linalg"):
         return f"np.linalg.{name}"
+    if module.startswith("numpy.fft"):
+        return f"np.fft.{name}"
+    if module == "builtins":
+        return name
     if module.startswith("numpy.random"):
         return f"np.random.{name}"
     if module in ("_operator", "operator"):

@@ -68,6 +68,8 @@ def fftn_of(
     >>> fftn_of(np.array([1.0, 0.0]), inverse=True)
     array([0.5+0.j, 0.5+0.j])
     """
+    if axes is None and s is not None:
+        axes = tuple(range(-len(s), 0))
     return (np.fft.ifftn if inverse else np.fft.fftn)(x, s, axes, norm)
 
 
