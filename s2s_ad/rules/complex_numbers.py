@@ -27,7 +27,7 @@ namespace = fixed(COMPLEX_NAMES)
 
 register_table(
     {
-        np.real: ("np.real(x)", "real_part(g)"),
+        np.real: ("np.real(x)", "real_like(real_part(g), x)"),
         np.imag: ("np.imag(x)", "real_like(-1j * real_part(g), x)"),
         np.conjugate: ("np.conjugate(x)", "real_like(np.conjugate(g), x)"),
     },

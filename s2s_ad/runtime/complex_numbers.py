@@ -25,12 +25,19 @@ def is_complex(x: Any) -> bool:
 
 
 def real_like(g: Any, x: Any) -> Any:
-    """The cotangent ``g`` of ``x``, made real when ``x`` is real (and ``g`` is not).
+    """The cotangent ``g`` of ``x``, of ``x``'s number kind: made real when ``x`` is real,
+    complex when ``x`` is complex.
 
-    >>> real_like(np.array([1 + 2j]), np.zeros(1)), real_like(1 + 2j, 1j)
-    (array([1.]), (1+2j))
+    >>> real_like(np.array([1 + 2j]), np.zeros(1)), real_like(2.0, 1j)
+    (array([1.]), (2+0j))
     """
-    if is_complex(x) or not is_complex(g):
+    if is_complex(x):
+        if is_complex(g):
+            return g
+        if isinstance(x, complex):
+            return complex(g)
+        return np.asarray(g).astype(np.result_type(x, np.asarray(g).dtype))[()]
+    if not is_complex(g):
         return g
     part = np.real(g)
     if isinstance(x, float):
