@@ -276,3 +276,19 @@ def test_second_derivative_of_angle_is_refused():
 
     with pytest.raises(ad.TransformError, match="second derivatives through np.angle"):
         ad.hvp(f)(np.array([1 + 1j]), np.array([1j]))
+
+
+def test_fft_without_a_rule_is_refused_at_the_users_line():
+    def f(z):
+        return np.sum(np.fft.hfft(z))
+
+    with pytest.raises(ad.TransformError, match="no derivative rule for `np.fft.hfft`"):
+        ad.grad(f)(np.array([1 + 1j, 2.0, 0.5j]))
+
+
+def test_third_derivative_through_complex_abs_is_refused():
+    def f(z):
+        return np.abs(z)
+
+    with pytest.raises(ad.TransformError, match="third derivatives through abs"):
+        ad.hessian(ad.grad(f))(1.0 + 2.0j)
