@@ -133,8 +133,8 @@ class Derived:
             if not differentiable(value):
                 raise TypeError(
                     f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
-                    f"it is a {type(value).__name__}; expected a float, a NumPy float array, "
-                    "or a list, tuple or dict of those"
+                    f"it is a {type(value).__name__}; expected a float or complex number, a NumPy "
+                    "float or complex array, or a list, tuple or dict of those"
                 )
         kinds = tuple(
             kind_of_value(as_real(a) if i in self.positions else a) for i, a in enumerate(args)
