@@ -13,13 +13,16 @@ argument, so its rule is restated here.
 from __future__ import annotations
 
 import builtins
+import cmath
+import math
 
 import numpy as np
 
 from ..runtime import complex_numbers
 from . import shape_ops  # noqa: F401  (first: its rule of np.real is replaced here)
-from .core import LINEAR, Template, fixed, lookup, refused, template_rule
-from .numpy import NAMES, register_table
+from .core import LINEAR, Template, fixed, lookup, refused, scalar_rule, template_rule
+from .kinds import UNKNOWN, always
+from .numpy import ELEMENTWISE, NAMES, register_table
 from .python import by_kind
 
 COMPLEX_NAMES = {**NAMES, **{k: v for k, v in vars(complex_numbers).items() if k[0] != "_"}}
@@ -124,4 +127,40 @@ template_rule(
     jvp=[LINEAR, ANGLE_CURVATURE],
     vjp=["real_like(angle_jvp(g, x, deg), v)", ANGLE_CURVATURE],
     namespace=namespace,
+)
+
+# cmath, on Python complex numbers: the partial derivatives of the NumPy namesakes, with
+# cmath's functions for the names in them.  The result is complex whatever the argument.
+CMATH_NAMESAKES = {
+    cmath.exp: np.exp,
+    cmath.sqrt: np.sqrt,
+    cmath.log10: np.log10,
+    cmath.sin: np.sin,
+    cmath.cos: np.cos,
+    cmath.tan: np.tan,
+    cmath.asin: np.arcsin,
+    cmath.acos: np.arccos,
+    cmath.atan: np.arctan,
+    cmath.sinh: np.sinh,
+    cmath.cosh: np.cosh,
+    cmath.tanh: np.tanh,
+    cmath.asinh: np.arcsinh,
+    cmath.acosh: np.arccosh,
+    cmath.atanh: np.arctanh,
+}
+CMATH_NAMES = {**vars(cmath), "math": math, "np": np}
+for _fn, _namesake in CMATH_NAMESAKES.items():
+    scalar_rule(
+        _fn, *ELEMENTWISE[_namesake], namespace=fixed(CMATH_NAMES), result_kind=always(UNKNOWN)
+    )
+scalar_rule(  # cmath.log(z), without a base
+    cmath.log, "1 / x", namespace=fixed(CMATH_NAMES), result_kind=always(UNKNOWN)
+)
+template_rule(
+    cmath.phase,
+    ("x",),
+    jvp=["angle_jvp(dx, x)"],
+    vjp=["real_like(angle_vjp(g, x), x)"],
+    namespace=namespace,
+    result_kind=always(UNKNOWN),
 )

@@ -80,7 +80,7 @@ def seed_cotangent(out: Any) -> Any:
     >>> seed_cotangent(np.array([[2.5]]))
     array([[1.]])
     """
-    if isinstance(out, (float, int)) and not isinstance(out, bool):
+    if isinstance(out, (float, int, complex)) and not isinstance(out, bool):
         return 1.0
     if isinstance(out, (np.ndarray, np.generic)) and out.size == 1:
         inexact = np.issubdtype(out.dtype, np.inexact)

@@ -78,6 +78,11 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
     "fftshift": ("np.fft.fftshift(x)", (("c", (5,)),)),
     "ifftshift": ("np.fft.ifftshift(x, axes=0)", (C23,)),
 }
+# cmath, on Python complex numbers away from the axes, where its branch cuts lie
+AWAY_FROM_AXES = "(x * 0.5 + 1 + 2j)"
+CMATH = ["exp", "sqrt", "log", "log10", "sin", "cos", "tan", "asin", "acos", "atan"]
+CMATH += ["sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "phase"]
+CASES.update({f"cmath_{name}": (f"cmath.{name}({AWAY_FROM_AXES})", (CS,)) for name in CMATH})
 # Real-valued losses of complex inputs, for gradients and Hessian-vector products.
 LOSSES = {
     "abs2": ("np.sum(np.abs(x) ** 2 * np.arange(3))", (C3,)),
@@ -93,7 +98,7 @@ LOSSES = {
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: Any):
-    lines = ["import numpy as np", ""]
+    lines = ["import cmath", "", "import numpy as np", ""]
     for name, (expr, kinds) in {**CASES, **{f"loss_{k}": v for k, v in LOSSES.items()}}.items():
         params = ", ".join("xy"[: len(kinds)])
         lines += [f"def f_{name}({params}):", f"    return {expr}", ""]
