@@ -150,6 +150,8 @@ def _name(fn: Any) -> str:
         return f"np.fft.{name}"
     if module == "builtins":
         return name
+    if module == "cmath":
+        return f"cmath.{name}"
     if module.startswith("numpy.random"):
         return f"np.random.{name}"
     if module in ("_operator", "operator"):
