@@ -50,15 +50,24 @@ template_rule(
     vjp=["complex_vjp_real(g)", "complex_vjp_imag(g)"],
     namespace=namespace,
 )
+# Products whose VJPs make a real factor's cotangent complex, or that conjugate a factor
+# (np.vdot, np.vecdot, np.vecmat): restated for complex factors.
 register_table(
     {
+        np.outer: (
+            "np.outer(x, y)",
+            [
+                "real_like(np.reshape(g @ np.ravel(y), np.shape(x)), x)",
+                "real_like(np.reshape(np.ravel(x) @ g, np.shape(y)), y)",
+            ],
+        ),
         np.vdot: (
             "np.vdot(x, y)",
             [
                 "real_like(np.conjugate(g * np.reshape(y, np.shape(x))), x)",
                 "real_like(g * np.reshape(np.conjugate(x), np.shape(y)), y)",
             ],
-        )
+        ),
     },
     namespace,
 )
@@ -163,4 +172,45 @@ template_rule(
     vjp=["real_like(angle_vjp(g, x), x)"],
     namespace=namespace,
     result_kind=always(UNKNOWN),
+)
+
+if hasattr(np, "vecdot"):  # NumPy 2: sum(conj(x1) * x2) over an axis
+    register_table(
+        {
+            np.vecdot: (
+                "np.vecdot(x1, x2, axis=-1)",
+                [
+                    "np.conjugate(vecdot_vjp(g, x1, x2, axis=axis))",
+                    "vecdot_vjp(g, x2, np.conjugate(x1), axis=axis)",
+                ],
+            )
+        },
+        namespace,
+    )
+if hasattr(np, "matvec"):  # NumPy 2.2: np.vecmat conjugates its vector, np.matvec does not
+    register_table(
+        {
+            np.matvec: (
+                "np.matvec(x1, x2)",
+                [
+                    "real_like(unbroadcast(outer_last(g, x2), x1), x1)",
+                    "real_like(unbroadcast(np.matvec(np.matrix_transpose(x1), g), x2), x2)",
+                ],
+            ),
+            np.vecmat: (
+                "np.vecmat(x1, x2)",
+                [
+                    "real_like(unbroadcast(np.conjugate(np.matvec(x2, g)), x1), x1)",
+                    "real_like(unbroadcast(outer_last(np.conjugate(x1), g), x2), x2)",
+                ],
+            ),
+        },
+        namespace,
+    )
+template_rule(
+    np.polyval,
+    "np.polyval(p, x)",
+    jvp=[LINEAR, "dx * polyval_slope(p, x)"],
+    vjp=["polyval_vjp_p(g, p, x)", "real_like(g * polyval_slope(p, x), x)"],
+    namespace=namespace,
 )

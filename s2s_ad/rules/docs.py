@@ -24,7 +24,10 @@ TABLES = (
     ("Elementwise functions, reductions and products", numpy_rules),
     ("Shape operations, joining and splitting", shape_rules),
     ("Linear algebra (`np.linalg`)", linalg_rules),
-    ("Complex numbers (see [complex.md](complex.md))", complex_rules),
+    (
+        "Complex numbers, and products restated for them (see [complex.md](complex.md))",
+        complex_rules,
+    ),
     ("Fourier transforms (`np.fft`)", fft_rules),
 )
 
