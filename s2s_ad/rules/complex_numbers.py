@@ -115,10 +115,13 @@ for _helper, _transpose in (("unit_jvp", "unit_vjp"), ("unit_vjp", "unit_jvp")):
     )
 register_table(
     {
-        complex_numbers.real_part: ("real_part(v)", "real_part(g)"),
-        complex_numbers.real_like: ("real_like(v, x)", "real_like(g, x)"),
-        complex_numbers.complex_vjp_real: ("complex_vjp_real(v)", "real_part(g)"),
-        complex_numbers.complex_vjp_imag: ("complex_vjp_imag(v)", "1j * real_part(g)"),
+        complex_numbers.real_part: ("real_part(v)", "real_like(real_part(g), v)"),
+        complex_numbers.real_like: ("real_like(v, x)", "real_like(real_like(g, x), v)"),
+        complex_numbers.complex_vjp_real: ("complex_vjp_real(v)", "real_like(real_part(g), v)"),
+        complex_numbers.complex_vjp_imag: (
+            "complex_vjp_imag(v)",
+            "real_like(1j * real_part(g), v)",
+        ),
     },
     namespace,
 )

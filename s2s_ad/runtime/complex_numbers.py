@@ -60,7 +60,7 @@ def abs_jvp(dx: Any, x: Any) -> Any:
     """The tangent of ``abs(x)``: ``sign(x) dx`` for reals, ``Re(conj(x) dx) / |x|`` for
     complex ``x`` (0 where ``x`` is 0, as for reals).
 
-    >>> abs_jvp(1.0, -2.0), abs_jvp(1j, 3 + 4j)
+    >>> abs_jvp(1.0, -2.0), float(abs_jvp(1j, 3 + 4j))
     (-1.0, 0.8)
     """
     if is_complex(x):
@@ -87,7 +87,7 @@ def angle_jvp(dx: Any, x: Any, deg: bool = False) -> Any:
     0.5
     """
     if not is_complex(x):
-        return np.zeros(np.broadcast(dx, x).shape)[()] * np.real(dx)
+        return _zeros_of(dx, x)
     slope = np.imag(dx * np.conjugate(x)) / _squared_modulus(x)
     return slope * (180 / np.pi) if deg else slope
 
@@ -96,11 +96,11 @@ def angle_vjp(g: Any, x: Any, deg: bool = False) -> Any:
     """The cotangent of ``x`` from the cotangent ``g`` of ``np.angle(x)``:
     ``-i Re(g) conj(x) / |x|^2``; 0 for real ``x``.
 
-    >>> angle_vjp(1.0, 2.0 + 0j)
-    np.complex128(-0-0.5j)
+    >>> angle_vjp(1.0, 2.0 + 0j) == -0.5j
+    np.True_
     """
     if not is_complex(x):
-        return np.zeros(np.broadcast(g, x).shape)[()] * np.real(g)
+        return _zeros_of(g, x)
     cotangent = -1j * real_part(g) * np.conjugate(x) / _squared_modulus(x)
     return cotangent * (180 / np.pi) if deg else cotangent
 
@@ -113,7 +113,7 @@ def unit_jvp(dx: Any, x: Any) -> Any:
     np.complex128(-1j)
     """
     if not is_complex(x):
-        return np.zeros(np.broadcast(dx, x).shape)[()] * np.real(dx)
+        return _zeros_of(dx, x)
     u = np.conjugate(np.sign(x))
     return (np.conjugate(dx) - u * np.real(u * dx)) / np.abs(x)
 
@@ -125,7 +125,7 @@ def unit_vjp(g: Any, x: Any) -> Any:
     np.complex128(-1j)
     """
     if not is_complex(x):
-        return np.zeros(np.broadcast(g, x).shape)[()] * np.real(g)
+        return _zeros_of(g, x)
     u = np.conjugate(np.sign(x))
     return (np.conjugate(g) - np.real(g * u) * u) / np.abs(x)
 
@@ -142,6 +142,11 @@ def complex_vjp_real(g: Any) -> Any:
 def complex_vjp_imag(g: Any) -> Any:
     """The cotangent of ``b`` in ``complex(a, b)``: ``-Im(g)``."""
     return -np.imag(g) if not isinstance(g, complex) else -g.imag
+
+
+def _zeros_of(v: Any, x: Any) -> Any:
+    """Zeros of the real dtype and the broadcast shape of ``v`` and a real ``x``."""
+    return np.zeros_like(np.real(v) * x)[()]
 
 
 def _squared_modulus(x: Any) -> Any:

@@ -103,3 +103,29 @@ CASES: Dict[Any, Any] = {
         "complex_numbers.complex_vjp_imag(x * (1 - 1j))", (3,)
     ),
 }
+# Variants that pass the argument straight to a linear parameter (``test_rules_linear.py``
+# runs those forward along it).
+STRAIGHT = {
+    np.fft.irfft: shaped("np.fft.irfft(x)", (4,)),  # a real half spectrum
+    np.fft.ifftn: shaped("np.imag(np.fft.ifftn(x))", (2, 3)),
+    fft_helpers.fft_vjp: pair("fft_helpers.fft_vjp(x, y, 3)", (3,), (4,), (0,)),
+    fft_helpers.ifft_vjp: pair("fft_helpers.ifft_vjp(x, y)", (4,), (4,), (0,)),
+    fft_helpers.rfft_vjp: pair("fft_helpers.rfft_vjp(x, y)", (3,), (4,), (0,)),
+    fft_helpers.fftn_vjp: pair("fft_helpers.fftn_vjp(x, y, inverse=True)", (2, 3), (2, 3), (0,)),
+    complex_numbers.unit_jvp: pair(
+        "np.imag(complex_numbers.unit_jvp(x, y + 3j))", (3,), (3,), (0,)
+    ),
+    complex_numbers.unit_vjp: pair(
+        "np.real(complex_numbers.unit_vjp(x, y + 3j))", (3,), (3,), (0,)
+    ),
+    complex_numbers.angle_jvp: pair("complex_numbers.angle_jvp(x, y + 2j, True)", (3,), (3,), (0,)),
+    complex_numbers.real_part: shaped("complex_numbers.real_part(x)", (3,)),
+    complex_numbers.real_like: pair(
+        "np.imag(complex_numbers.real_like(x, y * 1j))", (3,), (3,), (0,)
+    ),
+    complex_numbers.complex_vjp_real: shaped("complex_numbers.complex_vjp_real(x)", (3,)),
+    complex_numbers.complex_vjp_imag: shaped("complex_numbers.complex_vjp_imag(x)", (3,)),
+}
+for _fn, _case in STRAIGHT.items():
+    _cases = CASES[_fn]
+    CASES[_fn] = [*(_cases if isinstance(_cases, list) else [_cases]), _case]
