@@ -6,8 +6,10 @@ the partial derivatives of :mod:`.numpy` and :mod:`.python` (``np.exp: "out"``) 
 complex arguments as written.  The functions here are only R-linear or not even that:
 ``np.real``, ``np.imag``, ``np.conjugate``, ``np.angle``, ``abs`` and ``complex(a, b)``.
 A cotangent of a real result pairs with the real part only (``real_part(g)``), and a
-real argument gets a real cotangent (``real_like``).  ``np.vdot`` conjugates its first
-argument, so its rule is restated here.
+real argument gets a real cotangent (``real_like``).  Products whose transposes would give
+a real factor a complex cotangent, or that conjugate a factor (``np.vdot``, ``np.vecdot``,
+``np.vecmat``), are restated here; so are the rules of the helpers, for second
+derivatives, and the :mod:`cmath` functions, from their NumPy namesakes' partials.
 """
 
 from __future__ import annotations
@@ -70,6 +72,46 @@ register_table(
         ),
     },
     namespace,
+)
+if hasattr(np, "vecdot"):  # NumPy 2: sum(conj(x1) * x2) over an axis
+    register_table(
+        {
+            np.vecdot: (
+                "np.vecdot(x1, x2, axis=-1)",
+                [
+                    "np.conjugate(vecdot_vjp(g, x1, x2, axis=axis))",
+                    "vecdot_vjp(g, x2, np.conjugate(x1), axis=axis)",
+                ],
+            )
+        },
+        namespace,
+    )
+if hasattr(np, "matvec"):  # NumPy 2.2: np.vecmat conjugates its vector, np.matvec does not
+    register_table(
+        {
+            np.matvec: (
+                "np.matvec(x1, x2)",
+                [
+                    "real_like(unbroadcast(outer_last(g, x2), x1), x1)",
+                    "real_like(unbroadcast(np.matvec(np.matrix_transpose(x1), g), x2), x2)",
+                ],
+            ),
+            np.vecmat: (
+                "np.vecmat(x1, x2)",
+                [
+                    "real_like(unbroadcast(np.conjugate(np.matvec(x2, g)), x1), x1)",
+                    "real_like(unbroadcast(outer_last(np.conjugate(x1), g), x2), x2)",
+                ],
+            ),
+        },
+        namespace,
+    )
+template_rule(
+    np.polyval,
+    "np.polyval(p, x)",
+    jvp=[LINEAR, "dx * polyval_slope(p, x)"],
+    vjp=["polyval_vjp_p(g, p, x)", "real_like(g * polyval_slope(p, x), x)"],
+    namespace=namespace,
 )
 
 
@@ -175,45 +217,4 @@ template_rule(
     vjp=["real_like(angle_vjp(g, x), x)"],
     namespace=namespace,
     result_kind=always(UNKNOWN),
-)
-
-if hasattr(np, "vecdot"):  # NumPy 2: sum(conj(x1) * x2) over an axis
-    register_table(
-        {
-            np.vecdot: (
-                "np.vecdot(x1, x2, axis=-1)",
-                [
-                    "np.conjugate(vecdot_vjp(g, x1, x2, axis=axis))",
-                    "vecdot_vjp(g, x2, np.conjugate(x1), axis=axis)",
-                ],
-            )
-        },
-        namespace,
-    )
-if hasattr(np, "matvec"):  # NumPy 2.2: np.vecmat conjugates its vector, np.matvec does not
-    register_table(
-        {
-            np.matvec: (
-                "np.matvec(x1, x2)",
-                [
-                    "real_like(unbroadcast(outer_last(g, x2), x1), x1)",
-                    "real_like(unbroadcast(np.matvec(np.matrix_transpose(x1), g), x2), x2)",
-                ],
-            ),
-            np.vecmat: (
-                "np.vecmat(x1, x2)",
-                [
-                    "real_like(unbroadcast(np.conjugate(np.matvec(x2, g)), x1), x1)",
-                    "real_like(unbroadcast(outer_last(np.conjugate(x1), g), x2), x2)",
-                ],
-            ),
-        },
-        namespace,
-    )
-template_rule(
-    np.polyval,
-    "np.polyval(p, x)",
-    jvp=[LINEAR, "dx * polyval_slope(p, x)"],
-    vjp=["polyval_vjp_p(g, p, x)", "real_like(g * polyval_slope(p, x), x)"],
-    namespace=namespace,
 )
