@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 import numpy as np
 
 from ..rules import kind_of_value
+from ..runtime.complex_numbers import holds_complex
 from . import hooks, pipeline
 from .dependencies import Dependencies
 from .emit import EMITTED
@@ -114,7 +115,8 @@ class Derived:
         if dependencies is None or not dependencies.hold():  # a global was rebound
             self.by_types.clear()
             self.dependencies = Dependencies(self.user_function())
-        key = tuple(map(type, args))
+        # Arrays share one type whatever their dtype: whether one is complex is in the key.
+        key = (tuple(map(type, args)), any(map(holds_complex, args)))
         fn = self.by_types.get(key)
         if fn is None:
             fn = self.by_types[key] = self._specialize(args)
@@ -139,7 +141,7 @@ class Derived:
         kinds = tuple(
             kind_of_value(as_real(a) if i in self.positions else a) for i, a in enumerate(args)
         )
-        fn = self.emitted(kinds)
+        fn = self.emitted(kinds, any(map(holds_complex, args)))
         # Arrays share one type whatever their dtype, so an int array can come
         # after a float one: array positions are checked on every call.
         to_convert = [p for p in self.positions if may_need_real(args[p])]
@@ -154,20 +156,23 @@ class Derived:
 
         return with_reals
 
-    def emitted(self, kinds: Tuple[str, ...]) -> Callable:
-        """The emitted function for these argument kinds (of ``inner``'s code, if any)."""
-        target = self.inner.transformable(kinds) if self.inner else self.f
-        spec = Spec(self.mode, self.wrt, kinds, self.optimize, self.order, self.has_aux)
+    def emitted(self, kinds: Tuple[str, ...], complex_values: bool = False) -> Callable:
+        """The emitted function for these argument kinds (of ``inner``'s code, if any);
+        ``complex_values``: an argument holds complex numbers."""
+        target = self.inner.transformable(kinds, complex_values) if self.inner else self.f
+        spec = Spec(
+            self.mode, self.wrt, kinds, self.optimize, self.order, self.has_aux, complex_values
+        )
         return pipeline.build(target, spec).bind(target)
 
-    def transformable(self, kinds: Tuple[str, ...]) -> Callable:
+    def transformable(self, kinds: Tuple[str, ...], complex_values: bool = False) -> Callable:
         """:meth:`emitted`, for another transform to differentiate again."""
         if self.order != 1:  # Taylor code calls series helpers, which have no rules
             raise TypeError(
                 f"derivative(f, order={self.order}) cannot be differentiated again; "
                 f"ask for derivative(f, order={self.order + 1}) instead"
             )
-        return self.emitted(kinds)
+        return self.emitted(kinds, complex_values)
 
 
 _CACHE: weakref.WeakKeyDictionary[Callable, Dict[tuple, Derived]] = weakref.WeakKeyDictionary()

@@ -59,6 +59,13 @@ from .core import (
     Template,
     VariadicRule,
     all_rules,
+    complex_hint,
+    real_only_constant,
+    produces_complex,
+    verified_on_complex,
+    refuses_complex,
+    is_complex_source,
+    hint_for_complex,
     fixed,
     impure,
     is_nondifferentiable,
@@ -83,6 +90,13 @@ from .core import (
 from .kinds import ARRAY, SCALAR, UNKNOWN, Kind, always, join_kinds, kind_of_value
 
 __all__ = [
+    "complex_hint",
+    "real_only_constant",
+    "produces_complex",
+    "verified_on_complex",
+    "refuses_complex",
+    "is_complex_source",
+    "hint_for_complex",
     "ARG_NAMES",
     "ARRAY",
     "LINEAR",

@@ -17,15 +17,32 @@ from __future__ import annotations
 import builtins
 import cmath
 import math
+import operator
 
 import numpy as np
 
 from ..runtime import complex_numbers
-from . import shape_ops  # noqa: F401  (first: its rule of np.real is replaced here)
-from .core import LINEAR, Template, fixed, lookup, refused, scalar_rule, template_rule
+from . import fft
+from . import shape_ops  # (first: its rule of np.real is replaced here)
+from .core import (
+    LINEAR,
+    Template,
+    complex_hint,
+    fixed,
+    impure,
+    lookup,
+    nondifferentiable,
+    produces_complex,
+    real_only_constant,
+    refused,
+    scalar_rule,
+    template_rule,
+    verified_on_complex,
+)
 from .kinds import UNKNOWN, always
 from .numpy import ELEMENTWISE, NAMES, register_table
 from .python import by_kind
+from .shape_ops import JOINS, SELECTIONS, SHAPE_OPS
 
 COMPLEX_NAMES = {**NAMES, **{k: v for k, v in vars(complex_numbers).items() if k[0] != "_"}}
 namespace = fixed(COMPLEX_NAMES)
@@ -218,3 +235,51 @@ template_rule(
     namespace=namespace,
     result_kind=always(UNKNOWN),
 )
+
+# ------------------------------------------------- which rules hold for complex values
+# An allowlist (``verified_on_complex``): every other rule refuses complex values where they
+# reach it, at the user's line (``runtime.complex_numbers.require_real``, placed by
+# ``compiler/complex_guard.py`` where complex values may occur), instead of returning the
+# derivative of a real rule.  Each listed function has a case in
+# ``tests/rules/test_rules_complex.py`` or is one of a family checked there.
+HOLOMORPHIC = [np.add, np.subtract, np.multiply, np.divide, np.true_divide, np.negative]
+HOLOMORPHIC += [np.positive, np.power, np.float_power, np.exp, np.exp2, np.expm1, np.log]
+HOLOMORPHIC += [np.log1p, np.log2, np.log10, np.sqrt, np.square, np.reciprocal, np.sin, np.cos]
+HOLOMORPHIC += [np.tan, np.arcsin, np.arccos, np.arctan, np.sinh, np.cosh, np.tanh, np.arcsinh]
+HOLOMORPHIC += [np.arccosh, np.arctanh, builtins.pow]
+HOLOMORPHIC += [fn for fn in vars(operator).values() if lookup(fn) and lookup(fn).elementwise]
+# Sums and products of entries, with real coefficients or none: linear or multilinear.
+PRODUCTS = [np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.trace, np.matmul, np.dot]
+PRODUCTS += [np.inner, np.tensordot, np.kron, np.einsum, np.convolve, np.correlate, np.average]
+# Moving, copying and joining entries: real coefficients, transposed as for real numbers.
+ORDER_BASED = (np.sort, np.partition)  # lexicographic order on complex numbers: refused
+ARRANGEMENTS = [fn for fn in (*SHAPE_OPS, *SELECTIONS, *JOINS) if fn not in ORDER_BASED]
+LINEAR_ALGEBRA = [np.linalg.inv, np.linalg.det, np.linalg.solve, np.linalg.multi_dot]
+verified_on_complex(*HOLOMORPHIC, *PRODUCTS, *ARRANGEMENTS, *LINEAR_ALGEBRA, operator.getitem)
+verified_on_complex(builtins.abs, np.abs, np.absolute, np.real, np.imag, np.conjugate, np.angle)
+verified_on_complex(builtins.complex, np.outer, np.vdot, np.polyval, cmath.log, cmath.phase)
+verified_on_complex(*CMATH_NAMESAKES, *fft.TRANSFORMS, *fft.HELPERS)
+verified_on_complex(*(getattr(np, name) for name in ("vecdot", "matvec", "vecmat") if hasattr(np, name)))
+verified_on_complex(*(fn for fn in vars(complex_numbers).values() if lookup(fn)))
+
+# Functions that may make complex values of real ones: where they are called, complex
+# values may reach any rule.
+produces_complex(builtins.complex, *CMATH_NAMESAKES, cmath.log, cmath.rect, *fft.TRANSFORMS)
+produces_complex(np.linalg.eig, np.linalg.eigvals, np.emath.sqrt, np.emath.log, np.emath.power)
+
+# Refused on complex values, with what to write instead.
+real_only_constant(np.sign, "For complex z, np.sign(z) is z / np.abs(z): write that")
+VARIANCE = "write np.mean(np.abs(z - np.mean(z)) ** 2) (and np.sqrt of it for np.std)"
+for _fn in (np.var, np.std, np.nanvar, np.nanstd):
+    complex_hint(_fn, f"For complex z, {VARIANCE}")
+ORDER = "Order complex numbers by a real key you choose: np.real(z), np.abs(z), ..."
+for _fn in (np.max, np.amax, np.min, np.amin, np.maximum, np.minimum, np.fmax, np.fmin):
+    complex_hint(_fn, ORDER)
+for _fn in (np.clip, np.sort, np.partition, np.nanmax, np.nanmin):
+    complex_hint(_fn, ORDER)
+DECOMPOSITION = "Their rules are for real matrices: decompose real ones"
+complex_hint(np.linalg.eigh, DECOMPOSITION)
+
+# The check itself runs where it stands, in every sweep, and is never differentiated.
+nondifferentiable(complex_numbers.require_real)
+impure(complex_numbers.require_real)

@@ -322,6 +322,66 @@ def impure(*fns: Any) -> None:
         _IMPURE[key_of(fn)] = fn
 
 
+# ---------------------------------------------------------- complex numbers
+
+_COMPLEX_VERIFIED: Dict[int, Any] = {}
+_COMPLEX_SOURCES: Dict[int, Any] = {}
+_REAL_ONLY_CONSTANTS: Dict[int, Any] = {}
+_COMPLEX_HINTS: Dict[int, str] = {}
+
+
+def verified_on_complex(*fns: Any) -> None:
+    """List functions whose rules are right for complex values too (an allowlist: the rule
+    of a function not listed refuses complex values where they reach it)."""
+    for fn in fns:
+        _COMPLEX_VERIFIED[key_of(fn)] = fn
+
+
+def real_only_constant(fn: Any, hint: str = "") -> None:
+    """A non-differentiable function whose result is not a constant for complex values
+    (``np.sign(z) = z / |z|``): complex values that reach it are refused."""
+    _REAL_ONLY_CONSTANTS[key_of(fn)] = fn
+    if hint:
+        _COMPLEX_HINTS[id(fn)] = hint
+
+
+def complex_hint(fn: Any, hint: str) -> None:
+    """What to write instead of ``fn`` on complex values, for its refusal's message."""
+    _COMPLEX_HINTS[key_of(fn)] = hint
+
+
+def refuses_complex(fn: Any) -> bool:
+    """Whether the derivative of a call of ``fn`` would be wrong for complex values: it has
+    a rule not verified on them, or it is a constant only for real numbers.
+
+    >>> import numpy as np
+    >>> from s2s_ad import rules
+    >>> refuses_complex(np.exp), refuses_complex(np.var), refuses_complex(np.sign)
+    (False, True, True)
+    """
+    key = _id(fn)
+    if key in _RULES:
+        return key not in _COMPLEX_VERIFIED
+    return key in _REAL_ONLY_CONSTANTS
+
+
+def hint_for_complex(fn: Any) -> str:
+    """What to write instead of ``fn`` on complex values, or ``""``."""
+    return _COMPLEX_HINTS.get(_id(fn), "")
+
+
+def produces_complex(*fns: Any) -> None:
+    """List functions that may return complex values from real arguments (``np.fft.fft``,
+    ``complex``, ``cmath.sqrt``)."""
+    for fn in fns:
+        _COMPLEX_SOURCES[key_of(fn)] = fn
+
+
+def is_complex_source(fn: Any) -> bool:
+    """Whether ``fn`` may return complex values from real arguments."""
+    return _id(fn) in _COMPLEX_SOURCES
+
+
 # ------------------------------------------------------------ rule builders
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import Loc, TransformError
+
 
 def is_complex(x: Any) -> bool:
     """Whether ``x`` is a complex number or a complex array.
@@ -22,6 +24,46 @@ def is_complex(x: Any) -> bool:
     (True, False, True)
     """
     return isinstance(x, complex) or np.iscomplexobj(x)
+
+
+def holds_complex(value: Any) -> bool:
+    """Whether ``value`` is complex or holds complex numbers (inside lists, tuples and
+    dicts too).
+
+    >>> holds_complex([1.0, (np.ones(2), {"w": 2j})]), holds_complex((1.0, np.ones(2)))
+    (True, False)
+    """
+    if isinstance(value, (list, tuple)):
+        return any(holds_complex(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_complex(v) for v in value.values())
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype.kind == "c"
+    return isinstance(value, complex)
+
+
+def require_real(what: str, where: tuple, hint: str, *values: Any) -> None:
+    """A :class:`TransformError` at the user's line when one of ``values`` is complex:
+    the derivative of ``what`` is only right for real numbers.  Emitted derivatives call
+    it before such a call, where complex values may reach it.
+
+    ``where`` is ``(filename, lineno, col_offset, source_line)``.
+
+    >>> where = ("f.py", 3, 11, "    return np.var(z)")
+    >>> require_real("np.var", where, "", np.ones(2))
+    >>> require_real("np.var", where, "use np.abs", np.ones(2) * 1j)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    s2s_ad.runtime.errors.TransformError: f.py:3: np.var of complex numbers ...
+    """
+    if any(holds_complex(value) for value in values):
+        raise TransformError(
+            f"{what} of complex numbers has no derivative in s2s_ad: its rule is only right "
+            "for real numbers",
+            Loc(*where),
+            hint=(hint or "Differentiate real values: np.real(z), np.imag(z) or np.abs(z)")
+            + " (see docs/complex.md).",
+        )
 
 
 def real_like(g: Any, x: Any) -> Any:
