@@ -80,3 +80,4 @@ def _define(fn: Callable, user_rules: tuple, side: str) -> None:
             tuple_result=True,  # a user's rules may return tuples
         )
     )
+    rules.verified_on_complex(fn)  # the user's rule: its author says what it does on complex

@@ -22,6 +22,7 @@ import operator
 import numpy as np
 
 from ..runtime import complex_numbers
+from ..runtime import shape_ops as runtime_shapes
 from . import fft
 from . import shape_ops  # (first: its rule of np.real is replaced here)
 from .core import (
@@ -250,12 +251,38 @@ HOLOMORPHIC += [np.arccosh, np.arctanh, builtins.pow]
 HOLOMORPHIC += [fn for fn in vars(operator).values() if lookup(fn) and lookup(fn).elementwise]
 # Sums and products of entries, with real coefficients or none: linear or multilinear.
 PRODUCTS = [np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.trace, np.matmul, np.dot]
-PRODUCTS += [np.inner, np.tensordot, np.kron, np.einsum, np.convolve, np.correlate, np.average]
+PRODUCTS += [np.inner, np.tensordot, np.kron, np.einsum, np.convolve, np.correlate]
 # Moving, copying and joining entries: real coefficients, transposed as for real numbers.
 ORDER_BASED = (np.sort, np.partition)  # lexicographic order on complex numbers: refused
 ARRANGEMENTS = [fn for fn in (*SHAPE_OPS, *SELECTIONS, *JOINS) if fn not in ORDER_BASED]
+ARRANGEMENTS += [np.where, builtins.sum, operator.matmul]
+ARRANGEMENTS += [np.linalg.matmul, np.linalg.matrix_transpose, np.linalg.diagonal]
+ARRANGEMENTS += [np.linalg.trace, np.linalg.tensordot]
+# Holomorphic matrix functions (the decompositions' rules are for real matrices).
 LINEAR_ALGEBRA = [np.linalg.inv, np.linalg.det, np.linalg.solve, np.linalg.multi_dot]
+LINEAR_ALGEBRA += [np.linalg.matrix_power]
 verified_on_complex(*HOLOMORPHIC, *PRODUCTS, *ARRANGEMENTS, *LINEAR_ALGEBRA, operator.getitem)
+# The helpers the derivatives of the functions above call, so that second derivatives
+# through them hold too: transposes of arrangements, and products.
+SHAPE_HELPERS = runtime_shapes.__name__  # every helper there moves entries: all listed
+STRUCTURAL_HELPERS = ["unreduce", "unreduce_mean", "cumsum_vjp", "trace_vjp", "unbroadcast"]
+STRUCTURAL_HELPERS += ["expand_like", "copy_of", "owned_copy", "getitem_vjp", "taken", "add_at"]
+STRUCTURAL_HELPERS += ["updated", "appended", "initial", "last", "cleared", "unshared"]
+STRUCTURAL_HELPERS += ["written_vjp", "unwritten", "as_structure", "sum_vjp", "add", "pick"]
+PRODUCT_HELPERS = ["matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x", "dot_vjp_y", "inner_vjp_x"]
+PRODUCT_HELPERS += ["inner_vjp_y", "kron_vjp_x", "kron_vjp_y", "tensordot_vjp_x"]
+PRODUCT_HELPERS += ["tensordot_vjp_y", "einsum_vjp", "outer_last", "like", "vecdot_vjp"]
+PRODUCT_HELPERS += ["convolve_vjp", "correlate_vjp", "prod_others", "prod_partials"]
+PRODUCT_HELPERS += ["cumprod_jvp", "cumprod_vjp", "cumprod_derivative", "cumprod_gradient"]
+PRODUCT_HELPERS += ["cumulative_prod_jvp", "cumulative_derivative", "cumulative_vjp"]
+PRODUCT_HELPERS += ["multi_dot_jvp", "multi_dot_vjp", "multi_dot_derivative", "polyval_slope"]
+PRODUCT_HELPERS += ["multi_dot_gradient", "matrix_power_jvp", "matrix_power_vjp", "mT"]
+PRODUCT_HELPERS += ["matrix_power_derivative", "matrix_power_gradient", "polyval_vjp_p"]
+PRODUCT_HELPERS += ["solve_vjp_a", "solve_vjp_b", "det_jvp", "det_vjp"]
+verified_on_complex(*(COMPLEX_NAMES[name] for name in STRUCTURAL_HELPERS + PRODUCT_HELPERS))
+verified_on_complex(
+    *(f for f in vars(runtime_shapes).values() if getattr(f, "__module__", "") == SHAPE_HELPERS)
+)
 verified_on_complex(builtins.abs, np.abs, np.absolute, np.real, np.imag, np.conjugate, np.angle)
 verified_on_complex(builtins.complex, np.outer, np.vdot, np.polyval, cmath.log, cmath.phase)
 verified_on_complex(*CMATH_NAMESAKES, *fft.TRANSFORMS, *fft.HELPERS)
