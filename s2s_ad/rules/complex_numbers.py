@@ -255,12 +255,11 @@ PRODUCTS += [np.inner, np.tensordot, np.kron, np.einsum, np.convolve, np.correla
 # Moving, copying and joining entries: real coefficients, transposed as for real numbers.
 ORDER_BASED = (np.sort, np.partition)  # lexicographic order on complex numbers: refused
 ARRANGEMENTS = [fn for fn in (*SHAPE_OPS, *SELECTIONS, *JOINS) if fn not in ORDER_BASED]
-ARRANGEMENTS += [np.where, builtins.sum, operator.matmul]
+ARRANGEMENTS += [np.where, operator.matmul]
 ARRANGEMENTS += [np.linalg.matmul, np.linalg.matrix_transpose, np.linalg.diagonal]
 ARRANGEMENTS += [np.linalg.trace, np.linalg.tensordot]
 # Holomorphic matrix functions (the decompositions' rules are for real matrices).
 LINEAR_ALGEBRA = [np.linalg.inv, np.linalg.det, np.linalg.solve, np.linalg.multi_dot]
-LINEAR_ALGEBRA += [np.linalg.matrix_power]
 verified_on_complex(*HOLOMORPHIC, *PRODUCTS, *ARRANGEMENTS, *LINEAR_ALGEBRA, operator.getitem)
 # The helpers the derivatives of the functions above call, so that second derivatives
 # through them hold too: transposes of arrangements, and products.
@@ -276,8 +275,7 @@ PRODUCT_HELPERS += ["convolve_vjp", "correlate_vjp", "prod_others", "prod_partia
 PRODUCT_HELPERS += ["cumprod_jvp", "cumprod_vjp", "cumprod_derivative", "cumprod_gradient"]
 PRODUCT_HELPERS += ["cumulative_prod_jvp", "cumulative_derivative", "cumulative_vjp"]
 PRODUCT_HELPERS += ["multi_dot_jvp", "multi_dot_vjp", "multi_dot_derivative", "polyval_slope"]
-PRODUCT_HELPERS += ["multi_dot_gradient", "matrix_power_jvp", "matrix_power_vjp", "mT"]
-PRODUCT_HELPERS += ["matrix_power_derivative", "matrix_power_gradient", "polyval_vjp_p"]
+PRODUCT_HELPERS += ["multi_dot_gradient", "mT", "polyval_vjp_p"]
 PRODUCT_HELPERS += ["solve_vjp_a", "solve_vjp_b", "det_jvp", "det_vjp"]
 verified_on_complex(*(COMPLEX_NAMES[name] for name in STRUCTURAL_HELPERS + PRODUCT_HELPERS))
 verified_on_complex(
@@ -304,8 +302,13 @@ for _fn in (np.max, np.amax, np.min, np.amin, np.maximum, np.minimum, np.fmax, n
     complex_hint(_fn, ORDER)
 for _fn in (np.clip, np.sort, np.partition, np.nanmax, np.nanmin):
     complex_hint(_fn, ORDER)
-DECOMPOSITION = "Their rules are for real matrices: decompose real ones"
-complex_hint(np.linalg.eigh, DECOMPOSITION)
+DECOMPOSITION = "The rules of np.linalg's decompositions and norms are for real matrices"
+for _name in ("eigh", "eigvalsh", "svd", "svdvals", "qr", "cholesky", "pinv", "lstsq"):
+    complex_hint(getattr(np.linalg, _name), DECOMPOSITION)
+for _name in ("slogdet", "norm", "matrix_norm", "vector_norm", "cond", "tensorinv"):
+    complex_hint(getattr(np.linalg, _name), DECOMPOSITION)
+complex_hint(np.linalg.matrix_power, "For a complex matrix m, write m @ m @ m")
+complex_hint(builtins.sum, "Add complex values with + or np.sum")
 
 # The check itself runs where it stands, in every sweep, and is never differentiated.
 nondifferentiable(complex_numbers.require_real)

@@ -24,6 +24,7 @@ STEP = 1e-6
 
 # name -> (expression of x, y, the kinds of x, y: "c" complex, "r" real, with their shapes)
 C3, C4, R4, C23 = ("c", (3,)), ("c", (4,)), ("r", (4,)), ("c", (2, 3))
+C33 = ("c", (3, 3))
 CS = ("c", None)  # a Python complex
 CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
     # holomorphic: the real rules as written
@@ -74,6 +75,29 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
     "correlate": ("np.correlate(x, y, 'full')", (C3, C4)),
     "take": ("np.take(x, [0, 2, 2]) * y", (C3, C3)),
     "append": ("np.append(y, x)", (C3, R4)),
+    # on the allowlist of rules that hold for complex values (rules/complex_numbers.py)
+    "matmul_real": ("x @ y", (C23, ("r", (3, 2)))),
+    "linalg_matmul": ("np.linalg.matmul(y, x)", (C23, ("r", (2, 2)))),
+    "inner": ("np.inner(x, y)", (C3, ("r", (2, 3)))),
+    "tensordot": ("np.tensordot(x, y, axes=1)", (C23, ("c", (3, 2)))),
+    "kron": ("np.kron(x, y)", (C3, ("r", (2,)))),
+    "einsum": ("np.einsum('ij,j->i', x, y)", (C23, ("r", (3,)))),
+    "cumprod": ("np.cumprod(x)", (C3,)),
+    "trace": ("np.trace(x) * y", (C33, C3)),
+    "inv": ("np.linalg.inv(x + 3 * np.eye(3))", (C33,)),
+    "det": ("np.linalg.det(x)", (C33,)),
+    "solve": ("np.linalg.solve(x + 3 * np.eye(3), y)", (C33, C3)),
+    "solve_real_b": ("np.linalg.solve(x + 3 * np.eye(4), y)", (("c", (4, 4)), R4)),
+    "multi_dot": ("np.linalg.multi_dot([x, y, x])", (C33, ("r", (3, 3)))),
+    "reshape": ("np.reshape(x, (3, 2)) * 2", (C23,)),
+    "transpose": ("np.transpose(x) @ y", (C23, ("r", (2, 2)))),
+    "concatenate": ("np.concatenate([x, y])", (C3, R4)),
+    "stack": ("np.stack([x, y], axis=1)", (C3, C3)),
+    "where": ("np.where(np.arange(3) > 0, x, y)", (C3, ("r", (3,)))),
+    "getitem": ("x[1:] * y[0]", (C3, C3)),
+    "diff": ("np.diff(x)", (C4,)),
+    "add_real": ("x + y - y * 2", (C3, ("r", (3,)))),
+    "divide_real": ("y / (x + 3) + x / (y + 3)", (C3, ("r", (3,)))),
     # np.fft, linear
     "fft": ("np.fft.fft(x)", (C4,)),
     "fft_n": ("np.fft.fft(x, n=6, norm='ortho')", (C4,)),
@@ -106,6 +130,9 @@ LOSSES = {
     "irfft": ("np.sum(np.fft.irfft(x, n=5) ** 2 * np.arange(5))", (C3,)),
     "fft2": ("np.sum(np.real(np.fft.ifft2(x) * np.conj(x)))", (C23,)),
     "vdot": ("np.real(np.vdot(x, x * y))", (C3, C3)),
+    "inv": ("np.sum(np.abs(np.linalg.inv(x + 3 * np.eye(3)) @ y) ** 2)", (C33, C3)),
+    "einsum_det": ("np.abs(np.linalg.det(np.einsum('ij,jk->ik', x, x)))", (C33,)),
+    "cumprod": ("np.sum(np.real(np.cumprod(x) * np.conj(np.concatenate([x[1:], y]))))", (C3, ("c", (1,)))),
 }
 
 
