@@ -247,8 +247,12 @@ HOLOMORPHIC = [np.add, np.subtract, np.multiply, np.divide, np.true_divide, np.n
 HOLOMORPHIC += [np.positive, np.power, np.float_power, np.exp, np.exp2, np.expm1, np.log]
 HOLOMORPHIC += [np.log1p, np.log2, np.log10, np.sqrt, np.square, np.reciprocal, np.sin, np.cos]
 HOLOMORPHIC += [np.tan, np.arcsin, np.arccos, np.arctan, np.sinh, np.cosh, np.tanh, np.arcsinh]
-HOLOMORPHIC += [np.arccosh, np.arctanh, builtins.pow]
-HOLOMORPHIC += [fn for fn in vars(operator).values() if lookup(fn) and lookup(fn).elementwise]
+HOLOMORPHIC += [np.arctanh, builtins.pow]
+# Not np.arccosh nor cmath.acosh: their partial 1 / sqrt(x ** 2 - 1) has the wrong sign for
+# complex x with a negative real part (it is 1 / (sqrt(x - 1) * sqrt(x + 1)) there).
+ACOSH = "For complex z, arccosh(z) = log(z + sqrt(z - 1) * sqrt(z + 1)): write that"
+HOLOMORPHIC += [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]
+HOLOMORPHIC += [operator.neg, operator.pos]
 # Sums and products of entries, with real coefficients or none: linear or multilinear.
 PRODUCTS = [np.sum, np.mean, np.prod, np.cumsum, np.cumprod, np.trace, np.matmul, np.dot]
 PRODUCTS += [np.inner, np.tensordot, np.kron, np.einsum, np.convolve, np.correlate]
@@ -256,8 +260,11 @@ PRODUCTS += [np.inner, np.tensordot, np.kron, np.einsum, np.convolve, np.correla
 ORDER_BASED = (np.sort, np.partition)  # lexicographic order on complex numbers: refused
 ARRANGEMENTS = [fn for fn in (*SHAPE_OPS, *SELECTIONS, *JOINS) if fn not in ORDER_BASED]
 ARRANGEMENTS += [np.where, operator.matmul]
-ARRANGEMENTS += [np.linalg.matmul, np.linalg.matrix_transpose, np.linalg.diagonal]
-ARRANGEMENTS += [np.linalg.trace, np.linalg.tensordot]
+ARRANGEMENTS += [  # NumPy 2's np.linalg namesakes
+    getattr(np.linalg, name)
+    for name in ("matmul", "matrix_transpose", "diagonal", "trace", "tensordot")
+    if hasattr(np.linalg, name)
+]
 # Holomorphic matrix functions (the decompositions' rules are for real matrices).
 LINEAR_ALGEBRA = [np.linalg.inv, np.linalg.det, np.linalg.solve, np.linalg.multi_dot]
 verified_on_complex(*HOLOMORPHIC, *PRODUCTS, *ARRANGEMENTS, *LINEAR_ALGEBRA, operator.getitem)
@@ -283,8 +290,9 @@ verified_on_complex(
 )
 verified_on_complex(builtins.abs, np.abs, np.absolute, np.real, np.imag, np.conjugate, np.angle)
 verified_on_complex(builtins.complex, np.outer, np.vdot, np.polyval, cmath.log, cmath.phase)
-verified_on_complex(*CMATH_NAMESAKES, *fft.TRANSFORMS, *fft.HELPERS)
-verified_on_complex(*(getattr(np, name) for name in ("vecdot", "matvec", "vecmat") if hasattr(np, name)))
+verified_on_complex(*(fn for fn in CMATH_NAMESAKES if fn is not cmath.acosh))
+verified_on_complex(*fft.TRANSFORMS, *fft.HELPERS)
+verified_on_complex(*(getattr(np, n) for n in ("vecdot", "matvec", "vecmat") if hasattr(np, n)))
 verified_on_complex(*(fn for fn in vars(complex_numbers).values() if lookup(fn)))
 
 # Functions that may make complex values of real ones: where they are called, complex
@@ -303,12 +311,15 @@ for _fn in (np.max, np.amax, np.min, np.amin, np.maximum, np.minimum, np.fmax, n
 for _fn in (np.clip, np.sort, np.partition, np.nanmax, np.nanmin):
     complex_hint(_fn, ORDER)
 DECOMPOSITION = "The rules of np.linalg's decompositions and norms are for real matrices"
-for _name in ("eigh", "eigvalsh", "svd", "svdvals", "qr", "cholesky", "pinv", "lstsq"):
-    complex_hint(getattr(np.linalg, _name), DECOMPOSITION)
-for _name in ("slogdet", "norm", "matrix_norm", "vector_norm", "cond", "tensorinv"):
-    complex_hint(getattr(np.linalg, _name), DECOMPOSITION)
+DECOMPOSITIONS = ["eigh", "eigvalsh", "svd", "svdvals", "qr", "cholesky", "pinv", "lstsq"]
+DECOMPOSITIONS += ["slogdet", "norm", "matrix_norm", "vector_norm", "cond", "tensorinv"]
+for _name in DECOMPOSITIONS:
+    if hasattr(np.linalg, _name):  # svdvals, matrix_norm, vector_norm: NumPy 2
+        complex_hint(getattr(np.linalg, _name), DECOMPOSITION)
 complex_hint(np.linalg.matrix_power, "For a complex matrix m, write m @ m @ m")
 complex_hint(builtins.sum, "Add complex values with + or np.sum")
+complex_hint(np.arccosh, ACOSH)
+complex_hint(cmath.acosh, ACOSH)
 
 # The check itself runs where it stands, in every sweep, and is never differentiated.
 nondifferentiable(complex_numbers.require_real)

@@ -8,6 +8,7 @@ each checked in ``tests/rules/test_rules_complex.py``.
 
 from __future__ import annotations
 
+import cmath
 import inspect
 
 import numpy as np
@@ -89,12 +90,16 @@ def norm(m):
     return np.linalg.norm(m)
 
 
+def arccosh(z):
+    return np.sum(np.real(np.arccosh(z)))
+
+
 def listed_sum(z):
     return np.sum(np.real(sum([z, 2 * z])))
 
 
 VECTOR = [variance, deviation, sign, largest, smallest, sorted_first, elementwise_max]
-VECTOR += [elementwise_min, clipped, listed_sum]
+VECTOR += [elementwise_min, clipped, listed_sum, arccosh]
 MATRIX = [matrix_power, eigh, singular_values, qr, cholesky, pinv, lstsq, slogdet, norm]
 REFUSED = {f.__name__: f for f in VECTOR + MATRIX}
 WHAT = {  # the name the message gives, where it is not np.<function name>
@@ -116,7 +121,7 @@ NO_SECOND_ORDER = {eigh, singular_values, qr, pinv, lstsq}
 
 def real_argument(f):
     rng = np.random.default_rng(len(f.__name__))
-    return rng.uniform(0.5, 1.5, size=(3, 3) if f in MATRIX else (4,))
+    return rng.uniform(1.5, 2.5, size=(3, 3) if f in MATRIX else (4,))
 
 
 def complex_argument(f):
@@ -204,6 +209,17 @@ def test_real_and_complex_arguments_get_their_own_derivatives():
     with pytest.raises(ad.TransformError):
         grad(complex_argument(variance))
     np.testing.assert_array_equal(grad(real), expected)
+
+
+def cmath_acosh(z):
+    return cmath.acosh(z) * 2
+
+
+def test_acosh_is_refused_on_complex_numbers():
+    """Its partial derivative 1 / sqrt(z**2 - 1) has the wrong sign where Re z < 0."""
+    with pytest.raises(ad.TransformError, match="cmath.acosh of complex numbers"):
+        ad.grad(cmath_acosh)(-2.0 + 0.5j)
+    assert ad.check_grad(cmath_acosh, 2.0) < 1e-6
 
 
 def test_taylor_mode_refuses_complex_values_too():
