@@ -11,6 +11,7 @@ checked along a real and an imaginary direction.  A real argument's cotangent is
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import zlib
 from typing import Any, Callable, Dict, List, Sequence, Tuple
@@ -19,7 +20,9 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
+from cases_shapes import CASES as SHAPE_CASES
 from s2s_ad.rules import complex_numbers as complex_rules
+from s2s_ad.rules import refuses_complex
 
 STEP = 1e-6
 
@@ -121,6 +124,19 @@ HOLOMORPHIC = [f.__name__ for f in complex_rules.HOLOMORPHIC if isinstance(f, np
 CASES.update({f"np_{name}": (f"np.{name}(x * 0.3 + 0.4 + 0.2j)", (C3,)) for name in HOLOMORPHIC})
 CASES["np_power_of"] = ("np.power(x * 0.3 + 1.5, y)", (C3, C3))
 CASES["np_float_power_of"] = ("np.float_power(x * 0.3 + 1.5, y)", (C3, C3))
+# Every arrangement on the allowlist, in each call form of its real cases (cases_shapes.py):
+# complex arrays, and a complex array joined with a real one (whose cotangent stays real).
+for _fn, _cases in SHAPE_CASES.items():
+    if refuses_complex(_fn):
+        continue
+    for _number, _case in enumerate(_cases if isinstance(_cases, list) else [_cases]):
+        for _shape_id, _shapes in _case.shapes.items():
+            if len(_shapes) > 2 or not all(isinstance(shape, tuple) for shape in _shapes):
+                continue
+            _name = re.sub(r"\W+", "_", f"{_fn.__name__}_{_number}_{_shape_id}").strip("_")
+            CASES[_name] = (_case.expr, tuple(("c", shape) for shape in _shapes))
+            if len(_shapes) == 2:
+                CASES[f"{_name}_real_y"] = (_case.expr, (("c", _shapes[0]), ("r", _shapes[1])))
 # cmath, on Python complex numbers away from the axes, where its branch cuts lie
 AWAY_FROM_AXES = "(x * 0.5 + 1 + 2j)"
 CMATH = ["exp", "sqrt", "log", "log10", "sin", "cos", "tan", "asin", "acos", "atan"]
