@@ -59,6 +59,7 @@ from .core import (
     Template,
     VariadicRule,
     all_rules,
+    complex_verified_functions,
     complex_hint,
     real_only_constant,
     produces_complex,
@@ -90,6 +91,7 @@ from .core import (
 from .kinds import ARRAY, SCALAR, UNKNOWN, Kind, always, join_kinds, kind_of_value
 
 __all__ = [
+    "complex_verified_functions",
     "complex_hint",
     "real_only_constant",
     "produces_complex",

@@ -337,6 +337,11 @@ def verified_on_complex(*fns: Any) -> None:
         _COMPLEX_VERIFIED[key_of(fn)] = fn
 
 
+def complex_verified_functions() -> list:
+    """Every function on the allowlist of :func:`verified_on_complex` (for tests)."""
+    return list(_COMPLEX_VERIFIED.values())
+
+
 def real_only_constant(fn: Any, hint: str = "") -> None:
     """A non-differentiable function whose result is not a constant for complex values
     (``np.sign(z) = z / |z|``): complex values that reach it are refused."""

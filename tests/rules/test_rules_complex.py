@@ -22,7 +22,9 @@ import pytest
 import s2s_ad as ad
 from cases_shapes import CASES as SHAPE_CASES
 from s2s_ad.rules import complex_numbers as complex_rules
-from s2s_ad.rules import refuses_complex
+from s2s_ad.compiler import ir
+from s2s_ad.compiler.lower import lower_function
+from s2s_ad.rules import complex_verified_functions, lookup, refuses_complex
 
 STEP = 1e-6
 
@@ -102,6 +104,11 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
     "diff": ("np.diff(x)", (C4,)),
     "add_real": ("x + y - y * 2", (C3, ("r", (3,)))),
     "divide_real": ("y / (x + 3) + x / (y + 3)", (C3, ("r", (3,)))),
+    "builtin_pow": ("pow(x + 3, y)", (C3, C3)),
+    "signs": ("-x * operator.pos(y)", (C3, C3)),
+    "np_matmul": ("np.matmul(x, y)", (C23, ("r", (3,)))),
+    "select": ("np.select([np.arange(3) > 0, np.arange(3) > 1], [x, y], 0)", (C3, C3)),
+    "insert": ("np.insert(x, 1, y)", (C3, ("r", (2,)))),
     # np.fft, linear
     "fft": ("np.fft.fft(x)", (C4,)),
     "fft_n": ("np.fft.fft(x, n=6, norm='ortho')", (C4,)),
@@ -122,6 +129,13 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
 # Every holomorphic NumPy function on the allowlist, away from its branch cuts and poles.
 HOLOMORPHIC = [f.__name__ for f in complex_rules.HOLOMORPHIC if isinstance(f, np.ufunc) and f.nin == 1]
 CASES.update({f"np_{name}": (f"np.{name}(x * 0.3 + 0.4 + 0.2j)", (C3,)) for name in HOLOMORPHIC})
+if hasattr(np.linalg, "matrix_transpose"):  # NumPy 2's np.linalg namesakes
+    CASES["linalg_matrix_transpose"] = ("np.linalg.matrix_transpose(x)", (C23,))
+    CASES["linalg_diagonal"] = ("np.linalg.diagonal(x)", (C33,))
+    CASES["linalg_trace"] = ("np.linalg.trace(x) * y", (C33, C3))
+    CASES["linalg_tensordot"] = ("np.linalg.tensordot(x, y, axes=1)", (C23, ("r", (3, 2))))
+BINARY = [f.__name__ for f in complex_rules.HOLOMORPHIC if isinstance(f, np.ufunc) and f.nin == 2]
+CASES.update({f"np_{name}_2": (f"np.{name}(x + 3, y)", (C3, C3)) for name in BINARY})
 CASES["np_power_of"] = ("np.power(x * 0.3 + 1.5, y)", (C3, C3))
 CASES["np_float_power_of"] = ("np.float_power(x * 0.3 + 1.5, y)", (C3, C3))
 # Every arrangement on the allowlist, in each call form of its real cases (cases_shapes.py):
@@ -160,7 +174,7 @@ LOSSES = {
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: Any):
-    lines = ["import cmath", "", "import numpy as np", ""]
+    lines = ["import cmath", "import operator", "", "import numpy as np", ""]
     for name, (expr, kinds) in {**CASES, **{f"loss_{k}": v for k, v in LOSSES.items()}}.items():
         params = ", ".join("xy"[: len(kinds)])
         lines += [f"def f_{name}({params}):", f"    return {expr}", ""]
@@ -359,3 +373,23 @@ def test_third_derivative_through_complex_abs_is_refused():
 
     with pytest.raises(ad.TransformError, match="third derivatives through abs"):
         ad.hessian(ad.grad(f))(1.0 + 2.0j)
+
+
+def test_every_function_on_the_allowlist_has_a_case(generated):
+    """The allowlist of rules that hold for complex values (rules/complex_numbers.py) is
+    what this file checks: every NumPy, cmath, operator or builtin function on it is called
+    by a case (the helpers of emitted code are checked through the losses' second
+    derivatives)."""
+    called = set()
+    for name in [*CASES, *(f"loss_{k}" for k in LOSSES)]:
+        low = lower_function(getattr(generated, f"f_{name}"))
+        for stmt in ir.walk(low.function.body):
+            if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Call):
+                called.add(id(stmt.value.fn))
+    missing = [
+        getattr(fn, "__name__", repr(fn))
+        for fn in complex_verified_functions()
+        if lookup(fn) and not getattr(fn, "__module__", "s2s_ad").startswith("s2s_ad")
+        and id(fn) not in called
+    ]
+    assert not missing, f"on the allowlist without a complex case: {missing}"
