@@ -24,7 +24,6 @@ import numpy as np
 from ..runtime import complex_numbers
 from ..runtime import shape_ops as runtime_shapes
 from . import fft
-from . import shape_ops  # (first: its rule of np.real is replaced here)
 from .core import (
     LINEAR,
     Template,
@@ -43,7 +42,7 @@ from .core import (
 from .kinds import UNKNOWN, always
 from .numpy import ELEMENTWISE, NAMES, register_table
 from .python import by_kind
-from .shape_ops import JOINS, SELECTIONS, SHAPE_OPS
+from .shape_ops import JOINS, SELECTIONS, SHAPE_OPS  # first: its np.real is replaced here
 
 COMPLEX_NAMES = {**NAMES, **{k: v for k, v in vars(complex_numbers).items() if k[0] != "_"}}
 namespace = fixed(COMPLEX_NAMES)
