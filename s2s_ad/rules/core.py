@@ -143,6 +143,8 @@ class Rule:
     call: Optional[Call] = None
     # The parameters ``fn`` is linear in: the JVP of each is ``call`` on its tangent.
     linear: Tuple[str, ...] = ()
+    # Applied to complex values whatever the allowlist says (a user's own rule, ad.defvjp).
+    complex_values: bool = False
 
     @property
     def name(self) -> str:
@@ -366,7 +368,7 @@ def refuses_complex(fn: Any) -> bool:
     """
     key = _id(fn)
     if key in _RULES:
-        return key not in _COMPLEX_VERIFIED
+        return not (key in _COMPLEX_VERIFIED or _RULES[key].complex_values)
     return key in _REAL_ONLY_CONSTANTS
 
 
