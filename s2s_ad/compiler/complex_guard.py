@@ -8,7 +8,8 @@ which raises a :class:`~s2s_ad.compiler.errors.TransformError` at the user's lin
 argument is complex.  Complex values may occur when an argument is complex
 (``spec.complex_values``), or when the function makes them itself: a complex constant or
 free value, a complex dtype, a call that returns complex numbers from real ones
-(``np.fft.fft``, ``complex``, ``cmath.exp``).  Otherwise nothing is added.
+(``np.fft.fft``, ``complex``, ``cmath.exp``), or a call of a user function that is not
+inlined, whose result is not known.  Otherwise nothing is added.
 
 >>> import numpy as np
 >>> from s2s_ad.compiler.lower import lower_function
@@ -22,11 +23,12 @@ free value, a complex dtype, a call that returns complex numbers from real ones
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Iterator, List
 
 import numpy as np
 
-from ..rules import hint_for_complex, is_complex_source, refuses_complex
+from ..rules import hint_for_complex, is_complex_source, is_pure, refuses_complex
 from ..runtime import complex_numbers
 from . import ir
 from .lower import Lowered
@@ -46,11 +48,17 @@ def makes_complex(low: Lowered) -> bool:
     for stmt in ir.walk(low.function.body):
         if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Call):
             call = stmt.value
-            if is_complex_source(call.fn):
+            if is_complex_source(call.fn) or _user_function(call.fn):
                 return True
         if any(_complex_constant(atom.value) for atom in _constants(stmt)):
             return True
     return False
+
+
+def _user_function(fn: Any) -> bool:
+    """A call of a user function that was not inlined (a recursive one): what it returns is
+    not known here, so it may be complex."""
+    return inspect.isfunction(fn) and not is_pure(fn)
 
 
 def _constants(stmt: ir.Stmt) -> Iterator[ir.Const]:

@@ -245,3 +245,20 @@ def test_a_users_own_rule_holds_for_complex_values():
     ad.defjvp(twice, lambda dz, out, z: 2.0 * dz)
     assert not refuses_complex(twice)
     assert ad.check_grad(doubled_energy, complex_argument(variance)) < 1e-6
+
+
+def spectrum_after(x, n):
+    if n == 0:
+        return np.fft.fft(x)
+    return spectrum_after(x, n - 1)
+
+
+def variance_of_recursive_spectrum(x):
+    return np.var(spectrum_after(x, 2))
+
+
+def test_complex_values_returned_by_a_recursive_call_are_refused():
+    """A function that is called, not inlined, may return complex values from real ones."""
+    with pytest.raises(ad.TransformError, match="np.var of complex numbers") as caught:
+        ad.grad(variance_of_recursive_spectrum)(np.array([1.0, 2.0, 0.5]))
+    assert caught.value.lineno == line_of(variance_of_recursive_spectrum)
