@@ -262,3 +262,21 @@ def test_complex_values_returned_by_a_recursive_call_are_refused():
     with pytest.raises(ad.TransformError, match="np.var of complex numbers") as caught:
         ad.grad(variance_of_recursive_spectrum)(np.array([1.0, 2.0, 0.5]))
     assert caught.value.lineno == line_of(variance_of_recursive_spectrum)
+
+
+PHASES = np.exp(1j * np.arange(3.0))
+
+
+def variance_with_global_phases(x):
+    return np.var(x * PHASES)
+
+
+def variance_of_complex_copy(x):
+    return np.std(x.astype(np.complex128) * 2)
+
+
+@pytest.mark.parametrize("f", [variance_with_global_phases, variance_of_complex_copy])
+def test_complex_globals_and_dtypes_are_sources_of_complex_values(f):
+    with pytest.raises(ad.TransformError, match="of complex numbers") as caught:
+        ad.grad(f)(np.array([1.0, 2.0, 0.5]))
+    assert caught.value.lineno == line_of(f)
