@@ -58,7 +58,8 @@ def makes_complex(low: Lowered) -> bool:
 def _user_function(fn: Any) -> bool:
     """A call of a user function that was not inlined (a recursive one): what it returns is
     not known here, so it may be complex."""
-    return inspect.isfunction(fn) and not is_pure(fn)
+    own = getattr(fn, "__module__", "") or ""
+    return inspect.isfunction(fn) and not own.startswith("s2s_ad") and not is_pure(fn)
 
 
 def _constants(stmt: ir.Stmt) -> Iterator[ir.Const]:

@@ -61,10 +61,12 @@ from .core import (
     all_rules,
     complex_hint,
     complex_verified_functions,
+    deterministic_check,
     fixed,
     hint_for_complex,
     impure,
     is_complex_source,
+    is_deterministic_check,
     is_nondifferentiable,
     is_pure,
     key_of,
@@ -91,6 +93,8 @@ from .core import (
 from .kinds import ARRAY, SCALAR, UNKNOWN, Kind, always, join_kinds, kind_of_value
 
 __all__ = [
+    "deterministic_check",
+    "is_deterministic_check",
     "complex_verified_functions",
     "complex_hint",
     "real_only_constant",

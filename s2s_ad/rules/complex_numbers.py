@@ -28,6 +28,7 @@ from .core import (
     LINEAR,
     Template,
     complex_hint,
+    deterministic_check,
     fixed,
     impure,
     lookup,
@@ -323,3 +324,4 @@ complex_hint(cmath.acosh, ACOSH)
 # The check itself runs where it stands, in every sweep, and is never differentiated.
 nondifferentiable(complex_numbers.require_real)
 impure(complex_numbers.require_real)
+deterministic_check(complex_numbers.require_real)

@@ -318,6 +318,21 @@ def pure(*fns: Any) -> None:
         _PURE[key_of(fn)] = fn
 
 
+def deterministic_check(*fns: Any) -> None:
+    """Mark impure functions that only check their arguments (they run where written, and
+    may run again: a checkpointed loop recomputes them)."""
+    for fn in fns:
+        _CHECKS[key_of(fn)] = fn
+
+
+def is_deterministic_check(fn: Any) -> bool:
+    """Whether ``fn`` was marked with :func:`deterministic_check`."""
+    return _id(fn) in _CHECKS
+
+
+_CHECKS: Dict[int, Any] = {}
+
+
 def impure(*fns: Any) -> None:
     """Mark functions whose calls must run exactly where written (random draws)."""
     for fn in fns:

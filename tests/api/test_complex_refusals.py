@@ -280,3 +280,18 @@ def test_complex_globals_and_dtypes_are_sources_of_complex_values(f):
     with pytest.raises(ad.TransformError, match="of complex numbers") as caught:
         ad.grad(f)(np.array([1.0, 2.0, 0.5]))
     assert caught.value.lineno == line_of(f)
+
+
+def checkpointed_variances(z):
+    total = 0.0
+    for i in ad.checkpointed(range(3)):
+        total = total + np.var(z * (i + 1))
+    return total
+
+
+def test_the_check_may_run_in_a_checkpointed_loop():
+    """The check is recomputed with the step, like any deterministic call."""
+    with pytest.raises(ad.TransformError, match="np.var of complex numbers") as caught:
+        ad.grad(checkpointed_variances)(complex_argument(variance))
+    assert caught.value.lineno == line_of(checkpointed_variances) + 2
+    assert ad.check_grad(checkpointed_variances, real_argument(variance)) < 1e-6
