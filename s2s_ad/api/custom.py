@@ -106,5 +106,6 @@ def _define(fn: Callable, user_rules: tuple, side: str) -> None:
             vjp=sides["vjp"],
             namespace=rules.fixed(namespace),
             tuple_result=True,  # a user's rules may return tuples
+            complex_values=True,  # the user's rule: its author says what it does on complex
         )
     )

@@ -41,8 +41,8 @@ def _check_input(value: Any, who: str, name: str) -> None:
     """A differentiated argument is a float, an array, or a list, tuple or dict of those."""
     if not differentiable(value):
         raise TypeError(
-            f"{who}: the argument {name!r} is a {type(value).__name__}; expected a float, "
-            "a NumPy float array, or a list, tuple or dict of those"
+            f"{who}: the argument {name!r} is a {type(value).__name__}; expected a float or "
+            "complex number, a NumPy float or complex array, or a list, tuple or dict of those"
         )
 
 

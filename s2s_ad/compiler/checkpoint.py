@@ -254,7 +254,9 @@ def _refuse_draws(body: List[ir.Stmt]) -> None:
         if not isinstance(call, ir.Call) or call.fn is checkpointed:
             continue
         draws = call.fn is runtime.call_method or (
-            rules.is_nondifferentiable(call.fn) and not rules.is_pure(call.fn)
+            rules.is_nondifferentiable(call.fn)
+            and not rules.is_pure(call.fn)
+            and not rules.is_deterministic_check(call.fn)
         )
         if draws:
             raise TransformError(

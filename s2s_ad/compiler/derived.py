@@ -17,6 +17,7 @@ import numpy as np
 
 from ..rules import kind_of_value
 from ..runtime import as_structure
+from ..runtime.complex_numbers import holds_complex
 from ..runtime.records import is_floating, is_record
 from . import hooks, pipeline
 from .dependencies import Dependencies
@@ -26,20 +27,20 @@ from .spec import GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Mode, Spec
 
 
 def differentiable(value: Any) -> bool:
-    """Floats, ints, float or int arrays, and lists, tuples and dicts of them; records
-    (dataclasses, NamedTuples, ...) with a floating field."""
+    """Floats, ints, complex numbers, arrays of those, and lists, tuples and dicts of them;
+    records (dataclasses, NamedTuples, ...) with a floating field."""
     if isinstance(value, bool):
         return False
     if is_record(value):
         return is_floating(value)
-    if isinstance(value, (float, int, np.floating, np.integer)):
+    if isinstance(value, (float, int, complex, np.floating, np.integer, np.complexfloating)):
         return True
     if isinstance(value, (list, tuple)):
         return bool(value) and all(differentiable(v) for v in value)
     if isinstance(value, dict):
         return bool(value) and all(differentiable(v) for v in value.values())
     return isinstance(value, np.ndarray) and (
-        np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+        np.issubdtype(value.dtype, np.inexact) or np.issubdtype(value.dtype, np.integer)
     )
 
 
@@ -122,7 +123,8 @@ class Derived:
         if dependencies is None or not dependencies.hold():  # a global was rebound
             self.by_types.clear()
             self.dependencies = Dependencies(self.user_function())
-        key = tuple(map(type, args))
+        # Arrays share one type whatever their dtype: whether one is complex is in the key.
+        key = (tuple(map(type, args)), any(map(holds_complex, args)))
         fn = self.by_types.get(key)
         if fn is None:
             fn = self.by_types[key] = self._specialize(args)
@@ -141,14 +143,14 @@ class Derived:
             if not differentiable(value):
                 raise TypeError(
                     f"cannot differentiate {self.f.__name__} with respect to {name!r}: "
-                    f"it is a {type(value).__name__}; expected a float, a NumPy float array, "
-                    "a list, tuple or dict of those, or a dataclass, NamedTuple or SimpleNamespace "
-                    "holding one"
+                    f"it is a {type(value).__name__}; expected a float or complex number, a NumPy "
+                    "float or complex array, a list, tuple or dict of those, or a dataclass, "
+                    "NamedTuple or SimpleNamespace holding one"
                 )
         kinds = tuple(
             kind_of_value(as_real(a) if i in self.positions else a) for i, a in enumerate(args)
         )
-        fn = self.structured(self.emitted(kinds), args)
+        fn = self.structured(self.emitted(kinds, any(map(holds_complex, args))), args)
         # Arrays share one type whatever their dtype, so an int array can come
         # after a float one: array positions are checked on every call.
         to_convert = [p for p in self.positions if may_need_real(args[p])]
@@ -185,9 +187,10 @@ class Derived:
             return fn
         return lambda *call_args: pick(fn(*call_args), shaped)
 
-    def emitted(self, kinds: Tuple[str, ...]) -> Callable:
-        """The emitted function for these argument kinds (of ``inner``'s code, if any)."""
-        target = self.inner.transformable(kinds) if self.inner else self.f
+    def emitted(self, kinds: Tuple[str, ...], complex_values: bool = False) -> Callable:
+        """The emitted function for these argument kinds (of ``inner``'s code, if any);
+        ``complex_values``: an argument holds complex numbers."""
+        target = self.inner.transformable(kinds, complex_values) if self.inner else self.f
         spec = Spec(
             self.mode,
             self.wrt,
@@ -195,18 +198,19 @@ class Derived:
             self.optimize,
             self.order,
             self.has_aux,
+            complex_values,
             kinds_of_values=True,
         )
         return pipeline.build(target, spec).bind(target)
 
-    def transformable(self, kinds: Tuple[str, ...]) -> Callable:
+    def transformable(self, kinds: Tuple[str, ...], complex_values: bool = False) -> Callable:
         """:meth:`emitted`, for another transform to differentiate again."""
         if self.order != 1:  # Taylor code calls series helpers, which have no rules
             raise TypeError(
                 f"derivative(f, order={self.order}) cannot be differentiated again; "
                 f"ask for derivative(f, order={self.order + 1}) instead"
             )
-        return self.emitted(kinds)
+        return self.emitted(kinds, complex_values)
 
 
 def needs_structure(value: Any) -> bool:

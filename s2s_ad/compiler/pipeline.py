@@ -21,6 +21,7 @@ import gast
 from ..rules import ARRAY, SCALAR, UNKNOWN
 from . import ir
 from .aux import split_aux, with_aux
+from .complex_guard import guard_complex
 from .dependencies import Dependencies
 from .emit import EMITTED, Emitted, emit
 from .forward import forward
@@ -85,6 +86,7 @@ def collection_paused() -> Iterator[None]:
 
 def _transform(fn: Callable, spec: Spec) -> Emitted:
     low = lower_function(fn)
+    guard_complex(low, spec.complex_values)
     inner = EMITTED.get(fn.__code__.co_filename)
     low.names.level = inner.level + 1 if inner else 1  # derivative names say which transform
     # with has_aux, the stages differentiate a view of the function that returns the output only

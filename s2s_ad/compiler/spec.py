@@ -2,8 +2,9 @@
 
 A :class:`Spec` is everything that decides the emitted code of one function:
 the mode, the differentiated parameters, the kind of every parameter, whether
-to optimize, the order of a Taylor-mode derivative, and whether the function
-returns an auxiliary value beside its output (``has_aux``).  The pipeline caches
+to optimize, the order of a Taylor-mode derivative, whether the function
+returns an auxiliary value beside its output (``has_aux``), and whether an argument
+holds complex numbers (``complex_values``).  The pipeline caches
 emitted code by it, and every stage receives it whole.
 
 >>> spec = Spec("grad", ("x",), ("scalar", "array"))
@@ -57,6 +58,7 @@ class Spec:
     optimize: bool = True
     order: int = 1  # of DERIVATIVE: above 1, Taylor mode (compiler/taylor.py)
     has_aux: bool = False  # f returns (output, aux): output is differentiated (compiler/aux.py)
+    complex_values: bool = False  # an argument holds complex numbers (compiler/complex_guard.py)
     # The kinds were read from a call's arguments, so an unknown kind is a list, tuple,
     # dict or record, never a number or an array (``ad.source`` without arguments guesses)
     kinds_of_values: bool = False

@@ -262,11 +262,20 @@ def is_linear(rule: Rule, moving: Sequence[str], namespace: Mapping[str, Any]) -
     theirs reads ``out`` or any of them, except through functions that are constant
     for differentiation (``sign(x)``, ``zeros_like(out)``).
 
-    Then every Taylor coefficient goes through the JVP templates as a tangent would.
+    Then every Taylor coefficient goes through the JVP templates as a tangent would.  A
+    rule made from partial derivatives is judged by them (``abs``: ``sign(x)``), as its
+    JVP template may call a helper that also serves complex numbers.
     """
     primal = set(moving) | {"out"}
-    templates = [rule.jvp[rule.arg_names.index(name)] for name in moving]
+    templates = [_slope(rule, rule.arg_names.index(name)) for name in moving]
     return not any(differentiable_reads(t, namespace) & primal for t in templates)
+
+
+def _slope(rule: Rule, index: int) -> Template:
+    """The template that says how argument ``index`` enters: its partial, or its JVP."""
+    if rule.partials is not None and rule.partials[index] is not None:
+        return Template.parse(rule.partials[index])
+    return rule.jvp[index]
 
 
 def differentiable_reads(template: Template, namespace: Mapping[str, Any]) -> frozenset:

@@ -37,7 +37,16 @@ The layer's modules:
 The rules layer imports only the runtime layer, never the compiler.
 """
 
-from . import control, helpers, linalg, numpy, python, shape_ops  # noqa: F401  (register)
+from . import (  # noqa: F401  (register)
+    complex_numbers,
+    control,
+    fft,
+    helpers,
+    linalg,
+    numpy,
+    python,
+    shape_ops,
+)
 
 try:  # the optional extra `scipy`: its rules, whenever SciPy can be imported
     from . import scipy as scipy_rules  # noqa: F401  (register)
@@ -57,8 +66,14 @@ from .core import (
     Template,
     VariadicRule,
     all_rules,
+    complex_hint,
+    complex_verified_functions,
+    deterministic_check,
     fixed,
+    hint_for_complex,
     impure,
+    is_complex_source,
+    is_deterministic_check,
     is_nondifferentiable,
     is_pure,
     key_of,
@@ -68,8 +83,11 @@ from .core import (
     nondifferentiable,
     only,
     parse_parameters,
+    produces_complex,
     pure,
+    real_only_constant,
     refused,
+    refuses_complex,
     register,
     rule_of,
     scalar_rule,
@@ -79,10 +97,21 @@ from .core import (
     template_rule,
     unregister,
     variadic_rule,
+    verified_on_complex,
 )
 from .kinds import ARRAY, SCALAR, UNKNOWN, Kind, always, join_kinds, kind_of_value
 
 __all__ = [
+    "deterministic_check",
+    "is_deterministic_check",
+    "complex_verified_functions",
+    "complex_hint",
+    "real_only_constant",
+    "produces_complex",
+    "verified_on_complex",
+    "refuses_complex",
+    "is_complex_source",
+    "hint_for_complex",
     "ARG_NAMES",
     "ARRAY",
     "LINEAR",

@@ -144,6 +144,8 @@ class Rule:
     call: Optional[Call] = None
     # The parameters ``fn`` is linear in: the JVP of each is ``call`` on its tangent.
     linear: Tuple[str, ...] = ()
+    # Applied to complex values whatever the allowlist says (a user's own rule, ad.defvjp).
+    complex_values: bool = False
 
     @property
     def name(self) -> str:
@@ -348,10 +350,90 @@ def pure(*fns: Any) -> None:
         _PURE[key_of(fn)] = fn
 
 
+def deterministic_check(*fns: Any) -> None:
+    """Mark impure functions that only check their arguments (they run where written, and
+    may run again: a checkpointed loop recomputes them)."""
+    for fn in fns:
+        _CHECKS[key_of(fn)] = fn
+
+
+def is_deterministic_check(fn: Any) -> bool:
+    """Whether ``fn`` was marked with :func:`deterministic_check`."""
+    return _id(fn) in _CHECKS
+
+
+_CHECKS: Dict[int, Any] = {}
+
+
 def impure(*fns: Any) -> None:
     """Mark functions whose calls must run exactly where written (random draws)."""
     for fn in fns:
         _IMPURE[key_of(fn)] = fn
+
+
+# ---------------------------------------------------------- complex numbers
+
+_COMPLEX_VERIFIED: Dict[int, Any] = {}
+_COMPLEX_SOURCES: Dict[int, Any] = {}
+_REAL_ONLY_CONSTANTS: Dict[int, Any] = {}
+_COMPLEX_HINTS: Dict[int, str] = {}
+
+
+def verified_on_complex(*fns: Any) -> None:
+    """List functions whose rules are right for complex values too (an allowlist: the rule
+    of a function not listed refuses complex values where they reach it)."""
+    for fn in fns:
+        _COMPLEX_VERIFIED[key_of(fn)] = fn
+
+
+def complex_verified_functions() -> list:
+    """Every function on the allowlist of :func:`verified_on_complex` (for tests)."""
+    return list(_COMPLEX_VERIFIED.values())
+
+
+def real_only_constant(fn: Any, hint: str = "") -> None:
+    """A non-differentiable function whose result is not a constant for complex values
+    (``np.sign(z) = z / |z|``): complex values that reach it are refused."""
+    _REAL_ONLY_CONSTANTS[key_of(fn)] = fn
+    if hint:
+        _COMPLEX_HINTS[id(fn)] = hint
+
+
+def complex_hint(fn: Any, hint: str) -> None:
+    """What to write instead of ``fn`` on complex values, for its refusal's message."""
+    _COMPLEX_HINTS[key_of(fn)] = hint
+
+
+def refuses_complex(fn: Any) -> bool:
+    """Whether the derivative of a call of ``fn`` would be wrong for complex values: it has
+    a rule not verified on them, or it is a constant only for real numbers.
+
+    >>> import numpy as np
+    >>> from s2s_ad import rules
+    >>> refuses_complex(np.exp), refuses_complex(np.var), refuses_complex(np.sign)
+    (False, True, True)
+    """
+    key = _id(fn)
+    if key in _RULES:
+        return not (key in _COMPLEX_VERIFIED or _RULES[key].complex_values)
+    return key in _REAL_ONLY_CONSTANTS
+
+
+def hint_for_complex(fn: Any) -> str:
+    """What to write instead of ``fn`` on complex values, or ``""``."""
+    return _COMPLEX_HINTS.get(_id(fn), "")
+
+
+def produces_complex(*fns: Any) -> None:
+    """List functions that may return complex values from real arguments (``np.fft.fft``,
+    ``complex``, ``cmath.sqrt``)."""
+    for fn in fns:
+        _COMPLEX_SOURCES[key_of(fn)] = fn
+
+
+def is_complex_source(fn: Any) -> bool:
+    """Whether ``fn`` may return complex values from real arguments."""
+    return _id(fn) in _COMPLEX_SOURCES
 
 
 # ------------------------------------------------------------ rule builders

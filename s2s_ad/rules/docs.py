@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any, Callable, List
 
 from ..runtime import shape_ops as shapes
+from . import complex_numbers as complex_rules
+from . import fft as fft_rules
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
 from . import numpy as numpy_rules
@@ -26,6 +28,11 @@ TABLES = (
     ("Elementwise functions, reductions and products", numpy_rules),
     ("Shape operations, joining and splitting", shape_rules),
     ("Linear algebra (`np.linalg`)", linalg_rules),
+    (
+        "Complex numbers, and products restated for them (see [complex.md](complex.md))",
+        complex_rules,
+    ),
+    ("Fourier transforms (`np.fft`)", fft_rules),
 )
 
 HEADER = """\
@@ -235,6 +242,12 @@ def _name(fn: Any) -> str:
     name = getattr(fn, "__name__", repr(fn))
     if module.startswith("numpy.linalg"):
         return f"np.linalg.{name}"
+    if module.startswith("numpy.fft"):
+        return f"np.fft.{name}"
+    if module == "builtins":
+        return name
+    if module == "cmath":
+        return f"cmath.{name}"
     if module.startswith("numpy.random"):
         return f"np.random.{name}"
     if module in ("_operator", "operator"):

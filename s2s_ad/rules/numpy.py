@@ -493,7 +493,7 @@ impure(*_draws)
 impure(runtime.call_method)  # methods without rules, such as rng.normal(), may draw
 
 # Attributes and methods of arrays, as the NumPy functions they stand for.
-ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real}
+ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real, "imag": np.imag}
 ARRAY_METHODS = {
     name: getattr(np, name)
     for name in (

@@ -36,6 +36,8 @@ def unbroadcast(g: Any, x: Any) -> Any:
     shape = np.shape(x)
     if np.shape(g) != shape:
         g = sum_to_shape(np.asarray(g), shape)
+    if np.iscomplexobj(g) and not np.iscomplexobj(x):  # a real value met a complex one
+        g = np.real(g)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and getattr(g, "dtype", None) != dtype:
         g = np.asarray(g, dtype=dtype) if shape else dtype.type(g)
@@ -81,7 +83,7 @@ def seed_cotangent(out: Any) -> Any:
     >>> seed_cotangent(np.array([[2.5]]))
     array([[1.]])
     """
-    if isinstance(out, (float, int)) and not isinstance(out, bool):
+    if isinstance(out, (float, int, complex)) and not isinstance(out, bool):
         return 1.0
     if isinstance(out, (np.ndarray, np.generic)) and out.size == 1:
         inexact = np.issubdtype(out.dtype, np.inexact)

@@ -557,6 +557,8 @@ def like(x: Any, value: Any) -> Any:
     """
     if isinstance(x, (list, tuple)):
         x = np.asarray(x)
+    if np.iscomplexobj(value) and not np.iscomplexobj(x):  # a real value met a complex one
+        value = np.real(value)
     if isinstance(x, np.ndarray):
         dtype = x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64)
         if not getattr(value, "ndim", 0):
@@ -766,6 +768,8 @@ def convolve_vjp(g: Any, a: Any, v: Any, mode: str = "full", position: int = 0) 
     full = np.zeros(n_a + n_v - 1, dtype=float_dtype(g, a, v))
     full[start : start + np.size(g)] = g
     own, other = (a, v) if position == 0 else (v, a)
+    if np.iscomplexobj(other):  # np.correlate conjugates its second argument
+        other = np.conjugate(other)
     return like(own, np.correlate(full, other, "valid"))
 
 
@@ -776,8 +780,9 @@ def correlate_vjp(g: Any, a: Any, v: Any, mode: str = "valid", position: int = 0
     >>> correlate_vjp(np.array([1.0]), np.array([1.0, 2.0]), np.array([3.0, 4.0]), "valid", 0)
     array([3., 4.])
     """
-    cotangent = convolve_vjp(g, a, np.asarray(v)[::-1], mode, position)
-    return cotangent if position == 0 else like(v, cotangent[::-1])
+    # np.correlate(a, v) is np.convolve(a, conj(v)[::-1]): conjugate-linear in a complex v
+    cotangent = convolve_vjp(g, a, np.conjugate(np.asarray(v))[::-1], mode, position)
+    return cotangent if position == 0 else like(v, np.conjugate(cotangent[::-1]))
 
 
 def cross_vjp(g: Any, a: Any, b: Any, axis: Optional[int] = None, position: int = 0) -> Any:

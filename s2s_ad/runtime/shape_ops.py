@@ -203,7 +203,11 @@ def ungather(g: Any, xs: Any, sources: Any) -> Any:
     sources = np.ravel(sources)
     size = _total_size(xs)
     kept = (sources >= 0) & (sources < size)
-    return _unflatten(np.bincount(sources[kept], weights=weights[kept], minlength=size), xs)
+    totals = np.bincount(sources[kept], weights=np.real(weights[kept]), minlength=size)
+    if np.iscomplexobj(weights):  # np.bincount adds real weights only
+        imaginary = np.bincount(sources[kept], weights=np.imag(weights[kept]), minlength=size)
+        totals = totals + 1j * imaginary
+    return _unflatten(totals, xs)
 
 
 def gathered(g: Any, sources: Any, v: Any) -> Any:

@@ -23,6 +23,7 @@ from typing import Any, Dict
 
 import numpy as np
 import pytest
+from cases_complex import CASES as COMPLEX_CASES
 from cases_helpers import CASES as HELPER_CASES
 from cases_linalg import CASES as LINALG_CASES
 from cases_shapes import CASES as SHAPE_CASES
@@ -33,7 +34,8 @@ from s2s_ad.rules import Refusal, all_rules
 from s2s_ad.rules import linalg as linalg_rules
 from s2s_ad.rules import numpy as numpy_rules
 from s2s_ad.rules import shape_ops as shape_rules
-from s2s_ad.runtime import arrays, linalg
+from s2s_ad.runtime import arrays, complex_numbers, linalg
+from s2s_ad.runtime import fft as fft_helpers
 from s2s_ad.runtime import shape_ops as shapes
 
 from rule_harness import (
@@ -377,6 +379,7 @@ CASES: Dict[Any, Case] = {
     **SHAPE_CASES,
     **LINALG_CASES,
     **HELPER_CASES,
+    **COMPLEX_CASES,
 }
 
 
@@ -448,6 +451,9 @@ def label(fn: Any) -> str:
         "_operator": "operator",
         "operator": "operator",
         "numpy.linalg": "np.linalg",
+        "numpy.fft": "np.fft",
+        complex_numbers.__name__: "complex_numbers",
+        fft_helpers.__name__: "fft_helpers",
     }
     return f"{prefix.get(module, 'np')}.{fn.__name__}"
 
@@ -465,6 +471,8 @@ HELPER_MODULES = {
     "linalg": linalg,
     "runtime": runtime,
     "shapes": shapes,
+    "complex_numbers": complex_numbers,
+    "fft_helpers": fft_helpers,
 }
 
 
@@ -485,6 +493,7 @@ TABLE = RuleTable(
         "",
         "from s2s_ad import runtime",
         "from s2s_ad.runtime import arrays, linalg, shape_ops as shapes",
+        "from s2s_ad.runtime import complex_numbers, fft as fft_helpers",
         "",
     ),
     label=label,

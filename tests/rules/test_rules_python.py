@@ -175,6 +175,12 @@ CASES: Dict[Any, Case] = {
         },
         wrt=(0,),
     ),
+    # a complex number from its parts, multiplied and taken apart again (docs/complex.md)
+    builtins.complex: Case(
+        "(complex(x, y) * complex(y, 0.5)).imag + abs(complex(x, 1.0))",
+        (ANY, ANY),
+        {"float,float": (None, None)},
+    ),
 }
 
 for _name, _case in {
