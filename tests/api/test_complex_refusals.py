@@ -116,7 +116,9 @@ WHAT = {  # the name the message gives, where it is not np.<function name>
     "clipped": "np.clip",
 }
 # Second derivatives through these are refused whatever the numbers, as the transform is built.
-NO_SECOND_ORDER = {eigh, singular_values, qr, pinv, lstsq}
+# refused at second order for real matrices too (eigh, svd, qr and pinv have second
+# derivatives for real ones, and refuse complex ones as every other mode does)
+NO_SECOND_ORDER = {lstsq}
 
 
 def real_argument(f):
