@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, List
 
 from . import complex_numbers as complex_rules
+from . import eig as eig_rules
 from . import fft as fft_rules
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
@@ -29,6 +30,7 @@ TABLES = (
         complex_rules,
     ),
     ("Fourier transforms (`np.fft`)", fft_rules),
+    ("General eigendecomposition (`np.linalg.eig`, `np.linalg.eigvals`)", eig_rules),
 )
 
 HEADER = """\
