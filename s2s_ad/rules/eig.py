@@ -11,10 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import eig as eig_helpers
+from ..runtime.complex_numbers import real_like
 from .core import fixed, lookup, refused, verified_on_complex
 from .numpy import NAMES, register_table
 
 EIG_NAMES = {**NAMES, **{k: v for k, v in vars(eig_helpers).items() if k[0] != "_"}}
+EIG_NAMES["real_like"] = real_like
 namespace = fixed(EIG_NAMES)
 
 register_table(
@@ -30,18 +32,19 @@ SECOND_ORDER = refused(
     "s2s_ad differentiates them once; for a symmetric or Hermitian matrix, "
     "np.linalg.eigvalsh has second derivatives",
 )
-# (helper, its transpose): linear in the first parameter, refused in the matrix and result
+# helper: its transpose, linear in the first parameter (refused in the matrix and result);
+# a real cotangent of the eigenvalues gets a real cotangent
 TRANSPOSES = {
-    "eig_jvp": "eig_vjp",
-    "eig_vjp": "eig_jvp",
-    "eigvals_jvp": "eigvals_vjp",
-    "eigvals_vjp": "eigvals_jvp",
+    "eig_jvp": "eig_vjp(g, a, w)",
+    "eig_vjp": "eig_jvp(g, a, w)",
+    "eigvals_jvp": "eigvals_vjp(g, a, w)",
+    "eigvals_vjp": "real_like(eigvals_jvp(g, a, w), v)",
 }
 register_table(
     {
         getattr(eig_helpers, helper): (
             f"{helper}(v, a, w, /)",
-            [f"{transpose}(g, a, w)", SECOND_ORDER, SECOND_ORDER],
+            [transpose, SECOND_ORDER, SECOND_ORDER],
         )
         for helper, transpose in TRANSPOSES.items()
     },

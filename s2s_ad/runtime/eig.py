@@ -52,7 +52,8 @@ def eig_vjp(g: Any, a: Any, out: Any) -> Any:
     vectors = mT(v) @ gv
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 where gV is: unused vectors
         inner = np.where(vectors == 0, 0, gap_reciprocals(w) * vectors)
-    inner = inner + np.asarray(gw)[..., None] * np.eye(np.shape(w)[-1])
+    w = np.asarray(w)
+    inner = inner + np.asarray(gw)[..., None] * np.eye(w.shape[-1], dtype=w.dtype)
     return real_like(np.linalg.solve(mT(v), inner @ mT(v)), a)
 
 
