@@ -32,18 +32,19 @@ SECOND_ORDER = refused(
     "s2s_ad differentiates them once; for a symmetric or Hermitian matrix, "
     "np.linalg.eigvalsh has second derivatives",
 )
-# helper: its transpose, linear in the first parameter (refused in the matrix and result);
+# helper: its transpose, linear in the first parameter (refused in the matrix and in eig,
+# the result of np.linalg.eig or np.linalg.eigvals it was given);
 # a real cotangent of the eigenvalues gets a real cotangent
 TRANSPOSES = {
-    "eig_jvp": "eig_vjp(g, a, w)",
-    "eig_vjp": "eig_jvp(g, a, w)",
-    "eigvals_jvp": "eigvals_vjp(g, a, w)",
-    "eigvals_vjp": "real_like(eigvals_jvp(g, a, w), v)",
+    "eig_jvp": "eig_vjp(g, a, eig)",
+    "eig_vjp": "eig_jvp(g, a, eig)",
+    "eigvals_jvp": "eigvals_vjp(g, a, eig)",
+    "eigvals_vjp": "real_like(eigvals_jvp(g, a, eig), v)",
 }
 register_table(
     {
         getattr(eig_helpers, helper): (
-            f"{helper}(v, a, w, /)",
+            f"{helper}(v, a, eig, /)",
             [transpose, SECOND_ORDER, SECOND_ORDER],
         )
         for helper, transpose in TRANSPOSES.items()
