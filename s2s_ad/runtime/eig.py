@@ -3,12 +3,13 @@
 ``eig_jvp_rule`` writes them.
 
 With ``P = V^-1 dA V`` and ``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal (0 on it):
-``dw = diag(P)`` and ``dV = V (F * P)``, less ``V diag(Re(V^H dV))`` so that each column
-keeps its unit norm.  A column's phase is not determined (NumPy picks one), so only
-functions of the vectors that do not depend on it (``np.abs(V)``, ``V @ diag(w) @ inv(V)``)
-have derivatives that match the differences of NumPy's results.  The VJPs are the transposes
-of these maps in JAX's convention (``docs/complex.md``); a real ``A`` gets the real part.
-The formulas need distinct eigenvalues.
+``dw = diag(P)`` and ``U = V (F * P)``.  The eigenvalue equation leaves ``dV = U + V diag(c)``
+with ``c`` free; LAPACK (which NumPy calls) fixes each column by a unit 2-norm and a real
+largest-magnitude entry, and ``c`` follows that choice, as in JAX:
+``c_j = -Re(v_j^H u_j) - i Im(u_kj) / Re(v_kj)``, ``k`` the row of ``v_j``'s largest entry.
+The VJPs are the transposes of these maps in JAX's convention (``docs/complex.md``); a real
+``A`` gets the real part.  The formulas need distinct eigenvalues; the vectors' derivatives
+jump where two entries of a column swap as its largest.
 """
 
 from __future__ import annotations
@@ -33,14 +34,19 @@ def eig_jvp(da: Any, a: Any, out: Any) -> tuple:
     p = np.linalg.solve(v, da @ v)
     with np.errstate(divide="ignore", invalid="ignore"):  # a repeated eigenvalue: V undetermined
         dv = v @ (gap_reciprocals(w) * p)
-    dv = dv - v * np.real(np.sum(np.conjugate(v) * dv, axis=-2, keepdims=True))
-    return np.diagonal(p, axis1=-2, axis2=-1), dv
+    norm = np.real(np.sum(np.conjugate(v) * dv, axis=-2, keepdims=True))
+    if not np.iscomplexobj(v):  # real vectors: the sign is fixed, the norm correction alone
+        return np.diagonal(p, axis1=-2, axis2=-1), dv - v * norm
+    largest, scale = largest_entries(v)
+    phase = np.imag(np.sum(largest * dv, axis=-2, keepdims=True)) / scale
+    return np.diagonal(p, axis1=-2, axis2=-1), dv - v * (norm + 1j * phase)
 
 
 def eig_vjp(g: Any, a: Any, out: Any) -> Any:
     """The cotangent of ``A`` in ``(w, V) = eig(A)`` from those ``(gw, gV)`` of its results:
-    ``V^-T (diag(gw) + F * (V^T gV')) V^T``, with ``gV' = gV - conj(V) diag(Re(sum(gV * V)))``
-    the transpose of the norm correction.
+    ``V^-T (diag(gw) + F * (V^T gU)) V^T``, with ``r = sum(gV * V, axis=-2)`` and
+    ``gU = gV - conj(V) Re(r) - i E Im(r) / Re(v_kj)`` (``E`` 1 at each column's largest
+    entry) the transpose of the correction ``c``.
 
     >>> eig_vjp((np.array([1.0, 2.0]), np.zeros((2, 2))), np.eye(2), ([1.0, 2.0], np.eye(2)))
     array([[1., 0.],
@@ -48,7 +54,11 @@ def eig_vjp(g: Any, a: Any, out: Any) -> Any:
     """
     w, v = out
     gw, gv = g
-    gv = gv - np.conjugate(v) * np.real(np.sum(gv * v, axis=-2, keepdims=True))
+    paired = np.sum(gv * v, axis=-2, keepdims=True)
+    gv = gv - np.conjugate(v) * np.real(paired)
+    if np.iscomplexobj(v):
+        largest, scale = largest_entries(v)
+        gv = gv - 1j * largest * np.imag(paired) / scale
     vectors = mT(v) @ gv
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 where gV is: unused vectors
         inner = np.where(vectors == 0, 0, gap_reciprocals(w) * vectors)
@@ -89,6 +99,19 @@ def vectors_of(a: Any, w: Any) -> np.ndarray:
     found, v = np.linalg.eig(a)
     nearest = np.argmin(np.abs(np.asarray(w)[..., :, None] - found[..., None, :]), axis=-1)
     return np.take_along_axis(v, nearest[..., None, :], axis=-1)
+
+
+def largest_entries(v: Any) -> tuple:
+    """Where each column of ``v`` has its largest entry in magnitude (1 there, 0 elsewhere),
+    and that entry's real part (``(..., 1, n)``), which LAPACK makes the entry itself.
+
+    >>> largest_entries(np.array([[0.6, 0.8], [0.8, 0.6j]]))
+    (array([[0., 1.],
+           [1., 0.]]), array([[0.8, 0.8]]))
+    """
+    rows = np.arange(np.shape(v)[-2])[:, None]
+    largest = (rows == np.argmax(np.abs(v), axis=-2)[..., None, :]).astype(np.real(v).dtype)
+    return largest, np.real(np.sum(largest * v, axis=-2, keepdims=True))
 
 
 def gap_reciprocals(w: Any) -> np.ndarray:

@@ -3,9 +3,9 @@ their helpers), for ``test_rules_numpy.py``.
 
 Real matrices with well-separated eigenvalues: real ones (``SPREAD``), and a complex pair
 (``ROTATION``, eigenvalues near 6 and +-3i), whose results are complex; the cases' outputs are
-real functions of them.  Eigenvectors are only determined up to a phase (a sign for real
-ones), so the cases take their squared magnitudes.  ``test_rules_complex.py`` checks the same
-rules on complex matrices.
+real functions of them.  Eigenvectors as LAPACK normalizes them (unit norm, a real largest
+entry), and their magnitudes.  ``test_rules_complex.py`` checks the same rules on complex
+matrices.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ CASES: Dict[Any, Any] = {
     np.linalg.eig: [
         matrix(f"np.linalg.eig(x + {SPREAD})[0]"),
         matrix(f"np.linalg.eig(x + {SPREAD})[1] ** 2"),
+        matrix(f"np.linalg.eig(x + {SPREAD})[1]"),
+        matrix(f"np.real(np.linalg.eig(x + {ROTATION})[1] * (1 - 2j))"),
         matrix(f"np.abs(np.linalg.eig(x + {ROTATION})[0]) ** 2"),
         matrix(f"np.abs(np.linalg.eig(x + {ROTATION})[1]) ** 2"),
         matrix(f"np.real(np.linalg.eig(x + {ROTATION})[0] ** 2)"),

@@ -3,8 +3,9 @@ matrices, against central differences along the real and imaginary directions (J
 convention, ``docs/complex.md``); the single rules are in ``cases_eig.py`` and
 ``test_rules_complex.py``.
 
-Eigenvectors are determined up to a phase (NumPy picks one), so the losses of eigenvectors
-depend on their magnitudes only, or on products that do not see the phase.
+Eigenvectors are differentiated as LAPACK normalizes them (unit norm, a real largest entry),
+as JAX does: losses of the vectors themselves, of their magnitudes only, and of products that
+do not see their phases.
 """
 
 from __future__ import annotations
@@ -39,13 +40,18 @@ def values_and_vectors(a):
     return np.sum(np.abs(w) * np.abs(v[1]) ** 2) + np.imag(np.sum(w))
 
 
+def vector_entries(a):
+    _, v = np.linalg.eig(a)
+    return np.real(np.sum(v * np.arange(9.0).reshape(3, 3) * (1 - 0.5j))) + np.imag(np.sum(v**2))
+
+
 def reconstruction(a):
     w, v = np.linalg.eig(a)
     return np.sum(np.abs(v @ (w[:, None] * np.linalg.inv(v))) ** 2 * WEIGHTS)
 
 
 LOSSES = [eigenvalue_power, eigenvalue_squares, vector_magnitudes, values_and_vectors]
-LOSSES += [reconstruction]
+LOSSES += [vector_entries, reconstruction]
 ROTATION = np.array([[0.0, -3.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 6.0]])
 MATRICES = {
     # real, with real eigenvalues: NumPy returns real arrays
