@@ -40,6 +40,7 @@ The rules layer imports only the runtime layer, never the compiler.
 from . import (  # noqa: F401  (register)
     complex_numbers,
     control,
+    eig,
     fft,
     helpers,
     linalg,

@@ -13,6 +13,7 @@ from typing import Any, Callable, List
 
 from ..runtime import shape_ops as shapes
 from . import complex_numbers as complex_rules
+from . import eig as eig_rules
 from . import fft as fft_rules
 from . import helpers as helper_rules
 from . import linalg as linalg_rules
@@ -33,6 +34,7 @@ TABLES = (
         complex_rules,
     ),
     ("Fourier transforms (`np.fft`)", fft_rules),
+    ("General eigendecomposition (`np.linalg.eig`, `np.linalg.eigvals`)", eig_rules),
 )
 
 HEADER = """\

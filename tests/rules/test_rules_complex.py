@@ -95,6 +95,12 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
     "solve": ("np.linalg.solve(x + 3 * np.eye(3), y)", (C33, C3)),
     "solve_real_b": ("np.linalg.solve(x + 3 * np.eye(4), y)", (("c", (4, 4)), R4)),
     "multi_dot": ("np.linalg.multi_dot([x, y, x])", (C33, ("r", (3, 3)))),
+    # eigenvectors: unit norm and a real largest entry, as LAPACK makes them
+    "eig_vectors_raw": ("np.linalg.eig(x + np.diag([0, 3, 6j]))[1]", (C33,)),
+    "eigvals": ("np.linalg.eigvals(x + np.diag([0, 3, 6j]))", (C33,)),
+    "eig_values": ("np.linalg.eig(x + np.diag([0, 3, 6j]))[0] * y", (C33, C3)),
+    "eig_vectors": ("np.abs(np.linalg.eig(x + np.diag([0, 3, 6j]))[1]) ** 2", (C33,)),
+    "eig_real": ("np.abs(np.linalg.eig(y + np.diag([0, 3, 6]))[1]) ** 2 * x", (C3, ("r", (3, 3)))),
     "reshape": ("np.reshape(x, (3, 2)) * 2", (C23,)),
     "transpose": ("np.transpose(x) @ y", (C23, ("r", (2, 2)))),
     "concatenate": ("np.concatenate([x, y])", (C3, R4)),

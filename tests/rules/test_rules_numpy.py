@@ -24,6 +24,7 @@ from typing import Any, Dict
 import numpy as np
 import pytest
 from cases_complex import CASES as COMPLEX_CASES
+from cases_eig import CASES as EIG_CASES
 from cases_helpers import CASES as HELPER_CASES
 from cases_linalg import CASES as LINALG_CASES
 from cases_shapes import CASES as SHAPE_CASES
@@ -35,6 +36,7 @@ from s2s_ad.rules import linalg as linalg_rules
 from s2s_ad.rules import numpy as numpy_rules
 from s2s_ad.rules import shape_ops as shape_rules
 from s2s_ad.runtime import arrays, complex_numbers, linalg
+from s2s_ad.runtime import eig as eig_helpers
 from s2s_ad.runtime import fft as fft_helpers
 from s2s_ad.runtime import shape_ops as shapes
 
@@ -380,6 +382,7 @@ CASES: Dict[Any, Case] = {
     **LINALG_CASES,
     **HELPER_CASES,
     **COMPLEX_CASES,
+    **EIG_CASES,
 }
 
 
@@ -454,6 +457,7 @@ def label(fn: Any) -> str:
         "numpy.fft": "np.fft",
         complex_numbers.__name__: "complex_numbers",
         fft_helpers.__name__: "fft_helpers",
+        eig_helpers.__name__: "eig_helpers",
     }
     return f"{prefix.get(module, 'np')}.{fn.__name__}"
 
@@ -473,6 +477,7 @@ HELPER_MODULES = {
     "shapes": shapes,
     "complex_numbers": complex_numbers,
     "fft_helpers": fft_helpers,
+    "eig_helpers": eig_helpers,
 }
 
 
@@ -493,7 +498,7 @@ TABLE = RuleTable(
         "",
         "from s2s_ad import runtime",
         "from s2s_ad.runtime import arrays, linalg, shape_ops as shapes",
-        "from s2s_ad.runtime import complex_numbers, fft as fft_helpers",
+        "from s2s_ad.runtime import complex_numbers, eig as eig_helpers, fft as fft_helpers",
         "",
     ),
     label=label,

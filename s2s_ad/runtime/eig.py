@@ -1,0 +1,127 @@
+"""Derivatives of the general eigendecomposition ``w, V = np.linalg.eig(A)`` and of
+``np.linalg.eigvals(A)``, for real or complex square ``A`` (or stacks of them), as JAX's
+``eig_jvp_rule`` writes them.
+
+With ``P = V^-1 dA V`` and ``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal (0 on it):
+``dw = diag(P)`` and ``U = V (F * P)``.  The eigenvalue equation leaves ``dV = U + V diag(c)``
+with ``c`` free; LAPACK (which NumPy calls) fixes each column by a unit 2-norm and a real
+largest-magnitude entry, and ``c`` follows that choice, as in JAX:
+``c_j = -Re(v_j^H u_j) - i Im(u_kj) / Re(v_kj)``, ``k`` the row of ``v_j``'s largest entry.
+The VJPs are the transposes of these maps in JAX's convention (``docs/complex.md``); a real
+``A`` gets the real part.  The formulas need distinct eigenvalues; the vectors' derivatives
+jump where two entries of a column swap as its largest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .complex_numbers import real_like
+from .linalg import mT
+
+
+def eig_jvp(da: Any, a: Any, out: Any) -> tuple:
+    """The tangent ``(dw, dV)`` of ``(w, V) = eig(A)`` along ``dA``.
+
+    >>> dw, dv = eig_jvp(np.eye(2), np.diag([1.0, 2.0]), (np.array([1.0, 2.0]), np.eye(2)))
+    >>> dw, dv
+    (array([1., 1.]), array([[0., 0.],
+           [0., 0.]]))
+    """
+    w, v = out
+    p = np.linalg.solve(v, da @ v)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a repeated eigenvalue: V undetermined
+        dv = v @ (gap_reciprocals(w) * p)
+    norm = np.real(np.sum(np.conjugate(v) * dv, axis=-2, keepdims=True))
+    if not np.iscomplexobj(v):  # real vectors: the sign is fixed, the norm correction alone
+        return np.diagonal(p, axis1=-2, axis2=-1), dv - v * norm
+    largest, scale = largest_entries(v)
+    phase = np.imag(np.sum(largest * dv, axis=-2, keepdims=True)) / scale
+    return np.diagonal(p, axis1=-2, axis2=-1), dv - v * (norm + 1j * phase)
+
+
+def eig_vjp(g: Any, a: Any, out: Any) -> Any:
+    """The cotangent of ``A`` in ``(w, V) = eig(A)`` from those ``(gw, gV)`` of its results:
+    ``V^-T (diag(gw) + F * (V^T gU)) V^T``, with ``r = sum(gV * V, axis=-2)`` and
+    ``gU = gV - conj(V) Re(r) - i E Im(r) / Re(v_kj)`` (``E`` 1 at each column's largest
+    entry) the transpose of the correction ``c``.
+
+    >>> eig_vjp((np.array([1.0, 2.0]), np.zeros((2, 2))), np.eye(2), ([1.0, 2.0], np.eye(2)))
+    array([[1., 0.],
+           [0., 2.]])
+    """
+    w, v = out
+    gw, gv = g
+    paired = np.sum(gv * v, axis=-2, keepdims=True)
+    gv = gv - np.conjugate(v) * np.real(paired)
+    if np.iscomplexobj(v):
+        largest, scale = largest_entries(v)
+        gv = gv - 1j * largest * np.imag(paired) / scale
+    vectors = mT(v) @ gv
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0 where gV is: unused vectors
+        inner = np.where(vectors == 0, 0, gap_reciprocals(w) * vectors)
+    w = np.asarray(w)
+    inner = inner + np.asarray(gw)[..., None] * np.eye(w.shape[-1], dtype=w.dtype)
+    return real_like(np.linalg.solve(mT(v), inner @ mT(v)), a)
+
+
+def eigvals_jvp(da: Any, a: Any, out: Any) -> Any:
+    """The tangent of ``w = eigvals(A)`` along ``dA``: ``diag(V^-1 dA V)``.
+
+    >>> eigvals_jvp(np.array([[0.0, 1.0], [0.0, 0.0]]), np.diag([1.0, 2.0]), np.array([1.0, 2.0]))
+    array([0., 0.])
+    """
+    v = vectors_of(a, out)
+    return np.diagonal(np.linalg.solve(v, da @ v), axis1=-2, axis2=-1)
+
+
+def eigvals_vjp(g: Any, a: Any, out: Any) -> Any:
+    """The cotangent of ``A`` in ``w = eigvals(A)``: ``V^-T diag(g) V^T``.
+
+    >>> eigvals_vjp(np.array([1.0, 0.0]), np.diag([1.0, 2.0]), np.array([1.0, 2.0]))
+    array([[1., 0.],
+           [0., 0.]])
+    """
+    v = vectors_of(a, out)
+    return real_like(np.linalg.solve(mT(v), np.asarray(g)[..., :, None] * mT(v)), a)
+
+
+def vectors_of(a: Any, w: Any) -> np.ndarray:
+    """The eigenvectors of ``a``, in the order of its eigenvalues ``w`` (as
+    ``np.linalg.eigvals`` gave them): each column that of the nearest eigenvalue.
+
+    >>> vectors_of(np.diag([2.0, 1.0]), np.array([1.0, 2.0]))
+    array([[0., 1.],
+           [1., 0.]])
+    """
+    found, v = np.linalg.eig(a)
+    nearest = np.argmin(np.abs(np.asarray(w)[..., :, None] - found[..., None, :]), axis=-1)
+    return np.take_along_axis(v, nearest[..., None, :], axis=-1)
+
+
+def largest_entries(v: Any) -> tuple:
+    """Where each column of ``v`` has its largest entry in magnitude (1 there, 0 elsewhere),
+    and that entry's real part (``(..., 1, n)``), which LAPACK makes the entry itself.
+
+    >>> largest_entries(np.array([[0.6, 0.8], [0.8, 0.6j]]))
+    (array([[0., 1.],
+           [1., 0.]]), array([[0.8, 0.8]]))
+    """
+    rows = np.arange(np.shape(v)[-2])[:, None]
+    largest = (rows == np.argmax(np.abs(v), axis=-2)[..., None, :]).astype(np.real(v).dtype)
+    return largest, np.real(np.sum(largest * v, axis=-2, keepdims=True))
+
+
+def gap_reciprocals(w: Any) -> np.ndarray:
+    """``F[..., i, j] = 1 / (w[j] - w[i])``, 0 on the diagonal (inf off it where two
+    eigenvalues are equal).
+
+    >>> gap_reciprocals(np.array([1.0, 3.0]))
+    array([[ 0. ,  0.5],
+           [-0.5,  0. ]])
+    """
+    w = np.asarray(w)
+    eye = np.eye(w.shape[-1], dtype=w.dtype)
+    return 1 / (eye + w[..., None, :] - w[..., :, None]) - eye
