@@ -83,8 +83,6 @@ JAX:
   when its sublists are written in the call.
 - `np.gradient(f, *spacing)` is linear in `f`; the spacings are constants (a differentiated
   spacing is refused).
-- `np.linalg.eig` and `np.linalg.eigvals` are refused: a general real matrix may have complex
-  eigenvalues. Use `np.linalg.eigh` or `np.linalg.eigvalsh` for a symmetric matrix.
 """
 
 HOW_TO_ADD = """\

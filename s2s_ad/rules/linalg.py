@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import LINEAR, fixed, lookup, refused, template_rule
+from .core import LINEAR, fixed, lookup, template_rule
 from .kinds import SCALAR, always
 from .numpy import NAMES, REDUCE, register_table
 
@@ -144,13 +144,3 @@ if hasattr(np.linalg, "matrix_norm"):  # NumPy 2
         vjp=["matrix_norm_vjp(g, x, keepdims=keepdims, ord=ord)"],
         namespace=namespace,
     )
-
-# A general real matrix may have complex eigenvalues, whose derivatives need complex numbers.
-GENERAL_EIGEN = refused(
-    "derivatives of np.linalg.eig and np.linalg.eigvals are not supported: a general real "
-    "matrix may have complex eigenvalues and eigenvectors",
-    "for a symmetric matrix use np.linalg.eigh (or np.linalg.eigvalsh), whose derivatives "
-    "are supported; for singular values, np.linalg.svd",
-)
-for fn in (np.linalg.eig, np.linalg.eigvals):
-    template_rule(fn, ("a",), [GENERAL_EIGEN], [GENERAL_EIGEN], namespace=namespace)

@@ -311,14 +311,6 @@ def test_a_join_of_a_list_still_gives_a_list():
 # ============================================================== refusals
 
 
-def general_eigenvalues(a):
-    return np.sum(np.linalg.eig(a)[0])
-
-
-def general_eigvals(a):
-    return np.sum(np.linalg.eigvals(a))
-
-
 def directive(x):
     return np.r_["0,2", x, x]
 
@@ -328,8 +320,6 @@ def gradient_in_spacing(x, h):
 
 
 REFUSALS = [
-    (general_eigenvalues, (np.eye(2),), "np.linalg.eig and np.linalg.eigvals", "eigh"),
-    (general_eigvals, (np.eye(2),), "complex eigenvalues", "eigvalsh"),
     (directive, (V3,), "the directive '0,2' in np.r_[...]", "np.concatenate"),
     (gradient_in_spacing, (V3, 0.5), "np.gradient with respect to its spacing", "constant"),
 ]
