@@ -338,3 +338,44 @@ def test_a_false_assert_raises_the_users_assertion_error_in_every_transform(f, a
         with pytest.raises(AssertionError) as raised:
             transform()
         assert raised.value.args == message
+
+
+# ------------------------------------------------------------- a loop over a dict
+
+
+def over_a_dict(d):
+    total = 0.0
+    for k in d:  # Python walks the keys
+        total = total + d[k] ** 2
+    return total
+
+
+def over_its_keys(d):
+    total = 0.0
+    for k in d.keys():
+        total = total + d[k] ** 2
+    return total
+
+
+def over_positions(xs, order):
+    total = 0.0
+    for k in order:  # the same idiom over a list of positions: walked as it is
+        total = total + xs[k] * order[k]
+    return total
+
+
+def test_a_loop_over_a_dict_itself_is_refused_at_its_line_with_what_to_write():
+    with pytest.raises(ad.TransformError) as info:
+        ad.grad(over_a_dict)({"a": 1.0, "b": 2.0})
+    line = (
+        over_a_dict.__code__.co_firstlineno + 2
+    )  # raised when the loop starts: the text says where
+    assert f"{__file__}:{line}: this loop walks a dict" in str(info.value)
+    assert "for k in d.keys():" in str(info.value)
+    assert ad.grad(over_its_keys)({"a": 1.0, "b": 2.0}) == {"a": 2.0, "b": 4.0}
+
+
+def test_a_loop_over_a_list_indexed_by_its_items_is_not_refused():
+    xs = np.array([0.5, -1.0, 2.0])
+    grad = ad.grad(over_positions)(xs, [2, 0, 1])
+    np.testing.assert_allclose(grad, [2.0, 0.0, 1.0])  # d/dxs[k] of xs[k] * order[k]
