@@ -72,6 +72,11 @@ class LocalFunction:
         variadic = [n for n in (self.var_positional, self.var_keyword) if n is not None]
         return self.positional + self.keyword_only + variadic
 
+    @property
+    def shown_name(self) -> str:
+        """The name as emitted code and messages show it: ``lambda`` for a lambda."""
+        return "lambda" if self.name == "<lambda>" else self.name
+
     def statements(self) -> List[gast.stmt]:
         """The body as statements: a lambda is one ``return``."""
         if isinstance(self.node, gast.Lambda):

@@ -340,13 +340,13 @@ class CallLowering(LoweringState):
             return self.function_value(local, node).value, ()
         functions = [n for n in captured if n in self.local_functions or n in self.function_values]
         if functions or local.keyword_only:
+            what = (
+                f"reads the local function `{functions[0]}`"
+                if functions
+                else "has keyword-only parameters"
+            )
             raise self.error(
-                f"`{_shown(local)}` is differentiated here, and it reads "
-                + (
-                    f"the local function `{functions[0]}`"
-                    if functions
-                    else "keyword-only parameters"
-                ),
+                f"`{local.shown_name}` is differentiated here, and it {what}",
                 node,
                 "define the function at module level and pass what it reads as arguments",
             )
@@ -391,10 +391,6 @@ def _literal_labels(node: gast.expr) -> Optional[list]:
         else:
             return None
     return labels
-
-
-def _shown(local: nested.LocalFunction) -> str:
-    return "lambda" if local.name == "<lambda>" else local.name
 
 
 def _name(name: str, ctx: Any = None) -> gast.Name:

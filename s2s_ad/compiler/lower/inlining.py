@@ -98,7 +98,7 @@ def lifted_function(
     >>> f(2.0, x=3.0)
     6.0
     """
-    shown = "lambda" if local.name == "<lambda>" else local.name
+    shown = local.shown_name
     node = gast.gast_to_ast(local.node)
     arguments = copy.deepcopy(node.args)
     arguments.kwonlyargs += [ast.arg(arg=name) for name in captured]

@@ -95,8 +95,8 @@ class LocalFunctionLowering(LoweringState):
         self.retval = self.returned = None
         self.loop_depth = 0
         if any(has_return(loop) for loop in loops(gast.Module(body=statements, type_ignores=[]))):
-            self.retval = ir.Var(self.names.claim(f"{_shown_name(local)}_retval"))
-            self.returned = ir.Var(self.names.claim(f"{_shown_name(local)}_returned"))
+            self.retval = ir.Var(self.names.claim(f"{local.shown_name}_retval"))
+            self.returned = ir.Var(self.names.claim(f"{local.shown_name}_returned"))
             self.body.append(ir.Assign(self.returned, ir.Const(False)))
         self.inlining.append(local.node)
         self.inline_calls.append(node)
@@ -109,7 +109,7 @@ class LocalFunctionLowering(LoweringState):
             self.inline_calls.pop()
             self.inlined_code.pop()
             self.retval, self.returned, self.loop_depth, self.parsed = saved
-        return self.splice_inlined(block, _shown_name(local), node, keep)
+        return self.splice_inlined(block, local.shown_name, node, keep)
 
     def declare_inlined(self, statements: list, params: List[str]) -> None:
         """Make the fresh names of an inlined body known, as ``__init__`` does for the function."""
@@ -180,10 +180,6 @@ class LocalFunctionLowering(LoweringState):
                 "its parameters, globals and constants",
             )
         return ir.Const(fn, spelling=None if local.name == "<lambda>" else local.name)
-
-
-def _shown_name(local: nested.LocalFunction) -> str:
-    return "lambda" if local.name == "<lambda>" else local.name
 
 
 def _returns_to_assignments(block: List[ir.Stmt], result: ir.Var) -> None:
