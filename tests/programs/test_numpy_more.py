@@ -83,7 +83,7 @@ def log_likelihood(k, rate):
 
 
 def special_math(x):
-    return math.gamma(x) + math.degrees(math.atan(x)) + math.fmod(x, 0.7) + math.exp2(x) / 4
+    return math.gamma(x) + math.degrees(math.atan(x)) + math.fmod(x, 0.7) + 2**x / 4
 
 
 def point_math(x, y):

@@ -73,8 +73,6 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
     "outer_complex_first": ("np.outer(x, y)", (C3, R4)),
     "vecdot": ("np.vecdot(x, y)", (C23, ("c", (3,)))),
     "vecdot_real_second": ("np.vecdot(x, y)", (C4, R4)),
-    "matvec": ("np.matvec(x, y)", (C23, ("r", (3,)))),
-    "vecmat": ("np.vecmat(x, y)", (("c", (2,)), C23)),
     "polyval": ("np.polyval(x, y)", (C3, R4)),
     "polyval_complex_x": ("np.polyval(y, x)", (C3, R4)),
     "convolve": ("np.convolve(x, y)", (C3, R4)),
@@ -136,6 +134,9 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
 UFUNCS = [f for f in complex_rules.HOLOMORPHIC if isinstance(f, np.ufunc)]
 HOLOMORPHIC = [f.__name__ for f in UFUNCS if f.nin == 1]
 CASES.update({f"np_{name}": (f"np.{name}(x * 0.3 + 0.4 + 0.2j)", (C3,)) for name in HOLOMORPHIC})
+if hasattr(np, "matvec"):  # NumPy 2.2
+    CASES["matvec"] = ("np.matvec(x, y)", (C23, ("r", (3,))))
+    CASES["vecmat"] = ("np.vecmat(x, y)", (("c", (2,)), C23))
 if hasattr(np.linalg, "matrix_transpose"):  # NumPy 2's np.linalg namesakes
     CASES["linalg_matrix_transpose"] = ("np.linalg.matrix_transpose(x)", (C23,))
     CASES["linalg_diagonal"] = ("np.linalg.diagonal(x)", (C33,))
