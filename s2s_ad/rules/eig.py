@@ -37,7 +37,7 @@ SECOND_ORDER = refused(
 # a real cotangent of the eigenvalues gets a real cotangent
 TRANSPOSES = {
     "eig_jvp": "eig_vjp(g, a, eig)",
-    "eig_vjp": "eig_jvp(g, a, eig)",
+    "eig_vjp": "real_like(eig_jvp(g, a, eig), v)",
     "eigvals_jvp": "eigvals_vjp(g, a, eig)",
     "eigvals_vjp": "real_like(eigvals_jvp(g, a, eig), v)",
 }

@@ -75,7 +75,11 @@ def real_like(g: Any, x: Any) -> Any:
 
     >>> real_like(np.array([1 + 2j]), np.zeros(1)), real_like(2.0, 1j)
     (array([1.]), (2+0j))
+    >>> real_like((1 + 2j, 3j), (0.5, 1j))  # a tuple of cotangents, item by item
+    (1.0, 3j)
     """
+    if isinstance(x, (tuple, list)) and isinstance(g, (tuple, list)):
+        return type(x)(real_like(item, like) for item, like in zip(g, x))
     if is_complex(x):
         if is_complex(g):
             return g

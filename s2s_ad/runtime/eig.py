@@ -70,7 +70,8 @@ def eig_vjp(g: Any, a: Any, out: Any) -> Any:
 def eigvals_jvp(da: Any, a: Any, out: Any) -> Any:
     """The tangent of ``w = eigvals(A)`` along ``dA``: ``diag(V^-1 dA V)``.
 
-    >>> eigvals_jvp(np.array([[0.0, 1.0], [0.0, 0.0]]), np.diag([1.0, 2.0]), np.array([1.0, 2.0]))
+    >>> da, a = np.array([[0.0, 1.0], [0.0, 0.0]]), np.diag([1.0, 2.0])
+    >>> np.real(eigvals_jvp(da, a, np.array([1.0, 2.0])))  # complex from NumPy 2.5 on
     array([0., 0.])
     """
     v = vectors_of(a, out)
@@ -92,7 +93,7 @@ def vectors_of(a: Any, w: Any) -> np.ndarray:
     """The eigenvectors of ``a``, in the order of its eigenvalues ``w`` (as
     ``np.linalg.eigvals`` gave them): each column that of the nearest eigenvalue.
 
-    >>> vectors_of(np.diag([2.0, 1.0]), np.array([1.0, 2.0]))
+    >>> np.real(vectors_of(np.diag([2.0, 1.0]), np.array([1.0, 2.0])))  # NumPy 2.5: complex
     array([[0., 1.],
            [1., 0.]])
     """
