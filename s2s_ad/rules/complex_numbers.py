@@ -124,6 +124,7 @@ if hasattr(np, "matvec"):  # NumPy 2.2: np.vecmat conjugates its vector, np.matv
         },
         namespace,
     )
+# Linear in the coefficients p, smooth in x (its only rule: a real x gets a real cotangent).
 template_rule(
     np.polyval,
     "np.polyval(p, x)",

@@ -376,14 +376,6 @@ if hasattr(np, "matvec"):  # NumPy 2.2
         ),
     }
     register_table(MATRIX_VECTOR)
-# Linear in the coefficients p, smooth in x.
-template_rule(
-    np.polyval,
-    "np.polyval(p, x)",
-    jvp=[LINEAR, "dx * polyval_slope(p, x)"],
-    vjp=["polyval_vjp_p(g, p, x)", "g * polyval_slope(p, x)"],
-    namespace=namespace,
-)
 # np.trapezoid, linear in the samples y: its parameter `dx` (the spacing) is also
 # the name of x's tangent; x's JVP template reads the tangent, and NumPy ignores
 # `dx` when x is given, so the two never meet.
