@@ -17,9 +17,9 @@ import functools
 from typing import Any, Callable, Optional, Tuple
 
 from ..compiler.derived import Derived
-from ..compiler.signatures import PARTIAL_ATTRIBUTE, Binding, Wrt, vararg_item
+from ..compiler.signatures import MADE_BY_ATTRIBUTE, PARTIAL_ATTRIBUTE, Binding, Wrt, vararg_item
 
-__all__ = ["Wrt", "binding_of", "forwarding", "named", "vararg_items"]
+__all__ = ["Wrt", "binding_of", "forwarding", "made_by", "named", "vararg_items"]
 
 
 def binding_of(f: Any, who: str) -> Binding:
@@ -68,6 +68,21 @@ def named(wrapper: Callable, f: Callable, what: str) -> Callable:
     wrapper.__qualname__ = wrapper.__name__
     wrapper.__doc__ = f"{what} of {getattr(f, '__qualname__', name)}, computed by s2s_ad."
     wrapper.__wrapped__ = f
+    return wrapper
+
+
+def made_by(wrapper: Callable, f: Callable, what: str) -> Callable:
+    """``wrapper``, :func:`named` as ``what`` of ``f`` and marked as made by ``ad.what``: a
+    Python wrapper whose source no transform reads (``Binding.of`` refuses it).
+
+    >>> def f(x):
+    ...     return x
+    >>> binding_of(made_by(lambda *a: a, f, "hessian"), "grad")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: grad cannot transform hessian_f: it is made by ad.hessian, ...
+    """
+    setattr(named(wrapper, f, what), MADE_BY_ATTRIBUTE, f"ad.{what}")
     return wrapper
 
 

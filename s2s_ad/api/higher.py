@@ -26,7 +26,7 @@ import numpy as np
 from ..compiler.derived import Derived, annotate_error, as_real, derived_of, differentiable
 from ..compiler.signatures import Binding
 from ..compiler.spec import GRAD, JVP, TANGENT, VJP
-from .arguments import Wrt, binding_of, named
+from .arguments import Wrt, binding_of, made_by
 from .checks import check_tangent, flag
 from .transforms import pullback_of
 from .trees import leaves, rebuild
@@ -187,7 +187,7 @@ def hvp(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
             check_tangent(value, x, "hvp", name, called="v for")
         return sweep(primals, tuple(as_real(value) for value in vs))
 
-    return named(hessian_vector_product, f, "hvp")
+    return made_by(hessian_vector_product, f, "hvp")
 
 
 def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
@@ -229,7 +229,7 @@ def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
         ]
         return blocks[0][0] if single else tuple(map(tuple, blocks))
 
-    return named(hessian_of, f, "hessian")
+    return made_by(hessian_of, f, "hessian")
 
 
 def _blocks(columns: dict, i: int, j: int, x_i: Any, x_j: Any) -> Any:
@@ -302,7 +302,7 @@ def jacobian(
         result = result[0] if single else result
         return (result, aux[0]) if has_aux else result
 
-    return named(jacobian_of, f, "jacobian")
+    return made_by(jacobian_of, f, "jacobian")
 
 
 def _check_output(out: Any) -> None:
@@ -378,7 +378,7 @@ def laplacian(f: Callable, optimize: bool = True) -> Callable:
             total = total + _diagonal_entry(leaves(product)[m], k)
         return total
 
-    return named(laplacian_of, f, "laplacian")
+    return made_by(laplacian_of, f, "laplacian")
 
 
 def divergence(f: Callable, optimize: bool = True) -> Callable:
@@ -416,7 +416,7 @@ def divergence(f: Callable, optimize: bool = True) -> Callable:
             total = total + _diagonal_entry(column, k)
         return total
 
-    return named(divergence_of, f, "divergence")
+    return made_by(divergence_of, f, "divergence")
 
 
 def curl(f: Callable, optimize: bool = True) -> Callable:
@@ -442,4 +442,4 @@ def curl(f: Callable, optimize: bool = True) -> Callable:
             )
         return np.array([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
 
-    return named(curl_of, f, "curl")
+    return made_by(curl_of, f, "curl")

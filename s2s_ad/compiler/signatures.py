@@ -30,6 +30,9 @@ Wrt = Union[int, str, Sequence[Union[int, str]]]
 #: The attribute by which a transform of a ``functools.partial`` names the partial of
 #: the transform of its function that it computes (so that it can be transformed again).
 PARTIAL_ATTRIBUTE = "_s2s_partial"
+#: The attribute by which a function made by ``ad.hessian``, ``ad.jacobian``, ``ad.hvp``, ...
+#: (a Python wrapper around sweeps of emitted code, not code s2s_ad reads) names its maker.
+MADE_BY_ATTRIBUTE = "_s2s_made_by"
 #: The attribute by which the function of a bound method names the class of its ``self``,
 #: so that calls of ``self.forward(x)`` in it can be inlined (see :func:`method_function`).
 RECEIVER_ATTRIBUTE = "_s2s_receiver_class"
@@ -203,6 +206,14 @@ class Binding:
                 function = getattr(function, PARTIAL_ATTRIBUTE)
             else:
                 break
+        made_by = getattr(function, MADE_BY_ATTRIBUTE, None)
+        if made_by is not None:
+            raise TypeError(
+                f"{who} cannot transform {function.__name__}: it is made by {made_by}, which "
+                "computes with sweeps of emitted code and has no source to differentiate; "
+                "transform f itself to the order you need (ad.jacobian(ad.grad(f)) is the "
+                "Hessian, ad.grad(ad.grad(f)) a second derivative)"
+            )
         if not inspect.isfunction(function):
             raise TypeError(
                 f"{who} expects a Python function (def or lambda) or a functools.partial "
