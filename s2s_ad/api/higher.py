@@ -11,6 +11,9 @@ from three sweeps:
 * ``jvp`` sweeps: one per input entry, a column of the Jacobian;
 * pullbacks: one primal sweep, then one adjoint sweep per output entry.
 
+What they return is differentiated again through its
+:class:`~s2s_ad.api.composite.Composite` (``ad.jacobian(ad.hessian(f))``).
+
 >>> def f(x, y):
 ...     return x * x * y
 >>> hessian(f, wrt=(0, 1))(3.0, 2.0)
@@ -19,116 +22,40 @@ from three sweeps:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
-from ..compiler.derived import Derived, annotate_error, as_real, derived_of, differentiable
+from ..compiler.derived import Derived, as_real, derived_of
 from ..compiler.signatures import Binding
 from ..compiler.spec import GRAD, JVP, TANGENT, VJP
+from . import composite_transforms
 from .arguments import Wrt, binding_of, made_by
 from .checks import check_tangent, flag
+from .composite import (
+    Binder,
+    Composite,
+    Emitted,
+    Through,
+    assemble,
+    attach,
+    basis,
+    check_output,
+    checked,
+    composite_of,
+    entries,
+    forward_jacobian,
+    jacobian_body,
+    plain_binder,
+    unit_tangents,
+)
 from .transforms import pullback_of
 from .trees import leaves, rebuild
 
 JACOBIAN_MODES = ("forward", "reverse", "auto")
 
 
-# ------------------------------------------------------------ arguments
-
-
-def _check_input(value: Any, who: str, name: str) -> None:
-    """A differentiated argument is a float, an array, or a list, tuple or dict of those."""
-    if not differentiable(value):
-        raise TypeError(
-            f"{who}: the argument {name!r} is a {type(value).__name__}; expected a float or "
-            "complex number, a NumPy float or complex array, or a list, tuple or dict of those"
-        )
-
-
-def _basis(like: Any, k: int) -> Any:
-    """The ``k``-th unit vector shaped (and typed) like ``like``."""
-    if isinstance(like, np.ndarray):
-        unit = np.zeros_like(like)
-        unit.flat[k] = 1
-        return unit
-    return type(like)(1.0) if isinstance(like, np.floating) else 1.0
-
-
-def _zero(like: Any) -> Any:
-    return np.zeros_like(like) if isinstance(like, np.ndarray) else 0.0 * like
-
-
-def _entries(inputs: Sequence[Any]) -> Iterator[Tuple[int, int, int]]:
-    """``(j, m, k)`` for every entry ``k`` of every leaf ``m`` of every input ``j``."""
-    for j, x in enumerate(inputs):
-        for m, leaf in enumerate(leaves(x)):
-            for k in range(np.size(leaf)):
-                yield j, m, k
-
-
-def _unit_tangents(inputs: Sequence[Any], j: int, m: int, k: int) -> tuple:
-    """Tangents for all ``inputs``: the ``k``-th unit vector in leaf ``m`` of input ``j``,
-    zeros elsewhere (each shaped like its input)."""
-    return tuple(
-        rebuild(
-            x,
-            [
-                _basis(leaf, k) if (i, n) == (j, m) else _zero(leaf)
-                for n, leaf in enumerate(leaves(x))
-            ],
-        )
-        for i, x in enumerate(inputs)
-    )
-
-
-def _diagonal_entry(column: Any, k: int) -> Any:
-    """Entry ``k`` of ``J @ e_k`` (a scalar for a scalar input)."""
-    return np.reshape(column, -1)[k] if np.ndim(column) else column
-
-
-def _assemble(columns: List[Any], out_like: Any, in_like: Any) -> Any:
-    """Columns ``J @ e_k`` (one per entry of ``in_like``) as ``out.shape + in.shape``."""
-    out_shape, in_shape = np.shape(out_like), np.shape(in_like)
-    if not columns:  # an empty input
-        return np.zeros(out_shape + in_shape)
-    if not out_shape and not in_shape:
-        value = columns[0]
-        return float(value) if isinstance(value, float) or type(value) is float else value
-    flat = np.stack([np.reshape(np.asarray(c), -1) for c in columns], axis=-1)
-    return flat.reshape(out_shape + in_shape)
-
-
-def _arguments(
-    binding: Binding, derived: Derived, args: tuple, kwargs: dict, who: str
-) -> Tuple[tuple, list]:
-    """The arguments in parameter order (differentiated ones as floats), and those ones."""
-    args = list(binding.bind(args, kwargs, who))
-    for name, p in zip(derived.wrt, derived.positions):
-        _check_input(args[p], who, name)
-        args[p] = as_real(args[p])
-    return tuple(args), [args[p] for p in derived.positions]
-
-
 # ---------------------------------------------------------------- sweeps
-
-
-def _sweep(derived: Derived) -> Callable:
-    """``sweep(args, tangents)``: one run of the forward-mode code ``derived`` emits.
-
-    It gives ``(out, J @ tangents)``; over the emitted gradient
-    (:func:`_over_gradient`), ``H @ tangents`` alone.
-    """
-
-    def sweep(args: tuple, tangents: Sequence[Any]) -> Any:
-        fn, args = derived.specialized(args)
-        try:
-            return fn(*args, *tangents)
-        except Exception as exc:
-            annotate_error(exc)
-            raise
-
-    return sweep
 
 
 def _over_gradient(f: Callable, names: Tuple[str, ...], optimize: bool = True) -> Derived:
@@ -138,6 +65,34 @@ def _over_gradient(f: Callable, names: Tuple[str, ...], optimize: bool = True) -
     """
     gradient = derived_of(f, GRAD, names, optimize=optimize)
     return derived_of(f, TANGENT, names, inner=gradient, optimize=optimize)
+
+
+def _prepared(
+    f: Callable, wrt: Wrt, who: str, optimize: bool, second_order: bool
+) -> Tuple[Binding, Tuple[str, ...], bool, Any, Binder]:
+    """``(binding, names, single, sweep, bind)`` for ``who`` of ``f``: its user function's
+    binding, the names ``wrt`` gives and whether one was asked for, the sweep (``J @ t``
+    with the output, or with ``second_order`` ``H @ t`` alone), and how calls bind.
+
+    ``f`` is a user function (the sweep runs its emitted code) or a function made by
+    ``ad.hessian``, ... (the sweep runs forward mode through its composite).
+    """
+    composite = composite_of(f)
+    binding = binding_of(f, who) if composite is None else composite.binding
+    names, single = binding.wrt_names(wrt, who)
+    if composite is None:
+        if second_order:
+            derived = _over_gradient(binding.function, names, optimize)
+        else:
+            derived = derived_of(binding.function, JVP, names, optimize=optimize)
+        sweep, bind = Emitted(derived), plain_binder(binding)
+    elif second_order:
+        one = names[0] if len(names) == 1 else names  # the gradient of one name is bare
+        gradient = composite_transforms.gradient(composite, one, optimize, who)
+        sweep, bind = Through(gradient, names, optimize, with_value=False), composite.bind
+    else:
+        sweep, bind = Through(composite, names, optimize), composite.bind
+    return binding, names, single, sweep, checked(bind, binding.positions(names), names)
 
 
 # ------------------------------------------------------------- transforms
@@ -162,18 +117,17 @@ def hvp(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     >>> hvp(lambda xs: xs[0] ** 2 * xs[1])([3.0, 2.0], [1.0, 0.0])
     [4.0, 6.0]
     """
-    binding = binding_of(f, "hvp")
-    names, single = binding.wrt_names(wrt, "hvp")
-    over_gradient = _over_gradient(binding.function, names, flag(optimize, "optimize", "hvp"))
-    sweep = _sweep(over_gradient)
+    optimize = flag(optimize, "optimize", "hvp")
+    binding, names, single, sweep, bind = _prepared(f, wrt, "hvp", optimize, True)
+    positions = binding.positions(names)
 
-    def hessian_vector_product(*args: Any, **kwargs: Any) -> Any:
+    def bind_with_vector(args: tuple, kwargs: dict, who: str) -> tuple:
         usage = f"hvp(f) takes the arguments of {binding.spelled()} and then v"
         if not args:
             raise TypeError(f"hvp: {usage}, the vector to multiply; got no positional argument")
         *primals, v = args
         try:
-            primals, inputs = _arguments(binding, over_gradient, tuple(primals), kwargs, "hvp")
+            primals = bind(tuple(primals), kwargs, "hvp")
         except TypeError as exc:
             raise TypeError(f"{exc} ({usage})") from None
         vs = (v,) if single else tuple(v) if isinstance(v, (tuple, list)) else None
@@ -183,11 +137,16 @@ def hvp(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
                 f"like each of the arguments {names}; got {type(v).__name__}"
                 + (f" of {len(v)} item(s)" if isinstance(v, (tuple, list)) else "")
             )
-        for value, x, name in zip(vs, inputs, names):
-            check_tangent(value, x, "hvp", name, called="v for")
-        return sweep(primals, tuple(as_real(value) for value in vs))
+        for value, p, name in zip(vs, positions, names):
+            check_tangent(value, primals[p], "hvp", name, called="v for")
+        return (*primals, tuple(as_real(value) for value in vs))
 
-    return made_by(hessian_vector_product, f, "hvp")
+    def body(sweep: Any, args: tuple) -> Any:
+        *primals, vs = args
+        return sweep(tuple(primals), vs)
+
+    composite = Composite("ad.hvp", binding, body, sweep, bind_with_vector)
+    return composite.function(f, "hvp")
 
 
 def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
@@ -209,17 +168,16 @@ def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     >>> hessian(lambda p: p[0] ** 2 * p[1])((3.0, 2.0))
     ((4.0, 6.0), (6.0, 0.0))
     """
-    binding = binding_of(f, "hessian")
-    names, single = binding.wrt_names(wrt, "hessian")
-    over_gradient = _over_gradient(binding.function, names, flag(optimize, "optimize", "hessian"))
-    sweep = _sweep(over_gradient)
+    optimize = flag(optimize, "optimize", "hessian")
+    binding, names, single, sweep, bind = _prepared(f, wrt, "hessian", optimize, True)
+    positions = binding.positions(names)
 
-    def hessian_of(*args: Any, **kwargs: Any) -> Any:
-        args, inputs = _arguments(binding, over_gradient, args, kwargs, "hessian")
+    def body(sweep: Any, args: tuple) -> Any:
+        inputs = [args[p] for p in positions]
         # columns[i, n, j, m]: H @ e_k in leaf n of argument i, for the entries k of leaf m of j
         columns: Dict[Tuple[int, int, int, int], List[Any]] = {}
-        for j, m, k in _entries(inputs):
-            product = sweep(args, _unit_tangents(inputs, j, m, k))
+        for j, m, k in entries(inputs):
+            product = sweep(args, unit_tangents(inputs, j, m, k))
             for i, part in enumerate((product,) if single else product):
                 for n, leaf in enumerate(leaves(part)):
                     columns.setdefault((i, n, j, m), []).append(leaf)
@@ -229,7 +187,7 @@ def hessian(f: Callable, wrt: Wrt = 0, optimize: bool = True) -> Callable:
         ]
         return blocks[0][0] if single else tuple(map(tuple, blocks))
 
-    return made_by(hessian_of, f, "hessian")
+    return Composite("ad.hessian", binding, body, sweep, bind).function(f, "hessian")
 
 
 def _blocks(columns: dict, i: int, j: int, x_i: Any, x_j: Any) -> Any:
@@ -241,7 +199,7 @@ def _blocks(columns: dict, i: int, j: int, x_i: Any, x_j: Any) -> Any:
             rebuild(
                 x_j,
                 [
-                    _assemble(columns.get((i, n, j, m), []), leaf_i, leaf_j)
+                    assemble(columns.get((i, n, j, m), []), leaf_i, leaf_j)
                     for m, leaf_j in enumerate(leaves(x_j))
                 ],
             )
@@ -273,71 +231,71 @@ def jacobian(
     >>> jacobian(lambda x: (x ** 2, "aux"), has_aux=True)(3.0)
     (6.0, 'aux')
     """
-    binding = binding_of(f, "jacobian")
     if mode not in JACOBIAN_MODES:
         raise TypeError(f"jacobian: mode must be one of {JACOBIAN_MODES}, got {mode!r}")
     flag(has_aux, "has_aux", "jacobian")
     flag(optimize, "optimize", "jacobian")
-    names, single = binding.wrt_names(wrt, "jacobian")
-    forward = derived_of(binding.function, JVP, names, has_aux=has_aux, optimize=optimize)
-    reverse = derived_of(binding.function, VJP, names, has_aux=has_aux, optimize=optimize)
-    sweep = _sweep(forward)
+    outer = composite_of(f)
+    if outer is not None and has_aux:
+        composite_transforms.refuse(outer, "jacobian", "has_aux")
+    if has_aux:
+        return made_by(_jacobian_with_aux(f, wrt, mode, optimize), f, "jacobian")
+    binding, names, single, sweep, bind = _prepared(f, wrt, "jacobian", optimize, False)
+    composite = Composite(
+        "ad.jacobian", binding, jacobian_body(binding.positions(names), single), sweep, bind
+    )
+    if outer is not None or mode == "forward":  # through a composite: forward mode
+        return composite.function(f, "jacobian")
+    reverse = derived_of(binding.function, VJP, names, optimize=optimize)
 
     def jacobian_of(*args: Any, **kwargs: Any) -> Any:
-        args, inputs = _arguments(binding, forward, args, kwargs, "jacobian")
-        chosen, primal = mode, None
+        args = bind(args, kwargs, "jacobian")
+        inputs = [args[p] for p in binding.positions(names)]
+        out = binding.call(args) if mode == "auto" else None
         if mode == "auto":
-            if has_aux:  # the reverse primal sweep gives the output without calling f again
-                primal = pullback_of(reverse, args)
-                out = primal[0]
-            else:
-                out = binding.call(args)
-            _check_output(out)
+            check_output(out)
             size = sum(np.size(leaf) for x in inputs for leaf in leaves(x))
-            chosen = "forward" if size < np.size(out) else "reverse"
+            if size < np.size(out):
+                return composite(args)
+        result, _ = _reverse_jacobian(pullback_of(reverse, args), inputs)
+        return result[0] if single else result
+
+    return attach(made_by(jacobian_of, f, "jacobian"), composite)
+
+
+def _jacobian_with_aux(f: Callable, wrt: Wrt, mode: str, optimize: bool) -> Callable:
+    """``jacobian(f, wrt, mode, has_aux=True)``: ``(jacobian, aux)``."""
+    binding = binding_of(f, "jacobian")
+    names, single = binding.wrt_names(wrt, "jacobian")
+    positions = binding.positions(names)
+    forward = derived_of(binding.function, JVP, names, has_aux=True, optimize=optimize)
+    reverse = derived_of(binding.function, VJP, names, has_aux=True, optimize=optimize)
+    bind = checked(plain_binder(binding), positions, names)
+
+    def jacobian_of(*args: Any, **kwargs: Any) -> Any:
+        args = bind(args, kwargs, "jacobian")
+        inputs = [args[p] for p in positions]
+        chosen, primal = mode, None
+        if mode == "auto":  # the reverse primal sweep gives the output without calling f again
+            primal = pullback_of(reverse, args)
+            check_output(primal[0])
+            size = sum(np.size(leaf) for x in inputs for leaf in leaves(x))
+            chosen = "forward" if size < np.size(primal[0]) else "reverse"
         if chosen == "forward":
-            result, aux = _forward_jacobian(sweep, args, inputs)
+            _, result, aux = forward_jacobian(Emitted(forward), args, inputs)
         else:
             result, aux = _reverse_jacobian(primal or pullback_of(reverse, args), inputs)
-        result = result[0] if single else result
-        return (result, aux[0]) if has_aux else result
+        return (result[0] if single else result), aux[0]
 
-    return made_by(jacobian_of, f, "jacobian")
-
-
-def _check_output(out: Any) -> None:
-    if isinstance(out, bool) or not isinstance(
-        out, (float, int, np.floating, np.integer, np.ndarray)
-    ):
-        raise TypeError(
-            f"jacobian expects f to return a float or an array, got a {type(out).__name__}"
-        )
-
-
-def _forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> Tuple[tuple, list]:
-    """One JVP sweep per input entry; each gives a column.  Also the aux of the
-    last sweep, in a list (empty without ``has_aux``)."""
-    out, aux = None, []
-    columns: Dict[Tuple[int, int], List[Any]] = {}
-    for j, m, k in _entries(inputs):
-        out, column, *aux = sweep(args, _unit_tangents(inputs, j, m, k))
-        columns.setdefault((j, m), []).append(column)
-    if out is None or any(np.size(leaf) == 0 for x in inputs for leaf in leaves(x)):
-        out, _, *aux = sweep(args, tuple(rebuild(x, map(_zero, leaves(x))) for x in inputs))
-    _check_output(out)
-    result = tuple(
-        rebuild(x, [_assemble(columns.get((j, m), []), out, y) for m, y in enumerate(leaves(x))])
-        for j, x in enumerate(inputs)
-    )
-    return result, aux
+    return jacobian_of
 
 
 def _reverse_jacobian(primal: tuple, inputs: list) -> Tuple[tuple, list]:
     """From ``(out, pullback, *aux)`` of one primal sweep, one pullback per output
     entry; each gives a row.  Also the aux, in a list (empty without ``has_aux``)."""
     out, pullback, *aux = primal
-    _check_output(out)
-    rows: List[tuple] = [pullback(_basis(as_real(out), n)) for n in range(np.size(out))]
+    check_output(out)
+    rows: List[tuple] = [pullback(basis(as_real(out), n)) for n in range(np.size(out))]
     result = []
     for j, x_j in enumerate(inputs):
         row_leaves = [leaves(row[j]) for row in rows]
@@ -353,6 +311,11 @@ def _reverse_jacobian(primal: tuple, inputs: list) -> Tuple[tuple, list]:
     return tuple(result), aux
 
 
+def _diagonal_entry(column: Any, k: int) -> Any:
+    """Entry ``k`` of ``J @ e_k`` (a scalar for a scalar input)."""
+    return np.reshape(column, -1)[k] if np.ndim(column) else column
+
+
 def laplacian(f: Callable, optimize: bool = True) -> Callable:
     """The trace of the Hessian of a scalar ``f: R^n -> R`` (first argument).
 
@@ -365,20 +328,19 @@ def laplacian(f: Callable, optimize: bool = True) -> Callable:
     >>> float(laplacian(f)(np.array([1.0, 2.0])))  # 6 x0 + 2 x0
     8.0
     """
-    binding = binding_of(f, "laplacian")
-    names, _ = binding.wrt_names(0, "laplacian")
-    over_gradient = _over_gradient(binding.function, names, flag(optimize, "optimize", "laplacian"))
-    sweep = _sweep(over_gradient)
+    optimize = flag(optimize, "optimize", "laplacian")
+    binding, names, _, sweep, bind = _prepared(f, 0, "laplacian", optimize, True)
+    (position,) = binding.positions(names)
 
-    def laplacian_of(*args: Any, **kwargs: Any) -> Any:
-        args, inputs = _arguments(binding, over_gradient, args, kwargs, "laplacian")
+    def body(sweep: Any, args: tuple) -> Any:
+        inputs = [args[position]]
         total = 0.0
-        for _, m, k in _entries(inputs):
-            product = sweep(args, _unit_tangents(inputs, 0, m, k))
+        for _, m, k in entries(inputs):
+            product = sweep(args, unit_tangents(inputs, 0, m, k))
             total = total + _diagonal_entry(leaves(product)[m], k)
         return total
 
-    return made_by(laplacian_of, f, "laplacian")
+    return Composite("ad.laplacian", binding, body, sweep, bind).function(f, "laplacian")
 
 
 def divergence(f: Callable, optimize: bool = True) -> Callable:
@@ -392,22 +354,19 @@ def divergence(f: Callable, optimize: bool = True) -> Callable:
     >>> float(divergence(field)(np.array([1.0, 3.0])))
     9.0
     """
-    binding = binding_of(f, "divergence")
-    names, _ = binding.wrt_names(0, "divergence")
-    forward = derived_of(
-        binding.function, JVP, names, optimize=flag(optimize, "optimize", "divergence")
-    )
-    sweep = _sweep(forward)
+    optimize = flag(optimize, "optimize", "divergence")
+    binding, names, _, sweep, bind = _prepared(f, 0, "divergence", optimize, False)
+    (position,) = binding.positions(names)
 
-    def divergence_of(*args: Any, **kwargs: Any) -> Any:
-        args, (x,) = _arguments(binding, forward, args, kwargs, "divergence")
+    def body(sweep: Any, args: tuple) -> Any:
+        x = args[position]
         if isinstance(x, (list, tuple, dict)):
             raise TypeError(
                 f"divergence expects f: R^n -> R^n of an array, got a {type(x).__name__}"
             )
         total = 0.0
         for k in range(np.size(x)):
-            out, column = sweep(args, (_basis(x, k),))
+            out, column = sweep(args, (basis(x, k),))
             if np.shape(out) != np.shape(x):
                 raise TypeError(
                     f"divergence expects f: R^n -> R^n; f returns shape {np.shape(out)} "
@@ -416,7 +375,7 @@ def divergence(f: Callable, optimize: bool = True) -> Callable:
             total = total + _diagonal_entry(column, k)
         return total
 
-    return made_by(divergence_of, f, "divergence")
+    return Composite("ad.divergence", binding, body, sweep, bind).function(f, "divergence")
 
 
 def curl(f: Callable, optimize: bool = True) -> Callable:
@@ -431,15 +390,16 @@ def curl(f: Callable, optimize: bool = True) -> Callable:
     >>> curl(field)(np.array([1.0, 2.0, 3.0]))  # (x, -2 y, z)
     array([ 1., -4.,  3.])
     """
-    binding_of(f, "curl")
-    jacobian_of = jacobian(f, wrt=0, mode="forward", optimize=optimize)
+    optimize = flag(optimize, "optimize", "curl")
+    binding, names, _, sweep, bind = _prepared(f, 0, "curl", optimize, False)
+    jacobian_of = jacobian_body(binding.positions(names), True)
 
-    def curl_of(*args: Any, **kwargs: Any) -> Any:
-        J = jacobian_of(*args, **kwargs)
+    def body(sweep: Any, args: tuple) -> Any:
+        J = jacobian_of(sweep, args)
         if np.shape(J) != (3, 3):
             raise TypeError(
                 f"curl expects f: R^3 -> R^3; its Jacobian has shape {np.shape(J)}, not (3, 3)"
             )
         return np.array([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
 
-    return made_by(curl_of, f, "curl")
+    return Composite("ad.curl", binding, body, sweep, bind).function(f, "curl")

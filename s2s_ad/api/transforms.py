@@ -28,6 +28,7 @@ from ..compiler.derived import (
 from ..compiler.signatures import Binding
 from ..compiler.spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from ..runtime import zeros_like
+from . import composite_transforms
 from .arguments import Wrt, binding_of, forwarding, named, vararg_items
 from .checks import check_cotangent, check_output, check_tangent, flag
 
@@ -75,6 +76,12 @@ def grad(f: Callable, wrt: Wrt = 0, has_aux: bool = False, optimize: bool = True
     >>> grad(functools.partial(f, y=2.0))(3.0)
     12.0
     """
+    composite = composite_transforms.composite_of(f)
+    if composite is not None:  # made by ad.hessian, ad.jacobian, ...
+        if flag(has_aux, "has_aux", "grad"):
+            composite_transforms.refuse(composite, "grad", "has_aux")
+        optimize = flag(optimize, "optimize", "grad")
+        return composite_transforms.gradient(composite, wrt, optimize, "grad").function(f, "grad")
     binding = binding_of(f, "grad")
     names, single = binding.wrt_names(wrt, "grad", vararg_items=True)
     names, picking = vararg_items(names, single, 0 if has_aux else None)
@@ -118,6 +125,13 @@ def value_and_grad(
     (8.0, 12.0)
     """
     who = "value_and_grad"
+    composite = composite_transforms.composite_of(f)
+    if composite is not None:  # made by ad.hessian, ad.jacobian, ...
+        if flag(has_aux, "has_aux", who):
+            composite_transforms.refuse(composite, who, "has_aux")
+        optimize = flag(optimize, "optimize", who)
+        both = composite_transforms.gradient(composite, wrt, optimize, who, with_value=True)
+        return both.function(f, who)
     binding = binding_of(f, who)
     names, single = binding.wrt_names(wrt, who, vararg_items=True)
     names, picking = vararg_items(names, single, 1)
@@ -168,6 +182,12 @@ def vjp(
     >>> vjp(f, 3.0, 4.0, optimize=False)[1](1.0)
     (4.0, 3.0)
     """
+    composite = composite_transforms.composite_of(f)
+    if composite is not None:  # made by ad.hessian, ad.jacobian, ...
+        if flag(has_aux, "has_aux", "vjp"):
+            composite_transforms.refuse(composite, "vjp", "has_aux")
+        optimize = flag(optimize, "optimize", "vjp")
+        return composite_transforms.vjp(composite, primals, wrt, optimize)
     binding = binding_of(f, "vjp")
     flag(has_aux, "has_aux", "vjp")
     if wrt is None:
@@ -251,7 +271,8 @@ def jvp(
     >>> jvp(g, (3.0,), (1.0,))
     (6.0, 2.0)
     """
-    binding = binding_of(f, "jvp")
+    composite = composite_transforms.composite_of(f)
+    binding = binding_of(f, "jvp") if composite is None else composite.binding
     flag(has_aux, "has_aux", "jvp")
     flag(optimize, "optimize", "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -261,6 +282,10 @@ def jvp(
             f"jvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s); "
             "give one tangent per primal (None for an argument not differentiated)"
         )
+    if composite is not None:  # made by ad.hessian, ad.jacobian, ...
+        if has_aux:
+            composite_transforms.refuse(composite, "jvp", "has_aux")
+        return composite_transforms.jvp(composite, primals, tangents, optimize)
     given = binding.positional_names(len(primals), "jvp", "primal(s)")
     args = _bound_primals(binding, primals)
     tangents = _vararg_tangents(binding, primals, tangents)
@@ -329,10 +354,14 @@ def derivative(f: Callable, order: int = 1, optimize: bool = True) -> Callable:
     >>> derivative(lambda x: x ** 3, optimize=False)(2.0)
     12.0
     """
-    binding = binding_of(f, "derivative")
     flag(optimize, "optimize", "derivative")
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise TypeError(f"derivative: order must be a positive int, got {order!r}")
+    composite = composite_transforms.composite_of(f)
+    if composite is not None:  # made by ad.hessian, ad.jacobian, ...
+        taylor = composite_transforms.derivative(composite, order, optimize)
+        return taylor.function(f, "derivative")
+    binding = binding_of(f, "derivative")
     names, _ = binding.wrt_names(0, "derivative")
     if order == 1:
         derived = derived_of(binding.function, DERIVATIVE, names, optimize=optimize)

@@ -267,11 +267,19 @@ def derived_of(
     ``optimize=False`` runs the unoptimized emission.
     """
     per_function = _CACHE.setdefault(f, {})
-    key = (mode, wrt, inner and (inner.mode, inner.wrt, inner.optimize), has_aux, optimize)
+    key = (mode, wrt, _chain(inner), has_aux, optimize)
     if key not in per_function:
         derived = per_function[key] = Derived(f, mode, wrt, optimize, has_aux=has_aux)
         derived.inner = inner or derived.inner
     return per_function[key]
+
+
+def _chain(inner: Optional[Derived]) -> Optional[tuple]:
+    """What identifies the code ``inner`` emits: its transform and those it transforms
+    (forward over forward over reverse is not forward over forward over forward)."""
+    if inner is None:
+        return None
+    return (inner.mode, inner.wrt, inner.optimize, inner.order, inner.has_aux, _chain(inner.inner))
 
 
 def annotate_error(exc: BaseException) -> None:

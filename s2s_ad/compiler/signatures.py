@@ -210,9 +210,10 @@ class Binding:
         if made_by is not None:
             raise TypeError(
                 f"{who} cannot transform {function.__name__}: it is made by {made_by}, which "
-                "computes with sweeps of emitted code and has no source to differentiate; "
-                "transform f itself to the order you need (ad.jacobian(ad.grad(f)) is the "
-                "Hessian, ad.grad(ad.grad(f)) a second derivative)"
+                "computes with sweeps of emitted code and has no source to read; ad.grad, "
+                "ad.value_and_grad, ad.vjp, ad.jvp, ad.derivative, ad.jacobian, ad.hessian, "
+                "ad.hvp, ad.laplacian, ad.divergence and ad.curl differentiate it again "
+                "(not with has_aux=True); for anything else, transform f itself"
             )
         if not inspect.isfunction(function):
             raise TypeError(
