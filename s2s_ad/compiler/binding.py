@@ -17,6 +17,7 @@ from ..rules.numpy import ARRAY_METHODS
 from . import ir
 from .errors import Loc, TransformError
 from .library import is_library_function, public_name
+from .signatures import MADE_BY_ATTRIBUTE
 
 
 class Default(ir.Const):
@@ -91,6 +92,13 @@ def _required_parameters(fn: Any) -> list:
 
 
 def _missing_rule_hint(call: ir.Call, name: str) -> str:
+    made_by = getattr(call.fn, MADE_BY_ATTRIBUTE, None)
+    if made_by is not None:  # ad.hessian(f), ad.jacobian(f), ...: no source to look into
+        return (
+            f"`{name}` is made by {made_by}, which is not called inside a differentiated "
+            "function yet: transform it directly (ad.grad, ad.jvp, ad.jacobian, ... take it), "
+            "or call ad.grad(f)(...), ad.value_and_grad(f)(...) or ad.derivative(f)(...) here"
+        )
     if inspect.isfunction(call.fn):
         return (
             f"s2s_ad does not look inside calls to other Python functions yet: "

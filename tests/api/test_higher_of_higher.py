@@ -116,6 +116,30 @@ def test_third_derivatives_against_differences_of_the_hessian():
     np.testing.assert_allclose(ad.jacobian(mixed, wrt=0)(x, y), numeric, rtol=1e-6, atol=1e-7)
 
 
+def test_hessian_of_laplacian_with_a_tuple_wrt():
+    def g(x, y):
+        return x[0] ** 3 * y[0] + x[1] ** 2 * y[1] ** 2
+
+    x, y = np.array([0.2, -0.4]), np.array([1.1, 0.6])
+    laplacian = ad.laplacian(g)  # 6 x0 y0 + 2 y1^2
+    assert laplacian(x, y) == pytest.approx(6 * x[0] * y[0] + 2 * y[1] ** 2, rel=1e-12)
+    (h_xx, h_xy), (h_yx, h_yy) = ad.hessian(laplacian, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(h_xx, np.zeros((2, 2)), atol=1e-12)
+    np.testing.assert_allclose(h_xy, [[6.0, 0.0], [0.0, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(h_yx, h_xy.T, atol=1e-12)
+    np.testing.assert_allclose(h_yy, [[0.0, 0.0], [0.0, 4.0]], atol=1e-12)
+    v = np.array([0.3, 0.7])
+    np.testing.assert_allclose(ad.hvp(laplacian, wrt=1)(x, y, v), h_yy @ v, atol=1e-12)
+
+
+def test_jacobian_of_hvp_against_differences():
+    x, y, v = np.array([0.3, -0.8, 1.1]), np.array([0.9, 0.4]), np.array([1.0, 0.5, -2.0])
+    third = ad.jacobian(ad.hvp(bumpy), optimize=False)(x, y, v)
+    hessian = ad.hessian(bumpy)
+    numeric = jacobian_by_differences(lambda a, b: hessian(a, b) @ v, [x, y], 0)
+    np.testing.assert_allclose(third, numeric, rtol=1e-6, atol=1e-7)
+
+
 def test_gradient_of_divergence_and_jacobian_of_curl():
     def field(p):
         return np.array([p[0] ** 2 * p[1], p[1] * p[2] ** 2, p[0] * p[2]])
@@ -151,3 +175,10 @@ def test_calls_inside_a_differentiated_function_are_refused():
 
     with pytest.raises(ad.TransformError, match="calling the result of a call"):
         ad.grad(inside)(1.0)
+    made = ad.hessian(quartic)
+
+    def calling(x):
+        return made(x)
+
+    with pytest.raises(ad.TransformError, match="`made` is made by ad.hessian, which is not"):
+        ad.grad(calling)(1.0)
