@@ -21,6 +21,7 @@ import numpy as np
 
 from ..compiler.derived import differentiable, needs_real
 from ..compiler.signatures import Wrt
+from .checks import check_tangent
 from .composite import (
     Composite,
     Through,
@@ -118,6 +119,8 @@ def jvp(
     names = tuple(name for name, _ in active)
     bind = checked(composite.bind, composite.binding.positions(names), names)
     args = bind(tuple(primals), {}, "jvp")
+    for (name, tangent), p in zip(active, composite.binding.positions(names)):
+        check_tangent(tangent, args[p], "jvp", name)
     out = composite(args)
     if not names:
         return out, np.zeros_like(out) if isinstance(out, np.ndarray) else 0.0 * out

@@ -163,6 +163,8 @@ def test_what_stays_unsupported_is_refused_clearly():
         ad.source(hessian)
     with pytest.raises(TypeError, match="grad cannot transform jacobian.*has_aux=True"):
         ad.grad(ad.jacobian(lambda x: (x**2, "aux"), has_aux=True))
+    with pytest.raises(TypeError, match="the tangent of 'x' must have the argument's shape"):
+        ad.jvp(hessian, (X,), (np.ones(3),))
     with pytest.raises(TypeError, match="tangents for the parameters of poly only.*None"):
         ad.jvp(ad.hvp(poly), (X, X), (X, X))
     with pytest.raises(TypeError, match="float or array arguments only, got a tuple"):
