@@ -68,6 +68,14 @@ CASES: Dict[str, Tuple[str, Tuple[Tuple[str, Any], ...]]] = {
     "complex": ("complex(x, y)", (("r", None), ("r", None))),
     "complex_literal": ("x + 1j * y", (R4, R4)),
     "vdot": ("np.vdot(x, y)", (C3, C3)),
+    # the mean of |z - mean|^2, real; np.sign(z) = z / |z|
+    "var": ("np.var(x)", (C4,)),
+    "var_axis": ("np.var(x, axis=0, ddof=1, keepdims=True) * y", (C23, ("c", (1, 3)))),
+    "std": ("np.std(x, axis=1) * y", (C23, ("r", (2,)))),
+    "nanvar": ("np.nanvar(x, axis=1, ddof=1)", (C23,)),
+    "nanstd": ("np.nanstd(x)", (C4,)),
+    "sign": ("np.sign(x) * y", (C3, C3)),
+    "sign_of_real": ("np.sign(y) * x", (C3, ("r", (3,)))),
     # products of a real and a complex factor, and products that conjugate a factor
     "outer": ("np.outer(x, y)", (R4, C3)),
     "outer_complex_first": ("np.outer(x, y)", (C3, R4)),
@@ -185,6 +193,9 @@ LOSSES = {
     "irfftn": ("np.sum(np.fft.irfftn(x, s=(2, 4), axes=(0, 1)) ** 3)", (C23,)),
     "rfftn_power": ("np.sum(np.abs(np.fft.rfftn(y * np.real(x))) ** 3)", (C23, ("r", (2, 3)))),
     "vdot": ("np.real(np.vdot(x, x * y))", (C3, C3)),
+    "variances": ("np.std(x * y) + np.var(x, axis=0) @ np.arange(3)", (C23, ("r", (2, 3)))),
+    "nan_variances": ("np.nanstd(x, axis=1) @ y + np.nanvar(x, ddof=1) * y[0]", (C23, ("r", (2,)))),
+    "sign": ("np.sum(np.real(np.sign(x) * np.conj(y + x)))", (C3, C3)),
     "inv": ("np.sum(np.abs(np.linalg.inv(x + 3 * np.eye(3)) @ y) ** 2)", (C33, C3)),
     "einsum_det": ("np.abs(np.linalg.det(np.einsum('ij,jk->ik', x, x)))", (C33,)),
     "cumprod": (
