@@ -421,3 +421,53 @@ def test_a_loop_over_a_list_indexed_by_its_items_walks_it_by_position():
     xs = np.array([0.5, -1.0, 2.0])
     grad = ad.grad(over_positions)(xs, [2, 0, 1])
     np.testing.assert_allclose(grad, [2.0, 0.0, 1.0])  # d/dxs[k] of xs[k] * order[k]
+
+
+# ------------------------------------------------------------- x.flat
+
+
+def first_flat_item(x):
+    return x.flat[0] * 2.0 + np.sum(x)
+
+
+def flat_slices_and_lists(x):
+    return np.sum(x.flat[1:4] ** 2) + x.flat[-1] * x.flat[[0, 2]].sum()
+
+
+def over_flat_items(x):
+    return sum(v**3 for v in x.flat)
+
+
+M23 = np.arange(1.0, 7.0).reshape(2, 3) / 4
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("f", [first_flat_item, flat_slices_and_lists, over_flat_items])
+def test_reading_x_flat_in_every_mode(f, mode):
+    """``x.flat[i]`` is the item at flat position i (C order), as ``np.ravel(x)[i]``."""
+    check_derivatives(mode, f, (M23,))
+
+
+def test_reading_x_flat_at_second_order():
+    v = np.array([[1.0, -0.5, 2.0], [0.3, 1.0, -1.0]])
+    step = 1e-5
+    for f in (first_flat_item, flat_slices_and_lists, over_flat_items):
+        expected = (ad.grad(f)(M23 + step * v) - ad.grad(f)(M23 - step * v)) / (2 * step)
+        np.testing.assert_allclose(ad.hvp(f)(M23, v), expected, atol=1e-7)
+    # the closed form of the first: 2 x[0, 0] + sum(x)
+    np.testing.assert_array_equal(ad.grad(first_flat_item)(M23), [[3.0, 1, 1], [1, 1, 1]])
+
+
+def writes_through_flat(x):
+    y = x * 1.0
+    y.flat[1] = 5.0 * x.flat[0]
+    return np.sum(y**2)
+
+
+def test_writing_through_x_flat_is_refused_at_its_line_with_what_to_write():
+    with pytest.raises(ad.TransformError) as info:
+        ad.grad(writes_through_flat)(M23)
+    assert info.value.lineno == writes_through_flat.__code__.co_firstlineno + 2
+    message = str(info.value)
+    assert "writing through `y.flat[...]` is not supported (reading is)" in message
+    assert "`y[np.unravel_index(i, y.shape)] = v`" in message

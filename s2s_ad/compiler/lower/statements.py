@@ -215,6 +215,14 @@ class StatementLowering(LoweringState):
         elif isinstance(base, gast.Subscript):
             root, path = self.item_path(base)
             container = self.emit(ir.Call(operator.getitem, path[-1]), base)
+        elif isinstance(base, gast.Attribute) and base.attr == "flat":
+            array = self.parsed.segment(base.value)
+            raise self.error(
+                f"writing through `{array}.flat[...]` is not supported (reading is)",
+                target,
+                f"write the item by its position in each axis: "
+                f"`{array}[np.unravel_index(i, {array}.shape)] = v`",
+            )
         else:
             raise self.error(
                 "only variables and their items can be assigned into",
