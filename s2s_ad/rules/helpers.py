@@ -28,7 +28,15 @@ import numpy as np
 from .. import runtime
 from ..runtime import arrays, linalg
 from ..runtime import shape_ops as shapes
-from .core import LINEAR, impure, lookup, nondifferentiable, refused, variadic_rule
+from .core import (
+    LINEAR,
+    deterministic_check,
+    impure,
+    lookup,
+    nondifferentiable,
+    refused,
+    variadic_rule,
+)
 from .numpy import REDUCE, namespace, register_table
 
 # The functions ruled here, which the generated docs leave out.
@@ -57,6 +65,10 @@ def register_rules(namespace: Callable) -> None:
     nondifferentiable(runtime.check_scalar_output)
     impure(runtime.check_scalar_output)
     impure(runtime.unshared)  # kept where the written value is dead: it refuses a write
+    # the refusal of `x.base` (memory, not values) on arrays, where it runs, in every sweep
+    nondifferentiable(runtime.check_memory_attribute)
+    impure(runtime.check_memory_attribute)
+    deterministic_check(runtime.check_memory_attribute)
     # whether a name is a view of another, before a write Python makes in place: it may refuse
     nondifferentiable(runtime.shares)
     impure(runtime.shares)

@@ -471,3 +471,48 @@ def test_writing_through_x_flat_is_refused_at_its_line_with_what_to_write():
     message = str(info.value)
     assert "writing through `y.flat[...]` is not supported (reading is)" in message
     assert "`y[np.unravel_index(i, y.shape)] = v`" in message
+
+
+# ------------------------------------------------------------- x.base
+
+
+def sum_of_base(x):
+    y = x[1:]
+    return np.sum(y.base) if y.base is not None else 0.0
+
+
+def contiguous_or_not(x):
+    return np.sum(x) * 2.0 if x.flags["C_CONTIGUOUS"] else np.sum(x)
+
+
+@pytest.mark.parametrize("f, what", [(sum_of_base, "base"), (contiguous_or_not, "flags")])
+@pytest.mark.parametrize("transform", ["grad", "jvp"])
+def test_memory_attributes_of_arrays_are_refused_at_their_line(f, what, transform):
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ad.TransformError) as info:
+        if transform == "grad":
+            ad.grad(f)(x)
+        else:
+            ad.jvp(f, (x,), (np.ones(3),))
+    line = f.__code__.co_firstlineno + (2 if f is sum_of_base else 1)
+    assert info.value.lineno == line and info.value.filename == __file__
+    message = str(info.value)
+    assert f"`.{what}` of an array tells how it sits in memory" in message
+    assert "pass it in as an argument" in message
+
+
+class Offset:
+    def __init__(self, base, scale):
+        self.base = base
+        self.scale = scale
+
+
+def shifted(p, x):
+    return np.sum((x - p.base) ** 2) * p.scale
+
+
+def test_a_record_field_named_base_is_differentiated():
+    p, x = Offset(np.array([0.5, -1.0]), 2.0), np.array([1.0, 1.5])
+    grad = ad.grad(shifted)(p, x)
+    np.testing.assert_allclose(grad.base, -2 * 2.0 * (x - p.base))
+    assert grad.scale == pytest.approx(np.sum((x - p.base) ** 2))
