@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Optional
 import gast
 
 from ... import runtime
-from .. import ir
+from .. import ir, nested
 from ..errors import TransformError
 from ..parse import dotted_name
 from .state import LoweringState
@@ -129,19 +129,30 @@ class ContainerLowering(LoweringState):
 
     def packed(self, value: Any, node: gast.AST) -> ir.Atom:
         """What an inlined helper's ``*args`` (a tuple of atoms) or ``**kwargs`` (a dict
-        of atoms) is bound to: the tuple or dict built from them."""
+        of atoms) is bound to: the tuple or dict built from them; a tuple ending with a
+        :class:`~s2s_ad.compiler.nested.Spread` is built when the function runs."""
+        if isinstance(value, tuple) and value and isinstance(value[-1], nested.Spread):
+            elements = [self.bound_to(atom, "item") for atom in value[:-1]]
+            elements.append(gast.Starred(self.bound_to(value[-1].items, "items"), gast.Load()))
+            display = gast.Tuple(elements, gast.Load())
+            locate(display, node)
+            return self.starred_display(display, None)
         if isinstance(value, dict):
             call = ir.Call(runtime.make_dict, (), tuple(value.items()))
         else:
             call = ir.Call(runtime.make_tuple, tuple(value))
         return self.known(self.emit(call, node), value)
 
-    def spread(self, node: gast.expr, what: type, call: gast.Call) -> Any:
+    def spread(self, node: gast.expr, what: type, call: gast.Call, open_ended=False) -> Any:
         """The atoms ``*xs`` (``what`` is tuple) or ``**d`` (dict) passes to a call, from a
-        container whose items are known where the call is lowered."""
-        items = self.known_items.get(self.expression(node))
+        container whose items are known where the call is lowered; with ``open_ended`` (the
+        last positional argument of a call that is inlined), ``[Spread(xs)]`` otherwise."""
+        atom = self.expression(node)
+        items = self.known_items.get(atom)
         if isinstance(items, dict) if what is dict else isinstance(items, (tuple, list)):
             return items
+        if open_ended:
+            return [nested.Spread(atom)]
         spelled = "*" if what is tuple else "**"
         raise self.error(
             f"`{spelled}{self.parsed.segment(node)}` in a call needs a "
@@ -149,7 +160,8 @@ class ContainerLowering(LoweringState):
             "function is transformed (a display, or the "
             f"`{spelled}{'args' if what is tuple else 'kwargs'}` of a helper)",
             call,
-            "pass the arguments one by one",
+            "pass the arguments one by one"
+            + (", or call a function of yours that takes them as `*args`" * (what is tuple)),
         )
 
     # ------------------------------------------------------------ constructors
