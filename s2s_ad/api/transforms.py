@@ -31,6 +31,7 @@ from ..runtime import zeros_like
 from . import composite_transforms
 from .arguments import Wrt, binding_of, forwarding, named, vararg_items
 from .checks import check_cotangent, check_output, check_tangent, flag
+from .finite_differences import compared_leaves
 
 SOURCE_MODES = {
     "reverse": GRAD,
@@ -503,9 +504,11 @@ def check_grad(
     """Compare s2s_ad's derivative with central finite differences in float64.
 
     For a scalar ``f`` the gradient is compared; for an array-valued ``f``,
-    the vector-Jacobian product with a fixed random cotangent.  Raises
-    ``AssertionError`` naming the argument and index of the worst component;
-    returns the largest absolute difference.
+    the vector-Jacobian product with a fixed random cotangent.  An argument may be
+    anything ``grad`` takes: a dict, list, tuple, dataclass, ``NamedTuple`` or
+    ``SimpleNamespace`` has each of its floating leaves perturbed in turn.  Raises
+    ``AssertionError`` naming the argument (and leaf, ``dloss/dparams.w``) and index of
+    the worst component; returns the largest absolute difference.
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -537,45 +540,28 @@ def check_grad(
     worst = 0.0
     for name, ours in zip(names, analytic):
         position = given.index(name)
-        numeric = _central_differences(objective, list(args), position)
-        ours = np.asarray(ours, dtype=complex if np.iscomplexobj(ours) else float)
-        if ours.shape != numeric.shape:
-            raise AssertionError(
-                f"check_grad: the derivative with respect to {name!r} has shape {ours.shape}, "
-                f"but the argument has shape {numeric.shape}"
-            )
-        error = np.abs(ours - numeric)
-        excess = error - (atol + rtol * np.abs(numeric))
-        if excess.size and np.max(excess) > 0:
-            index = np.unravel_index(int(np.argmax(excess)), excess.shape)
-            where = f"[{', '.join(str(int(i)) for i in index)}]" if index else ""
-            raise AssertionError(
-                f"check_grad: d{binding.name}/d{name}{where}: s2s_ad gives {ours[index].item()!r}, "
-                f"finite differences give {numeric[index].item()!r} (difference "
-                f"{float(error[index]):.3g} exceeds atol + rtol * |fd| = "
-                f"{atol + rtol * abs(numeric[index].item()):.3g})"
-            )
-        worst = max(worst, float(np.max(error)) if error.size else 0.0)
+        for label, leaf, numeric in compared_leaves(objective, list(args), position, ours, name):
+            worst = max(worst, _compared(f"d{binding.name}/d{label}", leaf, numeric, rtol, atol))
     return worst
 
 
-def _central_differences(objective: Callable, args: list, position: int) -> np.ndarray:
-    """d objective / d args[position], entry by entry; for a complex argument
-    ``d/dx - i d/dy`` (JAX's convention, docs/complex.md)."""
-    is_complex = np.iscomplexobj(args[position])
-    base = np.array(args[position], dtype=complex if is_complex else float)
-    is_array = isinstance(args[position], np.ndarray)
-    result = np.zeros_like(base)
-    step_scale = np.finfo(float).eps ** (1 / 3)
-    for index in np.ndindex(base.shape):
-        h = step_scale * max(1.0, abs(base[index].item()))
-        for direction in (1.0, -1j) if is_complex else (1.0,):
-            values = []
-            for sign in (1.0, -1.0):
-                shifted = base.copy()
-                shifted[index] += sign * h * np.conj(direction)
-                args[position] = shifted if is_array else shifted.item()
-                values.append(objective(args))
-            result[index] += direction * (values[0] - values[1]) / (2 * h)
-    args[position] = base if is_array else base.item()
-    return result
+def _compared(what: str, ours: Any, numeric: np.ndarray, rtol: float, atol: float) -> float:
+    """The largest difference between ``ours`` and ``numeric``; AssertionError naming the
+    worst entry if one differs by more than ``atol + rtol * |numeric|``."""
+    ours = np.asarray(ours, dtype=complex if np.iscomplexobj(ours) else float)
+    if ours.shape != numeric.shape:
+        raise AssertionError(
+            f"check_grad: {what} has shape {ours.shape}, but the argument has shape {numeric.shape}"
+        )
+    error = np.abs(ours - numeric)
+    excess = error - (atol + rtol * np.abs(numeric))
+    if excess.size and np.max(excess) > 0:
+        index = np.unravel_index(int(np.argmax(excess)), excess.shape)
+        where = f"[{', '.join(str(int(i)) for i in index)}]" if index else ""
+        raise AssertionError(
+            f"check_grad: {what}{where}: s2s_ad gives {ours[index].item()!r}, "
+            f"finite differences give {numeric[index].item()!r} (difference "
+            f"{float(error[index]):.3g} exceeds atol + rtol * |fd| = "
+            f"{atol + rtol * abs(numeric[index].item()):.3g})"
+        )
+    return float(np.max(error)) if error.size else 0.0

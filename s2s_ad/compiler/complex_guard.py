@@ -1,34 +1,43 @@
 """Refuse complex values at the calls whose rules are only right for real numbers.
 
 Kinds analysis treats a complex value as a real one, so a rule that was not verified on
-complex numbers (``np.var``, ``np.linalg.eigh``; see :func:`~s2s_ad.rules.refuses_complex`)
+complex numbers (``np.max``, ``np.linalg.eigh``; see :func:`~s2s_ad.rules.refuses_complex`)
 would return a wrong derivative silently.  Where complex values may occur at all, each
 such call is preceded by a run-time check, ``require_real(what, where, hint, *args)``,
 which raises a :class:`~s2s_ad.compiler.errors.TransformError` at the user's line when an
-argument is complex.  Complex values may occur when an argument is complex
-(``spec.complex_values``), or when the function makes them itself: a complex constant or
-free value, a complex dtype, a call that returns complex numbers from real ones
+argument is complex; a call of a function that has a counterpart for complex values
+(``np.sign``, whose rule is a real constant's) calls that instead.  Complex values may
+occur when an argument is complex (``spec.complex_values``), or when the function makes
+them itself: a complex constant or free value, a complex dtype, a call that returns complex
+numbers from real ones
 (``np.fft.fft``, ``complex``, ``cmath.exp``), or a call of a user function that is not
 inlined, whose result is not known.  Otherwise nothing is added.
 
 >>> import numpy as np
 >>> from s2s_ad.compiler.lower import lower_function
 >>> def f(x):
-...     return np.var(np.fft.fft(x))
+...     return np.max(np.fft.fft(x)) * np.sign(x)
 >>> low = lower_function(f)
 >>> guard_complex(low, complex_arguments=False)
 >>> [s.value.fn.__name__ for s in low.function.body if isinstance(s.value, ir.Call)]
-['fft', 'require_real', 'var']
+['fft', 'require_real', 'max', 'sign_of', 'mul']
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from typing import Any, Iterator, List
 
 import numpy as np
 
-from ..rules import hint_for_complex, is_complex_source, is_pure, refuses_complex
+from ..rules import (
+    counterpart_for_complex,
+    hint_for_complex,
+    is_complex_source,
+    is_pure,
+    refuses_complex,
+)
 from ..runtime import complex_numbers
 from . import ir
 from .lower import Lowered
@@ -85,10 +94,12 @@ COMPLEX_CODES = ("c8", "c16", "c32", "F", "D", "G")  # NumPy's codes of complex 
 
 
 def guarded(body: list, names: ir.Names) -> list:
-    """``body`` with a check before each call whose rule refuses complex values."""
+    """``body`` with a check before each call whose rule refuses complex values, and the
+    counterparts of the functions that have one for complex values."""
     result: List[ir.Stmt] = []
     for stmt in body:
         if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Call):
+            stmt = _with_counterpart(stmt)
             check = _check(stmt, names)
             if check is not None:
                 result.append(check)
@@ -97,6 +108,16 @@ def guarded(body: list, names: ir.Names) -> list:
             stmt = ir.with_blocks(stmt, tuple(guarded(block, names) for block in blocks))
         result.append(stmt)
     return result
+
+
+def _with_counterpart(stmt: ir.Assign) -> ir.Assign:
+    """``stmt``, calling the counterpart verified on complex numbers of its function if it
+    has one (``np.sign`` becomes ``sign_of``)."""
+    counterpart = counterpart_for_complex(stmt.value.fn)
+    if counterpart is None:
+        return stmt
+    call = dataclasses.replace(stmt.value, fn=counterpart)  # spelled as the user wrote it
+    return dataclasses.replace(stmt, value=call)
 
 
 def _check(stmt: ir.Assign, names: ir.Names) -> ir.Assign | None:

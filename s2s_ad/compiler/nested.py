@@ -33,6 +33,14 @@ from . import ir
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)
 
 
+@dataclass(frozen=True)
+class Spread:
+    """``*xs`` last among a call's positional arguments, where the items of ``xs`` are
+    known only when the function runs: all of them go to the callee's ``*args``."""
+
+    items: ir.Atom
+
+
 @dataclass
 class LocalFunction:
     """A ``def`` or ``lambda`` bound to a name inside the differentiated function."""
@@ -84,12 +92,24 @@ class LocalFunction:
             return [gast.copy_location(ret, self.node.body)]
         return list(self.node.body)
 
+    def check_spread(self, given: int) -> None:
+        """``TypeError`` unless a :class:`Spread` after ``given`` positional arguments goes
+        to ``*args`` whole, as Python would bind it whatever its length."""
+        missing = self.positional[given:]
+        if missing or self.var_positional is None:
+            raise TypeError(_spread_refusal(self.name, missing, self.var_positional is not None))
+
     def bind(self, args: List[ir.Atom], kwargs: List[Tuple[str, ir.Atom]]) -> Dict[str, Any]:
         """Parameter -> argument atom, as Python binds a call; ``TypeError`` if it cannot.
 
-        ``*args`` gets the tuple of the extra positional atoms, ``**kwargs`` the dict of
-        the extra keyword atoms (the lowerer builds them).
+        ``*args`` gets the tuple of the extra positional atoms, ending with a
+        :class:`Spread` if the call ends with one; ``**kwargs`` the dict of the extra
+        keyword atoms (the lowerer builds them).
         """
+        spread = args[-1] if args and isinstance(args[-1], Spread) else None
+        if spread is not None:
+            args = args[:-1]
+            self.check_spread(len(args))
         if len(args) > len(self.positional) and self.var_positional is None:
             raise TypeError(
                 f"{self.name}() takes {len(self.positional)} positional arguments "
@@ -108,7 +128,8 @@ class LocalFunction:
                 raise TypeError(f"{self.name}() got multiple values for argument {key!r}")
             bound[key] = value
         if self.var_positional is not None:
-            bound[self.var_positional] = tuple(args[len(self.positional) :])
+            rest = tuple(args[len(self.positional) :])
+            bound[self.var_positional] = rest if spread is None else (*rest, spread)
         if self.var_keyword is not None:
             bound[self.var_keyword] = extra
         for name in named:
@@ -117,6 +138,22 @@ class LocalFunction:
                     raise TypeError(f"{self.name}() missing a value for its parameter {name!r}")
                 bound[name] = self.defaults[name]
         return bound
+
+
+def _spread_refusal(name: str, missing: List[str], has_varargs: bool) -> str:
+    """Why ``*xs`` of a length known only at run time cannot fill ``missing``.
+
+    >>> _spread_refusal("pair", ["a", "b"], False)[-56:]
+    'pass them one by one, or give pair() a `*args` parameter'
+    """
+    shown = ", ".join(f"`{p}`" for p in missing)
+    head = "`*` passes a list whose length is known only when the function runs"
+    if has_varargs:
+        return f"{head}: it can fill {name}()'s `*args`, not {shown}: pass {shown} before it"
+    return (
+        f"{head}, which only a `*args` parameter can take, and {name}() has none: pass "
+        f"them one by one, or give {name}() a `*args` parameter"
+    )
 
 
 def own_nodes(node: gast.AST):

@@ -21,12 +21,13 @@ import operator
 
 import numpy as np
 
-from ..runtime import complex_numbers
+from ..runtime import arrays, complex_numbers
 from ..runtime import shape_ops as runtime_shapes
 from . import fft
 from .core import (
     LINEAR,
     Template,
+    complex_counterpart,
     complex_hint,
     deterministic_check,
     fixed,
@@ -238,6 +239,18 @@ template_rule(
     result_kind=always(UNKNOWN),
 )
 
+# np.sign(z) = z / |z| for complex z (NumPy 2), whose change is (dz - sign(z) d|z|) / |z|:
+# 0 for real z (sign(z) ** 2 is 1), and taken as 0 at 0, where there is none.  Written with
+# abs's helpers, it has second derivatives.
+NONZERO_MODULUS = "(np.abs(x) + (x == 0))"
+template_rule(
+    complex_numbers.sign_of,
+    ("x",),
+    jvp=[f"where(x == 0, 0.0, (dx - out * abs_jvp(dx, x)) / {NONZERO_MODULUS})"],
+    vjp=[f"real_like(where(x == 0, 0.0, (g - abs_vjp(g * out, x)) / {NONZERO_MODULUS}), x)"],
+    namespace=namespace,
+)
+
 # ------------------------------------------------- which rules hold for complex values
 # An allowlist (``verified_on_complex``): every other rule refuses complex values where they
 # reach it, at the user's line (``runtime.complex_numbers.require_real``, placed by
@@ -293,6 +306,9 @@ verified_on_complex(builtins.abs, np.abs, np.absolute, np.real, np.imag, np.conj
 verified_on_complex(builtins.complex, np.outer, np.vdot, np.polyval, cmath.log, cmath.phase)
 verified_on_complex(*(fn for fn in CMATH_NAMESAKES if fn is not cmath.acosh))
 verified_on_complex(*fft.TRANSFORMS, *fft.HELPERS)
+# The variances of complex values are real, means of |z - mean|^2: their helpers conjugate.
+verified_on_complex(np.var, np.std, np.nanvar, np.nanstd)
+verified_on_complex(arrays.var_vjp, arrays.var_jvp, arrays.nanvar_vjp, arrays.nanvar_jvp)
 verified_on_complex(*(getattr(np, n) for n in ("vecdot", "matvec", "vecmat") if hasattr(np, n)))
 verified_on_complex(*(fn for fn in vars(complex_numbers).values() if lookup(fn)))
 
@@ -302,10 +318,10 @@ produces_complex(builtins.complex, *CMATH_NAMESAKES, cmath.log, cmath.rect, *fft
 produces_complex(np.linalg.eig, np.linalg.eigvals, np.emath.sqrt, np.emath.log, np.emath.power)
 
 # Refused on complex values, with what to write instead.
-real_only_constant(np.sign, "For complex z, np.sign(z) is z / np.abs(z): write that")
-VARIANCE = "write np.mean(np.abs(z - np.mean(z)) ** 2) (and np.sqrt of it for np.std)"
-for _fn in (np.var, np.std, np.nanvar, np.nanstd):
-    complex_hint(_fn, f"For complex z, {VARIANCE}")
+if np.lib.NumpyVersion(np.__version__) >= "2.0.0":  # np.sign(z) = z / |z|
+    complex_counterpart(np.sign, complex_numbers.sign_of)
+else:  # np.sign(z) is the sign of z.real (or of z.imag where z.real is 0)
+    real_only_constant(np.sign, "For complex z, write z / np.abs(z)")
 ORDER = "Order complex numbers by a real key you choose: np.real(z), np.abs(z), ..."
 for _fn in (np.max, np.amax, np.min, np.amin, np.maximum, np.minimum, np.fmax, np.fmin):
     complex_hint(_fn, ORDER)

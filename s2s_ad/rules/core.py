@@ -377,6 +377,7 @@ _COMPLEX_VERIFIED: Dict[int, Any] = {}
 _COMPLEX_SOURCES: Dict[int, Any] = {}
 _REAL_ONLY_CONSTANTS: Dict[int, Any] = {}
 _COMPLEX_HINTS: Dict[int, str] = {}
+_COMPLEX_COUNTERPARTS: Dict[int, Any] = {}
 
 
 def verified_on_complex(*fns: Any) -> None:
@@ -410,8 +411,8 @@ def refuses_complex(fn: Any) -> bool:
 
     >>> import numpy as np
     >>> from s2s_ad import rules
-    >>> refuses_complex(np.exp), refuses_complex(np.var), refuses_complex(np.sign)
-    (False, True, True)
+    >>> refuses_complex(np.exp), refuses_complex(np.max)
+    (False, True)
     """
     key = _id(fn)
     if key in _RULES:
@@ -422,6 +423,23 @@ def refuses_complex(fn: Any) -> bool:
 def hint_for_complex(fn: Any) -> str:
     """What to write instead of ``fn`` on complex values, or ``""``."""
     return _COMPLEX_HINTS.get(_id(fn), "")
+
+
+def complex_counterpart(fn: Any, counterpart: Any) -> None:
+    """Where complex values may occur, calls of ``fn``, a function whose rule is only right
+    for real numbers, are made calls of ``counterpart``: the same values, with a rule
+    verified on complex numbers (``np.sign``, a constant for real numbers, and ``sign_of``,
+    whose derivative is that of ``z / |z|`` for complex ones)."""
+    _COMPLEX_COUNTERPARTS[key_of(fn)] = counterpart
+
+
+def counterpart_for_complex(fn: Any) -> Optional[Any]:
+    """The function that calls of ``fn`` become where complex values may occur, or None.
+
+    >>> counterpart_for_complex(len) is None
+    True
+    """
+    return _COMPLEX_COUNTERPARTS.get(_id(fn))
 
 
 def produces_complex(*fns: Any) -> None:

@@ -36,6 +36,10 @@ TRANSFORMS = {
         f"np.fft.ifftn({OVER.format(axes=None)})",
         "fftn_vjp(g, a, s, axes, norm, inverse=True)",
     ),
+    np.fft.rfftn: (f"np.fft.rfftn({OVER.format(axes=None)})", "rfftn_vjp(g, a, s, axes, norm)"),
+    np.fft.irfftn: (f"np.fft.irfftn({OVER.format(axes=None)})", "irfftn_vjp(g, a, s, axes, norm)"),
+    np.fft.hfft: (f"np.fft.hfft({ALONG})", "hfft_vjp(g, a, n, axis, norm)"),
+    np.fft.ihfft: (f"np.fft.ihfft({ALONG})", "ihfft_vjp(g, a, n, axis, norm)"),
     np.fft.fftshift: ("np.fft.fftshift(x, axes=None)", "np.fft.ifftshift(g, axes=axes)"),
     np.fft.ifftshift: ("np.fft.ifftshift(x, axes=None)", "np.fft.fftshift(g, axes=axes)"),
 }
@@ -56,6 +60,24 @@ HELPERS = {
     fft_helpers.irfft_vjp: (
         f"irfft_vjp(v, {ALONG})",
         "real_like(np.fft.irfft(g, n, axis, norm), v)",
+    ),
+    fft_helpers.rfftn_vjp: (
+        f"rfftn_vjp(v, {OVER.format(axes=None)})",
+        "real_like(np.fft.rfftn(g, s, axes, norm), v)",
+    ),
+    fft_helpers.irfftn_vjp: (
+        f"irfftn_vjp(v, {OVER.format(axes=None)})",
+        "real_like(np.fft.irfftn(g, s, axes, norm), v)",
+    ),
+    # ``hfft`` and ``ihfft`` conjugate: their helpers are linear over the reals, and
+    # each is the transpose of its transform (the cotangent of ``conj(z)`` is ``conj(g)``).
+    fft_helpers.hfft_vjp: (
+        f"hfft_vjp(v, {ALONG})",
+        "real_like(np.fft.hfft(g, n, axis, norm), v)",
+    ),
+    fft_helpers.ihfft_vjp: (
+        f"ihfft_vjp(v, {ALONG})",
+        "real_like(np.fft.ihfft(g, n, axis, norm), v)",
     ),
     fft_helpers.fftn_vjp: (
         "fftn_vjp(v, a, s=None, axes=None, norm=None, inverse=False)",

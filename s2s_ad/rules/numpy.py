@@ -485,7 +485,8 @@ impure(*_draws)
 impure(runtime.call_method)  # methods without rules, such as rng.normal(), may draw
 
 # Attributes and methods of arrays, as the NumPy functions they stand for.
-ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real, "imag": np.imag}
+# ``x.flat`` reads as ``np.ravel(x)``: the same items, by the same flat positions.
+ARRAY_ATTRIBUTES = {"T": np.transpose, "real": np.real, "imag": np.imag, "flat": np.ravel}
 ARRAY_METHODS = {
     name: getattr(np, name)
     for name in (

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import records
-from .errors import TransformError
+from .errors import Loc, TransformError
 from .records import field
 
 
@@ -394,6 +394,34 @@ def field_vjp(g: Any, x: Any, name: str) -> Any:
     return add_at(zeros_like(x), records.position(x, name), g)
 
 
+# Attributes of an array that describe its memory, not its values.
+MEMORY_ATTRIBUTES = ("base", "flags", "strides", "data", "ctypes")
+
+
+def check_memory_attribute(x: Any, name: str, where: tuple) -> None:
+    """A :class:`TransformError` at the user's line when ``x.name`` reads how the array
+    ``x`` sits in memory (``x.base``, ``x.flags``): emitted derivatives copy and share arrays
+    where the function did not, so the answer would not be the function's.  A record's
+    field of that name passes.  ``where`` is ``(filename, lineno, col_offset, source_line)``.
+
+    >>> from types import SimpleNamespace
+    >>> check_memory_attribute(SimpleNamespace(base=1.0), "base", ("f.py", 3))
+    >>> check_memory_attribute(np.ones(3)[1:], "base", ("f.py", 3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    s2s_ad.runtime.errors.TransformError: f.py:3: `.base` of an array tells how it sits in ...
+    """
+    if isinstance(x, (np.ndarray, np.generic)):
+        raise TransformError(
+            f"`.{name}` of an array tells how it sits in memory (whether it shares it with "
+            "another array, how it is laid out), not what it holds; s2s_ad's derivative code "
+            "may copy or share arrays where your function does not, so it does not read it",
+            Loc(*where),
+            hint=f"compute with the array's values only: drop the test on `.{name}`, or make "
+            "that choice outside the differentiated function and pass it in as an argument",
+        )
+
+
 def field_tangent(d: Any, x: Any, name: str) -> Any:
     """The field ``name`` of ``d``, a derivative of the record ``x`` (a list for a
     NamedTuple); zeros where ``x`` has a constant (whatever ``d`` holds there).
@@ -587,21 +615,6 @@ def unshared(x: Any, other: Any, message: str) -> Any:
     if _shares(x, other, 3):
         raise TransformError(message)
     return x
-
-
-def not_a_dict(sequence: Any, message: str) -> Any:
-    """``sequence``, which a ``for`` loop walks by position; ``message`` as an error where it
-    is a dict (Python walks a dict's keys: ``for k in d.keys()`` says so).
-
-    >>> not_a_dict([1.0, 2.0], "a dict")
-    [1.0, 2.0]
-    >>> not_a_dict({"w": 1.0}, "a dict")
-    Traceback (most recent call last):
-    s2s_ad.runtime.errors.TransformError: a dict
-    """
-    if isinstance(sequence, dict):
-        raise TransformError(message)
-    return sequence
 
 
 def shares(x: Any, base: Any, index: Any, message: str) -> bool:

@@ -83,11 +83,15 @@ def prod_others(x: Any, axis: Axis = None) -> Any:
 def var_vjp(g: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Any:
     """The cotangent of ``x`` for ``np.var(x, axis, ddof=ddof)`` with result cotangent ``g``.
 
+    For complex ``x``, ``var`` is the mean of ``|x - mean|^2``, real: the cotangent is
+    ``2 g conj(x - mean) / (N - ddof)`` (JAX's convention, ``docs/complex.md``).
+
     >>> var_vjp(1.0, np.array([1.0, 3.0]))
     array([-1.,  1.])
     """
     centered, count = _centered(x, axis)
-    return like(x, expanded(g, np.ndim(x), axis, keepdims) * 2 * centered / (count - ddof))
+    slope = expanded(np.real(g), np.ndim(x), axis, keepdims) * 2 * np.conjugate(centered)
+    return like(x, slope / (count - ddof))
 
 
 def var_jvp(dx: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Any:
@@ -97,7 +101,7 @@ def var_jvp(dx: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = 
     -1.0
     """
     centered, count = _centered(x, axis)
-    total = np.sum(2 * centered * dx, axis=axis, keepdims=keepdims)
+    total = np.sum(2 * _paired(centered, dx), axis=axis, keepdims=keepdims)
     return total / (count - ddof)
 
 
@@ -385,7 +389,8 @@ def nanvar_vjp(g: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool 
     array([-1.,  0.,  1.])
     """
     centered, count = _nan_centered(x, axis)
-    return like(x, expanded(g, np.ndim(x), axis, keepdims) * 2 * centered / (count - ddof))
+    slope = expanded(np.real(g), np.ndim(x), axis, keepdims) * 2 * np.conjugate(centered)
+    return like(x, slope / (count - ddof))
 
 
 def nanvar_jvp(dx: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool = False) -> Any:
@@ -395,7 +400,8 @@ def nanvar_jvp(dx: Any, x: Any, axis: Axis = None, ddof: int = 0, keepdims: bool
     -1.0
     """
     centered, count = _nan_centered(x, axis)
-    total = np.sum(2 * centered * np.where(np.isnan(x), 0.0, dx), axis=axis, keepdims=keepdims)
+    present = np.where(np.isnan(x), 0.0, dx)
+    total = np.sum(2 * _paired(centered, present), axis=axis, keepdims=keepdims)
     return total / np.reshape(count - ddof, np.shape(total)).astype(total.dtype)
 
 
@@ -569,6 +575,13 @@ def like(x: Any, value: Any) -> Any:
     if isinstance(x, np.generic) and np.issubdtype(x.dtype, np.inexact):
         return x.dtype.type(np.asarray(value).reshape(()))
     return float(np.asarray(value).reshape(()))
+
+
+def _paired(centered: Any, dx: Any) -> Any:
+    """``Re(conj(centered) * dx)``, the terms of the change of ``sum |centered|^2 / 2``."""
+    if np.iscomplexobj(centered) or np.iscomplexobj(dx):
+        return np.real(np.conjugate(centered) * dx)
+    return centered * dx
 
 
 def _centered(x: Any, axis: Axis) -> Tuple[np.ndarray, int]:

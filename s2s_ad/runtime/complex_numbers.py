@@ -154,6 +154,17 @@ def angle_vjp(g: Any, x: Any, deg: bool = False) -> Any:
     return cotangent * (180 / np.pi) if deg else cotangent
 
 
+def sign_of(x: Any) -> Any:
+    """``np.sign(x)``, which NumPy 2 defines as ``x / |x|`` for complex ``x`` (0 at 0):
+    differentiable there, a constant for real ``x``.  Complex derivatives call it in place
+    of ``np.sign`` (``compiler/complex_guard.py``), whose rule is the real one.
+
+    >>> sign_of(-2.0), sign_of(3 + 4j)
+    (np.float64(-1.0), np.complex128(0.6+0.8j))
+    """
+    return np.sign(x)
+
+
 def unit_jvp(dx: Any, x: Any) -> Any:
     """The change of ``conj(x) / |x|`` (the slope of ``abs``) along ``dx``:
     ``(conj(dx) - u Re(u dx)) / |x|`` with ``u = conj(x) / |x|``; 0 for real ``x``.

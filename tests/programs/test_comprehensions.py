@@ -348,6 +348,70 @@ def test_star_args_differentiated_as_one_tuple_by_hessian():
         ad.hessian(star_args)(*xs)
 
 
+def cubes_from(w, *xs):
+    total = 0.0
+    for k, v in enumerate(xs):
+        total = total + w * (k + 1) * v**3
+    return total
+
+
+def spread_of_a_repeated_list(x, n):
+    return squares(*([x] * n))
+
+
+def spread_of_a_list_built_in_a_loop(x, n):
+    xs = []
+    for i in range(n):
+        xs.append(x * (i + 1))
+    return squares(*xs) + cubes_from(x, *xs)
+
+
+def spread_of_an_appended_list(x):
+    xs = [x[0], x[1]]
+    xs.append(x[2])  # its items are no longer those of the display
+    return squares(*xs)
+
+
+def spread_of_an_argument(xs):
+    return forwarded(*xs, a=2.0, b=xs[0])
+
+
+def spread_into_a_local_function(x, n):
+    def stacked(*vs):
+        return np.sum(np.stack(vs) ** 2)
+
+    return stacked(*[x * k for k in range(1, n + 1)])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "f, args",
+    [
+        (spread_of_a_repeated_list, (1.5, 3)),
+        (spread_of_a_list_built_in_a_loop, (1.5, 3)),
+        (spread_of_a_list_built_in_a_loop, (0.7, 0)),
+        (spread_of_an_appended_list, (X,)),
+        (spread_into_a_local_function, (X, 2)),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_spreads_of_lists_whose_length_is_known_when_the_function_runs(f, args, mode):
+    """``g(*xs)`` into a helper's ``*args``, ``xs`` of any length: the helper walks it."""
+    check_derivatives(mode, f, args, wrt=0)
+
+
+def test_spreads_of_runtime_lists_in_closed_form_and_at_second_order():
+    # squares: 14 x^2; cubes_from: x * (x^3 + 2 (2x)^3 + 3 (3x)^3) = 98 x^4
+    x = 1.5
+    assert ad.grad(spread_of_a_list_built_in_a_loop)(x, 3) == pytest.approx(28 * x + 392 * x**3)
+    assert ad.hvp(spread_of_a_list_built_in_a_loop)(x, 3, 1.0) == pytest.approx(28 + 1176 * x**2)
+    xs = [1.0, 2.0, 0.5]  # forwarded: sum of squares + xs[0] * 2 + xs[0] ** 2
+    assert ad.grad(spread_of_an_argument)(xs) == pytest.approx([6.0, 4.0, 1.0])
+    gradient = ad.grad(spread_of_a_repeated_list, wrt=0)
+    expected = central_difference(gradient, (x, 4), 0)
+    assert ad.hvp(spread_of_a_repeated_list, wrt=0)(x, 4, 1.0) == pytest.approx(expected)
+
+
 # ============================================================ what stays refused
 
 
@@ -360,14 +424,21 @@ def stored_generator(x):
     return sum(squares_of_x)
 
 
-def unknown_star_args(*xs):
-    return squares(*xs)
+def three(a, b, c):
+    return a * b * c
 
 
-def spread_of_an_appended_list(x):
-    xs = [x[0], x[1]]
-    xs.append(x[2])  # its items are no longer those of the display
-    return squares(*xs)
+def spread_into_named_parameters(*xs):
+    return three(*xs)
+
+
+def spread_before_args(x):
+    return cubes_from(*[x[0]] * 2)
+
+
+def spread_into_a_library_function(x):
+    xs = list(x)
+    return np.hypot(*xs)
 
 
 def starred_assignment(x):
@@ -378,8 +449,13 @@ def starred_assignment(x):
 REFUSED = [
     (set_comprehension, "set comprehensions are not supported", "{v for v in x}"),
     (stored_generator, "generator expression is supported only as the argument of a call", "("),
-    (unknown_star_args, "`*xs` in a call needs a tuple or list whose items are known", "*xs"),
-    (spread_of_an_appended_list, "`*xs` in a call needs a tuple or list", "*xs"),
+    (
+        spread_into_named_parameters,
+        "only a `*args` parameter can take, and three() has none: pass them one by one",
+        "three(*xs)",
+    ),
+    (spread_before_args, "it can fill cubes_from()'s `*args`, not `w`: pass `w` before", "*"),
+    (spread_into_a_library_function, "`*xs` in a call needs a tuple or list whose items", "*xs"),
     (starred_assignment, "star unpacking (`*xs`) is supported only in calls", "*rest"),
 ]
 

@@ -364,18 +364,155 @@ def over_positions(xs, order):
     return total
 
 
-def test_a_loop_over_a_dict_itself_is_refused_at_its_line_with_what_to_write():
-    with pytest.raises(ad.TransformError) as info:
-        ad.grad(over_a_dict)({"a": 1.0, "b": 2.0})
-    line = (
-        over_a_dict.__code__.co_firstlineno + 2
-    )  # raised when the loop starts: the text says where
-    assert f"{__file__}:{line}: this loop walks a dict" in str(info.value)
-    assert "for k in d.keys():" in str(info.value)
-    assert ad.grad(over_its_keys)({"a": 1.0, "b": 2.0}) == {"a": 2.0, "b": 4.0}
+DICT = {"a": 1.5, "b": -2.0}
 
 
-def test_a_loop_over_a_list_indexed_by_its_items_is_not_refused():
+def test_a_loop_over_a_dict_walks_its_keys_in_both_modes_and_at_second_order():
+    """Python walks a dict's keys in insertion order: sum of d[k]^2 has the gradient 2 d."""
+    expected = {"a": 3.0, "b": -4.0}
+    assert ad.grad(over_a_dict)(DICT) == expected == ad.grad(over_its_keys)(DICT)
+    assert ad.jvp(over_a_dict, (DICT,), ({"a": 1.0, "b": 2.0},)) == (6.25, 3.0 - 8.0)
+    assert ad.hvp(over_a_dict)(DICT, {"a": 1.0, "b": 3.0}) == {"a": 2.0, "b": 6.0}
+    assert ad.check_grad(over_a_dict, DICT) < 1e-6
+
+
+def weighted_by_key(x):
+    weights = {"a": 1.0, "bb": 3.0}
+    values = {"a": x, "bb": x**2}
+    total = 0.0
+    for key in weights:  # a local dict: walked by key whatever the body reads
+        total = total + weights[key] * values[key] * len(key)
+    return total
+
+
+SCALES = {"w": 2.0, "v": 0.5}
+
+
+def over_a_global_dict(p):
+    total = 0.0
+    for k in SCALES:
+        total = total + SCALES[k] * p[k] ** 3
+    for k in SCALES.keys():
+        total = total + p[k]
+    return total
+
+
+def dict_comprehensions(d):
+    doubled = {k: 2 * d[k] for k in d}
+    return sum(doubled[k] * d[k] for k in d) + sum([d[k] for k in d if k != "a"])
+
+
+def test_dict_loops_over_local_and_global_dicts_and_in_comprehensions():
+    x = 1.5
+    assert ad.grad(weighted_by_key)(x) == pytest.approx(1.0 + 3.0 * 2 * 2 * x)
+    assert ad.jvp(weighted_by_key, (x,), (1.0,))[1] == pytest.approx(1.0 + 12 * x)
+    p = {"w": 0.5, "v": -1.0}
+    expected = {"w": 2.0 * 3 * 0.25 + 1, "v": 0.5 * 3 * 1.0 + 1}
+    assert ad.grad(over_a_global_dict)(p) == pytest.approx(expected)
+    # sum 2 d_k^2 + d_b: the gradient 4 d + (0, 1), the Hessian 4 I
+    assert ad.grad(dict_comprehensions)(DICT) == pytest.approx({"a": 6.0, "b": -7.0})
+    assert ad.hvp(dict_comprehensions)(DICT, {"a": 1.0, "b": 0.5}) == pytest.approx(
+        {"a": 4.0, "b": 2.0}
+    )
+    assert ad.check_grad(dict_comprehensions, DICT) < 1e-6
+
+
+def test_a_loop_over_a_list_indexed_by_its_items_walks_it_by_position():
     xs = np.array([0.5, -1.0, 2.0])
     grad = ad.grad(over_positions)(xs, [2, 0, 1])
     np.testing.assert_allclose(grad, [2.0, 0.0, 1.0])  # d/dxs[k] of xs[k] * order[k]
+
+
+# ------------------------------------------------------------- x.flat
+
+
+def first_flat_item(x):
+    return x.flat[0] * 2.0 + np.sum(x)
+
+
+def flat_slices_and_lists(x):
+    return np.sum(x.flat[1:4] ** 2) + x.flat[-1] * x.flat[[0, 2]].sum()
+
+
+def over_flat_items(x):
+    return sum(v**3 for v in x.flat)
+
+
+M23 = np.arange(1.0, 7.0).reshape(2, 3) / 4
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("f", [first_flat_item, flat_slices_and_lists, over_flat_items])
+def test_reading_x_flat_in_every_mode(f, mode):
+    """``x.flat[i]`` is the item at flat position i (C order), as ``np.ravel(x)[i]``."""
+    check_derivatives(mode, f, (M23,))
+
+
+def test_reading_x_flat_at_second_order():
+    v = np.array([[1.0, -0.5, 2.0], [0.3, 1.0, -1.0]])
+    step = 1e-5
+    for f in (first_flat_item, flat_slices_and_lists, over_flat_items):
+        expected = (ad.grad(f)(M23 + step * v) - ad.grad(f)(M23 - step * v)) / (2 * step)
+        np.testing.assert_allclose(ad.hvp(f)(M23, v), expected, atol=1e-7)
+    # the closed form of the first: 2 x[0, 0] + sum(x)
+    np.testing.assert_array_equal(ad.grad(first_flat_item)(M23), [[3.0, 1, 1], [1, 1, 1]])
+
+
+def writes_through_flat(x):
+    y = x * 1.0
+    y.flat[1] = 5.0 * x.flat[0]
+    return np.sum(y**2)
+
+
+def test_writing_through_x_flat_is_refused_at_its_line_with_what_to_write():
+    with pytest.raises(ad.TransformError) as info:
+        ad.grad(writes_through_flat)(M23)
+    assert info.value.lineno == writes_through_flat.__code__.co_firstlineno + 2
+    message = str(info.value)
+    assert "writing through `y.flat[...]` is not supported (reading is)" in message
+    assert "`y[np.unravel_index(i, y.shape)] = v`" in message
+
+
+# ------------------------------------------------------------- x.base
+
+
+def sum_of_base(x):
+    y = x[1:]
+    return np.sum(y.base) if y.base is not None else 0.0
+
+
+def contiguous_or_not(x):
+    return np.sum(x) * 2.0 if x.flags["C_CONTIGUOUS"] else np.sum(x)
+
+
+@pytest.mark.parametrize("f, what", [(sum_of_base, "base"), (contiguous_or_not, "flags")])
+@pytest.mark.parametrize("transform", ["grad", "jvp"])
+def test_memory_attributes_of_arrays_are_refused_at_their_line(f, what, transform):
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ad.TransformError) as info:
+        if transform == "grad":
+            ad.grad(f)(x)
+        else:
+            ad.jvp(f, (x,), (np.ones(3),))
+    line = f.__code__.co_firstlineno + (2 if f is sum_of_base else 1)
+    assert info.value.lineno == line and info.value.filename == __file__
+    message = str(info.value)
+    assert f"`.{what}` of an array tells how it sits in memory" in message
+    assert "pass it in as an argument" in message
+
+
+class Offset:
+    def __init__(self, base, scale):
+        self.base = base
+        self.scale = scale
+
+
+def shifted(p, x):
+    return np.sum((x - p.base) ** 2) * p.scale
+
+
+def test_a_record_field_named_base_is_differentiated():
+    p, x = Offset(np.array([0.5, -1.0]), 2.0), np.array([1.0, 1.5])
+    grad = ad.grad(shifted)(p, x)
+    np.testing.assert_allclose(grad.base, -2 * 2.0 * (x - p.base))
+    assert grad.scale == pytest.approx(np.sum((x - p.base) ** 2))

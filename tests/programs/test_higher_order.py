@@ -331,6 +331,32 @@ def test_grad_of_a_function_that_calls_grad():
     assert ad.grad(uses_grad_inside)(1.5) == pytest.approx(expected, rel=1e-12)
 
 
+def grad_of_a_pair(x):
+    """The gradient, made inside, of a function of a tuple: a tuple, as at top level."""
+    h = ad.grad(lambda t: t[0] * t[1] ** 2)
+    g = h((x, 2.0 * x))
+    return (1.0 if isinstance(g, tuple) else 0.0) + g[0] * g[1]
+
+
+def test_a_gradient_made_inside_has_the_tuple_type_of_its_argument():
+    """t[0] t[1]^2 at (x, 2x) has the gradient (4x^2, 4x^2): the value is 1 + 16 x^4, whose
+    derivative is 64 x^3, in both modes; the value would be 16 x^4 for a list."""
+    x = 1.5
+    assert grad_of_a_pair(x) == pytest.approx(1 + 16 * x**4, rel=1e-12)
+    value, slope = ad.value_and_grad(grad_of_a_pair)(x)
+    assert value == pytest.approx(1 + 16 * x**4, rel=1e-12)
+    assert slope == pytest.approx(64 * x**3, rel=1e-12)
+    assert ad.jvp(grad_of_a_pair, (x,), (1.0,)) == pytest.approx((1 + 16 * x**4, 64 * x**3))
+    assert ad.check_grad(grad_of_a_pair, x) < 1e-5
+    value, tangent = ad.jvp(returns_grad_of_a_pair, (x,), (1.0,))
+    assert type(value) is tuple and type(tangent) is tuple
+    assert value == pytest.approx((4.0, 4 * x)) and tangent == pytest.approx((0.0, 4.0))
+
+
+def returns_grad_of_a_pair(x):
+    return ad.grad(lambda t: t[0] * t[1] ** 2)((x, 2.0))
+
+
 def test_reverse_over_reverse_of_code_with_stacks():
     _, tangent = ad.jvp(uses_loop_grad_inside, (0.5,), (1.0,))
     assert tangent == pytest.approx(0.0)  # d/da of the gradient in a: it does not depend on a

@@ -61,6 +61,22 @@ CASES: Dict[Any, Any] = {
         shaped("np.imag(np.fft.fftn(x, axes=(0,), norm='ortho'))", (3, 2)),
     ],
     np.fft.ifftn: shaped("np.real(np.fft.ifftn(x * (1 + 1j), s=(4, 2), axes=(0, 1)))", (3, 3)),
+    np.fft.rfftn: [
+        shaped("np.real(np.fft.rfftn(x) * (1 + 2j))", (4,), (2, 3), (2, 3, 4)),
+        shaped("np.imag(np.fft.rfftn(x, s=(3, 5), axes=(1, 0), norm='ortho'))", (2, 4)),
+    ],
+    np.fft.irfftn: [
+        shaped(f"np.fft.irfftn({SPECTRUM})", (3,), (2, 3)),
+        shaped(f"np.fft.irfftn({SPECTRUM}, s=(3, 5), axes=(0, 1), norm='forward')", (2, 3)),
+    ],
+    np.fft.hfft: [
+        shaped(f"np.fft.hfft({SPECTRUM})", (3,), (2, 4)),
+        shaped(f"np.fft.hfft({SPECTRUM}, n=5, axis=0, norm='ortho')", (3, 2)),
+    ],
+    np.fft.ihfft: [
+        shaped("np.real(np.fft.ihfft(x) * (1 - 2j))", (4,), (5,), (2, 3)),
+        shaped("np.imag(np.fft.ihfft(x, n=6, axis=0, norm='forward'))", (4, 2)),
+    ],
     np.fft.fftshift: [
         shaped("np.fft.fftshift(x)", (5,), (2, 3)),
         shaped("np.fft.fftshift(x, axes=1)", (2, 3)),
@@ -75,6 +91,14 @@ CASES: Dict[Any, Any] = {
     fft_helpers.rfft_vjp: pair("fft_helpers.rfft_vjp(x * (1 + 1j), y)", (3,), (5,), (0,)),
     fft_helpers.irfft_vjp: pair("np.imag(fft_helpers.irfft_vjp(x, y * 1j))", (4,), (3,), (0,)),
     fft_helpers.fftn_vjp: pair("fft_helpers.fftn_vjp(x * (1 + 1j), y)", (2, 3), (2, 3), (0,)),
+    fft_helpers.rfftn_vjp: pair("fft_helpers.rfftn_vjp(x * (1 + 1j), y)", (2, 2), (2, 3), (0,)),
+    fft_helpers.irfftn_vjp: pair(
+        "np.imag(fft_helpers.irfftn_vjp(x, y * 1j, s=(3, 3), axes=(0, 1)))", (3, 3), (3, 2), (0,)
+    ),
+    fft_helpers.hfft_vjp: pair(
+        "np.real(fft_helpers.hfft_vjp(x, y * 1j) * (2 + 1j))", (4,), (3,), (0,)
+    ),
+    fft_helpers.ihfft_vjp: pair("fft_helpers.ihfft_vjp(x * (1 - 1j), y)", (3,), (5,), (0,)),
     fft_helpers.fftn_of: shaped("np.real(fft_helpers.fftn_of(x, inverse=True) * (1 + 1j))", (2, 3)),
     complex_numbers.abs_jvp: Case(
         "complex_numbers.abs_jvp(x, y * (1 + 1j))", (ANY, NONZERO), {"(3,),(3,)": ((3,), (3,))}
@@ -112,6 +136,10 @@ STRAIGHT = {
     fft_helpers.ifft_vjp: pair("fft_helpers.ifft_vjp(x, y)", (4,), (4,), (0,)),
     fft_helpers.rfft_vjp: pair("fft_helpers.rfft_vjp(x, y)", (3,), (4,), (0,)),
     fft_helpers.fftn_vjp: pair("fft_helpers.fftn_vjp(x, y, inverse=True)", (2, 3), (2, 3), (0,)),
+    np.fft.irfftn: shaped("np.fft.irfftn(x, axes=(0,))", (3, 2)),  # a real half spectrum
+    np.fft.hfft: shaped("np.fft.hfft(x, n=4)", (3,)),
+    fft_helpers.rfftn_vjp: pair("fft_helpers.rfftn_vjp(x, y, axes=(0,))", (2, 2), (3, 2), (0,)),
+    fft_helpers.ihfft_vjp: pair("fft_helpers.ihfft_vjp(x, y)", (3,), (4,), (0,)),
     complex_numbers.unit_jvp: pair(
         "np.imag(complex_numbers.unit_jvp(x, y + 3j))", (3,), (3,), (0,)
     ),

@@ -183,12 +183,15 @@ class CallLowering(LoweringState):
         """The atoms of a call's positional and keyword arguments.
 
         With ``functions`` (a call being inlined), an argument that is a function
-        value stands as a ``FunctionArgument`` constant, for the body to call.
+        value stands as a ``FunctionArgument`` constant, for the body to call, and a last
+        ``*xs`` whose items are not known here as a :class:`~s2s_ad.compiler.nested.Spread`,
+        for the callee's ``*args``.
         """
         args = []
-        for arg in node.args:
+        for position, arg in enumerate(node.args):
             if isinstance(arg, gast.Starred):  # `g(*xs)`: the items of a known container
-                args.extend(self.spread(arg.value, tuple, node))
+                last = position == len(node.args) - 1
+                args.extend(self.spread(arg.value, tuple, node, open_ended=functions and last))
             else:
                 args.append(self.argument(arg, functions))
         kwargs = []

@@ -14,7 +14,10 @@ point at it.
 * ``xs + ys`` and ``xs * n`` on lists (a display, a comprehension, ``list(...)``, or a
   name bound to one of those) append the items of each operand in turn;
 * ``for k, v in d.items()`` (and ``keys()``, ``values()``) walks the dict's keys,
-  a constant list, and reads ``d[k]``.
+  a constant list, and reads ``d[k]``; so does ``for k in d`` where ``d`` is surely a dict
+  (bound to dicts only, or a global one), and, where it reads ``d[k]`` (the dict idiom),
+  of a ``d`` that may be a dict or a list, a branch on ``isinstance(d, dict)`` walks it by
+  key or by position, as Python would.
 
 >>> import s2s_ad as ad
 >>> def f(x):
@@ -32,7 +35,9 @@ from typing import Any, Dict, List, Optional
 import gast
 
 from ... import runtime
-from .. import ir
+from .. import ir, nested
+from ..errors import TransformError
+from ..parse import dotted_name
 from .state import LoweringState
 
 COMPREHENSIONS = (gast.ListComp, gast.GeneratorExp, gast.DictComp)
@@ -124,19 +129,30 @@ class ContainerLowering(LoweringState):
 
     def packed(self, value: Any, node: gast.AST) -> ir.Atom:
         """What an inlined helper's ``*args`` (a tuple of atoms) or ``**kwargs`` (a dict
-        of atoms) is bound to: the tuple or dict built from them."""
+        of atoms) is bound to: the tuple or dict built from them; a tuple ending with a
+        :class:`~s2s_ad.compiler.nested.Spread` is built when the function runs."""
+        if isinstance(value, tuple) and value and isinstance(value[-1], nested.Spread):
+            elements = [self.bound_to(atom, "item") for atom in value[:-1]]
+            elements.append(gast.Starred(self.bound_to(value[-1].items, "items"), gast.Load()))
+            display = gast.Tuple(elements, gast.Load())
+            locate(display, node)
+            return self.starred_display(display, None)
         if isinstance(value, dict):
             call = ir.Call(runtime.make_dict, (), tuple(value.items()))
         else:
             call = ir.Call(runtime.make_tuple, tuple(value))
         return self.known(self.emit(call, node), value)
 
-    def spread(self, node: gast.expr, what: type, call: gast.Call) -> Any:
+    def spread(self, node: gast.expr, what: type, call: gast.Call, open_ended=False) -> Any:
         """The atoms ``*xs`` (``what`` is tuple) or ``**d`` (dict) passes to a call, from a
-        container whose items are known where the call is lowered."""
-        items = self.known_items.get(self.expression(node))
+        container whose items are known where the call is lowered; with ``open_ended`` (the
+        last positional argument of a call that is inlined), ``[Spread(xs)]`` otherwise."""
+        atom = self.expression(node)
+        items = self.known_items.get(atom)
         if isinstance(items, dict) if what is dict else isinstance(items, (tuple, list)):
             return items
+        if open_ended:
+            return [nested.Spread(atom)]
         spelled = "*" if what is tuple else "**"
         raise self.error(
             f"`{spelled}{self.parsed.segment(node)}` in a call needs a "
@@ -144,7 +160,8 @@ class ContainerLowering(LoweringState):
             "function is transformed (a display, or the "
             f"`{spelled}{'args' if what is tuple else 'kwargs'}` of a helper)",
             call,
-            "pass the arguments one by one",
+            "pass the arguments one by one"
+            + (", or call a function of yours that takes them as `*args`" * (what is tuple)),
         )
 
     # ------------------------------------------------------------ constructors
@@ -246,6 +263,21 @@ class ContainerLowering(LoweringState):
         """The local names every assignment of which binds a list or tuple."""
         if self.sequences_found is not None:
             return self.sequences_found
+        bindings = self.name_bindings()
+        # the largest set of names whose every binding is a list, given that set
+        self.sequences_found = found = {n for n, values in bindings.items() if None not in values}
+        changed = True
+        while changed:
+            changed = False
+            for name in sorted(found):
+                if not all(self.is_sequence(v) for v in bindings[name]):
+                    found.discard(name)
+                    changed = True
+        return found
+
+    def name_bindings(self) -> Dict[str, List[Optional[gast.expr]]]:
+        """Each local name's bound values, None where it is bound otherwise (a loop,
+        unpacking, a parameter, an update that makes a number)."""
         bindings: Dict[str, List[Optional[gast.expr]]] = {}
         seen = set()
         for stmt in gast.walk(self.node):
@@ -263,16 +295,18 @@ class ContainerLowering(LoweringState):
             if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
                 if id(node) not in seen:
                     bindings.setdefault(node.id, []).append(None)
-        # the largest set of names whose every binding is a list, given that set
-        self.sequences_found = found = {n for n, values in bindings.items() if None not in values}
-        changed = True
-        while changed:
-            changed = False
-            for name in sorted(found):
-                if not all(self.is_sequence(v) for v in bindings[name]):
-                    found.discard(name)
-                    changed = True
-        return found
+        return bindings
+
+    def is_dict_name(self, name: str) -> bool:
+        """Whether every binding of the local ``name`` is a dict display, a dict
+        comprehension or a ``dict(...)`` call."""
+        values = self.name_bindings().get(name, [None])
+        return all(
+            isinstance(value, (gast.Dict, gast.DictComp))
+            or isinstance(value, gast.Call)
+            and self.callee_of(value) is dict
+            for value in values
+        )
 
     def sequence_arithmetic(self, node: gast.BinOp, keep: Optional[str]) -> Optional[ir.Atom]:
         """``xs + ys`` and ``xs * n`` on lists or tuples, or None for arithmetic on numbers."""
@@ -305,7 +339,7 @@ class ContainerLowering(LoweringState):
             and call.func.attr in DICT_VIEWS
             and not call.args
             and not call.keywords
-            and self.is_computed(call.func.value)
+            and (self.is_computed(call.func.value) or self.global_dict(call.func.value))
         ):
             return False
         view = call.func.attr
@@ -329,6 +363,59 @@ class ContainerLowering(LoweringState):
         locate(loop, node)
         self.for_statement(loop)
         return True
+
+    def global_dict(self, node: gast.expr) -> bool:
+        """Whether ``node`` is a name of free variables (``PARAMS``, ``config.weights``) that
+        denotes a dict."""
+        if dotted_name(node) is None or self.is_computed(node):
+            return False
+        try:
+            return isinstance(self.resolve(node), dict)
+        except TransformError:
+            return False
+
+    def dict_key_loop(self, node: gast.For) -> bool:
+        """``for k in d`` over a dict, which walks its keys (``for k in d.keys()``): where
+        ``d`` is bound to dicts only, and where the loop reads ``d[k]`` (the dict idiom)
+        with a ``d`` that may be a dict or a list, walked by key or by position as it is at
+        run time; False for any other loop."""
+        iterable = node.iter
+        if not isinstance(iterable, gast.Name) or id(node) in self.positional_loops:
+            return False
+        if iterable.id in self.sequence_names():
+            return False
+        keys = gast.Call(gast.Attribute(_name(iterable.id), "keys", gast.Load()), [], [])
+        by_key = gast.For(node.target, keys, node.body, node.orelse, None)
+        if not self.is_computed(iterable):  # a global: walked by key if it is a dict
+            if not self.global_dict(iterable):
+                return False
+            self.lower_at([by_key], node)
+            return True
+        if self.is_dict_name(iterable.id):
+            self.lower_at([by_key], node)
+            return True
+        if not indexes_by_target(node, iterable):
+            return False
+        by_position = copy.deepcopy(node)
+        self.positional_loops.add(id(by_position))
+        is_dict = gast.Call(_name("isinstance"), [_name(iterable.id), _name("dict")], [])
+        self.lower_at([gast.If(is_dict, [by_key], [by_position])], node)
+        return True
+
+
+def indexes_by_target(loop: gast.For, iterable: gast.expr) -> bool:
+    """Whether ``for k in d`` reads ``d[k]`` in its body: ``d`` may be a dict."""
+    if not (isinstance(loop.target, gast.Name) and isinstance(iterable, gast.Name)):
+        return False
+    return any(
+        isinstance(node, gast.Subscript)
+        and isinstance(node.value, gast.Name)
+        and node.value.id == iterable.id
+        and isinstance(node.slice, gast.Name)
+        and node.slice.id == loop.target.id
+        for stmt in loop.body
+        for node in gast.walk(stmt)
+    )
 
 
 def _is_tuple(node: gast.expr) -> bool:

@@ -317,6 +317,11 @@ class ExpressionLowering(LoweringState):
             if inlined is not None:
                 return inlined
             record = self.expression(node.value)
+            if node.attr in runtime.MEMORY_ATTRIBUTES:  # refused on arrays, where it runs
+                loc = self.parsed.loc(node)
+                where = (loc.filename, loc.lineno, loc.col_offset, loc.source_line)
+                check = (record, ir.Const(node.attr), ir.Const(where))
+                self.emit(ir.Call(runtime.check_memory_attribute, check), node)
             return self.emit(ir.Call(runtime.field, (record, ir.Const(node.attr))), node)
         value = self.resolve(node)
         # np.pi, np.float32, and np.newaxis (None) in an index

@@ -198,6 +198,8 @@ class InliningLowering(LoweringState):
             return None
         rest = gast.Call(node.func, node.args[1:], node.keywords)
         args, kwargs = self.call_arguments(rest, functions=True)
+        if args and isinstance(args[-1], nested.Spread):
+            self.spread(node.args[-1].value, tuple, node)  # refused: its items are not known
         return Partial(target, tuple(args), tuple(kwargs))
 
     def function_table(self, node: gast.Assign) -> bool:

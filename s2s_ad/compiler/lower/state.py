@@ -147,6 +147,7 @@ class LoweringState:
         # what `g(*xs)` and `g(**kw)` expand to
         self.known_items: Dict[ir.Atom, Any] = {}
         self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
+        self.positional_loops: set = set()  # ids of `for k in d` loops walked by position
         self.method_receivers: Optional[set] = None  # names whose methods are called
         self.checkpointing = 0  # checkpointed loops being lowered (their restores copy)
 

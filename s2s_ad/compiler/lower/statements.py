@@ -215,6 +215,14 @@ class StatementLowering(LoweringState):
         elif isinstance(base, gast.Subscript):
             root, path = self.item_path(base)
             container = self.emit(ir.Call(operator.getitem, path[-1]), base)
+        elif isinstance(base, gast.Attribute) and base.attr == "flat":
+            array = self.parsed.segment(base.value)
+            raise self.error(
+                f"writing through `{array}.flat[...]` is not supported (reading is)",
+                target,
+                f"write the item by its position in each axis: "
+                f"`{array}[np.unravel_index(i, {array}.shape)] = v`",
+            )
         else:
             raise self.error(
                 "only variables and their items can be assigned into",
@@ -421,7 +429,7 @@ class StatementLowering(LoweringState):
             finally:
                 self.checkpointing -= 1
             return
-        if self.dict_view_loop(node):  # `for k, v in d.items()`
+        if self.dict_view_loop(node) or self.dict_key_loop(node):  # `for k, v in d.items()`
             return
         if fn is range:
             if not isinstance(node.target, gast.Name):
@@ -463,15 +471,6 @@ class StatementLowering(LoweringState):
         even where the body rebinds its name or writes into it (``for v in y: y = 2 * y``).
         """
         sequence = self.expression(iterable)
-        if _indexes_by_target(loop, iterable):  # `for k in d: ... d[k]`, the dict idiom
-            error = self.error(
-                "this loop walks a dict, whose keys s2s_ad does not walk directly",
-                iterable,
-                f"write `for {loop.target.id} in {iterable.id}.keys():` "
-                f"or `for key, value in {iterable.id}.items():`",
-            )
-            check = ir.Call(runtime.not_a_dict, (sequence, ir.Const(str(error))))
-            sequence = self.emit(check, iterable)
         self.loop_sequences.append((self.sharing.sources(iterable), sequence))
         rebound = set(nested.stored_names(loop.body)) | {
             root for root in map(nested.item_written, gast.walk(loop)) if root is not None
@@ -657,18 +656,3 @@ def _value_of(node: gast.AST) -> Optional[gast.AST]:
     if isinstance(node, gast.For):
         return node.iter
     return None
-
-
-def _indexes_by_target(loop: gast.For, iterable: gast.expr) -> bool:
-    """Whether ``for k in d`` reads ``d[k]`` in its body: ``d`` may be a dict."""
-    if not (isinstance(loop.target, gast.Name) and isinstance(iterable, gast.Name)):
-        return False
-    return any(
-        isinstance(node, gast.Subscript)
-        and isinstance(node.value, gast.Name)
-        and node.value.id == iterable.id
-        and isinstance(node.slice, gast.Name)
-        and node.slice.id == loop.target.id
-        for stmt in loop.body
-        for node in gast.walk(stmt)
-    )
