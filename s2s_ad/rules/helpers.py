@@ -65,6 +65,7 @@ def register_rules(namespace: Callable) -> None:
     nondifferentiable(runtime.check_scalar_output)
     impure(runtime.check_scalar_output)
     impure(runtime.unshared)  # kept where the written value is dead: it refuses a write
+    impure(runtime.not_a_dict)
     # the refusal of `x.base` (memory, not values) on arrays, where it runs, in every sweep
     nondifferentiable(runtime.check_memory_attribute)
     impure(runtime.check_memory_attribute)
@@ -119,6 +120,8 @@ RUNTIME = {
     runtime.cleared: ("cleared(v, index)", "cleared(g, index)"),
     # the check before a write into an object another name may hold: x passes through
     runtime.unshared: ("unshared(x, other, message)", "g"),
+    # the check that a `for` loop does not walk a dict by position: the sequence passes through
+    runtime.not_a_dict: ("not_a_dict(x, message)", "g"),
     # a write through a view of base (shared): base takes the view's new value at index
     runtime.synced: (
         ("base", "shared", "index", "x"),

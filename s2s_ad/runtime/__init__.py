@@ -617,6 +617,21 @@ def unshared(x: Any, other: Any, message: str) -> Any:
     return x
 
 
+def not_a_dict(sequence: Any, message: str) -> Any:
+    """``sequence``, which a ``for`` loop walks by position; ``message`` as an error where it
+    is a dict (Python walks a dict's keys: ``for k in d.keys()`` says so).
+
+    >>> not_a_dict([1.0, 2.0], "a dict")
+    [1.0, 2.0]
+    >>> not_a_dict({"w": 1.0}, "a dict")
+    Traceback (most recent call last):
+    s2s_ad.runtime.errors.TransformError: a dict
+    """
+    if isinstance(sequence, dict):
+        raise TransformError(message)
+    return sequence
+
+
 def shares(x: Any, base: Any, index: Any, message: str) -> bool:
     """Whether ``x`` is ``base[index]`` (``base`` itself where ``index`` is None) as Python
     sees it: a view of exactly those entries of the array ``base``, or the list or dict

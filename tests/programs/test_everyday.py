@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import s2s_ad as ad
+from s2s_ad import TransformError
 
 from conftest import import_source
 from control_harness import CASE_FIELDS, MODES, case, check_derivatives
@@ -421,6 +422,34 @@ def test_a_loop_over_a_list_indexed_by_its_items_walks_it_by_position():
     xs = np.array([0.5, -1.0, 2.0])
     grad = ad.grad(over_positions)(xs, [2, 0, 1])
     np.testing.assert_allclose(grad, [2.0, 0.0, 1.0])  # d/dxs[k] of xs[k] * order[k]
+
+
+def scaled_by_keys(d, x):
+    total = 0.0
+    for k in d:  # the keys, never read as d[k]: this loop may walk a list by position
+        total = total + k * x
+    return total
+
+
+def keys_in_a_comprehension(p, x):
+    return sum([k * x for k in p["w"]])
+
+
+@pytest.mark.parametrize(
+    "f, d", [(scaled_by_keys, {0: 5.0, 1: 7.0}), (keys_in_a_comprehension, {"w": {0: 5.0, 1: 7.0}})]
+)
+def test_a_dict_walked_by_position_is_refused_where_it_runs_never_read_by_position(f, d):
+    """Walking {0: 5, 1: 7} by position would read 5 and 7 where Python reads the keys 0
+    and 1: a silently wrong gradient (12 where 1 is right) before this refusal."""
+    with pytest.raises(TransformError, match=r"by position, but it is a dict here") as raised:
+        ad.grad(f, wrt=1)(d, 2.0)
+    message = str(raised.value)
+    assert "test_everyday.py" in message and ".keys():`" in message
+
+
+def test_a_list_walked_by_position_where_a_dict_may_be_is_still_differentiated():
+    assert ad.grad(scaled_by_keys, wrt=(0, 1))([1.0, 2.0], 2.0) == ([2.0, 2.0], 3.0)
+    assert ad.grad(keys_in_a_comprehension, wrt=1)({"w": [1.0, 2.0]}, 2.0) == 3.0
 
 
 # ------------------------------------------------------------- x.flat

@@ -471,6 +471,11 @@ class StatementLowering(LoweringState):
         even where the body rebinds its name or writes into it (``for v in y: y = 2 * y``).
         """
         sequence = self.expression(iterable)
+        if self.may_be_dict(iterable, loop):
+            sequence = self.emit(
+                ir.Call(runtime.not_a_dict, (sequence, self.dict_walk_error(iterable, loop))),
+                iterable,
+            )
         self.loop_sequences.append((self.sharing.sources(iterable), sequence))
         rebound = set(nested.stored_names(loop.body)) | {
             root for root in map(nested.item_written, gast.walk(loop)) if root is not None
@@ -478,6 +483,27 @@ class StatementLowering(LoweringState):
         if isinstance(iterable, gast.Name) and iterable.id in rebound:
             sequence = self.emit(sequence, iterable)
         return sequence
+
+    def may_be_dict(self, iterable: gast.expr, loop: gast.For) -> bool:
+        """Whether a sequence walked by position may be a dict at run time, whose keys Python
+        walks instead: a name, item or attribute not surely bound to a list or tuple."""
+        return (
+            isinstance(iterable, (gast.Name, gast.Subscript, gast.Attribute))
+            and id(loop) not in self.positional_loops
+            and not self.is_sequence(iterable)
+        )
+
+    def dict_walk_error(self, iterable: gast.expr, loop: gast.For) -> ir.Const:
+        """The refusal :func:`runtime.not_a_dict` raises where a walked value is a dict."""
+        walked = self.parsed.segment(iterable)
+        target = self.parsed.segment(loop.target)
+        error = self.error(
+            f"this loop walks `{walked}` by position, but it is a dict here, whose keys Python "
+            "walks; s2s_ad walks a dict's keys where it can tell the value is a dict",
+            iterable,
+            f"write `for {target} in {walked}.keys():` (or `for key, value in {walked}.items():`)",
+        )
+        return ir.Const(str(error))
 
     def checkpointed_loop(self, node: gast.For) -> None:
         """``for i in ad.checkpointed(steps, ...)``: the loop over ``steps``, iterating a
