@@ -5,8 +5,8 @@ The emitted gradient of a NumPy program calls helpers (``unreduce``, ``matmul_vj
 differentiate that gradient again.  Each program here is differentiated twice, and the
 Hessian-vector product is compared with central differences of the gradient along ``v``
 (and, for a few, with the Hessian written out by hand).  Second derivatives through the
-factorizations (eigh, svd, qr, pinv) are checked too; lstsq's and cond's, and third derivatives
-through the factorizations, are refused with a message that names them.
+factorizations (eigh, svd, qr, pinv) are checked too, and their third derivatives; lstsq's and
+cond's are refused with a message that names them.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def cumulative(x):
 
 
 # Factorizations: their vectors and factors, whose second derivatives (runtime/linalg.py's
-# *_second helpers) are checked here like every other program's.
+# helpers, transformed from their source) are checked here like every other program's.
 def eigh_vectors(x):
     w, v = np.linalg.eigh(x + x.T, UPLO="U")
     return np.sum(w**3) + np.sum(v[:, 0] ** 2 * np.arange(3.0))
