@@ -131,6 +131,8 @@ def _call_key(stmt: ir.Stmt, mutable: Set[ir.Var]):
     call = stmt.value
     if stmt.target in mutable or not rules.is_pure(call.fn) or call.fn in _NOT_SHARED:
         return None
+    if call.fn in _ALLOCATING:  # a new container, which add_at may write into in place
+        return None
     if any(a in mutable for a in ir.expr_atoms(call)):
         return None
     args = call.args

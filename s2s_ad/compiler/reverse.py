@@ -23,7 +23,7 @@ import dataclasses
 import operator
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from .. import runtime
+from .. import rules, runtime
 from ..rules import ARRAY, SCALAR, UNKNOWN
 from . import analyse, checkpoint, ir
 from .binding import template_of
@@ -595,6 +595,9 @@ def _builds_container(value: ir.Expr, found: Set[ir.Var]) -> bool:
     if not isinstance(value, ir.Call):
         return False
     if value.fn in DISPLAYS or value.fn in LIST_BUILDERS:
+        return True
+    rule = rules.lookup(value.fn)
+    if rule is not None and rule.tuple_result:  # np.linalg.eigh's (w, V), ...
         return True
     if value.fn is runtime.sum_vjp:  # the cotangent of a list's items
         return value.args[1] in found

@@ -141,7 +141,9 @@ def numpy_page() -> str:
     lines.append("\n## Helpers of the emitted code\n")
     lines.append(
         "These appear in emitted VJPs; their own rules let emitted code be "
-        "differentiated again (higher order).\n"
+        "differentiated again (higher order).  The helpers of `np.linalg.eig`, `eigvals`, "
+        "`eigh`, `svd`, `qr` and `pinv` (`eig_jvp`, `eigh_vjp`, ...) have no rules: they are "
+        "written in NumPy that has rules, and differentiated from their source, to any order.\n"
     )
     lines += _table(helpers)
     constants = sorted(_name(fn) for fn in nondiff_functions() if _is_numpy(fn))

@@ -35,7 +35,9 @@ from .core import (
     lookup,
     nondifferentiable,
     refused,
+    substitute,
     variadic_rule,
+    verified_on_complex,
 )
 from .numpy import REDUCE, namespace, register_table
 
@@ -604,6 +606,15 @@ def _square(t: str, rows: str) -> str:
 LINEAR_MAPS = {
     linalg.mT: ("mT(x)", "mT(g)"),
     linalg.phi: ("phi(x)", "phi(g)"),  # a mask: its own transpose
+    # a product (bilinear, holomorphic), each term masked where its own (co)tangent factor is 0
+    linalg.masked_product: (
+        ("weights", "m"),
+        ["masked_product(dweights, m)", "masked_product(weights, dm)"],
+        [
+            "unbroadcast(masked_product(g, m), weights)",
+            "unbroadcast(masked_product(weights, g), m)",
+        ],
+    ),
     linalg.symmetrized: ("symmetrized(x, uplo='L', /)", "onto_triangle(g, uplo)"),
     linalg.onto_triangle: ("onto_triangle(x, uplo='L', /)", "symmetrized(g, uplo)"),
     linalg.as_square: ("as_square(x, ind)", "np.reshape(g, np.shape(x))"),
@@ -617,6 +628,7 @@ LINEAR_MAPS = {
     ),
 }
 TABLES.append((LINEAR_MAPS, ()))
+verified_on_complex(linalg.masked_product)  # the eigenvectors of np.linalg.eig are complex
 
 # solve, det, slogdet: d(A^-1) = -A^-1 dA A^-1, so each derivative in A is one more solve.
 INVERSES = {
@@ -916,15 +928,14 @@ NORMS = {
 TABLES.append((NORMS, ()))
 
 
-# Factorizations and cond: their helpers are linear in the (co)tangent, each the other's
-# transpose.  qr, eigh, svd and pinv have second derivatives in the matrix (below); lstsq's
-# and cond's are refused.
+# lstsq and cond: their helpers are linear in the (co)tangent, each the other's transpose;
+# their derivatives in the matrix are refused.
 def _linear_pair(jvp: str, vjp: str, params: Sequence[str], what: str) -> dict:
     """The rules of a JVP helper ``jvp(t, *params)`` and its transpose ``vjp(v, *params)``."""
     refusal = refused(
         f"second derivatives through {what} are not supported",
-        "s2s_ad differentiates it once; eigenvalues and singular values alone "
-        "(np.linalg.eigvalsh, np.linalg.svdvals) have second derivatives",
+        "s2s_ad differentiates it once; np.linalg.pinv, np.linalg.qr, np.linalg.svd and "
+        "np.linalg.eigh have derivatives of every order",
     )
     names = ", ".join(p.partition("=")[0] for p in params)
     others = [None if "=" in p else refusal for p in params]
@@ -934,63 +945,19 @@ def _linear_pair(jvp: str, vjp: str, params: Sequence[str], what: str) -> dict:
     }
 
 
-def _twice_differentiable_pair(jvp: str, vjp: str, params: Sequence[str], what: str) -> dict:
-    """The rules of the helpers of a factorization ``w = F(a)`` that has second derivatives:
-    ``jvp(t, a, w)`` is ``F'(a) t`` and ``vjp(v, a, w)`` is ``F'(a)^T v``, each linear in its
-    (co)tangent.  Their derivative in ``a`` along ``d``, with ``w`` moving along ``F'(a) d``,
-    is ``{jvp,vjp}_second(x, d, a, w)`` (runtime/linalg.py); written in ``a``'s templates it is
-    the whole derivative, so ``w``'s are empty (``w`` is always ``F(a)`` there).  By the
-    symmetry of ``F''``, the VJP of ``jvp`` in ``a`` is ``vjp_second(g, t, ...)``, and that of
-    ``vjp`` is ``vjp_second(v, g, ...)``.  The ``_second`` helpers refuse a third derivative."""
-    names = ", ".join(p.partition("=")[0] for p in params)
-    options = [None] * (len(params) - 1)  # w and the options
-    jvp_second, vjp_second = f"{jvp}_second", f"{vjp}_second"
-    third = refused(
-        f"third derivatives through {what} are not supported",
-        "s2s_ad differentiates it twice (Hessians, Hessian-vector products)",
-    )
-    refusals = [third, third, third] + [None] * (len(params) - 1)
-    return {
-        getattr(linalg, jvp): (
-            _call(jvp, "t", *params, "/"),
-            [LINEAR, f"{jvp_second}(t, da, {names})", *options],
-            [f"{vjp}(g, {names})", f"{vjp_second}(g, t, {names})", *options],
-        ),
-        getattr(linalg, vjp): (
-            _call(vjp, "v", *params, "/"),
-            [LINEAR, f"{vjp_second}(v, da, {names})", *options],
-            [f"{jvp}(g, {names})", f"{vjp_second}(v, g, {names})", *options],
-        ),
-        getattr(linalg, jvp_second): (
-            _call(jvp_second, "x", "d", *params, "/"),
-            refusals,
-            refusals,
-        ),
-        getattr(linalg, vjp_second): (
-            _call(vjp_second, "x", "d", *params, "/"),
-            refusals,
-            refusals,
-        ),
-    }
-
-
 FACTORIZATIONS = {
-    **_twice_differentiable_pair("eigh_jvp", "eigh_vjp", ("a", "w", "UPLO='L'"), "np.linalg.eigh"),
-    **_twice_differentiable_pair(
-        "svd_jvp",
-        "svd_vjp",
-        ("a", "w", "full_matrices=True", "compute_uv=True", "hermitian=False"),
-        "np.linalg.svd",
-    ),
-    **_twice_differentiable_pair("qr_jvp", "qr_vjp", ("a", "w", "mode='reduced'"), "np.linalg.qr"),
-    **_twice_differentiable_pair(
-        "pinv_jvp", "pinv_vjp", ("a", "w", "hermitian=False"), "np.linalg.pinv"
-    ),
     **_linear_pair("lstsq_jvp_a", "lstsq_vjp_a", ("a", "b", "w"), "np.linalg.lstsq"),
     **_linear_pair("lstsq_jvp_b", "lstsq_vjp_b", ("a", "b", "w"), "np.linalg.lstsq"),
     **_linear_pair("cond_jvp", "cond_vjp", ("x", "p=None"), "np.linalg.cond"),
 }
-LISTED = ("eigh_jvp", "svd_jvp", "qr_jvp", "lstsq_jvp_a", "lstsq_jvp_b")
+LISTED = ("lstsq_jvp_a", "lstsq_jvp_b")
 TABLES.append((FACTORIZATIONS, [getattr(linalg, f) for f in LISTED]))
+
+# qr, eigh, svd and pinv: their helpers are transformed from their source, to any order
+# (runtime/linalg.py); the checks that refuse undetermined factors are kept, not differentiated.
+for helper in linalg.TRANSFORMED_FROM_SOURCE:
+    substitute(helper, helper)
+nondifferentiable(linalg.require_determined_qr, linalg.require_determined_svd)
+impure(linalg.require_determined_qr, linalg.require_determined_svd)
 
 register_rules(namespace)

@@ -114,8 +114,10 @@ ARRAY_API = {
 }
 LINALG.update({getattr(np.linalg, n): v for n, v in ARRAY_API.items() if hasattr(np.linalg, n)})
 register_table(LINALG, namespace)
-# lstsq's JVPs are tuples, one per parameter: forward mode adds them item by item.
-lookup(np.linalg.lstsq).tuple_result = True
+# lstsq's JVPs are tuples, one per parameter: forward mode adds them item by item.  The
+# factorizations' results are tuples too (their cotangents add item by item in reverse mode).
+for factorization in (np.linalg.lstsq, np.linalg.eigh, np.linalg.slogdet):
+    lookup(factorization).tuple_result = True
 NORM = "ord=ord, axis=axis, keepdims=keepdims"
 template_rule(
     np.linalg.norm,

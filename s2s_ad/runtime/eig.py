@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .complex_numbers import real_like
-from .linalg import mT
+from .linalg import diag_matrix, inverse_gaps, masked_product, mT
 
 
 def eig_jvp(da: Any, a: Any, out: Any) -> tuple:
@@ -32,8 +32,8 @@ def eig_jvp(da: Any, a: Any, out: Any) -> tuple:
     """
     w, v = out
     p = np.linalg.solve(v, da @ v)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a repeated eigenvalue: V undetermined
-        dv = v @ (gap_reciprocals(w) * p)
+    with np.errstate(invalid="ignore"):  # a repeated eigenvalue: V undetermined
+        dv = v @ (inverse_gaps(w) * p)
     norm = np.real(np.sum(np.conjugate(v) * dv, axis=-2, keepdims=True))
     if not np.iscomplexobj(v):  # real vectors: the sign is fixed, the norm correction alone
         return np.diagonal(p, axis1=-2, axis2=-1), dv - v * norm
@@ -59,11 +59,7 @@ def eig_vjp(g: Any, a: Any, out: Any) -> Any:
     if np.iscomplexobj(v):
         largest, scale = largest_entries(v)
         gv = gv - 1j * largest * np.imag(paired) / scale
-    vectors = mT(v) @ gv
-    with np.errstate(divide="ignore", invalid="ignore"):  # 0 where gV is: unused vectors
-        inner = np.where(vectors == 0, 0, gap_reciprocals(w) * vectors)
-    w = np.asarray(w)
-    inner = inner + np.asarray(gw)[..., None] * np.eye(w.shape[-1], dtype=w.dtype)
+    inner = masked_product(inverse_gaps(w), mT(v) @ gv) + diag_matrix(gw)  # 0 for unused V
     return real_like(np.linalg.solve(mT(v), inner @ mT(v)), a)
 
 
@@ -111,18 +107,11 @@ def largest_entries(v: Any) -> tuple:
            [1., 0.]]), array([[0.8, 0.8]]))
     """
     rows = np.arange(np.shape(v)[-2])[:, None]
-    largest = (rows == np.argmax(np.abs(v), axis=-2)[..., None, :]).astype(np.real(v).dtype)
+    largest = np.where(rows == np.argmax(np.abs(v), axis=-2)[..., None, :], 1.0, 0.0 * np.real(v))
     return largest, np.real(np.sum(largest * v, axis=-2, keepdims=True))
 
 
-def gap_reciprocals(w: Any) -> np.ndarray:
-    """``F[..., i, j] = 1 / (w[j] - w[i])``, 0 on the diagonal (inf off it where two
-    eigenvalues are equal).
-
-    >>> gap_reciprocals(np.array([1.0, 3.0]))
-    array([[ 0. ,  0.5],
-           [-0.5,  0. ]])
-    """
-    w = np.asarray(w)
-    eye = np.eye(w.shape[-1], dtype=w.dtype)
-    return 1 / (eye + w[..., None, :] - w[..., :, None]) - eye
+# The helpers are written in NumPy that has rules (and in the eigenvalues and vectors, whose
+# tangents eig_jvp gives): the rules register them to be transformed from their source, which
+# gives derivatives of every order (as for eigh, svd, qr and pinv in runtime/linalg.py).
+TRANSFORMED_FROM_SOURCE = (eig_jvp, eig_vjp, eigvals_jvp, eigvals_vjp, vectors_of, largest_entries)

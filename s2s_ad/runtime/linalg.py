@@ -474,11 +474,26 @@ def qr_vjp(g: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
 
 def _qr_factors(a: Any, out: Any, mode: str) -> tuple:
     """``(Q, R)`` of the reduced QR decomposition of ``a``, from ``out`` where it has them."""
-    m, n = np.shape(a)[-2:]
     if mode == "r":
-        return tuple(np.linalg.qr(a))
+        q, r = np.linalg.qr(a)
+        return q, r
+    require_determined_qr(a, mode)
+    q, r = out
+    return q, r
+
+
+def require_determined_qr(a: Any, mode: str) -> None:
+    """Refuse the derivative of ``qr(a, mode)`` where ``Q``'s extra columns are not determined.
+
+    >>> require_determined_qr(np.ones((3, 2)), "complete")
+    Traceback (most recent call last):
+    ...
+    ValueError: the derivative of qr(a, mode='complete') is not defined here: the extra \
+columns of Q are any basis of a complement; use mode='reduced' or mode='r'
+    """
+    m, n = np.shape(a)[-2:]
     if mode == "reduced" or (mode == "complete" and m <= n):
-        return tuple(out)
+        return
     raise ValueError(
         f"the derivative of qr(a, mode={mode!r}) is not defined here"
         + (": the extra columns of Q are any basis of a complement" if mode == "complete" else "")
@@ -498,7 +513,7 @@ def eigh_jvp(da: Any, a: Any, out: Any, UPLO: str = "L") -> tuple:
     w, v = out
     p = mT(v) @ symmetrized(da, UPLO) @ v
     with np.errstate(invalid="ignore"):  # inf where a repeated eigenvalue leaves V undetermined
-        dv = v @ (_inverse_gaps(w) * p)
+        dv = v @ (inverse_gaps(w) * p)
     return like(w, np.diagonal(p, axis1=-2, axis2=-1)), like(v, dv)
 
 
@@ -512,7 +527,7 @@ def eigh_vjp(g: Any, a: Any, out: Any, UPLO: str = "L") -> Any:
     """
     w, v = out
     gw, gv = g
-    inner = _times(_inverse_gaps(w), mT(v) @ gv) + _diag_matrix(gw)
+    inner = masked_product(inverse_gaps(w), mT(v) @ gv) + diag_matrix(gw)
     return like(a, onto_triangle(v @ inner @ mT(v), UPLO))
 
 
@@ -533,7 +548,7 @@ def svd_jvp(da: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, herm
     ds = like(s, np.diagonal(p, axis1=-2, axis2=-1))
     if not compute_uv:
         return ds
-    f, row, column = _inverse_gaps(s**2), s[..., None, :], s[..., :, None]
+    f, row, column = inverse_gaps(s**2), s[..., None, :], s[..., :, None]
     with np.errstate(divide="ignore", invalid="ignore"):  # inf where U, V are undetermined
         du = u @ (f * (p * row + column * mT(p))) + _off_span(da @ mT(vh), u) / row
         dv = mT(vh) @ (f * (column * p + mT(p) * row)) + _off_span(mT(da) @ u, mT(vh)) / row
@@ -552,19 +567,35 @@ def svd_vjp(g: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermi
     u, s, vh = _svd_factors(a, out, full_matrices, compute_uv, hermitian)
     gu, gs, gvh = g if compute_uv else (np.zeros_like(u), g, np.zeros_like(vh))
     v, gv = mT(vh), mT(gvh)
-    f, row, column = _inverse_gaps(s**2), s[..., None, :], s[..., :, None]
-    j, k = _times(f, mT(u) @ gu), _times(f, mT(v) @ gv)
-    inner = (j + mT(j)) * row + _diag_matrix(gs) + column * (k + mT(k))
+    f, row, column = inverse_gaps(s**2), s[..., None, :], s[..., :, None]
+    j, k = masked_product(f, mT(u) @ gu), masked_product(f, mT(v) @ gv)
+    inner = (j + mT(j)) * row + diag_matrix(gs) + column * (k + mT(k))
     with np.errstate(divide="ignore"):
-        m = u @ inner @ vh + _times(1 / row, _off_span(gu, u)) @ vh
-        m = m + u @ mT(_times(1 / row, _off_span(gv, v)))
+        m = u @ inner @ vh + masked_product(1 / row, _off_span(gu, u)) @ vh
+        m = m + u @ mT(masked_product(1 / row, _off_span(gv, v)))
     return like(a, onto_triangle(m) if hermitian else m)
 
 
 def _svd_factors(a, out, full_matrices: bool, compute_uv: bool, hermitian: bool) -> tuple:
     """``(U, S, Vh)`` of the reduced SVD of ``a``, from ``out`` where it has them."""
     if not compute_uv:
-        return tuple(np.linalg.svd(a, full_matrices=False, hermitian=hermitian))
+        u, s, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
+        return u, s, vh
+    require_determined_svd(a, full_matrices)
+    u, s, vh = out
+    return u, s, vh
+
+
+def require_determined_svd(a: Any, full_matrices: bool) -> None:
+    """Refuse the derivative of ``svd(a, full_matrices=True)`` of a non-square matrix.
+
+    >>> require_determined_svd(np.ones((3, 2)), True)
+    Traceback (most recent call last):
+    ...
+    ValueError: the derivative of svd(a, full_matrices=True) of a non-square matrix is not \
+defined: the extra columns of U (rows of Vh) are any basis of a complement; use \
+full_matrices=False (or compute_uv=False)
+    """
     m, n = np.shape(a)[-2:]
     if full_matrices and m != n:
         raise ValueError(
@@ -572,7 +603,6 @@ def _svd_factors(a, out, full_matrices: bool, compute_uv: bool, hermitian: bool)
             "defined: the extra columns of U (rows of Vh) are any basis of a complement; "
             "use full_matrices=False (or compute_uv=False)"
         )
-    return tuple(out)
 
 
 def pinv_jvp(da: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
@@ -957,28 +987,44 @@ def onto_triangle(m: Any, uplo: str = "L") -> Any:
     return np.tril(m + mT(m), -1) + _diag_part(m)
 
 
-def _inverse_gaps(w: Any) -> Any:
+def inverse_gaps(w: Any) -> Any:
     """``F[..., i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it (inf for a repeated
-    value: its vectors are not determined)."""
+    value: its vectors are not determined), of ``w``'s dtype (real or complex).
+
+    >>> inverse_gaps(np.array([1.0, 3.0]))
+    array([[ 0. ,  0.5],
+           [-0.5,  0. ]])
+    """
     w = np.asarray(w)
     gaps = w[..., None, :] - w[..., :, None]
-    diagonal = np.eye(w.shape[-1], dtype=bool)
+    diagonal = np.eye(np.shape(w)[-1], dtype=bool)
     with np.errstate(divide="ignore"):
-        return np.where(diagonal, 0.0, 1.0 / np.where(diagonal, 1.0, gaps)).astype(w.dtype)
+        return np.where(diagonal, 0.0, 1.0 / np.where(diagonal, 1.0, gaps))
 
 
-def _times(weights: Any, m: Any) -> Any:
+def masked_product(weights: Any, m: Any) -> Any:
     """``weights * m``, but 0 where ``m`` is, even where a weight is infinite: a repeated
     eigenvalue or a zero singular value does not matter where the program does not use the
-    vectors it leaves undetermined (their cotangents are zeros)."""
+    vectors it leaves undetermined (their cotangents are zeros).  Its rule differentiates the
+    product, each term masked by its own factor, so that a zero cotangent with a nonzero
+    tangent (at third order) is not masked away.
+
+    >>> masked_product(np.array([np.inf, 2.0]), np.array([0.0, 3.0]))
+    array([0., 6.])
+    """
     with np.errstate(invalid="ignore"):
         return np.where(m == 0, 0.0, weights * m)
 
 
-def _diag_matrix(v: Any) -> Any:
-    """The (stack of) diagonal matrices with ``v`` on the diagonal."""
+def diag_matrix(v: Any) -> Any:
+    """The (stack of) diagonal matrices with ``v`` on the diagonal, of ``v``'s dtype.
+
+    >>> diag_matrix(np.array([1.0, 2j]))
+    array([[1.+0.j, 0.+0.j],
+           [0.+0.j, 0.+2.j]])
+    """
     v = np.asarray(v)
-    return v[..., None] * np.eye(v.shape[-1], dtype=v.dtype)
+    return v[..., None] * np.eye(np.shape(v)[-1], dtype=bool)
 
 
 def _off_span(x: Any, q: Any) -> Any:
@@ -991,151 +1037,27 @@ def _right_solve(b: Any, r: Any) -> Any:
     return mT(np.linalg.solve(mT(r), mT(b)))
 
 
-# ------------------------------------------------- second derivatives of factorizations
-# The JVP and VJP helpers of qr, eigh, svd and pinv are rational functions of the matrix and
-# its factors (products, transposes, solves, the gaps 1 / (w[j] - w[i])), with no conjugate
-# and no absolute value.  Their derivative along a direction D, the factors moving with the
-# matrix along their own tangents, is then exact to rounding by the complex step
-# Im f(A + i h D) / h (Squire & Trapp 1998, Martins et al. 2003): no difference is taken, so
-# h is tiny and nothing cancels.  ``*_second(x, d, a, out)`` is the derivative of
-# ``*_jvp(x, a, out)`` (or ``*_vjp``) along ``d``; by the symmetry of second derivatives the
-# four second-order products (JVP or VJP of a JVP or VJP helper) are all of this form.
-
-# The step: tiny, yet with room below it for the tangents' own small entries (float32's
-# smallest normal number is near 1e-38).
-_STEPS = {np.dtype(np.float32): 1e-12}
-_STEP = 1e-30
-
-
-def _stepped(value: Any, tangent: Any, h: float) -> Any:
-    """``value + i h tangent``, item by item for a tuple of factors."""
-    if isinstance(value, (tuple, list)):
-        return tuple(_stepped(v, t, h) for v, t in zip(value, tangent))
-    return np.asarray(value) + 1j * h * np.asarray(tangent)
-
-
-def _derivative_part(value: Any, h: float) -> Any:
-    """The derivative a complex-stepped value carries: its imaginary part over h."""
-    if isinstance(value, (tuple, list)):
-        return tuple(_derivative_part(v, h) for v in value)
-    return np.imag(value) / h
-
-
-def _along(helper: Any, factors_jvp: Any, x: Any, d: Any, a: Any, out: Any, **options) -> Any:
-    """``d/de helper(x, A + e D, F(A + e D))`` at 0, ``F`` the factorization whose tangent
-    ``factors_jvp`` gives."""
-    h = _STEPS.get(np.result_type(a), _STEP)
-    moved = _stepped(out, factors_jvp(d, a, out, **options), h)
-    return _derivative_part(helper(x, _stepped(a, d, h), moved, **options), h)
-
-
-def eigh_jvp_second(t: Any, d: Any, a: Any, out: Any, UPLO: str = "L") -> tuple:
-    """The derivative of ``eigh_jvp(t, a, eigh(a))`` along ``d``: ``eigh``'s second derivative.
-
-    >>> a, t = np.diag([1.0, 3.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> eigh_jvp_second(t, t, a, np.linalg.eigh(a))[0]  # w'' = 2 t12^2 / (w1 - w2), ...
-    array([-1.,  1.])
-    """
-    return _along(eigh_jvp, eigh_jvp, t, d, a, out, UPLO=UPLO)
-
-
-def eigh_vjp_second(v: Any, d: Any, a: Any, out: Any, UPLO: str = "L") -> Any:
-    """The derivative of ``eigh_vjp(v, a, eigh(a))`` along ``d``.
-
-    >>> a, d = np.diag([1.0, 3.0]), np.array([[0.0, 1.0], [1.0, 0.0]])
-    >>> eigh_vjp_second((np.array([1.0, 0.0]), np.zeros((2, 2))), d, a, np.linalg.eigh(a))
-    array([[ 0.,  0.],
-           [-1.,  0.]])
-    """
-    return _along(eigh_vjp, eigh_jvp, v, d, a, out, UPLO=UPLO)
-
-
-def svd_jvp_second(
-    t: Any, d: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermitian=False
-) -> Any:
-    """The derivative of ``svd_jvp(t, a, svd(a))`` along ``d``.
-
-    >>> a = np.diag([3.0, 1.0])
-    >>> d = np.array([[0.0, 1.0], [0.0, 0.0]])
-    >>> svd_jvp_second(d, d, a, np.linalg.svd(a, compute_uv=False), compute_uv=False)
-    array([ 0.375, -0.125])
-    """
-    if not compute_uv:  # the singular values alone: they move with the vectors
-        factors = tuple(np.linalg.svd(a, full_matrices=False, hermitian=hermitian))
-        full = _along(svd_jvp, svd_jvp, t, d, a, factors, full_matrices=False, hermitian=hermitian)
-        return full[1]
-    options = {"full_matrices": full_matrices, "hermitian": hermitian}
-    return _along(svd_jvp, svd_jvp, t, d, a, out, **options)
-
-
-def svd_vjp_second(
-    v: Any, d: Any, a: Any, out: Any, full_matrices=True, compute_uv=True, hermitian=False
-) -> Any:
-    """The derivative of ``svd_vjp(v, a, svd(a))`` along ``d``.
-
-    >>> a = np.diag([3.0, 1.0])
-    >>> d = np.array([[0.0, 1.0], [0.0, 0.0]])
-    >>> svd_vjp_second(np.array([1.0, -1.0]), d, a, np.linalg.svd(a, compute_uv=False),
-    ...                compute_uv=False)
-    array([[0. , 0.5],
-           [0.5, 0. ]])
-    """
-    options = {"full_matrices": full_matrices, "hermitian": hermitian}
-    if not compute_uv:
-        u, s, vh = np.linalg.svd(a, full_matrices=False, hermitian=hermitian)
-        v = (np.zeros_like(u), v, np.zeros_like(vh))
-        out, options["full_matrices"] = (u, s, vh), False
-    return _along(svd_vjp, svd_jvp, v, d, a, out, **options)
-
-
-def qr_jvp_second(t: Any, d: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
-    """The derivative of ``qr_jvp(t, a, qr(a))`` along ``d``.
-
-    >>> a, d = np.array([[2.0, 1.0], [1.0, 3.0]]), np.eye(2)
-    >>> def r_tangent(e):
-    ...     return qr_jvp(d, a + e * d, np.linalg.qr(a + e * d))[1]
-    >>> difference = (r_tangent(1e-6) - r_tangent(-1e-6)) / 2e-6
-    >>> np.allclose(qr_jvp_second(d, d, a, np.linalg.qr(a))[1], difference, atol=1e-6)
-    True
-    """
-    if mode == "r":
-        return _along(qr_jvp, qr_jvp, t, d, a, tuple(np.linalg.qr(a)))[1]
-    return _along(qr_jvp, qr_jvp, t, d, a, out, mode=mode)
-
-
-def qr_vjp_second(v: Any, d: Any, a: Any, out: Any, mode: str = "reduced") -> Any:
-    """The derivative of ``qr_vjp(v, a, qr(a))`` along ``d``.
-
-    >>> a, d = np.array([[2.0, 1.0], [1.0, 3.0]]), np.eye(2)
-    >>> def a_cotangent(e):
-    ...     return qr_vjp(np.eye(2), a + e * d, np.linalg.qr(a + e * d, mode="r"), mode="r")
-    >>> difference = (a_cotangent(1e-6) - a_cotangent(-1e-6)) / 2e-6
-    >>> second = qr_vjp_second(np.eye(2), d, a, np.linalg.qr(a, mode="r"), mode="r")
-    >>> np.allclose(second, difference, atol=1e-6)
-    True
-    """
-    if mode == "r":
-        q, r = np.linalg.qr(a)
-        return _along(qr_vjp, qr_jvp, (np.zeros_like(q), v), d, a, (q, r))
-    return _along(qr_vjp, qr_jvp, v, d, a, out, mode=mode)
-
-
-def pinv_jvp_second(t: Any, d: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
-    """The derivative of ``pinv_jvp(t, a, pinv(a))`` along ``d``: ``2 A^-1 D A^-1 D A^-1``
-    for an invertible ``A`` and ``t = D``.
-
-    >>> pinv_jvp_second(np.eye(2), np.eye(2), 2 * np.eye(2), 0.5 * np.eye(2))
-    array([[0.25, 0.  ],
-           [0.  , 0.25]])
-    """
-    return _along(pinv_jvp, pinv_jvp, t, d, a, out, hermitian=hermitian)
-
-
-def pinv_vjp_second(v: Any, d: Any, a: Any, out: Any, hermitian: bool = False) -> Any:
-    """The derivative of ``pinv_vjp(v, a, pinv(a))`` along ``d``.
-
-    >>> pinv_vjp_second(np.eye(2), np.eye(2), 2 * np.eye(2), 0.5 * np.eye(2))
-    array([[0.25, 0.  ],
-           [0.  , 0.25]])
-    """
-    return _along(pinv_vjp, pinv_jvp, v, d, a, out, hermitian=hermitian)
+# ---------------------------------------------- higher derivatives of factorizations
+# The JVP and VJP helpers of qr, eigh, svd and pinv are written in NumPy that has rules
+# (products, transposes, solves, the gaps 1 / (w[j] - w[i]), masked_product) and in the
+# factors, whose own tangents these helpers give.  Transformed from their source, they have
+# derivatives of every order: a second transform differentiates them through their code, and
+# the factors through the factorizations' rules, which call them again (as JAX's rules do).
+# The rules register these functions (and the helpers they call) to be transformed so.
+TRANSFORMED_FROM_SOURCE = (
+    qr_jvp,
+    qr_vjp,
+    _qr_factors,
+    eigh_jvp,
+    eigh_vjp,
+    svd_jvp,
+    svd_vjp,
+    _svd_factors,
+    pinv_jvp,
+    pinv_vjp,
+    _pinv_vjp,
+    inverse_gaps,
+    diag_matrix,
+    _off_span,
+    _right_solve,
+)

@@ -502,6 +502,10 @@ if hasattr(np, "trapezoid"):  # NumPy 2
 LINALG: Dict[Any, Any] = {
     linalg.mT: shaped("linalg.mT(x)", (2, 3), (2, 2, 3)),
     linalg.phi: shaped("linalg.phi(x)", (3, 3)),
+    linalg.masked_product: [
+        case("linalg.masked_product(x, y)", ids((3, 3), (3, 3))),
+        case("linalg.masked_product(x, y)", ids((1, 3), (2, 3, 3))),
+    ],
     linalg.symmetrized: [
         shaped("linalg.symmetrized(x)", (3, 3)),
         shaped("linalg.symmetrized(x, 'U')", (2, 3, 3)),
@@ -609,7 +613,8 @@ LINALG: Dict[Any, Any] = {
     ],
 }
 
-# Factorizations: linear in the (co)tangent; second derivatives in the matrix.
+# Factorizations: linear in the (co)tangent; derivatives of every order in the matrix (those of
+# qr, eigh, svd and pinv come from their source, lstsq's and cond's from their rules).
 EIGH = f"np.linalg.eigh(y + {SPREAD})"
 SVD = "np.linalg.svd(y, full_matrices=False)"
 LSTSQ = "np.linalg.lstsq(y, z)"

@@ -5,8 +5,8 @@ The emitted gradient of a NumPy program calls helpers (``unreduce``, ``matmul_vj
 differentiate that gradient again.  Each program here is differentiated twice, and the
 Hessian-vector product is compared with central differences of the gradient along ``v``
 (and, for a few, with the Hessian written out by hand).  Second derivatives through the
-factorizations (eigh, svd, qr, pinv) are checked too; lstsq's and cond's, and third derivatives
-through the factorizations, are refused with a message that names them.
+factorizations (eigh, svd, qr, pinv) are checked too, and their third derivatives; lstsq's and
+cond's are refused with a message that names them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from s2s_ad.compiler import pipeline
 from s2s_ad.compiler.analyse import kind_of_value
 from s2s_ad.compiler.errors import TransformError
 from s2s_ad.compiler.pipeline import Spec
-from s2s_ad.rules import MISSING, all_rules, is_nondifferentiable, lookup
+from s2s_ad.rules import MISSING, all_rules, is_nondifferentiable, lookup, substitute_of
 from s2s_ad.rules import helpers as helper_rules
 
 RNG = np.random.default_rng(5)
@@ -170,7 +170,7 @@ def cumulative(x):
 
 
 # Factorizations: their vectors and factors, whose second derivatives (runtime/linalg.py's
-# *_second helpers) are checked here like every other program's.
+# helpers, transformed from their source) are checked here like every other program's.
 def eigh_vectors(x):
     w, v = np.linalg.eigh(x + x.T, UPLO="U")
     return np.sum(w**3) + np.sum(v[:, 0] ** 2 * np.arange(3.0))
@@ -355,13 +355,86 @@ def test_second_derivatives_through_decompositions_are_refused_by_name(f, what):
         hvp(f, (x,), np.ones_like(x))
 
 
-@pytest.mark.parametrize("f, what", FACTORED, ids=[what for _, what in FACTORED])
-def test_third_derivatives_through_factorizations_are_refused_by_name(f, what):
-    x = matrix()
+# Third derivatives through the factorizations: their helpers are transformed from their source
+# (runtime/linalg.py), so each derivative is checked against central differences of the one
+# below it, which the tests above check in turn.
+THIRD_ORDER = [(eigh_vectors, matrix), (svd_factors, tall), (qr_factors, tall), (pinv, tall)]
+THIRD_ORDER += [(svd_values, lambda: tall().T), (qr_r, lambda: tall().T)]
+
+
+@pytest.mark.parametrize("f, make_x", THIRD_ORDER, ids=[f.__name__ for f, _ in THIRD_ORDER])
+def test_third_derivative_forward_over_forward_over_reverse(f, make_x):
+    """``d/du (H(x) v)`` (forward mode over the emitted Hessian-vector product) against central
+    differences of ``H(x) v`` along ``u``."""
+    x = make_x()
+    v, u = (RNG.standard_normal(np.shape(x)) for _ in range(2))
     grad = gradient(f, (x,))
     second = pipeline.build(grad, Spec("jvp", ("x",), ("array",))).bind(grad)
-    with pytest.raises(TransformError, match=f"third derivatives through {what} are not"):
-        ad.jvp(second, (x, x), (x, None))
+    _, (_, ours) = ad.jvp(second, (x, v), (u, None))
+    h = 1e-5
+    expected = (hvp(f, (x + h * u,), v) - hvp(f, (x - h * u,), v)) / (2 * h)
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-6)
+
+
+S0 = np.diag([0.0, 2.0, 5.0]) + 0.3 * (A + A.T)
+S1 = np.array([[0.4, 1.0, -0.3], [1.0, -0.2, 0.6], [-0.3, 0.6, 0.8]])
+T0, T1 = RNG.uniform(-1, 1, (3, 3)) + np.diag([1.0, 3.0, 6.0]), RNG.uniform(-1, 1, (3, 3))
+
+
+def largest_eigenvalue(t):
+    return np.linalg.eigh(S0 + t * S1)[0][-1]
+
+
+def eigh_curve(t):
+    w, v = np.linalg.eigh(S0 + t * S1)
+    return np.sum(w**3) + np.sum(v[:, 0] ** 3)
+
+
+def svd_curve(t):
+    u, s, vh = np.linalg.svd(T0 + t * T1)
+    return np.sum(u[:, 0] ** 3) + np.sum(vh[0] ** 3) + np.sum(s**3)
+
+
+def qr_curve(t):
+    q, r = np.linalg.qr(T0 + t * T1)
+    return np.sum(r**3) + np.sum(q**3)
+
+
+def pinv_curve(t):
+    return np.sum(np.linalg.pinv(T0 + t * T1) ** 3)
+
+
+def eigenvalue_curvature(t: float) -> float:
+    """The second derivative of the largest eigenvalue of ``S0 + t S1`` in closed form:
+    ``2 sum_j (v_j^T S1 v_k)^2 / (w_k - w_j)`` over the other eigenvalues ``j``."""
+    w, v = np.linalg.eigh(S0 + t * S1)
+    couplings = (v.T @ S1 @ v)[:, -1]
+    return 2 * np.sum(couplings[:-1] ** 2 / (w[-1] - w[:-1]))
+
+
+def test_three_derivatives_of_the_largest_eigenvalue():
+    """grad of grad of grad, against the closed-form second derivative and its differences."""
+    second = ad.grad(ad.grad(largest_eigenvalue))
+    assert second(0.3) == pytest.approx(eigenvalue_curvature(0.3), rel=1e-9)
+    h = 1e-5
+    expected = (eigenvalue_curvature(0.3 + h) - eigenvalue_curvature(0.3 - h)) / (2 * h)
+    assert ad.grad(second)(0.3) == pytest.approx(expected, rel=1e-6)
+    assert ad.derivative(second)(0.3) == pytest.approx(expected, rel=1e-6)
+
+
+CURVES = [eigh_curve, svd_curve, qr_curve, pinv_curve]
+
+
+@pytest.mark.parametrize("f", CURVES, ids=lambda f: f.__name__)
+def test_reverse_over_reverse_over_reverse_matches_differences(f):
+    """Three gradients of a scalar parameter of the matrix: the third against central
+    differences of the second, and against forward mode over the second."""
+    second = ad.grad(ad.grad(f))
+    h = 1e-5
+    expected = (second(0.3 + h) - second(0.3 - h)) / (2 * h)
+    third = ad.grad(second)(0.3)
+    assert third == pytest.approx(expected, rel=1e-6)
+    assert ad.derivative(second)(0.3) == pytest.approx(third, rel=1e-9)
 
 
 def norm(x):
@@ -399,7 +472,10 @@ def test_every_helper_a_template_calls_can_be_differentiated():
     missing = [
         fn.__name__
         for fn in helpers_in_templates()
-        if lookup(fn) is None and not is_nondifferentiable(fn) and fn not in displays
+        if lookup(fn) is None
+        and not is_nondifferentiable(fn)
+        and substitute_of(fn) is None  # or transformed from its source
+        and fn not in displays
     ]
     assert not missing, f"helpers without rules: {missing}"
 

@@ -122,8 +122,121 @@ def test_gradient_of_the_trace_of_a_square_in_closed_form():
     np.testing.assert_allclose(ad.grad(eigenvalue_sum_of_squares)(a), 2 * a.T, rtol=1e-10)
 
 
-@pytest.mark.parametrize("loss", [eigenvalue_power, vector_magnitudes], ids=lambda f: f.__name__)
-def test_second_derivatives_are_refused_by_name(loss):
+# ------------------------------------------------------------------ higher orders
+# The helpers are transformed from their source (s2s_ad/runtime/eig.py): each order is checked
+# against central differences of the one below it, which the tests above check.
+SECOND_ORDER_LOSSES = [eigenvalue_power, eigenvalue_squares, vector_magnitudes, vector_entries]
+
+
+@pytest.mark.parametrize("kind, direction", DIRECTIONS, ids=lambda v: str(v))
+@pytest.mark.parametrize("loss", SECOND_ORDER_LOSSES, ids=lambda f: f.__name__)
+def test_hessian_vector_product_along_real_and_imaginary_directions(loss, kind, direction):
+    """Forward mode over the gradient (JAX's convention) against differences of the gradient."""
+    a = matrix(kind)
+    v = random_like(np.real(a), np.random.default_rng(7)) * direction
+    gradient = ad.grad(loss)
+    _, ours = ad.jvp(gradient, (a,), (v,))
+    np.testing.assert_allclose(ours, fd_tangent(gradient, [a], [v]), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("loss", SECOND_ORDER_LOSSES, ids=lambda f: f.__name__)
+def test_hessian_of_a_real_matrix_is_symmetric_and_matches_differences(loss):
     a = matrix("complex_pair")
-    with pytest.raises(ad.TransformError, match="second derivatives through np.linalg.eig"):
-        ad.hvp(loss)(a, np.ones((3, 3)))
+    hessian = ad.hessian(loss)(a).reshape(9, 9)
+    np.testing.assert_allclose(hessian, hessian.T, rtol=1e-8, atol=1e-10)
+    v = random_like(a, np.random.default_rng(8))
+    expected = fd_tangent(ad.grad(loss), [a], [v])
+    np.testing.assert_allclose(hessian @ v.ravel(), np.real(expected).ravel(), rtol=1e-6, atol=1e-7)
+
+
+A0 = np.array([[1.0, 2.0], [0.5, -1.0]])
+A1 = np.array([[0.3, -0.4], [0.7, 0.2]])
+TURN = np.array([[0.0, -2.0], [1.5, 0.5]])  # a complex pair of eigenvalues
+
+
+def largest_eigenvalue(t):
+    return np.max(np.real(np.linalg.eigvals(A0 + t * A1)))
+
+
+def rotation_rate(t):
+    """The imaginary part of the upper eigenvalue of a matrix with a complex pair."""
+    w, _ = np.linalg.eig(TURN + t * A1)
+    return np.max(np.imag(w))
+
+
+def root_derivatives(q: np.ndarray) -> list:
+    """``sqrt(q(t))`` and its first three derivatives at 0, for the quadratic ``q(t)`` with
+    coefficients ``q = (q0, q1, q2)``."""
+    q0, q1, q2 = q[0], q[1], 2 * q[2]  # q(0), q'(0), q''
+    s = np.sqrt(q0)
+    second = q2 / (2 * s) - q1**2 / (4 * s**3)
+    third = -3 * q1 * q2 / (4 * s**3) + 3 * q1**3 / (8 * s**5)
+    return [s, q1 / (2 * s), second, third]
+
+
+def discriminant(a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
+    """The coefficients of ``trace(t)^2 - 4 det(t)`` of ``a0 + t a1`` (2x2), lowest first."""
+    trace = np.array([np.trace(a0), np.trace(a1)])
+    det = np.array(
+        [
+            np.linalg.det(a0),
+            a0[0, 0] * a1[1, 1] + a1[0, 0] * a0[1, 1] - a0[0, 1] * a1[1, 0] - a1[0, 1] * a0[1, 0],
+            np.linalg.det(a1),
+        ]
+    )
+    return np.polynomial.polynomial.polymul(trace, trace) - 4 * det
+
+
+def test_three_derivatives_of_a_2x2_eigenvalue_in_closed_form():
+    """``lambda(t) = (trace + sqrt(disc)) / 2``: its derivatives by the chain rule on ``sqrt``."""
+    _, slope, second, third = root_derivatives(discriminant(A0, A1))
+    first = ad.grad(largest_eigenvalue)
+    assert first(0.0) == pytest.approx(np.trace(A1) / 2 + slope / 2, rel=1e-10)
+    assert ad.grad(first)(0.0) == pytest.approx(second / 2, rel=1e-8)
+    assert ad.grad(ad.grad(first))(0.0) == pytest.approx(third / 2, rel=1e-8)
+    assert ad.derivative(ad.derivative(first))(0.0) == pytest.approx(third / 2, rel=1e-8)
+
+
+def test_three_derivatives_of_a_complex_pair_in_closed_form():
+    """``Im lambda(t) = sqrt(-disc) / 2`` for a real 2x2 matrix with a complex pair."""
+    _, slope, second, third = root_derivatives(-discriminant(TURN, A1))
+    first = ad.grad(rotation_rate)
+    assert first(0.0) == pytest.approx(slope / 2, rel=1e-10)
+    assert ad.grad(first)(0.0) == pytest.approx(second / 2, rel=1e-8)
+    assert ad.grad(ad.grad(first))(0.0) == pytest.approx(third / 2, rel=1e-8)
+
+
+B1 = np.random.default_rng(4).uniform(-1, 1, (3, 3))
+REAL_SPECTRUM, COMPLEX_PAIR, COMPLEX = (matrix(kind) for kind in MATRICES)
+
+
+# (np.abs of complex numbers has no third derivative: these losses do without it)
+def along_real_spectrum(t):
+    return vector_entries(REAL_SPECTRUM + t * B1) + eigenvalue_squares(REAL_SPECTRUM + t * B1)
+
+
+def along_complex_pair(t):
+    return vector_entries(COMPLEX_PAIR + t * B1)
+
+
+def along_complex_matrix(t):
+    return vector_entries(COMPLEX + t * B1) + eigenvalue_squares(COMPLEX + t * B1)
+
+
+@pytest.mark.parametrize("f", [along_real_spectrum, along_complex_pair, along_complex_matrix])
+def test_third_derivative_matches_differences_of_the_second(f):
+    second = ad.grad(ad.grad(f))
+    h = 1e-4
+    expected = (second(0.2 + h) - second(0.2 - h)) / (2 * h)
+    assert ad.grad(second)(0.2) == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    assert ad.derivative(second)(0.2) == pytest.approx(expected, rel=1e-6, abs=1e-7)
+
+
+def test_repeated_eigenvalues_give_nan_not_a_wrong_number():
+    """As in JAX and autograd: where two eigenvalues meet, the vectors are not determined and
+    their derivatives are not finite; the eigenvalues' own gradient stays finite."""
+    a = np.eye(3)
+    assert np.all(np.isfinite(ad.grad(eigenvalue_squares)(a)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hessian = ad.hessian(vector_magnitudes)(a)
+    assert not np.all(np.isfinite(hessian))

@@ -113,7 +113,8 @@ def _linear_table(table: RuleTable, name: str) -> RuleTable:
     linear = {
         fn: cases
         for fn, cases in table.cases.items()
-        if any(lookup(fn).for_call(n).linear for n in VARIADIC_COUNTS)
+        if lookup(fn) is not None  # not a function transformed from its source
+        and any(lookup(fn).for_call(n).linear for n in VARIADIC_COUNTS)
     }
     return dataclasses.replace(table, cases=linear, name=name)
 

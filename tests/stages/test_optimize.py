@@ -5,6 +5,7 @@ import operator
 import numpy as np
 import pytest
 
+from s2s_ad import runtime
 from s2s_ad.compiler import ir, optimize
 from s2s_ad.compiler.templates import Builder
 
@@ -54,6 +55,18 @@ def test_no_sharing_through_an_accumulated_variable():
         ir.Accum(dx, t1),
         ir.Assign(t2, call(operator.mul, dx, y)),
         ir.Return((t1, t2)),
+    ]
+    assert optimize.share_common_subexpressions(body) == body
+
+
+def test_new_containers_are_not_shared():
+    """Two ``zeros_like(x)`` are two containers: ``add_at`` writes into each in place."""
+    body = [
+        ir.Assign(t0, call(runtime.zeros_like, x)),
+        ir.Assign(t1, call(runtime.add_at, t0, ir.Const(0), y)),
+        ir.Assign(t2, call(runtime.zeros_like, x)),
+        ir.Assign(t3, call(runtime.add_at, t2, ir.Const(1), y)),
+        ir.Return((t1, t3)),
     ]
     assert optimize.share_common_subexpressions(body) == body
 
