@@ -23,6 +23,7 @@ from ..rules import SCALAR
 from . import analyse, ir
 from .binding import template_of
 from .calls import Callee, is_user_function, varied_parameters
+from .closed_calls import jvp_call
 from .ir import DISPLAYS
 from .lower import Lowered
 from .spec import DERIVATIVE, JVP, TANGENT, Spec
@@ -130,21 +131,31 @@ class Forward(Transform):
         )
 
     def user_call(self, stmt: ir.Assign) -> None:
-        """``t = g(a, b)`` becomes ``t, dt = g_jvp((da,), a, b)``: ``g`` is transformed too."""
+        """``t = g(a, b)`` becomes ``t, dt = g_jvp((da,), a, b)``: ``g`` is transformed too;
+        in code that is differentiated again, ``t, dt = g_jvp(a, b, d_a=da)``, a plain
+        function (see ``closed_calls.py``)."""
         call = stmt.value
         params = varied_parameters(call, set(self.tangent), stmt.loc)
-        callee = Callee(call.fn, JVP, tuple(name for name, _ in params), stmt.loc)
-        tangents = self.builder.call(runtime.make_tuple, [self.tangent[a] for _, a in params])
+        wrt = tuple(name for name, _ in params)
+        if self.spec.closed:
+            tangents = [self.tangent[a] for _, a in params]
+            jvp = jvp_call(call.fn, wrt, call, tangents, stmt.loc)
+        else:
+            callee = self.callee(call.fn, wrt)
+            tangents = self.builder.call(runtime.make_tuple, [self.tangent[a] for _, a in params])
+            jvp = ir.Call(callee, (tangents,) + call.args, call.kwargs)
         both = self.names.temp()
-        self.builder.out.append(
-            ir.Assign(both, ir.Call(callee, (tangents,) + call.args, call.kwargs), stmt.loc)
-        )
+        self.builder.out.append(ir.Assign(both, jvp, stmt.loc))
         self.builder.out.append(
             ir.Assign(stmt.target, ir.Call(operator.getitem, (both, ir.Const(0))), stmt.loc)
         )
         target = self.names.derivative(stmt.target)
         self.builder.call(operator.getitem, (both, ir.Const(1)), target=target)
         self.tangent[stmt.target] = target
+
+    def callee(self, fn, wrt: Tuple[str, ...]) -> Callee:
+        """The derivative of a user function that is not inlined, as this mode calls it."""
+        return Callee(fn, JVP, wrt)
 
     def assigned_tangent(self, stmt: ir.Assign) -> ir.Atom:
         """The tangent of an assignment, in ``dv`` when ``v`` is assigned in several places."""
