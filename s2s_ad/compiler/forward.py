@@ -89,7 +89,7 @@ class Forward(Transform):
             for stmt in stmts:
                 self.builder.loc = getattr(stmt, "loc", None)
                 if isinstance(stmt, ir.Return):
-                    tangents = ir.map_tree(stmt.value, self.output_tangent)
+                    tangents = self.returned_tangent(stmt.value)
                     value = tangents if self.tangent_only else (stmt.value, tangents)
                     out.append(ir.Return(value, stmt.loc))
                 elif isinstance(stmt, ir.STRUCTURED):
@@ -274,6 +274,10 @@ class Forward(Transform):
         if tangent != target:
             self.builder.assign(target, tangent)
         return target
+
+    def returned_tangent(self, value: ir.Tree) -> ir.Tree:
+        """The tangent of what the function returns (a tuple's, item by item)."""
+        return ir.map_tree(value, self.output_tangent)
 
     def output_tangent(self, atom: ir.Atom) -> ir.Atom:
         if isinstance(atom, ir.Var) and atom in self.tangent:

@@ -211,6 +211,22 @@ class Taylor(Forward):
         ]
         return self.pack(orders, self.names.derivative(stmt.target))
 
+    def returned_tangent(self, value: ir.Tree) -> ir.Tree:
+        """In mode ``series``, a returned tuple's coefficients as a value's are: order by
+        order, each a tuple of the items' coefficients (as :meth:`display_tangent`)."""
+        if self.seed_ones or not isinstance(value, tuple):
+            return super().returned_tangent(value)
+        orders = [self.items_coefficient(value, k) for k in range(self.order)]
+        return self.pack(orders, self.names.temp())
+
+    def items_coefficient(self, tree: tuple, k: int) -> ir.Atom:
+        """``(da[k], db[k])`` for the tuple ``(a, b)`` (nested tuples too)."""
+        items = [
+            self.items_coefficient(t, k) if isinstance(t, tuple) else self.coefficient_or_zero(t, k)
+            for t in tree
+        ]
+        return self.builder.call(runtime.make_tuple, items)
+
     def output_tangent(self, atom: ir.Atom) -> ir.Atom:
         """``n! * dy[n - 1]``; zeros for an output that does not depend on the input.
         In mode ``series``, ``dy`` itself."""

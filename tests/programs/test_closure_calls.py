@@ -141,6 +141,49 @@ def test_a_recursion_that_is_not_a_power_against_differences_of_the_gradient():
     )
 
 
+def scaled_sine(x, n=3, *, scale=1.0):
+    if n == 0:
+        return x * scale
+    return np.sin(scaled_sine(x, n=n - 1, scale=scale)) * x
+
+
+def keywords_and_defaults(x):
+    return scaled_sine(x, scale=2.0)
+
+
+def a_differentiated_keyword(x):
+    return scaled_sine(x, 2, scale=x)
+
+
+def pair_step(pair, n):
+    """A recursion that takes and returns a tuple."""
+    if n == 0:
+        return pair
+    a, b = pair_step(pair, n - 1)
+    return (a * b, np.sin(a))
+
+
+def through_a_pair(x):
+    a, b = pair_step((x, 2.0 * x), 2)
+    return a + b
+
+
+@pytest.mark.parametrize(
+    "f",
+    [keywords_and_defaults, a_differentiated_keyword, through_a_pair],
+    ids=lambda f: f.__name__,
+)
+def test_second_and_third_order_through_keywords_and_tuples(f):
+    x = 0.7
+    second = central_difference(ad.grad(f), (x,), 0)
+    assert ad.hessian(f)(x) == pytest.approx(second, rel=1e-8)
+    assert ad.derivative(f, order=2)(x) == pytest.approx(second, rel=1e-8)
+    third = ad.derivative(ad.derivative(ad.grad(f)))(x)
+    assert third == pytest.approx(central_difference(ad.grad(ad.grad(f)), (x,), 0), rel=1e-7)
+    assert ad.grad(ad.derivative(ad.grad(f)))(x) == pytest.approx(third, rel=1e-11)
+    assert ad.derivative(f, order=3)(x) == pytest.approx(third, rel=1e-11)
+
+
 WEIGHTS = np.array([0.5, -1.0, 2.0])
 
 
