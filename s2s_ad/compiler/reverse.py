@@ -309,6 +309,9 @@ class Reverse(ControlFlowReversal):
             return
         if not any(a in self.varied for a in analyse.differentiable_args(call)):
             return  # a constant (`np.ones_like(x)`) assigned to a variable that varies elsewhere
+        if call.fn is runtime.appended and not self.spec.closed:
+            self.propagate_append(call, g)
+            return
         rule, namespace, env = self.rule_context(stmt)
         env["g"] = g
         terms = []
@@ -328,6 +331,20 @@ class Reverse(ControlFlowReversal):
             if reduce:
                 term = self.builder.call(runtime.unbroadcast, (term, arg), target=into)
             terms.append((arg, term))
+        for arg, term in terms:
+            self.accumulate(arg, term)
+
+    def propagate_append(self, call: ir.Call, g: ir.Atom) -> None:
+        """``t = appended(xs, v)`` in code that is not differentiated again: ``dv = last(dt,
+        None)`` and ``dxs = initial(dt, v)``.  The rule's ``last(dt, xs)`` reads ``xs`` only
+        for the transpose of ``last``; without it the list is not saved on every trip, and
+        the append is written in place (``in_place.py``): a loop of appends is O(n)."""
+        items, value = call.args
+        terms = []
+        if value in self.varied:
+            terms.append((value, self.builder.call(runtime.last, (g, ir.Const(None)))))
+        if items in self.varied:
+            terms.append((items, self.builder.call(runtime.initial, (g, value))))
         for arg, term in terms:
             self.accumulate(arg, term)
 
