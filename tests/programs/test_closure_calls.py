@@ -304,3 +304,27 @@ def test_closed_code_calls_plain_functions_the_next_transform_reads():
     assert "power" in names and "power_cotangents" in names
     assert not any("pullback" in name for name in names)
     assert math.isclose(closed(0.5), 0.75)  # it runs, too
+
+
+# ------------------------------------------------------------------ what is refused
+
+
+def with_options(x, n, **options):
+    if n == 0:
+        return x * options["scale"]
+    return np.sin(with_options(x, n - 1, scale=options["scale"]))
+
+
+def calls_with_options(x):
+    return with_options(x, 2, scale=2.0)
+
+
+def test_a_second_transform_through_a_called_function_with_kwargs_is_refused_at_the_call():
+    x = 0.5  # first order works: sin(sin(2x)) has the derivative cos(sin 2x) cos(2x) 2
+    expected = math.cos(math.sin(2 * x)) * math.cos(2 * x) * 2
+    assert ad.grad(calls_with_options)(x) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ad.TransformError, match=r"takes \*args or \*\*kwargs") as info:
+        ad.hessian(calls_with_options)(x)
+    assert "`with_options`" in str(info.value)
+    assert info.value.filename == __file__
+    assert info.value.lineno == calls_with_options.__code__.co_firstlineno + 1
