@@ -16,7 +16,7 @@ tangent that would be zero is never built.
 from __future__ import annotations
 
 import operator
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from .. import runtime
 from ..rules import SCALAR
@@ -153,7 +153,7 @@ class Forward(Transform):
         self.builder.call(operator.getitem, (both, ir.Const(1)), target=target)
         self.tangent[stmt.target] = target
 
-    def callee(self, fn, wrt: Tuple[str, ...]) -> Callee:
+    def callee(self, fn: Callable, wrt: Tuple[str, ...]) -> Callee:
         """The derivative of a user function that is not inlined, as this mode calls it."""
         return Callee(fn, JVP, wrt)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any, List, Mapping, Sequence, Tuple
+from typing import Any, Callable, List, Mapping, Sequence, Tuple
 
 from .. import rules, runtime
 from ..rules import ARRAY, SCALAR, Rule, Template, series
@@ -264,7 +264,7 @@ class Taylor(Forward):
         rule = rules.rule_of(value)
         return rule is not None and not rule.tuple_result
 
-    def callee(self, fn, wrt: Tuple[str, ...]) -> Callee:
+    def callee(self, fn: Callable, wrt: Tuple[str, ...]) -> Callee:
         """A user function that is not inlined (a recursive one, ``ad.checkpoint``, ...):
         its own Taylor-mode code, which takes the coefficients of its arguments and returns
         its value and coefficients (mode ``series``)."""
