@@ -40,10 +40,6 @@ from .reverse_optimize import rematerialize, shape_from_earliest
 from .spec import COTANGENTS, VALUE_AND_GRAD, VJP, Spec
 from .stacks import Stacks
 
-# The statement that assigns a user function's result (by id: the same variable may
-# be assigned a call's result in both branches of an ``if``, or something else
-# elsewhere) -> its pullback (None where ``ad.checkpoint`` calls the VJP again in
-# the adjoint sweep), the VJP, and the arguments it differentiates.
 # Helpers whose results are lists built as values (reverse mode's ``xs.append(v)``)
 LIST_BUILDERS = (runtime.appended, runtime.initial)
 # Calls whose result is a container when their first argument is one (a dict built by
@@ -56,6 +52,11 @@ CONTAINER_KEEPERS = (
     runtime.add_at,
 )
 
+# The statement that assigns a user function's result (by id: the same variable may
+# be assigned a call's result in both branches of an ``if``, or something else
+# elsewhere) -> its pullback (None where the adjoint sweep runs the call again: an
+# ``ad.checkpoint`` function, or any call in code that is differentiated again), the
+# VJP, and the arguments it differentiates.
 Pullbacks = Dict[int, Tuple[Optional[ir.Var], Callee, Sequence]]
 
 
