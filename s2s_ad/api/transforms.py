@@ -437,7 +437,8 @@ def source(
         raise TypeError(f"source: has_aux=True is not available in mode {mode!r}")
     if isinstance(modes, tuple):  # a transform of emitted code
         inner, outer = modes
-        emitted = pipeline.build(f, Spec(inner, names, kinds, bool(optimize))).bind(f)
+        spec = Spec(inner, names, kinds, bool(optimize), closed=True)
+        emitted = pipeline.build(f, spec).bind(f)
         return pipeline.build(emitted, Spec(outer, names, kinds, bool(optimize))).text
     spec = Spec(modes, names, kinds, bool(optimize), order, has_aux)
     return pipeline.build(f, spec).text

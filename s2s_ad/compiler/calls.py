@@ -4,7 +4,8 @@ When a differentiated function calls another Python function that has no
 rule, the callee is transformed too -- on its own, cached on its own -- and
 the emitted code calls its derivative through a :class:`Callee`:
 
-* forward mode: ``t, dt = g_jvp((da,), a, b)``;
+* forward mode: ``t, dt = g_jvp((da,), a, b)``; Taylor mode (``derivative(order=n)``)
+  the same with ``g_series``, whose tangents are tuples of Taylor coefficients;
 * reverse mode: ``t, g_pullback = g_vjp(a, b)`` in the primal sweep, and
   ``da = g_pullback(dt)[0]`` in the adjoint sweep.
 
@@ -25,8 +26,7 @@ from . import hooks, ir
 from .errors import Loc, TransformError
 from .library import is_library_function
 from .lower import lower_function
-from .lower.inlining import not_inlined_reason
-from .spec import JVP
+from .spec import JVP, SERIES
 
 
 class Callee:
@@ -36,18 +36,13 @@ class Callee:
     ``g_vjp(*args, **kwargs)`` returns ``(out, pullback)``.
     """
 
-    def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...], loc: Optional[Loc] = None):
+    def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...], order: int = 1):
         if not is_derived(fn):  # a derived function's code is emitted, so it lowers
             lower_function(fn)  # syntax the callee cannot use is reported with the caller
         self.fn = fn
         self.mode = mode
         self.wrt = wrt
-        self.loc = loc  # the user's call
-        # Why the call was not inlined: what a transform of the emitted code says
-        self.not_inlined = not_inlined_reason(fn) or (
-            f"`{fn.__name__}` calls itself, directly or through other functions, and "
-            "recursive calls are called, not inlined"
-        )
+        self.order = order  # of Taylor mode (``SERIES``)
         self.__name__ = f"{fn.__name__}_{mode}"
         self._derived = None
 
@@ -60,8 +55,8 @@ class Callee:
         _NESTING.deepest = max(_NESTING.deepest, depth + 1)
         try:
             if self._derived is None:
-                self._derived = hooks.derived(self.fn, self.mode, self.wrt)
-            if self.mode == JVP:
+                self._derived = hooks.derived(self.fn, self.mode, self.wrt, self.order)
+            if self.mode in (JVP, SERIES):
                 tangents, *args = args
                 fn, args = self._derived.prepare(tuple(args), kwargs)
                 return fn(*args, *tangents)

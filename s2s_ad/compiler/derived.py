@@ -22,8 +22,8 @@ from ..runtime.records import is_floating, is_record
 from . import hooks, pipeline
 from .dependencies import Dependencies
 from .emit import EMITTED
-from .signatures import Binding
-from .spec import GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Mode, Spec
+from .signatures import Binding, ordered_parameters, signature
+from .spec import COTANGENTS, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Mode, Spec
 
 
 def differentiable(value: Any) -> bool:
@@ -171,6 +171,8 @@ class Derived:
         gradient = self if self.inner is None else self.inner
         if gradient.inner is not None or not Mode(gradient.mode).is_reverse:
             return fn
+        if gradient.mode == COTANGENTS and self.inner is not None:
+            return fn  # a transform of the cotangents: not gradients of the arguments
         likes = tuple(args[p] for p in gradient.positions)
         if not any(map(needs_structure, likes)):
             return fn
@@ -187,21 +189,35 @@ class Derived:
             return fn
         return lambda *call_args: pick(fn(*call_args), shaped)
 
-    def emitted(self, kinds: Tuple[str, ...], complex_values: bool = False) -> Callable:
+    def emitted(
+        self, kinds: Tuple[str, ...], complex_values: bool = False, closed: bool = False
+    ) -> Callable:
         """The emitted function for these argument kinds (of ``inner``'s code, if any);
-        ``complex_values``: an argument holds complex numbers."""
+        ``complex_values``: an argument holds complex numbers; ``closed``: another
+        transform differentiates the code again (``Spec.closed``)."""
         target = self.inner.transformable(kinds, complex_values) if self.inner else self.f
         spec = Spec(
             self.mode,
-            self.wrt,
+            self.wrt_of(target),
             kinds,
             self.optimize,
             self.order,
             self.has_aux,
             complex_values,
             kinds_of_values=True,
+            closed=closed,
         )
         return pipeline.build(target, spec).bind(target)
+
+    def wrt_of(self, target: Callable) -> Tuple[str, ...]:
+        """The names in ``target`` of the parameters ``wrt`` names in :attr:`signature`:
+        the same, unless ``target`` is the code of a function that adds parameters of its
+        own (the seed of ``p_cotangents``, see ``compiler/closed_calls.py``), which match by
+        position."""
+        names = ordered_parameters(signature(target))
+        if self.inner is None or len(names) != len(self.params):
+            return self.wrt
+        return tuple(names[p] for p in self.positions)
 
     def transformable(self, kinds: Tuple[str, ...], complex_values: bool = False) -> Callable:
         """:meth:`emitted`, for another transform to differentiate again."""
@@ -210,7 +226,7 @@ class Derived:
                 f"derivative(f, order={self.order}) cannot be differentiated again; "
                 f"ask for derivative(f, order={self.order + 1}) instead"
             )
-        return self.emitted(kinds, complex_values)
+        return self.emitted(kinds, complex_values, closed=True)
 
 
 def needs_structure(value: Any) -> bool:
@@ -248,6 +264,7 @@ _GRADIENT_PLACES: Dict[tuple, Callable[[Any, Restructure], Any]] = {
     (VALUE_AND_GRAD, False, True): lambda r, shaped: (r[0], shaped(r[1])),
     (TANGENT, True, False): lambda r, shaped: shaped(r),  # hvp: the tangent of a gradient
     (JVP, True, False): lambda r, shaped: (shaped(r[0]), shaped(r[1])),
+    (COTANGENTS, False, False): lambda r, shaped: shaped.each(r),
 }
 
 _CACHE: weakref.WeakKeyDictionary[Callable, Dict[tuple, Derived]] = weakref.WeakKeyDictionary()
@@ -260,16 +277,18 @@ def derived_of(
     inner: Optional[Derived] = None,
     has_aux: bool = False,
     optimize: bool = True,
+    order: int = 1,
 ) -> Derived:
     """The cached transform of ``f``; with ``inner``, of the code ``inner`` emits for ``f``.
 
     With ``has_aux``, ``f`` returns ``(output, aux)`` and only ``output`` is differentiated;
-    ``optimize=False`` runs the unoptimized emission.
+    ``optimize=False`` runs the unoptimized emission; ``order`` is that of Taylor mode.
     """
     per_function = _CACHE.setdefault(f, {})
-    key = (mode, wrt, _chain(inner), has_aux, optimize)
+    key = (mode, wrt, _chain(inner), has_aux, optimize, order)
     if key not in per_function:
-        derived = per_function[key] = Derived(f, mode, wrt, optimize, has_aux=has_aux)
+        derived = Derived(f, mode, wrt, optimize, order, has_aux)
+        per_function[key] = derived
         derived.inner = inner or derived.inner
     return per_function[key]
 

@@ -16,13 +16,14 @@ tangent that would be zero is never built.
 from __future__ import annotations
 
 import operator
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 from .. import runtime
 from ..rules import SCALAR
 from . import analyse, ir
 from .binding import template_of
 from .calls import Callee, is_user_function, varied_parameters
+from .closed_calls import jvp_call
 from .ir import DISPLAYS
 from .lower import Lowered
 from .spec import DERIVATIVE, JVP, TANGENT, Spec
@@ -88,7 +89,7 @@ class Forward(Transform):
             for stmt in stmts:
                 self.builder.loc = getattr(stmt, "loc", None)
                 if isinstance(stmt, ir.Return):
-                    tangents = ir.map_tree(stmt.value, self.output_tangent)
+                    tangents = self.returned_tangent(stmt.value)
                     value = tangents if self.tangent_only else (stmt.value, tangents)
                     out.append(ir.Return(value, stmt.loc))
                 elif isinstance(stmt, ir.STRUCTURED):
@@ -130,21 +131,31 @@ class Forward(Transform):
         )
 
     def user_call(self, stmt: ir.Assign) -> None:
-        """``t = g(a, b)`` becomes ``t, dt = g_jvp((da,), a, b)``: ``g`` is transformed too."""
+        """``t = g(a, b)`` becomes ``t, dt = g_jvp((da,), a, b)``: ``g`` is transformed too;
+        in code that is differentiated again, ``t, dt = g_jvp(a, b, d_a=da)``, a plain
+        function (see ``closed_calls.py``)."""
         call = stmt.value
         params = varied_parameters(call, set(self.tangent), stmt.loc)
-        callee = Callee(call.fn, JVP, tuple(name for name, _ in params), stmt.loc)
-        tangents = self.builder.call(runtime.make_tuple, [self.tangent[a] for _, a in params])
+        wrt = tuple(name for name, _ in params)
+        if self.spec.closed:
+            tangents = [self.tangent[a] for _, a in params]
+            jvp = jvp_call(call.fn, wrt, call, tangents, stmt.loc)
+        else:
+            callee = self.callee(call.fn, wrt)
+            tangents = self.builder.call(runtime.make_tuple, [self.tangent[a] for _, a in params])
+            jvp = ir.Call(callee, (tangents,) + call.args, call.kwargs)
         both = self.names.temp()
-        self.builder.out.append(
-            ir.Assign(both, ir.Call(callee, (tangents,) + call.args, call.kwargs), stmt.loc)
-        )
+        self.builder.out.append(ir.Assign(both, jvp, stmt.loc))
         self.builder.out.append(
             ir.Assign(stmt.target, ir.Call(operator.getitem, (both, ir.Const(0))), stmt.loc)
         )
         target = self.names.derivative(stmt.target)
         self.builder.call(operator.getitem, (both, ir.Const(1)), target=target)
         self.tangent[stmt.target] = target
+
+    def callee(self, fn: Callable, wrt: Tuple[str, ...]) -> Callee:
+        """The derivative of a user function that is not inlined, as this mode calls it."""
+        return Callee(fn, JVP, wrt)
 
     def assigned_tangent(self, stmt: ir.Assign) -> ir.Atom:
         """The tangent of an assignment, in ``dv`` when ``v`` is assigned in several places."""
@@ -263,6 +274,10 @@ class Forward(Transform):
         if tangent != target:
             self.builder.assign(target, tangent)
         return target
+
+    def returned_tangent(self, value: ir.Tree) -> ir.Tree:
+        """The tangent of what the function returns (a tuple's, item by item)."""
+        return ir.map_tree(value, self.output_tangent)
 
     def output_tangent(self, atom: ir.Atom) -> ir.Atom:
         if isinstance(atom, ir.Var) and atom in self.tangent:

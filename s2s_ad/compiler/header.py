@@ -30,8 +30,9 @@ from typing import Any, Dict, List, Mapping, Optional, Set
 import numpy as np
 
 from .calls import Callee
+from .closed_calls import closed_derivative_of
 from .parse import NOT_FOUND, Resolver
-from .spec import VJP
+from .spec import COTANGENTS, JVP, SERIES, VJP
 
 
 def header_lines(def_text: str, helpers: Mapping[str, Any], resolver: Resolver) -> List[str]:
@@ -121,8 +122,11 @@ class _Header:
         if isinstance(value, types.ModuleType):
             module = importable_name(value.__name__, getattr(value, "__file__", None))
             self.imports.add(f"import {module}" + ("" if name == module else f" as {name}"))
-        elif isinstance(value, Callee):
-            self.callee(name, value)
+        elif isinstance(value, Callee) and value.mode != SERIES:  # no public API for series
+            self.callee(name, value, value.fn, value.mode, tuple(value.wrt))
+        elif closed_derivative_of(value) is not None:
+            closed = closed_derivative_of(value)
+            self.callee(name, value, closed.fn, closed.mode, closed.wrt, closed.added)
         elif not self.import_(name, value):
             self.unimportable(name, value)
 
@@ -150,30 +154,42 @@ class _Header:
         else:
             self.comments.append(f"# {name} = {value!r}  (bound by s2s_ad)")
 
-    def callee(self, name: str, callee: Callee) -> None:
-        """``def g_vjp(...)`` calling ``s2s_ad.vjp``, or ``g_jvp`` calling ``s2s_ad.jvp``."""
-        params = _plain_parameters(callee.fn)
-        fn_name = self.user_name(callee.fn) if params is not None else None
+    def callee(
+        self, name: str, value: Any, fn: Any, mode: str, wrt: tuple, added: tuple = ()
+    ) -> None:
+        """``def g_vjp(...)`` calling ``s2s_ad.vjp``, or ``g_jvp`` calling ``s2s_ad.jvp``;
+        ``added``: the keyword-only parameters of a function of ``closed_calls.py``
+        (``g_cotangents(..., *, seed)`` is ``s2s_ad.vjp(...)[1](seed)``)."""
+        params = _plain_parameters(fn)
+        fn_name = self.user_name(fn) if params is not None else None
         api = self.s2s_ad_name() if fn_name is not None else None
         if api is None or fn_name in params or api in params:  # a parameter would hide them
-            self.unimportable(name, callee)
+            self.unimportable(name, value)
             return
         names = list(params)
-        signature = inspect.Signature(list(params.values()))
-        wrt = tuple(callee.wrt)
-        if callee.mode == VJP:
+        keyword_only = [inspect.Parameter(a, inspect.Parameter.KEYWORD_ONLY) for a in added]
+        signature = inspect.Signature(list(params.values()) + keyword_only)
+        if mode in (VJP, COTANGENTS):
             doc = f"{fn_name}'s value and pullback"
             args = ", ".join([fn_name] + names + [f"wrt={wrt!r}"])
             call = f"{api}.vjp({args})"
+            if mode == COTANGENTS:
+                doc = f"{fn_name}'s cotangents"
+                call += f"[1]({added[0]})"
+            mode = VJP
         else:
             tangents = "tangents"
             while tangents in names:
                 tangents += "_"
-            signature = inspect.Signature([_tangents(tangents, params)] + list(params.values()))
+            if added:
+                slots = [added[wrt.index(n)] if n in wrt else "None" for n in names]
+            else:
+                signature = inspect.Signature([_tangents(tangents, params), *params.values()])
+                slots = [f"{tangents}[{wrt.index(n)}]" if n in wrt else "None" for n in names]
             doc = f"{fn_name}'s value and tangent"
-            slots = [f"{tangents}[{wrt.index(n)}]" if n in wrt else "None" for n in names]
             call = f"{api}.jvp({fn_name}, {_tuple(names)}, {_tuple(slots)})"
-        shows = f"{api}.source({fn_name}, mode={str(callee.mode)!r}, wrt={wrt!r})"
+            mode = JVP
+        shows = f"{api}.source({fn_name}, mode={str(mode)!r}, wrt={wrt!r})"
         self.definitions.append(
             [
                 f"def {name}{signature}:",

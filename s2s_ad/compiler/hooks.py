@@ -32,8 +32,8 @@ def register_derive(derive: Callable[..., Any]) -> None:
     _derive = derive
 
 
-def derived(fn: Callable, mode: str, wrt: tuple) -> Any:
-    """The cached transform of ``fn`` for ``mode`` and ``wrt``."""
+def derived(fn: Callable, mode: str, wrt: tuple, order: int = 1) -> Any:
+    """The cached transform of ``fn`` for ``mode``, ``wrt`` and ``order``."""
     if _derive is None:
         raise RuntimeError("s2s_ad.compiler.derived registers the derived-function cache")
-    return _derive(fn, mode, wrt)
+    return _derive(fn, mode, wrt, order=order)

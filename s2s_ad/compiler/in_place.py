@@ -17,6 +17,12 @@ old value is dead, and this pass writes into ``x`` itself
   itself (``u = updated(u, i, v)`` in a loop) its later reads read the new
   value and do not count.
 
+A list grown as a value, ``t = appended(xs, v)`` (reverse mode's ``xs.append(v)``),
+is appended to in place (``xs.append(v); t = xs``) on the same conditions, where ``xs``
+always holds a list this code built (``[]``, ``appended(...)``, or a copy of such a
+variable), so that a loop of appends is O(n), not O(n²); the variables that may hold
+its object include those it was copied from.
+
 Liveness is the textbook backward analysis on the structured IR, with loops
 iterated to a fixed point and ``break`` jumping to the loop's exit; a nested
 function (the pullback) reads everything it mentions where it is defined.
@@ -63,33 +69,58 @@ ALLOCATING = {
 
 
 def write_in_place(body: List[ir.Stmt]) -> List[ir.Stmt]:
-    """``body`` with the copies of dead values in ``updated`` calls written in place."""
+    """``body`` with the copies of dead values in ``updated`` and ``appended`` calls
+    written in place."""
     owned = _owned(body)
+    lists = _built_lists(body)
     sharing = _sharing(body)
+    copied_from = _copied_from(body)
     escaped = {s.value for s in ir.walk(body) if isinstance(s, ir.Push)}
     live_after: Dict[int, Set[ir.Var]] = {}  # by id of the update
     _live_in(body, set(), set(), live_after)
 
     def elidable(stmt: ir.Assign) -> bool:
         x = stmt.value.args[0]
-        if not (isinstance(x, ir.Var) and x in owned):
+        if not (isinstance(x, ir.Var) and x in (lists if _is_append(stmt) else owned)):
             return False
-        shares = sharing.get(x, {x})
-        later = live_after[id(stmt)] - ({x} if stmt.target == x else set())
+        shares = set().union(*(sharing.get(a, {a}) for a in copied_from.get(x, {x})))
+        later = live_after[id(stmt)] - {stmt.target}  # which holds the new value
         return not (shares & later) and not (shares & escaped)
 
     definitions = Counter(v for s in ir.walk(body) for v in ir.targets_written(s))
+    uses = Counter(a for s in ir.walk(body) for a in ir.atoms_read(s))
     renamed: Dict[ir.Var, ir.Var] = {}
+
+    def copied_back(stmt: ir.Assign, following: List[ir.Stmt]) -> bool:
+        """``t = appended(xs, v)`` then ``xs = t``, ``t`` read nowhere else: after
+        ``xs.append(v)`` neither is needed."""
+        target, x = stmt.target, stmt.value.args[0]
+        after = following[0] if following else None
+        return (
+            isinstance(after, ir.Assign)
+            and (after.target, after.value) == (x, target)
+            and definitions[target] == 1
+            and uses[target] == 1
+        )
 
     def rewrite(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
         out: List[ir.Stmt] = []
-        for original in stmts:
-            elide = _is_update(original) and elidable(original)
+        skip = None
+        for k, original in enumerate(stmts):
+            if original is skip:
+                continue
+            elide = (_is_update(original) or _is_append(original)) and elidable(original)
             stmt = ir.substitute(original, lambda a: renamed.get(a, a), deep=False)
             if elide:
-                x, index, value = stmt.value.args
-                out.append(ir.SetItem(x, index, value, stmt.loc))
+                x, *where, value = stmt.value.args
+                if where:
+                    out.append(ir.SetItem(x, where[0], value, stmt.loc))
+                else:
+                    out.append(ir.Push(x, value, stmt.loc))
                 if stmt.target == x:
+                    continue
+                if copied_back(original, stmts[k + 1 : k + 2]):
+                    skip = stmts[k + 1]
                     continue
                 if definitions[stmt.target] == 1 and definitions[x] == 1:
                     renamed[stmt.target] = x  # one object under one name from here on
@@ -113,6 +144,65 @@ def _is_update(stmt: ir.Stmt) -> bool:
         and isinstance(stmt.value, ir.Call)
         and stmt.value.fn is runtime.updated
     )
+
+
+def _is_append(stmt: ir.Stmt) -> bool:
+    return (
+        isinstance(stmt, ir.Assign)
+        and isinstance(stmt.value, ir.Call)
+        and stmt.value.fn is runtime.appended
+    )
+
+
+def _built_lists(body: List[ir.Stmt]) -> Set[ir.Var]:
+    """Variables that always hold a list this code built: every assignment is ``[...]``,
+    ``appended(...)`` or a copy of another such variable (never a parameter)."""
+    sources: Dict[ir.Var, List[ir.Expr]] = {}
+    for stmt in ir.walk(body):
+        for var in ir.targets_written(stmt):
+            value = stmt.value if isinstance(stmt, ir.Assign) else None
+            sources.setdefault(var, []).append(value)
+        if isinstance(stmt, ir.Function):
+            for param in stmt.params:
+                sources.setdefault(ir.Var(param.name), []).append(None)
+    built = set(sources)
+    changed = True
+    while changed:  # the greatest fixed point: copies may go round a loop
+        changed = False
+        for var in list(built):
+            if not all(_builds_list(value, built) for value in sources[var]):
+                built.discard(var)
+                changed = True
+    return built
+
+
+def _builds_list(value: object, built: Set[ir.Var]) -> bool:
+    if isinstance(value, ir.Var):
+        return value in built
+    return isinstance(value, ir.Call) and value.fn in (runtime.make_list, runtime.appended)
+
+
+def _copied_from(body: List[ir.Stmt]) -> Dict[ir.Var, Set[ir.Var]]:
+    """For each variable, those joined to it by plain copies (``a = b``) either way: they
+    may hold the same object."""
+    neighbours: Dict[ir.Var, Set[ir.Var]] = {}
+    for stmt in ir.walk(body):
+        if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Var):
+            neighbours.setdefault(stmt.target, set()).add(stmt.value)
+            neighbours.setdefault(stmt.value, set()).add(stmt.target)
+    joined: Dict[ir.Var, Set[ir.Var]] = {}
+    for var in neighbours:
+        if var in joined:
+            continue
+        group, todo = {var}, [var]
+        while todo:
+            for nxt in neighbours[todo.pop()]:
+                if nxt not in group:
+                    group.add(nxt)
+                    todo.append(nxt)
+        for member in group:
+            joined[member] = group
+    return joined
 
 
 def _allocates(stmt: ir.Stmt) -> bool:
@@ -176,7 +266,7 @@ def _live_in(
     pass quadratic in a long block where many variables are live)."""
     live = set(live)
     for stmt in reversed(stmts):
-        if _is_update(stmt):
+        if _is_update(stmt) or _is_append(stmt):
             out[id(stmt)] = set(live)
         if isinstance(stmt, ir.Return):
             live = _reads(stmt)

@@ -30,7 +30,7 @@ from .optimize import optimize as optimize_ir
 from .parse import NOT_FOUND, parse
 from .reverse import reverse
 from .signatures import RECEIVER_ATTRIBUTE
-from .spec import DERIVATIVE, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Spec
+from .spec import COTANGENTS, DERIVATIVE, GRAD, JVP, SERIES, TANGENT, VALUE_AND_GRAD, VJP, Spec
 from .taylor import taylor
 
 # The emitted derivatives, least recently used first.  Bounded: a process that
@@ -113,6 +113,8 @@ def _docstring(low: Lowered, spec: Spec) -> str:
         JVP: "Value and Jacobian-vector product",
         TANGENT: "Jacobian-vector product",
         DERIVATIVE: "Elementwise derivative",
+        SERIES: f"Value and Taylor coefficients up to order {spec.order}",
+        COTANGENTS: "Cotangents (the primal run again, then the adjoint sweep)",
     }[spec.mode]
     if spec.mode == DERIVATIVE and spec.order > 1:
         what = f"Elementwise {ordinal(spec.order)} derivative"

@@ -7,7 +7,10 @@ never built.  Three shapes of output share this code:
 
 * ``grad`` / ``value_and_grad``: one function, seeded with a cotangent of 1;
 * ``vjp``: the primal sweep returns the output and a ``pullback`` closure that
-  runs the adjoint sweep for any cotangent, as often as it is called.
+  runs the adjoint sweep for any cotangent, as often as it is called;
+* ``cotangents``: both sweeps in one function that takes the cotangent as its last
+  parameter and returns the gradients, what code that is differentiated again calls
+  (:mod:`.closed_calls`).
 
 Control flow is reversed structurally (:mod:`.reverse_control`).  A value
 that the adjoint sweep reads but the primal sweep overwrites is pushed on a
@@ -28,18 +31,15 @@ from ..rules import ARRAY, SCALAR, UNKNOWN
 from . import analyse, checkpoint, ir
 from .binding import template_of
 from .calls import Callee, is_user_function, varied_parameters
+from .closed_calls import cotangents_call
 from .errors import TransformError
 from .ir import DISPLAYS
 from .lower import Lowered
 from .reverse_control import Adjoint, ControlFlowReversal
 from .reverse_optimize import rematerialize, shape_from_earliest
-from .spec import VALUE_AND_GRAD, VJP, Spec
+from .spec import COTANGENTS, VALUE_AND_GRAD, VJP, Spec
 from .stacks import Stacks
 
-# The statement that assigns a user function's result (by id: the same variable may
-# be assigned a call's result in both branches of an ``if``, or something else
-# elsewhere) -> its pullback (None where ``ad.checkpoint`` calls the VJP again in
-# the adjoint sweep), the VJP, and the arguments it differentiates.
 # Helpers whose results are lists built as values (reverse mode's ``xs.append(v)``)
 LIST_BUILDERS = (runtime.appended, runtime.initial)
 # Calls whose result is a container when their first argument is one (a dict built by
@@ -52,6 +52,11 @@ CONTAINER_KEEPERS = (
     runtime.add_at,
 )
 
+# The statement that assigns a user function's result (by id: the same variable may
+# be assigned a call's result in both branches of an ``if``, or something else
+# elsewhere) -> its pullback (None where the adjoint sweep runs the call again: an
+# ``ad.checkpoint`` function, or any call in code that is differentiated again), the
+# VJP, and the arguments it differentiates.
 Pullbacks = Dict[int, Tuple[Optional[ir.Var], Callee, Sequence]]
 
 
@@ -77,7 +82,7 @@ class Reverse(ControlFlowReversal):
         self.checkpointed: Dict[int, checkpoint.Loop] = {}  # ad.checkpointed loops, by id
         varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt)
         body = lists_as_values(body, varied, low.names)
-        body = call_vjps(body, varied, low, self.pullbacks)
+        body = call_vjps(body, varied, low, self.pullbacks, spec.closed)
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
         )
@@ -105,7 +110,7 @@ class Reverse(ControlFlowReversal):
         with self.builder.block() as sweep:
             sweep.append(ir.Comment("adjoint sweep"))
             cotangent = None
-            if self.variant == VJP:
+            if self.variant in (VJP, COTANGENTS):
                 cotangent = self.seed_from_parameter(ret)
             else:
                 self.seed_with_one(ret)
@@ -120,11 +125,16 @@ class Reverse(ControlFlowReversal):
             pullback = self.pullback(ret, sweep, grads, cotangent, restored)
             value = (ret.value, ir.Var(pullback.name))
             body = primal + [pullback, ir.Return(value, ret.loc)]
+        elif self.variant == COTANGENTS:
+            body = primal + sweep + [ir.Return(grads, ret.loc)]
         else:
             result = self.result(ret, primal, grads, restored)
             body = primal + sweep + [ir.Return(result, ret.loc)]
         name = f"{self.base_name}_{self.variant}"
-        return ir.Function(name, self.emitted_params(), body, loc=self.fn.loc)
+        params = self.emitted_params()
+        if self.variant == COTANGENTS:
+            params += (ir.Param(cotangent.name),)
+        return ir.Function(name, params, body, loc=self.fn.loc)
 
     def instrument(
         self, body: List[ir.Stmt], sweep: List[ir.Stmt]
@@ -282,9 +292,13 @@ class Reverse(ControlFlowReversal):
         call = stmt.value
         if id(stmt) in self.pullbacks:
             pullback, callee, args = self.pullbacks[id(stmt)]
-            if pullback is None:  # ad.checkpoint: run the call again for its pullback
-                pullback = checkpoint.recompute(self, callee, call)
-            cotangents = self.builder.call(pullback, (g,))
+            if self.spec.closed:  # the call again, for the cotangents, as plain code
+                closed = cotangents_call(call.fn, callee.wrt, call, g, stmt.loc)
+                cotangents = self.builder.call(closed.fn, closed.args, closed.kwargs)
+            else:
+                if pullback is None:  # ad.checkpoint: run the call again for its pullback
+                    pullback = checkpoint.recompute(self, callee, call)
+                cotangents = self.builder.call(pullback, (g,))
             for k, arg in enumerate(args):
                 self.accumulate(arg, self.builder.call(operator.getitem, (cotangents, ir.Const(k))))
             return
@@ -296,6 +310,9 @@ class Reverse(ControlFlowReversal):
             return
         if not any(a in self.varied for a in analyse.differentiable_args(call)):
             return  # a constant (`np.ones_like(x)`) assigned to a variable that varies elsewhere
+        if call.fn is runtime.appended and not self.spec.closed:
+            self.propagate_append(call, g)
+            return
         rule, namespace, env = self.rule_context(stmt)
         env["g"] = g
         terms = []
@@ -315,6 +332,20 @@ class Reverse(ControlFlowReversal):
             if reduce:
                 term = self.builder.call(runtime.unbroadcast, (term, arg), target=into)
             terms.append((arg, term))
+        for arg, term in terms:
+            self.accumulate(arg, term)
+
+    def propagate_append(self, call: ir.Call, g: ir.Atom) -> None:
+        """``t = appended(xs, v)`` in code that is not differentiated again: ``dv = last(dt,
+        None)`` and ``dxs = initial(dt, v)``.  The rule's ``last(dt, xs)`` reads ``xs`` only
+        for the transpose of ``last``; without it the list is not saved on every trip, and
+        the append is written in place (``in_place.py``): a loop of appends is O(n)."""
+        items, value = call.args
+        terms = []
+        if value in self.varied:
+            terms.append((value, self.builder.call(runtime.last, (g, ir.Const(None)))))
+        if items in self.varied:
+            terms.append((items, self.builder.call(runtime.initial, (g, value))))
         for arg, term in terms:
             self.accumulate(arg, term)
 
@@ -494,12 +525,18 @@ def _tuple_atom(tree: tuple, out: list, names: ir.Names, loc) -> ir.Atom:
 
 
 def call_vjps(
-    body: List[ir.Stmt], varied: Set[ir.Var], low: Lowered, pullbacks: Pullbacks
+    body: List[ir.Stmt],
+    varied: Set[ir.Var],
+    low: Lowered,
+    pullbacks: Pullbacks,
+    closed: bool = False,
 ) -> List[ir.Stmt]:
     """Calls of user functions on varied values become calls of their VJPs.
 
     ``t = g(a, b)`` becomes ``t, g_pullback = g_vjp(a, b)`` (as three
     statements); the adjoint sweep calls ``g_pullback(dt)``, as ``pullbacks`` records.
+    In ``closed`` code (and for ``ad.checkpoint`` functions) the call stays, and the
+    adjoint sweep runs it again for the cotangents.
     """
     out = []
     for stmt in body:
@@ -510,8 +547,8 @@ def call_vjps(
             and any(a in varied for a in ir.expr_atoms(call))
         ):
             params = varied_parameters(call, varied, stmt.loc)
-            callee = Callee(call.fn, VJP, tuple(name for name, _ in params), stmt.loc)
-            if checkpoint.is_checkpointed(call.fn):  # the adjoint sweep calls g_vjp
+            callee = Callee(call.fn, VJP, tuple(name for name, _ in params))
+            if closed or checkpoint.is_checkpointed(call.fn):  # the adjoint sweep calls again
                 pullbacks[id(stmt)] = (None, callee, [a for _, a in params])
                 out.append(stmt)
                 continue
@@ -529,7 +566,8 @@ def call_vjps(
             continue
         blocks = ir.blocks_of(stmt)
         if blocks:
-            stmt = ir.with_blocks(stmt, tuple(call_vjps(b, varied, low, pullbacks) for b in blocks))
+            blocks = tuple(call_vjps(b, varied, low, pullbacks, closed) for b in blocks)
+            stmt = ir.with_blocks(stmt, blocks)
         out.append(stmt)
     return out
 

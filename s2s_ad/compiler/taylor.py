@@ -15,7 +15,9 @@ The primal statements are left as they are, so branches and loops test the
 values they always test; variables assigned in several places keep their
 coefficients in one name, as in forward mode (:mod:`s2s_ad.compiler.forward`, whose
 machinery this reuses).  The input is seeded with ``(1, 0, ..., 0)`` and
-the function returns ``n! * dy[n - 1]``.
+the function returns ``n! * dy[n - 1]``.  A call of a user function that is not
+inlined (recursion) calls its code in mode ``series``, which takes the coefficients
+of the arguments as parameters and returns ``(y, dy)``.
 
 >>> def f(x):
 ...     return x * x * x
@@ -31,18 +33,18 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from typing import Any, List, Mapping, Sequence
+from typing import Any, Callable, List, Mapping, Sequence, Tuple
 
 from .. import rules, runtime
 from ..rules import ARRAY, SCALAR, Rule, Template, series
 from . import ir
 from .binding import Default, template_of
+from .calls import Callee
 from .errors import TransformError
 from .forward import Forward, joint_write
 from .ir import DISPLAYS
 from .lower import Lowered
-from .lower.inlining import not_inlined_reason
-from .spec import Spec
+from .spec import SERIES, Spec
 from .templates import resolve_callee
 
 
@@ -68,7 +70,8 @@ class Taylor(Forward):
 
     def run(self) -> ir.Function:
         fn = super().run()
-        fn.name = f"{self.base_name}_derivative{self.order}"
+        kind = "series" if self.spec.mode == SERIES else "derivative"
+        fn.name = f"{self.base_name}_{kind}{self.order}"
         return fn
 
     # ------------------------------------------------ coefficient tuples
@@ -105,7 +108,10 @@ class Taylor(Forward):
         return self.builder.call(series.taylor_zeros, (atom, ir.Const(self.order)))
 
     def seed(self, param: str) -> ir.Atom:
-        """The coefficients of the input: ``(1.0, 0.0, ..., 0.0)``."""
+        """The coefficients of the input: ``(1.0, 0.0, ..., 0.0)``; in mode ``series``, a
+        parameter."""
+        if not self.seed_ones:
+            return super().seed(param)
         x = ir.Var(param)
         target = self.low.names.derivative(x)
         if self.param_kinds.get(param) == SCALAR:
@@ -205,8 +211,27 @@ class Taylor(Forward):
         ]
         return self.pack(orders, self.names.derivative(stmt.target))
 
+    def returned_tangent(self, value: ir.Tree) -> ir.Tree:
+        """In mode ``series``, a returned tuple's coefficients as a value's are: order by
+        order, each a tuple of the items' coefficients (as :meth:`display_tangent`)."""
+        if self.seed_ones or not isinstance(value, tuple):
+            return super().returned_tangent(value)
+        orders = [self.items_coefficient(value, k) for k in range(self.order)]
+        return self.pack(orders, self.names.temp())
+
+    def items_coefficient(self, tree: tuple, k: int) -> ir.Atom:
+        """``(da[k], db[k])`` for the tuple ``(a, b)`` (nested tuples too)."""
+        items = [
+            self.items_coefficient(t, k) if isinstance(t, tuple) else self.coefficient_or_zero(t, k)
+            for t in tree
+        ]
+        return self.builder.call(runtime.make_tuple, items)
+
     def output_tangent(self, atom: ir.Atom) -> ir.Atom:
-        """``n! * dy[n - 1]``; zeros for an output that does not depend on the input."""
+        """``n! * dy[n - 1]``; zeros for an output that does not depend on the input.
+        In mode ``series``, ``dy`` itself."""
+        if not self.seed_ones:
+            return self.tangent[atom] if atom in self.tangent else self.zero(atom)
         if not (isinstance(atom, ir.Var) and atom in self.tangent):
             if self.kind(atom) == SCALAR:
                 return ir.Const(0.0)
@@ -239,19 +264,11 @@ class Taylor(Forward):
         rule = rules.rule_of(value)
         return rule is not None and not rule.tuple_result
 
-    def user_call(self, stmt: ir.Assign) -> None:
-        """Calls of user functions are inlined at lowering; the ones left (recursive,
-        ``ad.checkpoint``, ...) are refused, saying why they were not inlined."""
-        fn = stmt.value.fn
-        reason = (
-            not_inlined_reason(fn)
-            or f"`{fn.__name__}` calls itself, and recursive calls are not inlined"
-        )
-        raise TransformError(
-            f"derivative(order > 1) cannot look into this call of `{fn.__name__}`: {reason}",
-            stmt.loc,
-            f"write `{fn.__name__}` without recursion (a loop), or use order=1",
-        )
+    def callee(self, fn: Callable, wrt: Tuple[str, ...]) -> Callee:
+        """A user function that is not inlined (a recursive one, ``ad.checkpoint``, ...):
+        its own Taylor-mode code, which takes the coefficients of its arguments and returns
+        its value and coefficients (mode ``series``)."""
+        return Callee(fn, SERIES, wrt, self.order)
 
 
 # ----------------------------------------------------------- linearity

@@ -319,6 +319,9 @@ def initial(v: Any, last: Any) -> Any:
 def last(v: Any, rest: Any) -> Any:
     """The last item of the cotangent ``v`` of ``appended(rest, value)``: ``value``'s part.
 
+    ``rest`` gives only the transpose of ``last`` its shape: code that is not
+    differentiated again passes None, and need not keep the list.
+
     >>> last([1.0, 2.0, 3.0], [0.0, 0.0]), last(0.0, [])
     (3.0, 0.0)
     """

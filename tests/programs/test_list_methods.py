@@ -6,8 +6,9 @@ Reverse mode writes them as new values (``xs = appended(xs, v)``, ``xs = xs[:-1]
 stack can be differentiated again: ``grad(grad(f))`` of a loop.  First derivatives
 are checked in every mode against central differences; second ones (HVPs,
 Hessians) against central differences of the gradient or closed forms.  The
-gradient of code that appends pushes whole lists on its stack, which reverse mode
-follows too: reverse-over-reverse is checked against forward-over-reverse.
+gradient that another transform differentiates pushes whole lists on its stack, which
+reverse mode follows too: reverse-over-reverse is checked against forward-over-reverse.
+A gradient that is only run appends in place, so a loop of appends is O(n).
 """
 
 from __future__ import annotations
@@ -140,6 +141,27 @@ def test_reverse_over_reverse_of_a_list_built_by_append(f):
     x = np.array([0.3, -0.7])
     np.testing.assert_allclose(
         ad.jacobian(ad.grad(f), mode="reverse")(x), ad.hessian(f)(x), rtol=1e-9, atol=1e-10
+    )
+
+
+@pytest.mark.parametrize("f", [stacked_in_a_loop, summed_in_a_loop, scalars_appended])
+def test_a_gradient_appends_in_place_in_its_loop(f):
+    """No list is copied on each trip (``appended``) or saved on the stack: the gradient's
+    primal loop calls ``ys.append``, as the user's code does (checked by the source, not
+    by timing; the derivatives are checked above)."""
+    text = ad.source(f)
+    assert "ys.append(" in text and "appended(" not in text
+    assert "stack.append(ys)" not in text
+    loop = text[text.index("for i in range") : text.index("# adjoint sweep")]
+    assert "ys.append(" in loop
+
+
+def test_the_gradient_of_a_long_loop_of_appends_stays_right():
+    n = 400  # the list is appended to in place; each item's cotangent is its own
+    x = 0.3  # d/dx x sum_i sin((i + 1) x)
+    expected = sum(np.cos(x * (i + 1)) * (i + 1) for i in range(n))
+    assert ad.grad(summed_in_a_loop)(x, n) == pytest.approx(
+        expected * x + sum(np.sin(x * (i + 1)) for i in range(n)), rel=1e-10
     )
 
 

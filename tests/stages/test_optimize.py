@@ -153,6 +153,27 @@ def test_an_accumulated_variable_is_not_simplified_through_its_first_value():
     assert b.out[-1].value == call(operator.add, d, d)
 
 
+def test_a_list_grown_as_a_value_is_appended_to_in_place_unless_another_name_holds_it():
+    """``t = appended(ys, v); ys = t`` is ``ys.append(v)`` when ``ys`` always holds a list
+    this code built; not when a copy of it (``zs = ys``) is read later, nor when it was
+    pushed on a stack."""
+    from s2s_ad import runtime
+    from s2s_ad.compiler.in_place import write_in_place
+
+    ys, zs, t, stack = (ir.Var(n) for n in ("ys", "zs", "t", "stack"))
+    grow = [ir.Assign(t, call(runtime.appended, ys, x)), ir.Assign(ys, t)]
+    start = [ir.Assign(ys, call(runtime.make_list)), ir.Assign(stack, call(runtime.make_list))]
+    alone = start + [ir.For(y, x, grow)] + [ir.Return(ys)]
+    rewritten = write_in_place(alone)
+    assert rewritten[2].body == [ir.Push(ys, x)]  # the copy back to ys is dropped too
+    copied = start + [ir.Assign(zs, ys)] + grow + [ir.Return((zs, ys))]
+    assert write_in_place(copied) == copied
+    pushed = start + [ir.Push(stack, ys)] + grow + [ir.Return((stack, ys))]
+    assert write_in_place(pushed) == pushed
+    given = [ir.Assign(ys, x)] + grow + [ir.Return(ys)]  # a parameter: the caller's list
+    assert write_in_place(given) == given
+
+
 def test_writes_in_place_spare_bases_with_live_views_and_synced_values():
     """``resynced`` may return a view of its base and ``synced`` the view written through:
     neither allocates, so a base stays copied while such a view is live, and their results

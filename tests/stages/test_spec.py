@@ -3,10 +3,12 @@
 import pytest
 
 from s2s_ad.compiler.spec import (
+    COTANGENTS,
     DERIVATIVE,
     GRAD,
     JVP,
     MODES,
+    SERIES,
     TANGENT,
     VALUE_AND_GRAD,
     VJP,
@@ -49,9 +51,9 @@ def test_unknown_names_are_refused(mode, kinds):
         Spec(mode, ("x",), kinds)
 
 
-@pytest.mark.parametrize("mode", [m for m in MODES if m is not DERIVATIVE])
-def test_order_above_one_is_only_for_derivative(mode):
-    with pytest.raises(ValueError, match="only for mode 'derivative'"):
+@pytest.mark.parametrize("mode", [m for m in MODES if m not in (DERIVATIVE, SERIES)])
+def test_order_above_one_is_only_for_derivative_and_series(mode):
+    with pytest.raises(ValueError, match="only for modes 'derivative' and 'series'"):
         Spec(mode, ("x",), ("scalar",), order=2)
 
 
@@ -59,6 +61,7 @@ def test_order_above_one_of_derivative_is_taylor_mode():
     assert Spec("derivative", ("x",), ("scalar",), order=3).taylor
     assert not Spec("derivative", ("x",), ("scalar",)).taylor
     assert not Spec("jvp", ("x",), ("scalar",)).taylor
+    assert Spec("series", ("x",), ("scalar",), order=2).taylor  # what Taylor-mode code calls
 
 
 def test_mode_is_its_name_as_a_string():
@@ -70,7 +73,7 @@ def test_mode_is_its_name_as_a_string():
 
 
 def test_reverse_modes():
-    assert {m for m in MODES if m.is_reverse} == {GRAD, VALUE_AND_GRAD, VJP}
+    assert {m for m in MODES if m.is_reverse} == {GRAD, VALUE_AND_GRAD, VJP, COTANGENTS}
 
 
 def test_param_kinds_pairs_names_with_kinds_in_order():

@@ -87,7 +87,6 @@ class CallLowering(LoweringState):
             return self.inline_function(node, definition, name)
         if self.inlinable(fn):
             return self.inline_function(node, fn, name)
-        self.refuse_derivative_call(fn, node)
         args, kwargs = self.call_arguments(node)
         parts = dotted_name(node.func)
         spelling = ".".join(parts) if parts else None
@@ -146,23 +145,6 @@ class CallLowering(LoweringState):
                 f"return the new value from `{fn.__name__}` and assign it in the caller, or "
                 f"copy first (`{param} = {param}.copy()`) if the caller should not see it",
             )
-
-    def refuse_derivative_call(self, fn: Any, node: gast.Call) -> None:
-        """Emitted code that calls another function's derivative (a recursive callee's
-        ``g_vjp``, see ``compiler/calls.py``) cannot be differentiated again: refused at the
-        user's call, saying why the call was not inlined."""
-        reason = getattr(fn, "not_inlined", None)
-        if reason is None or not self.parsed.filename.startswith("<s2s_ad"):
-            return
-        name = fn.fn.__name__
-        raise TransformError(
-            f"cannot differentiate through this call of `{name}` again: {reason}; the "
-            f"derivative code calls the {fn.mode} of `{name}` as a function of its own, "
-            "which the next transform cannot see into",
-            fn.loc or self.parsed.loc(node),
-            f"for second derivatives, write `{name}` without recursion (a loop), or give "
-            f"it rules with ad.defvjp and ad.defjvp",
-        )
 
     def misplaced_schedule(self, fn: Any, node: gast.Call) -> TransformError:
         if fn is checkpointed and not self.parsed.filename.startswith("<s2s_ad"):

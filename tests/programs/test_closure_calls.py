@@ -1,0 +1,330 @@
+"""Closure through calls that are not inlined: recursion, derivatives made inside, checkpoints.
+
+A recursive user function (or an ``ad.checkpoint`` one, or a derivative made inside the
+differentiated function) is called, not inlined.  First-order code calls its VJP through
+a pullback closure; code that is differentiated again calls plain functions instead
+(``compiler/closed_calls.py``): the function itself in the primal sweep and
+``p_cotangents`` (the call run again, then its adjoint sweep) in the adjoint sweep, so
+Hessians, HVPs, ``jvp(grad f)``, ``grad(grad f)`` and third order see through them.
+
+Every result is checked against a closed form or central differences of a lower
+derivative in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import s2s_ad as ad
+
+from conftest import central_difference
+
+# ------------------------------------------------------------------- recursions
+
+
+def power(x, n):
+    """x ** n, by linear recursion."""
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def cube(x):
+    return power(x, 3)
+
+
+def fib_power(x, n):
+    """x ** fib(n + 1), by tree recursion: two recursive calls."""
+    if n < 2:
+        return x
+    return fib_power(x, n - 1) * fib_power(x, n - 2)
+
+
+def fifth(x):
+    return fib_power(x, 4)  # x ** 5
+
+
+def even(x, n):
+    if n == 0:
+        return x
+    return odd(x, n - 1) * x
+
+
+def odd(x, n):
+    if n == 0:
+        return x
+    return even(x, n - 1) * x
+
+
+def fourth_by_mutual_recursion(x):
+    return even(x, 3)  # x ** 4
+
+
+def nested_sine(x, n):
+    if n == 0:
+        return x
+    return np.sin(nested_sine(x, n - 1)) * x
+
+
+def sine_chain(x):
+    return nested_sine(x, 3)
+
+
+def recursion_in_a_loop(x):
+    """y <- power(y, 2) * 0.5 three times: y is overwritten, so the adjoint sweep's
+    second call reads y's old values back from a stack."""
+    y = x
+    for _ in range(3):
+        y = power(y, 2) * 0.5
+    return y  # x ** 8 / 2 ** 7
+
+
+# (function, its derivatives of orders 1, 2, 3 in closed form)
+POWERS = [
+    (cube, lambda x: 3 * x**2, lambda x: 6 * x, lambda x: 6.0),
+    (fifth, lambda x: 5 * x**4, lambda x: 20 * x**3, lambda x: 60 * x**2),
+    (fourth_by_mutual_recursion, lambda x: 4 * x**3, lambda x: 12 * x**2, lambda x: 24 * x),
+    (recursion_in_a_loop, lambda x: x**7 / 16, lambda x: 7 * x**6 / 16, lambda x: 42 * x**5 / 16),
+]
+ids = [f.__name__ for f, *_ in POWERS]
+
+
+@pytest.mark.parametrize("f, first, second, third", POWERS, ids=ids)
+def test_second_order_through_recursion_matches_the_closed_form(f, first, second, third):
+    x = 0.8
+    expected = second(x)
+    assert ad.grad(f)(x) == pytest.approx(first(x), rel=1e-12)
+    assert ad.hessian(f)(x) == pytest.approx(expected, rel=1e-12)
+    assert ad.hvp(f)(x, 1.0) == pytest.approx(expected, rel=1e-12)
+    assert ad.jvp(ad.grad(f), (x,), (1.0,))[1] == pytest.approx(expected, rel=1e-12)
+    assert ad.jacobian(ad.grad(f))(x) == pytest.approx(expected, rel=1e-12)
+    assert ad.grad(ad.grad(f))(x) == pytest.approx(expected, rel=1e-12)
+    assert ad.derivative(ad.grad(f))(x) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("f, first, second, third", POWERS, ids=ids)
+def test_third_order_through_recursion_matches_the_closed_form(f, first, second, third):
+    x = 0.8
+    assert ad.grad(ad.grad(ad.grad(f)))(x) == pytest.approx(third(x), rel=1e-11)
+    assert ad.derivative(ad.derivative(ad.grad(f)))(x) == pytest.approx(third(x), rel=1e-11)
+    assert ad.grad(ad.derivative(ad.grad(f)))(x) == pytest.approx(third(x), rel=1e-11)
+
+
+@pytest.mark.parametrize("f, first, second, third", POWERS, ids=ids)
+def test_taylor_mode_through_recursion_matches_the_closed_form(f, first, second, third):
+    x = 0.8
+    assert ad.derivative(f, order=2)(x) == pytest.approx(second(x), rel=1e-12)
+    assert ad.derivative(f, order=3)(x) == pytest.approx(third(x), rel=1e-12)
+
+
+def test_taylor_mode_through_an_array_recursion_matches_nested_forward_mode():
+    x = np.array([0.3, 0.7, -0.4])
+    expected = ad.derivative(ad.derivative(ad.derivative(sine_chain)))(x)
+    assert np.all(np.abs(expected) > 0.1)  # not trivially zero
+    np.testing.assert_allclose(ad.derivative(sine_chain, order=3)(x), expected, rtol=1e-12)
+
+
+def test_a_recursion_that_is_not_a_power_against_differences_of_the_gradient():
+    x = 0.7
+    gradient = ad.grad(sine_chain)
+    second = central_difference(gradient, (x,), 0)
+    assert ad.hessian(sine_chain)(x) == pytest.approx(second, rel=1e-8)
+    assert ad.grad(ad.grad(sine_chain))(x) == pytest.approx(second, rel=1e-8)
+    third = central_difference(ad.grad(ad.grad(sine_chain)), (x,), 0)
+    assert ad.grad(ad.grad(ad.grad(sine_chain)))(x) == pytest.approx(third, rel=1e-7)
+    fourth = central_difference(ad.grad(ad.grad(ad.grad(sine_chain))), (x,), 0)
+    assert ad.derivative(ad.derivative(ad.derivative(gradient)))(x) == pytest.approx(
+        fourth, rel=1e-6
+    )
+
+
+def scaled_sine(x, n=3, *, scale=1.0):
+    if n == 0:
+        return x * scale
+    return np.sin(scaled_sine(x, n=n - 1, scale=scale)) * x
+
+
+def keywords_and_defaults(x):
+    return scaled_sine(x, scale=2.0)
+
+
+def a_differentiated_keyword(x):
+    return scaled_sine(x, 2, scale=x)
+
+
+def pair_step(pair, n):
+    """A recursion that takes and returns a tuple."""
+    if n == 0:
+        return pair
+    a, b = pair_step(pair, n - 1)
+    return (a * b, np.sin(a))
+
+
+def through_a_pair(x):
+    a, b = pair_step((x, 2.0 * x), 2)
+    return a + b
+
+
+@pytest.mark.parametrize(
+    "f",
+    [keywords_and_defaults, a_differentiated_keyword, through_a_pair],
+    ids=lambda f: f.__name__,
+)
+def test_second_and_third_order_through_keywords_and_tuples(f):
+    x = 0.7
+    second = central_difference(ad.grad(f), (x,), 0)
+    assert ad.hessian(f)(x) == pytest.approx(second, rel=1e-8)
+    assert ad.derivative(f, order=2)(x) == pytest.approx(second, rel=1e-8)
+    third = ad.derivative(ad.derivative(ad.grad(f)))(x)
+    assert third == pytest.approx(central_difference(ad.grad(ad.grad(f)), (x,), 0), rel=1e-7)
+    assert ad.grad(ad.derivative(ad.grad(f)))(x) == pytest.approx(third, rel=1e-11)
+    assert ad.derivative(f, order=3)(x) == pytest.approx(third, rel=1e-11)
+
+
+WEIGHTS = np.array([0.5, -1.0, 2.0])
+
+
+def weighted_recursion(x):
+    return np.sum(WEIGHTS * nested_sine(x, 3))
+
+
+def test_the_hessian_of_an_array_recursion_against_differences_of_the_gradient():
+    x = np.array([0.3, 0.7, -0.4])
+    gradient = ad.grad(weighted_recursion)
+    h = 1e-5
+    expected = np.column_stack(
+        [(gradient(x + h * e) - gradient(x - h * e)) / (2 * h) for e in np.eye(3)]
+    )
+    hessian = ad.hessian(weighted_recursion)(x)
+    np.testing.assert_allclose(hessian, expected, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(hessian, hessian.T, rtol=1e-12)  # elementwise: diagonal
+    v = np.array([1.0, 2.0, -1.0])
+    np.testing.assert_allclose(ad.hvp(weighted_recursion)(x, v), hessian @ v, rtol=1e-12)
+
+
+# ------------------------------------------------- derivatives made inside the function
+
+
+def gradient_of_a_capturing_lambda(x):
+    g = ad.grad(lambda y: x * y * y)
+    return g(x)  # 2 x^2
+
+
+def captured_value_read_at_the_call(x):
+    g = ad.grad(lambda y: x * y * y)
+    x = x * 2.0  # the lambda reads the new x, as a closure does
+    return g(x) + ad.value_and_grad(lambda y: np.sin(x * y))(0.5)[1]  # 8x^2 + 2x cos x
+
+
+def sine_of_product(x, y):
+    return np.sin(x * y)
+
+
+def gradient_bound_to_a_name(x):
+    g = ad.grad(sine_of_product, wrt=1)
+    return g(x, x) * x  # x^2 cos(x^2)
+
+
+def derivative_made_inside(x):
+    d = ad.derivative(lambda y: np.sin(x * y))
+    return d(x)  # x cos(x^2)
+
+
+MADE_INSIDE = [
+    (gradient_of_a_capturing_lambda, lambda x: 4.0),
+    (captured_value_read_at_the_call, lambda x: 16 - 4 * np.sin(x) - 2 * x * np.cos(x)),
+    (
+        gradient_bound_to_a_name,
+        lambda x: 2 * np.cos(x * x) - 10 * x * x * np.sin(x * x) - 4 * x**4 * np.cos(x * x),
+    ),
+    (derivative_made_inside, lambda x: -6 * x * np.sin(x * x) - 4 * x**3 * np.cos(x * x)),
+]
+
+
+@pytest.mark.parametrize("f, second", MADE_INSIDE, ids=[f.__name__ for f, _ in MADE_INSIDE])
+def test_second_order_through_a_derivative_made_inside(f, second):
+    x = 0.7
+    expected = central_difference(ad.grad(f), (x,), 0)
+    assert second(x) == pytest.approx(expected, rel=1e-7)  # the closed form is right
+    assert ad.hessian(f)(x) == pytest.approx(second(x), rel=1e-11)
+    assert ad.hvp(f)(x, 1.0) == pytest.approx(second(x), rel=1e-11)
+    assert ad.grad(ad.grad(f))(x) == pytest.approx(second(x), rel=1e-11)
+    third = central_difference(ad.grad(ad.grad(f)), (x,), 0)
+    assert ad.derivative(ad.derivative(ad.grad(f)))(x) == pytest.approx(third, rel=1e-6)
+
+
+# ------------------------------------------------------- other calls that are called
+
+
+@ad.checkpoint
+def checkpointed_layer(x, w):
+    return np.tanh(w * x)
+
+
+def two_checkpointed_layers(x):
+    return checkpointed_layer(checkpointed_layer(x, 1.5), 0.5)
+
+
+def test_the_hessian_through_an_ad_checkpoint_function():
+    x = 0.4
+    gradient = ad.grad(two_checkpointed_layers)
+    expected = central_difference(gradient, (x,), 0)
+    assert ad.hessian(two_checkpointed_layers)(x) == pytest.approx(expected, rel=1e-8)
+    assert ad.grad(gradient)(x) == pytest.approx(expected, rel=1e-8)
+
+
+SCALE = np.array([1.0, 2.0])
+
+
+def scaled(x, s=SCALE):  # a default that is an array: called, not inlined
+    return x * s
+
+
+def through_an_array_default(x):
+    return np.sum(np.sin(scaled(x)))
+
+
+def test_the_hessian_through_a_function_with_an_array_default():
+    x = np.array([0.3, -0.6])
+    expected = np.diag(-(SCALE**2) * np.sin(SCALE * x))
+    np.testing.assert_allclose(ad.hessian(through_an_array_default)(x), expected, rtol=1e-12)
+
+
+def test_closed_code_calls_plain_functions_the_next_transform_reads():
+    """The code a second transform reads calls ``power`` and ``power_cotangents``, not a
+    pullback closure."""
+    from s2s_ad.compiler.derived import derived_of
+
+    inner = derived_of(cube, "grad", ("x",))
+    closed = inner.transformable(("scalar",))
+    names = closed.__code__.co_names + closed.__code__.co_freevars
+    assert "power" in names and "power_cotangents" in names
+    assert not any("pullback" in name for name in names)
+    assert math.isclose(closed(0.5), 0.75)  # it runs, too
+
+
+# ------------------------------------------------------------------ what is refused
+
+
+def with_options(x, n, **options):
+    if n == 0:
+        return x * options["scale"]
+    return np.sin(with_options(x, n - 1, scale=options["scale"]))
+
+
+def calls_with_options(x):
+    return with_options(x, 2, scale=2.0)
+
+
+def test_a_second_transform_through_a_called_function_with_kwargs_is_refused_at_the_call():
+    x = 0.5  # first order works: sin(sin(2x)) has the derivative cos(sin 2x) cos(2x) 2
+    expected = math.cos(math.sin(2 * x)) * math.cos(2 * x) * 2
+    assert ad.grad(calls_with_options)(x) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ad.TransformError, match=r"takes \*args or \*\*kwargs") as info:
+        ad.hessian(calls_with_options)(x)
+    assert "`with_options`" in str(info.value)
+    assert info.value.filename == __file__
+    assert info.value.lineno == calls_with_options.__code__.co_firstlineno + 1
