@@ -173,7 +173,11 @@ class Reverse(ControlFlowReversal):
         # it also reads start from the values the primal sweep left.
         primal_vars = {v for s in ir.walk(self.fn.body[:-1]) for v in ir.targets_written(s)}
         rebound = {v for s in ir.walk(sweep) for v in ir.targets_written(s)}
-        restored |= (rebound & primal_vars & _reads_unbound(sweep)) - self.rematerialized
+        read_first = rebound & primal_vars & _reads_unbound(sweep)
+        restored |= read_first - self.rematerialized
+        # A checkpointed loop's snapshot reads every state variable, a recomputed one too,
+        # before the adjoint recomputes it: its value there is never used, but it is bound.
+        placeholders = sorted(read_first & self.rematerialized, key=str)
         name = self.names.claim(f"{self.base_name}_pullback")
         params = [ir.Param(cotangent.name)]
         prologue: List[ir.Stmt] = []
@@ -186,6 +190,7 @@ class Reverse(ControlFlowReversal):
                 for v in sorted(restored, key=str)
                 if v == self.stacks.stack
             ]
+        prologue += [ir.Assign(v, ir.Const(None), ret.loc) for v in placeholders]
         body = prologue + sweep + [ir.Return(grads, ret.loc)]
         return ir.Function(name, tuple(params), body, loc=ret.loc)
 
@@ -412,7 +417,7 @@ class Reverse(ControlFlowReversal):
             self.adjoint[var] = (term, owned)
             return
         current, current_owned = self.adjoint[var]
-        if self.is_display(var) or var in self.item_accumulated:  # `+` would join: add items
+        if self.may_be_container(var):  # `+` would join two lists: add item by item
             self.evict(target, keep=var)
             total = self.builder.call(runtime.add, (current, term), target=target)
             self.adjoint[var] = (total, False)
@@ -423,6 +428,14 @@ class Reverse(ControlFlowReversal):
             self.evict(target, keep=var)
             total = self.builder.call(operator.add, (current, term), target=target)
             self.adjoint[var] = (total, self.builder.is_fresh(total))
+
+    def may_be_container(self, var: ir.Var) -> bool:
+        """Whether the adjoint of ``var`` may be a list, tuple or dict: a display, an item
+        accumulated, or, where the kinds come from the arguments, a value of unknown kind
+        (what a call that is not inlined returns, an item of it)."""
+        if self.is_display(var) or var in self.item_accumulated:
+            return True
+        return self.spec.kinds_of_values and self.kind(var) == UNKNOWN
 
     def is_display(self, var: ir.Var) -> bool:
         """Whether ``var`` holds a list, tuple or dict the function built (``[x, y]``,

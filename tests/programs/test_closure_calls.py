@@ -181,7 +181,48 @@ def test_second_and_third_order_through_keywords_and_tuples(f):
     third = ad.derivative(ad.derivative(ad.grad(f)))(x)
     assert third == pytest.approx(central_difference(ad.grad(ad.grad(f)), (x,), 0), rel=1e-7)
     assert ad.grad(ad.derivative(ad.grad(f)))(x) == pytest.approx(third, rel=1e-11)
+    assert ad.grad(ad.grad(ad.grad(f)))(x) == pytest.approx(third, rel=1e-11)
     assert ad.derivative(f, order=3)(x) == pytest.approx(third, rel=1e-11)
+
+
+def take_pair(pair, n):
+    """A recursion that takes a tuple and returns a number."""
+    if n == 0:
+        return pair[0] * pair[1]
+    return np.sin(take_pair((pair[0] * 1.5, pair[1]), n - 1)) * pair[0]
+
+
+def through_a_taken_pair(x):
+    return take_pair((x, 2.0 * x), 2)
+
+
+def test_reverse_over_reverse_through_a_recursion_that_takes_a_tuple():
+    """grad(grad(f)) was -16.35 where -30.83 is right: the cotangent of the tuple passed to
+    the recursive call got two terms, which `+=` joined as lists instead of adding."""
+    f, x = through_a_taken_pair, 0.7
+    second = central_difference(ad.grad(f), (x,), 0)
+    assert ad.grad(ad.grad(f))(x) == pytest.approx(second, rel=1e-8)
+    assert ad.hessian(f)(x) == pytest.approx(second, rel=1e-8)
+    third = central_difference(ad.derivative(ad.derivative(f)), (x,), 0)
+    assert ad.grad(ad.grad(ad.grad(f)))(x) == pytest.approx(third, rel=1e-7)
+    assert ad.derivative(ad.grad(ad.grad(f)))(x) == pytest.approx(third, rel=1e-7)
+
+
+def swapped_pairs(x):
+    a = x
+    b = 2.0 * x
+    a, b = a * b, np.sin(a)
+    a, b = a * b, np.sin(a)
+    return a
+
+
+def test_third_order_reverse_of_rebound_pairs_against_differences():
+    """grad(grad(grad)) was 4.96 where 3.02 is right: common subexpressions shared two
+    zeros_like(x) that the second derivative's add_at wrote into, mixing two cotangents."""
+    x = 0.7
+    third = central_difference(ad.grad(ad.grad(swapped_pairs)), (x,), 0)
+    assert ad.grad(ad.grad(ad.grad(swapped_pairs)))(x) == pytest.approx(third, rel=1e-7)
+    assert ad.derivative(ad.grad(ad.grad(swapped_pairs)))(x) == pytest.approx(third, rel=1e-7)
 
 
 WEIGHTS = np.array([0.5, -1.0, 2.0])
