@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import eig as eig_helpers
-from .core import fixed, lookup, substitute, verified_on_complex
+from .core import fixed, impure, lookup, nondifferentiable, substitute, verified_on_complex
 from .numpy import NAMES, register_table
 
 EIG_NAMES = {**NAMES, **{k: v for k, v in vars(eig_helpers).items() if k[0] != "_"}}
@@ -27,5 +27,8 @@ register_table(
 lookup(np.linalg.eig).tuple_result = True  # (w, V): cotangents add item by item
 for helper in eig_helpers.TRANSFORMED_FROM_SOURCE:
     substitute(helper, helper)
+nondifferentiable(eig_helpers.matching_columns)  # positions: integers
+nondifferentiable(eig_helpers.require_eigenbasis)
+impure(eig_helpers.require_eigenbasis)  # kept where its result is unused: it may refuse
 
 verified_on_complex(np.linalg.eig, np.linalg.eigvals)

@@ -31,6 +31,7 @@ def eig_jvp(da: Any, a: Any, out: Any) -> tuple:
            [0., 0.]]))
     """
     w, v = out
+    require_eigenbasis(v)
     p = np.linalg.solve(v, da @ v)
     with np.errstate(invalid="ignore"):  # a repeated eigenvalue: V undetermined
         dv = v @ (inverse_gaps(w) * p)
@@ -53,6 +54,7 @@ def eig_vjp(g: Any, a: Any, out: Any) -> Any:
            [0., 2.]])
     """
     w, v = out
+    require_eigenbasis(v)
     gw, gv = g
     paired = np.sum(gv * v, axis=-2, keepdims=True)
     gv = gv - np.conjugate(v) * np.real(paired)
@@ -71,6 +73,7 @@ def eigvals_jvp(da: Any, a: Any, out: Any) -> Any:
     array([0., 0.])
     """
     v = vectors_of(a, out)
+    require_eigenbasis(v)
     return np.diagonal(np.linalg.solve(v, da @ v), axis1=-2, axis2=-1)
 
 
@@ -82,7 +85,35 @@ def eigvals_vjp(g: Any, a: Any, out: Any) -> Any:
            [0., 0.]])
     """
     v = vectors_of(a, out)
+    require_eigenbasis(v)
     return real_like(np.linalg.solve(mT(v), np.asarray(g)[..., :, None] * mT(v)), a)
+
+
+# Past this condition number of the eigenvectors, the matrix is defective or so near it
+# that the derivatives lose more than six digits: refused rather than returned.
+LARGEST_EIGENBASIS_CONDITION = 1e10
+
+
+def require_eigenbasis(v: Any) -> None:
+    """Refuse the derivative of ``eig``/``eigvals`` where the eigenvectors ``v`` do not span
+    the space (a defective matrix, such as a Jordan block): its eigenvalues have no
+    derivative there, and the formulas would return noise.
+
+    >>> require_eigenbasis(np.eye(2))
+    >>> require_eigenbasis(np.array([[1.0, -1.0], [0.0, 1e-16]]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the derivative of np.linalg.eig/eigvals is not defined here: the matrix is ...
+    """
+    condition = float(np.max(np.linalg.cond(v)))
+    if not condition <= LARGEST_EIGENBASIS_CONDITION:
+        raise ValueError(
+            "the derivative of np.linalg.eig/eigvals is not defined here: the matrix is "
+            "defective (its eigenvectors do not span the space; their condition number is "
+            f"{condition:.0e}), so its eigenvalues have no derivative; differentiate a "
+            "function of the matrix itself, such as np.trace(a @ a) for the sum of squared "
+            "eigenvalues"
+        )
 
 
 def vectors_of(a: Any, w: Any) -> np.ndarray:
@@ -94,8 +125,36 @@ def vectors_of(a: Any, w: Any) -> np.ndarray:
            [1., 0.]])
     """
     found, v = np.linalg.eig(a)
-    nearest = np.argmin(np.abs(np.asarray(w)[..., :, None] - found[..., None, :]), axis=-1)
-    return np.take_along_axis(v, nearest[..., None, :], axis=-1)
+    return np.take_along_axis(v, matching_columns(w, found)[..., None, :], axis=-1)
+
+
+def matching_columns(w: Any, found: Any) -> np.ndarray:
+    """For each eigenvalue in ``w``, the position of the nearest one in ``found``, each
+    position taken once: a repeated eigenvalue gets as many eigenvectors as it repeats.
+
+    >>> matching_columns(np.array([1.0, 1.0, 2.0]), np.array([2.0, 1.0, 1.0]))
+    array([1, 2, 0])
+    """
+    distance = np.abs(np.asarray(w)[..., :, None] - np.asarray(found)[..., None, :])
+    nearest = np.argmin(distance, axis=-1)
+    flat_distance = distance.reshape((-1,) + distance.shape[-2:])
+    flat_nearest = nearest.reshape((-1, nearest.shape[-1]))
+    for batch, chosen in enumerate(flat_nearest):
+        if len(set(chosen.tolist())) < len(chosen):  # a position taken twice: share them out
+            flat_nearest[batch] = _closest_pairs(flat_distance[batch])
+    return flat_nearest.reshape(nearest.shape)
+
+
+def _closest_pairs(distance: np.ndarray) -> np.ndarray:
+    """Rows matched to distinct columns, the closest remaining pair first."""
+    distance = distance.astype(float)
+    matched = np.zeros(distance.shape[0], dtype=int)
+    for _ in range(distance.shape[0]):
+        row, column = np.unravel_index(np.argmin(distance), distance.shape)
+        matched[row] = column
+        distance[row, :] = np.inf
+        distance[:, column] = np.inf
+    return matched
 
 
 def largest_entries(v: Any) -> tuple:

@@ -240,3 +240,28 @@ def test_repeated_eigenvalues_give_nan_not_a_wrong_number():
     with np.errstate(divide="ignore", invalid="ignore"):
         hessian = ad.hessian(vector_magnitudes)(a)
     assert not np.all(np.isfinite(hessian))
+
+
+def eigvals_trace(a):
+    return np.sum(np.real(np.linalg.eigvals(a)))
+
+
+def eigvals_squares(a):
+    return np.sum(np.real(np.linalg.eigvals(a)) ** 2)
+
+
+@pytest.mark.parametrize("a", [np.eye(2), np.diag([2.0, 2.0, -1.0])], ids=["identity", "pair"])
+def test_eigvals_of_a_repeated_eigenvalue_with_an_eigenbasis(a):
+    """The sum of the eigenvalues is the trace and that of their squares trace(A @ A): their
+    gradients are I and 2 A^T, where eigvals used to pick one eigenvector twice and fail."""
+    np.testing.assert_allclose(ad.grad(eigvals_trace)(a), np.eye(len(a)), atol=1e-12)
+    np.testing.assert_allclose(ad.grad(eigvals_squares)(a), 2 * a.T, atol=1e-12)
+
+
+@pytest.mark.parametrize("f", [eigvals_squares, eigenvalue_squares], ids=lambda f: f.__name__)
+def test_a_defective_matrix_is_refused_not_given_noise(f):
+    """A Jordan block has one eigenvector for a double eigenvalue: its eigenvalues have no
+    derivative, and the formulas returned [[2, 0], [0, 2]] where trace(A @ A) has 2 A^T."""
+    jordan = np.array([[1.0, 1.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="the matrix is defective"):
+        ad.grad(f)(jordan)
