@@ -32,6 +32,7 @@ primal sweep (:func:`settle_states`), when it writes the loop's primal sweep
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Set, TypeVar
@@ -88,6 +89,37 @@ class Loop:
     state: List[ir.Var] = field(default_factory=list)
     copied: Set[ir.Var] = field(default_factory=set)  # written into: saved as copies
     loop_for: Optional[ir.For] = None  # the adjoint sweep's loop over the actions
+
+
+def without_schedules(body: List[ir.Stmt]) -> List[ir.Stmt]:
+    """``body`` with each ``ad.checkpointed`` loop walking its steps plainly (``for i in
+    range(n)``), as code another transform differentiates runs them: reverse mode then
+    saves every step, and forward mode over it sees no schedule object.
+
+    Lowering writes ``schedule = checkpointed(steps, ...)`` before ``for i in schedule``.
+    """
+    steps_of = {
+        s.target: s.value.args[0]
+        for s in ir.walk(body)
+        if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and s.value.fn is checkpointed
+    }
+    if not steps_of:
+        return body
+
+    def plain(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ir.Assign) and stmt.target in steps_of:
+                continue  # the schedule object is never made
+            if isinstance(stmt, ir.For) and stmt.iter in steps_of:
+                stmt = dataclasses.replace(stmt, iter=steps_of[stmt.iter])
+            blocks = ir.blocks_of(stmt)
+            if blocks:
+                stmt = ir.with_blocks(stmt, tuple(plain(b) for b in blocks))
+            out.append(stmt)
+        return out
+
+    return plain(body)
 
 
 def is_checkpointed_loop(rev, stmt: ir.Stmt) -> bool:

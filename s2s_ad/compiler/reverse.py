@@ -83,6 +83,8 @@ class Reverse(ControlFlowReversal):
         varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt)
         body = lists_as_values(body, varied, low.names)
         body = call_vjps(body, varied, low, self.pullbacks, spec.closed)
+        if spec.closed:  # the next transform reads plain loops: no schedule objects
+            body = checkpoint.without_schedules(body)
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
         )

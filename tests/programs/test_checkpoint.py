@@ -612,9 +612,40 @@ def test_forward_mode_runs_a_loop_left_early():
     assert ad.jvp(leaves_early, (1.5, 9), (1.0, None)) == (11.390625, 45.5625)
 
 
-def test_differentiating_the_checkpointed_gradient_again_is_refused():
-    with pytest.raises(ad.TransformError, match="cannot be differentiated again"):
-        ad.hessian(examples.recurrence_checkpointed)(0.7, 0.8, 5, 2)
+def test_second_and_third_order_through_a_checkpointed_loop_match_the_plain_loop():
+    """Code made for another transform walks a checkpointed loop plainly, so the Hessian of
+    the checkpointed recurrence is that of the plain one, and both match differences."""
+    args, h = (0.7, 0.8, 5, 2), 1e-6
+    plain = ad.hessian(examples.recurrence, wrt=(0, 1))(*args[:3])
+    hessian = ad.hessian(examples.recurrence_checkpointed, wrt=(0, 1))(*args)
+    np.testing.assert_allclose(np.array(hessian), np.array(plain), rtol=1e-12)
+    gradient = ad.grad(examples.recurrence_checkpointed)
+    second = (gradient(0.7 + h, *args[1:]) - gradient(0.7 - h, *args[1:])) / (2 * h)
+    assert hessian[0][0] == pytest.approx(second, rel=1e-7)
+    assert ad.grad(gradient)(*args) == pytest.approx(second, rel=1e-7)
+    third = ad.grad(ad.grad(gradient))(*args)
+    second_of = ad.grad(gradient)
+    expected = (second_of(0.7 + h, *args[1:]) - second_of(0.7 - h, *args[1:])) / (2 * h)
+    assert third == pytest.approx(expected, rel=1e-6)
+
+
+def nested_checkpointed(x):
+    s = 0.0
+    for _ in ad.checkpointed(range(4), snapshots=2):
+        for _ in ad.checkpointed(range(3)):
+            if np.sum(s) < 1.0:
+                x = x * np.cos(x) + 0.1
+            s = s + x
+    return s * x
+
+
+def test_the_hessian_through_nested_checkpointed_loops_with_a_branch():
+    x = np.array([0.3, 0.5, -0.2])
+    gradient = ad.grad(lambda v: np.sum(nested_checkpointed(v)))
+    h = 1e-6
+    columns = [(gradient(x + h * e) - gradient(x - h * e)) / (2 * h) for e in np.eye(len(x))]
+    hessian = ad.hessian(lambda v: np.sum(nested_checkpointed(v)))(x)
+    np.testing.assert_allclose(hessian, np.stack(columns, -1), rtol=1e-6, atol=1e-8)
 
 
 @pytest.mark.parametrize(
