@@ -374,6 +374,7 @@ def derivative(f: Callable, order: int = 1, optimize: bool = True) -> Callable:
 for _maker, _spelling in ((grad, "ad.grad"), (value_and_grad, "ad.value_and_grad")):
     hooks.register_derivative_maker(_maker, _spelling)
 hooks.register_derivative_maker(derivative, "ad.derivative")
+hooks.register_direct_transform(jvp, "ad.jvp")
 
 
 # ---------------------------------------------------------- source level

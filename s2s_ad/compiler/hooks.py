@@ -4,6 +4,8 @@
   called inside a differentiated function (``ad.grad(f)(x)``); the lowerer
   makes the derived function at transform time and differentiates its
   emitted code.
+* :data:`DIRECT_TRANSFORMS` -- the public transforms that may be called inside a
+  differentiated function for their value (``ad.jvp(g, (x,), (v,))``).
 * :func:`derived` -- the cached transform of a function, which a call from
   emitted code into another user function's derivative runs
   (:class:`~s2s_ad.compiler.calls.Callee`).  The pipeline's cache
@@ -17,12 +19,22 @@ from typing import Any, Callable, Dict, Optional
 # Public transform -> its name as users write it (``ad.grad``).
 DERIVATIVE_MAKERS: Dict[Callable, str] = {}
 
+# Public transforms called inside a differentiated function for their value
+# (``ad.jvp(g, (x,), (v,))``) -> their name as users write it.
+DIRECT_TRANSFORMS: Dict[Callable, str] = {}
+
 _derive: Optional[Callable[..., Any]] = None
 
 
 def register_derivative_maker(fn: Callable, spelling: str) -> Callable:
     """Let ``fn(g, ...)(x)`` appear inside a differentiated function; returns ``fn``."""
     DERIVATIVE_MAKERS[fn] = spelling
+    return fn
+
+
+def register_direct_transform(fn: Callable, spelling: str) -> Callable:
+    """Let ``fn(g, ...)`` appear inside a differentiated function; returns ``fn``."""
+    DIRECT_TRANSFORMS[fn] = spelling
     return fn
 
 

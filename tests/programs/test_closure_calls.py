@@ -274,7 +274,35 @@ def derivative_made_inside(x):
     return d(x)  # x cos(x^2)
 
 
+def sine_times_itself(y):
+    return np.sin(y) * y
+
+
+def jvp_inside(x):
+    value, tangent = ad.jvp(sine_times_itself, (x,), (1.0,))
+    return value * tangent  # (x sin x)(sin x + x cos x)
+
+
+def jvp_of_a_capturing_lambda(x):
+    value, tangent = ad.jvp(lambda y, s: np.sin(x * y) * s, (x, 2.0), (x, None))
+    return value + tangent  # 2 sin(x^2) + 2 x^2 cos(x^2)
+
+
+def jvp_inside_second(x):
+    v, t = np.sin(x) * x, np.sin(x) + x * np.cos(x)
+    dv, dt = t, 2 * np.cos(x) - x * np.sin(x)
+    ddv, ddt = dt, -3 * np.sin(x) - x * np.cos(x)
+    return ddv * t + 2 * dv * dt + v * ddt
+
+
+def capturing_jvp_second(x):
+    c, s = np.cos(x * x), np.sin(x * x)  # d/dx of 8 x c - 4 x^3 s
+    return 8 * c - 28 * x * x * s - 8 * x**4 * c
+
+
 MADE_INSIDE = [
+    (jvp_inside, jvp_inside_second),
+    (jvp_of_a_capturing_lambda, capturing_jvp_second),
     (gradient_of_a_capturing_lambda, lambda x: 4.0),
     (captured_value_read_at_the_call, lambda x: 16 - 4 * np.sin(x) - 2 * x * np.cos(x)),
     (
@@ -369,3 +397,14 @@ def test_a_second_transform_through_a_called_function_with_kwargs_is_refused_at_
     assert "`with_options`" in str(info.value)
     assert info.value.filename == __file__
     assert info.value.lineno == calls_with_options.__code__.co_firstlineno + 1
+
+
+def jvp_with_an_option(x):
+    return ad.jvp(sine_times_itself, (x,), (1.0,), has_aux=False)[1]
+
+
+def test_jvp_inside_with_options_is_refused_at_the_users_line():
+    with pytest.raises(ad.TransformError, match="takes g, the primals and the tangents") as info:
+        ad.grad(jvp_with_an_option)(0.7)
+    assert info.value.filename == __file__
+    assert "has_aux=False" in str(info.value)

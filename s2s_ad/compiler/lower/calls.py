@@ -23,8 +23,11 @@ from ... import rules, runtime
 from ...rules.numpy import ARRAY_METHODS
 from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir, nested
+from ..closed_calls import added_parameters, closed_derivative
 from ..errors import TransformError
 from ..parse import dotted_name, parse
+from ..signatures import parameters
+from ..spec import JVP
 from .containers import locate
 from .inlining import Captured, FunctionArgument, lifted_function
 from .state import LoweringState
@@ -56,6 +59,8 @@ class CallLowering(LoweringState):
         fn = self.resolve(func)
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
+        if fn in hooks.DIRECT_TRANSFORMS:  # `ad.jvp(g, (x,), (v,))`
+            return self.jvp_inside(node, name)
         self.refuse_parameter_writes(fn)
         record = self.record_call(node, fn, name)
         if record is not None:
@@ -284,6 +289,59 @@ class CallLowering(LoweringState):
             self.body.append(ir.If(test, [ir.Assign(var, value, loc)], [], loc))
         return var
 
+    def jvp_inside(self, node: gast.Call, name: Optional[str]) -> ir.Atom:
+        """``ad.jvp(g, (x, y), (v, None))`` as a call of ``g``'s forward-mode code (a
+        derived function, see ``closed_calls``): ``(g(x, y), J @ v)``, differentiated
+        again through that code.  A local ``g`` that reads local variables takes them."""
+        usage = "write ad.jvp(g, (x, ...), (dx, ...)) with tuples written out, a tangent per primal"
+        if len(node.args) != 3 or node.keywords:
+            raise self.error(
+                "ad.jvp inside a differentiated function takes g, the primals and the "
+                "tangents, and no options",
+                node,
+                usage,
+            )
+        g, primals, tangents = node.args
+        shown = (gast.Tuple, gast.List)
+        if not (isinstance(primals, shown) and isinstance(tangents, shown)) or len(
+            primals.elts
+        ) != len(tangents.elts):
+            raise self.error(
+                "ad.jvp inside a differentiated function needs its primals and tangents "
+                "as displays of the same length",
+                node,
+                usage,
+            )
+        local = self.known_function(g)
+        captured: Tuple[str, ...] = ()
+        if isinstance(local, nested.LocalFunction):
+            target, captured = self.lifted(local, g)
+        else:
+            target = self.constant_argument(g)
+        if not inspect.isfunction(target):
+            raise self.error(
+                "ad.jvp inside a differentiated function needs a Python function", g, usage
+            )
+        params = parameters(target)
+        given = [i for i, t in enumerate(tangents.elts) if not _is_none(t)]
+        if len(primals.elts) > len(params) or not given:
+            raise self.error(
+                f"ad.jvp: `{getattr(target, '__name__', 'g')}` takes the parameters "
+                f"{', '.join(params)}; give a primal for each and at least one tangent",
+                node,
+                usage,
+            )
+        wrt = tuple(params[i] for i in given)
+        wrapper = closed_derivative(target, JVP, wrt)
+        args = tuple(self.expression(p) for p in primals.elts)
+        kwargs = tuple(
+            (d, self.expression(tangents.elts[i]))
+            for d, i in zip(added_parameters(target, JVP, wrt), given)
+        )
+        value = Captured(wrapper, captured) if captured else wrapper
+        bare = gast.Call(func=node.func, args=[], keywords=[])
+        return self.call_function(gast.copy_location(bare, node), value, name, args, kwargs)
+
     def derived_function(self, node: gast.Call) -> Any:
         """``ad.grad(g)`` in ``ad.grad(g)(x)``: made now, from its constant arguments.
 
@@ -391,3 +449,7 @@ def _items_of(arg: gast.expr) -> gast.GeneratorExp:
     item = "_item"
     generator = gast.comprehension(_name(item, gast.Store()), arg, [], 0)
     return gast.GeneratorExp(_name(item), [generator])
+
+
+def _is_none(node: gast.expr) -> bool:
+    return isinstance(node, gast.Constant) and node.value is None
