@@ -22,6 +22,7 @@ from ..runtime.records import is_floating, is_record
 from . import hooks, pipeline
 from .dependencies import Dependencies
 from .emit import EMITTED
+from .errors import TransformError
 from .signatures import Binding, ordered_parameters, signature
 from .spec import COTANGENTS, GRAD, JVP, TANGENT, VALUE_AND_GRAD, VJP, Mode, Spec
 
@@ -207,7 +208,10 @@ class Derived:
             kinds_of_values=True,
             closed=closed,
         )
-        return pipeline.build(target, spec).bind(target)
+        try:
+            return pipeline.build(target, spec).bind(target)
+        except TransformError as exc:
+            raise at_users_line(exc) from None
 
     def wrt_of(self, target: Callable) -> Tuple[str, ...]:
         """The names in ``target`` of the parameters ``wrt`` names in :attr:`signature`:
@@ -299,6 +303,19 @@ def _chain(inner: Optional[Derived]) -> Optional[tuple]:
     if inner is None:
         return None
     return (inner.mode, inner.wrt, inner.optimize, inner.order, inner.has_aux, _chain(inner.inner))
+
+
+def at_users_line(exc: TransformError) -> TransformError:
+    """``exc``, raised where a transform read code s2s_ad emitted, at the user's line that
+    code came from, quoting the emitted statement (``exc`` itself when it is elsewhere)."""
+    emitted = EMITTED.get(exc.filename or "")
+    loc = emitted.line_locs.get(exc.lineno) if emitted else None
+    if loc is None:
+        return exc
+    statement = exc.source_line.strip()
+    made = f"in {emitted.name}, the derivative code s2s_ad made from this line: `{statement}`"
+    reason = f"{exc.reason} ({made})"
+    return TransformError(reason, loc, exc.hint)
 
 
 def annotate_error(exc: BaseException) -> None:

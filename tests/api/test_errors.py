@@ -569,3 +569,26 @@ def test_each_variant_of_emitted_code_keeps_its_own_lines(write_module):
         assert emitted.text.splitlines()[-2].strip() in registered
     assert "seed_cotangent" in "".join(linecache.getlines(array.filename))
     assert "seed_cotangent" not in "".join(linecache.getlines(scalar.filename))
+
+
+def reverse_only(x):
+    return np.log1p(np.exp(x))
+
+
+ad.defvjp(reverse_only, lambda g, ans, x: g / (1 + np.exp(-x)))
+
+
+def squared_reverse_only(x):
+    return np.sum(reverse_only(x) ** 2)  # MARK: user rule
+
+
+def test_a_missing_rule_at_second_order_is_reported_at_the_users_line():
+    """The Hessian transforms the emitted gradient, where the missing forward rule is met:
+    the error names the user's line, and quotes the emitted statement only in passing."""
+    with pytest.raises(ad.TransformError) as info:
+        ad.hessian(squared_reverse_only)(np.array([0.3, -0.4]))
+    error = info.value
+    assert error.filename == __file__
+    assert "MARK: user rule" in error.source_line
+    assert "no forward-mode rule" in str(error) and "ad.defjvp(reverse_only" in str(error)
+    assert "the derivative code s2s_ad made from this line" in str(error)
