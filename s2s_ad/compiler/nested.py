@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import gast
 
@@ -119,12 +119,39 @@ class LocalFunction:
         return bound
 
 
-def own_nodes(node: gast.AST):
+def own_nodes(node: gast.AST) -> Iterator[gast.AST]:
     """The nodes under ``node`` that belong to its scope (nested scopes excluded)."""
-    for child in gast.iter_child_nodes(node):
-        yield child
-        if not isinstance(child, _SCOPES):
-            yield from own_nodes(child)
+    return nodes_under(node, _SCOPES)
+
+
+def nodes_under(node: gast.AST, closed: Tuple[type, ...]) -> Iterator[gast.AST]:
+    """The nodes under ``node``, depth first in source order, not entering those of a
+    ``closed`` type (they are yielded themselves).  A loop over a stack: generators
+    nested as deep as the tree cost a step per level for each node.
+
+    >>> tree = gast.parse("def f(a):\n    b = lambda c: c\n    return a")
+    >>> [type(n).__name__ for n in nodes_under(tree.body[0], (gast.Lambda,))][:5]
+    ['arguments', 'Name', 'Assign', 'Name', 'Lambda']
+    """
+    todo = _children(node)
+    while todo:
+        current = todo.pop()
+        yield current
+        if not isinstance(current, closed):
+            todo += _children(current)
+
+
+def _children(node: gast.AST) -> List[gast.AST]:
+    """The child nodes of ``node``, last first (``ast.iter_child_nodes`` reversed)."""
+    children = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            children += [item for item in value if isinstance(item, gast.AST)]
+        elif isinstance(value, gast.AST):
+            children.append(value)
+    children.reverse()
+    return children
 
 
 def stored_names(statements: List[gast.stmt]) -> List[str]:

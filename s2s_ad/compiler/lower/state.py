@@ -272,10 +272,7 @@ def _params(parsed: Parsed) -> List[ir.Param]:
 
 def _walk_inlined(node: gast.AST):
     """Nodes of a function, including local functions (they are inlined), not classes."""
-    for child in gast.iter_child_nodes(node):
-        yield child
-        if not isinstance(child, (gast.ClassDef, gast.AsyncFunctionDef)):
-            yield from _walk_inlined(child)
+    return nested.nodes_under(node, (gast.ClassDef, gast.AsyncFunctionDef))
 
 
 def defined_function(stmt: gast.stmt) -> Optional[str]:
