@@ -47,7 +47,7 @@ class AdjointMap(dict):
         self._position: Dict[ir.Var, int] = {}  # the order of the dict, for holders()
         self._count = 0
 
-    def copy(self) -> "AdjointMap":
+    def copy(self) -> AdjointMap:
         """A copy, with the index (if built) copied in one go."""
         twin = AdjointMap(self)
         if self._holders is not None:

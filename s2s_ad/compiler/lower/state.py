@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import ir, nested
 from ..errors import TransformError
-from ..parse import NOT_FOUND, Parsed, dotted_name
+from ..parse import NOT_FOUND, Parsed, dotted_name, parse
 from ..signatures import RECEIVER_ATTRIBUTE
 from .aliasing import Sharing, synced_in_control_flow
 
@@ -149,6 +149,11 @@ class LoweringState:
         self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
         self.method_receivers: Optional[set] = None  # names whose methods are called
         self.checkpointing = 0  # checkpointed loops being lowered (their restores copy)
+        # user functions called, parsed once each (a helper called on every line of a
+        # long function would be parsed, and its file compared, at every call)
+        self.callees: Dict[Any, Parsed] = {}
+        self.callees_checked: set = set()  # those refuse_unsupported found nothing in
+        self.callees_writing_nothing: set = set()  # those that write into no parameter
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.
@@ -169,6 +174,13 @@ class LoweringState:
                 )
             sites[id(stmt)] = name
         return sites
+
+    def parsed_callee(self, fn: Any) -> Parsed:
+        """``parse(fn)`` of a function this one calls, once per lowering."""
+        parsed = self.callees.get(fn)
+        if parsed is None:
+            parsed = self.callees[fn] = parse(fn)
+        return parsed
 
     def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
         return TransformError(message, self.parsed.loc(node), hint)
