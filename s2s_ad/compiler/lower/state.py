@@ -114,7 +114,7 @@ class LoweringState:
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
-        every_name = {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)}
+        every_name = {n.id for n in nested.nodes_under(self.node, ()) if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
         self.env: Dict[str, ir.Atom] = {}
         # parameters of inlined functions bound to function values (see inlining.py)
@@ -133,9 +133,7 @@ class LoweringState:
         self.body: List[ir.Stmt] = self.top
         self.loop_depth = 0
         self.booleans: set = set()  # variables holding results of comparisons
-        self.returns_in_loops = any(
-            isinstance(n, gast.Return) for loop in loops(self.node) for n in gast.walk(loop)
-        )
+        self.returns_in_loops = returns_in_loops(self.node)
         self.retval = self.returned = None
         self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
         self.sharing = Sharing(self.node, self.is_library_call)
@@ -320,25 +318,39 @@ def loops(node: gast.AST) -> list:
     return [n for n in nested.own_nodes(node) if isinstance(n, LOOPS)]
 
 
+def returns_in_loops(node: gast.AST) -> bool:
+    """Whether a ``return`` stands in a loop of ``node`` (nested functions in it included);
+    each node is looked at once, however deep the loops nest.
+
+    >>> returns_in_loops(gast.parse("for i in a:\\n    while b:\\n        c = 1"))
+    False
+    """
+    seen: set = set()
+    for loop in loops(node):
+        if id(loop) in seen:
+            continue  # in a loop already looked at
+        for inner in nested.nodes_under(loop, ()):
+            if isinstance(inner, gast.Return):
+                return True
+            seen.add(id(inner))
+    return False
+
+
 def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
     """Names bound inside a branch or a loop (they become mutable variables)."""
     names = set()
-    for node in nested.own_nodes(fn):
+    for node, place in nested.own_nodes_placed(fn):
         if isinstance(node, gast.NamedExpr):  # `:=` may stand in a loop's test or a branch
             names.add(node.target.id)
-        if isinstance(node, (gast.If, gast.For, gast.While)):
-            inner = list(node.body) + list(node.orelse)
-            if isinstance(node, gast.For):
-                inner.append(node.target)
-            for stmt in inner:
-                for n in [stmt, *nested.own_nodes(stmt)]:
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                        names.add(n.id)
-                    if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
-                        names.add(n.target.id)
-                    root = nested.item_written(n)
-                    if root is not None:
-                        names.add(root)
+        if not place:  # outside the blocks and `for` targets of branches and loops
+            continue
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.add(node.id)
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            names.add(node.target.id)
+        root = nested.item_written(node)
+        if root is not None:
+            names.add(root)
     return names
 
 
