@@ -185,19 +185,25 @@ class LoweringState:
 
     def refuse_unsupported(self, function: gast.FunctionDef) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
+        inlined = list(_walk_inlined(function))
         reduced = {  # generators handed straight to a call (built as lists), `g(*xs)`, `[*xs]`
             id(arg)
-            for node in _walk_inlined(function)
+            for node in inlined
             if isinstance(node, gast.Call)
             or isinstance(node, (gast.List, gast.Tuple))
             and isinstance(node.ctx, gast.Load)
             for arg in (node.args if isinstance(node, gast.Call) else node.elts)
             if isinstance(arg, (gast.GeneratorExp, gast.Starred))
         }
-        for node in gast.walk(function):  # also inside nested functions: a clearer message
-            if isinstance(node, (gast.Global, gast.Nonlocal)):
-                raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
-        for node in _walk_inlined(function):
+        scoping = (gast.Global, gast.Nonlocal)
+        unwalked = [n for n in inlined if isinstance(n, (gast.ClassDef, gast.AsyncFunctionDef))]
+        if any(isinstance(n, scoping) for n in inlined) or any(
+            isinstance(n, scoping) for scope in unwalked for n in gast.walk(scope)
+        ):
+            for node in gast.walk(function):  # also inside nested functions: a clearer message
+                if isinstance(node, scoping):  # the first in ast.walk's order
+                    raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
+        for node in inlined:
             if id(node) in reduced:
                 continue
             if isinstance(node, gast.With) and self.transparent(node):
