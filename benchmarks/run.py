@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 
 import s2s_ad as ad  # noqa: E402
 from s2s_ad.api import higher  # noqa: E402
-from s2s_ad.compiler import derived, pipeline  # noqa: E402
+from s2s_ad.compiler import derived, pipeline, signatures  # noqa: E402
 from s2s_ad.compiler.pipeline import GRAD  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -154,7 +154,7 @@ def implementations(workload: Workload, args: tuple, no_peers: bool) -> Dict[str
 
 def emitted_function(workload: Workload, args: tuple) -> Callable:
     """The function s2s_ad emitted for these argument types, to call without the API's dispatch."""
-    names = tuple(derived.parameters(workload.function)[i] for i in workload.wrt)
+    names = tuple(signatures.parameters(workload.function)[i] for i in workload.wrt)
     if workload.hvp:
         emitted, _ = higher._over_gradient(workload.function, names).prepare(args[:-1], {})
         return emitted

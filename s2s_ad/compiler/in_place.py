@@ -76,8 +76,16 @@ def write_in_place(body: List[ir.Stmt]) -> List[ir.Stmt]:
     sharing = _sharing(body)
     copied_from = _copied_from(body)
     escaped = {s.value for s in ir.walk(body) if isinstance(s, ir.Push)}
+    # Liveness is a question about each variable alone: only those that may share an
+    # object written in place are followed (all of them would make loops quadratic).
+    candidates = [
+        s.value.args[0] for s in ir.walk(body) if _is_update(s) and s.value.args[0] in owned
+    ]
+    if not candidates:
+        return body
+    followed = set().union(*(sharing.get(x, {x}) for x in candidates))
     live_after: Dict[int, Set[ir.Var]] = {}  # by id of the update
-    _live_in(body, set(), set(), live_after)
+    _live_in(body, set(), set(), live_after, followed)
 
     def elidable(stmt: ir.Assign) -> bool:
         x = stmt.value.args[0]
@@ -247,20 +255,26 @@ def _sharing(body: List[ir.Stmt]) -> Dict[ir.Var, Set[ir.Var]]:
     return closure
 
 
-def _reads(stmt: ir.Stmt) -> Set[ir.Var]:
-    """What a simple statement reads (a nested function: everything it mentions)."""
+def _reads(stmt: ir.Stmt, followed: Set[ir.Var]) -> Set[ir.Var]:
+    """The ``followed`` variables a simple statement reads (a nested function: all it
+    mentions)."""
     if isinstance(stmt, ir.Function):
         inner = {a for s in ir.walk(stmt.body) for a in ir.atoms_read(s)}
         inner |= {p.default for p in stmt.params if p.default is not None}
-        return {a for a in inner if isinstance(a, ir.Var)}
-    return {a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var)}
+        return inner & followed
+    return {a for a in ir.atoms_read(stmt) if a in followed}
 
 
 def _live_in(
-    stmts: List[ir.Stmt], live: Set[ir.Var], at_break: Set[ir.Var], out: Dict[int, Set[ir.Var]]
+    stmts: List[ir.Stmt],
+    live: Set[ir.Var],
+    at_break: Set[ir.Var],
+    out: Dict[int, Set[ir.Var]],
+    followed: Set[ir.Var],
 ) -> Set[ir.Var]:
-    """The variables live before ``stmts`` given those live after them (``live``) and at
-    the exit of the innermost loop (``at_break``); records each update's live-after.
+    """The ``followed`` variables live before ``stmts`` given those live after them
+    (``live``) and at the exit of the innermost loop (``at_break``); records each update's
+    live-after.
 
     The set is updated in place, statement by statement (a copy for each would make the
     pass quadratic in a long block where many variables are live)."""
@@ -269,34 +283,37 @@ def _live_in(
         if _is_update(stmt) or _is_append(stmt):
             out[id(stmt)] = set(live)
         if isinstance(stmt, ir.Return):
-            live = _reads(stmt)
+            live = _reads(stmt, followed)
         elif isinstance(stmt, ir.Break):
             live = set(at_break)
         elif isinstance(stmt, ir.If):
-            body = _live_in(stmt.body, live, at_break, out)
-            orelse = _live_in(stmt.orelse, live, at_break, out)
-            live = body | orelse | _reads(stmt)
+            body = _live_in(stmt.body, live, at_break, out, followed)
+            orelse = _live_in(stmt.orelse, live, at_break, out, followed)
+            live = body | orelse | _reads(stmt, followed)
         elif isinstance(stmt, ir.For):
-            live = _loop_head(stmt, live, out) | _reads(stmt)
+            live = _loop_head(stmt, live, out, followed) | _reads(stmt, followed)
         elif isinstance(stmt, ir.While):
-            live = _loop_head(stmt, live, out)
+            live = _loop_head(stmt, live, out, followed)
         else:
             if not isinstance(stmt, (ir.SetItem, ir.Accum)):
                 live.difference_update(ir.targets_written(stmt))
-            live |= _reads(stmt)
+            live |= _reads(stmt, followed)
     return live
 
 
-def _loop_head(loop: ir.Stmt, after: Set[ir.Var], out: Dict[int, Set[ir.Var]]) -> Set[ir.Var]:
+def _loop_head(
+    loop: ir.Stmt, after: Set[ir.Var], out: Dict[int, Set[ir.Var]], followed: Set[ir.Var]
+) -> Set[ir.Var]:
     """What is live where each trip of ``loop`` starts: a fixed point over its trips."""
     head = set(after)
     while True:
         if isinstance(loop, ir.For):
-            body = _live_in(loop.body, head, after, out) - {loop.target}
+            body = _live_in(loop.body, head, after, out, followed) - {loop.target}
             new = after | body
         else:  # while True: test; if not cond: break; body
-            body = _live_in(loop.body, head, after, out)
-            new = _live_in(loop.test, body | after | {loop.cond}, after, out)
+            body = _live_in(loop.body, head, after, out, followed)
+            cond = {loop.cond} & followed
+            new = _live_in(loop.test, body | after | cond, after, out, followed)
         if new <= head:
             return head
         head |= new

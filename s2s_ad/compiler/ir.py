@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import ast
 import operator
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
@@ -32,23 +34,41 @@ from .. import runtime
 from ..rules.syntax import BINARY_OPERATORS, COMPARE_OPERATORS, UNARY_OPERATORS, unparse
 from .errors import Loc
 
+# The variable of each name that is in use (see Var.__new__).
+_VARS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+_VARS_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True, eq=False)
 class Var:
-    """A variable of the emitted program."""
+    """A variable of the emitted program.
+
+    There is one object per name (while it is in use), so that equality and hashing are
+    the object's own, which Python does without calling a method: every pass hashes and
+    compares variables, and methods written in Python for it took a tenth of a transform.
+
+    >>> Var("x") is Var("x"), Var("x") == Var("y")
+    (True, False)
+    >>> import copy
+    >>> copy.deepcopy([Var("x")])[0] is Var("x")
+    True
+    """
 
     name: str
+
+    def __new__(cls, name: str) -> Var:
+        with _VARS_LOCK:  # two threads transforming at once get the same object
+            var = _VARS.get(name)
+            if var is None:
+                var = _VARS[name] = object.__new__(cls)
+        return var
 
     def __str__(self) -> str:
         return self.name
 
-    # Written out: every pass hashes and compares variables, and the generated
-    # versions build a tuple each time (a tenth of a transform's time).
-    def __eq__(self, other: object) -> bool:
-        return other.__class__ is Var and other.name == self.name  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self.name)
+    def __reduce__(self) -> tuple:
+        """Copies and pickles are the one variable of the name (``copy.deepcopy`` of IR)."""
+        return (Var, (self.name,))
 
 
 @dataclass(frozen=True)
@@ -249,14 +269,13 @@ DISPLAYS = {
 
 def blocks_of(stmt: Stmt) -> Tuple[list, ...]:
     """The nested bodies of a statement (none for simple statements)."""
-    if isinstance(stmt, If):
+    kind = stmt.__class__  # every pass asks this of every statement: no isinstance chain
+    if kind is If:
         return (stmt.body, stmt.orelse)
-    if isinstance(stmt, For):
+    if kind is For or kind is Function:
         return (stmt.body,)
-    if isinstance(stmt, While):
+    if kind is While:
         return (stmt.test, stmt.body)
-    if isinstance(stmt, Function):
-        return (stmt.body,)
     return ()
 
 
@@ -275,69 +294,75 @@ def with_blocks(stmt: Stmt, blocks: Tuple[list, ...]) -> Stmt:
 
 def walk(body: list) -> Iterator[Stmt]:
     """Every statement of ``body``, nested bodies included, in order."""
-    for stmt in body:
-        yield stmt
-        for block in blocks_of(stmt):
-            yield from walk(block)
+    todo = [iter(body)]  # the blocks being walked, innermost last
+    while todo:
+        for stmt in todo[-1]:
+            yield stmt
+            blocks = blocks_of(stmt)
+            if blocks:
+                todo += [iter(block) for block in reversed(blocks)]
+                break
+        else:
+            todo.pop()
 
 
-def atoms_read(stmt: Stmt) -> Iterator[Atom]:
+# The helpers below return tuples: every pass calls them for every statement, and a
+# generator costs more to make and run than the few atoms it gives.
+
+
+def atoms_read(stmt: Stmt) -> Tuple[Atom, ...]:
     """The atoms a statement reads (not those of nested bodies)."""
-    if isinstance(stmt, Assign):
-        yield from expr_atoms(stmt.value)
-    elif isinstance(stmt, Accum):
-        yield stmt.target
-        yield stmt.value
+    kind = stmt.__class__
+    if kind is Assign:
+        return expr_atoms(stmt.value)
+    if kind is Accum:
         if stmt.index is not None:
-            yield stmt.index
-    elif isinstance(stmt, SetItem):
-        yield stmt.target
-        yield stmt.index
-        yield stmt.value
-    elif isinstance(stmt, Push):
-        yield stmt.stack
-        yield stmt.value
-    elif isinstance(stmt, Pop):
-        yield stmt.stack
-    elif isinstance(stmt, Return):
-        yield from tree_atoms(stmt.value)
-    elif isinstance(stmt, (If, While)):
-        yield stmt.cond
-    elif isinstance(stmt, For):
-        yield stmt.iter
-    elif isinstance(stmt, Function):
-        for p in stmt.params:
-            if p.default is not None:
-                yield p.default
+            return (stmt.target, stmt.value, stmt.index)
+        return (stmt.target, stmt.value)
+    if kind is SetItem:
+        return (stmt.target, stmt.index, stmt.value)
+    if kind is Push:
+        return (stmt.stack, stmt.value)
+    if kind is Pop:
+        return (stmt.stack,)
+    if kind is Return:
+        return tree_atoms(stmt.value)
+    if kind is If or kind is While:
+        return (stmt.cond,)
+    if kind is For:
+        return (stmt.iter,)
+    if kind is Function:
+        return tuple(p.default for p in stmt.params if p.default is not None)
+    return ()
 
 
-def targets_written(stmt: Stmt) -> Iterator[Var]:
+def targets_written(stmt: Stmt) -> Tuple[Var, ...]:
     """The variables a statement (re)binds or mutates (not those of nested bodies)."""
-    if isinstance(stmt, (Assign, Accum, SetItem, Pop)):
-        yield stmt.target
-    elif isinstance(stmt, For):
-        yield stmt.target
-    elif isinstance(stmt, Function):
-        yield Var(stmt.name)
+    kind = stmt.__class__
+    if kind is Assign or kind is Accum or kind is SetItem or kind is Pop or kind is For:
+        return (stmt.target,)
+    if kind is Function:
+        return (Var(stmt.name),)
+    return ()
 
 
-def expr_atoms(expr: Expr) -> Iterator[Atom]:
+def expr_atoms(expr: Expr) -> Tuple[Atom, ...]:
     if isinstance(expr, Call):
+        atoms = tuple(expr.args)
+        if expr.kwargs:
+            atoms += tuple(value for _, value in expr.kwargs)
         if isinstance(expr.fn, Var):  # calling a closure the sweep made (a pullback)
-            yield expr.fn
-        yield from expr.args
-        for _, value in expr.kwargs:
-            yield value
-    elif isinstance(expr, (Var, Const)):
-        yield expr
+            atoms = (expr.fn,) + atoms
+        return atoms
+    if isinstance(expr, (Var, Const)):
+        return (expr,)
+    return ()
 
 
-def tree_atoms(tree: Tree) -> Iterator[Atom]:
+def tree_atoms(tree: Tree) -> Tuple[Atom, ...]:
     if isinstance(tree, tuple):
-        for item in tree:
-            yield from tree_atoms(item)
-    else:
-        yield tree
+        return tuple(atom for item in tree for atom in tree_atoms(item))
+    return (tree,)
 
 
 def map_tree(tree: Tree, fn: Callable[[Atom], Atom]) -> Tree:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import gast
 
@@ -156,12 +156,82 @@ def _spread_refusal(name: str, missing: List[str], has_varargs: bool) -> str:
     )
 
 
-def own_nodes(node: gast.AST):
+def own_nodes(node: gast.AST) -> Iterator[gast.AST]:
     """The nodes under ``node`` that belong to its scope (nested scopes excluded)."""
-    for child in gast.iter_child_nodes(node):
-        yield child
-        if not isinstance(child, _SCOPES):
-            yield from own_nodes(child)
+    return nodes_under(node, _SCOPES)
+
+
+def nodes_under(node: gast.AST, closed: Tuple[type, ...]) -> Iterator[gast.AST]:
+    """The nodes under ``node``, depth first in source order, not entering those of a
+    ``closed`` type (they are yielded themselves).  A loop over a stack: generators
+    nested as deep as the tree cost a step per level for each node.
+
+    >>> tree = gast.parse("def f(a):\\n    b = lambda c: c\\n    return a")
+    >>> [n.id for n in nodes_under(tree.body[0], (gast.Lambda,)) if isinstance(n, gast.Name)]
+    ['a', 'b', 'a']
+    """
+    todo = _children(node)
+    while todo:
+        current = todo.pop()
+        yield current
+        if not isinstance(current, closed):
+            todo += _children(current)
+
+
+# Where a node stands, for :func:`own_nodes_placed`: bits that may combine.
+IN_FOR_TARGET = 1  # in the target of a ``for``
+IN_BLOCK = 2  # in the body or ``else`` of an ``if``, ``for`` or ``while``
+IN_BLOCK_DEF = 4  # in a ``def`` or ``class`` that is a statement of such a block
+
+
+def own_nodes_placed(node: gast.AST) -> Iterator[Tuple[gast.AST, int]]:
+    """:func:`own_nodes` with where each stands: :data:`IN_BLOCK` and
+    :data:`IN_FOR_TARGET` bits, set by any enclosing branch or loop.  One walk, where a
+    walk of each branch's and loop's blocks would cost as much as the nesting is deep.
+
+    The nodes of a ``def`` or ``class`` that is itself a statement of a block come too,
+    marked :data:`IN_BLOCK_DEF` (what such a block's statements contain; scopes nested
+    deeper are not entered).
+
+    >>> tree = gast.parse("def f(a):\\n    for i in a:\\n        b = i")
+    >>> nodes = own_nodes_placed(tree.body[0])
+    >>> [(n.id, place) for n, place in nodes if isinstance(n, gast.Name)]
+    [('a', 0), ('i', 1), ('a', 0), ('b', 2), ('i', 2)]
+    """
+    todo = [(child, 0, False) for child in _children(node)]
+    while todo:
+        current, place, block_statement = todo.pop()
+        yield current, place
+        if isinstance(current, _SCOPES):
+            if not block_statement:
+                continue
+            place |= IN_BLOCK_DEF
+        children = _children(current)
+        if isinstance(current, (gast.If, gast.For, gast.While)):
+            blocks = {id(stmt) for stmt in current.body + current.orelse}
+            target = current.target if isinstance(current, gast.For) else None
+            for child in children:
+                if id(child) in blocks:
+                    todo.append((child, place | IN_BLOCK, True))
+                elif child is target:
+                    todo.append((child, place | IN_FOR_TARGET, False))
+                else:
+                    todo.append((child, place, False))
+        else:
+            todo += [(child, place, False) for child in children]
+
+
+def _children(node: gast.AST) -> List[gast.AST]:
+    """The child nodes of ``node``, last first (``ast.iter_child_nodes`` reversed)."""
+    children = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            children += [item for item in value if isinstance(item, gast.AST)]
+        elif isinstance(value, gast.AST):
+            children.append(value)
+    children.reverse()
+    return children
 
 
 def stored_names(statements: List[gast.stmt]) -> List[str]:

@@ -12,7 +12,7 @@ variable's own name (``dv``), so the code after finds it there.
 from __future__ import annotations
 
 import operator
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Set, Tuple
 
 from .. import runtime
 from ..rules import SCALAR
@@ -26,20 +26,34 @@ Adjoint = Tuple[ir.Atom, bool]  # the atom holding it, and whether we own that v
 class AdjointMap(dict):
     """Variable -> its :data:`Adjoint`; :meth:`holders` finds the variables whose adjoint
     a variable holds without a scan of them all (an index built when first asked for,
-    then kept up to date).
+    then kept up to date, and handed on by :meth:`copy`: each branch of an ``if`` starts
+    from a copy, and building the index again for each would be quadratic).
 
     >>> a, b, t = ir.Var("a"), ir.Var("b"), ir.Var("t")
     >>> adjoints = AdjointMap({a: (t, False)})
     >>> adjoints[b] = (t, True)
     >>> [str(v) for v in adjoints.holders(t)]
     ['a', 'b']
+    >>> branch = adjoints.copy()
+    >>> del branch[a]
+    >>> [str(v) for v in branch.holders(t)], [str(v) for v in adjoints.holders(t)]
+    (['b'], ['a', 'b'])
     """
 
     def __init__(self, entries=()):
         super().__init__(entries)
-        self._holders: Optional[Dict[ir.Var, Set[ir.Var]]] = None
+        # frozen sets, replaced when they change, so that copy() can share them
+        self._holders: Optional[Dict[ir.Var, FrozenSet[ir.Var]]] = None
         self._position: Dict[ir.Var, int] = {}  # the order of the dict, for holders()
         self._count = 0
+
+    def copy(self) -> AdjointMap:
+        """A copy, with the index (if built) copied in one go."""
+        twin = AdjointMap(self)
+        if self._holders is not None:
+            twin._holders, twin._position = dict(self._holders), dict(self._position)
+            twin._count = self._count
+        return twin
 
     def holders(self, atom: ir.Var) -> List[ir.Var]:
         """The variables whose adjoint ``atom`` holds, in the order of the dict."""
@@ -53,13 +67,14 @@ class AdjointMap(dict):
         if var not in self._position:
             self._position[var] = self._count
             self._count += 1
-        if type(adjoint[0]) is ir.Var:  # only a variable equals one
-            self._holders.setdefault(adjoint[0], set()).add(var)
+        atom = adjoint[0]
+        if type(atom) is ir.Var:  # only a variable equals one
+            self._holders[atom] = self._holders.get(atom, frozenset()) | {var}
 
     def _unhold(self, var: ir.Var) -> None:
         atom = self[var][0]
         if type(atom) is ir.Var:
-            self._holders[atom].discard(var)
+            self._holders[atom] = self._holders[atom] - {var}
 
     def __setitem__(self, var: ir.Var, adjoint: Adjoint) -> None:
         if self._holders is not None:
@@ -125,19 +140,19 @@ class ControlFlowReversal(Transform):
         self._adjoint = adjoints if isinstance(adjoints, AdjointMap) else AdjointMap(adjoints)
 
     def reverse_if(self, stmt: ir.If) -> None:
-        before = dict(self.adjoint)
+        before = self.adjoint.copy()
         # A branch that assigns a variable whose adjoint is live here (a loop
         # carries it) consumes that adjoint: the other branch keeps it.
         assigned = {v for s in ir.walk([stmt]) for v in ir.targets_written(s)}
         carried = self.carried(stmt) | (assigned & set(before))
         branches, states = [], []
         for block in (stmt.body, stmt.orelse):
-            self.adjoint = dict(before)
+            self.adjoint = before.copy()
             with self.builder.block() as out:
                 self.reverse_into(block)
             branches.append(out)
             states.append(self.adjoint)
-        after = dict(before)
+        after = before.copy()
         for var in carried:
             after.pop(var, None)
         for var in sorted(carried, key=str):
@@ -176,7 +191,7 @@ class ControlFlowReversal(Transform):
         assigned = {v for s in ir.walk([stmt]) for v in ir.targets_written(s)}
         for var in sorted(carried, key=str):
             self.materialize(var, owned_ok=var not in assigned)
-        at_entry = dict(self.adjoint)
+        at_entry = self.adjoint.copy()
         self.entering_loop()
         with self.builder.block() as body:
             self.reverse_into(stmt.body)

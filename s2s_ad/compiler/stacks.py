@@ -135,7 +135,7 @@ class Stacks:
             kept = self._read_back(sweep)
             drop = {id(s.pop) for s in self.sites.values() if id(s.stmt) not in kept}
             if not _drop(sweep, drop, set(self.counters.values())):
-                break
+                break  # what the sweep reads is the same (pops read nothing): so is `kept`
         self.kept = kept
         return {s.var for s in kept.values() if not self.bound_at(s.var, s.path[0][0])}
 
@@ -299,14 +299,14 @@ def _read_after_pops(sweep: List[ir.Stmt]) -> Dict[int, bool]:
 
 
 def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> bool:
-    """Remove the pops in ``drop``, then reversed branches and loops left with nothing to do."""
+    """Remove the pops in ``drop``, then reversed branches and loops left with nothing to do;
+    returns whether a branch or loop went (and with it what its header read)."""
     changed = False
     k = 0
     while k < len(body):
         stmt = body[k]
         if id(stmt) in drop:
             del body[k]
-            changed = True
             continue
         for block in ir.blocks_of(stmt):
             changed |= _drop(block, drop, counters)

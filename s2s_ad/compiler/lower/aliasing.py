@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import gast
 
-from ..nested import item_written, own_nodes
+from ..nested import IN_BLOCK, IN_BLOCK_DEF, item_written, own_nodes_placed
 
 # Methods and NumPy functions that may return a view of (or an object inside) an argument.
 VIEW_NAMES = {
@@ -183,23 +183,22 @@ def synced_in_control_flow(fn: gast.FunctionDef) -> Set[str]:
     (``v = m[1:]`` before a loop whose body does ``v *= s``: ``m`` and ``v``), which must be
     variables, not values."""
     written: Set[str] = set()
-    for node in own_nodes(fn):
-        if isinstance(node, (gast.If, gast.For, gast.While)):
-            for inner in node.body + node.orelse:
-                for n in [inner, *own_nodes(inner)]:
-                    if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
-                        written.add(n.target.id)
-                    root = item_written(n)
-                    if root is not None:
-                        written.add(root)
-    names: Set[str] = set()
-    for node in own_nodes(fn):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1:
+    pairs: List[Set[str]] = []
+    for node, place in own_nodes_placed(fn):
+        if place & IN_BLOCK:
+            if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+                written.add(node.target.id)
+            root = item_written(node)
+            if root is not None:
+                written.add(root)
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 and not place & IN_BLOCK_DEF:
             target, derivation = node.targets[0], _derivation(node.value)
             if isinstance(target, gast.Name) and derivation is not None:
-                pair = {target.id, derivation[0]}
-                if pair & written:
-                    names |= pair
+                pairs.append({target.id, derivation[0]})
+    names: Set[str] = set()
+    for pair in pairs:
+        if pair & written:
+            names |= pair
     return names
 
 

@@ -25,7 +25,7 @@ from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir, nested
 from ..closed_calls import added_parameters, closed_derivative
 from ..errors import TransformError
-from ..parse import dotted_name, parse
+from ..parse import dotted_name
 from ..signatures import parameters
 from ..spec import JVP
 from .containers import locate
@@ -135,10 +135,12 @@ class CallLowering(LoweringState):
     def refuse_parameter_writes(self, fn: Any) -> None:
         """A user function that writes into its parameter changes its caller's object in
         Python, which a derivative working on values cannot do: refused where it writes."""
-        if not inspect.isfunction(fn) or self.is_library_call_of(fn) or rules.lookup(fn):
+        if not inspect.isfunction(fn) or fn in self.callees_writing_nothing:
+            return  # a Python function is hashable
+        if self.is_library_call_of(fn) or rules.lookup(fn):
             return
         try:
-            callee = parse(fn)
+            callee = self.parsed_callee(fn)
         except TransformError:
             return  # no source: the callee's own transform says so
         for param, write in nested.parameter_writes(callee.node):
@@ -150,6 +152,7 @@ class CallLowering(LoweringState):
                 f"return the new value from `{fn.__name__}` and assign it in the caller, or "
                 f"copy first (`{param} = {param}.copy()`) if the caller should not see it",
             )
+        self.callees_writing_nothing.add(fn)
 
     def misplaced_schedule(self, fn: Any, node: gast.Call) -> TransformError:
         if fn is checkpointed and not self.parsed.filename.startswith("<s2s_ad"):

@@ -280,7 +280,8 @@ class ContainerLowering(LoweringState):
         unpacking, a parameter, an update that makes a number)."""
         bindings: Dict[str, List[Optional[gast.expr]]] = {}
         seen = set()
-        for stmt in gast.walk(self.node):
+        every_node = list(nested.nodes_under(self.node, ()))
+        for stmt in every_node:
             if isinstance(stmt, gast.Assign):
                 for target in stmt.targets:
                     if isinstance(target, gast.Name):
@@ -291,7 +292,7 @@ class ContainerLowering(LoweringState):
                 joins = isinstance(stmt.op, (gast.Add, gast.Mult))
                 bindings.setdefault(stmt.target.id, []).append(stmt.target if joins else None)
                 seen.add(id(stmt.target))
-        for node in gast.walk(self.node):  # bound otherwise: a loop, unpacking, a parameter
+        for node in every_node:  # bound otherwise: a loop, unpacking, a parameter
             if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
                 if id(node) not in seen:
                     bindings.setdefault(node.id, []).append(None)

@@ -42,7 +42,7 @@ from ... import rules
 from ...runtime.schedules import CHECKPOINT_MARK
 from .. import hooks, ir, nested
 from ..library import is_library_function, is_transparent
-from ..parse import InlinedResolver, dotted_name, parse
+from ..parse import InlinedResolver, dotted_name
 from .state import LoweringState, defined_function
 
 # How deeply calls of user functions are inlined into each other, at most.
@@ -343,7 +343,7 @@ class InliningLowering(LoweringState):
     def inline_function(self, node: gast.Call, fn: Any, keep, args=(), kwargs=()) -> ir.Atom:
         """A call of a module-level user function: its body lowered right here."""
         self.refuse_parameter_writes(fn)
-        parsed = parse(fn)
+        parsed = self.parsed_callee(fn)
         local = nested.LocalFunction.of(parsed.node, fn.__name__)
         _set_defaults(local, fn)
         own = set(local.parameters) | set(nested.stored_names(local.statements()))
@@ -351,12 +351,14 @@ class InliningLowering(LoweringState):
         aliases = self.free_aliases(nested.free_names(local.statements(), own), resolver)
         resolver.aliases = {alias: name for name, alias in aliases.items()}
         local.parsed = dataclasses.replace(parsed, resolver=resolver)
-        outer = self.parsed
-        self.parsed = local.parsed
-        try:
-            self.refuse_unsupported(parsed.node)
-        finally:
-            self.parsed = outer
+        if fn not in self.callees_checked:
+            outer = self.parsed
+            self.parsed = local.parsed
+            try:
+                self.refuse_unsupported(parsed.node)
+            finally:
+                self.parsed = outer
+            self.callees_checked.add(fn)
         return self.inline_call(node, local, keep, args, kwargs, aliases, fn.__code__)
 
     def free_aliases(self, names: List[str], resolver: InlinedResolver) -> Dict[str, str]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import ir, nested
 from ..errors import TransformError
-from ..parse import NOT_FOUND, Parsed, dotted_name
+from ..parse import NOT_FOUND, Parsed, dotted_name, parse
 from ..signatures import RECEIVER_ATTRIBUTE
 from .aliasing import Sharing, synced_in_control_flow
 
@@ -114,7 +114,7 @@ class LoweringState:
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
-        every_name = {n.id for n in gast.walk(self.node) if isinstance(n, gast.Name)}
+        every_name = {n.id for n in nested.nodes_under(self.node, ()) if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
         self.env: Dict[str, ir.Atom] = {}
         # parameters of inlined functions bound to function values (see inlining.py)
@@ -133,9 +133,7 @@ class LoweringState:
         self.body: List[ir.Stmt] = self.top
         self.loop_depth = 0
         self.booleans: set = set()  # variables holding results of comparisons
-        self.returns_in_loops = any(
-            isinstance(n, gast.Return) for loop in loops(self.node) for n in gast.walk(loop)
-        )
+        self.returns_in_loops = returns_in_loops(self.node)
         self.retval = self.returned = None
         self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
         self.sharing = Sharing(self.node, self.is_library_call)
@@ -150,6 +148,11 @@ class LoweringState:
         self.positional_loops: set = set()  # ids of `for k in d` loops walked by position
         self.method_receivers: Optional[set] = None  # names whose methods are called
         self.checkpointing = 0  # checkpointed loops being lowered (their restores copy)
+        # user functions called, parsed once each (a helper called on every line of a
+        # long function would be parsed, and its file compared, at every call)
+        self.callees: Dict[Any, Parsed] = {}
+        self.callees_checked: set = set()  # those refuse_unsupported found nothing in
+        self.callees_writing_nothing: set = set()  # those that write into no parameter
 
     def _definition_sites(self, stores: Counter) -> Dict[int, str]:
         """The statements that define local functions (``def g``, ``g = lambda``), by id.
@@ -171,24 +174,37 @@ class LoweringState:
             sites[id(stmt)] = name
         return sites
 
+    def parsed_callee(self, fn: Any) -> Parsed:
+        """``parse(fn)`` of a function this one calls, once per lowering."""
+        parsed = self.callees.get(fn)
+        if parsed is None:
+            parsed = self.callees[fn] = parse(fn)
+        return parsed
+
     def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
         return TransformError(message, self.parsed.loc(node), hint)
 
     def refuse_unsupported(self, function: gast.FunctionDef) -> None:
         """Refuse, at its own line, the first construct this compiler cannot transform."""
+        inlined = list(_walk_inlined(function))
         reduced = {  # generators handed straight to a call (built as lists), `g(*xs)`, `[*xs]`
             id(arg)
-            for node in _walk_inlined(function)
+            for node in inlined
             if isinstance(node, gast.Call)
             or isinstance(node, (gast.List, gast.Tuple))
             and isinstance(node.ctx, gast.Load)
             for arg in (node.args if isinstance(node, gast.Call) else node.elts)
             if isinstance(arg, (gast.GeneratorExp, gast.Starred))
         }
-        for node in gast.walk(function):  # also inside nested functions: a clearer message
-            if isinstance(node, (gast.Global, gast.Nonlocal)):
-                raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
-        for node in _walk_inlined(function):
+        scoping = (gast.Global, gast.Nonlocal)
+        unwalked = [n for n in inlined if isinstance(n, (gast.ClassDef, gast.AsyncFunctionDef))]
+        if any(isinstance(n, scoping) for n in inlined) or any(
+            isinstance(n, scoping) for scope in unwalked for n in gast.walk(scope)
+        ):
+            for node in gast.walk(function):  # also inside nested functions: a clearer message
+                if isinstance(node, scoping):  # the first in ast.walk's order
+                    raise self.error(UNSUPPORTED[type(node)], node, HINTS[type(node)])
+        for node in inlined:
             if id(node) in reduced:
                 continue
             if isinstance(node, gast.With) and self.transparent(node):
@@ -273,10 +289,7 @@ def _params(parsed: Parsed) -> List[ir.Param]:
 
 def _walk_inlined(node: gast.AST):
     """Nodes of a function, including local functions (they are inlined), not classes."""
-    for child in gast.iter_child_nodes(node):
-        yield child
-        if not isinstance(child, (gast.ClassDef, gast.AsyncFunctionDef)):
-            yield from _walk_inlined(child)
+    return nested.nodes_under(node, (gast.ClassDef, gast.AsyncFunctionDef))
 
 
 def defined_function(stmt: gast.stmt) -> Optional[str]:
@@ -312,25 +325,39 @@ def loops(node: gast.AST) -> list:
     return [n for n in nested.own_nodes(node) if isinstance(n, LOOPS)]
 
 
+def returns_in_loops(node: gast.AST) -> bool:
+    """Whether a ``return`` stands in a loop of ``node`` (nested functions in it included);
+    each node is looked at once, however deep the loops nest.
+
+    >>> returns_in_loops(gast.parse("for i in a:\\n    while b:\\n        c = 1"))
+    False
+    """
+    seen: set = set()
+    for loop in loops(node):
+        if id(loop) in seen:
+            continue  # in a loop already looked at
+        for inner in nested.nodes_under(loop, ()):
+            if isinstance(inner, gast.Return):
+                return True
+            seen.add(id(inner))
+    return False
+
+
 def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
     """Names bound inside a branch or a loop (they become mutable variables)."""
     names = set()
-    for node in nested.own_nodes(fn):
+    for node, place in nested.own_nodes_placed(fn):
         if isinstance(node, gast.NamedExpr):  # `:=` may stand in a loop's test or a branch
             names.add(node.target.id)
-        if isinstance(node, (gast.If, gast.For, gast.While)):
-            inner = list(node.body) + list(node.orelse)
-            if isinstance(node, gast.For):
-                inner.append(node.target)
-            for stmt in inner:
-                for n in [stmt, *nested.own_nodes(stmt)]:
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                        names.add(n.id)
-                    if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
-                        names.add(n.target.id)
-                    root = nested.item_written(n)
-                    if root is not None:
-                        names.add(root)
+        if not place:  # outside the blocks and `for` targets of branches and loops
+            continue
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.add(node.id)
+        if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            names.add(node.target.id)
+        root = nested.item_written(node)
+        if root is not None:
+            names.add(root)
     return names
 
 

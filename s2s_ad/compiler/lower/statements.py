@@ -402,7 +402,7 @@ class StatementLowering(LoweringState):
         """The names bound as they were ``before`` a branch; the branch's loads stay, as
         loads are made at the top level."""
         for name, atom in list(self.env.items()):
-            if atom in self.lowered.load_of or before.get(name) is atom:
+            if before.get(name) is atom or atom in self.lowered.load_of:  # the first is cheaper
                 continue
             if name in before:
                 self.env[name] = before[name]
