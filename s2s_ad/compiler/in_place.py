@@ -79,11 +79,15 @@ def write_in_place(body: List[ir.Stmt]) -> List[ir.Stmt]:
     # Liveness is a question about each variable alone: only those that may share an
     # object written in place are followed (all of them would make loops quadratic).
     candidates = [
-        s.value.args[0] for s in ir.walk(body) if _is_update(s) and s.value.args[0] in owned
+        s.value.args[0]
+        for s in ir.walk(body)
+        if _is_update(s) and s.value.args[0] in owned or _is_append(s) and s.value.args[0] in lists
     ]
     if not candidates:
         return body
-    followed = set().union(*(sharing.get(x, {x}) for x in candidates))
+    followed = set().union(
+        *(sharing.get(a, {a}) for x in candidates for a in copied_from.get(x, {x}))
+    )
     live_after: Dict[int, Set[ir.Var]] = {}  # by id of the update
     _live_in(body, set(), set(), live_after, followed)
 

@@ -59,7 +59,7 @@ class CallLowering(LoweringState):
         fn = self.resolve(func)
         if any(fn is f for f in (checkpointed, saves, records)):
             raise self.misplaced_schedule(fn, node)
-        if fn in hooks.DIRECT_TRANSFORMS:  # `ad.jvp(g, (x,), (v,))`
+        if any(fn is t for t in hooks.DIRECT_TRANSFORMS):  # `ad.jvp(g, (x,), (v,))`
             return self.jvp_inside(node, name)
         self.refuse_parameter_writes(fn)
         record = self.record_call(node, fn, name)
