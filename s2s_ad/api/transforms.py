@@ -536,13 +536,19 @@ def check_grad(
         _, pullback = vjp(f, *args, wrt=tuple(names))
         analytic = pullback(cotangent)
 
+    # The arguments past the named ones go to `*args`: one tuple, as grad differentiates it.
+    named = given.index(binding.var_positional) if binding.var_positional in given else None
+    packed = list(args) if named is None else [*args[:named], tuple(args[named:])]
+
     def objective(values: list) -> float:
+        if named is not None:
+            values = [*values[:named], *values[named]]
         return float(np.real(np.sum(np.asarray(f(*values)) * cotangent)))
 
     worst = 0.0
     for name, ours in zip(names, analytic):
         position = given.index(name)
-        for label, leaf, numeric in compared_leaves(objective, list(args), position, ours, name):
+        for label, leaf, numeric in compared_leaves(objective, packed, position, ours, name):
             worst = max(worst, _compared(f"d{binding.name}/d{label}", leaf, numeric, rtol, atol))
     return worst
 

@@ -409,6 +409,32 @@ def test_check_grad_names_the_leaf_of_an_object_that_differs(make_module):
         rules.register(right)
 
 
+def test_check_grad_of_star_args_compares_each_item(make_module):
+    """The arguments past the named ones are `*xs`, one tuple for grad and check_grad."""
+    m = make_module(
+        """
+        import numpy as np
+
+        def weighted(scale, *xs):
+            return scale * xs[0] * xs[1] ** 2 + np.sin(xs[-1])
+
+        def weighted_again(scale, *xs):  # transformed under the wrong rule below
+            return scale * xs[0] * xs[1] ** 2 + np.sin(xs[-1])
+        """
+    )
+    assert ad.check_grad(m.weighted, 0.5, 1.3, 2.6, 0.4, wrt="xs") < 1e-7
+    assert ad.check_grad(m.weighted, 0.5, 1.3, 2.6, wrt=(0, "xs")) < 1e-7
+    from s2s_ad import rules
+
+    right = rules.lookup(np.sin)
+    ad.defvjp(np.sin, lambda g, ans, x: g * np.cos(x) * 1.01)  # a wrong rule
+    try:
+        with pytest.raises(AssertionError, match=r"dweighted_again/dxs\[2\]: s2s_ad gives"):
+            ad.check_grad(m.weighted_again, 0.5, 1.3, 2.6, 0.4, wrt="xs")
+    finally:
+        rules.register(right)
+
+
 def test_closures_of_one_def_calling_different_functions(make_module):
     m = make_module(
         """
