@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
+from ..compiler import hooks
 from ..compiler.derived import Derived, as_real, derived_of
 from ..compiler.signatures import Binding
 from ..compiler.spec import GRAD, JVP, TANGENT, VJP
@@ -403,3 +404,7 @@ def curl(f: Callable, optimize: bool = True) -> Callable:
         return np.array([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
 
     return Composite("ad.curl", binding, body, sweep, bind).function(f, "curl")
+
+
+for _transform in (hvp, hessian, jacobian, laplacian, divergence, curl):
+    hooks.register_not_inside(_transform, f"ad.{_transform.__name__}")

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 # Public transform -> its name as users write it (``ad.grad``).
 DERIVATIVE_MAKERS: Dict[Callable, str] = {}
@@ -22,6 +22,10 @@ DERIVATIVE_MAKERS: Dict[Callable, str] = {}
 # Public transforms called inside a differentiated function for their value
 # (``ad.jvp(g, (x,), (v,))``) -> their name as users write it.
 DIRECT_TRANSFORMS: Dict[Callable, str] = {}
+
+# Public transforms that cannot be called inside a differentiated function yet -> their
+# name as users write it: a call of one is refused there, saying what to write instead.
+NOT_INSIDE: Dict[Callable, str] = {}
 
 _derive: Optional[Callable[..., Any]] = None
 
@@ -36,6 +40,28 @@ def register_direct_transform(fn: Callable, spelling: str) -> Callable:
     """Let ``fn(g, ...)`` appear inside a differentiated function; returns ``fn``."""
     DIRECT_TRANSFORMS[fn] = spelling
     return fn
+
+
+def register_not_inside(fn: Callable, spelling: str) -> Callable:
+    """Refuse ``fn(...)`` inside a differentiated function with a message; returns ``fn``."""
+    NOT_INSIDE[fn] = spelling
+    return fn
+
+
+def not_inside_message(spelling: str) -> Tuple[str, str]:
+    """The refusal of a call of the public transform ``spelling`` inside a differentiated
+    function, and what to do.
+
+    >>> not_inside_message("ad.vjp")[0]
+    'ad.vjp cannot be called inside a differentiated function yet'
+    """
+    inside = [f"{name}(g)(...)" for name in DERIVATIVE_MAKERS.values()]
+    inside += [f"{name}(g, ...)" for name in DIRECT_TRANSFORMS.values()]
+    return (
+        f"{spelling} cannot be called inside a differentiated function yet",
+        "call " + ", ".join(inside) + " there, or transform the function outside and pass "
+        "what it computes in as an argument",
+    )
 
 
 def register_derive(derive: Callable[..., Any]) -> None:

@@ -175,7 +175,9 @@ def test_calls_inside_a_differentiated_function_are_refused():
     def inside(x):
         return ad.hessian(quartic)(x)
 
-    with pytest.raises(ad.TransformError, match="calling the result of a call"):
+    with pytest.raises(
+        ad.TransformError, match="ad.hessian cannot be called inside a differentiated function yet"
+    ):
         ad.grad(inside)(1.0)
     made = ad.hessian(quartic)
 

@@ -408,3 +408,30 @@ def test_jvp_inside_with_options_is_refused_at_the_users_line():
         ad.grad(jvp_with_an_option)(0.7)
     assert info.value.filename == __file__
     assert "has_aux=False" in str(info.value)
+
+
+def vjp_inside(x):
+    value, pullback = ad.vjp(sine_times_itself, x)
+    return value * pullback(1.0)[0]
+
+
+def hessian_inside(x):
+    return ad.hessian(sine_times_itself)(x)
+
+
+def hessian_bound_inside(x):
+    second = ad.hessian(sine_times_itself)
+    return second(x)
+
+
+@pytest.mark.parametrize(
+    "f, spelling",
+    [(vjp_inside, "ad.vjp"), (hessian_inside, "ad.hessian"), (hessian_bound_inside, "ad.hessian")],
+)
+def test_transforms_not_called_inside_yet_are_refused_at_their_call(f, spelling):
+    with pytest.raises(ad.TransformError) as info:
+        ad.grad(f)(0.7)
+    assert info.value.filename == __file__
+    assert f"{spelling} cannot be called inside a differentiated function yet" in str(info.value)
+    assert f"{spelling}(sine_times_itself" in info.value.source_line
+    assert "ad.jvp(g, ...)" in info.value.hint

@@ -61,6 +61,10 @@ class CallLowering(LoweringState):
             raise self.misplaced_schedule(fn, node)
         if any(fn is t for t in hooks.DIRECT_TRANSFORMS):  # `ad.jvp(g, (x,), (v,))`
             return self.jvp_inside(node, name)
+        refused = [spelling for t, spelling in hooks.NOT_INSIDE.items() if fn is t]
+        if refused:  # `ad.vjp(g, x)`, `ad.hessian(g)`
+            message, hint = hooks.not_inside_message(refused[0])
+            raise self.error(message, node, hint)
         self.refuse_parameter_writes(fn)
         record = self.record_call(node, fn, name)
         if record is not None:
@@ -353,6 +357,10 @@ class CallLowering(LoweringState):
         variables becomes a function of its own that takes them (`Captured`).
         """
         maker = self.callee_of(node)
+        refused = [spelling for t, spelling in hooks.NOT_INSIDE.items() if maker is t]
+        if refused:  # `ad.hessian(g)(x)`
+            message, hint = hooks.not_inside_message(refused[0])
+            raise self.error(message, node, hint)
         if maker not in hooks.DERIVATIVE_MAKERS:
             supported = [f"{name}(f)(...)" for name in hooks.DERIVATIVE_MAKERS.values()]
             raise self.error(
