@@ -61,10 +61,7 @@ class CallLowering(LoweringState):
             raise self.misplaced_schedule(fn, node)
         if any(fn is t for t in hooks.DIRECT_TRANSFORMS):  # `ad.jvp(g, (x,), (v,))`
             return self.jvp_inside(node, name)
-        refused = [spelling for t, spelling in hooks.NOT_INSIDE.items() if fn is t]
-        if refused:  # `ad.vjp(g, x)`, `ad.hessian(g)`
-            message, hint = hooks.not_inside_message(refused[0])
-            raise self.error(message, node, hint)
+        self.refuse_not_inside(fn, node)  # `ad.vjp(g, x)`, `ad.hessian(g)`
         self.refuse_parameter_writes(fn)
         record = self.record_call(node, fn, name)
         if record is not None:
@@ -319,12 +316,7 @@ class CallLowering(LoweringState):
                 node,
                 usage,
             )
-        local = self.known_function(g)
-        captured: Tuple[str, ...] = ()
-        if isinstance(local, nested.LocalFunction):
-            target, captured = self.lifted(local, g)
-        else:
-            target = self.constant_argument(g)
+        target, captured = self.transformed_function(g)
         if not inspect.isfunction(target):
             raise self.error(
                 "ad.jvp inside a differentiated function needs a Python function", g, usage
@@ -357,10 +349,7 @@ class CallLowering(LoweringState):
         variables becomes a function of its own that takes them (`Captured`).
         """
         maker = self.callee_of(node)
-        refused = [spelling for t, spelling in hooks.NOT_INSIDE.items() if maker is t]
-        if refused:  # `ad.hessian(g)(x)`
-            message, hint = hooks.not_inside_message(refused[0])
-            raise self.error(message, node, hint)
+        self.refuse_not_inside(maker, node)  # `ad.hessian(g)(x)`
         if maker not in hooks.DERIVATIVE_MAKERS:
             supported = [f"{name}(f)(...)" for name in hooks.DERIVATIVE_MAKERS.values()]
             raise self.error(
@@ -371,19 +360,33 @@ class CallLowering(LoweringState):
                 node,
                 "call a function by its name",
             )
-        local = self.known_function(node.args[0]) if node.args else None
         captured: Tuple[str, ...] = ()
-        if isinstance(local, nested.LocalFunction):
-            target, captured = self.lifted(local, node.args[0])
-            args = [target] + [self.constant_argument(a) for a in node.args[1:]]
-        else:
-            args = [self.constant_argument(a) for a in node.args]
+        args = [self.constant_argument(a) for a in node.args[1:]]
+        if node.args:
+            target, captured = self.transformed_function(node.args[0])
+            args.insert(0, target)
         kwargs = {kw.arg: self.constant_argument(kw.value) for kw in node.keywords}
         try:
             made = maker(*args, **kwargs)
         except TypeError as exc:
             raise self.error(str(exc), node, "") from None
         return Captured(made, captured) if captured else made
+
+    def transformed_function(self, node: gast.expr) -> Tuple[Any, Tuple[str, ...]]:
+        """The function a transform called here is given (``g`` of ``ad.grad(g)``), and
+        the local variables it reads, which it takes (see :meth:`lifted`)."""
+        local = self.known_function(node)
+        if isinstance(local, nested.LocalFunction):
+            return self.lifted(local, node)
+        return self.constant_argument(node), ()
+
+    def refuse_not_inside(self, fn: Any, node: gast.Call) -> None:
+        """A public transform that cannot be called inside a differentiated function yet
+        (``ad.vjp``, ``ad.hessian``, ...): refused at the call, saying what can be."""
+        for transform, spelling in hooks.NOT_INSIDE.items():
+            if fn is transform:
+                message, hint = hooks.not_inside_message(spelling)
+                raise self.error(message, node, hint)
 
     def lifted(self, local: nested.LocalFunction, node: gast.AST) -> Tuple[Any, Tuple[str, ...]]:
         """A local function as a Python function, and the local variables it reads, which
