@@ -268,6 +268,18 @@ def float_alias_scaled(x, s):
     return a * b + np.sum(x * b)
 
 
+def alias_copied_after_a_write(x, s):
+    """`x -= ...` resyncs the alias `a`, whose new value `d = a` then copied: the copy
+    took over the temporary `a` still named, so `a * s` read an unbound name."""
+    a = x
+    d = s
+    if s > 0.5:
+        s /= 2.0
+    x -= s
+    d = a
+    return np.sum(a * s - d * d)
+
+
 def entry_alias_scaled(x, s):
     m = x * 1.0
     e = m[1]  # one entry of a vector is a number, not a view
@@ -297,6 +309,9 @@ VIEW_CASES = [
     case(view_taken_in_one_branch, X, 0.7),
     case(copy_of_a_list_written, X, 1.3),
     case(float_alias_scaled, X, 1.3),
+    case(alias_copied_after_a_write, X, 1.3),
+    case(alias_copied_after_a_write, X, 0.3),
+    case(alias_copied_after_a_write, 0.8, 1.3),
     case(entry_alias_scaled, X, 1.3),
     case(dict_alias_written, X, 1.3),
 ]

@@ -138,6 +138,7 @@ class LoweringState:
         self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
         self.sharing = Sharing(self.node, self.is_library_call)
         self.bound_names = set(self.param_names)  # names surely bound on the current path
+        self.named_temps: set = set()  # temporaries that are the value of a name (env)
         self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
         # the sequences the `for` loops around the current statement walk: (names, atom)
         self.loop_sequences: List[tuple] = []

@@ -334,6 +334,8 @@ class StatementLowering(LoweringState):
                 loc, note = self.parsed.loc(node), self.parsed.segment(node)
                 self.body.append(ir.Assign(copy, value, loc, note))
                 value = copy
+            if isinstance(value, ir.Var):
+                self.named_temps.add(value)
             self.env[name] = value
             return value
         var = ir.Var(name)
@@ -343,6 +345,7 @@ class StatementLowering(LoweringState):
             isinstance(last, ir.Assign)
             and last.target == value
             and value.name in self.names.generated
+            and value not in self.named_temps  # another name's value: it stays
             and isinstance(last.value, ir.Call)
             and var not in last.value.args
             and var not in [v for _, v in last.value.kwargs]
