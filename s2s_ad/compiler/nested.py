@@ -29,6 +29,34 @@ import gast
 
 from . import ir
 
+
+class ByNode:
+    """A mapping keyed by the identity of syntax nodes that holds the nodes themselves.
+
+    A dict keyed by ``id(node)`` forgets nothing when the node is gone, and a node made
+    later (a loop copied by lowering) may take its id and find the old entry.
+
+    >>> sites = ByNode()
+    >>> node = gast.Pass()
+    >>> sites[node] = "g"
+    >>> sites.get(node), sites.get(gast.Pass()), node in sites
+    ('g', None, True)
+    """
+
+    def __init__(self) -> None:
+        self._entries: Dict[int, Tuple[gast.AST, Any]] = {}
+
+    def __setitem__(self, node: gast.AST, value: Any) -> None:
+        self._entries[id(node)] = (node, value)
+
+    def get(self, node: gast.AST, default: Any = None) -> Any:
+        entry = self._entries.get(id(node))
+        return entry[1] if entry is not None else default
+
+    def __contains__(self, node: gast.AST) -> bool:
+        return id(node) in self._entries
+
+
 # Scopes a renaming must not enter: their names are their own.
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)
 

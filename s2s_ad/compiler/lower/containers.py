@@ -381,7 +381,7 @@ class ContainerLowering(LoweringState):
         with a ``d`` that may be a dict or a list, walked by key or by position as it is at
         run time; False for any other loop."""
         iterable = node.iter
-        if not isinstance(iterable, gast.Name) or id(node) in self.positional_loops:
+        if not isinstance(iterable, gast.Name) or node in self.positional_loops:
             return False
         if iterable.id in self.sequence_names():
             return False
@@ -398,7 +398,7 @@ class ContainerLowering(LoweringState):
         if not indexes_by_target(node, iterable):
             return False
         by_position = copy.deepcopy(node)
-        self.positional_loops.add(id(by_position))
+        self.positional_loops[by_position] = True
         is_dict = gast.Call(_name("isinstance"), [_name(iterable.id), _name("dict")], [])
         self.lower_at([gast.If(is_dict, [by_key], [by_position])], node)
         return True

@@ -380,7 +380,7 @@ class InliningLowering(LoweringState):
         for stmt in statements:
             name = defined_function(stmt)
             if name is not None:
-                self.definition_sites[id(stmt)] = renames.get(name, name)
+                self.definition_sites[stmt] = renames.get(name, name)
 
 
 def _single_target(node: gast.Assign) -> Optional[str]:

@@ -23,7 +23,7 @@ class LocalFunctionLowering(LoweringState):
 
     def define_function(self, stmt: gast.stmt) -> None:
         """Record a local ``def`` or ``g = lambda ...``; its defaults are evaluated now."""
-        name = self.definition_sites.get(id(stmt))
+        name = self.definition_sites.get(stmt)
         if name is None:
             raise self.error(
                 "local functions can only be defined at the top level of the function body",

@@ -146,7 +146,7 @@ class LoweringState:
         # what `g(*xs)` and `g(**kw)` expand to
         self.known_items: Dict[ir.Atom, Any] = {}
         self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
-        self.positional_loops: set = set()  # ids of `for k in d` loops walked by position
+        self.positional_loops = nested.ByNode()  # `for k in d` loops walked by position
         self.method_receivers: Optional[set] = None  # names whose methods are called
         self.checkpointing = 0  # checkpointed loops being lowered (their restores copy)
         # user functions called, parsed once each (a helper called on every line of a
@@ -155,13 +155,13 @@ class LoweringState:
         self.callees_checked: set = set()  # those refuse_unsupported found nothing in
         self.callees_writing_nothing: set = set()  # those that write into no parameter
 
-    def _definition_sites(self, stores: Counter) -> Dict[int, str]:
-        """The statements that define local functions (``def g``, ``g = lambda``), by id.
+    def _definition_sites(self, stores: Counter) -> nested.ByNode:
+        """The statements that define local functions (``def g``, ``g = lambda``).
 
         Only definitions at the top of the body count, and their name must
         not be bound anywhere else: a call then always means one function.
         """
-        sites = {}
+        sites = nested.ByNode()
         for stmt in self.node.body:
             name = defined_function(stmt)
             if name is None:
@@ -172,7 +172,7 @@ class LoweringState:
                     _another_binding(self.node, name, stmt),
                     "give each local function a name of its own",
                 )
-            sites[id(stmt)] = name
+            sites[stmt] = name
         return sites
 
     def parsed_callee(self, fn: Any) -> Parsed:

@@ -17,7 +17,7 @@ import gast
 from ... import runtime
 from ...runtime.schedules import check_steps, checkpointed
 from .. import ir, nested
-from ..parse import dotted_name
+from ..parse import Parsed, dotted_name
 from .expressions import BINARY
 from .state import (
     LOOPS,
@@ -492,13 +492,15 @@ class StatementLowering(LoweringState):
         walks instead: a name, item or attribute not surely bound to a list or tuple."""
         return (
             isinstance(iterable, (gast.Name, gast.Subscript, gast.Attribute))
-            and id(loop) not in self.positional_loops
+            and loop not in self.positional_loops
             and not self.is_sequence(iterable)
         )
 
     def dict_walk_error(self, iterable: gast.expr, loop: gast.For) -> ir.Const:
         """The refusal :func:`runtime.not_a_dict` raises where a walked value is a dict."""
-        walked = self.parsed.segment(iterable)
+        # the copy of a comprehension's loop may place its iterable at the whole
+        # comprehension: a name is spelled by its name
+        walked = _spelled(iterable, self.parsed)
         target = self.parsed.segment(loop.target)
         error = self.error(
             f"this loop walks `{walked}` by position, but it is a dict here, whose keys Python "
@@ -685,3 +687,8 @@ def _value_of(node: gast.AST) -> Optional[gast.AST]:
     if isinstance(node, gast.For):
         return node.iter
     return None
+
+
+def _spelled(node: gast.expr, parsed: Parsed) -> str:
+    """How the user wrote ``node``: a name by its name, anything else from the source."""
+    return node.id if isinstance(node, gast.Name) else parsed.segment(node)
