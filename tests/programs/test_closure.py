@@ -189,7 +189,38 @@ def with_a_helper_of_itself(x, c):
     return scale_sum(inner + apply_twice(square_helper, 0.5 * x), c)
 
 
+def sum_over(fs, u):
+    total = 0.0
+    for f in fs:
+        total = total + f(u)
+    return total
+
+
+def weighted_over_table(table, u):
+    total = 0.0
+    for k in table:
+        total = total + table[k](u) * len(k)
+    return total
+
+
+def with_a_loop_over_functions(x, c):
+    # unrolled: one copy of the body per function, each call inlined
+    return scale_sum(sum_over((np.sin, square_helper, lambda v: v * c), x), c)
+
+
+def with_a_loop_over_a_dict_of_functions(x, c):
+    table = {"a": np.tanh, "bb": square_helper}
+    total = weighted_over_table(table, x)
+    for name, f in table.items():
+        total = total + f(c * x) * len(name)
+    for i, f in enumerate((np.cos, np.exp)):
+        total = total + (i + 1.0) * f(x)
+    return scale_sum(total + sum(f(x) for f in table.values()), c)
+
+
 PROGRAMS = [
+    with_a_loop_over_functions,
+    with_a_loop_over_a_dict_of_functions,
     with_helpers_in_branches,
     with_helper_in_loop,
     with_function_argument,
@@ -219,6 +250,46 @@ def test_a_captured_value_gets_its_gradient_through_the_lambda():
     x, c = np.array([0.3, -0.5]), np.array([1.5, 0.25])
     d_c = ad.grad(with_function_argument, wrt=1)(x, c)
     np.testing.assert_allclose(d_c, central_difference(with_function_argument, (x, c), 1))
+
+
+def test_taylor_mode_through_a_loop_over_functions():
+    # d3/ds3 of sum_k f_k(s x) with f = sin, square, (v -> v c): -x^3 cos(s x) (the square
+    # and the linear function have none)
+    x, c, s = np.array([0.3, -0.5]), np.array([1.5, 0.25]), 0.7
+    third = ad.derivative(
+        lambda t: np.sum(sum_over((np.sin, square_helper, lambda v: v * c), t * x)), order=3
+    )(s)
+    assert third == pytest.approx(np.sum(-(x**3) * np.cos(s * x)), rel=1e-12)
+
+
+def stops_early(x):
+    total = 0.0
+    for f in (np.sin, np.cos):
+        if total > 1.0:
+            break
+        total = total + f(x)
+    return total
+
+
+def rebinds_the_function(x):
+    total = 0.0
+    for f in (np.sin, np.cos):
+        f = 2.0
+        total = total + f * x
+    return total
+
+
+@pytest.mark.parametrize(
+    "f, says",
+    [
+        (stops_early, "`break` in a loop over functions"),
+        (rebinds_the_function, "`f` walks functions here and is rebound in the loop"),
+    ],
+)
+def test_what_a_loop_over_functions_cannot_do_is_refused_at_its_line(f, says):
+    with pytest.raises(ad.TransformError, match=says) as caught:
+        ad.grad(f)(0.5)
+    assert "test_closure.py" in str(caught.value)
 
 
 # ------------------------------------------------------------- what is not inlined

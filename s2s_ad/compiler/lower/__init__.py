@@ -22,7 +22,8 @@ x + a
 
 The lowerer is a class made of parts that share one state
 (:class:`state.LoweringState`): :mod:`.statements`, :mod:`.expressions`,
-:mod:`.calls` and :mod:`.local_functions`.
+:mod:`.calls`, :mod:`.local_functions`, :mod:`.function_loops` and the others
+imported below.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..parse import Parsed, parse
 from .calls import CallLowering
 from .containers import ContainerLowering
 from .expressions import ExpressionLowering
+from .function_loops import FunctionLoopLowering
 from .inlining import InliningLowering
 from .local_functions import LocalFunctionLowering
 from .records import RecordLowering
@@ -59,6 +61,7 @@ class Lowerer(
     CallLowering,
     ContainerLowering,
     LocalFunctionLowering,
+    FunctionLoopLowering,
     InliningLowering,
     RecordLowering,
 ):

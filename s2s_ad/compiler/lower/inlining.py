@@ -59,6 +59,9 @@ class Partial:
     kwargs: Tuple[Tuple[str, ir.Atom], ...]
 
 
+NOT_CONSTANT = object()  # what constant_index gives for an index computed at run time
+
+
 @dataclasses.dataclass(frozen=True)
 class Captured:
     """A derivative made inside the differentiated function of a local function that
@@ -178,16 +181,25 @@ class InliningLowering(LoweringState):
             if any(v is None for v in values):
                 return None
             return {k.value: v for k, v in zip(node.keys, values)}
-        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Constant):
-            container = self.known_function(node.value)
+        if isinstance(node, gast.Subscript):
+            key = self.constant_index(node.slice)
+            container = self.known_function(node.value) if key is not NOT_CONSTANT else None
             if isinstance(container, (tuple, dict)):
                 try:
-                    return container[node.slice.value]
+                    return container[key]
                 except (IndexError, KeyError, TypeError):
-                    raise self.error(
-                        f"there is no function at index {node.slice.value!r} here", node, ""
-                    ) from None
+                    message = f"there is no function at index {key!r} here"
+                    raise self.error(message, node, "") from None
         return None
+
+    def constant_index(self, node: gast.expr) -> Any:
+        """The value of an index that is a constant, or a name bound to one (the key of
+        an unrolled loop over a dict of functions); NOT_CONSTANT otherwise."""
+        if isinstance(node, gast.Constant):
+            return node.value
+        if isinstance(node, gast.Name) and node.id in self.trip_constants:
+            return self.trip_constants[node.id]
+        return NOT_CONSTANT
 
     def partial(self, node: gast.Call) -> Optional[Partial]:
         """``functools.partial(f, a, k=b)`` with ``f`` a function value."""

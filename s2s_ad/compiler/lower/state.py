@@ -147,6 +147,9 @@ class LoweringState:
         self.known_items: Dict[ir.Atom, Any] = {}
         self.sequences_found: Optional[set] = None  # names bound only to lists (containers.py)
         self.positional_loops = nested.ByNode()  # `for k in d` loops walked by position
+        # the keys and indices an unrolled loop over functions binds in the trip being
+        # lowered (function_loops.py), where the body reads `table[k]`
+        self.trip_constants: Dict[str, Any] = {}
         self.method_receivers: Optional[set] = None  # names whose methods are called
         self.checkpointing = 0  # checkpointed loops being lowered (their restores copy)
         # user functions called, parsed once each (a helper called on every line of a

@@ -432,6 +432,8 @@ class StatementLowering(LoweringState):
             finally:
                 self.checkpointing -= 1
             return
+        if self.function_loop(node):  # `for g in (f, h)`: unrolled
+            return
         if self.dict_view_loop(node) or self.dict_key_loop(node):  # `for k, v in d.items()`
             return
         if fn is range:

@@ -1,0 +1,172 @@
+"""Loops over tuples, lists and dicts of functions, unrolled.
+
+``for g in (f, h): total = total + g(x)`` calls a different function on each trip.  A
+call of a function value is inlined (or made to the function itself), so that its
+derivative is specialised on which function it is; a loop cannot do that for a value
+that changes from trip to trip.  The loop is therefore unrolled: one copy of its body
+per function, lowered with the loop's names bound to that item.  The forms are:
+
+* ``for g in fs`` over a tuple or list of functions (a display, or a name or parameter
+  bound to one), and ``for k in table`` / ``table.keys()`` over a dict of them;
+* ``for k, g in table.items()`` and ``for g in table.values()``;
+* ``for i, g in enumerate(fs)``.
+
+``break``, ``continue`` and ``return`` cannot stand in such a loop: its trips are gone.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, List, Optional, Tuple
+
+import gast
+
+from .. import nested
+from .state import LoweringState
+
+# What an unrolled trip binds each target to: a function value, or a key or index.
+Binding = Tuple[gast.expr, str, Any]  # (target, "function" or "constant", value)
+
+
+class FunctionLoopLowering(LoweringState):
+    """``for`` loops over tables of function values, unrolled trip by trip."""
+
+    def function_loop(self, node: gast.For) -> bool:
+        """Unroll ``node`` if it walks a tuple, list or dict of functions; False if it
+        walks anything else."""
+        trips = self.function_trips(node)
+        if trips is None:
+            return False
+        jumps = (gast.Break, gast.Continue, gast.Return)
+        for inner in nested.own_nodes(node):
+            if isinstance(inner, jumps) and not _in_inner_loop(node, inner):
+                raise self.error(
+                    f"`{type(inner).__name__.lower()}` in a loop over functions: s2s_ad "
+                    "unrolls such a loop, one copy of its body per function",
+                    inner,
+                    "compute a flag in the loop and test it after the loop",
+                )
+        if node.orelse:
+            raise self.error(
+                "`for ... else` over functions is not supported",
+                node,
+                "move the `else` block after the loop",
+            )
+        rebound = set(nested.stored_names(node.body))
+        functions = {t.id for t, kind, _ in trips[0] if kind == "function"}
+        for target in nested.own_nodes(gast.Module(node.body, [])):
+            if isinstance(target, gast.Name) and target.id in functions & rebound:
+                if isinstance(target.ctx, gast.Store):
+                    raise self.error(
+                        f"`{target.id}` walks functions here and is rebound in the loop",
+                        target,
+                        "give the value another name",
+                    )
+        # the names walking functions are function values only for the loop's trips
+        before = {name: self.function_values.get(name) for name in functions}
+        try:
+            for bindings in trips:
+                self.unrolled_trip(node, bindings)
+        finally:
+            for name, value in before.items():
+                if value is None:
+                    self.function_values.pop(name, None)
+                else:
+                    self.function_values[name] = value
+        return True
+
+    def unrolled_trip(self, node: gast.For, bindings: List[Binding]) -> None:
+        """One copy of the loop's body, with its targets bound to one item."""
+        assignments, constants = [], {}
+        rebound = set(nested.stored_names(node.body))  # their values are not known
+        for target, kind, value in bindings:
+            if kind == "function":
+                self.function_values[target.id] = value
+                continue
+            if target.id not in rebound:
+                constants[target.id] = value
+            stored = gast.Name(target.id, gast.Store(), None, None)
+            assignments.append(gast.Assign([stored], gast.Constant(value, None), None))
+        for assignment in assignments:
+            gast.copy_location(assignment, node)
+            gast.fix_missing_locations(assignment)
+        outer = self.trip_constants
+        self.trip_constants = {**outer, **constants}
+        try:
+            self.block(assignments + copy.deepcopy(node.body))
+        finally:
+            self.trip_constants = outer
+
+    def function_trips(self, node: gast.For) -> Optional[List[List[Binding]]]:
+        """What each trip of ``node`` binds its targets to, if it walks functions."""
+        iterable, target = node.iter, node.target
+        fn = self.callee_of(iterable) if isinstance(iterable, gast.Call) else None
+        if fn is enumerate and len(iterable.args) == 1 and not iterable.keywords:
+            table = self.function_table_of(iterable.args[0])
+            if table is None or not _pair(target):
+                return None
+            index, item = target.elts
+            items = list(table) if isinstance(table, dict) else table
+            kind = "constant" if isinstance(table, dict) else "function"
+            return [[(index, "constant", k), (item, kind, value)] for k, value in enumerate(items)]
+        view = _dict_view(iterable)
+        if view is not None:
+            table = self.function_table_of(iterable.func.value)
+            if not isinstance(table, dict):
+                return None
+            if view == "items":
+                if not _pair(target):
+                    return None
+                key, value = target.elts
+                return [[(key, "constant", k), (value, "function", v)] for k, v in table.items()]
+            if not isinstance(target, gast.Name):
+                return None
+            if view == "values":
+                return [[(target, "function", v)] for v in table.values()]
+            return [[(target, "constant", k)] for k in table]
+        table = self.function_table_of(iterable)
+        if table is None or not isinstance(target, gast.Name):
+            return None
+        if isinstance(table, dict):
+            return [[(target, "constant", k)] for k in table]
+        return [[(target, "function", value)] for value in table]
+
+    def function_table_of(self, node: gast.expr) -> Any:
+        """The tuple or dict of function values ``node`` denotes, or None."""
+        if isinstance(node, gast.Call):
+            return None  # a call is data here (known_function would make partials)
+        table = self.known_function(node)
+        return table if isinstance(table, (tuple, dict)) else None
+
+
+def _pair(target: gast.expr) -> bool:
+    return (
+        isinstance(target, gast.Tuple)
+        and len(target.elts) == 2
+        and all(isinstance(e, gast.Name) for e in target.elts)
+    )
+
+
+def _dict_view(node: gast.expr) -> Optional[str]:
+    """``"items"``, ``"keys"`` or ``"values"`` for ``d.items()`` and the like, else None."""
+    if (
+        isinstance(node, gast.Call)
+        and isinstance(node.func, gast.Attribute)
+        and node.func.attr in ("items", "keys", "values")
+        and not node.args
+        and not node.keywords
+    ):
+        return node.func.attr
+    return None
+
+
+def _in_inner_loop(loop: gast.For, node: gast.AST) -> bool:
+    """Whether ``node`` (a ``break`` or ``continue``) belongs to a loop inside ``loop``."""
+    if isinstance(node, gast.Return):
+        return False
+    for inner in nested.own_nodes(loop):
+        if isinstance(inner, (gast.For, gast.While)) and any(
+            n is node for n in nested.own_nodes(inner)
+        ):
+            return True
+    return False
