@@ -12,10 +12,12 @@ from __future__ import annotations
 import builtins
 import dis
 import inspect
+import io
 import linecache
 import os
 import sys
 import textwrap
+import tokenize
 import types
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -174,13 +176,13 @@ def parse(fn: Callable) -> Parsed:
     dedented = textwrap.dedent(source)
     indent = _indent_removed(source, dedented)
     filename = code.co_filename
-    tree, line_shift = _parse_text(dedented, filename, first_lineno)
+    tree = _parse_text(dedented, filename, first_lineno)
     where = Loc(filename, first_lineno, 0, lines[0] if lines else "")
     if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
         raise TransformError(
             "`async def` functions cannot be differentiated", where, "write a plain `def`"
         )
-    node = _find_definition(tree, code, first_lineno - line_shift, indent, where)
+    node = _find_definition(tree, code, first_lineno, indent, where)
     if node is None:
         raise TransformError(
             f"could not find the definition of {fn.__name__!r} in its source",
@@ -267,21 +269,83 @@ def _indent_removed(source: str, dedented: str) -> int:
     return 0
 
 
-def _parse_text(text: str, filename: str, first_lineno: int) -> Tuple[gast.Module, int]:
-    """The parsed text, and how many lines were added in front of it."""
+def _parse_text(text: str, filename: str, first_lineno: int) -> gast.Module:
+    """The parsed text, its nodes at the text's own line numbers."""
     try:
-        return gast.parse(text), 0
-    except SyntaxError:
-        pass
-    # A lambda inside a larger expression: getsource gives whole lines, which
-    # may start or end mid-expression.  Retry with the text wrapped in brackets.
-    try:
-        return gast.parse("(\n" + text + "\n)"), 1
+        return gast.parse(text)
     except SyntaxError as exc:
-        raise TransformError(
-            f"cannot parse the source of this function: {exc.msg}",
-            Loc(filename, first_lineno),
-        ) from None
+        error = exc
+    # A lambda inside a larger expression: getsource gives whole lines, which
+    # may start or end mid-expression.  Retry with the text wrapped in brackets,
+    # then with only the lambdas kept (``f(\n    lambda t: t * x, order=3\n)``).
+    for attempt in (text, only_lambdas(text)):
+        try:
+            tree = gast.parse("(\n" + attempt + "\n)")
+        except SyntaxError:
+            continue
+        for node in gast.walk(tree):  # the line the bracket took
+            for field in ("lineno", "end_lineno"):
+                if getattr(node, field, None) is not None:
+                    setattr(node, field, getattr(node, field) - 1)
+        return tree
+    raise TransformError(
+        f"cannot parse the source of this function: {error.msg}",
+        Loc(filename, first_lineno),
+    )
+
+
+def only_lambdas(text: str) -> str:
+    """``text`` with everything but its lambdas blanked out, each lambda followed by a
+    comma: a tuple of them once bracketed, at the lines and columns where they stand.
+
+    >>> only_lambdas("    lambda t: f(t, 2), order=3)")
+    '    lambda t: f(t, 2),          '
+    """
+    lines = text.split("\n")
+    kept = [[" " if c != "\n" else c for c in line] for line in lines]
+    for (row, col), (end_row, end_col) in _lambda_spans(text):
+        for r in range(row, end_row + 1):
+            start = col if r == row else 0
+            stop = end_col if r == end_row else len(lines[r])
+            kept[r][start:stop] = lines[r][start:stop]
+        kept[end_row].insert(end_col, ",")
+    return "\n".join("".join(line) for line in kept)
+
+
+def _lambda_spans(text: str) -> List[Tuple[Tuple[int, int], Tuple[int, int]]]:
+    """Where each lambda expression in ``text`` starts and ends, as (row from 0, column)
+    pairs: it ends at a comma, colon, ``for`` or newline outside brackets after its own
+    colon, or at a closing bracket it did not open."""
+    tokens = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            tokens.append(token)
+    except (tokenize.TokenError, SyntaxError):
+        pass  # brackets left open at the end of the text: the tokens so far
+    spans = []
+    for k, token in enumerate(tokens):
+        if token.type != tokenize.NAME or token.string != "lambda":
+            continue
+        depth, in_body, end = 0, False, None
+        for later in tokens[k + 1 :]:
+            closes = later.string in ")]}"
+            ends = later.type in (tokenize.NEWLINE, tokenize.ENDMARKER) or (
+                depth == 0 and ((closes) or (in_body and later.string in (",", ":", "for")))
+            )
+            if ends:
+                end = later.start
+                break
+            if later.string in "([{" and later.type == tokenize.OP:
+                depth += 1
+            elif closes and later.type == tokenize.OP:
+                depth -= 1
+            elif later.string == ":" and depth == 0:
+                in_body = True
+        if end is None and tokens:
+            end = tokens[-1].end
+        if end is not None:
+            spans.append(((token.start[0] - 1, token.start[1]), (end[0] - 1, end[1])))
+    return spans
 
 
 def _find_definition(

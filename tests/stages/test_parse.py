@@ -279,3 +279,36 @@ def test_a_lambda_continued_on_the_next_line_is_not_cut_short(tmp_path):
         parse(m.table[0])
     assert (info.value.filename, info.value.lineno) == (m.__file__, 2)
     assert "parentheses" in info.value.hint
+
+
+FORMATTED_CALLS = """
+import s2s_ad as ad
+x = 2.0
+third = ad.derivative(
+    lambda t: t ** 4 * x, order=3
+)
+gradient = ad.grad(
+    lambda t: t * (1.0 +
+                   t * x),
+    wrt=0,
+)
+broken = ad.grad(
+    lambda t: t * (1.0 +
+                   ad.no_such_function(t)), wrt=0
+)
+"""
+
+
+def test_a_lambda_on_its_own_line_in_a_call_that_goes_on_is_read(tmp_path):
+    """A formatter puts a long call's lambda on its own line, followed by more arguments
+    (``order=3``) or a closing bracket: the lines inspect gives parse neither alone nor
+    bracketed, so the lambda is read out of them at its lines and columns."""
+    m = import_source(FORMATTED_CALLS, tmp_path)
+    assert m.third(0.5) == pytest.approx(24 * 0.5 * 2.0)  # d3/dt3 of t^4 x
+    assert m.gradient(3.0) == pytest.approx(1.0 + 2 * 3.0 * 2.0)
+    with pytest.raises(TransformError) as info:  # an error points at the lambda's own line
+        m.broken(1.0)
+    assert (info.value.lineno, info.value.source_line.strip()) == (
+        14,
+        "ad.no_such_function(t)), wrt=0",
+    )
