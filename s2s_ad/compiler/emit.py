@@ -313,13 +313,15 @@ class _Block:
             target = ir.subscript(ir.atom_to_ast(stmt.target), self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
             self.line(f"{ir.unparse(target)} = {value}", stmt.loc)
-        elif isinstance(stmt, ir.Push):
+        elif isinstance(stmt, ir.Push):  # a stack that is a folded item: `dxs[0].append(v)`
+            stack = ir.unparse(self.atom(stmt.stack))
             self.flush_readers_of(stmt.stack)
-            self.line(f"{stmt.stack}.append({ir.unparse(self.atom(stmt.value))})", stmt.loc)
+            self.line(f"{stack}.append({ir.unparse(self.atom(stmt.value))})", stmt.loc)
         elif isinstance(stmt, ir.Pop):
+            stack = ir.unparse(self.atom(stmt.stack))
             self.flush_readers_of(stmt.target)
             self.flush_readers_of(stmt.stack)
-            self.line(f"{stmt.target} = {stmt.stack}.pop()", stmt.loc)
+            self.line(f"{stmt.target} = {stack}.pop()", stmt.loc)
         elif isinstance(stmt, ir.Return):
             value = ir.map_tree(stmt.value, self.atom)
             self.line(f"return {ir.unparse(_tree(value))}", stmt.loc)

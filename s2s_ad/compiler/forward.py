@@ -106,11 +106,15 @@ class Forward(Transform):
                     if isinstance(stmt, ir.Assign) and stmt.target in self.active:
                         self.tangent[stmt.target] = self.assigned_tangent(stmt)
                     elif isinstance(stmt, ir.Push) and stmt.stack in self.tangent:
-                        tangent = self.tangent.get(stmt.value) or self.zero(stmt.value)
-                        out.append(ir.Push(self.tangent[stmt.stack], tangent, stmt.loc))
+                        self.push_tangent(stmt)
                     elif isinstance(stmt, ir.Pop) and stmt.stack in self.tangent:
                         self.pop_tangent(stmt)
         return out
+
+    def push_tangent(self, stmt: ir.Push) -> None:
+        """``xs.append(v)`` appends ``dv`` to ``dxs``, which holds the tangents of the items."""
+        tangent = self.tangent.get(stmt.value) or self.zero(stmt.value)
+        self.builder.out.append(ir.Push(self.tangent[stmt.stack], tangent, stmt.loc))
 
     def pop_tangent(self, stmt: ir.Pop) -> None:
         """``v = xs.pop()`` pops ``dv`` from ``dxs``, which holds the tangents of the items."""
@@ -163,9 +167,7 @@ class Forward(Transform):
         canonical = self.names.derivative(target)
         tangent = self.tangent_of(stmt)
         if target in self.item_written:
-            copy = runtime.copy_of if self.is_varied_value(stmt) else runtime.zeros_like
-            source = tangent if copy is runtime.copy_of else target
-            return self.builder.call(copy, (source,), target=canonical)
+            return self.list_tangent(stmt, tangent, canonical)
         if target in self.mutable:
             if tangent != canonical:
                 self.builder.assign(canonical, tangent)
@@ -175,6 +177,12 @@ class Forward(Transform):
             self.builder.assign(canonical, tangent)
             return canonical
         return tangent
+
+    def list_tangent(self, stmt: ir.Assign, tangent: ir.Atom, canonical: ir.Var) -> ir.Atom:
+        """The tangent of a list that items are appended to: a list of its own, in ``dxs``."""
+        if self.is_varied_value(stmt):
+            return self.builder.call(runtime.copy_of, (tangent,), target=canonical)
+        return self.builder.call(runtime.zeros_like, (stmt.target,), target=canonical)
 
     def is_varied_value(self, stmt: ir.Assign) -> bool:
         value = stmt.value

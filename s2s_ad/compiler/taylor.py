@@ -59,14 +59,6 @@ class Taylor(Forward):
     def __init__(self, low: Lowered, spec: Spec):
         super().__init__(low, spec)
         self.order = spec.order
-        for stmt in ir.walk(self.fn.body):
-            if isinstance(stmt, (ir.Push, ir.Pop)):
-                raise TransformError(
-                    "derivative(order > 1) does not support lists built item by item (`.append`, "
-                    "`.pop`, comprehensions, `list(...)`) yet",
-                    stmt.loc,
-                    "build the list by index (`ys[i] = ...`) or as a list display; or use order=1",
-                )
 
     def run(self) -> ir.Function:
         fn = super().run()
@@ -118,6 +110,33 @@ class Taylor(Forward):
             items = [ir.Const(1.0)] + [ir.Const(0.0)] * (self.order - 1)
             return self.builder.call(runtime.make_tuple, items, target=target)
         return self.builder.call(series.taylor_seed, (x, ir.Const(self.order)), target=target)
+
+    def list_tangent(self, stmt: ir.Assign, tangent: ir.Atom, canonical: ir.Var) -> ir.Atom:
+        """A list that items are appended to has coefficients ``([dv0[0], ...], [dv0[1],
+        ...], ...)``, each a list of its own to append to."""
+        if self.is_varied_value(stmt):
+            return self.builder.call(series.taylor_copy, (tangent,), target=canonical)
+        zeros = (stmt.target, ir.Const(self.order))
+        return self.builder.call(series.taylor_zeros, zeros, target=canonical)
+
+    def push_tangent(self, stmt: ir.Push) -> None:
+        """``xs.append(v)``: coefficient ``k`` of ``v`` is appended to list ``dxs[k]``."""
+        for k in range(self.order):
+            stack = self.coefficient(self.tangent[stmt.stack], k)
+            value = self.coefficient_or_zero(stmt.value, k)
+            self.builder.out.append(ir.Push(stack, value, stmt.loc))
+
+    def pop_tangent(self, stmt: ir.Pop) -> None:
+        """``v = xs.pop()``: each coefficient of ``v`` is popped from its list."""
+        orders = []
+        for k in range(self.order):
+            item = self.names.temp()
+            stack = self.coefficient(self.tangent[stmt.stack], k)
+            self.builder.out.append(ir.Pop(item, stack, stmt.loc))
+            orders.append(item)
+        if stmt.target in self.active:
+            target = self.tangent.get(stmt.target) or self.names.derivative(stmt.target)
+            self.tangent[stmt.target] = self.pack(orders, target)
 
     def call_tangent(self, stmt: ir.Assign) -> ir.Atom:
         rule, namespace, env = self.rule_context(stmt)

@@ -176,3 +176,37 @@ def test_a_list_argument_used_twice_gets_its_cotangents_added_item_by_item(make)
     grad = ad.grad(summed_twice)(xs)
     assert type(grad) is make
     np.testing.assert_allclose(grad, [1 + 2 * xs[0], 1 + 2 * xs[1]], rtol=1e-12)
+
+
+def taylor_appends_and_pops(s):
+    xs = []
+    for k in range(1, 4):
+        xs.append(np.sin(s * k))
+    xs.extend([s * s])
+    last = xs.pop()
+    squares = [x * x for x in xs]
+    return sum(squares) * last + np.sum(np.stack(xs) ** 3)
+
+
+def taylor_closed_form(s, n):
+    """The n-th derivative of taylor_appends_and_pops, s^2 g(s) + h(s) with
+    g = sum_k sin(ks)^2 = sum_k (1 - cos 2ks) / 2 and h = sum_k sin(ks)^3 =
+    sum_k (3 sin ks - sin 3ks) / 4, by Leibniz's rule on s^2 g."""
+
+    def g(m):
+        if m == 0:
+            return sum((1 - np.cos(2 * k * s)) / 2 for k in range(1, 4))
+        return sum(-((2 * k) ** m) * np.cos(2 * k * s + m * np.pi / 2) / 2 for k in range(1, 4))
+
+    def d_sin(a, m):
+        return a**m * np.sin(a * s + m * np.pi / 2)
+
+    h = sum((3 * d_sin(k, n) - d_sin(3 * k, n)) / 4 for k in range(1, 4))
+    return s * s * g(n) + 2 * n * s * g(n - 1) + n * (n - 1) * g(n - 2) + h
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_taylor_mode_of_a_list_built_by_append_pop_and_a_comprehension(order):
+    s = 0.7
+    expected = taylor_closed_form(s, order)
+    assert ad.derivative(taylor_appends_and_pops, order=order)(s) == pytest.approx(expected)
