@@ -357,6 +357,84 @@ def test_records_made_and_replaced_inside_are_differentiated(f, args):
     check_both_modes(f, args)
 
 
+class Normal(NamedTuple):
+    mu: float
+    sigma: float
+
+    def logpdf(self, x):
+        return -0.5 * self.z(x) ** 2 - np.log(self.sigma) - 0.5 * np.log(2 * np.pi)
+
+    def z(self, x):
+        return (x - self.mu) / self.sigma
+
+
+@dataclasses.dataclass
+class Affine:
+    w: np.ndarray
+    b: float = 0.5
+    act: object = np.tanh
+
+    @property
+    def gain(self):
+        return 1.0 + np.sum(self.w**2)
+
+    def hidden(self, x):
+        return np.tanh(x @ self.w + self.b)
+
+    def predict(self, x):
+        return self.gain * self.hidden(x)
+
+    def through_field(self, x):
+        return self.act(x @ self.w)
+
+
+DATA = RNG.normal(size=(5, 3))
+
+
+def log_likelihood(theta):
+    # a method of a record made by its constructor call, and one it calls
+    return np.sum(Normal(theta[0], np.exp(theta[1])).logpdf(DATA[:, 0]))
+
+
+def model_made_inside(w):
+    model = Affine(w)
+    shifted = dataclasses.replace(model, b=-0.25)  # a replaced record keeps its methods
+    return np.sum(model.predict(DATA) ** 2) + np.sum(shifted.hidden(DATA))
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [(log_likelihood, np.array([0.3, -0.2])), (model_made_inside, np.array([0.1, -0.2, 0.3]))],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_methods_of_records_made_inside_are_inlined_to_second_order(f, x):
+    check_both_modes(f, [x])
+    gradient, h = ad.grad(f), 1e-5
+    expected = np.array(
+        [(gradient(x + h * e) - gradient(x - h * e)) / (2 * h) for e in np.eye(x.size)]
+    )
+    np.testing.assert_allclose(ad.hessian(f)(x), expected, rtol=1e-5, atol=1e-7)
+
+
+def calls_a_function_field(w):
+    return np.sum(Affine(w).through_field(DATA))
+
+
+def method_of_a_record_bound_in_branches(w):
+    if w[0] > 0:
+        model = Affine(w)
+    else:
+        model = Affine(-w)
+    return np.sum(model.predict(DATA))
+
+
+def test_a_function_in_a_field_and_a_record_of_branches_are_refused():
+    with pytest.raises(ad.TransformError, match="`act` is a field of Affine"):
+        ad.grad(calls_a_function_field)(np.ones(3))
+    with pytest.raises(ad.TransformError, match="method `.predict\\(\\)`"):
+        ad.grad(method_of_a_record_bound_in_branches)(np.ones(3))
+
+
 @dataclasses.dataclass
 class State:
     pos: float

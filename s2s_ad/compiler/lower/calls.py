@@ -30,6 +30,7 @@ from ..signatures import parameters
 from ..spec import JVP
 from .containers import locate
 from .inlining import Captured, FunctionArgument, lifted_function
+from .records import field_names
 from .state import LoweringState
 
 # x.reshape(2, 3) and x.transpose(1, 0) take the shape or axes as separate arguments.
@@ -212,6 +213,18 @@ class CallLowering(LoweringState):
                 return self.extended(node)
         fn = ARRAY_METHODS.get(method)
         receiver = self.expression(node.func.value)
+        cls = self.receiver_classes.get(receiver)
+        if cls is not None and method in field_names(cls):
+            raise self.error(
+                f"`{method}` is a field of {cls.__name__}: s2s_ad does not call a function "
+                "stored in a record",
+                node,
+                "pass the function as an argument of the function that calls it",
+            )
+        member = self.class_member(receiver, method)  # `Normal(mu, s).logpdf(x)`
+        inlined = None if member is None else self.inline_method(node, receiver, member, name)
+        if inlined is not None:
+            return inlined
         args, kwargs = self.call_arguments(node)
         if _STACK_METHODS.get(method) == len(args) and isinstance(receiver, ir.Var) and not kwargs:
             return self.stack_step(method, receiver, args, node, name)

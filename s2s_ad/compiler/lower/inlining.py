@@ -43,6 +43,7 @@ from ...runtime.schedules import CHECKPOINT_MARK
 from .. import hooks, ir, nested
 from ..library import is_library_function, is_transparent
 from ..parse import InlinedResolver, dotted_name
+from .records import field_names
 from .state import LoweringState, defined_function
 
 # How deeply calls of user functions are inlined into each other, at most.
@@ -305,11 +306,15 @@ class InliningLowering(LoweringState):
         found = self.receiver_attribute(node.func)
         if found is None:
             return None
-        receiver, method = found
-        if isinstance(method, staticmethod):
-            fn, bound = method.__func__, ()
-        elif inspect.isfunction(method):
-            fn, bound = method, (receiver,)
+        return self.inline_method(node, *found, keep)
+
+    def inline_method(self, node: gast.Call, receiver: ir.Atom, member: Any, keep):
+        """A call of ``member`` (what the method's name is in the receiver's class),
+        inlined with ``receiver`` bound first; None if it is no method of the object."""
+        if isinstance(member, staticmethod):
+            fn, bound = member.__func__, ()
+        elif inspect.isfunction(member):
+            fn, bound = member, (receiver,)
         else:  # a property, a classmethod, a field: not a method of the object
             return None
         return self.inline_function(node, fn, keep, bound) if self.inlinable(fn) else None
@@ -326,18 +331,24 @@ class InliningLowering(LoweringState):
 
     def receiver_attribute(self, node: gast.Attribute) -> Optional[Tuple[ir.Atom, Any]]:
         """The atom of ``self`` in ``self.name`` and what ``name`` is in its class (without
-        running a descriptor), when ``self`` is a bound method's object; else None."""
-        if not self.receiver or not isinstance(node.value, gast.Name):
+        running a descriptor), when ``self`` is a bound method's object or a record made
+        here (``p = Params(w, b)``); else None."""
+        if not isinstance(node.value, gast.Name):
             return None
         name = node.value.id
-        if name not in self.env and name != self.receiver[0]:
+        if name not in self.env and not (self.receiver and name == self.receiver[0]):
             return None
         receiver = self.expression(node.value)
+        member = self.class_member(receiver, node.attr)
+        return None if member is None else (receiver, member)
+
+    def class_member(self, receiver: ir.Atom, name: str) -> Any:
+        """What ``name`` is in the class of ``receiver`` (a bound method's object, or a
+        record made here), without running a descriptor; None if not known or a field."""
         cls = self.receiver_classes.get(receiver)
-        try:
-            return None if cls is None else (receiver, inspect.getattr_static(cls, node.attr))
-        except AttributeError:
-            return None
+        if cls is None or name in field_names(cls):
+            return None  # a field, even one whose default is a function: not a method
+        return inspect.getattr_static(cls, name, None)
 
     # ------------------------------------------------------------ module-level functions
 

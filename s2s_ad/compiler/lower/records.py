@@ -39,6 +39,18 @@ def is_record_class(fn: Any) -> bool:
     return dataclasses.is_dataclass(fn) and not hasattr(fn, "__post_init__")
 
 
+def field_names(cls: type) -> Tuple[str, ...]:
+    """The fields of a record class: a dataclass's or a NamedTuple's.
+
+    >>> import collections
+    >>> field_names(collections.namedtuple("P", "a b"))
+    ('a', 'b')
+    """
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return tuple(getattr(cls, "_fields", ()))
+
+
 class RecordLowering(LoweringState):
     """Records made and replaced field by field."""
 
@@ -49,7 +61,7 @@ class RecordLowering(LoweringState):
             args, kwargs = self.call_arguments(gast.Call(node.func, node.args[1:], node.keywords))
             if args:
                 raise self.error("dataclasses.replace takes the fields by name", node, "")
-            return self.with_fields(record, kwargs, node, keep)
+            return self.same_class(record, self.with_fields(record, kwargs, node, keep))
         if not is_record_class(fn):
             return None
         args, kwargs = self.call_arguments(node)
@@ -64,7 +76,14 @@ class RecordLowering(LoweringState):
         spelled = dotted_name(node.func)
         cls = ir.Const(fn, spelling=".".join(spelled) if spelled else None)
         made = self.emit(ir.Call(runtime.constructed, (cls, *args), tuple(kwargs)), node)
-        return self.with_fields(made, fields, node, keep)
+        record = self.with_fields(made, fields, node, keep)
+        if fn is not types.SimpleNamespace and not (
+            isinstance(record, ir.Var) and record.name in self.mutable
+        ):
+            # its methods are known (`p.predict(x)` is inlined), where its name has only
+            # this value
+            self.receiver_classes[record] = fn
+        return record
 
     def replace_method(self, node: gast.Call, keep: Optional[str]) -> ir.Atom:
         """``p._replace(W=w)`` of a NamedTuple."""
@@ -72,7 +91,14 @@ class RecordLowering(LoweringState):
         args, kwargs = self.call_arguments(node)
         if args:
             raise self.error("_replace takes the fields by name", node, "")
-        return self.with_fields(record, kwargs, node, keep)
+        return self.same_class(record, self.with_fields(record, kwargs, node, keep))
+
+    def same_class(self, record: ir.Atom, replaced: ir.Atom) -> ir.Atom:
+        """``replaced``, whose methods are those of ``record``'s class where it is known."""
+        cls = self.receiver_classes.get(record)
+        if cls is not None and not (isinstance(replaced, ir.Var) and replaced.name in self.mutable):
+            self.receiver_classes[replaced] = cls
+        return replaced
 
     def with_fields(
         self, record: ir.Atom, fields: List[Tuple[str, ir.Atom]], node: gast.AST, keep
