@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections import Counter
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .. import rules, runtime
@@ -97,6 +98,12 @@ class Reverse(ControlFlowReversal):
         self.containers = containers_built(self.fn.body) | records_read(self.fn.body)
         self.rematerialized: Set[ir.Var] = set()  # recomputed in the adjoint sweep, not saved
         self.item_accumulated: Set[ir.Var] = set()  # adjoints that `add_at` wrote items into
+        # the blocks whose adjoints are being written, innermost last: where each variable
+        # is first assigned in the block, and the position of the statement being reversed
+        self.sweep_frames: List[Tuple[Dict[ir.Var, int], List[int]]] = []
+        self.assignments = Counter(
+            s.target for s in ir.walk(self.fn.body) if isinstance(s, ir.Assign)
+        )
 
     def dname(self, var: ir.Var) -> ir.Var:
         """``dv`` for ``v``; the adjoint of a parameter's load is ``dx``."""
@@ -269,17 +276,40 @@ class Reverse(ControlFlowReversal):
 
     def reverse_into(self, stmts: List[ir.Stmt]) -> None:
         """Append the adjoint of ``stmts`` (in reverse order) to the builder's block."""
-        for stmt in reversed(stmts):
-            self.builder.loc = getattr(stmt, "loc", None)
+        first: Dict[ir.Var, int] = {}
+        for k, stmt in enumerate(stmts):
             if isinstance(stmt, ir.Assign):
-                self.reverse_assign(stmt)
-            elif isinstance(stmt, ir.If):
-                self.reverse_if(stmt)
-            elif isinstance(stmt, (ir.For, ir.While)):
-                self.reverse_loop(stmt)
-            pop = self.stacks.pop_after(stmt)
-            if pop is not None:
-                self.builder.append(pop)
+                first.setdefault(stmt.target, k)
+        frame = (first, [len(stmts)])
+        self.sweep_frames.append(frame)
+        try:
+            for k in range(len(stmts) - 1, -1, -1):
+                frame[1][0] = k
+                self.reverse_statement(stmts[k])
+        finally:
+            self.sweep_frames.pop()
+
+    def bound_here(self, var: ir.Var) -> bool:
+        """Whether ``var``, assigned once, was assigned before the statement being
+        reversed, in its block or a block around it: it has its value here."""
+        if self.assignments[var] != 1:
+            return False
+        return any(
+            first.get(var, position[0]) < position[0] for first, position in self.sweep_frames
+        )
+
+    def reverse_statement(self, stmt: ir.Stmt) -> None:
+        """Append the adjoint of one statement."""
+        self.builder.loc = getattr(stmt, "loc", None)
+        if isinstance(stmt, ir.Assign):
+            self.reverse_assign(stmt)
+        elif isinstance(stmt, ir.If):
+            self.reverse_if(stmt)
+        elif isinstance(stmt, (ir.For, ir.While)):
+            self.reverse_loop(stmt)
+        pop = self.stacks.pop_after(stmt)
+        if pop is not None:
+            self.builder.append(pop)
 
     def reverse_assign(self, stmt: ir.Assign) -> None:
         target = stmt.target

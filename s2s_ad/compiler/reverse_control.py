@@ -129,6 +129,7 @@ class ControlFlowReversal(Transform):
     reverse_into: Callable[[List[ir.Stmt]], None]
     dname: Callable[[ir.Var], ir.Var]
     evict: Callable[..., None]
+    bound_here: Callable[[ir.Var], bool]
 
     @property
     def adjoint(self) -> AdjointMap:
@@ -277,7 +278,7 @@ class ControlFlowReversal(Transform):
         surely bound here; returns whether a new array was made."""
         target = self.dname(var)
         self.evict(target, keep=var)
-        if self.kind(var) != SCALAR and self.stacks.bound_throughout(var):
+        if self.kind(var) != SCALAR and (self.stacks.bound_throughout(var) or self.bound_here(var)):
             self.builder.call(runtime.zeros_like, (var,), target=target)
             return True
         self.builder.assign(target, ir.Const(0.0))

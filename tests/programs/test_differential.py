@@ -27,8 +27,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, event, find, given, note, reject, settings
 
+import s2s_ad as ad
+
 from branch_paths import path_recording
-from conftest import import_source
+from conftest import central_difference, import_source
 from differential import (
     CONSTRUCTS,
     arguments,
@@ -227,3 +229,33 @@ def test_the_issues_minimal_cases_through_the_same_oracle(name):
     assert outcome.kind in ("ok", "refused"), (
         f"{outcome.kind}: {outcome.category}\n{source}\n{outcome.detail}"
     )
+
+
+# found by tools/fuzz.py: the zero adjoint of `w` after `w[1] *= ...`, at the join of branches
+# that do not all read it, was the number 0.0 where the item adjoint below needed an array
+# (TypeError: 'float' object is not subscriptable, from emitted code)
+WRITTEN_THEN_READ_IN_ONE_BRANCH = """
+        m = x + 0.0
+        u = np.tanh(w[0])
+        a = s * 1.0
+        c = np.sum(x) * 0.5
+        if np.tanh(-1.0) > u[2]:
+            return np.sum(m * u) + a * c + np.sum([m[1], 0.5])
+        w[1] *= np.cos((c / (2.0 + np.cos(x[2]))))
+        if np.sum(np.ones(3) * 0.25) >= 1.5:
+            x[1:] -= np.cos(-np.sin(m[2]))
+        elif m[1] < a:
+            u = 0.5 * u + np.cos(np.sqrt(1.0 + u * u))
+        else:
+            m = 0.5 * m + np.arctan(w[1])
+        return np.sum(m * u) + a * c + np.tanh(1.5)
+    """
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_an_array_written_then_read_in_one_branch_of_three(position, tmp_path):
+    f = import_source(issue_module(WRITTEN_THEN_READ_IN_ONE_BRANCH), tmp_path).f
+    args = (np.array([0.3, -0.7, 1.1]), np.array([[0.9, -0.4, 0.6], [0.2, 1.3, -0.8]]), 0.7)
+    expected = central_difference(f, [np.copy(a) for a in args], position)
+    gradient = ad.grad(f, wrt=position)(*[np.copy(a) for a in args])
+    np.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-8)
