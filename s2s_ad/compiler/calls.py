@@ -38,7 +38,7 @@ class Callee:
     """
 
     def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...], order: int = 1):
-        if not is_derived(fn):  # a derived function's code is emitted, so it lowers
+        if not is_derived(original(fn)):  # a derived function's code is emitted: it lowers
             lower_function(original(fn))  # what the callee cannot use is reported with the caller
         self.fn = fn
         self.mode = mode

@@ -200,12 +200,10 @@ class CallLowering(LoweringState):
 
     def packs(self, fn: Any) -> bool:
         """Whether a call of ``fn`` that is not inlined is a call of
-        ``packed_calls.packed(fn)``: a user function that takes ``*args`` or ``**kwargs``."""
-        return (
-            is_user_code(fn)
-            and packed_calls.takes_variadic(fn)
-            and getattr(fn, "_s2s_derived", None) is None
-        )
+        ``packed_calls.packed(fn)``: a user function, or a derivative s2s_ad made, that
+        takes ``*args`` or ``**kwargs``."""
+        derived = getattr(fn, "_s2s_derived", None) is not None
+        return (derived or is_user_code(fn)) and packed_calls.takes_variadic(fn)
 
     def packed_call(self, node: gast.Call, fn: Any, keep, args=(), kwargs=()) -> ir.Atom:
         """``h(a, b, c)`` of ``def h(x, *xs)``, not inlined, as ``h(x=a, xs=(b, c))`` of
