@@ -63,18 +63,21 @@ def two_gained_layers(x):
     return gained_layer(gained_layer(x, 1.5, gain=x), 0.5, gain=2.0)
 
 
-# (function, its derivatives of orders 2 and 3 in closed form)
+# (function, its derivatives of orders 1, 2 and 3 in closed form)
 CLOSED_FORMS = [
-    (cube_times_two, lambda x: 12 * x, lambda x: 12.0),
-    (fourth_power, lambda x: 12 * x**2, lambda x: 24 * x),
+    (cube_times_two, lambda x: 6 * x**2, lambda x: 12 * x, lambda x: 12.0),
+    (fourth_power, lambda x: 4 * x**3, lambda x: 12 * x**2, lambda x: 24 * x),
 ]
 
 
-@pytest.mark.parametrize("f, second, third", CLOSED_FORMS, ids=lambda f: f.__name__)
-def test_second_and_third_order_through_a_recursion_with_args_match_the_closed_form(
-    f, second, third
+@pytest.mark.parametrize("f, first, second, third", CLOSED_FORMS, ids=lambda f: f.__name__)
+def test_first_second_and_third_order_through_a_recursion_with_args_match_the_closed_form(
+    f, first, second, third
 ):
     x = 0.7
+    assert ad.grad(f)(x) == pytest.approx(first(x), rel=1e-12)
+    assert ad.jvp(f, (x,), (1.0,))[1] == pytest.approx(first(x), rel=1e-12)
+    assert ad.derivative(f)(x) == pytest.approx(first(x), rel=1e-12)
     expected = second(x)
     assert ad.hessian(f)(x) == pytest.approx(expected, rel=1e-12)
     assert ad.hvp(f)(x, 1.0) == pytest.approx(expected, rel=1e-12)
