@@ -125,7 +125,9 @@ def check_output(out: Any, who: str = "jacobian") -> None:
         )
 
 
-def forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> Tuple[Any, tuple, list]:
+def forward_jacobian(
+    sweep: Callable, args: tuple, inputs: list, who: str = "jacobian"
+) -> Tuple[Any, tuple, list]:
     """``(out, blocks, aux)``: one JVP sweep per input entry, each giving a column; the
     blocks, one per input, shaped ``out.shape + in.shape`` leaf by leaf; and the aux of
     the last sweep, in a list (empty without ``has_aux``)."""
@@ -136,7 +138,7 @@ def forward_jacobian(sweep: Callable, args: tuple, inputs: list) -> Tuple[Any, t
         columns.setdefault((j, m), []).append(column)
     if out is None or any(np.size(leaf) == 0 for x in inputs for leaf in leaves(x)):
         out, _, *aux = sweep(args, tuple(rebuild(x, map(zero, leaves(x))) for x in inputs))
-    check_output(out)
+    check_output(out, who)
     blocks = tuple(
         rebuild(x, [assemble(columns.get((j, m), []), out, y) for m, y in enumerate(leaves(x))])
         for j, x in enumerate(inputs)
@@ -174,8 +176,6 @@ class Emitted:
     def __call__(self, args: tuple, tangents: Sequence[Any]) -> Any:
         groups = (tuple(tangents), *self.directions)
         leading = tuple(args) + tuple(t for group in groups[:-1] for t in group)
-        if self.directions:
-            self._check_plain(leading, groups)
         fn, leading = self.derived.specialized(leading)
         try:
             result = fn(*leading, *groups[-1])
@@ -190,21 +190,6 @@ class Emitted:
         """These sweeps differentiated in ``direction`` for the arguments ``names``."""
         derivative = derived_of(self.derived.f, JVP, names, inner=self.derived, optimize=optimize)
         return Emitted(derivative, self.directions + (tuple(direction),))
-
-    def _check_plain(self, leading: tuple, groups: tuple) -> None:
-        """Code differentiated again takes floats and arrays, not lists, tuples or dicts."""
-        positions, derived = set(), self.derived
-        while derived is not None:
-            positions.update(derived.positions)
-            derived = derived.inner
-        values = [leading[p] for p in positions] + [t for group in groups for t in group]
-        for value in values:
-            if not isinstance(value, (float, int, complex, np.number, np.ndarray)):
-                raise TypeError(
-                    "a function made by ad.hessian, ad.jacobian, ad.hvp, ... is differentiated "
-                    "again for float or array arguments only, got a "
-                    f"{type(value).__name__}; pass the entries as separate arguments"
-                )
 
 
 class Through:

@@ -30,6 +30,7 @@ from .composite import (
     forward_jacobian,
     jacobian_body,
 )
+from .trees import leaves, rebuild
 
 __all__ = ["composite_of", "gradient", "jacobian", "jvp", "vjp", "derivative", "refuse"]
 
@@ -49,10 +50,25 @@ def _resolve(composite: Composite, wrt: Wrt, who: str) -> Tuple[Tuple[str, ...],
 
 
 def _scalar_shaped(block: Any, like: Any) -> Any:
-    """A block ``(1,) * k + x.shape`` (or ``x.shape`` already) as shaped like ``x``."""
+    """A block ``(1,) * k + x.shape`` (or ``x.shape`` already) as shaped like ``x``, leaf by
+    leaf for a list, tuple or dict ``x``.
+
+    >>> _scalar_shaped((np.ones((1, 2)), np.ones(1)), (np.zeros(2), 0.0))
+    (array([1., 1.]), 1.0)
+    """
+    return rebuild(like, map(_leaf_shaped, leaves(block), leaves(like)))
+
+
+def _leaf_shaped(block: Any, like: Any) -> Any:
     if np.shape(like):
         return np.reshape(block, np.shape(like))
     return np.reshape(block, ()).item() if isinstance(block, np.ndarray) else block
+
+
+def _as_float(tangent: Any) -> Any:
+    """A tangent as floats (float arrays), leaf by leaf."""
+    as_float = [np.asarray(t, dtype=float) if np.ndim(t) else float(t) for t in leaves(tangent)]
+    return rebuild(tangent, as_float)
 
 
 def gradient(
@@ -64,7 +80,7 @@ def gradient(
 
     def body(sweep: Any, args: tuple) -> Any:
         inputs = [args[p] for p in positions]
-        out, blocks, _ = forward_jacobian(sweep, args, inputs)
+        out, blocks, _ = forward_jacobian(sweep, args, inputs, who)
         if np.size(out) != 1:
             raise TypeError(
                 f"{who} expects a scalar output; the function made by {composite.made_by} "
@@ -96,7 +112,8 @@ def derivative(composite: Composite, order: int, optimize: bool) -> Composite:
     names, _, positions = _resolve(composite, 0, "derivative")
 
     def body(sweep: Any, args: tuple) -> Any:
-        ones = np.ones_like(args[positions[0]]) if np.ndim(args[positions[0]]) else 1.0
+        like = args[positions[0]]
+        ones = rebuild(like, [np.ones_like(x) if np.ndim(x) else 1.0 for x in leaves(like)])
         for _ in range(order):
             sweep = sweep.lifted(names, (ones,), optimize)
         return composite.body(sweep, args)
@@ -124,7 +141,7 @@ def jvp(
     out = composite(args)
     if not names:
         return out, np.zeros_like(out) if isinstance(out, np.ndarray) else 0.0 * out
-    direction = tuple(np.asarray(t, dtype=float) if np.ndim(t) else float(t) for _, t in active)
+    direction = tuple(_as_float(t) for _, t in active)
     return out, composite.lifted(names, direction, optimize)(args)
 
 
@@ -153,9 +170,10 @@ def vjp(
                 f"vjp: the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}"
             )
         axes = np.ndim(out)
-        return tuple(
-            _scalar_shaped(np.tensordot(cotangent, block, axes=axes), args[p])
-            for block, p in zip(blocks, positions)
-        )
+        contract = [  # leaf by leaf: each block is a tree of out.shape + leaf.shape arrays
+            rebuild(block, [np.tensordot(cotangent, b, axes=axes) for b in leaves(block)])
+            for block in blocks
+        ]
+        return tuple(_scalar_shaped(c, args[p]) for c, p in zip(contract, positions))
 
     return out, pullback

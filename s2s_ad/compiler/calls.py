@@ -26,6 +26,7 @@ from . import hooks, ir
 from .errors import Loc, TransformError
 from .library import is_library_function
 from .lower import lower_function
+from .packed_calls import original, prepare
 from .spec import JVP, SERIES
 
 
@@ -37,8 +38,8 @@ class Callee:
     """
 
     def __init__(self, fn: Callable, mode: str, wrt: Tuple[str, ...], order: int = 1):
-        if not is_derived(fn):  # a derived function's code is emitted, so it lowers
-            lower_function(fn)  # syntax the callee cannot use is reported with the caller
+        if not is_derived(original(fn)):  # a derived function's code is emitted: it lowers
+            lower_function(original(fn))  # what the callee cannot use is reported with the caller
         self.fn = fn
         self.mode = mode
         self.wrt = wrt
@@ -55,12 +56,12 @@ class Callee:
         _NESTING.deepest = max(_NESTING.deepest, depth + 1)
         try:
             if self._derived is None:
-                self._derived = hooks.derived(self.fn, self.mode, self.wrt, self.order)
+                self._derived = hooks.derived(original(self.fn), self.mode, self.wrt, self.order)
             if self.mode in (JVP, SERIES):
                 tangents, *args = args
-                fn, args = self._derived.prepare(tuple(args), kwargs)
+                fn, args = prepare(self._derived, self.fn, tuple(args), kwargs)
                 return fn(*args, *tangents)
-            fn, args = self._derived.prepare(args, kwargs)
+            fn, args = prepare(self._derived, self.fn, args, kwargs)
             return fn(*args)
         finally:
             _NESTING.depth = depth
@@ -118,6 +119,7 @@ def _recursion_headroom(fn: Callable) -> Iterator[None]:
 
 def is_user_function(fn: Any) -> bool:
     """A Python function without a derivative rule: transformed when called."""
+    fn = original(fn)  # a call lowering packed (``packed_calls.py``): of the user function
     return (
         inspect.isfunction(fn)
         and rules.lookup(fn) is None

@@ -34,6 +34,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import hooks, ir
 from .errors import Loc, TransformError
+from .packed_calls import original, prepare
 from .signatures import parameters, signature
 from .spec import COTANGENTS, JVP
 
@@ -122,12 +123,12 @@ def _checked(fn: Callable, mode: str, wrt: Tuple[str, ...], loc: Optional[Loc]) 
 
 
 def _wrapper(fn: Callable, mode: str, wrt: Tuple[str, ...]) -> Callable:
-    derived = hooks.derived(fn, mode, wrt)
+    derived = hooks.derived(original(fn), mode, wrt)
     added = added_parameters(fn, mode, wrt)
 
     def call(*args: Any, **kwargs: Any) -> Any:
         given = {k: v for k, v in kwargs.items() if k not in added}
-        emitted, ordered = derived.prepare(args, given)
+        emitted, ordered = prepare(derived, fn, args, given)
         return emitted(*ordered, *(kwargs[name] for name in added))
 
     own = signature(fn)

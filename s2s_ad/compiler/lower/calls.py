@@ -22,14 +22,14 @@ import numpy as np
 from ... import rules, runtime
 from ...rules.numpy import ARRAY_METHODS
 from ...runtime.schedules import checkpointed, records, saves
-from .. import hooks, ir, nested
+from .. import hooks, ir, nested, packed_calls
 from ..closed_calls import added_parameters, closed_derivative
 from ..errors import TransformError
 from ..parse import dotted_name
-from ..signatures import parameters
+from ..signatures import parameters, signature
 from ..spec import JVP
 from .containers import locate
-from .inlining import Captured, FunctionArgument, lifted_function
+from .inlining import Captured, FunctionArgument, is_user_code, lifted_function
 from .records import field_names
 from .state import LoweringState
 
@@ -94,6 +94,8 @@ class CallLowering(LoweringState):
             return self.inline_function(node, definition, name)
         if self.inlinable(fn):
             return self.inline_function(node, fn, name)
+        if self.packs(fn):
+            return self.packed_call(node, fn, name)
         args, kwargs = self.call_arguments(node)
         parts = dotted_name(node.func)
         spelling = ".".join(parts) if parts else None
@@ -171,19 +173,22 @@ class CallLowering(LoweringState):
             "of the function without ad.checkpointed",
         )
 
-    def call_arguments(self, node: gast.Call, functions: bool = False) -> tuple:
+    def call_arguments(
+        self, node: gast.Call, functions: bool = False, spread: bool = False
+    ) -> tuple:
         """The atoms of a call's positional and keyword arguments.
 
         With ``functions`` (a call being inlined), an argument that is a function
-        value stands as a ``FunctionArgument`` constant, for the body to call, and a last
+        value stands as a ``FunctionArgument`` constant, for the body to call; with
+        ``functions`` or ``spread`` (a call of a function that takes ``*args``), a last
         ``*xs`` whose items are not known here as a :class:`~s2s_ad.compiler.nested.Spread`,
         for the callee's ``*args``.
         """
         args = []
         for position, arg in enumerate(node.args):
             if isinstance(arg, gast.Starred):  # `g(*xs)`: the items of a known container
-                last = position == len(node.args) - 1
-                args.extend(self.spread(arg.value, tuple, node, open_ended=functions and last))
+                last = position == len(node.args) - 1 and (functions or spread)
+                args.extend(self.spread(arg.value, tuple, node, open_ended=last))
             else:
                 args.append(self.argument(arg, functions))
         kwargs = []
@@ -193,6 +198,47 @@ class CallLowering(LoweringState):
             else:
                 kwargs.append((kw.arg, self.argument(kw.value, functions)))
         return args, kwargs
+
+    def packs(self, fn: Any) -> bool:
+        """Whether a call of ``fn`` that is not inlined is a call of
+        ``packed_calls.packed(fn)``: a user function, or a derivative s2s_ad made, that
+        takes ``*args`` or ``**kwargs``."""
+        derived = getattr(fn, "_s2s_derived", None) is not None
+        return (derived or is_user_code(fn)) and packed_calls.takes_variadic(fn)
+
+    def packed_call(self, node: gast.Call, fn: Any, keep, args=(), kwargs=()) -> ir.Atom:
+        """``h(a, b, c)`` of ``def h(x, *xs)``, not inlined, as ``h(x=a, xs=(b, c))`` of
+        ``packed_calls.packed(h)``: each parameter one value, ``*xs`` a tuple built here
+        (from the items of a last ``*ys`` too, known or not), ``**kw`` a dict.
+        ``args``/``kwargs``: atoms bound first (a ``functools.partial``)."""
+        call_args, call_kwargs = self.call_arguments(node, spread=True)
+        given = dict([*kwargs, *call_kwargs])
+        try:
+            bound = signature(fn).bind(*args, *call_args, **given)
+        except TypeError as exc:
+            raise self.error(
+                f"cannot match this call to the parameters of `{fn.__name__}`: {exc}",
+                node,
+                "call it with arguments that match its parameters",
+            ) from None
+        parameters = signature(fn).parameters
+        values = []
+        for name, value in bound.arguments.items():
+            kind = parameters[name].kind
+            if kind == inspect.Parameter.VAR_POSITIONAL and _spread_alone(value):
+                value = self.emit(ir.Call(runtime.as_tuple, (value[0].items,)), node)  # `*xs`
+            elif kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                value = self.packed(value, node)
+            elif isinstance(value, nested.Spread):
+                raise self.error(
+                    f"`*{self.parsed.segment(node.args[-1].value)}` would fill the parameter "
+                    f"`{name}` of `{fn.__name__}`, and its items are known only when it runs",
+                    node,
+                    "pass the arguments for the named parameters one by one",
+                )
+            values.append((name, value))
+        call = ir.Call(packed_calls.packed(fn), (), tuple(values))
+        return self.emit(call, node, keep)
 
     def argument(self, node: gast.expr, functions: bool) -> ir.Atom:
         value = self.known_function(node) if functions else None
@@ -441,6 +487,11 @@ class CallLowering(LoweringState):
             node,
             "define the function at module level and give wrt as a literal",
         )
+
+
+def _spread_alone(value: tuple) -> bool:
+    """Whether the ``*args`` of a call are all the items of one ``*xs``."""
+    return len(value) == 1 and isinstance(value[0], nested.Spread)
 
 
 def _is_string(node: gast.expr) -> bool:

@@ -294,6 +294,8 @@ class InliningLowering(LoweringState):
             )
         if self.inlinable(value):
             return self.inline_function(node, value, keep, args, kwargs)
+        if self.packs(value):
+            return self.packed_call(node, value, keep, args, kwargs)
         call_args, call_kwargs = self.call_arguments(node)
         kwargs = list(dict([*kwargs, *call_kwargs]).items())
         spelling = getattr(value, "__name__", None) if inspect.isfunction(value) else None
