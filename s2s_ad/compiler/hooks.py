@@ -6,6 +6,8 @@
   emitted code.
 * :data:`DIRECT_TRANSFORMS` -- the public transforms that may be called inside a
   differentiated function for their value (``ad.jvp(g, (x,), (v,))``).
+* :data:`PULLBACK_MAKERS` -- the public transforms that may be unpacked into a value
+  and a pullback inside a differentiated function (``y, pb = ad.vjp(g, x)``).
 * :func:`derived` -- the cached transform of a function, which a call from
   emitted code into another user function's derivative runs
   (:class:`~s2s_ad.compiler.calls.Callee`).  The pipeline's cache
@@ -22,6 +24,10 @@ DERIVATIVE_MAKERS: Dict[Callable, str] = {}
 # Public transforms called inside a differentiated function for their value
 # (``ad.jvp(g, (x,), (v,))``) -> their name as users write it.
 DIRECT_TRANSFORMS: Dict[Callable, str] = {}
+
+# Public transforms unpacked inside a differentiated function into a value and a pullback
+# (``y, pb = ad.vjp(g, x)``) -> their name as users write it.
+PULLBACK_MAKERS: Dict[Callable, str] = {}
 
 # Public transforms that cannot be called inside a differentiated function yet -> their
 # name as users write it: a call of one is refused there, saying what to write instead.
@@ -42,6 +48,12 @@ def register_direct_transform(fn: Callable, spelling: str) -> Callable:
     return fn
 
 
+def register_pullback_maker(fn: Callable, spelling: str) -> Callable:
+    """Let ``y, pb = fn(g, x)`` appear inside a differentiated function; returns ``fn``."""
+    PULLBACK_MAKERS[fn] = spelling
+    return fn
+
+
 def register_not_inside(fn: Callable, spelling: str) -> Callable:
     """Refuse ``fn(...)`` inside a differentiated function with a message; returns ``fn``."""
     NOT_INSIDE[fn] = spelling
@@ -52,11 +64,12 @@ def not_inside_message(spelling: str) -> Tuple[str, str]:
     """The refusal of a call of the public transform ``spelling`` inside a differentiated
     function, and what to do.
 
-    >>> not_inside_message("ad.vjp")[0]
-    'ad.vjp cannot be called inside a differentiated function yet'
+    >>> not_inside_message("ad.hessian")[0]
+    'ad.hessian cannot be called inside a differentiated function yet'
     """
     inside = [f"{name}(g)(...)" for name in DERIVATIVE_MAKERS.values()]
     inside += [f"{name}(g, ...)" for name in DIRECT_TRANSFORMS.values()]
+    inside += [f"value, pullback = {name}(g, ...)" for name in PULLBACK_MAKERS.values()]
     return (
         f"{spelling} cannot be called inside a differentiated function yet",
         "call " + ", ".join(inside) + " there, or transform the function outside and pass "

@@ -410,9 +410,8 @@ def test_jvp_inside_with_options_is_refused_at_the_users_line():
     assert "has_aux=False" in str(info.value)
 
 
-def vjp_inside(x):
-    value, pullback = ad.vjp(sine_times_itself, x)
-    return value * pullback(1.0)[0]
+def jacobian_inside(x):
+    return ad.jacobian(sine_times_itself)(x)
 
 
 def hessian_inside(x):
@@ -426,7 +425,7 @@ def hessian_bound_inside(x):
 
 @pytest.mark.parametrize(
     "f, spelling",
-    [(vjp_inside, "ad.vjp"), (hessian_inside, "ad.hessian"), (hessian_bound_inside, "ad.hessian")],
+    [(jacobian_inside, "ad.jacobian"), (hessian_inside, "ad.hessian"), (hessian_bound_inside, "ad.hessian")],
 )
 def test_transforms_not_called_inside_yet_are_refused_at_their_call(f, spelling):
     with pytest.raises(ad.TransformError) as info:

@@ -36,6 +36,7 @@ from .containers import ContainerLowering
 from .expressions import ExpressionLowering
 from .inlining import InliningLowering
 from .local_functions import LocalFunctionLowering
+from .pullbacks import PullbackLowering
 from .records import RecordLowering
 from .state import Lowered
 from .statements import StatementLowering, close_open_paths
@@ -60,6 +61,7 @@ class Lowerer(
     ContainerLowering,
     LocalFunctionLowering,
     InliningLowering,
+    PullbackLowering,
     RecordLowering,
 ):
     """Lowers one parsed function: :meth:`run` lowers its body, statement by statement."""

@@ -61,6 +61,12 @@ class CallLowering(LoweringState):
             raise self.misplaced_schedule(fn, node)
         if any(fn is t for t in hooks.DIRECT_TRANSFORMS):  # `ad.jvp(g, (x,), (v,))`
             return self.jvp_inside(node, name)
+        if any(fn is t for t in hooks.PULLBACK_MAKERS):  # not `value, pullback = ad.vjp(...)`
+            raise self.error(
+                "ad.vjp inside a differentiated function is unpacked where it is called",
+                node,
+                "write `value, pullback = ad.vjp(g, x, ...)` as a statement of its own",
+            )
         self.refuse_not_inside(fn, node)  # `ad.vjp(g, x)`, `ad.hessian(g)`
         self.refuse_parameter_writes(fn)
         record = self.record_call(node, fn, name)

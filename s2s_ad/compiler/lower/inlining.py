@@ -70,6 +70,18 @@ class Captured:
 
 
 @dataclasses.dataclass(frozen=True)
+class Pullback:
+    """The pullback of ``value, pullback = ad.vjp(fn, *args)`` for the parameters ``wrt``
+    (see ``pullbacks.py``); ``kwargs`` are the local variables a lifted local function
+    reads, as they were at the ``ad.vjp`` call."""
+
+    fn: Any
+    wrt: Tuple[str, ...]
+    args: Tuple[ir.Atom, ...]
+    kwargs: Tuple[Tuple[str, ir.Atom], ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class FunctionArgument:
     """An argument that is a function value, bound to the inlined callee's parameter
     instead of being computed (it stands in a ``Const`` while arguments are bound)."""
@@ -251,6 +263,8 @@ class InliningLowering(LoweringState):
         """A call of the function value ``value`` with ``args``/``kwargs`` bound first."""
         if isinstance(value, nested.LocalFunction):
             return self.inline_call(node, value, keep, args, kwargs)
+        if isinstance(value, Pullback):
+            return self.pullback_call(node, value, keep, args)
         if isinstance(value, Partial):
             return self.call_function(
                 node, value.target, keep, tuple(args) + value.args, tuple(kwargs) + value.kwargs
