@@ -65,7 +65,27 @@ def pulled_back_through_a_capturing_lambda(x):
     return slope + value  # 2 x e^x + x^2 e^x
 
 
+def first_cotangent(pullback, v):
+    return pullback(v)[0]
+
+
+def pullback_passed_to_a_helper(x):
+    value, pullback = ad.vjp(sine_times_itself, x)
+    return first_cotangent(pullback, value)  # the same as pulled_back_once
+
+
+def vjp_in_a_helper(x):
+    _, pullback = ad.vjp(sine_times_itself, x)
+    return pullback(x)[0]
+
+
+def calls_a_helper_with_vjp(x):
+    return vjp_in_a_helper(x) * 2.0  # 2 x (sin x + x cos x)
+
+
 SCALAR = [
+    (pullback_passed_to_a_helper, pulled_back_once_second),
+    (calls_a_helper_with_vjp, lambda x: 8 * np.cos(x) - 10 * x * np.sin(x) - 2 * x * x * np.cos(x)),
     (pulled_back_once, pulled_back_once_second),
     (arguments_taken_at_the_call, lambda x: 12.0),
     (pulled_back_in_a_loop, lambda x: -6 * np.sin(x) - 3 * x * np.cos(x)),
@@ -84,6 +104,7 @@ def test_vjp_inside_to_second_and_third_order(f, second):
     assert ad.hessian(f)(x) == pytest.approx(second(x), rel=1e-11)
     assert ad.hvp(f)(x, 1.0) == pytest.approx(second(x), rel=1e-11)
     assert ad.grad(ad.grad(f))(x) == pytest.approx(second(x), rel=1e-11)
+    assert ad.derivative(f, order=2)(x) == pytest.approx(second(x), rel=1e-11)
     third = central_difference(ad.grad(ad.grad(f)), (x,), 0)
     assert ad.derivative(ad.derivative(ad.grad(f)))(x) == pytest.approx(third, rel=1e-6)
 
@@ -168,6 +189,14 @@ def with_aux(x):
     return value
 
 
+def pullback_in_a_branch(x):
+    if x > 0:
+        _, pullback = ad.vjp(sine_times_itself, x)
+    else:
+        _, pullback = ad.vjp(sine_times_itself, -x)
+    return pullback(1.0)[0]
+
+
 def vjp_in_an_expression(x):
     return ad.vjp(sine_times_itself, x)[0]
 
@@ -188,6 +217,7 @@ def pullback_given_two_arguments(x):
         (with_aux, "does not take has_aux=True yet"),
         (vjp_in_an_expression, "is unpacked where it is called"),
         (vjp_not_unpacked, "is unpacked into the value and the pullback"),
+        (pullback_in_a_branch, "must be a name assigned once"),
         (pullback_given_two_arguments, "takes one argument, the cotangent"),
     ],
 )

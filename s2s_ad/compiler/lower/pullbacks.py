@@ -95,7 +95,7 @@ class PullbackLowering(LoweringState):
                 "the pullback of ad.vjp inside a differentiated function must be "
                 "a name assigned once, outside loops and branches",
                 node,
-                _USAGE,
+                "assign the pullback once, at the top level of the function",
             )
         return targets[0], pullback.id
 
