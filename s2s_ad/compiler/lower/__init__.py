@@ -32,6 +32,7 @@ import gast
 from .. import ir
 from ..parse import Parsed, parse
 from .calls import CallLowering
+from .composites import CompositeLowering
 from .containers import ContainerLowering
 from .expressions import ExpressionLowering
 from .inlining import InliningLowering
@@ -58,6 +59,7 @@ class Lowerer(
     StatementLowering,
     ExpressionLowering,
     CallLowering,
+    CompositeLowering,
     ContainerLowering,
     LocalFunctionLowering,
     InliningLowering,

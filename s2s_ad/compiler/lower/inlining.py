@@ -70,15 +70,33 @@ class Captured:
 
 
 @dataclasses.dataclass(frozen=True)
-class Pullback:
-    """The pullback of ``value, pullback = ad.vjp(fn, *args)`` for the parameters ``wrt``
-    (see ``pullbacks.py``); ``kwargs`` are the local variables a lifted local function
-    reads, as they were at the ``ad.vjp`` call."""
+class BoundDerivative:
+    """A function of one value ``v``: the closed ``mode`` derivative of ``fn`` for the
+    parameters ``wrt`` (``closed_calls``) at the arguments ``args`` and ``kwargs``, taken
+    where it was made.  In ``COTANGENTS`` mode it is the pullback of ``value, pullback =
+    ad.vjp(fn, *args)``, ``v`` the seed; in ``JVP`` mode a sweep of ``ad.hessian(fn)(x)``,
+    ... (``J @ v``, the tangent alone).  See ``pullbacks.py`` and ``composites.py``."""
 
     fn: Any
+    mode: str
     wrt: Tuple[str, ...]
     args: Tuple[ir.Atom, ...]
     kwargs: Tuple[Tuple[str, ir.Atom], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class CompositeCall:
+    """``ad.hessian(fn, wrt)``, ``ad.jacobian(fn)``, ... made inside the differentiated
+    function: a call of it inlines ``assembly`` over sweeps of ``fn`` (``J @ v``, or ``H @ v``
+    when ``second_order``); ``fn`` takes the local variables ``captured`` as ``Captured``'s
+    does.  See ``composites.py``."""
+
+    spelling: str
+    assembly: Any
+    second_order: bool
+    fn: Any
+    wrt: Any
+    captured: Tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +196,10 @@ class InliningLowering(LoweringState):
             return local
         if isinstance(node, gast.Call) and self.callee_of(node) is functools.partial:
             return self.partial(node)
-        if isinstance(node, gast.Call) and self.callee_of(node) in hooks.DERIVATIVE_MAKERS:
+        if isinstance(node, gast.Call) and (
+            self.callee_of(node) in hooks.DERIVATIVE_MAKERS
+            or self.callee_of(node) in hooks.COMPOSITE_MAKERS
+        ):
             return self.derived_function(node)
         if isinstance(node, (gast.Tuple, gast.List)) and node.elts:
             items = [self.known_function(e) for e in node.elts]
@@ -222,6 +243,7 @@ class InliningLowering(LoweringState):
         partial = isinstance(node.value, gast.Call) and self.callee_of(node.value) in (
             functools.partial,
             *hooks.DERIVATIVE_MAKERS,
+            *hooks.COMPOSITE_MAKERS,
         )
         if name not in self.single_assignment or not (table or partial):
             return False
@@ -263,8 +285,10 @@ class InliningLowering(LoweringState):
         """A call of the function value ``value`` with ``args``/``kwargs`` bound first."""
         if isinstance(value, nested.LocalFunction):
             return self.inline_call(node, value, keep, args, kwargs)
-        if isinstance(value, Pullback):
-            return self.pullback_call(node, value, keep, args)
+        if isinstance(value, BoundDerivative):
+            return self.bound_derivative_call(node, value, keep, args)
+        if isinstance(value, CompositeCall):
+            return self.composite_call(node, value, keep, args, kwargs)
         if isinstance(value, Partial):
             return self.call_function(
                 node, value.target, keep, tuple(args) + value.args, tuple(kwargs) + value.kwargs

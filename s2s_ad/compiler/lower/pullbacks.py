@@ -1,9 +1,10 @@
 """Lowering ``value, pullback = ad.vjp(g, x, ...)`` inside a differentiated function.
 
 The value is the call ``g(x, ...)``, lowered like any call (inlined when it can be).
-The pullback is a function value, :class:`Pullback`: a call ``pullback(v)`` is the call
-``g_cotangents(x, ..., seed=v)`` of ``g``'s closed reverse-mode code (see
-``closed_calls``), which the next transform differentiates again, to any order.  The
+The pullback is a function value, a ``BoundDerivative`` (``inlining.py``): a call
+``pullback(v)`` is the call ``g_cotangents(x, ..., seed=v)`` of ``g``'s closed
+reverse-mode code (see ``closed_calls``), which the next transform differentiates
+again, to any order.  The
 arguments are taken as they are at the ``ad.vjp`` call, however the variables change
 later.  A local ``g`` that reads local variables takes them as keyword-only arguments
 (``Captured``), so they receive their gradient too.
@@ -12,22 +13,24 @@ later.  A local ``g`` that reads local variables takes them as keyword-only argu
 every float or array argument: emitted code checks at run time that each is one
 (:func:`~s2s_ad.runtime.check_vjp_primals`), since lowering does not know the kinds.
 
->>> Pullback(print, ("x",), (), ()).wrt
+>>> BoundDerivative(print, COTANGENTS, ("x",), (), ()).wrt
 ('x',)
 """
 
 from __future__ import annotations
 
 import inspect
+import operator
 from typing import Any, Optional, Tuple
 
 import gast
 
 from ... import runtime
 from .. import hooks, ir
-from ..closed_calls import cotangents_call
+from ..closed_calls import cotangents_call, jvp_call
 from ..signatures import Binding
-from .inlining import Captured, Pullback
+from ..spec import COTANGENTS
+from .inlining import BoundDerivative, Captured
 from .state import LoweringState
 
 _USAGE = "write `value, pullback = ad.vjp(g, x, ...)` as a statement of its own"
@@ -75,7 +78,7 @@ class PullbackLowering(LoweringState):
         fn = Captured(target, captured) if captured else target
         value = self.call_function(bare, fn, _plain_name(value_target), args)
         self.assign(value_target, value, node)
-        self.function_values[pullback_name] = Pullback(target, wrt, args, kwargs)
+        self.function_values[pullback_name] = BoundDerivative(target, COTANGENTS, wrt, args, kwargs)
         return True
 
     def vjp_targets(self, node: gast.Assign) -> Tuple[gast.expr, str]:
@@ -130,24 +133,28 @@ class PullbackLowering(LoweringState):
         """``atom`` as it is now: a variable is copied, since it may be assigned again."""
         return self.emit(atom, node) if isinstance(atom, ir.Var) else atom
 
-    def pullback_call(
-        self, node: gast.Call, pullback: Pullback, keep: Optional[str], bound: tuple = ()
+    def bound_derivative_call(
+        self, node: gast.Call, bound: BoundDerivative, keep: Optional[str], given: tuple = ()
     ) -> ir.Atom:
-        """``pullback(v)``: the cotangents of ``pullback.wrt``, by ``g``'s closed reverse code
-        (``bound`` holds an argument a partial gave first)."""
+        """``pullback(v)``: the cotangents of ``bound.wrt``, by the closed reverse-mode code
+        of ``bound.fn``; in ``JVP`` mode (a sweep) the tangent alone.  ``given`` holds an
+        argument a partial gave first."""
         args, kwargs = self.call_arguments(node)
-        args = [*bound, *args]
+        args = [*given, *args]
         if len(args) != 1 or kwargs:
             raise self.error(
                 "the pullback of ad.vjp takes one argument, the cotangent",
                 node,
                 "write pullback(v)",
             )
-        seed = args[0]
-        plain = ir.Call(pullback.fn, pullback.args, pullback.kwargs)
-        call = cotangents_call(pullback.fn, pullback.wrt, plain, seed, self.parsed.loc(node))
-        spelled = ir.Call(call.fn, call.args, call.kwargs, call.fn.__name__)
-        return self.emit(spelled, node, keep)
+        plain = ir.Call(bound.fn, bound.args, bound.kwargs)
+        loc = self.parsed.loc(node)
+        if bound.mode == COTANGENTS:
+            call = cotangents_call(bound.fn, bound.wrt, plain, args[0], loc)
+            return self.emit(ir.Call(call.fn, call.args, call.kwargs, call.fn.__name__), node, keep)
+        call = jvp_call(bound.fn, bound.wrt, plain, args, loc)
+        pair = self.emit(ir.Call(call.fn, call.args, call.kwargs, call.fn.__name__), node)
+        return self.emit(ir.Call(operator.getitem, (pair, ir.Const(1))), node, keep)
 
 
 def _plain_name(target: gast.expr) -> Optional[str]:
