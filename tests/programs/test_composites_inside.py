@@ -136,7 +136,7 @@ def test_the_variables_a_local_g_reads_receive_their_gradient(f, gradient):
     np.testing.assert_allclose(mixed, expected_x / a, rtol=1e-11)
 
 
-def test_a_scalar_hessian_with_wrt_to_third_order():
+def test_a_scalar_hessian_with_wrt_to_third_order_and_in_taylor_mode():
     x, a = 0.6, 1.3
     f = scalar_hessian_with_wrt
     assert f(x, a) == pytest.approx(-a * a * np.sin(a * x), rel=1e-12)
@@ -147,8 +147,11 @@ def test_a_scalar_hessian_with_wrt_to_third_order():
     second = a**4 * np.sin(a * x)
     assert ad.hessian(f)(x, a) == pytest.approx(second, rel=1e-11)
     assert ad.grad(ad.grad(f))(x, a) == pytest.approx(second, rel=1e-11)
+    assert ad.derivative(f, order=2)(x, a) == pytest.approx(second, rel=1e-11)
     third = central_difference(ad.grad(ad.grad(f)), (x, a), 0)
+    assert third == pytest.approx(a**5 * np.cos(a * x), rel=1e-6)
     assert ad.derivative(ad.grad(ad.grad(f)))(x, a) == pytest.approx(third, rel=1e-6)
+    assert ad.derivative(f, order=3)(x, a) == pytest.approx(third, rel=1e-6)
 
 
 # ------------------------------------------------------------------ what is refused

@@ -32,13 +32,12 @@ def jacobian_inside(sweep: Callable, x: Any) -> Any:
            [1., 1.]])
     """
     size = np.size(x)
-    columns = []
-    shape = ()
-    for k in range(size):
-        column = sweep(np.reshape(np.eye(size)[k], np.shape(x)))
-        shape = np.shape(column)
-        columns.append(np.reshape(column, (-1,)))
-    return np.reshape(np.stack(columns, axis=-1), shape + np.shape(x))
+    first = sweep(np.reshape(np.eye(size)[0], np.shape(x)))
+    columns = np.zeros((size, np.size(first)))
+    columns[0] = np.reshape(first, (-1,))
+    for k in range(1, size):  # written by index: Taylor mode follows no appends
+        columns[k] = np.reshape(sweep(np.reshape(np.eye(size)[k], np.shape(x))), (-1,))
+    return np.reshape(np.transpose(columns), np.shape(first) + np.shape(x))
 
 
 def hessian_inside(hvp: Callable, x: Any) -> Any:
