@@ -196,10 +196,7 @@ class InliningLowering(LoweringState):
             return local
         if isinstance(node, gast.Call) and self.callee_of(node) is functools.partial:
             return self.partial(node)
-        if isinstance(node, gast.Call) and (
-            self.callee_of(node) in hooks.DERIVATIVE_MAKERS
-            or self.callee_of(node) in hooks.COMPOSITE_MAKERS
-        ):
+        if isinstance(node, gast.Call) and hooks.spelling_of_maker(self.callee_of(node)):
             return self.derived_function(node)
         if isinstance(node, (gast.Tuple, gast.List)) and node.elts:
             items = [self.known_function(e) for e in node.elts]
@@ -240,10 +237,9 @@ class InliningLowering(LoweringState):
         name assigned once: recorded as a function value (True), not computed."""
         name = _single_target(node)
         table = isinstance(node.value, (gast.Tuple, gast.List, gast.Dict))
-        partial = isinstance(node.value, gast.Call) and self.callee_of(node.value) in (
-            functools.partial,
-            *hooks.DERIVATIVE_MAKERS,
-            *hooks.COMPOSITE_MAKERS,
+        partial = isinstance(node.value, gast.Call) and (
+            self.callee_of(node.value) is functools.partial
+            or hooks.spelling_of_maker(self.callee_of(node.value)) is not None
         )
         if name not in self.single_assignment or not (table or partial):
             return False
