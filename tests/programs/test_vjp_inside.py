@@ -83,7 +83,13 @@ def calls_a_helper_with_vjp(x):
     return vjp_in_a_helper(x) * 2.0  # 2 x (sin x + x cos x)
 
 
+def with_aux(x):
+    value, pullback, aux = ad.vjp(lambda u: (u * u * x, np.sin(u)), x, has_aux=True)
+    return pullback(aux)[0] + value  # 2 x^2 sin x + x^3: the aux gets no cotangent
+
+
 SCALAR = [
+    (with_aux, lambda x: 4 * np.sin(x) + 8 * x * np.cos(x) - 2 * x * x * np.sin(x) + 6 * x),
     (pullback_passed_to_a_helper, pulled_back_once_second),
     (calls_a_helper_with_vjp, lambda x: 8 * np.cos(x) - 10 * x * np.sin(x) - 2 * x * x * np.cos(x)),
     (pulled_back_once, pulled_back_once_second),
@@ -112,6 +118,23 @@ def test_vjp_inside_to_second_and_third_order(f, second):
 def elementwise_pullback(x):
     _, pullback = ad.vjp(sine, x)
     return np.sum(pullback(np.ones(3))[0] * x)  # sum x cos x
+
+
+def squares_with_a_dict_aux(u):
+    return np.sum(u**2), {"scaled": 2 * u, "count": 3}
+
+
+def array_aux(x):
+    _, pullback, aux = ad.vjp(squares_with_a_dict_aux, x, has_aux=True)
+    return np.sum(pullback(1.0)[0] * aux["scaled"]) * aux["count"]  # 12 sum(x^2)
+
+
+def test_vjp_inside_with_an_aux_dict():
+    x = np.array([0.3, -0.8, 1.1])
+    np.testing.assert_allclose(central_difference(array_aux, (x,), 0), 24 * x, rtol=1e-7)
+    np.testing.assert_allclose(ad.grad(array_aux)(x), 24 * x, rtol=1e-12)
+    np.testing.assert_allclose(ad.jvp(array_aux, (x,), (np.ones(3),))[1], 24 * np.sum(x))
+    np.testing.assert_allclose(ad.hessian(array_aux)(x), 24 * np.eye(3), atol=1e-12)
 
 
 def test_vjp_inside_of_an_array_function():
@@ -184,8 +207,13 @@ def test_the_default_wrt_checks_at_run_time_that_every_argument_is_a_float():
         ad.grad(every_argument_by_default)(0.5)
 
 
-def with_aux(x):
+def aux_not_unpacked(x):
     value, pullback = ad.vjp(lambda u: (u * u, 1.0), x, has_aux=True)
+    return value
+
+
+def unknown_option(x):
+    value, pullback = ad.vjp(sine_times_itself, x, argnums=0)
     return value
 
 
@@ -214,7 +242,8 @@ def pullback_given_two_arguments(x):
 @pytest.mark.parametrize(
     "f, message",
     [
-        (with_aux, "does not take has_aux=True yet"),
+        (aux_not_unpacked, "is unpacked into the value, the pullback and the aux"),
+        (unknown_option, "does not take `argnums`"),
         (vjp_in_an_expression, "is unpacked where it is called"),
         (vjp_not_unpacked, "is unpacked into the value and the pullback"),
         (pullback_in_a_branch, "must be a name assigned once"),

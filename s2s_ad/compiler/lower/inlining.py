@@ -75,13 +75,15 @@ class BoundDerivative:
     parameters ``wrt`` (``closed_calls``) at the arguments ``args`` and ``kwargs``, taken
     where it was made.  In ``COTANGENTS`` mode it is the pullback of ``value, pullback =
     ad.vjp(fn, *args)``, ``v`` the seed; in ``JVP`` mode a sweep of ``ad.hessian(fn)(x)``,
-    ... (``J @ v``, the tangent alone).  See ``pullbacks.py`` and ``composites.py``."""
+    ... (``J @ v``, the tangent alone).  ``aux``: what ``fn`` returns besides its output
+    (``has_aux``), whose cotangent is zero.  See ``pullbacks.py`` and ``composites.py``."""
 
     fn: Any
     mode: str
     wrt: Tuple[str, ...]
     args: Tuple[ir.Atom, ...]
     kwargs: Tuple[Tuple[str, ir.Atom], ...]
+    aux: Optional[ir.Atom] = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,7 +47,35 @@ class PullbackLowering(LoweringState):
             return False
         if not any(self.callee_of(call) is fn for fn in hooks.PULLBACK_MAKERS):
             return False
-        value_target, pullback_name = self.vjp_targets(node)
+        options = self.vjp_options(call)
+        has_aux = bool(options.get("has_aux", False))
+        value_target, pullback_name, *aux_target = self.vjp_targets(node, has_aux)
+        target, captured = self.vjp_function(call)
+        primals = call.args[1:]
+        wrt, checked = self.vjp_wrt(call, target, len(primals), options)
+        args = tuple(self.snapshot(self.expression(p), p) for p in primals)
+        kwargs = tuple((n, self.snapshot(self.expression(_load(n)), call)) for n in captured)
+        if checked:  # the default wrt: every argument, which must be a float or an array
+            names = ir.Const(tuple(wrt))
+            check = ir.Call(runtime.check_vjp_primals, (names, *args), spelling="check_vjp_primals")
+            self.emit(check, call)
+        bare = gast.copy_location(gast.Call(func=call.func, args=[], keywords=[]), call)
+        fn = Captured(target, captured) if captured else target
+        keep = None if has_aux else _plain_name(value_target)
+        value = self.call_function(bare, fn, keep, args)
+        aux = None
+        if has_aux:  # g returns (output, aux): the pullback seeds the output alone
+            value, aux = (
+                self.emit(ir.Call(operator.getitem, (value, ir.Const(k))), call) for k in (0, 1)
+            )
+            self.assign(aux_target[0], aux, node)
+        self.assign(value_target, value, node)
+        pullback = BoundDerivative(target, COTANGENTS, wrt, args, kwargs, aux)
+        self.function_values[pullback_name] = pullback
+        return True
+
+    def vjp_function(self, call: gast.Call) -> Tuple[Any, Tuple[str, ...]]:
+        """``g`` of ``ad.vjp(g, x, ...)`` and the local variables it reads (see ``lifted``)."""
         target, captured = self.transformed_function(call.args[0]) if call.args else (None, ())
         if not inspect.isfunction(target):
             raise self.error(
@@ -64,33 +92,30 @@ class PullbackLowering(LoweringState):
                 call,
                 _USAGE,
             )
-        wrt, checked = self.vjp_wrt(call, target, len(primals))
-        args = tuple(self.snapshot(self.expression(p), p) for p in primals)
-        kwargs = tuple(
-            (n, self.snapshot(self.expression(gast.Name(n, gast.Load(), None, None)), call))
-            for n in captured
-        )
-        if checked:  # the default wrt: every argument, which must be a float or an array
-            names = ir.Const(tuple(wrt))
-            check = ir.Call(runtime.check_vjp_primals, (names, *args), spelling="check_vjp_primals")
-            self.emit(check, call)
-        bare = gast.copy_location(gast.Call(func=call.func, args=[], keywords=[]), call)
-        fn = Captured(target, captured) if captured else target
-        value = self.call_function(bare, fn, _plain_name(value_target), args)
-        self.assign(value_target, value, node)
-        self.function_values[pullback_name] = BoundDerivative(target, COTANGENTS, wrt, args, kwargs)
-        return True
+        return target, captured
 
-    def vjp_targets(self, node: gast.Assign) -> Tuple[gast.expr, str]:
-        """The targets of ``value, pullback = ad.vjp(...)``; the pullback is a name bound once."""
+    def vjp_options(self, call: gast.Call) -> dict:
+        """The keyword arguments of ``ad.vjp(...)``: constants, ``wrt``, ``has_aux`` or
+        ``optimize`` (the outer transform's decides)."""
+        options = {kw.arg: self.constant_argument(kw.value) for kw in call.keywords}
+        unknown = [k for k in options if k not in _OPTIONS]
+        if unknown:
+            raise self.error(f"ad.vjp does not take `{unknown[0]}`", call, _USAGE)
+        return options
+
+    def vjp_targets(self, node: gast.Assign, has_aux: bool) -> list:
+        """The targets of ``value, pullback(, aux) = ad.vjp(...)``; the pullback is a name
+        bound once."""
         unpacked = len(node.targets) == 1 and isinstance(node.targets[0], (gast.Tuple, gast.List))
         targets = node.targets[0].elts if unpacked else ()
-        if len(targets) != 2:
+        if len(targets) != 2 + has_aux:
+            what = (
+                "the value, the pullback and the aux" if has_aux else "the value and the pullback"
+            )
             raise self.error(
-                "ad.vjp inside a differentiated function is unpacked into the value and the "
-                "pullback",
+                f"ad.vjp inside a differentiated function is unpacked into {what}",
                 node,
-                _USAGE,
+                "write `value, pullback, aux = ad.vjp(g, x, has_aux=True)`" if has_aux else _USAGE,
             )
         pullback = targets[1]
         if not isinstance(pullback, gast.Name) or pullback.id not in self.single_assignment:
@@ -100,26 +125,19 @@ class PullbackLowering(LoweringState):
                 node,
                 "assign the pullback once, at the top level of the function",
             )
-        return targets[0], pullback.id
+        return [targets[0], pullback.id, *targets[2:]]
 
-    def vjp_wrt(self, call: gast.Call, target: Any, count: int) -> Tuple[Tuple[str, ...], bool]:
+    def vjp_wrt(
+        self, call: gast.Call, target: Any, count: int, options: dict
+    ) -> Tuple[Tuple[str, ...], bool]:
         """The parameters ``ad.vjp(g, ...)`` differentiates, and whether they are every
         argument given (then checked at run time to be floats or arrays)."""
-        options = {kw.arg: kw.value for kw in call.keywords}
-        unknown = [k for k in options if k not in _OPTIONS]
-        if unknown or self.constant_argument(options.get("has_aux", _false())) is not False:
-            what = f"`{unknown[0]}`" if unknown else "has_aux=True"
-            raise self.error(
-                f"ad.vjp inside a differentiated function does not take {what} yet",
-                call,
-                "return the aux from a separate call of g",
-            )
         binding = Binding.of(target, "ad.vjp")
         try:
             given = binding.positional_names(count, "ad.vjp", "argument(s)")
             if "wrt" not in options:
                 return given, True
-            wrt, _ = binding.wrt_names(self.constant_argument(options["wrt"]), "ad.vjp")
+            wrt, _ = binding.wrt_names(options["wrt"], "ad.vjp")
         except TypeError as exc:
             raise self.error(str(exc), call, _USAGE) from None
         missing = [name for name in wrt if name not in given]
@@ -150,7 +168,11 @@ class PullbackLowering(LoweringState):
         plain = ir.Call(bound.fn, bound.args, bound.kwargs)
         loc = self.parsed.loc(node)
         if bound.mode == COTANGENTS:
-            call = cotangents_call(bound.fn, bound.wrt, plain, args[0], loc)
+            seed = args[0]
+            if bound.aux is not None:  # the output's cotangent, and zeros for the aux
+                zero = self.emit(ir.Call(runtime.zeros_like, (bound.aux,)), node)
+                seed = self.emit(ir.Call(runtime.make_tuple, (seed, zero)), node)
+            call = cotangents_call(bound.fn, bound.wrt, plain, seed, loc)
             return self.emit(ir.Call(call.fn, call.args, call.kwargs, call.fn.__name__), node, keep)
         call = jvp_call(bound.fn, bound.wrt, plain, args, loc)
         pair = self.emit(ir.Call(call.fn, call.args, call.kwargs, call.fn.__name__), node)
@@ -161,5 +183,5 @@ def _plain_name(target: gast.expr) -> Optional[str]:
     return target.id if isinstance(target, gast.Name) else None
 
 
-def _false() -> gast.Constant:
-    return gast.Constant(False, None)
+def _load(name: str) -> gast.Name:
+    return gast.Name(name, gast.Load(), None, None)
