@@ -182,3 +182,31 @@ def test_what_a_composite_inside_does_not_take_is_refused_at_the_users_line(f, m
         ad.grad(f)(0.7)
     assert info.value.filename == __file__
     assert "ad." in info.value.source_line
+
+
+def plane_field(p):
+    return np.array([p[0] * p[1], p[1] ** 2])
+
+
+def lifted_plane(p):
+    return np.array([p[0], p[1], p[0] * p[1]])
+
+
+def divergence_of_a_field_to_another_space(x):
+    return ad.divergence(lifted_plane)(x[:2])
+
+
+def curl_of_a_plane_field(x):
+    return np.sum(ad.curl(plane_field)(x))
+
+
+@pytest.mark.parametrize(
+    "f, message",
+    [
+        (divergence_of_a_field_to_another_space, r"ad.divergence expects g: R\^n -> R\^n"),
+        (curl_of_a_plane_field, r"ad.curl expects g: R\^3 -> R\^3"),
+    ],
+)
+def test_a_field_of_the_wrong_shape_fails_when_the_code_runs(f, message):
+    with pytest.raises(AssertionError, match=message):
+        ad.grad(f)(X)

@@ -65,6 +65,7 @@ def trace_inside(sweep: Callable, x: Any) -> Any:
     total = 0.0
     for k in range(size):
         column = sweep(np.reshape(np.eye(size)[k], np.shape(x)))
+        assert np.shape(column) == np.shape(x), "ad.divergence expects g: R^n -> R^n"
         total = total + np.reshape(column, (-1,))[k]
     return total
 
@@ -76,6 +77,7 @@ def curl_inside(sweep: Callable, x: Any) -> Any:
     array([2., 0., 0.])
     """
     jacobian = jacobian_inside(sweep, x)
+    assert np.shape(jacobian) == (3, 3), "ad.curl expects g: R^3 -> R^3"
     return np.array(
         [
             jacobian[2, 1] - jacobian[1, 2],
