@@ -407,4 +407,4 @@ def curl(f: Callable, optimize: bool = True) -> Callable:
 
 
 for _transform in (hvp, hessian, jacobian, laplacian, divergence, curl):
-    hooks.register_not_inside(_transform, f"ad.{_transform.__name__}")
+    hooks.register_composite_maker(_transform, f"ad.{_transform.__name__}", _transform.__name__)

@@ -375,7 +375,7 @@ for _maker, _spelling in ((grad, "ad.grad"), (value_and_grad, "ad.value_and_grad
     hooks.register_derivative_maker(_maker, _spelling)
 hooks.register_derivative_maker(derivative, "ad.derivative")
 hooks.register_direct_transform(jvp, "ad.jvp")
-hooks.register_not_inside(vjp, "ad.vjp")
+hooks.register_pullback_maker(vjp, "ad.vjp")
 
 
 # ---------------------------------------------------------- source level

@@ -95,9 +95,9 @@ def _missing_rule_hint(call: ir.Call, name: str) -> str:
     made_by = getattr(call.fn, MADE_BY_ATTRIBUTE, None)
     if made_by is not None:  # ad.hessian(f), ad.jacobian(f), ...: no source to look into
         return (
-            f"`{name}` is made by {made_by}, which is not called inside a differentiated "
-            "function yet: transform it directly (ad.grad, ad.jvp, ad.jacobian, ... take it), "
-            "or call ad.grad(f)(...), ad.value_and_grad(f)(...) or ad.derivative(f)(...) here"
+            f"`{name}` is made by {made_by} outside the differentiated function, so there is "
+            f"no source to look into: make it where it is called ({made_by}(f)(...) inside "
+            "the function), or transform it directly (ad.grad, ad.jvp, ad.jacobian, ... take it)"
         )
     if inspect.isfunction(call.fn):
         return (

@@ -188,8 +188,8 @@ nondifferentiable(runtime.keys_of)
 linear_rule(runtime.as_tuple, "as_tuple(x)", ["g"], namespace=fixed(RUNTIME_NAMES))
 
 # `assert` runs where it stood, in every sweep, and is never differentiated.
-nondifferentiable(runtime.check_assertion)
-impure(runtime.check_assertion)
+nondifferentiable(runtime.check_assertion, runtime.check_vjp_primals)
+impure(runtime.check_assertion, runtime.check_vjp_primals)
 
 # Displays build containers from their items; forward and reverse mode
 # differentiate them item by item (they have no per-argument templates).

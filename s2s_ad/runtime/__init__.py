@@ -129,6 +129,35 @@ def check_assertion(holds: Any, message: Any = None) -> None:
         raise AssertionError() if message is None else AssertionError(message)
 
 
+def check_vjp_primals(names: tuple, *values: Any) -> None:
+    """A ``TypeError`` unless every value is a float or a float array (or a list, tuple or
+    dict of those): ``ad.vjp(g, x, ...)`` inside a differentiated function, without
+    ``wrt``, differentiates every argument.  Emitted code runs it at the call; it is never
+    differentiated.
+
+    >>> check_vjp_primals(("x", "n"), 1.0, 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: ad.vjp inside a differentiated function ..., and the argument 'n' is a int; ...
+    """
+    for name, value in zip(names, values):
+        if not _floats(value):
+            raise TypeError(
+                "ad.vjp inside a differentiated function differentiates every argument without "
+                f"wrt, and the argument {name!r} is a {type(value).__name__}; give wrt=... "
+                "naming the float and array arguments"
+            )
+
+
+def _floats(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(map(_floats, value))
+    if isinstance(value, dict):
+        return all(map(_floats, value.values()))
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f"
+    return isinstance(value, (float, np.floating))
+
+
 def formatted(value: Any, conversion: int = -1, spec: str = "") -> str:
     """One replacement field of an f-string, ``f"{value!r:spec}"``: ``conversion`` is
     Python's code for ``!s``, ``!r`` or ``!a`` (-1: none).

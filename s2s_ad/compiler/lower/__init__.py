@@ -33,11 +33,13 @@ import gast
 from .. import ir
 from ..parse import Parsed, parse
 from .calls import CallLowering
+from .composites import CompositeLowering
 from .containers import ContainerLowering
 from .expressions import ExpressionLowering
 from .function_loops import FunctionLoopLowering
 from .inlining import InliningLowering
 from .local_functions import LocalFunctionLowering
+from .pullbacks import PullbackLowering
 from .records import RecordLowering
 from .state import Lowered
 from .statements import StatementLowering, close_open_paths
@@ -59,10 +61,12 @@ class Lowerer(
     StatementLowering,
     ExpressionLowering,
     CallLowering,
+    CompositeLowering,
     ContainerLowering,
     LocalFunctionLowering,
     FunctionLoopLowering,
     InliningLowering,
+    PullbackLowering,
     RecordLowering,
 ):
     """Lowers one parsed function: :meth:`run` lowers its body, statement by statement."""

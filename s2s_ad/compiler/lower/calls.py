@@ -62,7 +62,13 @@ class CallLowering(LoweringState):
             raise self.misplaced_schedule(fn, node)
         if any(fn is t for t in hooks.DIRECT_TRANSFORMS):  # `ad.jvp(g, (x,), (v,))`
             return self.jvp_inside(node, name)
-        self.refuse_not_inside(fn, node)  # `ad.vjp(g, x)`, `ad.hessian(g)`
+        if any(fn is t for t in hooks.PULLBACK_MAKERS):  # not `value, pullback = ad.vjp(...)`
+            raise self.error(
+                "ad.vjp inside a differentiated function is unpacked where it is called",
+                node,
+                "write `value, pullback = ad.vjp(g, x, ...)` as a statement of its own",
+            )
+        self.refuse_uncalled_maker(fn, node)  # `return ad.hessian(g)`
         self.refuse_parameter_writes(fn)
         record = self.record_call(node, fn, name)
         if record is not None:
@@ -408,9 +414,11 @@ class CallLowering(LoweringState):
         variables becomes a function of its own that takes them (`Captured`).
         """
         maker = self.callee_of(node)
-        self.refuse_not_inside(maker, node)  # `ad.hessian(g)(x)`
+        if any(maker is m for m in hooks.COMPOSITE_MAKERS):  # `ad.hessian(g)(x)`
+            return self.composite_made_inside(node, maker)
         if maker not in hooks.DERIVATIVE_MAKERS:
             supported = [f"{name}(f)(...)" for name in hooks.DERIVATIVE_MAKERS.values()]
+            supported += [f"{name}(f)(...)" for name, _ in hooks.COMPOSITE_MAKERS.values()]
             raise self.error(
                 "calling the result of a call is only supported for "
                 + ", ".join(supported[:-1])
@@ -439,13 +447,17 @@ class CallLowering(LoweringState):
             return self.lifted(local, node)
         return self.constant_argument(node), ()
 
-    def refuse_not_inside(self, fn: Any, node: gast.Call) -> None:
-        """A public transform that cannot be called inside a differentiated function yet
-        (``ad.vjp``, ``ad.hessian``, ...): refused at the call, saying what can be."""
-        for transform, spelling in hooks.NOT_INSIDE.items():
-            if fn is transform:
-                message, hint = hooks.not_inside_message(spelling)
-                raise self.error(message, node, hint)
+    def refuse_uncalled_maker(self, fn: Any, node: gast.Call) -> None:
+        """``ad.hessian(g)`` made inside a differentiated function and not called where it
+        is made, nor bound to a name assigned once: refused, saying what can be called."""
+        spelling = hooks.spelling_of_maker(fn)
+        if spelling is not None:
+            raise self.error(
+                f"{spelling}(g) made inside a differentiated function is called where it is "
+                "made, or bound to a name assigned once (outside loops and branches) and called",
+                node,
+                hooks.inside_hint(),
+            )
 
     def lifted(self, local: nested.LocalFunction, node: gast.AST) -> Tuple[Any, Tuple[str, ...]]:
         """A local function as a Python function, and the local variables it reads, which

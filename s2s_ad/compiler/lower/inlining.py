@@ -74,6 +74,38 @@ class Captured:
 
 
 @dataclasses.dataclass(frozen=True)
+class BoundDerivative:
+    """A function of one value ``v``: the closed ``mode`` derivative of ``fn`` for the
+    parameters ``wrt`` (``closed_calls``) at the arguments ``args`` and ``kwargs``, taken
+    where it was made.  In ``COTANGENTS`` mode it is the pullback of ``value, pullback =
+    ad.vjp(fn, *args)``, ``v`` the seed; in ``JVP`` mode a sweep of ``ad.hessian(fn)(x)``,
+    ... (``J @ v``, the tangent alone).  ``aux``: what ``fn`` returns besides its output
+    (``has_aux``), whose cotangent is zero.  See ``pullbacks.py`` and ``composites.py``."""
+
+    fn: Any
+    mode: str
+    wrt: Tuple[str, ...]
+    args: Tuple[ir.Atom, ...]
+    kwargs: Tuple[Tuple[str, ir.Atom], ...]
+    aux: Optional[ir.Atom] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CompositeCall:
+    """``ad.hessian(fn, wrt)``, ``ad.jacobian(fn)``, ... made inside the differentiated
+    function: a call of it inlines ``assembly`` over sweeps of ``fn`` (``J @ v``, or ``H @ v``
+    when ``second_order``); ``fn`` takes the local variables ``captured`` as ``Captured``'s
+    does.  See ``composites.py``."""
+
+    spelling: str
+    assembly: Any
+    second_order: bool
+    fn: Any
+    wrt: Any
+    captured: Tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class FunctionArgument:
     """An argument that is a function value, bound to the inlined callee's parameter
     instead of being computed (it stands in a ``Const`` while arguments are bound)."""
@@ -170,7 +202,7 @@ class InliningLowering(LoweringState):
             return local
         if isinstance(node, gast.Call) and self.callee_of(node) is functools.partial:
             return self.partial(node)
-        if isinstance(node, gast.Call) and self.callee_of(node) in hooks.DERIVATIVE_MAKERS:
+        if isinstance(node, gast.Call) and hooks.spelling_of_maker(self.callee_of(node)):
             return self.derived_function(node)
         if isinstance(node, (gast.Tuple, gast.List)) and node.elts:
             items = [self.known_function(e) for e in node.elts]
@@ -220,9 +252,9 @@ class InliningLowering(LoweringState):
         name assigned once: recorded as a function value (True), not computed."""
         name = _single_target(node)
         table = isinstance(node.value, (gast.Tuple, gast.List, gast.Dict))
-        partial = isinstance(node.value, gast.Call) and self.callee_of(node.value) in (
-            functools.partial,
-            *hooks.DERIVATIVE_MAKERS,
+        partial = isinstance(node.value, gast.Call) and (
+            self.callee_of(node.value) is functools.partial
+            or hooks.spelling_of_maker(self.callee_of(node.value)) is not None
         )
         if name not in self.single_assignment or not (table or partial):
             return False
@@ -264,6 +296,10 @@ class InliningLowering(LoweringState):
         """A call of the function value ``value`` with ``args``/``kwargs`` bound first."""
         if isinstance(value, nested.LocalFunction):
             return self.inline_call(node, value, keep, args, kwargs)
+        if isinstance(value, BoundDerivative):
+            return self.bound_derivative_call(node, value, keep, args)
+        if isinstance(value, CompositeCall):
+            return self.composite_call(node, value, keep, args, kwargs)
         if isinstance(value, Partial):
             return self.call_function(
                 node, value.target, keep, tuple(args) + value.args, tuple(kwargs) + value.kwargs

@@ -108,6 +108,8 @@ class StatementLowering(LoweringState):
     def statement(self, node: gast.stmt) -> None:
         if isinstance(node, gast.FunctionDef) or defined_function(node):
             self.define_function(node)
+        elif isinstance(node, gast.Assign) and self.vjp_assignment(node):
+            pass  # `value, pullback = ad.vjp(g, x)`: calls of the pullback are lowered later
         elif isinstance(node, gast.Assign) and self.function_table(node):
             pass  # `table = {"f": np.sin, "g": g}`: its calls are resolved when lowered
         elif isinstance(node, gast.Assign):
