@@ -24,6 +24,7 @@ user's module.
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import keyword
 import linecache
@@ -36,7 +37,7 @@ from .. import rules
 from . import ir, naming, nested
 from .errors import Loc
 from .header import header_lines, home_module
-from .parse import Parsed
+from .parse import Parsed, Resolver
 
 CONVENTIONAL_ALIASES = {"numpy": "np", "math": "math"}
 
@@ -50,12 +51,24 @@ class Emitted:
     """Emitted source and its compiled code, ready to bind to a user function."""
 
     name: str
-    text: str  # what users read: the imports and definitions it needs, then the def
+    def_text: str  # the function's definition, as compiled
     filename: str  # the name it is registered under in linecache
     code: types.CodeType
     helpers: Dict[str, Any]
+    resolver: Resolver  # what the free names of the user's function denote
     line_locs: Dict[int, Loc] = field(default_factory=dict)  # compiled line -> user line
     level: int = 1  # 1 for a derivative of user code, 2 for one of such code, ...
+
+    @functools.cached_property
+    def text(self) -> str:
+        """What users read: the imports and definitions the code needs, then the def.
+
+        Made when first read (``ad.source``, the CLI): finding the names the
+        text reads takes a symbol table of the whole text, which running the
+        code never needs.
+        """
+        header = header_lines(self.def_text, self.helpers, self.resolver)
+        return "\n".join(header + ([""] if header else []) + [self.def_text]) + "\n"
 
     def bind(self, fn: Callable) -> Callable:
         """A function running this code in ``fn``'s globals and closure."""
@@ -388,10 +401,6 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
     writer.function(fn, 0)
     writer.lines = shown_names.finish(writer.lines, reserved=refs.taken - taken)
     def_lines = [text for text, _ in writer.lines]
-
-    header = header_lines("\n".join(def_lines), refs.helpers, parsed.resolver)
-    display = "\n".join(header + ([""] if header else []) + def_lines) + "\n"
-
     cell_names = sorted(_names_in(def_lines) & set(parsed.resolver.cells))
     factory_locals = list(refs.helpers) + cell_names
     prologue = ["def __s2s_ad_factory__():"]
@@ -416,7 +425,16 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
     offset = len(prologue)
     line_locs = {i + 1 + offset: loc for i, (_, loc) in enumerate(writer.lines) if loc}
     helpers = dict(refs.helpers)
-    emitted = Emitted(fn.name, display, filename, inner, helpers, line_locs, names.level)
+    emitted = Emitted(
+        fn.name,
+        "\n".join(def_lines),
+        filename,
+        inner,
+        helpers,
+        parsed.resolver,
+        line_locs,
+        names.level,
+    )
     EMITTED[filename] = emitted
     return emitted
 
