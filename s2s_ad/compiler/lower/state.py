@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import gast
 import numpy as np
@@ -101,16 +101,15 @@ class LoweringState:
         self.param_names = {p.name for p in self.params}
         stores = Counter(nested.stored_names(self.node.body))
         self.locals = set(stores) | self.param_names
+        placed = list(nested.own_nodes_placed(self.node))  # one walk for the three below
         stores.update(  # an item write rebinds its variable: `a = updated(a, i, v)`
-            root
-            for root in map(nested.item_written, nested.own_nodes(self.node))
-            if root in self.locals
+            root for root in map(nested.item_written, nested.own_of(placed)) if root in self.locals
         )
         self.definition_sites = self._definition_sites(stores)
         self.local_functions: Dict[str, nested.LocalFunction] = {}
         self.inlining: List[gast.AST] = []  # functions being inlined (their nodes), innermost last
-        self.mutable = assigned_in_control_flow(self.node) & self.locals
-        self.mutable |= synced_in_control_flow(self.node) & self.locals
+        self.mutable = assigned_in_control_flow(placed) & self.locals
+        self.mutable |= synced_in_control_flow(placed) & self.locals
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
@@ -344,10 +343,16 @@ def returns_in_loops(node: gast.AST) -> bool:
     return False
 
 
-def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
-    """Names bound inside a branch or a loop (they become mutable variables)."""
+def assigned_in_control_flow(placed: Iterable[Tuple[gast.AST, int]]) -> set:
+    """Names bound inside a branch or a loop (they become mutable variables), from the
+    nodes of a function and where they stand (:func:`~s2s_ad.compiler.nested.own_nodes_placed`).
+
+    >>> tree = gast.parse("def f(a):\\n    b = a\\n    if a:\\n        c = b")
+    >>> assigned_in_control_flow(nested.own_nodes_placed(tree.body[0]))
+    {'c'}
+    """
     names = set()
-    for node, place in nested.own_nodes_placed(fn):
+    for node, place in placed:
         if isinstance(node, gast.NamedExpr):  # `:=` may stand in a loop's test or a branch
             names.add(node.target.id)
         if not place:  # outside the blocks and `for` targets of branches and loops
