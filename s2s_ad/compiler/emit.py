@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .. import rules
-from . import ir, naming, nested
+from . import ir, naming
 from .errors import Loc
 from .header import header_lines, home_module
 from .parse import Parsed, Resolver
@@ -168,6 +168,9 @@ class _Writer:
         self.inline = inline
         self.lines: List[Tuple[str, Optional[Loc]]] = []
         self.reads: Dict[ir.Var, int] = {}  # how often each variable is read, anywhere
+        # the atoms each block reads, its nested blocks included, by id (with the block,
+        # which keeps the id its own): every enclosing block asks for them
+        self._reads_within: Dict[int, Tuple[List[ir.Stmt], Set[ir.Atom]]] = {}
 
     def function(self, fn: ir.Function, indent: int) -> None:
         if indent == 0:
@@ -197,13 +200,13 @@ class _Writer:
         if not self.inline and not loop_iterables:
             return set()
         here: Dict[ir.Var, int] = {a: 1 for a in extra_reads if isinstance(a, ir.Var)}
-        nested: Set[ir.Var] = set()
+        nested: Set[ir.Atom] = set()
         for stmt in body:
             for a in ir.atoms_read(stmt):
                 if isinstance(a, ir.Var):
                     here[a] = here.get(a, 0) + 1
             for block in ir.blocks_of(stmt):
-                nested.update(a for s in ir.walk(block) for a in ir.atoms_read(s))
+                nested |= self.reads_within(block)
         result = set()
         for stmt in body:
             if (
@@ -217,6 +220,23 @@ class _Writer:
             ):
                 result.add(stmt.target)
         return result if self.inline else result & loop_iterables
+
+    def reads_within(self, block: List[ir.Stmt]) -> Set[ir.Atom]:
+        """The atoms the statements of ``block`` read, nested blocks included.
+
+        Worked out once per block: each block's folding asks it of every block nested
+        in it, and walking them each time cost as much as the blocks nest deep.
+        """
+        known = self._reads_within.get(id(block))
+        if known is not None:
+            return known[1]
+        found: Set[ir.Atom] = set()
+        for stmt in block:
+            found.update(ir.atoms_read(stmt))
+            for inner in ir.blocks_of(stmt):
+                found |= self.reads_within(inner)
+        self._reads_within[id(block)] = (block, found)
+        return found
 
 
 class _Block:
@@ -234,6 +254,9 @@ class _Block:
         self.pending_readers: Dict[str, Set[ir.Var]] = {}
         self.pending_names: Dict[ir.Var, Set[str]] = {}
         self.pending_order: Dict[ir.Var, int] = {}
+        # the pending expressions taken since the last hold, by id (with the expression,
+        # which keeps the id its own), and the names each reads
+        self.folded: Dict[int, Tuple[ast.expr, Set[str]]] = {}
         self.held = itertools.count()
         self.last_line: Optional[int] = None  # the line whose comment the code is under
         self.commented: Set[int] = set()  # lines named in this stretch of the block
@@ -270,17 +293,20 @@ class _Block:
             self.pending_order[var] = next(self.held)
         self.pending[var] = tree
         self.pending_locs[var] = loc
-        nodes = itertools.chain((tree,), nested.nodes_under(tree, ()))  # ast.walk, faster
-        names = {n.id for n in nodes if isinstance(n, ast.Name)}
+        names = _names_read(tree, self.folded)
+        self.folded = {}
         self.pending_names[var] = names
         for name in names:
             self.pending_readers.setdefault(name, set()).add(var)
 
     def take(self, var: ir.Var) -> ast.expr:
         """The pending expression of ``var``, no longer pending."""
-        for name in self.pending_names.pop(var):
+        names = self.pending_names.pop(var)
+        for name in names:
             self.pending_readers[name].discard(var)
-        return self.pending.pop(var)
+        tree = self.pending.pop(var)
+        self.folded[id(tree)] = (tree, names)
+        return tree
 
     def flush_readers_of(self, var: ir.Var) -> None:
         """Write out pending expressions that read ``var`` before it changes."""
@@ -296,6 +322,7 @@ class _Block:
             self.writer.lines.append((self.pad + "pass", None))
 
     def statement(self, stmt: ir.Stmt) -> None:
+        self.folded = {}
         if isinstance(stmt, ir.Comment):  # a new stretch: the adjoint sweep, ...
             self.writer.lines.append((f"{self.pad}# {stmt.text}", None))
             self.commented = set()
@@ -383,6 +410,29 @@ class _Block:
             self.writer.lines.append((f"{self.pad}        break", None))
         self.writer.block(stmt.body, self.indent + 1)
         self.last_line = None
+
+
+def _names_read(tree: ast.expr, folded: Dict[int, Tuple[ast.expr, Set[str]]]) -> Set[str]:
+    """The names ``tree`` reads, where those of the expressions ``folded`` into it (by id)
+    are known: a chain of folded temporaries is walked once, not once per link.
+
+    >>> inner = ast.parse("a * b", mode="eval").body
+    >>> tree = ast.BinOp(left=inner, op=ast.Add(), right=ast.Name(id="c", ctx=ast.Load()))
+    >>> sorted(_names_read(tree, {id(inner): (inner, {"a", "b"})}))
+    ['a', 'b', 'c']
+    """
+    names: Set[str] = set()
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        known = folded.get(id(node))
+        if known is not None:
+            names |= known[1]
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _tree(value) -> ast.expr:
