@@ -206,6 +206,26 @@ def nodes_under(node: gast.AST, closed: Tuple[type, ...]) -> Iterator[gast.AST]:
             todo += _children(current)
 
 
+def own_nodes_within(node: gast.AST, kinds: Tuple[type, ...]) -> Iterator[Tuple[gast.AST, bool]]:
+    """:func:`own_nodes` with whether each stands inside a node of ``kinds`` (a loop, say);
+    the scopes nested in such a node are entered too.  One walk, where walking each
+    such node again would cost as much as they nest deep.
+
+    >>> tree = gast.parse("for i in a:\\n    def g():\\n        return i\\ndef h():\\n    return 1")
+    >>> [(type(n).__name__, inside) for n, inside in own_nodes_within(tree, (gast.For,))
+    ...  if isinstance(n, gast.Return)]
+    [('Return', True)]
+    """
+    todo = [(child, False) for child in _children(node)]
+    while todo:
+        current, inside = todo.pop()
+        yield current, inside
+        if isinstance(current, _SCOPES) and not inside:
+            continue
+        inside = inside or isinstance(current, kinds)
+        todo += [(child, inside) for child in _children(current)]
+
+
 # Where a node stands, for :func:`own_nodes_placed`: bits that may combine.
 IN_FOR_TARGET = 1  # in the target of a ``for``
 IN_BLOCK = 2  # in the body or ``else`` of an ``if``, ``for`` or ``while``

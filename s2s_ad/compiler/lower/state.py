@@ -332,15 +332,10 @@ def returns_in_loops(node: gast.AST) -> bool:
     >>> returns_in_loops(gast.parse("for i in a:\\n    while b:\\n        c = 1"))
     False
     """
-    seen: set = set()
-    for loop in loops(node):
-        if id(loop) in seen:
-            continue  # in a loop already looked at
-        for inner in nested.nodes_under(loop, ()):
-            if isinstance(inner, gast.Return):
-                return True
-            seen.add(id(inner))
-    return False
+    return any(
+        inside and isinstance(inner, gast.Return)
+        for inner, inside in nested.own_nodes_within(node, LOOPS)
+    )
 
 
 def assigned_in_control_flow(placed: Iterable[Tuple[gast.AST, int]]) -> set:
