@@ -162,9 +162,10 @@ class References:
 class _Writer:
     """Writes one IR function as lines of Python."""
 
-    def __init__(self, refs: References, generated: Set[str], inline: bool):
+    def __init__(self, refs: References, generated: Set[str], inline: bool, shown: Dict[str, str]):
         self.refs = refs
         self.generated = generated
+        self.shown = shown  # the stand-in each renamed variable is written under (naming.py)
         self.inline = inline
         self.lines: List[Tuple[str, Optional[Loc]]] = []
         self.reads: Dict[ir.Var, int] = {}  # how often each variable is read, anywhere
@@ -180,7 +181,9 @@ class _Writer:
                         self.reads[a] = self.reads.get(a, 0) + 1
         pad = "    " * indent
         params = ", ".join(
-            p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params
+            self.shown.get(p.name, p.name)
+            + ("" if p.default is None else f"={self.text(p.default)}")
+            for p in fn.params
         )
         self.lines.append((f"{pad}def {fn.name}({params}):", fn.loc))
         if fn.doc:
@@ -189,6 +192,14 @@ class _Writer:
 
     def block(self, body: List[ir.Stmt], indent: int) -> None:
         _Block(self, body, indent).write()
+
+    def name(self, var: ir.Var) -> str:
+        """What ``var`` is written as: its stand-in, if it has one."""
+        return self.shown.get(var.name, var.name)
+
+    def text(self, atom: ir.Atom) -> str:
+        """What ``atom`` is written as (``str`` of a constant)."""
+        return self.name(atom) if isinstance(atom, ir.Var) else str(atom)
 
     def foldable(self, body: List[ir.Stmt], extra_reads: tuple = ()) -> Set[ir.Var]:
         """Temporaries read once, in this block, by a statement that is not nested.
@@ -268,6 +279,8 @@ class _Block:
             # a local function passed on as a value (`key=lambda i: ...`)
             name = self.writer.refs.spell(a.value, a.spelling)
             return ast.Name(id=name, ctx=ast.Load())
+        if isinstance(a, ir.Var):
+            return ast.Name(id=self.writer.name(a), ctx=ast.Load())
         return ir.atom_to_ast(a)
 
     def expr(self, value: ir.Expr) -> ast.expr:
@@ -310,10 +323,10 @@ class _Block:
 
     def flush_readers_of(self, var: ir.Var) -> None:
         """Write out pending expressions that read ``var`` before it changes."""
-        waiting = self.pending_readers.get(var.name)
+        waiting = self.pending_readers.get(self.writer.name(var))
         for reader in sorted(waiting or (), key=self.pending_order.__getitem__):
             tree = self.take(reader)
-            self.line(f"{reader} = {ir.unparse(tree)}", None)
+            self.line(f"{self.writer.name(reader)} = {ir.unparse(tree)}", None)
 
     def write(self) -> None:
         for stmt in self.body:
@@ -330,7 +343,8 @@ class _Block:
             self.writer.function(stmt, self.indent)
         elif isinstance(stmt, ir.Assign):
             value = stmt.value
-            if isinstance(value, ir.Load) and value.name == stmt.target.name and value.home is None:
+            target = self.writer.name(stmt.target)
+            if isinstance(value, ir.Load) and value.name == target and value.home is None:
                 return  # a parameter that is its own variable
             loc = stmt.loc
             if isinstance(stmt.value, ir.Var) and stmt.value in self.pending:
@@ -340,26 +354,29 @@ class _Block:
             if stmt.target in self.foldable:
                 self.hold(stmt.target, tree, loc)
             else:
-                self.line(f"{stmt.target} = {ir.unparse(tree)}", loc)
+                self.line(f"{target} = {ir.unparse(tree)}", loc)
         elif isinstance(stmt, ir.Accum):
             value = ir.unparse(self.atom(stmt.value))
-            target = ir.atom_to_ast(stmt.target)
+            target = ast.Name(id=self.writer.name(stmt.target), ctx=ast.Load())
             if stmt.index is not None:
                 target = ir.subscript(target, self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
             self.line(f"{ir.unparse(target)} {'-=' if stmt.subtract else '+='} {value}", stmt.loc)
         elif isinstance(stmt, ir.SetItem):
             value = ir.unparse(self.atom(stmt.value))
-            target = ir.subscript(ir.atom_to_ast(stmt.target), self.atom(stmt.index))
+            shown = ast.Name(id=self.writer.name(stmt.target), ctx=ast.Load())
+            target = ir.subscript(shown, self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
             self.line(f"{ir.unparse(target)} = {value}", stmt.loc)
         elif isinstance(stmt, ir.Push):
             self.flush_readers_of(stmt.stack)
-            self.line(f"{stmt.stack}.append({ir.unparse(self.atom(stmt.value))})", stmt.loc)
+            value = ir.unparse(self.atom(stmt.value))
+            self.line(f"{self.writer.name(stmt.stack)}.append({value})", stmt.loc)
         elif isinstance(stmt, ir.Pop):
             self.flush_readers_of(stmt.target)
             self.flush_readers_of(stmt.stack)
-            self.line(f"{stmt.target} = {stmt.stack}.pop()", stmt.loc)
+            name = self.writer.name
+            self.line(f"{name(stmt.target)} = {name(stmt.stack)}.pop()", stmt.loc)
         elif isinstance(stmt, ir.Return):
             value = ir.map_tree(stmt.value, self.atom)
             self.line(f"return {ir.unparse(_tree(value))}", stmt.loc)
@@ -368,7 +385,7 @@ class _Block:
         elif isinstance(stmt, ir.If):
             self.structured(stmt, f"if {ir.unparse(self.atom(stmt.cond))}:")
         elif isinstance(stmt, ir.For):
-            header = f"for {stmt.target} in {ir.unparse(self.atom(stmt.iter))}:"
+            header = f"for {self.writer.name(stmt.target)} in {ir.unparse(self.atom(stmt.iter))}:"
             self.structured(stmt, header)
         elif isinstance(stmt, ir.While):
             self.while_loop(stmt)
@@ -444,10 +461,9 @@ def _tree(value) -> ast.expr:
 def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> Emitted:
     """Source text and compiled code of an IR function."""
     shown_names = naming.Naming(fn, names)
-    fn = shown_names.function
     taken = set(names.taken) | _ir_names(fn)
     refs = References(parsed, set(taken))
-    writer = _Writer(refs, shown_names.generated(), inline)
+    writer = _Writer(refs, shown_names.generated(), inline, shown_names.stand_in)
     writer.function(fn, 0)
     writer.lines = shown_names.finish(writer.lines, reserved=refs.taken - taken)
     def_lines = [text for text, _ in writer.lines]
