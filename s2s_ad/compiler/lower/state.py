@@ -113,7 +113,9 @@ class LoweringState:
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
-        every_name = {n.id for n in nested.nodes_under(self.node, ()) if isinstance(n, gast.Name)}
+        # the nodes, local functions' too (a class is refused below, so not entered)
+        inlined = list(_walk_inlined(self.node))
+        every_name = {n.id for n in inlined if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
         self.env: Dict[str, ir.Atom] = {}
         # parameters of inlined functions bound to function values (see inlining.py)
@@ -127,7 +129,7 @@ class LoweringState:
         self.free_scope = {
             n: parsed.resolver.lookup(n) for n in every_name - self.locals if n.isidentifier()
         }
-        self.refuse_unsupported(self.node)
+        self.refuse_unsupported(self.node, inlined)
         self.top: List[ir.Stmt] = []
         self.body: List[ir.Stmt] = self.top
         self.loop_depth = 0
@@ -184,9 +186,13 @@ class LoweringState:
     def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
         return TransformError(message, self.parsed.loc(node), hint)
 
-    def refuse_unsupported(self, function: gast.FunctionDef) -> None:
-        """Refuse, at its own line, the first construct this compiler cannot transform."""
-        inlined = list(_walk_inlined(function))
+    def refuse_unsupported(
+        self, function: gast.FunctionDef, inlined: Optional[List[gast.AST]] = None
+    ) -> None:
+        """Refuse, at its own line, the first construct this compiler cannot transform
+        (``inlined``: the function's nodes, as :func:`_walk_inlined` gives them, if known)."""
+        if inlined is None:
+            inlined = list(_walk_inlined(function))
         reduced = {  # generators handed straight to a call (built as lists), `g(*xs)`, `[*xs]`
             id(arg)
             for node in inlined
