@@ -24,6 +24,7 @@ user's module.
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import keyword
 import linecache
@@ -33,10 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .. import rules
-from . import ir, naming, nested
+from . import ir, naming
 from .errors import Loc
 from .header import header_lines, home_module
-from .parse import Parsed
+from .parse import Parsed, Resolver
 
 CONVENTIONAL_ALIASES = {"numpy": "np", "math": "math"}
 
@@ -50,12 +51,24 @@ class Emitted:
     """Emitted source and its compiled code, ready to bind to a user function."""
 
     name: str
-    text: str  # what users read: the imports and definitions it needs, then the def
+    def_text: str  # the function's definition, as compiled
     filename: str  # the name it is registered under in linecache
     code: types.CodeType
     helpers: Dict[str, Any]
+    resolver: Resolver  # what the free names of the user's function denote
     line_locs: Dict[int, Loc] = field(default_factory=dict)  # compiled line -> user line
     level: int = 1  # 1 for a derivative of user code, 2 for one of such code, ...
+
+    @functools.cached_property
+    def text(self) -> str:
+        """What users read: the imports and definitions the code needs, then the def.
+
+        Made when first read (``ad.source``, the CLI): finding the names the
+        text reads takes a symbol table of the whole text, which running the
+        code never needs.
+        """
+        header = header_lines(self.def_text, self.helpers, self.resolver)
+        return "\n".join(header + ([""] if header else []) + [self.def_text]) + "\n"
 
     def bind(self, fn: Callable) -> Callable:
         """A function running this code in ``fn``'s globals and closure."""
@@ -149,12 +162,16 @@ class References:
 class _Writer:
     """Writes one IR function as lines of Python."""
 
-    def __init__(self, refs: References, generated: Set[str], inline: bool):
+    def __init__(self, refs: References, generated: Set[str], inline: bool, shown: Dict[str, str]):
         self.refs = refs
         self.generated = generated
+        self.shown = shown  # the stand-in each renamed variable is written under (naming.py)
         self.inline = inline
         self.lines: List[Tuple[str, Optional[Loc]]] = []
         self.reads: Dict[ir.Var, int] = {}  # how often each variable is read, anywhere
+        # the atoms each block reads, its nested blocks included, by id (with the block,
+        # which keeps the id its own): every enclosing block asks for them
+        self._reads_within: Dict[int, Tuple[List[ir.Stmt], Set[ir.Atom]]] = {}
 
     def function(self, fn: ir.Function, indent: int) -> None:
         if indent == 0:
@@ -164,7 +181,9 @@ class _Writer:
                         self.reads[a] = self.reads.get(a, 0) + 1
         pad = "    " * indent
         params = ", ".join(
-            p.name if p.default is None else f"{p.name}={p.default}" for p in fn.params
+            self.shown.get(p.name, p.name)
+            + ("" if p.default is None else f"={self.text(p.default)}")
+            for p in fn.params
         )
         self.lines.append((f"{pad}def {fn.name}({params}):", fn.loc))
         if fn.doc:
@@ -173,6 +192,14 @@ class _Writer:
 
     def block(self, body: List[ir.Stmt], indent: int) -> None:
         _Block(self, body, indent).write()
+
+    def name(self, var: ir.Var) -> str:
+        """What ``var`` is written as: its stand-in, if it has one."""
+        return self.shown.get(var.name, var.name)
+
+    def text(self, atom: ir.Atom) -> str:
+        """What ``atom`` is written as (``str`` of a constant)."""
+        return self.name(atom) if isinstance(atom, ir.Var) else str(atom)
 
     def foldable(self, body: List[ir.Stmt], extra_reads: tuple = ()) -> Set[ir.Var]:
         """Temporaries read once, in this block, by a statement that is not nested.
@@ -184,13 +211,13 @@ class _Writer:
         if not self.inline and not loop_iterables:
             return set()
         here: Dict[ir.Var, int] = {a: 1 for a in extra_reads if isinstance(a, ir.Var)}
-        nested: Set[ir.Var] = set()
+        nested: Set[ir.Atom] = set()
         for stmt in body:
             for a in ir.atoms_read(stmt):
                 if isinstance(a, ir.Var):
                     here[a] = here.get(a, 0) + 1
             for block in ir.blocks_of(stmt):
-                nested.update(a for s in ir.walk(block) for a in ir.atoms_read(s))
+                nested |= self.reads_within(block)
         result = set()
         for stmt in body:
             if (
@@ -204,6 +231,23 @@ class _Writer:
             ):
                 result.add(stmt.target)
         return result if self.inline else result & loop_iterables
+
+    def reads_within(self, block: List[ir.Stmt]) -> Set[ir.Atom]:
+        """The atoms the statements of ``block`` read, nested blocks included.
+
+        Worked out once per block: each block's folding asks it of every block nested
+        in it, and walking them each time cost as much as the blocks nest deep.
+        """
+        known = self._reads_within.get(id(block))
+        if known is not None:
+            return known[1]
+        found: Set[ir.Atom] = set()
+        for stmt in block:
+            found.update(ir.atoms_read(stmt))
+            for inner in ir.blocks_of(stmt):
+                found |= self.reads_within(inner)
+        self._reads_within[id(block)] = (block, found)
+        return found
 
 
 class _Block:
@@ -221,6 +265,9 @@ class _Block:
         self.pending_readers: Dict[str, Set[ir.Var]] = {}
         self.pending_names: Dict[ir.Var, Set[str]] = {}
         self.pending_order: Dict[ir.Var, int] = {}
+        # the pending expressions taken since the last hold, by id (with the expression,
+        # which keeps the id its own), and the names each reads
+        self.folded: Dict[int, Tuple[ast.expr, Set[str]]] = {}
         self.held = itertools.count()
         self.last_line: Optional[int] = None  # the line whose comment the code is under
         self.commented: Set[int] = set()  # lines named in this stretch of the block
@@ -232,6 +279,8 @@ class _Block:
             # a local function passed on as a value (`key=lambda i: ...`)
             name = self.writer.refs.spell(a.value, a.spelling)
             return ast.Name(id=name, ctx=ast.Load())
+        if isinstance(a, ir.Var):
+            return ast.Name(id=self.writer.name(a), ctx=ast.Load())
         return ir.atom_to_ast(a)
 
     def expr(self, value: ir.Expr) -> ast.expr:
@@ -257,24 +306,27 @@ class _Block:
             self.pending_order[var] = next(self.held)
         self.pending[var] = tree
         self.pending_locs[var] = loc
-        nodes = itertools.chain((tree,), nested.nodes_under(tree, ()))  # ast.walk, faster
-        names = {n.id for n in nodes if isinstance(n, ast.Name)}
+        names = _names_read(tree, self.folded)
+        self.folded = {}
         self.pending_names[var] = names
         for name in names:
             self.pending_readers.setdefault(name, set()).add(var)
 
     def take(self, var: ir.Var) -> ast.expr:
         """The pending expression of ``var``, no longer pending."""
-        for name in self.pending_names.pop(var):
+        names = self.pending_names.pop(var)
+        for name in names:
             self.pending_readers[name].discard(var)
-        return self.pending.pop(var)
+        tree = self.pending.pop(var)
+        self.folded[id(tree)] = (tree, names)
+        return tree
 
     def flush_readers_of(self, var: ir.Var) -> None:
         """Write out pending expressions that read ``var`` before it changes."""
-        waiting = self.pending_readers.get(var.name)
+        waiting = self.pending_readers.get(self.writer.name(var))
         for reader in sorted(waiting or (), key=self.pending_order.__getitem__):
             tree = self.take(reader)
-            self.line(f"{reader} = {ir.unparse(tree)}", None)
+            self.line(f"{self.writer.name(reader)} = {ir.unparse(tree)}", None)
 
     def write(self) -> None:
         for stmt in self.body:
@@ -283,6 +335,7 @@ class _Block:
             self.writer.lines.append((self.pad + "pass", None))
 
     def statement(self, stmt: ir.Stmt) -> None:
+        self.folded = {}
         if isinstance(stmt, ir.Comment):  # a new stretch: the adjoint sweep, ...
             self.writer.lines.append((f"{self.pad}# {stmt.text}", None))
             self.commented = set()
@@ -290,7 +343,8 @@ class _Block:
             self.writer.function(stmt, self.indent)
         elif isinstance(stmt, ir.Assign):
             value = stmt.value
-            if isinstance(value, ir.Load) and value.name == stmt.target.name and value.home is None:
+            target = self.writer.name(stmt.target)
+            if isinstance(value, ir.Load) and value.name == target and value.home is None:
                 return  # a parameter that is its own variable
             loc = stmt.loc
             if isinstance(stmt.value, ir.Var) and stmt.value in self.pending:
@@ -300,28 +354,30 @@ class _Block:
             if stmt.target in self.foldable:
                 self.hold(stmt.target, tree, loc)
             else:
-                self.line(f"{stmt.target} = {ir.unparse(tree)}", loc)
+                self.line(f"{target} = {ir.unparse(tree)}", loc)
         elif isinstance(stmt, ir.Accum):
             value = ir.unparse(self.atom(stmt.value))
-            target = ir.atom_to_ast(stmt.target)
+            target = ast.Name(id=self.writer.name(stmt.target), ctx=ast.Load())
             if stmt.index is not None:
                 target = ir.subscript(target, self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
             self.line(f"{ir.unparse(target)} {'-=' if stmt.subtract else '+='} {value}", stmt.loc)
         elif isinstance(stmt, ir.SetItem):
             value = ir.unparse(self.atom(stmt.value))
-            target = ir.subscript(ir.atom_to_ast(stmt.target), self.atom(stmt.index))
+            shown = ast.Name(id=self.writer.name(stmt.target), ctx=ast.Load())
+            target = ir.subscript(shown, self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
             self.line(f"{ir.unparse(target)} = {value}", stmt.loc)
         elif isinstance(stmt, ir.Push):  # a stack that is a folded item: `dxs[0].append(v)`
             stack = ir.unparse(self.atom(stmt.stack))
             self.flush_readers_of(stmt.stack)
-            self.line(f"{stack}.append({ir.unparse(self.atom(stmt.value))})", stmt.loc)
+            value = ir.unparse(self.atom(stmt.value))
+            self.line(f"{stack}.append({value})", stmt.loc)
         elif isinstance(stmt, ir.Pop):
             stack = ir.unparse(self.atom(stmt.stack))
             self.flush_readers_of(stmt.target)
             self.flush_readers_of(stmt.stack)
-            self.line(f"{stmt.target} = {stack}.pop()", stmt.loc)
+            self.line(f"{self.writer.name(stmt.target)} = {stack}.pop()", stmt.loc)
         elif isinstance(stmt, ir.Return):
             value = ir.map_tree(stmt.value, self.atom)
             self.line(f"return {ir.unparse(_tree(value))}", stmt.loc)
@@ -330,7 +386,7 @@ class _Block:
         elif isinstance(stmt, ir.If):
             self.structured(stmt, f"if {ir.unparse(self.atom(stmt.cond))}:")
         elif isinstance(stmt, ir.For):
-            header = f"for {stmt.target} in {ir.unparse(self.atom(stmt.iter))}:"
+            header = f"for {self.writer.name(stmt.target)} in {ir.unparse(self.atom(stmt.iter))}:"
             self.structured(stmt, header)
         elif isinstance(stmt, ir.While):
             self.while_loop(stmt)
@@ -374,6 +430,29 @@ class _Block:
         self.last_line = None
 
 
+def _names_read(tree: ast.expr, folded: Dict[int, Tuple[ast.expr, Set[str]]]) -> Set[str]:
+    """The names ``tree`` reads, where those of the expressions ``folded`` into it (by id)
+    are known: a chain of folded temporaries is walked once, not once per link.
+
+    >>> inner = ast.parse("a * b", mode="eval").body
+    >>> tree = ast.BinOp(left=inner, op=ast.Add(), right=ast.Name(id="c", ctx=ast.Load()))
+    >>> sorted(_names_read(tree, {id(inner): (inner, {"a", "b"})}))
+    ['a', 'b', 'c']
+    """
+    names: Set[str] = set()
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        known = folded.get(id(node))
+        if known is not None:
+            names |= known[1]
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
 def _tree(value) -> ast.expr:
     if isinstance(value, tuple):
         return ast.Tuple(elts=[_tree(v) for v in value], ctx=ast.Load())
@@ -383,17 +462,12 @@ def _tree(value) -> ast.expr:
 def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> Emitted:
     """Source text and compiled code of an IR function."""
     shown_names = naming.Naming(fn, names)
-    fn = shown_names.function
     taken = set(names.taken) | _ir_names(fn)
     refs = References(parsed, set(taken))
-    writer = _Writer(refs, shown_names.generated(), inline)
+    writer = _Writer(refs, shown_names.generated(), inline, shown_names.stand_in)
     writer.function(fn, 0)
     writer.lines = shown_names.finish(writer.lines, reserved=refs.taken - taken)
     def_lines = [text for text, _ in writer.lines]
-
-    header = header_lines("\n".join(def_lines), refs.helpers, parsed.resolver)
-    display = "\n".join(header + ([""] if header else []) + def_lines) + "\n"
-
     cell_names = sorted(_names_in(def_lines) & set(parsed.resolver.cells))
     factory_locals = list(refs.helpers) + cell_names
     prologue = ["def __s2s_ad_factory__():"]
@@ -418,7 +492,16 @@ def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> E
     offset = len(prologue)
     line_locs = {i + 1 + offset: loc for i, (_, loc) in enumerate(writer.lines) if loc}
     helpers = dict(refs.helpers)
-    emitted = Emitted(fn.name, display, filename, inner, helpers, line_locs, names.level)
+    emitted = Emitted(
+        fn.name,
+        "\n".join(def_lines),
+        filename,
+        inner,
+        helpers,
+        parsed.resolver,
+        line_locs,
+        names.level,
+    )
     EMITTED[filename] = emitted
     return emitted
 

@@ -51,8 +51,10 @@ _STAND_IN = re.compile(r"\b_s2s_ad_\d+_\b")
 class Naming:
     """The temporaries of one function and their derivatives, renamed once they are written.
 
-    :attr:`function` is the function with a stand-in for each such name;
-    :meth:`finish` replaces the stand-ins of written lines by final names.
+    :attr:`stand_in` gives the stand-in each such name is written under (the emitter
+    writes the function with it; renaming the function's statements took a twentieth
+    of a long function's transform); :meth:`finish` replaces the stand-ins of written
+    lines by final names.
     """
 
     def __init__(self, fn: ir.Function, names: ir.Names):
@@ -68,11 +70,10 @@ class Naming:
         renamed = [n for n in renamed if n in names.generated or n in self.derivatives]
         self.stand_in = dict(zip(renamed, _stand_ins(len(renamed), names.taken)))
         self.kept = every - set(renamed)
-        self.function = _renamed(fn, self.stand_in) if self.stand_in else fn
 
     def generated(self) -> Set[str]:
-        """The temporaries the emitter may fold, under their stand-in names."""
-        return {self.stand_in[n] for n in self.stand_in if n in self.names.generated}
+        """The temporaries the emitter may fold (their own names, not the stand-ins)."""
+        return {n for n in self.stand_in if n in self.names.generated}
 
     def finish(self, lines: Lines, reserved: Set[str]) -> Lines:
         """``lines`` of code (comments untouched) with final names for the stand-ins.
@@ -124,26 +125,6 @@ class Naming:
     def _pullback_parameters(self) -> Set[str]:
         functions = (s for s in ir.walk(self.fn.body) if isinstance(s, ir.Function))
         return {p.name for f in functions for p in f.params}
-
-
-def _renamed(fn: ir.Function, mapping: Dict[str, str]) -> ir.Function:
-    """``fn`` with its variables (parameters of nested functions too) renamed."""
-    by_var = {ir.Var(old): ir.Var(new) for old, new in mapping.items()}
-    body = _rename_params(ir.rename(fn.body, by_var), mapping)
-    return ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
-
-
-def _rename_params(stmts: List[ir.Stmt], mapping: Dict[str, str]) -> List[ir.Stmt]:
-    out = []
-    for stmt in stmts:
-        blocks = tuple(_rename_params(b, mapping) for b in ir.blocks_of(stmt))
-        if isinstance(stmt, ir.Function):
-            params = tuple(ir.Param(mapping.get(p.name, p.name), p.default) for p in stmt.params)
-            stmt = ir.Function(stmt.name, params, blocks[0], stmt.doc, stmt.loc)
-        elif blocks:
-            stmt = ir.with_blocks(stmt, blocks)
-        out.append(stmt)
-    return out
 
 
 def _stand_ins(count: int, taken: Set[str]) -> List[str]:

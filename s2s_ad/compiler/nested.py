@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import gast
 
@@ -206,6 +206,26 @@ def nodes_under(node: gast.AST, closed: Tuple[type, ...]) -> Iterator[gast.AST]:
             todo += _children(current)
 
 
+def own_nodes_within(node: gast.AST, kinds: Tuple[type, ...]) -> Iterator[Tuple[gast.AST, bool]]:
+    """:func:`own_nodes` with whether each stands inside a node of ``kinds`` (a loop, say);
+    the scopes nested in such a node are entered too.  One walk, where walking each
+    such node again would cost as much as they nest deep.
+
+    >>> tree = gast.parse("for i in a:\\n    def g():\\n        return i\\ndef h():\\n    return 1")
+    >>> [(type(n).__name__, inside) for n, inside in own_nodes_within(tree, (gast.For,))
+    ...  if isinstance(n, gast.Return)]
+    [('Return', True)]
+    """
+    todo = [(child, False) for child in _children(node)]
+    while todo:
+        current, inside = todo.pop()
+        yield current, inside
+        if isinstance(current, _SCOPES) and not inside:
+            continue
+        inside = inside or isinstance(current, kinds)
+        todo += [(child, inside) for child in _children(current)]
+
+
 # Where a node stands, for :func:`own_nodes_placed`: bits that may combine.
 IN_FOR_TARGET = 1  # in the target of a ``for``
 IN_BLOCK = 2  # in the body or ``else`` of an ``if``, ``for`` or ``while``
@@ -254,18 +274,38 @@ def _children(node: gast.AST) -> List[gast.AST]:
     children = []
     for name in node._fields:
         value = getattr(node, name, None)
-        if isinstance(value, list):
-            children += [item for item in value if isinstance(item, gast.AST)]
+        if value.__class__ is list:  # what the parser makes; cheaper than isinstance
+            if value:
+                children += [item for item in value if isinstance(item, gast.AST)]
         elif isinstance(value, gast.AST):
             children.append(value)
     children.reverse()
     return children
 
 
+def own_of(placed: List[Tuple[gast.AST, int]]) -> List[gast.AST]:
+    """The nodes :func:`own_nodes` gives, from those :func:`own_nodes_placed` gives.
+
+    >>> tree = gast.parse("if a:\\n    def g():\\n        b = 1")
+    >>> own_of(list(own_nodes_placed(tree))) == list(own_nodes(tree))
+    True
+    """
+    return [node for node, place in placed if not place & IN_BLOCK_DEF]
+
+
 def stored_names(statements: List[gast.stmt]) -> List[str]:
     """Every name the statements bind, once per binding, in their own scope."""
+    return names_stored(own_nodes(gast.Module(body=statements, type_ignores=[])))
+
+
+def names_stored(own: Iterable[gast.AST]) -> List[str]:
+    """Every name the nodes of one scope (:func:`own_nodes`) bind, once per binding.
+
+    >>> names_stored(own_nodes(gast.parse("a = 1\\nb, c = a\\ndef g(): d = 2")))
+    ['a', 'b', 'c', 'g']
+    """
     names = []
-    for node in own_nodes(gast.Module(body=statements, type_ignores=[])):
+    for node in own:
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             names.append(node.id)
         elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):

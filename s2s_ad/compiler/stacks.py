@@ -25,7 +25,7 @@ from __future__ import annotations
 import operator
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Collection, Dict, List, Optional, Set
+from typing import Callable, Collection, Dict, List, Optional, Set, Tuple
 
 from .. import runtime
 from . import ir
@@ -141,8 +141,7 @@ class Stacks:
 
     def _read_back(self, sweep: List[ir.Stmt]) -> Dict[int, Site]:
         """The sites whose pops ``sweep`` reads after, and that overwrite a value."""
-        needed = sweep_reads(sweep)
-        later = _read_after_pops(sweep)
+        later, needed = _read_after_pops(sweep)
         kept: Dict[int, Site] = {}
         for var, sites in self.by_var.items():
             if var not in needed:
@@ -268,34 +267,54 @@ def _may_precede(other: Site, site: Site) -> bool:
     return len(other.path) < len(site.path)
 
 
-def _read_after_pops(sweep: List[ir.Stmt]) -> Dict[int, bool]:
+def _read_after_pops(sweep: List[ir.Stmt]) -> Tuple[Dict[int, bool], Set[ir.Var]]:
     """For each pop: whether the variable it restores is read after it runs (later in its
-    blocks, or anywhere in a loop around it, which runs again).
+    blocks, or anywhere in a loop around it, which runs again); and what the sweep reads
+    (:func:`sweep_reads`).
 
     One backward scan per block: ``later`` holds what the rest of the block reads, and
     the reads after an enclosing statement are a chain of such sets, so no set is copied.
+    A pop not read after it waits for what the loops around it read, known once their
+    blocks are scanned: no loop is walked again for it.
+
+    >>> x, s = ir.Var("x"), ir.Var("stack")
+    >>> pop = ir.Pop(x, s)
+    >>> loop = ir.For(ir.Var("i"), ir.Var("n"), [ir.Accum(ir.Var("y"), x), pop])
+    >>> read_after, reads = _read_after_pops([loop])
+    >>> read_after[id(pop)], sorted(v.name for v in reads)
+    (True, ['n', 'x', 'y'])
     """
     result: Dict[int, bool] = {}
 
-    def visit(body: List[ir.Stmt], after_block: List[Set[ir.Var]]) -> Set[ir.Var]:
+    def visit(body: List[ir.Stmt], after_block: List[Set[ir.Var]], waiting: list) -> Set[ir.Var]:
         later: Set[ir.Var] = set()
         chain = after_block + [later]
         for stmt in reversed(body):
             if isinstance(stmt, ir.Pop):
                 result[id(stmt)] = any(stmt.target in reads for reads in chain)
+                if not result[id(stmt)]:
+                    waiting.append(stmt)  # read in a loop around it?
             blocks = ir.blocks_of(stmt)
             if blocks:
-                inherited = chain
                 if isinstance(stmt, (ir.For, ir.While)):
-                    inherited = chain + [sweep_reads([stmt])]
-                nested = [visit(block, inherited) for block in blocks]  # not each other's
-                later.update(*nested)
+                    inside: list = []
+                    nested = [visit(block, chain, inside) for block in blocks]
+                    reads = set().union(*nested)
+                    reads.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var))
+                    for pop in inside:
+                        if pop.target in reads:
+                            result[id(pop)] = True
+                        else:
+                            waiting.append(pop)  # an outer loop may read it
+                else:
+                    nested = [visit(block, chain, waiting) for block in blocks]
+                later.update(*nested)  # the blocks are not each other's later
             if not isinstance(stmt, ir.Pop):
                 later.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var))
         return later
 
-    visit(sweep, [])
-    return result
+    reads = visit(sweep, [], [])
+    return result, reads
 
 
 def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> bool:

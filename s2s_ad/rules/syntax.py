@@ -46,5 +46,21 @@ def unparse(node: ast.AST) -> str:
 
     >>> unparse(ast.parse("x*(y+1)", mode="eval").body)
     'x * (y + 1)'
+
+    A name and a number print without the unparser, as it prints them: the emitter
+    prints tens of thousands of them for a long function.
+
+    >>> unparse(ast.Name(id="x", ctx=ast.Load())), unparse(ast.Constant(1e-05))
+    ('x', '1e-05')
     """
+    kind = node.__class__
+    if kind is ast.Name:
+        return node.id
+    if kind is ast.Constant and node.value.__class__ in _PLAIN_CONSTANTS:
+        text = repr(node.value)
+        if "inf" not in text and "nan" not in text:  # the unparser spells those otherwise
+            return text
     return _unparse(node).strip()
+
+
+_PLAIN_CONSTANTS = (int, float, bool, type(None))

@@ -7,13 +7,14 @@ scans the body once per statement (as the stack and rematerialization analyses o
 makes the count grow sixteenfold.
 """
 
+import ast
 import collections
 
 import numpy as np
 import pytest
 
 import s2s_ad as ad
-from s2s_ad.compiler import derived, in_place, ir, pipeline, reverse_control
+from s2s_ad.compiler import derived, in_place, ir, nested, pipeline, reverse_control, stacks
 from s2s_ad.compiler.lower import state as lowering
 
 from conftest import central_difference, load_benchmark
@@ -82,3 +83,110 @@ def test_the_long_functions_gradient_is_right():
     for position, value in enumerate(gradient):
         expected = central_difference(f, args, position)
         np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-8)
+
+
+def nested_loops(depth: int) -> str:
+    """A function whose body is ``depth`` loops, one inside the other, each updating ``y``."""
+    lines = ["def f(x):", "    y = x"]
+    for level in range(depth):
+        pad = "    " * (level + 1)
+        lines += [f"{pad}for i{level} in range(2):", f"{pad}    y = y * 0.9 + x * x"]
+    return "\n".join(lines + ["    return y", ""])
+
+
+def sum_chain(terms: int) -> str:
+    """A function returning one sum of ``terms`` terms: a chain of temporaries, each read
+    once, that emission folds into one expression (``x + x + ... + x``)."""
+    return f"def f(x):\n    return {' + '.join(['x'] * terms)}\n"
+
+
+def reads_asked(monkeypatch, f, stages) -> int:
+    """How often ``ir.atoms_read`` runs inside the ``(owner, name)`` ``stages`` while the
+    gradient of ``f`` (a function of one float) is built."""
+    total = collections.Counter()
+    inside = []
+    atoms_read = ir.atoms_read
+
+    def counted(stmt):
+        total["reads"] += bool(inside)
+        return atoms_read(stmt)
+
+    for owner, name in stages:
+        stage = getattr(owner, name)
+
+        def scoped(*a, _stage=stage, **k):
+            inside.append(True)
+            try:
+                return _stage(*a, **k)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(owner, name, scoped)
+    monkeypatch.setattr(ir, "atoms_read", counted)
+    pipeline._CACHE.clear()
+    derived._CACHE.clear()
+    ad.grad(f)(0.7)
+    monkeypatch.undo()
+    return total["reads"]
+
+
+@pytest.mark.optimized_only  # counts the optimized transform alone
+def test_emission_and_stacks_ask_what_nested_statements_read_boundedly_often(
+    monkeypatch, make_module
+):
+    """Emission's folding and the stack's settling gather what each block reads once, not
+    once for each loop around it: four times the loops, about four times the work (it was
+    eight to nine times)."""
+    stages = [(pipeline, "emit"), (stacks.Stacks, "settle")]
+    shallow = reads_asked(monkeypatch, make_module(nested_loops(4)).f, stages)
+    deep = reads_asked(monkeypatch, make_module(nested_loops(16)).f, stages)
+    assert shallow > 100  # the reads are counted
+    assert deep < 5 * shallow
+
+
+@pytest.mark.optimized_only  # counts the optimized transform alone
+def test_emission_walks_a_folded_expression_once(monkeypatch, make_module):
+    """The names a held expression reads are those of the expressions folded into it plus
+    its own nodes: a chain of folded temporaries is walked once, not once per link (the
+    syntax-tree walks of emission, ``ast``'s and :mod:`~s2s_ad.compiler.nested`'s, are
+    counted)."""
+    walked = collections.Counter()
+    inside = []
+    iter_child_nodes, nodes_under, emit_stage = (
+        ast.iter_child_nodes,
+        nested.nodes_under,
+        pipeline.emit,
+    )
+
+    def counted_children(node):
+        walked["nodes"] += bool(inside)
+        return iter_child_nodes(node)
+
+    def counted_nodes_under(*a):
+        for node in nodes_under(*a):
+            walked["nodes"] += bool(inside)
+            yield node
+
+    def emitting(*a, **k):
+        inside.append(True)
+        try:
+            return emit_stage(*a, **k)
+        finally:
+            inside.pop()
+
+    def nodes_walked(terms: int) -> int:
+        f = make_module(sum_chain(terms)).f
+        walked.clear()
+        pipeline._CACHE.clear()
+        derived._CACHE.clear()
+        monkeypatch.setattr(ast, "iter_child_nodes", counted_children)
+        monkeypatch.setattr(nested, "nodes_under", counted_nodes_under)
+        monkeypatch.setattr(pipeline, "emit", emitting)
+        value, tangent = ad.jvp(f, (0.7,), (1.0,))
+        monkeypatch.undo()
+        assert (value, tangent) == pytest.approx((terms * 0.7, terms))
+        return walked["nodes"]
+
+    short, long = nodes_walked(20), nodes_walked(80)
+    assert short > 20  # the walks are counted
+    assert long < 5 * short  # four times the terms, about four times the nodes

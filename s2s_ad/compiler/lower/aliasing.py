@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import gast
 
-from ..nested import IN_BLOCK, IN_BLOCK_DEF, item_written, own_nodes_placed
+from ..nested import IN_BLOCK, IN_BLOCK_DEF, item_written
 
 # Methods and NumPy functions that may return a view of (or an object inside) an argument.
 VIEW_NAMES = {
@@ -178,13 +178,20 @@ class Sharing:
         return sorted(other for other in candidates if read_later(other))
 
 
-def synced_in_control_flow(fn: gast.FunctionDef) -> Set[str]:
+def synced_in_control_flow(placed: Iterable[Tuple[gast.AST, int]]) -> Set[str]:
     """The names a write inside a branch or a loop may keep in step with the name written
     (``v = m[1:]`` before a loop whose body does ``v *= s``: ``m`` and ``v``), which must be
-    variables, not values."""
+    variables, not values; from the nodes of a function and where they stand
+    (:func:`~s2s_ad.compiler.nested.own_nodes_placed`).
+
+    >>> from s2s_ad.compiler.nested import own_nodes_placed
+    >>> tree = gast.parse("def f(m, s):\\n    v = m[1:]\\n    for i in s:\\n        v *= i")
+    >>> sorted(synced_in_control_flow(own_nodes_placed(tree.body[0])))
+    ['m', 'v']
+    """
     written: Set[str] = set()
     pairs: List[Set[str]] = []
-    for node, place in own_nodes_placed(fn):
+    for node, place in placed:
         if place & IN_BLOCK:
             if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
                 written.add(node.target.id)

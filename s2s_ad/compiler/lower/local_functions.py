@@ -113,13 +113,14 @@ class LocalFunctionLowering(LoweringState):
 
     def declare_inlined(self, statements: list, params: List[str]) -> None:
         """Make the fresh names of an inlined body known, as ``__init__`` does for the function."""
-        stores = Counter(nested.stored_names(statements))
-        module = gast.Module(body=statements, type_ignores=[])
+        placed = list(nested.own_nodes_placed(gast.Module(body=statements, type_ignores=[])))
+        own = nested.own_of(placed)  # a module's own nodes: its statements' (one walk)
+        stores = Counter(nested.names_stored(own))
         stores.update(  # an item write rebinds its variable: `a = updated(a, i, v)`
-            root for root in map(nested.item_written, nested.own_nodes(module)) if root
+            root for root in map(nested.item_written, own) if root
         )
         self.locals |= set(stores) | set(params)
-        mutable = assigned_in_control_flow(gast.Module(body=statements, type_ignores=[]))
+        mutable = assigned_in_control_flow(placed)
         mutable |= {p for p in params if stores[p]}  # a reassigned parameter gets a variable
         self.mutable |= mutable
         self.single_assignment |= {n for n, c in stores.items() if c == 1} - mutable - set(params)

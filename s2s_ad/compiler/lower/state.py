@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import gast
 import numpy as np
@@ -101,20 +101,21 @@ class LoweringState:
         self.param_names = {p.name for p in self.params}
         stores = Counter(nested.stored_names(self.node.body))
         self.locals = set(stores) | self.param_names
+        placed = list(nested.own_nodes_placed(self.node))  # one walk for the three below
         stores.update(  # an item write rebinds its variable: `a = updated(a, i, v)`
-            root
-            for root in map(nested.item_written, nested.own_nodes(self.node))
-            if root in self.locals
+            root for root in map(nested.item_written, nested.own_of(placed)) if root in self.locals
         )
         self.definition_sites = self._definition_sites(stores)
         self.local_functions: Dict[str, nested.LocalFunction] = {}
         self.inlining: List[gast.AST] = []  # functions being inlined (their nodes), innermost last
-        self.mutable = assigned_in_control_flow(self.node) & self.locals
-        self.mutable |= synced_in_control_flow(self.node) & self.locals
+        self.mutable = assigned_in_control_flow(placed) & self.locals
+        self.mutable |= synced_in_control_flow(placed) & self.locals
         self.single_assignment = {
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
-        every_name = {n.id for n in nested.nodes_under(self.node, ()) if isinstance(n, gast.Name)}
+        # the nodes, local functions' too (a class is refused below, so not entered)
+        inlined = list(_walk_inlined(self.node))
+        every_name = {n.id for n in inlined if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
         self.env: Dict[str, ir.Atom] = {}
         # parameters of inlined functions bound to function values (see inlining.py)
@@ -128,7 +129,7 @@ class LoweringState:
         self.free_scope = {
             n: parsed.resolver.lookup(n) for n in every_name - self.locals if n.isidentifier()
         }
-        self.refuse_unsupported(self.node)
+        self.refuse_unsupported(self.node, inlined)
         self.top: List[ir.Stmt] = []
         self.body: List[ir.Stmt] = self.top
         self.loop_depth = 0
@@ -188,9 +189,13 @@ class LoweringState:
     def error(self, message: str, node: gast.AST, hint: str = REWRITE_HINT) -> TransformError:
         return TransformError(message, self.parsed.loc(node), hint)
 
-    def refuse_unsupported(self, function: gast.FunctionDef) -> None:
-        """Refuse, at its own line, the first construct this compiler cannot transform."""
-        inlined = list(_walk_inlined(function))
+    def refuse_unsupported(
+        self, function: gast.FunctionDef, inlined: Optional[List[gast.AST]] = None
+    ) -> None:
+        """Refuse, at its own line, the first construct this compiler cannot transform
+        (``inlined``: the function's nodes, as :func:`_walk_inlined` gives them, if known)."""
+        if inlined is None:
+            inlined = list(_walk_inlined(function))
         reduced = {  # generators handed straight to a call (built as lists), `g(*xs)`, `[*xs]`
             id(arg)
             for node in inlined
@@ -336,21 +341,22 @@ def returns_in_loops(node: gast.AST) -> bool:
     >>> returns_in_loops(gast.parse("for i in a:\\n    while b:\\n        c = 1"))
     False
     """
-    seen: set = set()
-    for loop in loops(node):
-        if id(loop) in seen:
-            continue  # in a loop already looked at
-        for inner in nested.nodes_under(loop, ()):
-            if isinstance(inner, gast.Return):
-                return True
-            seen.add(id(inner))
-    return False
+    return any(
+        inside and isinstance(inner, gast.Return)
+        for inner, inside in nested.own_nodes_within(node, LOOPS)
+    )
 
 
-def assigned_in_control_flow(fn: gast.FunctionDef) -> set:
-    """Names bound inside a branch or a loop (they become mutable variables)."""
+def assigned_in_control_flow(placed: Iterable[Tuple[gast.AST, int]]) -> set:
+    """Names bound inside a branch or a loop (they become mutable variables), from the
+    nodes of a function and where they stand (:func:`~s2s_ad.compiler.nested.own_nodes_placed`).
+
+    >>> tree = gast.parse("def f(a):\\n    b = a\\n    if a:\\n        c = b")
+    >>> assigned_in_control_flow(nested.own_nodes_placed(tree.body[0]))
+    {'c'}
+    """
     names = set()
-    for node, place in nested.own_nodes_placed(fn):
+    for node, place in placed:
         if isinstance(node, gast.NamedExpr):  # `:=` may stand in a loop's test or a branch
             names.add(node.target.id)
         if not place:  # outside the blocks and `for` targets of branches and loops
