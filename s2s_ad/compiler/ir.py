@@ -24,7 +24,9 @@ pass reaches nested bodies through :func:`walk`, :func:`blocks_of` and
 from __future__ import annotations
 
 import ast
+import keyword
 import operator
+import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -605,7 +607,10 @@ class Names:
         return Var(name)
 
     def claim(self, name: str) -> str:
-        """``name`` if it is free, else ``name_1``, ``name_2``, ..."""
+        """``name`` if it is free, else ``name_1``, ``name_2``, ...; a name that is not an
+        identifier is made one first (``<lambda>_pullback`` as ``lambda_pullback``)."""
+        if not name.isidentifier() or keyword.iskeyword(name):
+            name = _identifier(name)
         candidate, k = name, 1
         while candidate in self.taken:
             candidate, k = f"{name}_{k}", k + 1
@@ -647,3 +652,15 @@ def rename(body: list, mapping: dict) -> list:
         return renamed
 
     return visit(body)
+
+
+def _identifier(name: str) -> str:
+    """``name`` as a Python identifier that is no keyword.
+
+    >>> _identifier("<lambda>_pullback"), _identifier("lambda"), _identifier("2nd")
+    ('lambda_pullback', 'lambda_', 'v_2nd')
+    """
+    name = re.sub(r"\W+", "", name) or "v"
+    if name[0].isdigit():
+        name = "v_" + name
+    return name + "_" if keyword.iskeyword(name) else name

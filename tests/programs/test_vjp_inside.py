@@ -255,3 +255,16 @@ def test_what_vjp_inside_does_not_take_is_refused_at_the_users_line(f, message):
         ad.grad(f)(0.7)
     assert info.value.filename == __file__
     assert "ad.vjp" in str(info.value) or "pullback(" in info.value.source_line
+
+
+def pulled_back_through_a_lambda(p):
+    # the lambda's closed reverse-mode code is named after `<lambda>`: the pullback's
+    # variable in the emitted gradient must still be an identifier (it was `<lambda>_...`)
+    y, pullback = ad.vjp(lambda z: np.sin(z) * z, p)
+    return np.sum(pullback(np.ones_like(y))[0] * p)
+
+
+def test_the_pullback_of_a_lambda_inside_against_differences():
+    p = np.array([0.3, -0.5, 0.8])
+    expected = central_difference(pulled_back_through_a_lambda, (p,), 0)
+    np.testing.assert_allclose(ad.grad(pulled_back_through_a_lambda)(p), expected, rtol=1e-6)
