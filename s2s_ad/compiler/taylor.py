@@ -332,7 +332,9 @@ def differentiable_reads(template: Template, namespace: Mapping[str, Any]) -> fr
             fn = _callee(node.func, namespace)
             if fn is not None and rules.is_nondifferentiable(fn):
                 return
-            for child in [*node.args, *(k.value for k in node.keywords)]:
+            structural = rules.structural_positions(fn) if fn is not None else ()
+            values = [a for k, a in enumerate(node.args) if k not in structural]
+            for child in [*values, *(k.value for k in node.keywords)]:
                 visit(child)
             return
         if isinstance(node, ast.Name):

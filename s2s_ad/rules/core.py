@@ -312,6 +312,25 @@ def nondifferentiable(*fns: Any) -> None:
         _RULES.pop(id(fn), None)
 
 
+_STRUCTURAL: Dict[int, Tuple[int, ...]] = {}
+
+
+def structure_only(fn: Any, *positions: int) -> None:
+    """Say that ``fn`` reads its arguments at ``positions`` for their structure only (which
+    fields a record has, which are floating), never for their values: a template calling
+    it stays linear in them (Taylor mode maps each coefficient through it)."""
+    _STRUCTURAL[key_of(fn)] = positions
+
+
+def structural_positions(fn: Any) -> Tuple[int, ...]:
+    """The argument positions :func:`structure_only` gave for ``fn`` (none by default).
+
+    >>> structural_positions(len)
+    ()
+    """
+    return _STRUCTURAL.get(_id(fn), ())
+
+
 _SUBSTITUTES: Dict[int, Callable] = {}
 
 

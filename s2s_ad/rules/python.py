@@ -20,7 +20,16 @@ import numpy as np
 from .. import runtime
 from ..runtime import arrays, special
 from ..runtime import shape_ops as shapes
-from .core import fixed, impure, linear_rule, nondifferentiable, pure, scalar_rule, template_rule
+from .core import (
+    fixed,
+    impure,
+    linear_rule,
+    nondifferentiable,
+    pure,
+    scalar_rule,
+    structure_only,
+    template_rule,
+)
 from .kinds import SCALAR, always
 from .numpy import ELEMENTWISE
 
@@ -142,6 +151,10 @@ template_rule(
     ["field_vjp(g, x, name)"],
     namespace=fixed(RUNTIME_NAMES),
 )
+# they read which fields of the record `x` are floating, never its values
+structure_only(runtime.field_tangent, 1)
+structure_only(runtime.field_cleared, 1)
+structure_only(runtime.field_set, 1)
 
 # `dataclasses.replace(p, W=v)`: a new record, with the field's tangent set and the
 # cotangent split between the field (to `v`) and the rest (to `p`).

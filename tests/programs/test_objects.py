@@ -826,3 +826,15 @@ def reads_mT(x):  # an array attribute without a rule (`.imag` has one: complex 
 def test_an_attribute_of_an_array_that_is_not_a_field_is_refused_when_differentiated():
     with pytest.raises(TypeError, match=r"`\.mT` as a field of a dataclass.*not of a ndarray"):
         ad.grad(reads_mT)(np.ones((2, 2)))
+
+
+def cubed_field(s):
+    layer = Layer(W=s * 2.0, b=np.sin(s))
+    return layer.W**3 + layer.b  # 8 s^3 + sin s
+
+
+def test_taylor_mode_reads_the_fields_of_a_record():
+    # reading a field is linear in the record: each coefficient goes through it
+    s = 0.6
+    assert ad.derivative(cubed_field, order=2)(s) == pytest.approx(48 * s - np.sin(s))
+    assert ad.derivative(cubed_field, order=3)(s) == pytest.approx(48 - np.cos(s))
