@@ -68,6 +68,7 @@ def register_rules(namespace: Callable) -> None:
     impure(runtime.check_scalar_output)
     impure(runtime.unshared)  # kept where the written value is dead: it refuses a write
     impure(runtime.not_a_dict)
+    impure(runtime.at_least)
     # the refusal of `x.base` (memory, not values) on arrays, where it runs, in every sweep
     nondifferentiable(runtime.check_memory_attribute)
     impure(runtime.check_memory_attribute)
@@ -124,6 +125,8 @@ RUNTIME = {
     runtime.unshared: ("unshared(x, other, message)", "g"),
     # the check that a `for` loop does not walk a dict by position: the sequence passes through
     runtime.not_a_dict: ("not_a_dict(x, message)", "g"),
+    # the check that a sequence zipped with functions has an item per function: it passes
+    runtime.at_least: ("at_least(x, count, message)", "g"),
     # a write through a view of base (shared): base takes the view's new value at index
     runtime.synced: (
         ("base", "shared", "index", "x"),

@@ -359,6 +359,18 @@ def last(v: Any, rest: Any) -> Any:
     return v[-1]
 
 
+def at_least(sequence: Any, count: int, message: str) -> Any:
+    """``sequence``, once it is known to have at least ``count`` items; otherwise
+    ``message`` as an error (a loop over functions zipped with it is unrolled).
+
+    >>> at_least((1.0, 2.0), 2, "too short")
+    (1.0, 2.0)
+    """
+    if len(sequence) < count:
+        raise TransformError(message)
+    return sequence
+
+
 def part(v: Any, index: Any, whole: Any) -> Any:
     """``v[index]``, the cotangent of item ``index`` of ``whole`` taken from ``whole``'s
     cotangent ``v``; a zero cotangent (``0.0``, where a loop's trips start) gives zero.

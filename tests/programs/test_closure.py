@@ -252,6 +252,38 @@ def test_a_captured_value_gets_its_gradient_through_the_lambda():
     np.testing.assert_allclose(d_c, central_difference(with_function_argument, (x, c), 1))
 
 
+def zipped_with_weights(x, c):
+    weights = [c[0], 2.0 * c[1]]  # data zipped with the functions: read by position
+    total = 0.0
+    for f, w in zip((np.sin, square_helper), weights):
+        total = total + w * f(x)
+    return np.sum(total * c)
+
+
+def zipped_with_too_few(x):
+    total = 0.0
+    for f, w in zip((np.sin, np.cos), [x]):
+        total = total + w * f(x)
+    return total
+
+
+def test_a_loop_over_functions_zipped_with_data():
+    x, c = np.array([0.3, -0.5, 0.9]), np.array([1.5, 0.25, -0.7])
+    for position in (0, 1):
+        np.testing.assert_allclose(
+            ad.grad(zipped_with_weights, wrt=position)(x, c),
+            central_difference(zipped_with_weights, (x, c), position),
+            rtol=1e-6,
+            atol=1e-9,
+        )
+    v = np.array([0.2, 1.0, -0.4])
+    np.testing.assert_allclose(
+        ad.hvp(zipped_with_weights)(x, c, v), _hvp_by_differences(zipped_with_weights, x, c, v)
+    )
+    with pytest.raises(ad.TransformError, match="fewer items than the functions zipped"):
+        ad.grad(zipped_with_too_few)(0.5)
+
+
 def test_taylor_mode_through_a_loop_over_functions():
     # d3/ds3 of sum_k f_k(s x) with f = sin, square, (v -> v c): -x^3 cos(s x) (the square
     # and the linear function have none)

@@ -98,6 +98,7 @@ RUNTIME: Dict[Any, Any] = {
         case("runtime.cleared(x, [0, 0])", ids((2, 2))),
     ],
     runtime.not_a_dict: case("runtime.not_a_dict(x, 'a dict')", ids((3,))),
+    runtime.at_least: case("runtime.at_least(x, 2, 'too short')", ids((3,))),
     runtime.unshared: case("runtime.unshared(x, y, 'shared')", ids((3,), (3,)), wrt=(0,)),
     # a write through a view, made to its base where they share (True) and not (False)
     runtime.synced: [

@@ -9,7 +9,8 @@ per function, lowered with the loop's names bound to that item.  The forms are:
 * ``for g in fs`` over a tuple or list of functions (a display, or a name or parameter
   bound to one), and ``for k in table`` / ``table.keys()`` over a dict of them;
 * ``for k, g in table.items()`` and ``for g in table.values()``;
-* ``for i, g in enumerate(fs)``.
+* ``for i, g in enumerate(fs)``, and ``for g, w in zip(fs, ws)`` (``ws`` read by
+  position).
 
 ``break``, ``continue`` and ``return`` cannot stand in such a loop: its trips are gone.
 """
@@ -21,11 +22,14 @@ from typing import Any, List, Optional, Tuple
 
 import gast
 
-from .. import nested
+from ... import runtime
+from .. import ir, nested
 from .state import LoweringState
 
 # What an unrolled trip binds each target to: a function value, or a key or index.
-Binding = Tuple[gast.expr, str, Any]  # (target, "function" or "constant", value)
+# (target, "function", the function), (target, "constant", a key or index), or
+# (target, "item", (a name bound to a zipped sequence, a position in it))
+Binding = Tuple[gast.expr, str, Any]
 
 
 class FunctionLoopLowering(LoweringState):
@@ -83,9 +87,14 @@ class FunctionLoopLowering(LoweringState):
             if kind == "function":
                 self.function_values[target.id] = value
                 continue
+            stored = gast.Name(target.id, gast.Store(), None, None)
+            if kind == "item":  # `w = ws[k]` of a zipped sequence
+                sequence, k = value
+                read = gast.Subscript(sequence, gast.Constant(k, None), gast.Load())
+                assignments.append(gast.Assign([stored], read, None))
+                continue
             if target.id not in rebound:
                 constants[target.id] = value
-            stored = gast.Name(target.id, gast.Store(), None, None)
             assignments.append(gast.Assign([stored], gast.Constant(value, None), None))
         for assignment in assignments:
             gast.copy_location(assignment, node)
@@ -101,6 +110,8 @@ class FunctionLoopLowering(LoweringState):
         """What each trip of ``node`` binds its targets to, if it walks functions."""
         iterable, target = node.iter, node.target
         fn = self.callee_of(iterable) if isinstance(iterable, gast.Call) else None
+        if fn is zip:
+            return self.zipped_trips(iterable, target)
         if fn is enumerate and len(iterable.args) == 1 and not iterable.keywords:
             table = self.function_table_of(iterable.args[0])
             if table is None or not _pair(target):
@@ -130,6 +141,42 @@ class FunctionLoopLowering(LoweringState):
         if isinstance(table, dict):
             return [[(target, "constant", k)] for k in table]
         return [[(target, "function", value)] for value in table]
+
+    def zipped_trips(self, call: gast.Call, target: gast.expr) -> Optional[List[List[Binding]]]:
+        """``for f, w in zip(fs, ws)`` with ``fs`` a tuple of functions: one trip per
+        function, ``w`` bound to ``ws[k]`` (``ws`` evaluated once, and checked when the
+        code runs to be no shorter: fewer trips than functions cannot be unrolled)."""
+        names = target.elts if isinstance(target, gast.Tuple) else ()
+        if call.keywords or len(names) != len(call.args) or len(names) < 2:
+            return None
+        if not all(isinstance(name, gast.Name) for name in names):
+            return None
+        tables = [self.function_table_of(arg) for arg in call.args]
+        if not any(isinstance(table, tuple) for table in tables):
+            return None
+        count = min(len(table) for table in tables if table is not None)
+        columns = []
+        for arg, table in zip(call.args, tables):
+            if table is None:  # data: evaluated once, read by position on each trip
+                columns.append([("item", (self.walked_once(arg, count), k)) for k in range(count)])
+            elif isinstance(table, dict):
+                columns.append([("constant", key) for key in list(table)[:count]])
+            else:
+                columns.append([("function", value) for value in table[:count]])
+        return [[(name, *column[k]) for name, column in zip(names, columns)] for k in range(count)]
+
+    def walked_once(self, node: gast.expr, count: int) -> gast.Name:
+        """A name for the value of ``node``, checked to have at least ``count`` items."""
+        message = self.error(
+            f"`{self.parsed.segment(node)}` has fewer items than the functions zipped with it: "
+            "s2s_ad unrolls a loop over functions, one trip per function",
+            node,
+            "give it one item per function",
+        )
+        check = ir.Call(
+            runtime.at_least, (self.expression(node), ir.Const(count), ir.Const(str(message)))
+        )
+        return self.bound_to(self.emit(check, node), "items")
 
     def function_table_of(self, node: gast.expr) -> Any:
         """The tuple or dict of function values ``node`` denotes, or None."""
