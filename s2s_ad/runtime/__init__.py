@@ -678,9 +678,10 @@ def not_a_dict(sequence: Any, message: str) -> Any:
 
 def shares(x: Any, base: Any, index: Any, message: str) -> bool:
     """Whether ``x`` is ``base[index]`` (``base`` itself where ``index`` is None) as Python
-    sees it: a view of exactly those entries of the array ``base``, or the list or dict
-    ``base`` itself.  ``False`` where the two share nothing; ``message`` as an error where
-    they share in any other way.
+    sees it: a view of exactly those entries of the array ``base``, the list or dict
+    ``base`` itself, or the item ``base[index]`` of a list, tuple or dict (an item the
+    others do not share).  ``False`` where the two share nothing; ``message`` as an error
+    where they share in any other way.
 
     Emitted code calls it before a write through ``x`` (or into ``base``) that Python
     would make in place: where it is true, the write is made to both (:func:`synced`,
@@ -689,7 +690,12 @@ def shares(x: Any, base: Any, index: Any, message: str) -> bool:
     >>> m = np.zeros(4)
     >>> shares(m[1:], m, slice(1, None), "shared"), shares(m + 1, m, None, "shared")
     (True, False)
+    >>> shares(m, (1.0, m), 1, "shared")  # an item: a write into it is made to the tuple
+    True
     >>> shares(m[2:], m, slice(1, None), "shared")
+    Traceback (most recent call last):
+    s2s_ad.runtime.errors.TransformError: shared
+    >>> shares(m, (m, m), 1, "shared")  # Python's write would change both items
     Traceback (most recent call last):
     s2s_ad.runtime.errors.TransformError: shared
     """
@@ -704,7 +710,25 @@ def shares(x: Any, base: Any, index: Any, message: str) -> bool:
             return True
     elif index is None and x is base and isinstance(x, (list, dict)):
         return True
+    elif index is not None and isinstance(base, (list, tuple, dict)) and _only_item(x, base, index):
+        return True
     raise TransformError(message)
+
+
+def _only_item(x: Any, base: Any, index: Any) -> bool:
+    """Whether ``x`` is the item ``base[index]`` of a list, tuple or dict, and shares
+    nothing with its other items (``(a, a)`` holds ``a`` twice: a write changes both)."""
+    try:
+        if base[index] is not x:
+            return False
+    except (IndexError, KeyError, TypeError):
+        return False
+    if isinstance(base, dict):
+        others = [item for key, item in base.items() if key != index]
+    else:
+        position = range(len(base))[index]
+        others = [item for k, item in enumerate(base) if k != position]
+    return not any(_shares(x, item, 2) for item in others)
 
 
 def _same_entries(a: np.ndarray, b: np.ndarray) -> bool:
@@ -725,10 +749,17 @@ def synced(base: Any, shared: bool, index: Any, x: Any) -> Any:
     >>> m = np.zeros(3)
     >>> synced(m, True, slice(1, None), np.ones(2)), synced(m, False, 0, 5.0)
     (array([0., 1., 1.]), array([0., 0., 0.]))
+    >>> synced((1.0, m), True, -1, np.ones(3))
+    (1.0, array([1., 1., 1.]))
     """
     if not shared:
         return base
-    return x if index is None else updated(base, index, x)
+    if index is None:
+        return x
+    if isinstance(base, tuple):  # a tuple's item written through: a new tuple holds it
+        position = range(len(base))[index]
+        return tuple(x if k == position else item for k, item in enumerate(base))
+    return updated(base, index, x)
 
 
 def resynced(x: Any, shared: bool, base: Any, index: Any) -> Any:

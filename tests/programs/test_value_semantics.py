@@ -287,6 +287,25 @@ def entry_alias_scaled(x, s):
     return np.sum(m * m) + e
 
 
+def array_in_a_list_scaled(x, s):
+    m = [x * 1.0, x * 2.0]
+    v = m[0]  # the list's item itself: the write is made to the list too
+    v *= s
+    return m[0] @ m[1] + np.sum(v)
+
+
+def _pair(x):
+    return (np.sin(x), {"k": x * x})
+
+
+def array_in_a_returned_tuple_scaled(x, s):
+    pair = _pair(x)
+    a = pair[0]  # the tuple's item: the write makes a new tuple holding it
+    d = pair[1]  # the other item, taken again from that tuple after the write
+    a += s
+    return np.sum(a * d["k"]) + np.sum(pair[0]) * s
+
+
 def dict_alias_written(x, s):
     d = {"a": x * 1.0}
     e = d
@@ -314,6 +333,8 @@ VIEW_CASES = [
     case(alias_copied_after_a_write, 0.8, 1.3),
     case(entry_alias_scaled, X, 1.3),
     case(dict_alias_written, X, 1.3),
+    case(array_in_a_list_scaled, X, 1.3),
+    case(array_in_a_returned_tuple_scaled, X, 1.3),
 ]
 
 
@@ -351,11 +372,12 @@ def write_through_a_view_of_a_view(x):
     return np.sum(m * m)
 
 
-def write_into_an_array_in_a_list(x):
-    m = [x * 1.0, x * 2.0]
-    v = m[0]  # the list's item itself: refused at run time
+def write_into_an_array_held_twice(x):
+    y = x * 1.0
+    m = (y, y)
+    v = m[0]  # both items hold it: Python's write changes both, refused at run time
     v *= 3.0
-    return m[0] @ m[1]
+    return m[1] @ x
 
 
 def write_through_a_view_in_a_checkpointed_loop(x):
@@ -418,7 +440,7 @@ def calls_a_helper_that_writes_into_its_argument(x):
     [
         (write_through_a_transposed_view, "writes into `v`, which holds the same array as `m`"),
         (write_through_a_view_of_a_view, "writes into `b`, which holds the same array as `m`"),
-        (write_into_an_array_in_a_list, "writes into `v`, which holds the same array as `m`"),
+        (write_into_an_array_held_twice, "writes into `v`, which holds the same array as `m`"),
         (
             write_through_a_view_in_a_checkpointed_loop,
             "writes into `v`, which holds the same array as `m`",

@@ -9,9 +9,10 @@ later -- the lowerer checks at run time that the two do not share memory
 float rebinds and never trips the check; a fresh array neither.
 
 Where the name read later is the one the written name was taken from as a whole or by a
-constant basic index (``b = m``, ``v = m[1:]``: its *derivation*), or the other way round,
-the write is made to both instead: :func:`s2s_ad.runtime.shares` tells at run time whether
-``v`` is exactly ``m[1:]`` (it refuses where they share otherwise), and
+constant basic index (``b = m``, ``v = m[1:]``, ``v = pair[0]``: its *derivation*), or the
+other way round, the write is made to both instead: :func:`s2s_ad.runtime.shares` tells at
+run time whether ``v`` is exactly ``m[1:]`` (or the item ``pair[0]`` of a list or tuple;
+it refuses where they share otherwise), and
 :func:`~s2s_ad.runtime.synced` and :func:`~s2s_ad.runtime.resynced` give ``m`` and ``v``
 their new values where it is.  Derivations are followed in program order (where two
 paths meet, one that a path has and the other does not contradict stays); they only
