@@ -75,6 +75,7 @@ CONSTRUCTS: Tuple[str, ...] = (
     "helper",
     "helper_ignoring",
     "helper_function",
+    "function_loop",
     "dead_write",
     "scalar_list",
 )
@@ -185,14 +186,16 @@ class Scope:
     indices: List[str]  # loop counters in 0..2
     depth: int = 0
     in_loop: bool = False
+    unrolled: bool = False  # in a loop over functions: no `return`, `break` or `continue`
 
-    def nested(self, scalars=(), vectors=(), indices=(), loop=False) -> Scope:
+    def nested(self, scalars=(), vectors=(), indices=(), loop=False, unrolled=False) -> Scope:
         return Scope(
             self.scalars + list(scalars),
             self.vectors + list(vectors),
             self.indices + list(indices),
             self.depth + 1,
-            self.in_loop or loop,
+            (self.in_loop or loop) and not unrolled,
+            self.unrolled or unrolled,
         )
 
 
@@ -203,7 +206,7 @@ class ProgramWriter:
     SIMPLE = ("element_write", "slice_write", "view_write", "alias_write", "argument_write")
     SIMPLE += ("dead_write", "early_return")
     COMPOUND = ("rebound_loop", "matrix_rows", "tuple_loop", "range_loop", "branch")
-    COMPOUND += ("one_sided_branch",)
+    COMPOUND += ("one_sided_branch", "function_loop")
 
     def __init__(self, draw, constructs: FrozenSet[str], max_depth: int, budget: int):
         self.draw = draw
@@ -329,6 +332,8 @@ class ProgramWriter:
         self.budget -= 1
         compound = scope.depth < self.max_depth and self.budget > 0
         kinds = ["assignment"] * 3 + [c for c in CONSTRUCTS if self.has(c) and c in self.SIMPLE]
+        if scope.unrolled:
+            kinds = [kind for kind in kinds if kind != "early_return"]
         if compound:
             kinds += [c for c in CONSTRUCTS if self.has(c) and c in self.COMPOUND]
         if scope.in_loop and self.has("early_return"):
@@ -451,6 +456,25 @@ class ProgramWriter:
         items = f"({self.pick(scope.scalars + ['s'])}, 0.5)"
         return [f"for {item} in {items}:"] + self.block(scope.nested(scalars=[item], loop=True))
 
+    def function_loop(self, scope: Scope) -> List[str]:
+        """A loop over a tuple of functions (unrolled by s2s_ad): NumPy functions, helpers
+        and lambdas that read a variable the loop's body may rebind (late binding)."""
+        name = self.fresh_name("g")
+        functions = [
+            self.pick(FUNCTION_ARGUMENTS).format(self.pick(scope.scalars + ["s"])) for _ in "ab"
+        ]
+        if "h_sin" in HELPERS and self.has("helper") and self.chance(30):
+            functions[1] = "h_sin"
+        first = self.pick(
+            [
+                f"a = a + np.sum({name}(m)) * 0.25",
+                f"m = 0.5 * m + {name}(m) * 0.25",
+                f"c = c + {name}(a) * 0.5",
+            ]
+        )
+        inner = scope.nested(unrolled=True)  # jumps in it are refused
+        return [f"for {name} in ({functions[0]}, {functions[1]}):"] + self.block(inner, [first])
+
     def range_loop(self, scope: Scope) -> List[str]:
         counter = self.fresh_name("i")
         bound = self.pick(["2", "3", "1, 3"])
@@ -464,7 +488,7 @@ class ProgramWriter:
         return lines + ["else:"] + self.block(scope.nested())
 
     def one_sided_branch(self, scope: Scope) -> List[str]:
-        if self.has("early_return") and self.chance(40):
+        if self.has("early_return") and not scope.unrolled and self.chance(40):
             name = self.fresh_name("k")
             lines = [f"if {self.condition(scope)}:", f"    {name} = {self.bounded_scalar(scope)}"]
             lines += ["else:", f"    return {self.result(scope)}"]

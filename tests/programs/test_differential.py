@@ -98,6 +98,7 @@ MARKERS = {  # a line only that construct writes
     "helper_function": r"^def h_(apply|twice)\(g, ",
     "dead_write": r"^ +d\d+\[",
     "scalar_list": r"np\.(sum|mean|std)\(\[",
+    "function_loop": r"^ +for g\d+ in \(",
 }
 
 
