@@ -167,6 +167,40 @@ def factory_in_a_loop(p, x):
     return total
 
 
+def walked_pair(a, x):
+    total = 0.0
+    for f in make_pair(a):  # a tuple of functions a call returned, walked
+        total = total + f(x)
+    return total
+
+
+def make_table(a):
+    return {"linear": lambda x: a * x, "cubic": lambda x: a * x**3}
+
+
+def read_from_a_returned_table(a, x):
+    table = make_table(a)
+    return table["linear"](x) * table["cubic"](x)
+
+
+def solves_in_a_loop(p, y0):
+    total = 0.0
+    for i in range(3):  # `solve` binds its `rhs` once per trip
+        total = total + solve(p[i], y0)
+    return total
+
+
+def as_list(p):
+    return [p[0], p[1] * 2.0]
+
+
+def walks_a_returned_list_of_data(p):
+    total = 0.0
+    for v in as_list(p):  # lowered once to see it is data, then walked
+        total = total + v * v
+    return total
+
+
 CASES = [
     (composed, (np.array([0.3, 0.5, 0.7]),)),
     (poly_sum, (np.array([0.3, -0.5, 0.7]),)),
@@ -182,6 +216,10 @@ CASES = [
     (unpacked_pair, (0.6, 0.8)),
     (local_factory, (0.6, 0.8)),
     (factory_in_a_loop, (np.array([0.2, -0.4, 0.9]), 0.7)),
+    (walked_pair, (0.6, 0.8)),
+    (read_from_a_returned_table, (0.6, 0.8)),
+    (solves_in_a_loop, (np.array([0.3, 0.5, 0.7]), 1.3)),
+    (walks_a_returned_list_of_data, (np.array([0.3, 0.5]),)),
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
