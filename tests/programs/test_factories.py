@@ -201,6 +201,22 @@ def walks_a_returned_list_of_data(p):
     return total
 
 
+def apply_factory(make, a, x):
+    return make(a)(0.0, x)  # a factory passed in, called, and its function called
+
+
+def through_a_passed_factory(a, x):
+    squares = apply_factory(lambda c: lambda t, y: c * y * y, a, x)
+    return apply_factory(make_rhs, a, x) + squares
+
+
+def through_a_passed_local_factory(a, x):
+    def make(c):
+        return lambda t, y: c * np.sin(y)
+
+    return apply_factory(make, a, x)
+
+
 CASES = [
     (composed, (np.array([0.3, 0.5, 0.7]),)),
     (poly_sum, (np.array([0.3, -0.5, 0.7]),)),
@@ -217,6 +233,8 @@ CASES = [
     (local_factory, (0.6, 0.8)),
     (factory_in_a_loop, (np.array([0.2, -0.4, 0.9]), 0.7)),
     (walked_pair, (0.6, 0.8)),
+    (through_a_passed_factory, (0.6, 0.8)),
+    (through_a_passed_local_factory, (0.6, 0.8)),
     (read_from_a_returned_table, (0.6, 0.8)),
     (solves_in_a_loop, (np.array([0.3, 0.5, 0.7]), 1.3)),
     (walks_a_returned_list_of_data, (np.array([0.3, 0.5]),)),

@@ -24,12 +24,13 @@ True
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any, Optional
 
 import gast
 
-from .. import ir
-from .inlining import NOT_CONSTANT, is_user_code, not_inlined_reason
+from .. import ir, nested
+from .inlining import NOT_CONSTANT, Partial, is_user_code, not_inlined_reason
 from .state import FunctionArgument, LoweringState, is_function_value
 
 
@@ -139,8 +140,8 @@ class FactoryLowering(LoweringState):
             f"this calls the function `{fn.__name__}` returns, but {reason}, so s2s_ad calls "
             "it rather than inlining it, and the function it returns is not known here",
             func,
-            "build the function without recursion (a loop), or make the function compute "
-            "the value itself",
+            f"let `{fn.__name__}` be inlined (no recursion: a loop instead; constant "
+            "defaults), or make it compute the value itself",
         )
 
     def calls_user_function(self, node: gast.expr) -> bool:
@@ -151,10 +152,18 @@ class FactoryLowering(LoweringState):
             return True
         if isinstance(node.func, gast.Call):
             return self.calls_user_function(node.func)
-        fn = self.called_function(node.func)
+        fn = self.called_function(node.func)  # a factory passed in: `make(a)(x)`
         if fn is None and not self.is_computed(node.func):
             fn = self.callee_of(node)
-        return fn is not None and not isinstance(fn, (tuple, dict)) and self.inlinable(fn)
+        return self.is_inlined(fn)
+
+    def is_inlined(self, fn: Any) -> bool:
+        """Whether a call of the function value ``fn`` is inlined (so it may give one)."""
+        if isinstance(fn, Partial):
+            return self.is_inlined(fn.target)
+        if isinstance(fn, functools.partial):
+            return self.is_inlined(fn.func)
+        return isinstance(fn, nested.LocalFunction) or self.inlinable(fn)
 
     def returned_table(self, node: gast.expr) -> Any:
         """``for term in make_terms(p)``: the tuple or dict of functions the call of a user
