@@ -217,6 +217,18 @@ def through_a_passed_local_factory(a, x):
     return apply_factory(make, a, x)
 
 
+def cube(u):
+    return u * u * u
+
+
+def pick_cube(x):
+    return cube  # a module-level function, returned
+
+
+def calls_what_a_call_returned(x):
+    return pick_cube(x)(x) * x
+
+
 CASES = [
     (composed, (np.array([0.3, 0.5, 0.7]),)),
     (poly_sum, (np.array([0.3, -0.5, 0.7]),)),
@@ -233,6 +245,7 @@ CASES = [
     (local_factory, (0.6, 0.8)),
     (factory_in_a_loop, (np.array([0.2, -0.4, 0.9]), 0.7)),
     (walked_pair, (0.6, 0.8)),
+    (calls_what_a_call_returned, (0.7,)),
     (through_a_passed_factory, (0.6, 0.8)),
     (through_a_passed_local_factory, (0.6, 0.8)),
     (read_from_a_returned_table, (0.6, 0.8)),

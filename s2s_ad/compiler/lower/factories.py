@@ -29,7 +29,7 @@ from typing import Any, Optional
 
 import gast
 
-from .. import ir, nested
+from .. import hooks, ir, nested
 from .inlining import NOT_CONSTANT, Partial, is_user_code, not_inlined_reason
 from .state import FunctionArgument, LoweringState, is_function_value
 
@@ -117,6 +117,8 @@ class FactoryLowering(LoweringState):
     def called_result(self, node: gast.Call, keep) -> Optional[ir.Atom]:
         """``compose(f, g)(x)``: the call of the function value a user function's call
         returned; None when ``node.func`` is no call of a user function."""
+        if hooks.spelling_of_maker(self.callee_of(node.func)) is not None:
+            return None  # `ad.grad(g)(x)`, a maker of the hook table's
         self.refuse_called_result_of_recursion(node.func)
         if not self.calls_user_function(node.func):
             return None
