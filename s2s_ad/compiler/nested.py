@@ -342,19 +342,15 @@ def renamed_body(
     """A copy of the body whose parameters and variables have fresh names.
 
     ``free`` renames free names too (a module-level function's globals, so that
-    they cannot be mistaken for its caller's variables); with it, the functions
-    nested in the body see the new names as well.  Returns the statements and
-    the renaming of the function's own names (old name -> fresh name).
+    they cannot be mistaken for its caller's variables).  The functions nested in
+    the body see the new names, where they do not bind the names themselves.
+    Returns the statements and the renaming of the function's own names (old name
+    -> fresh name).
     """
     statements = copy.deepcopy(local.statements())
     own = set(local.parameters) | set(stored_names(statements))
     renames = {name: claim(name) for name in sorted(own)}
-    if free is None:
-        for node in own_nodes(gast.Module(body=statements, type_ignores=[])):
-            if isinstance(node, gast.Name) and node.id in renames:
-                node.id = renames[node.id]
-    else:
-        _rename_in_scope(statements, {**free, **renames})
+    _rename_in_scope(statements, {**(free or {}), **renames})  # closures see the new names
     return statements, renames
 
 

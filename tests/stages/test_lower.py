@@ -121,11 +121,7 @@ def calls_grad(x):
 
 
 def calls_call(x):
-    return pick(x)(x)
-
-
-def pick(x):
-    return cube
+    return abs(x)(x)  # a library call's result: no function known at lowering
 """
 
 
@@ -419,7 +415,7 @@ def test_calling_the_result_of_another_call_names_the_makers(m):
         lower_function(m.calls_call)
     for spelling in hooks.DERIVATIVE_MAKERS.values():
         assert f"{spelling}(f)(...)" in info.value.reason
-    assert info.value.source_line.strip() == "return pick(x)(x)"
+    assert info.value.source_line.strip().startswith("return abs(x)(x)")
 
 
 # ------------------------------------------------------------------ refusals

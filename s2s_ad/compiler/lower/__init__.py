@@ -36,6 +36,7 @@ from .calls import CallLowering
 from .composites import CompositeLowering
 from .containers import ContainerLowering
 from .expressions import ExpressionLowering
+from .factories import FactoryLowering
 from .function_loops import FunctionLoopLowering
 from .inlining import InliningLowering
 from .local_functions import LocalFunctionLowering
@@ -66,6 +67,7 @@ class Lowerer(
     LocalFunctionLowering,
     FunctionLoopLowering,
     InliningLowering,
+    FactoryLowering,
     PullbackLowering,
     RecordLowering,
 ):

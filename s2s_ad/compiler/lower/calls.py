@@ -55,6 +55,9 @@ class CallLowering(LoweringState):
                 return self.replace_method(node, name)
             inlined = self.receiver_method_call(node, name)
             return inlined if inlined is not None else self.method_call(node, name)
+        result = self.called_result(node, name)  # `compose(f, g)(x)`
+        if result is not None:
+            return result
         if isinstance(func, gast.Call):  # `ad.grad(g)(x)`
             return self.call_function(node, self.derived_function(func), name)
         fn = self.resolve(func)
@@ -304,6 +307,7 @@ class CallLowering(LoweringState):
         """``xs.append(v)`` is a ``Push``, ``xs.pop()`` a ``Pop``: both modes follow the items."""
         loc = self.parsed.loc(node)
         if method == "append":
+            self.refuse_function_values(args, node)
             self.body.append(ir.Push(stack, args[0], loc))
             return ir.Const(None)
         target = ir.Var(name) if name else self.names.temp()

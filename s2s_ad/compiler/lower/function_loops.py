@@ -180,8 +180,8 @@ class FunctionLoopLowering(LoweringState):
 
     def function_table_of(self, node: gast.expr) -> Any:
         """The tuple or dict of function values ``node`` denotes, or None."""
-        if isinstance(node, gast.Call):
-            return None  # a call is data here (known_function would make partials)
+        if isinstance(node, gast.Call):  # a table a factory returns; no partials here
+            return self.returned_table(node)
         table = self.known_function(node)
         return table if isinstance(table, (tuple, dict)) else None
 

@@ -44,7 +44,7 @@ from .. import hooks, ir, nested
 from ..library import is_library_function, is_transparent
 from ..parse import InlinedResolver, dotted_name
 from .records import field_names
-from .state import LoweringState, defined_function
+from .state import FunctionArgument, LoweringState, defined_function
 
 # How deeply calls of user functions are inlined into each other, at most.
 MAX_DEPTH = 40
@@ -103,14 +103,6 @@ class CompositeCall:
     fn: Any
     wrt: Any
     captured: Tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class FunctionArgument:
-    """An argument that is a function value, bound to the inlined callee's parameter
-    instead of being computed (it stands in a ``Const`` while arguments are bound)."""
-
-    value: Any
 
 
 # Functions made from local functions that read local variables, by their file name and
@@ -204,6 +196,8 @@ class InliningLowering(LoweringState):
             return self.partial(node)
         if isinstance(node, gast.Call) and hooks.spelling_of_maker(self.callee_of(node)):
             return self.derived_function(node)
+        if isinstance(node, gast.ListComp):  # `[lambda t, k=k: k * t for k in range(3)]`
+            return self.function_comprehension(node)
         if isinstance(node, (gast.Tuple, gast.List)) and node.elts:
             items = [self.known_function(e) for e in node.elts]
             return tuple(items) if all(i is not None for i in items) else None
@@ -251,7 +245,7 @@ class InliningLowering(LoweringState):
         """``fs = (f, g)``, ``table = {"f": f}``, ``rhs = functools.partial(f, a)`` of a
         name assigned once: recorded as a function value (True), not computed."""
         name = _single_target(node)
-        table = isinstance(node.value, (gast.Tuple, gast.List, gast.Dict))
+        table = isinstance(node.value, (gast.Tuple, gast.List, gast.Dict, gast.ListComp))
         partial = isinstance(node.value, gast.Call) and (
             self.callee_of(node.value) is functools.partial
             or hooks.spelling_of_maker(self.callee_of(node.value)) is not None

@@ -13,6 +13,7 @@ from typing import List
 import gast
 
 from .. import ir, nested
+from .factories import packed_functions
 from .inlining import FunctionArgument
 from .state import LoweringState, assigned_in_control_flow, loops
 from .statements import close_open_paths, has_return
@@ -81,7 +82,7 @@ class LocalFunctionLowering(LoweringState):
         for param, value in bound.items():
             fresh = renames[param]
             if param in (local.var_positional, local.var_keyword):
-                value = self.packed(value, node)
+                value = packed_functions(value) or self.packed(value, node)
             if isinstance(value, ir.Const) and isinstance(value.value, FunctionArgument):
                 self.function_values[fresh] = value.value.value  # calls of it are inlined
                 continue
@@ -130,6 +131,7 @@ class LocalFunctionLowering(LoweringState):
         loc = self.parsed.loc(node)
         close_open_paths(block, ir.Return(ir.Const(None), loc))
         returns = [s for s in ir.walk(block) if isinstance(s, ir.Return)]
+        self.refuse_returned_functions(returns, node)
         last = block[-1]
         if len(returns) == 1 and last is returns[0]:
             value = last.value

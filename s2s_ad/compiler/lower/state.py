@@ -87,6 +87,24 @@ class Lowered:
     load_of: Dict[ir.Var, str] = field(default_factory=dict)  # load temp -> name loaded
 
 
+@dataclass(frozen=True, eq=False)
+class FunctionArgument:
+    """An argument that is a function value, bound to the inlined callee's parameter
+    instead of being computed (it stands in a ``Const`` while arguments are bound), or
+    what the call of a function that returns a function gives (see ``factories.py``)."""
+
+    value: Any
+
+
+def is_function_value(atom: Any) -> bool:
+    """Whether a lowered value is a function value, not data.
+
+    >>> is_function_value(ir.Const(FunctionArgument(print))), is_function_value(ir.Const(1))
+    (True, False)
+    """
+    return isinstance(atom, ir.Const) and isinstance(atom.value, FunctionArgument)
+
+
 class LoweringState:
     """One function being lowered: what is known about its names, and where statements go.
 
@@ -120,6 +138,8 @@ class LoweringState:
         self.env: Dict[str, ir.Atom] = {}
         # parameters of inlined functions bound to function values (see inlining.py)
         self.function_values: Dict[str, Any] = {}
+        # calls lowered ahead of their statement, by id of their node (see factories.py)
+        self.prelowered: Dict[int, ir.Atom] = {}
         # the class of a bound method's `self`, by the atom holding it (see inlining.py)
         receiver = getattr(parsed.fn, RECEIVER_ATTRIBUTE, None)
         self.receiver = (self.params[0].name, receiver) if receiver and self.params else None
@@ -238,11 +258,24 @@ class LoweringState:
     def emit(
         self, value: ir.Expr, node: gast.AST, name: Optional[str] = None, note: str = ""
     ) -> ir.Var:
+        if isinstance(value, ir.Call):
+            self.refuse_function_values((*value.args, *(a for _, a in value.kwargs)), node)
         # A user variable assigned once keeps its name; it cannot collide.
         target = ir.Var(name) if name else self.names.temp()
         loc = self.parsed.loc(node)
         self.body.append(ir.Assign(target, value, loc, note or self.parsed.segment(node)))
         return target
+
+    def refuse_function_values(self, atoms: Any, node: gast.AST) -> None:
+        """A function value (what a factory's call gives) among the atoms of a computation:
+        s2s_ad only calls it, or passes it to a function it inlines."""
+        if any(map(is_function_value, atoms)):
+            raise self.error(
+                "this uses a function a call returned as data: s2s_ad can call it, or pass "
+                "it to a user function that calls it",
+                node,
+                "call the function here, or pass it to a function of yours that calls it",
+            )
 
     def callee_of(self, node: gast.expr) -> Any:
         """The object a call's dotted callee denotes, or None."""

@@ -23,6 +23,7 @@ from .state import (
     LOOPS,
     LoweringState,
     defined_function,
+    is_function_value,
     unsupported_message,
     unsupported_operator,
 )
@@ -67,7 +68,10 @@ class StatementLowering(LoweringState):
     def jump(self, node: gast.stmt) -> None:
         loc = self.parsed.loc(node)
         if isinstance(node, gast.Return):
-            value = ir.Const(None) if node.value is None else self.tree(node.value)
+            value = self.returned_function(node)  # `return lambda t: a * t` when inlined
+            if value is None:
+                value = ir.Const(None) if node.value is None else self.tree(node.value)
+            self.refuse_returning_function(value, node)
             if self.loop_depth == 0:
                 if self.inlining and isinstance(value, tuple):  # the call's value is one atom
                     value = self.build_tuple(value, node)
@@ -153,6 +157,9 @@ class StatementLowering(LoweringState):
 
         Returns the atom that holds the value afterwards.
         """
+        if is_function_value(value):  # `rhs = make_rhs(alpha)`
+            self.bind_function_value(target, value.value.value, node)
+            return value
         if isinstance(target, gast.Name):
             value_node = _value_of(node)
             whole = isinstance(node, gast.Assign) and node.targets == [target]
