@@ -56,6 +56,9 @@ class ByNode:
     def __contains__(self, node: gast.AST) -> bool:
         return id(node) in self._entries
 
+    def pop(self, node: gast.AST) -> Any:
+        return self._entries.pop(id(node))[1]
+
 
 # Scopes a renaming must not enter: their names are their own.
 _SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef, gast.Lambda)

@@ -55,8 +55,8 @@ class ExpressionLowering(LoweringState):
     def expression(self, node: gast.expr, name: Optional[str] = None) -> ir.Atom:
         """Lower an expression; ``name`` names its result after a user variable."""
         keep = name if name in self.single_assignment else None
-        if id(node) in self.prelowered:  # a call lowered to see whether it gave functions
-            return self.prelowered.pop(id(node))
+        if node in self.prelowered:  # a call lowered to see whether it gave functions
+            return self.prelowered.pop(node)
         if isinstance(node, gast.Constant):
             return ir.Const(node.value)
         if isinstance(node, gast.Name):

@@ -178,7 +178,7 @@ class FactoryLowering(LoweringState):
             return value.value.value
         if is_function_value(value):
             raise self.error("this walks a single function", node, "return a tuple of them")
-        self.prelowered[id(node)] = value
+        self.prelowered[node] = value
         return None
 
     def function_comprehension(self, node: gast.ListComp) -> Optional[tuple]:

@@ -139,7 +139,7 @@ class LoweringState:
         # parameters of inlined functions bound to function values (see inlining.py)
         self.function_values: Dict[str, Any] = {}
         # calls lowered ahead of their statement, by id of their node (see factories.py)
-        self.prelowered: Dict[int, ir.Atom] = {}
+        self.prelowered = nested.ByNode()
         # the class of a bound method's `self`, by the atom holding it (see inlining.py)
         receiver = getattr(parsed.fn, RECEIVER_ATTRIBUTE, None)
         self.receiver = (self.params[0].name, receiver) if receiver and self.params else None
