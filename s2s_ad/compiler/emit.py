@@ -1,6 +1,7 @@
 """Stage 6: IR -> Python source -> a compiled function.
 
-Statements become Python syntax trees, then text.  Temporaries read exactly
+Statements are printed straight to text (:mod:`s2s_ad.compiler.printing`, which
+writes what ``ast.unparse`` would).  Temporaries read exactly
 once are folded into the expression that reads them, so ``t9 = cos(x)``
 followed by ``dx = g * t9`` prints as ``dx = g * cos(x)``; variables named by
 the user and derivative variables (``dx``) always keep their line.  The
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .. import rules
-from . import ir, naming
+from . import ir, naming, printing
 from .errors import Loc
 from .header import header_lines, home_module
 from .parse import Parsed, Resolver
@@ -92,9 +93,10 @@ class References:
         self.helpers: Dict[str, Any] = {}
         self._spelled: Dict[int, str] = {}
 
-    def callee(self, call: ir.Call) -> ast.expr:
+    def callee(self, call: ir.Call) -> str:
+        """How the emitted code names what ``call`` calls: a dotted name."""
         fn = call.fn.fn if isinstance(call.fn, rules.Opaque) else call.fn
-        return ast.parse(self.spell(fn, call.spelling), mode="eval").body
+        return self.spell(fn, call.spelling)
 
     def spell(self, obj: Any, spelling: Optional[str] = None) -> str:
         if spelling and self._denotes(spelling, obj):
@@ -259,35 +261,36 @@ class _Block:
         self.indent = indent
         self.pad = "    " * indent
         self.foldable = writer.foldable(body)
-        self.pending: Dict[ir.Var, ast.expr] = {}
+        self.pending: Dict[ir.Var, printing.Text] = {}
         self.pending_locs: Dict[ir.Var, Optional[Loc]] = {}
         # the pending expressions by the names they read, and by when they were held
         self.pending_readers: Dict[str, Set[ir.Var]] = {}
-        self.pending_names: Dict[ir.Var, Set[str]] = {}
         self.pending_order: Dict[ir.Var, int] = {}
-        # the pending expressions taken since the last hold, by id (with the expression,
-        # which keeps the id its own), and the names each reads
-        self.folded: Dict[int, Tuple[ast.expr, Set[str]]] = {}
         self.held = itertools.count()
         self.last_line: Optional[int] = None  # the line whose comment the code is under
         self.commented: Set[int] = set()  # lines named in this stretch of the block
 
-    def atom(self, a: ir.Atom) -> ast.expr:
-        if isinstance(a, ir.Var) and a in self.pending:
-            return self.take(a)
-        if isinstance(a, ir.Const) and isinstance(a.value, types.FunctionType):
+    def atom(self, a: ir.Atom) -> printing.Text:
+        if a.__class__ is ir.Var:
+            if a in self.pending:
+                return self.take(a)
+            return printing.variable(self.writer.name(a))
+        if isinstance(a.value, types.FunctionType):
             # a local function passed on as a value (`key=lambda i: ...`)
-            name = self.writer.refs.spell(a.value, a.spelling)
-            return ast.Name(id=name, ctx=ast.Load())
-        if isinstance(a, ir.Var):
-            return ast.Name(id=self.writer.name(a), ctx=ast.Load())
-        return ir.atom_to_ast(a)
+            return printing.variable(self.writer.refs.spell(a.value, a.spelling))
+        if a.spelling:
+            return _spelled(a.spelling)
+        return printing.constant(a.value)
 
-    def expr(self, value: ir.Expr) -> ast.expr:
-        if isinstance(value, ir.Load) and value.home is not None:  # an inlined callee's global
-            home = ast.Name(id=self.writer.refs.spell(value.home), ctx=ast.Load())
-            return ast.Attribute(value=home, attr=value.attr, ctx=ast.Load())
-        return ir.expr_to_ast(value, self.writer.refs.callee, self.atom)
+    def expr(self, value: ir.Expr) -> printing.Text:
+        if isinstance(value, ir.Load):
+            if value.home is not None:  # an inlined callee's global
+                home = printing.variable(self.writer.refs.spell(value.home))
+                return printing.attribute(home, value.attr)
+            return printing.variable(value.name)
+        if isinstance(value, (ir.Var, ir.Const)):
+            return self.atom(value)
+        return printing.call_of(value, self.writer.refs.callee, self.atom)
 
     def line(self, text: str, loc: Optional[Loc]) -> None:
         if loc is not None and loc.source_line.strip():
@@ -298,35 +301,30 @@ class _Block:
             self.commented.add(loc.lineno)
         self.writer.lines.append((self.pad + text, loc))
 
-    def hold(self, var: ir.Var, tree: ast.expr, loc: Optional[Loc]) -> None:
+    def hold(self, var: ir.Var, text: printing.Text, loc: Optional[Loc]) -> None:
         """Keep ``var``'s expression to fold into the statement that reads it."""
         if var in self.pending:
             self.take(var)  # a new expression for a name still pending keeps its place
         else:
             self.pending_order[var] = next(self.held)
-        self.pending[var] = tree
+        self.pending[var] = text
         self.pending_locs[var] = loc
-        names = _names_read(tree, self.folded)
-        self.folded = {}
-        self.pending_names[var] = names
-        for name in names:
+        for name in text.names:
             self.pending_readers.setdefault(name, set()).add(var)
 
-    def take(self, var: ir.Var) -> ast.expr:
+    def take(self, var: ir.Var) -> printing.Text:
         """The pending expression of ``var``, no longer pending."""
-        names = self.pending_names.pop(var)
-        for name in names:
+        text = self.pending.pop(var)
+        for name in text.names:
             self.pending_readers[name].discard(var)
-        tree = self.pending.pop(var)
-        self.folded[id(tree)] = (tree, names)
-        return tree
+        return text
 
     def flush_readers_of(self, var: ir.Var) -> None:
         """Write out pending expressions that read ``var`` before it changes."""
         waiting = self.pending_readers.get(self.writer.name(var))
         for reader in sorted(waiting or (), key=self.pending_order.__getitem__):
-            tree = self.take(reader)
-            self.line(f"{self.writer.name(reader)} = {ir.unparse(tree)}", None)
+            text = self.take(reader)
+            self.line(f"{self.writer.name(reader)} = {printing.top(text)}", None)
 
     def write(self) -> None:
         for stmt in self.body:
@@ -335,7 +333,6 @@ class _Block:
             self.writer.lines.append((self.pad + "pass", None))
 
     def statement(self, stmt: ir.Stmt) -> None:
-        self.folded = {}
         if isinstance(stmt, ir.Comment):  # a new stretch: the adjoint sweep, ...
             self.writer.lines.append((f"{self.pad}# {stmt.text}", None))
             self.commented = set()
@@ -349,44 +346,46 @@ class _Block:
             loc = stmt.loc
             if isinstance(stmt.value, ir.Var) and stmt.value in self.pending:
                 loc = self.pending_locs[stmt.value] or loc  # a copy shows what it copies
-            tree = self.expr(stmt.value)
+            text = self.expr(stmt.value)
             self.flush_readers_of(stmt.target)
             if stmt.target in self.foldable:
-                self.hold(stmt.target, tree, loc)
+                self.hold(stmt.target, text, loc)
             else:
-                self.line(f"{target} = {ir.unparse(tree)}", loc)
+                self.line(f"{target} = {printing.top(text)}", loc)
         elif isinstance(stmt, ir.Accum):
-            value = ir.unparse(self.atom(stmt.value))
-            target = ast.Name(id=self.writer.name(stmt.target), ctx=ast.Load())
+            value = printing.top(self.atom(stmt.value))
+            target = printing.variable(self.writer.name(stmt.target))
             if stmt.index is not None:
-                target = ir.subscript(target, self.atom(stmt.index))
+                target = printing.subscript(target, self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
-            self.line(f"{ir.unparse(target)} {'-=' if stmt.subtract else '+='} {value}", stmt.loc)
+            sign = "-=" if stmt.subtract else "+="
+            self.line(f"{printing.top(target)} {sign} {value}", stmt.loc)
         elif isinstance(stmt, ir.SetItem):
-            value = ir.unparse(self.atom(stmt.value))
-            shown = ast.Name(id=self.writer.name(stmt.target), ctx=ast.Load())
-            target = ir.subscript(shown, self.atom(stmt.index))
+            value = printing.top(self.atom(stmt.value))
+            shown = printing.variable(self.writer.name(stmt.target))
+            target = printing.subscript(shown, self.atom(stmt.index))
             self.flush_readers_of(stmt.target)
-            self.line(f"{ir.unparse(target)} = {value}", stmt.loc)
+            self.line(f"{printing.top(target)} = {value}", stmt.loc)
         elif isinstance(stmt, ir.Push):  # a stack that is a folded item: `dxs[0].append(v)`
-            stack = ir.unparse(self.atom(stmt.stack))
+            stack = printing.top(self.atom(stmt.stack))
             self.flush_readers_of(stmt.stack)
-            value = ir.unparse(self.atom(stmt.value))
+            value = printing.top(self.atom(stmt.value))
             self.line(f"{stack}.append({value})", stmt.loc)
         elif isinstance(stmt, ir.Pop):
-            stack = ir.unparse(self.atom(stmt.stack))
+            stack = printing.top(self.atom(stmt.stack))
             self.flush_readers_of(stmt.target)
             self.flush_readers_of(stmt.stack)
             self.line(f"{self.writer.name(stmt.target)} = {stack}.pop()", stmt.loc)
         elif isinstance(stmt, ir.Return):
             value = ir.map_tree(stmt.value, self.atom)
-            self.line(f"return {ir.unparse(_tree(value))}", stmt.loc)
+            self.line(f"return {printing.top(_tree(value))}", stmt.loc)
         elif isinstance(stmt, ir.Break):
             self.line("break", stmt.loc)
         elif isinstance(stmt, ir.If):
-            self.structured(stmt, f"if {ir.unparse(self.atom(stmt.cond))}:")
+            self.structured(stmt, f"if {printing.top(self.atom(stmt.cond))}:")
         elif isinstance(stmt, ir.For):
-            header = f"for {self.writer.name(stmt.target)} in {ir.unparse(self.atom(stmt.iter))}:"
+            iterable = printing.top(self.atom(stmt.iter))
+            header = f"for {self.writer.name(stmt.target)} in {iterable}:"
             self.structured(stmt, header)
         elif isinstance(stmt, ir.While):
             self.while_loop(stmt)
@@ -417,45 +416,28 @@ class _Block:
         for inner in stmt.test:
             test.statement(inner)
         if len(self.writer.lines) == mark:  # the test folded into one expression
-            self.line(f"while {ir.unparse(test.atom(stmt.cond))}:", stmt.loc)
+            self.line(f"while {printing.top(test.atom(stmt.cond))}:", stmt.loc)
         else:
             test_lines = self.writer.lines[mark:]
             del self.writer.lines[mark:]
             self.line("while True:", stmt.loc)
             self.writer.lines.extend(test_lines)
-            cond = ir.unparse(test.atom(stmt.cond))
+            cond = printing.top(test.atom(stmt.cond))
             self.writer.lines.append((f"{self.pad}    if not {cond}:", None))
             self.writer.lines.append((f"{self.pad}        break", None))
         self.writer.block(stmt.body, self.indent + 1)
         self.last_line = None
 
 
-def _names_read(tree: ast.expr, folded: Dict[int, Tuple[ast.expr, Set[str]]]) -> Set[str]:
-    """The names ``tree`` reads, where those of the expressions ``folded`` into it (by id)
-    are known: a chain of folded temporaries is walked once, not once per link.
-
-    >>> inner = ast.parse("a * b", mode="eval").body
-    >>> tree = ast.BinOp(left=inner, op=ast.Add(), right=ast.Name(id="c", ctx=ast.Load()))
-    >>> sorted(_names_read(tree, {id(inner): (inner, {"a", "b"})}))
-    ['a', 'b', 'c']
-    """
-    names: Set[str] = set()
-    todo = [tree]
-    while todo:
-        node = todo.pop()
-        known = folded.get(id(node))
-        if known is not None:
-            names |= known[1]
-        elif isinstance(node, ast.Name):
-            names.add(node.id)
-        else:
-            todo.extend(ast.iter_child_nodes(node))
-    return names
+@functools.lru_cache(maxsize=1024)
+def _spelled(spelling: str) -> printing.Text:
+    """The text of a constant the user named (``math.pi``)."""
+    return printing.from_syntax(ast.parse(spelling, mode="eval").body)
 
 
-def _tree(value) -> ast.expr:
-    if isinstance(value, tuple):
-        return ast.Tuple(elts=[_tree(v) for v in value], ctx=ast.Load())
+def _tree(value) -> printing.Text:
+    if value.__class__ is tuple:  # a Text is a (named) tuple too
+        return printing.tuple_of([_tree(v) for v in value])
     return value
 
 

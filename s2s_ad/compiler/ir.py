@@ -295,17 +295,21 @@ def with_blocks(stmt: Stmt, blocks: Tuple[list, ...]) -> Stmt:
 
 
 def walk(body: list) -> Iterator[Stmt]:
-    """Every statement of ``body``, nested bodies included, in order."""
-    todo = [iter(body)]  # the blocks being walked, innermost last
-    while todo:
-        for stmt in todo[-1]:
-            yield stmt
-            blocks = blocks_of(stmt)
-            if blocks:
-                todo += [iter(block) for block in reversed(blocks)]
-                break
-        else:
-            todo.pop()
+    """Every statement of ``body``, nested bodies included, in order.
+
+    >>> loop = For(Var("i"), Var("n"), [Break()])
+    >>> [s.__class__.__name__ for s in walk([Comment("x"), loop, Break()])]
+    ['Comment', 'For', 'Break', 'Break']
+    """
+    # every pass walks every statement: a simple one costs one class test, not a call
+    for stmt in body:
+        yield stmt
+        if stmt.__class__ in _NESTING:
+            for block in blocks_of(stmt):
+                yield from walk(block)
+
+
+_NESTING = frozenset(STRUCTURED)
 
 
 # The helpers below return tuples: every pass calls them for every statement, and a

@@ -9,12 +9,23 @@ makes the count grow sixteenfold.
 
 import ast
 import collections
+import gc
 
 import numpy as np
 import pytest
 
 import s2s_ad as ad
-from s2s_ad.compiler import derived, in_place, ir, nested, pipeline, reverse_control, stacks
+from s2s_ad.compiler import (
+    derived,
+    in_place,
+    ir,
+    nested,
+    pipeline,
+    printing,
+    reverse_control,
+    stacks,
+)
+from s2s_ad.compiler.lower import lower_function
 from s2s_ad.compiler.lower import state as lowering
 
 from conftest import central_difference, load_benchmark
@@ -145,26 +156,31 @@ def test_emission_and_stacks_ask_what_nested_statements_read_boundedly_often(
 
 
 @pytest.mark.optimized_only  # counts the optimized transform alone
-def test_emission_walks_a_folded_expression_once(monkeypatch, make_module):
+def test_emission_gathers_a_folded_expressions_names_once(monkeypatch, make_module):
     """The names a held expression reads are those of the expressions folded into it plus
-    its own nodes: a chain of folded temporaries is walked once, not once per link (the
-    syntax-tree walks of emission, ``ast``'s and :mod:`~s2s_ad.compiler.nested`'s, are
-    counted)."""
-    walked = collections.Counter()
+    its own: a chain of folded temporaries is gathered once, not once per link (the names
+    emission unites, and the syntax-tree nodes it walks, are counted)."""
+    counted = collections.Counter()
     inside = []
-    iter_child_nodes, nodes_under, emit_stage = (
+    names_of, iter_child_nodes, nodes_under, emit_stage = (
+        printing.names_of,
         ast.iter_child_nodes,
         nested.nodes_under,
         pipeline.emit,
     )
 
+    def counted_names_of(items):
+        items = list(items)
+        counted["names"] += sum(len(item.names) for item in items)
+        return names_of(items)
+
     def counted_children(node):
-        walked["nodes"] += bool(inside)
+        counted["names"] += bool(inside)
         return iter_child_nodes(node)
 
     def counted_nodes_under(*a):
         for node in nodes_under(*a):
-            walked["nodes"] += bool(inside)
+            counted["names"] += bool(inside)
             yield node
 
     def emitting(*a, **k):
@@ -174,19 +190,39 @@ def test_emission_walks_a_folded_expression_once(monkeypatch, make_module):
         finally:
             inside.pop()
 
-    def nodes_walked(terms: int) -> int:
+    def names_gathered(terms: int) -> int:
         f = make_module(sum_chain(terms)).f
-        walked.clear()
+        counted.clear()
         pipeline._CACHE.clear()
         derived._CACHE.clear()
+        monkeypatch.setattr(printing, "names_of", counted_names_of)
         monkeypatch.setattr(ast, "iter_child_nodes", counted_children)
         monkeypatch.setattr(nested, "nodes_under", counted_nodes_under)
         monkeypatch.setattr(pipeline, "emit", emitting)
         value, tangent = ad.jvp(f, (0.7,), (1.0,))
         monkeypatch.undo()
         assert (value, tangent) == pytest.approx((terms * 0.7, terms))
-        return walked["nodes"]
+        return counted["names"]
 
-    short, long = nodes_walked(20), nodes_walked(80)
-    assert short > 20  # the walks are counted
-    assert long < 5 * short  # four times the terms, about four times the nodes
+    short, long = names_gathered(20), names_gathered(80)
+    assert short > 20  # the names are counted
+    assert long < 5 * short  # four times the terms, about four times the names
+
+
+@pytest.mark.parametrize("stepped", [False, True])
+def test_lowering_leaves_no_reference_cycle(stepped):
+    """Once lowered and dropped, a function's syntax tree and lowering are freed by reference
+    counting: a cycle (the lowerer's state holding its bound method, a recursive local
+    function) left them all to the cyclic collector, whose pass over them cost a fiftieth
+    of a long function's transform."""
+    f, _ = long_functions.long_function(40, stepped=stepped)
+    lower_function(f)  # once, for the caches lowering fills
+    gc.collect()
+    gc.disable()
+    try:
+        lowered = lower_function(f)
+        assert len(list(ir.walk(lowered.function.body))) > 40  # it was lowered
+        del lowered
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

@@ -49,8 +49,18 @@ __all__ = ["Lowered", "lower", "lower_function"]
 
 
 def lower(parsed: Parsed) -> Lowered:
-    """The IR of a parsed function."""
-    return Lowerer(parsed).run()
+    """The IR of a parsed function.
+
+    The lowerer lets go of its state once done: that state refers back to the lowerer
+    (a bound method its sharing analysis keeps), a cycle that held the syntax tree and
+    the whole lowering (about 130,000 objects for a 2,000-line function) until the
+    cyclic collector ran, and the collection cost a fiftieth of the transform.
+    """
+    lowerer = Lowerer(parsed)
+    try:
+        return lowerer.run()
+    finally:
+        vars(lowerer).clear()
 
 
 def lower_function(fn) -> Lowered:

@@ -651,18 +651,19 @@ def has_return(node: gast.AST) -> bool:
 
 def _may_jump(node: gast.If) -> bool:
     """Whether an ``if`` may return, break or continue (jumps of nested loops excluded)."""
+    return _jumps_in(node.body) or _jumps_in(node.orelse)
 
-    def visit(stmts) -> bool:
-        for stmt in unwrapped(stmts):
-            if isinstance(stmt, _JUMPS):
-                return True
-            if isinstance(stmt, gast.If) and (visit(stmt.body) or visit(stmt.orelse)):
-                return True
-            if isinstance(stmt, LOOPS) and has_return(stmt):
-                return True
-        return False
 
-    return visit(node.body) or visit(node.orelse)
+def _jumps_in(stmts: list) -> bool:
+    # not a closure: a recursive local function is a reference cycle left to the collector
+    for stmt in unwrapped(stmts):
+        if isinstance(stmt, _JUMPS):
+            return True
+        if isinstance(stmt, gast.If) and (_jumps_in(stmt.body) or _jumps_in(stmt.orelse)):
+            return True
+        if isinstance(stmt, LOOPS) and has_return(stmt):
+            return True
+    return False
 
 
 def _ends_in_jump(stmts: list) -> bool:
