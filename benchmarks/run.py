@@ -30,6 +30,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -238,6 +239,7 @@ def transform_by_size(sizes: List[int]) -> Dict[str, Dict[str, float]]:
             for mode, first_call in FIRST_CALLS.items():
                 for optimize in (True, False):
                     _forget_transforms()
+                    gc.collect()  # the garbage of the transforms timed before is not this one's
                     start = time.perf_counter()
                     first_call(f, args, optimize)
                     row[mode + ("" if optimize else " unoptimized")] = time.perf_counter() - start
