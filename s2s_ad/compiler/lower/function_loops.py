@@ -24,7 +24,7 @@ import gast
 
 from ... import runtime
 from .. import ir, nested
-from .state import LoweringState
+from .state import LOOPS, LoweringState
 
 # What an unrolled trip binds each target to: a function value, or a key or index.
 # (target, "function", the function), (target, "constant", a key or index), or
@@ -41,9 +41,12 @@ class FunctionLoopLowering(LoweringState):
         trips = self.function_trips(node)
         if trips is None:
             return False
-        jumps = (gast.Break, gast.Continue, gast.Return)
+        # a `return` anywhere, a `break` or `continue` of this loop (not of one inside it)
+        in_inner_loops = {id(n) for n, inside in nested.own_nodes_within(node, LOOPS) if inside}
         for inner in nested.own_nodes(node):
-            if isinstance(inner, jumps) and not _in_inner_loop(node, inner):
+            if isinstance(inner, gast.Return) or (
+                isinstance(inner, (gast.Break, gast.Continue)) and id(inner) not in in_inner_loops
+            ):
                 raise self.error(
                     f"`{type(inner).__name__.lower()}` in a loop over functions: s2s_ad "
                     "unrolls such a loop, one copy of its body per function",
@@ -70,7 +73,7 @@ class FunctionLoopLowering(LoweringState):
         before = {name: self.function_values.get(name) for name in functions}
         try:
             for bindings in trips:
-                self.unrolled_trip(node, bindings)
+                self.unrolled_trip(node, bindings, rebound)
         finally:
             for name, value in before.items():
                 if value is None:
@@ -79,10 +82,10 @@ class FunctionLoopLowering(LoweringState):
                     self.function_values[name] = value
         return True
 
-    def unrolled_trip(self, node: gast.For, bindings: List[Binding]) -> None:
-        """One copy of the loop's body, with its targets bound to one item."""
+    def unrolled_trip(self, node: gast.For, bindings: List[Binding], rebound: set) -> None:
+        """One copy of the loop's body, with its targets bound to one item (``rebound``:
+        the names the body stores, whose values are not known as constants)."""
         assignments, constants = [], {}
-        rebound = set(nested.stored_names(node.body))  # their values are not known
         for target, kind, value in bindings:
             if kind == "function":
                 self.function_values[target.id] = value
@@ -205,15 +208,3 @@ def _dict_view(node: gast.expr) -> Optional[str]:
     ):
         return node.func.attr
     return None
-
-
-def _in_inner_loop(loop: gast.For, node: gast.AST) -> bool:
-    """Whether ``node`` (a ``break`` or ``continue``) belongs to a loop inside ``loop``."""
-    if isinstance(node, gast.Return):
-        return False
-    for inner in nested.own_nodes(loop):
-        if isinstance(inner, (gast.For, gast.While)) and any(
-            n is node for n in nested.own_nodes(inner)
-        ):
-            return True
-    return False
