@@ -77,13 +77,7 @@ class RecordLowering(LoweringState):
         cls = ir.Const(fn, spelling=".".join(spelled) if spelled else None)
         made = self.emit(ir.Call(runtime.constructed, (cls, *args), tuple(kwargs)), node)
         record = self.with_fields(made, fields, node, keep)
-        if fn is not types.SimpleNamespace and not (
-            isinstance(record, ir.Var) and record.name in self.mutable
-        ):
-            # its methods are known (`p.predict(x)` is inlined), where its name has only
-            # this value
-            self.receiver_classes[record] = fn
-        return record
+        return self.of_class(record, None if fn is types.SimpleNamespace else fn)
 
     def replace_method(self, node: gast.Call, keep: Optional[str]) -> ir.Atom:
         """``p._replace(W=w)`` of a NamedTuple."""
@@ -95,10 +89,14 @@ class RecordLowering(LoweringState):
 
     def same_class(self, record: ir.Atom, replaced: ir.Atom) -> ir.Atom:
         """``replaced``, whose methods are those of ``record``'s class where it is known."""
-        cls = self.receiver_classes.get(record)
-        if cls is not None and not (isinstance(replaced, ir.Var) and replaced.name in self.mutable):
-            self.receiver_classes[replaced] = cls
-        return replaced
+        return self.of_class(replaced, self.receiver_classes.get(record))
+
+    def of_class(self, record: ir.Atom, cls: Optional[type]) -> ir.Atom:
+        """``record``, whose methods are those of ``cls`` (``p.predict(x)`` is inlined), where
+        its name has only this value: not a name assigned in branches or loops."""
+        if cls is not None and not (isinstance(record, ir.Var) and record.name in self.mutable):
+            self.receiver_classes[record] = cls
+        return record
 
     def with_fields(
         self, record: ir.Atom, fields: List[Tuple[str, ir.Atom]], node: gast.AST, keep
