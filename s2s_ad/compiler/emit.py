@@ -164,23 +164,18 @@ class References:
 class _Writer:
     """Writes one IR function as lines of Python."""
 
-    def __init__(self, refs: References, generated: Set[str], inline: bool, shown: Dict[str, str]):
+    def __init__(self, refs: References, naming_: naming.Naming, inline: bool):
         self.refs = refs
-        self.generated = generated
-        self.shown = shown  # the stand-in each renamed variable is written under (naming.py)
+        self.generated = naming_.generated()
+        self.shown = naming_.stand_in  # the stand-in each renamed variable is written under
         self.inline = inline
         self.lines: List[Tuple[str, Optional[Loc]]] = []
-        self.reads: Dict[ir.Var, int] = {}  # how often each variable is read, anywhere
+        self.reads = naming_.reads  # how often each variable is read, anywhere
         # the atoms each block reads, its nested blocks included, by id (with the block,
         # which keeps the id its own): every enclosing block asks for them
         self._reads_within: Dict[int, Tuple[List[ir.Stmt], Set[ir.Atom]]] = {}
 
     def function(self, fn: ir.Function, indent: int) -> None:
-        if indent == 0:
-            for stmt in ir.walk([fn]):
-                for a in ir.atoms_read(stmt):
-                    if isinstance(a, ir.Var):
-                        self.reads[a] = self.reads.get(a, 0) + 1
         pad = "    " * indent
         params = ", ".join(
             self.shown.get(p.name, p.name)
@@ -322,7 +317,9 @@ class _Block:
     def flush_readers_of(self, var: ir.Var) -> None:
         """Write out pending expressions that read ``var`` before it changes."""
         waiting = self.pending_readers.get(self.writer.name(var))
-        for reader in sorted(waiting or (), key=self.pending_order.__getitem__):
+        if not waiting:
+            return
+        for reader in sorted(waiting, key=self.pending_order.__getitem__):
             text = self.take(reader)
             self.line(f"{self.writer.name(reader)} = {printing.top(text)}", None)
 
@@ -444,9 +441,9 @@ def _tree(value) -> printing.Text:
 def emit(fn: ir.Function, parsed: Parsed, names: ir.Names, *, inline: bool) -> Emitted:
     """Source text and compiled code of an IR function."""
     shown_names = naming.Naming(fn, names)
-    taken = set(names.taken) | _ir_names(fn)
+    taken = set(names.taken) | set(shown_names.in_order) | {fn.name}  # every IR name
     refs = References(parsed, set(taken))
-    writer = _Writer(refs, shown_names.generated(), inline, shown_names.stand_in)
+    writer = _Writer(refs, shown_names, inline)
     writer.function(fn, 0)
     writer.lines = shown_names.finish(writer.lines, reserved=refs.taken - taken)
     def_lines = [text for text, _ in writer.lines]
@@ -495,21 +492,6 @@ def _unique_filename(base: str, text: str) -> str:
         k += 1
         filename = f"<{base} #{k}>"
     return filename
-
-
-def _ir_names(fn: ir.Function) -> Set[str]:
-    names = {fn.name} | {p.name for p in fn.params}
-    for stmt in ir.walk(fn.body):
-        if isinstance(stmt, ir.Function):
-            names.add(stmt.name)
-            names.update(p.name for p in stmt.params)
-        for a in ir.atoms_read(stmt):
-            if isinstance(a, ir.Var):
-                names.add(a.name)
-        target = getattr(stmt, "target", None)
-        if isinstance(target, ir.Var):
-            names.add(target.name)
-    return names
 
 
 def _names_in(lines: List[str]) -> Set[str]:

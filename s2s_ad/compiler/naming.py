@@ -60,7 +60,7 @@ class Naming:
     def __init__(self, fn: ir.Function, names: ir.Names):
         self.fn = fn
         self.names = names
-        self.in_order = _first_appearances(fn)
+        self.in_order, self.reads = _census(fn)
         every = set(self.in_order)
         self.derivatives = {
             n: names.primal_of[n] for n in every if names.primal_of.get(n) in names.generated
@@ -153,16 +153,25 @@ def _first_free_number(user: Set[str]) -> int:
     return max(numbers) + 1 if numbers else 0
 
 
-def _first_appearances(fn: ir.Function) -> List[str]:
-    """Every variable of ``fn``, in the order the code first defines it (then reads it)."""
+def _census(fn: ir.Function) -> Tuple[List[str], Dict[ir.Var, int]]:
+    """Every variable of ``fn``, in the order the code first defines it (then reads it),
+    and how often each variable is read (its parameters' defaults included).
+
+    One walk for both: the emitter needs the counts, and a long function's walks add up.
+    """
     defined: Dict[str, None] = dict.fromkeys(p.name for p in fn.params)
     read: Dict[str, None] = {}
+    reads: Dict[ir.Var, int] = {}
+    for atom in ir.atoms_read(fn):
+        if atom.__class__ is ir.Var:
+            reads[atom] = reads.get(atom, 0) + 1
     for stmt in ir.walk(fn.body):
-        if isinstance(stmt, ir.Function):
+        if stmt.__class__ is ir.Function:
             defined.update(dict.fromkeys(p.name for p in stmt.params))
         for var in ir.targets_written(stmt):
             defined.setdefault(var.name)
         for atom in ir.atoms_read(stmt):
-            if isinstance(atom, ir.Var):
+            if atom.__class__ is ir.Var:
                 read.setdefault(atom.name)
-    return list({**defined, **read})
+                reads[atom] = reads.get(atom, 0) + 1
+    return list({**defined, **read}), reads
