@@ -5,7 +5,8 @@ Six passes, each a function from a body to a body:
 * :func:`propagate_copies` -- ``t0 = load('x')`` and ``t7 = t3`` disappear;
   their uses read ``x`` and ``t3`` directly;
 * :func:`share_common_subexpressions` -- a pure call computed twice with the
-  same arguments is computed once, also across the primal and adjoint sweeps;
+  same arguments is computed once, also across the primal and adjoint sweeps
+  (:func:`optimize` runs these first two as one sweep);
 * :func:`forward_block_copies` -- ``dt3 = dresult`` in a loop body goes
   when ``dt3`` is read only before ``dresult`` is next written;
 * :func:`eliminate_dead_code` -- pure statements whose results nobody reads,
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from typing import AbstractSet, Dict, List, Sequence, Set
+from typing import AbstractSet, Callable, Dict, List, Sequence, Set, Tuple
 
 from .. import rules, runtime
 from . import ir
@@ -33,8 +34,7 @@ from .in_place import write_in_place
 def optimize(fn: ir.Function, temporaries: AbstractSet[str] = frozenset()) -> ir.Function:
     """All passes, in order; ``temporaries`` are those the emitter may fold into their use."""
     params = [ir.Var(p.name) for p in fn.params]
-    body = propagate_copies(fn.body, params)
-    body = share_common_subexpressions(body, params)
+    body = _propagate_and_share(fn.body, params, copies=True, common=True)
     body = forward_block_copies(body)
     body = eliminate_dead_code(body)
     body = write_in_place(body)
@@ -65,45 +65,33 @@ def mutable_vars(body: List[ir.Stmt], params: Sequence[ir.Var] = ()) -> Set[ir.V
 
 
 def propagate_copies(body: List[ir.Stmt], params: Sequence[ir.Var] = ()) -> List[ir.Stmt]:
-    mutable = mutable_vars(body, params)
-    replace: Dict[ir.Var, ir.Atom] = {}
-
-    def resolve(atom: ir.Atom) -> ir.Atom:
-        while isinstance(atom, ir.Var) and atom in replace:
-            atom = replace[atom]
-        return atom
-
-    def visit(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
-        kept = []
-        for stmt in stmts:
-            if isinstance(stmt, ir.Function):
-                kept.append(
-                    ir.Function(stmt.name, stmt.params, visit(stmt.body), stmt.doc, stmt.loc)
-                )
-                continue
-            stmt = ir.substitute(stmt, resolve)
-            if isinstance(stmt, ir.Assign) and stmt.target not in mutable:
-                value = stmt.value
-                if isinstance(value, ir.Load) and value.home is None:
-                    if value.name != stmt.target.name:
-                        replace[stmt.target] = ir.Var(value.name)
-                    continue
-                if isinstance(value, ir.Const) or (
-                    isinstance(value, ir.Var) and value not in mutable
-                ):
-                    replace[stmt.target] = value
-                    continue
-            kept.append(stmt)
-        return kept
-
-    return visit(body)
+    """``t0 = load('x')`` and ``t7 = t3`` go; their uses read ``x`` and ``t3`` directly."""
+    return _propagate_and_share(body, params, copies=True, common=False)
 
 
 def share_common_subexpressions(
     body: List[ir.Stmt], params: Sequence[ir.Var] = ()
 ) -> List[ir.Stmt]:
+    """A pure call made twice with the same arguments is made once."""
+    return _propagate_and_share(body, params, copies=False, common=True)
+
+
+def _propagate_and_share(
+    body: List[ir.Stmt], params: Sequence[ir.Var], copies: bool, common: bool
+) -> List[ir.Stmt]:
+    """Copy propagation and common subexpressions in one sweep over the statements.
+
+    Running them one after the other gives the same code (dropping copies of
+    variables written once changes no other variable's count of writes), but
+    rebuilds every statement twice.
+    """
     mutable = mutable_vars(body, params)
-    replace: Dict[ir.Var, ir.Var] = {}
+    replace: Dict[ir.Var, ir.Atom] = {}
+
+    def resolve(atom: ir.Atom) -> ir.Atom:
+        while atom.__class__ is ir.Var and atom in replace:
+            atom = replace[atom]
+        return atom
 
     def visit(stmts: List[ir.Stmt], available: Dict[tuple, ir.Var]) -> List[ir.Stmt]:
         kept = []
@@ -112,8 +100,14 @@ def share_common_subexpressions(
                 inner = visit(stmt.body, dict(available))
                 kept.append(ir.Function(stmt.name, stmt.params, inner, stmt.doc, stmt.loc))
                 continue
-            stmt = ir.substitute(stmt, lambda a: replace.get(a, a))
-            key = _call_key(stmt, mutable)
+            stmt = ir.substitute(stmt, resolve)
+            if copies:
+                source = _copied(stmt, mutable)
+                if source is not None:
+                    if source != stmt.target:
+                        replace[stmt.target] = source
+                    continue
+            key = _call_key(stmt, mutable) if common else None
             if key is not None:
                 if key in available:
                     replace[stmt.target] = available[key]
@@ -123,6 +117,19 @@ def share_common_subexpressions(
         return kept
 
     return visit(body, {})
+
+
+def _copied(stmt: ir.Stmt, mutable: Set[ir.Var]):
+    """What ``stmt`` copies, if it is a copy its readers may read instead: a
+    variable's load, a constant, or another variable written once."""
+    if not isinstance(stmt, ir.Assign) or stmt.target in mutable:
+        return None
+    value = stmt.value
+    if isinstance(value, ir.Load) and value.home is None:
+        return ir.Var(value.name)
+    if isinstance(value, ir.Const) or (isinstance(value, ir.Var) and value not in mutable):
+        return value
+    return None
 
 
 def _call_key(stmt: ir.Stmt, mutable: Set[ir.Var]):
@@ -158,11 +165,10 @@ def forward_block_copies(body: List[ir.Stmt]) -> List[ir.Stmt]:
     statement included: it reads before it writes), provided ``a`` is
     written nowhere else and read nowhere else.  Self-copies ``b = b`` go too.
     """
-    writes = Counter(v for s in ir.walk(body) for v in ir.targets_written(s))
-    reads = Counter(a for s in ir.walk(body) for a in ir.atoms_read(s) if isinstance(a, ir.Var))
+    writes, reads = _writes_and_reads(body)
 
     def visit(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
-        stmts = [ir.with_blocks(s, tuple(visit(b) for b in ir.blocks_of(s))) for s in stmts]
+        stmts = [_with_blocks_visited(s, visit) for s in stmts]
         k = 0
         while k < len(stmts):
             stmt = stmts[k]
@@ -176,6 +182,27 @@ def forward_block_copies(body: List[ir.Stmt]) -> List[ir.Stmt]:
         return stmts
 
     return visit(body)
+
+
+def _writes_and_reads(body: List[ir.Stmt]) -> Tuple[Counter, Counter]:
+    """How often each variable is written, and how often read, in ``body``."""
+    writes: Dict[ir.Var, int] = {}
+    reads: Dict[ir.Var, int] = {}
+    for stmt in ir.walk(body):
+        for var in ir.targets_written(stmt):
+            writes[var] = writes.get(var, 0) + 1
+        for atom in ir.atoms_read(stmt):
+            if atom.__class__ is ir.Var:
+                reads[atom] = reads.get(atom, 0) + 1
+    return Counter(writes), Counter(reads)
+
+
+def _with_blocks_visited(stmt: ir.Stmt, visit: Callable) -> ir.Stmt:
+    """``stmt``, with ``visit`` applied to each of its nested blocks, if it has any."""
+    blocks = ir.blocks_of(stmt)
+    if not blocks:
+        return stmt
+    return ir.with_blocks(stmt, tuple(visit(block) for block in blocks))
 
 
 def _is_copy(stmt: ir.Stmt) -> bool:
@@ -222,11 +249,10 @@ def assign_directly(
     of the ``temporaries`` stays where it is: the emitter folds it into the
     copy, which then shows no copy.
     """
-    writes = Counter(v for s in ir.walk(body) for v in ir.targets_written(s))
-    reads = Counter(a for s in ir.walk(body) for a in ir.atoms_read(s) if isinstance(a, ir.Var))
+    writes, reads = _writes_and_reads(body)
 
     def visit(stmts: List[ir.Stmt]) -> List[ir.Stmt]:
-        stmts = [ir.with_blocks(s, tuple(visit(b) for b in ir.blocks_of(s))) for s in stmts]
+        stmts = [_with_blocks_visited(s, visit) for s in stmts]
         defined: Dict[ir.Var, int] = {}  # variable -> index of its statement in this block
         k = 0
         while k < len(stmts):
@@ -292,6 +318,9 @@ def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:
     needed: Set[ir.Var] = set()
     shaped: Set[ir.Var] = set()  # read only by zeros_like: writing items into them is dead
     pending = [s for s in statements if _needed(s, needed, shaped, fresh)]
+    # Whether a statement is needed only ever turns from no to yes, and each is asked
+    # again when a variable it writes turns needed: those taken from `pending` are the
+    # needed ones.
     done: Set[int] = set()
     while pending:
         stmt = pending.pop()
@@ -305,7 +334,7 @@ def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:
             if atom not in into:
                 into.add(atom)  # its writers may be needed now
                 pending += [w for w in writers.get(atom, ()) if _needed(w, needed, shaped, fresh)]
-    return _prune(body, (needed, shaped, fresh))
+    return _prune(body, done)
 
 
 def _changes(stmt: ir.Stmt) -> List[ir.Var]:
@@ -367,15 +396,15 @@ _ALLOCATING = {
 }
 
 
-def _prune(stmts: List[ir.Stmt], sets: tuple) -> List[ir.Stmt]:
+def _prune(stmts: List[ir.Stmt], needed: Set[int]) -> List[ir.Stmt]:
+    """``stmts`` without those whose ``id`` is not ``needed``, in nested blocks too."""
     kept = []
     for stmt in stmts:
-        if not _needed(stmt, *sets):
+        if id(stmt) not in needed:
             continue
-        if isinstance(stmt, ir.Function):
-            stmt = ir.Function(stmt.name, stmt.params, _prune(stmt.body, sets), stmt.doc, stmt.loc)
-        elif ir.blocks_of(stmt):
-            stmt = ir.with_blocks(stmt, tuple(_prune(b, sets) for b in ir.blocks_of(stmt)))
+        blocks = ir.blocks_of(stmt)
+        if blocks:
+            stmt = ir.with_blocks(stmt, tuple(_prune(block, needed) for block in blocks))
         kept.append(stmt)
     return kept
 
