@@ -353,14 +353,15 @@ def targets_written(stmt: Stmt) -> Tuple[Var, ...]:
 
 
 def expr_atoms(expr: Expr) -> Tuple[Atom, ...]:
-    if isinstance(expr, Call):
+    kind = expr.__class__
+    if kind is Call:
         atoms = tuple(expr.args)
         if expr.kwargs:
             atoms += tuple(value for _, value in expr.kwargs)
-        if isinstance(expr.fn, Var):  # calling a closure the sweep made (a pullback)
+        if expr.fn.__class__ is Var:  # calling a closure the sweep made (a pullback)
             atoms = (expr.fn,) + atoms
         return atoms
-    if isinstance(expr, (Var, Const)):
+    if kind is Var or isinstance(expr, Const):
         return (expr,)
     return ()
 

@@ -206,7 +206,7 @@ def _with_blocks_visited(stmt: ir.Stmt, visit: Callable) -> ir.Stmt:
 
 
 def _is_copy(stmt: ir.Stmt) -> bool:
-    return isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Var)
+    return stmt.__class__ is ir.Assign and stmt.value.__class__ is ir.Var
 
 
 def _forward(stmts: List[ir.Stmt], k: int, reads: Counter) -> bool:
