@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import operator
 from collections import Counter
-from typing import AbstractSet, Callable, Dict, List, Sequence, Set, Tuple
+from typing import AbstractSet, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .. import rules, runtime
 from . import ir
@@ -327,10 +327,11 @@ def eliminate_dead_code(body: List[ir.Stmt]) -> List[ir.Stmt]:
         if id(stmt) in done:
             continue
         done.add(id(stmt))
+        shape_only = _read_for_shape(stmt, fresh)
         for atom in ir.atoms_read(stmt):
-            if not isinstance(atom, ir.Var):
+            if atom.__class__ is not ir.Var:
                 continue
-            into = shaped if _reads_shape_only(stmt, atom, fresh) else needed
+            into = shaped if atom is shape_only else needed
             if atom not in into:
                 into.add(atom)  # its writers may be needed now
                 pending += [w for w in writers.get(atom, ()) if _needed(w, needed, shaped, fresh)]
@@ -360,15 +361,15 @@ def _needed(stmt: ir.Stmt, needed: Set[ir.Var], shaped: Set[ir.Var], fresh: Set[
     return True  # returns, control flow, nested functions, comments
 
 
-def _reads_shape_only(stmt: ir.Stmt, atom: ir.Var, fresh: Set[ir.Var]) -> bool:
-    """``zeros_like(v)`` of a container this code allocated reads only its shape."""
-    value = stmt.value if isinstance(stmt, ir.Assign) else None
-    return (
-        isinstance(value, ir.Call)
-        and value.fn is runtime.zeros_like
-        and value.args == (atom,)
-        and atom in fresh
-    )
+def _read_for_shape(stmt: ir.Stmt, fresh: Set[ir.Var]) -> Optional[ir.Var]:
+    """The container this code allocated that ``stmt`` reads only for its shape
+    (``zeros_like(v)``), if any."""
+    value = stmt.value if stmt.__class__ is ir.Assign else None
+    if value.__class__ is not ir.Call or value.fn is not runtime.zeros_like:
+        return None
+    if len(value.args) == 1 and value.args[0] in fresh:
+        return value.args[0]
+    return None
 
 
 def _fresh_containers(body: List[ir.Stmt]) -> Set[ir.Var]:
