@@ -48,8 +48,8 @@ def rematerialize(
     """
     readers: Dict[ir.Var, List[ir.Stmt]] = {}
     for stmt in ir.walk(body):
-        for atom in set(ir.atoms_read(stmt)):
-            readers.setdefault(atom, []).append(stmt)
+        for var in {a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var)}:
+            readers.setdefault(var, []).append(stmt)
     context = _Context(body, stacks)
     holding = _blocks_holding(sweep)  # statements stay in their lists as pops move
     orders: Dict[int, _Order] = {}  # by id of the block
@@ -132,8 +132,13 @@ class _Order:
         self.first_assign: Dict[ir.Var, Tuple[tuple, ir.Stmt]] = {}  # the same, assignments
         self.inserted_after: Dict[tuple, int] = {}
         self.changed = False
-        for key, stmt in zip(self.sorted_keys, block):
-            self._index(stmt, key)
+        for key, stmt in zip(self.sorted_keys, block):  # in order: the first seen is first
+            self.keys[id(stmt)] = key
+            self.by_key[key] = stmt
+            for var in _reads(stmt):
+                self.first_reader.setdefault(var, key)
+            if isinstance(stmt, ir.Assign):
+                self.first_assign.setdefault(stmt.target, (key, stmt))
 
     def _index(self, stmt: ir.Stmt, key: tuple) -> None:
         """Give ``stmt`` its key; it may be the first reader or assignment of a variable
@@ -289,10 +294,13 @@ def _blocks_holding(body: List[ir.Stmt]) -> Dict[int, List[ir.Stmt]]:
     """For each statement of ``body`` (nested ones included), by id: the list that holds it
     (``body`` or a block of one of its statements); the first one if several do."""
     holding: Dict[int, List[ir.Stmt]] = {}
-    for stmt in body:
-        holding.setdefault(id(stmt), body)
-    for stmt in body:
-        for block in ir.blocks_of(stmt):
-            for key, found in _blocks_holding(block).items():
-                holding.setdefault(key, found)
+
+    def visit(block: List[ir.Stmt]) -> None:
+        for stmt in block:
+            holding.setdefault(id(stmt), block)
+        for stmt in block:
+            for inner in ir.blocks_of(stmt):
+                visit(inner)
+
+    visit(body)
     return holding
