@@ -191,7 +191,9 @@ class _Order:
 
 def _reads(stmt: ir.Stmt) -> Set[ir.Var]:
     """:func:`~.stacks.sweep_reads` of one statement, without a walk for a simple one."""
-    if ir.blocks_of(stmt) or isinstance(stmt, ir.Pop):
+    if isinstance(stmt, ir.Pop):
+        return set()  # the stack's own pops are not counted
+    if ir.blocks_of(stmt):
         return sweep_reads([stmt])
     return {a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var)}
 
