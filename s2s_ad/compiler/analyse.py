@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Dict, Iterable, List, Mapping, Optional, Set
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Set
 
 from .. import rules
 from ..rules import SCALAR, UNKNOWN, kind_of_value
@@ -38,12 +38,19 @@ def differentiable_args(call: ir.Call) -> Iterable[ir.Atom]:
     return [bound[name] for name, t in zip(rule.arg_names, rule.vjp) if t is not None]
 
 
-def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
+# What a call's derivative may flow through: differentiable_args, or a memo of it
+ArgsOf = Callable[[ir.Call], Iterable[ir.Atom]]
+
+
+def varied(
+    fn: ir.Function, wrt: Iterable[str], args_of: ArgsOf = differentiable_args
+) -> Set[ir.Var]:
     """Variables that depend on the parameters named in ``wrt``.
 
     Flow-insensitive: a variable assigned in several places is varied if any
     assignment is, and loops are followed to a fixed point (what the parameters
     reach along the statements' data flow, found in one pass over a graph).
+    ``args_of`` is :func:`differentiable_args` or a memo of it.
     """
     wrt = set(wrt)
     seeds: List[ir.Var] = []
@@ -55,7 +62,7 @@ def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
                 if not value.free and value.name in wrt:
                     seeds.append(stmt.target)
                 continue
-            sources = differentiable_args(value) if isinstance(value, ir.Call) else (value,)
+            sources = args_of(value) if isinstance(value, ir.Call) else (value,)
             _flow(flows, sources, stmt.target)
         elif isinstance(stmt, ir.Push):
             _flow(flows, (stmt.value,), stmt.stack)
@@ -64,8 +71,9 @@ def varied(fn: ir.Function, wrt: Iterable[str]) -> Set[ir.Var]:
     return _reached(seeds, flows)
 
 
-def useful(fn: ir.Function) -> Set[ir.Var]:
-    """Variables the returned value depends on (through differentiable paths)."""
+def useful(fn: ir.Function, args_of: ArgsOf = differentiable_args) -> Set[ir.Var]:
+    """Variables the returned value depends on (through differentiable paths); ``args_of``
+    as for :func:`varied`."""
     seeds: List[ir.Var] = []
     flows: Dict[ir.Atom, List[ir.Var]] = {}  # variable -> the variables it depends on
     for stmt in ir.walk(fn.body):
@@ -74,7 +82,7 @@ def useful(fn: ir.Function) -> Set[ir.Var]:
         elif isinstance(stmt, ir.Assign):
             value = stmt.value
             if isinstance(value, ir.Call):
-                for a in differentiable_args(value):
+                for a in args_of(value):
                     if isinstance(a, ir.Var):
                         flows.setdefault(stmt.target, []).append(a)
             elif isinstance(value, ir.Var):

@@ -71,20 +71,21 @@ ALLOCATING = {
 def write_in_place(body: List[ir.Stmt]) -> List[ir.Stmt]:
     """``body`` with the copies of dead values in ``updated`` and ``appended`` calls
     written in place."""
+    writes = [s for s in ir.walk(body) if _is_update(s) or _is_append(s)]
+    if not writes:  # the analyses below would find nothing to do
+        return body
     owned = _owned(body)
     lists = _built_lists(body)
-    sharing = _sharing(body)
-    copied_from = _copied_from(body)
-    escaped = {s.value for s in ir.walk(body) if isinstance(s, ir.Push)}
     # Liveness is a question about each variable alone: only those that may share an
     # object written in place are followed (all of them would make loops quadratic).
     candidates = [
-        s.value.args[0]
-        for s in ir.walk(body)
-        if _is_update(s) and s.value.args[0] in owned or _is_append(s) and s.value.args[0] in lists
+        s.value.args[0] for s in writes if s.value.args[0] in (owned if _is_update(s) else lists)
     ]
     if not candidates:
         return body
+    sharing = _sharing(body)
+    copied_from = _copied_from(body)
+    escaped = {s.value for s in ir.walk(body) if isinstance(s, ir.Push)}
     followed = set().union(
         *(sharing.get(a, {a}) for x in candidates for a in copied_from.get(x, {x}))
     )

@@ -40,6 +40,7 @@ from .reverse_control import Adjoint, ControlFlowReversal
 from .reverse_optimize import rematerialize, shape_from_earliest
 from .spec import COTANGENTS, VALUE_AND_GRAD, VJP, Spec
 from .stacks import Stacks
+from .transform import DifferentiableArgs
 
 # Helpers whose results are lists built as values (reverse mode's ``xs.append(v)``)
 LIST_BUILDERS = (runtime.appended, runtime.initial)
@@ -81,7 +82,8 @@ class Reverse(ControlFlowReversal):
         body = single_exit(fn.body, low.names)
         self.pullbacks: Pullbacks = {}
         self.checkpointed: Dict[int, checkpoint.Loop] = {}  # ad.checkpointed loops, by id
-        varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt)
+        args_of = DifferentiableArgs()  # what each call's derivative flows through
+        varied = analyse.varied(ir.Function(fn.name, fn.params, body), wrt, args_of)
         body = lists_as_values(body, varied, low.names)
         body = call_vjps(body, varied, low, self.pullbacks, spec.closed)
         if spec.closed:  # the next transform reads plain loops: no schedule objects
@@ -89,7 +91,7 @@ class Reverse(ControlFlowReversal):
         low = dataclasses.replace(
             low, function=ir.Function(fn.name, fn.params, body, fn.doc, fn.loc)
         )
-        super().__init__(low, spec)
+        super().__init__(low, spec, args_of)
         self.variant = spec.mode
         self.adjoint: Dict[ir.Var, Adjoint] = {}
         self.stacks = Stacks(self.fn, self.names, set(self.low.param_temps.values()))
@@ -345,7 +347,7 @@ class Reverse(ControlFlowReversal):
         if call.fn in DISPLAYS:
             self.propagate_display(stmt.target, call, g)
             return
-        if not any(a in self.varied for a in analyse.differentiable_args(call)):
+        if not any(a in self.varied for a in self.args_of(call)):
             return  # a constant (`np.ones_like(x)`) assigned to a variable that varies elsewhere
         if call.fn is runtime.appended and not self.spec.closed:
             self.propagate_append(call, g)

@@ -176,8 +176,9 @@ class ControlFlowReversal(Transform):
         if checkpoint.is_checkpointed_loop(self, stmt):
             checkpoint.reverse_loop(self, stmt)
             return
+        # what the builder knows of the variables the body writes goes when the loop is
+        # appended; the steps before it are calls that no definition simplifies
         body = self.reversed_body(stmt)
-        self.builder.forget(ir.walk(body))
         counter = self.stacks.trip_counter(stmt)
         pop = self.stacks.trip_count_pop(stmt)
         if pop is not None:

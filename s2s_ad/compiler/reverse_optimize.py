@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections import Counter
-from typing import Callable, Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from ..rules import SCALAR, Kind
 from ..runtime import arrays
@@ -24,6 +24,9 @@ from .templates import ARITHMETIC
 
 # Helpers that read their second argument only for its shape and dtype.
 _SHAPE_ONLY = {arrays.unreduce, arrays.unreduce_mean}
+
+_LAST = (float("inf"),)  # an order key after every other
+_NONE = (_LAST, None)  # no first assignment
 
 
 def rematerialize(
@@ -45,8 +48,8 @@ def rematerialize(
     """
     readers: Dict[ir.Var, List[ir.Stmt]] = {}
     for stmt in ir.walk(body):
-        for atom in set(ir.atoms_read(stmt)):
-            readers.setdefault(atom, []).append(stmt)
+        for var in {a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var)}:
+            readers.setdefault(var, []).append(stmt)
     context = _Context(body, stacks)
     holding = _blocks_holding(sweep)  # statements stay in their lists as pops move
     orders: Dict[int, _Order] = {}  # by id of the block
@@ -117,29 +120,36 @@ class _Context:
 
 class _Order:
     """A block of the adjoint sweep whose statements move: an order key for each (a tuple;
-    a statement put after another gets that one's key extended), what each variable's
-    readers and assignments are, and the block written back once at the end."""
+    a statement put after another gets that one's key extended), the first reader and the
+    first assignment of each variable, and the block written back once at the end."""
 
     def __init__(self, block: List[ir.Stmt]):
         self.block = block
         self.keys: Dict[int, tuple] = {}  # by id of the statement present
         self.by_key: Dict[tuple, ir.Stmt] = {}
-        self.sorted_keys: List[tuple] = []
-        self.readers: Dict[ir.Var, List[ir.Stmt]] = {}
-        self.assigns: Dict[ir.Var, List[ir.Stmt]] = {}
+        self.sorted_keys: List[tuple] = [(k,) for k in range(len(block))]
+        self.first_reader: Dict[ir.Var, tuple] = {}  # variable -> the key of its first reader
+        self.first_assign: Dict[ir.Var, Tuple[tuple, ir.Stmt]] = {}  # the same, assignments
         self.inserted_after: Dict[tuple, int] = {}
         self.changed = False
-        for k, stmt in enumerate(block):
-            self._add(stmt, (k,))
+        for key, stmt in zip(self.sorted_keys, block):  # in order: the first seen is first
+            self.keys[id(stmt)] = key
+            self.by_key[key] = stmt
+            for var in _reads(stmt):
+                self.first_reader.setdefault(var, key)
+            if isinstance(stmt, ir.Assign):
+                self.first_assign.setdefault(stmt.target, (key, stmt))
 
-    def _add(self, stmt: ir.Stmt, key: tuple) -> None:
+    def _index(self, stmt: ir.Stmt, key: tuple) -> None:
+        """Give ``stmt`` its key; it may be the first reader or assignment of a variable
+        (statements are removed only if they read nothing the sweep counts: pops)."""
         self.keys[id(stmt)] = key
         self.by_key[key] = stmt
-        bisect.insort(self.sorted_keys, key)
-        for var in sweep_reads([stmt]):
-            self.readers.setdefault(var, []).append(stmt)
-        if isinstance(stmt, ir.Assign):
-            self.assigns.setdefault(stmt.target, []).append(stmt)
+        for var in _reads(stmt):
+            if key < self.first_reader.get(var, _LAST):
+                self.first_reader[var] = key
+        if isinstance(stmt, ir.Assign) and key < self.first_assign.get(stmt.target, _NONE)[0]:
+            self.first_assign[stmt.target] = (key, stmt)
 
     def key_of(self, stmt: ir.Stmt) -> Optional[tuple]:
         """The order key of ``stmt``, None if the block does not hold it."""
@@ -147,12 +157,11 @@ class _Order:
 
     def first_reading(self, var: ir.Var) -> Optional[tuple]:
         """The key of the first statement reading ``var`` (nested bodies included)."""
-        return min((self.keys[id(s)] for s in self.readers.get(var, ())), default=None)
+        return self.first_reader.get(var)
 
     def first_assign_to(self, var: ir.Var) -> Optional[ir.Stmt]:
         """The first assignment ``var = ...`` of the block."""
-        assigns = self.assigns.get(var, ())
-        return min(assigns, key=lambda s: self.keys[id(s)], default=None)
+        return self.first_assign.get(var, _NONE)[1]
 
     def next_key(self, key: tuple) -> tuple:
         """The key of the statement after the one of ``key``; ``key`` for the last."""
@@ -170,12 +179,23 @@ class _Order:
         """Put ``stmt`` right after the statement of ``key`` (first for the empty key), as
         ``block.insert(index + 1, stmt)`` would."""
         count = self.inserted_after[key] = self.inserted_after.get(key, 0) + 1
-        self._add(stmt, key + (1, -count) if key else (-1, -count))
+        new_key = key + (1, -count) if key else (-1, -count)
+        bisect.insort(self.sorted_keys, new_key)
+        self._index(stmt, new_key)
         self.changed = True
 
     def write_back(self) -> None:
         if self.changed:
             self.block[:] = [self.by_key[key] for key in self.sorted_keys]
+
+
+def _reads(stmt: ir.Stmt) -> Set[ir.Var]:
+    """:func:`~.stacks.sweep_reads` of one statement, without a walk for a simple one."""
+    if isinstance(stmt, ir.Pop):
+        return set()  # the stack's own pops are not counted
+    if ir.blocks_of(stmt):
+        return sweep_reads([stmt])
+    return {a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var)}
 
 
 def _loop_around(
@@ -276,10 +296,13 @@ def _blocks_holding(body: List[ir.Stmt]) -> Dict[int, List[ir.Stmt]]:
     """For each statement of ``body`` (nested ones included), by id: the list that holds it
     (``body`` or a block of one of its statements); the first one if several do."""
     holding: Dict[int, List[ir.Stmt]] = {}
-    for stmt in body:
-        holding.setdefault(id(stmt), body)
-    for stmt in body:
-        for block in ir.blocks_of(stmt):
-            for key, found in _blocks_holding(block).items():
-                holding.setdefault(key, found)
+
+    def visit(block: List[ir.Stmt]) -> None:
+        for stmt in block:
+            holding.setdefault(id(stmt), block)
+        for stmt in block:
+            for inner in ir.blocks_of(stmt):
+                visit(inner)
+
+    visit(body)
     return holding

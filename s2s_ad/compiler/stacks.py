@@ -134,8 +134,9 @@ class Stacks:
         while True:  # dropping a pop can empty a reversed `if`, which then reads nothing
             kept = self._read_back(sweep)
             drop = {id(s.pop) for s in self.sites.values() if id(s.stmt) not in kept}
-            if not _drop(sweep, drop, set(self.counters.values())):
-                break  # what the sweep reads is the same (pops read nothing): so is `kept`
+            unread = _drop(sweep, drop, set(self.counters.values()))
+            if not any(s.var in unread for s in kept.values()):
+                break  # the sweep reads what it read, but for no kept pop's variable
         self.kept = kept
         return {s.var for s in kept.values() if not self.bound_at(s.var, s.path[0][0])}
 
@@ -317,10 +318,10 @@ def _read_after_pops(sweep: List[ir.Stmt]) -> Tuple[Dict[int, bool], Set[ir.Var]
     return result, reads
 
 
-def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> bool:
+def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> Set[ir.Var]:
     """Remove the pops in ``drop``, then reversed branches and loops left with nothing to do;
-    returns whether a branch or loop went (and with it what its header read)."""
-    changed = False
+    returns what the headers of those that went read (the sweep no longer does there)."""
+    unread: Set[ir.Var] = set()
     k = 0
     while k < len(body):
         stmt = body[k]
@@ -328,8 +329,9 @@ def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> bool:
             del body[k]
             continue
         for block in ir.blocks_of(stmt):
-            changed |= _drop(block, drop, counters)
+            unread |= _drop(block, drop, counters)
         if isinstance(stmt, (ir.If, ir.For)) and not any(ir.blocks_of(stmt)):
+            unread.update(a for a in ir.atoms_read(stmt) if isinstance(a, ir.Var))
             del body[k]
             previous = body[k - 1] if k > 0 else None
             if (
@@ -339,7 +341,6 @@ def _drop(body: List[ir.Stmt], drop: Set[int], counters: Set[ir.Var]) -> bool:
             ):
                 del body[k - 1]  # the trip count it would have read
                 k -= 1
-            changed = True
             continue
         k += 1
-    return changed
+    return unread

@@ -9,7 +9,7 @@ statements.
 
 from __future__ import annotations
 
-from typing import Dict, Mapping
+from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 from ..rules import SCALAR, UNKNOWN, Kind, kind_of_value
 from . import analyse, ir
@@ -19,10 +19,35 @@ from .spec import Spec
 from .templates import Builder
 
 
-class Transform:
-    """What forward and reverse mode share: the function, its analysis, a builder."""
+class DifferentiableArgs:
+    """:func:`~.analyse.differentiable_args` of each call, found once per transform: the
+    activity analyses and reverse mode's adjoints each ask it of every call.  Calls are
+    known by id, and held so that the id stays theirs.
 
-    def __init__(self, low: Lowered, spec: Spec):
+    >>> import operator
+    >>> call = ir.Call(operator.mul, (ir.Var("x"), ir.Const(2.0)))
+    >>> args_of = DifferentiableArgs()
+    >>> args_of(call) is args_of(call), [str(a) for a in args_of(call)]
+    (True, ['x', '2.0'])
+    """
+
+    def __init__(self) -> None:
+        self._found: Dict[int, Tuple[ir.Call, Iterable[ir.Atom]]] = {}
+
+    def __call__(self, call: ir.Call) -> Iterable[ir.Atom]:
+        found = self._found.get(id(call))
+        if found is None:
+            found = self._found[id(call)] = (call, analyse.differentiable_args(call))
+        return found[1]
+
+
+class Transform:
+    """What forward and reverse mode share: the function, its analysis, a builder.
+
+    ``args_of``: the memo of differentiable arguments to go on with (a new one if None).
+    """
+
+    def __init__(self, low: Lowered, spec: Spec, args_of: Optional[DifferentiableArgs] = None):
         self.low = low
         self.spec = spec
         self.fn = low.function
@@ -30,8 +55,9 @@ class Transform:
         self.wrt = spec.wrt
         self.optimize = spec.optimize
         self.param_kinds = spec.param_kinds([p.name for p in low.function.params])
-        self.varied = analyse.varied(self.fn, self.wrt)
-        self.active = self.varied & analyse.useful(self.fn)
+        self.args_of = args_of or DifferentiableArgs()
+        self.varied = analyse.varied(self.fn, self.wrt, self.args_of)
+        self.active = self.varied & analyse.useful(self.fn, self.args_of)
         self.kinds = analyse.kinds(self.fn, self.param_kinds, low.free_values)
         self.mutable = mutable_variables(self.fn.body)
         self.shape_keys = (

@@ -174,6 +174,32 @@ def test_a_list_grown_as_a_value_is_appended_to_in_place_unless_another_name_hol
     assert write_in_place(given) == given
 
 
+def test_code_without_item_writes_or_appends_skips_the_in_place_analyses(monkeypatch):
+    """The ownership, sharing and liveness analyses of ``write_in_place`` serve its
+    ``updated`` and ``appended`` calls: a body with none is returned as it is, unanalysed
+    (they took a twentieth of a long loop's transform for nothing)."""
+    from s2s_ad import runtime
+    from s2s_ad.compiler import in_place
+
+    analysed = []
+    for name in ("_owned", "_built_lists", "_sharing", "_copied_from"):
+        original = getattr(in_place, name)
+        monkeypatch.setattr(
+            in_place, name, lambda body, _o=original: analysed.append(1) or _o(body)
+        )
+    plain = [ir.Assign(t0, call(operator.mul, x, y)), ir.For(y, x, [ir.Assign(t1, t0)])]
+    plain.append(ir.Return(t1))
+    assert in_place.write_in_place(plain) is plain and analysed == []
+    written = [ir.Assign(t0, call(runtime.zeros_like, x))]
+    written += [ir.Assign(t1, call(runtime.updated, t0, ir.Const(0), y)), ir.Return(t1)]
+    assert [type(s).__name__ for s in in_place.write_in_place(written)] == [
+        "Assign",
+        "SetItem",
+        "Return",
+    ]
+    assert len(analysed) == 4  # with an item write, every analysis runs
+
+
 def test_writes_in_place_spare_bases_with_live_views_and_synced_values():
     """``resynced`` may return a view of its base and ``synced`` the view written through:
     neither allocates, so a base stays copied while such a view is live, and their results

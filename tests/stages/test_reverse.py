@@ -144,6 +144,34 @@ def test_a_loop_whose_adjoint_reads_nothing_overwritten_saves_nothing():
     assert result_of(programs.doubling, "grad", ("x",), (1.0, 5)) == 2.0**5
 
 
+def constant_branch(x: float, y: float):
+    if y > 0.0:
+        c = 2.0
+    else:
+        c = 3.0
+    return x * x + c
+
+
+def test_a_reversed_branch_of_pops_goes_and_one_look_at_the_sweep_settles_it(monkeypatch):
+    """The reversed ``if`` of a constant holds only pops: they go, and the ``if`` with them.
+    Its condition is no saved value, so what the sweep reads back is settled in one look."""
+    from s2s_ad.compiler import stacks
+
+    looks = []
+    read_back = stacks.Stacks._read_back
+    monkeypatch.setattr(
+        stacks.Stacks, "_read_back", lambda self, sweep: looks.append(1) or read_back(self, sweep)
+    )
+    fn = transformed(constant_branch, "grad", ("x",), ("scalar",) * 2)
+    assert len(looks) == 1
+    primal, sweep = split_at_sweep(fn.body)
+    assert any(isinstance(s, ir.If) for s in primal)
+    assert not any(isinstance(s, (ir.If, ir.Pop)) for s in ir.walk(sweep))
+    assert not any(isinstance(s, ir.Push) for s in ir.walk(primal))
+    for y in (-1.0, 1.0):
+        assert result_of(constant_branch, "grad", ("x",), (1.5, y)) == 3.0  # 2x
+
+
 def test_the_reversed_loop_runs_over_the_same_steps_backwards():
     fn = transformed(programs.recurrence, "grad", ("x",), ("scalar",) * 2)
     primal, sweep = split_at_sweep(fn.body)
