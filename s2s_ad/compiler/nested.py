@@ -276,6 +276,10 @@ class WalkedNodes:
     def __init__(self, root: gast.AST):
         self.placed: List[Tuple[gast.AST, int]] = list(_walk_placed(root))
 
+    def every(self) -> List[gast.AST]:
+        """Every node under the walked node (what ``nodes_under(node, ())`` gives)."""
+        return [node for node, _ in self.placed]
+
     def own(self) -> List[gast.AST]:
         """What :func:`own_nodes` gives: the nodes outside nested scopes."""
         return [node for node, place in self.placed if not place & IN_SCOPE]

@@ -117,7 +117,8 @@ class LoweringState:
         self.node = parsed.node
         self.params = _params(parsed)
         self.param_names = {p.name for p in self.params}
-        nodes = nested.WalkedNodes(self.node)  # one walk for the analyses below
+        # every node with where it stands: one walk for the analyses below and later ones
+        self.function_nodes = nodes = nested.WalkedNodes(self.node)
         stores = Counter(nested.names_stored(nodes.own_in_body()))
         self.locals = set(stores) | self.param_names
         placed = nodes.own_placed()
