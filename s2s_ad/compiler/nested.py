@@ -241,6 +241,10 @@ IN_LOOP = 32  # in a ``for`` or ``while`` of the walked node's own (or in a scop
 IN_CLASS = 64  # in a class or ``async def``: inlining does not enter them
 IN_HEADER = 128  # in the walked node but not its body's statements (a def's parameters)
 _LOOPS = (gast.For, gast.While)
+_BLOCKS = (gast.If, gast.For, gast.While)
+_Block = Union[gast.If, gast.For, gast.While]
+# Leaves that only mark what their parent does: the context of a name, an operator.
+_MARKERS = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
 _NOT_INLINED = (gast.ClassDef, gast.AsyncFunctionDef)
 
 
@@ -274,7 +278,7 @@ class WalkedNodes:
     """
 
     def __init__(self, root: gast.AST):
-        self.placed: List[Tuple[gast.AST, int]] = list(_walk_placed(root))
+        self.placed = _walk_placed(root)
 
     def every(self) -> List[gast.AST]:
         """Every node under the walked node (what ``nodes_under(node, ())`` gives)."""
@@ -305,33 +309,35 @@ class WalkedNodes:
         return [node for node, place in self.placed if not place & IN_HEADER]
 
 
-def _walk_placed(root: gast.AST) -> Iterator[Tuple[gast.AST, int]]:
+def _walk_placed(root: gast.AST) -> List[Tuple[gast.AST, int]]:
     """The nodes under ``root`` with where they stand, for :class:`WalkedNodes`."""
     body = getattr(root, "body", None)
     statements = {id(stmt) for stmt in body} if isinstance(body, list) else set()
     todo = [(node, 0 if id(node) in statements else IN_HEADER, False) for node in _children(root)]
+    placed = []
     while todo:
         current, place, block_statement = todo.pop()
-        yield current, place
+        placed.append((current, place))
         if isinstance(current, _SCOPES):
             place |= IN_SCOPE | (IN_BLOCK_DEF if block_statement else UNPLACED)
             if isinstance(current, _NOT_INLINED):
                 place |= IN_CLASS
         elif isinstance(current, _LOOPS) and not place & IN_SCOPE:
             place |= IN_LOOP
-        todo += _children_placed(current, place)
+        if isinstance(current, _BLOCKS):
+            todo += _block_children(current, place)
+        else:
+            todo += [(child, place, False) for child in _children(current)]
+    return placed
 
 
-def _children_placed(node: gast.AST, place: int) -> List[Tuple[gast.AST, int, bool]]:
-    """The children of ``node`` (last first), each with where it stands (``place`` its
-    parent's) and whether it is a statement of a branch's or loop's block."""
-    children = _children(node)
-    if not isinstance(node, (gast.If, gast.For, gast.While)):
-        return [(child, place, False) for child in children]
+def _block_children(node: _Block, place: int) -> List[Tuple[gast.AST, int, bool]]:
+    """The children of an ``if``, ``for`` or ``while`` (last first), each with where it
+    stands (``place`` its parent's) and whether it is a statement of one of its blocks."""
     blocks = {id(stmt) for stmt in node.body + node.orelse}
     target = node.target if isinstance(node, gast.For) else None
     placed = []
-    for child in children:
+    for child in _children(node):
         if id(child) in blocks:
             placed.append((child, place | IN_BLOCK, True))
         elif child is target:
@@ -342,14 +348,20 @@ def _children_placed(node: gast.AST, place: int) -> List[Tuple[gast.AST, int, bo
 
 
 def _children(node: gast.AST) -> List[gast.AST]:
-    """The child nodes of ``node``, last first (``ast.iter_child_nodes`` reversed)."""
+    """The child nodes of ``node``, last first (``ast.iter_child_nodes`` reversed), but
+    for the leaves that only mark what their parent does (``Load``, ``+``): no walk
+    looks at them, and they are two nodes in five."""
     children = []
     for name in node._fields:
         value = getattr(node, name, None)
         if value.__class__ is list:  # what the parser makes; cheaper than isinstance
             if value:
-                children += [item for item in value if isinstance(item, gast.AST)]
-        elif isinstance(value, gast.AST):
+                children += [
+                    item
+                    for item in value
+                    if isinstance(item, gast.AST) and not isinstance(item, _MARKERS)
+                ]
+        elif isinstance(value, gast.AST) and not isinstance(value, _MARKERS):
             children.append(value)
     children.reverse()
     return children
