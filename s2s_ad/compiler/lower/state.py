@@ -22,6 +22,7 @@ from ..errors import TransformError
 from ..parse import NOT_FOUND, Parsed, dotted_name, parse
 from ..signatures import RECEIVER_ATTRIBUTE
 from .aliasing import Sharing, synced_in_control_flow
+from .environment import BoundNames, Environment
 
 # What to tell the user about syntax this version does not transform.
 UNSUPPORTED = {
@@ -137,7 +138,7 @@ class LoweringState:
         inlined = nodes.outside_classes()
         every_name = {n.id for n in inlined if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
-        self.env: Dict[str, ir.Atom] = {}
+        self.env: Dict[str, ir.Atom] = Environment()  # names -> atoms, on the current path
         # parameters of inlined functions bound to function values (see inlining.py)
         self.function_values: Dict[str, Any] = {}
         # calls lowered ahead of their statement, by id of their node (see factories.py)
@@ -160,7 +161,7 @@ class LoweringState:
         self.retval = self.returned = None
         self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
         self.sharing = Sharing(self.node, nodes, self.is_library_call)
-        self.bound_names = set(self.param_names)  # names surely bound on the current path
+        self.bound_names = BoundNames(self.param_names)  # surely bound on the current path
         self.named_temps: set = set()  # temporaries that are the value of a name (env)
         self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
         # the sequences the `for` loops around the current statement walk: (names, atom)
