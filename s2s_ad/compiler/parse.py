@@ -159,10 +159,13 @@ def parse(fn: Callable) -> Parsed:
             f"expected a Python function defined with def or lambda, got {type(fn).__name__}"
         )
     code = fn.__code__
+    # The code object where the function has ``__wrapped__`` (functools.wraps): inspect
+    # follows it to another function, whose derivative is not ours.  The function itself
+    # otherwise: inspect finds its module by ``__module__``, where from a code object it
+    # finds it by file, and the first time, resolves the file of every module imported.
+    source_of = code if hasattr(fn, "__wrapped__") else fn
     try:
-        # The code object, not the function: inspect follows ``__wrapped__``
-        # (functools.wraps) to another function, whose derivative is not ours.
-        lines, first_lineno = inspect.getsourcelines(code)
+        lines, first_lineno = inspect.getsourcelines(source_of)
     except (OSError, TypeError) as exc:
         raise TransformError(
             f"the source of {fn.__name__!r} is not available ({exc})",
