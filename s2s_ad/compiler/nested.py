@@ -233,9 +233,22 @@ def own_nodes_within(node: gast.AST, kinds: Tuple[type, ...]) -> Iterator[Tuple[
 IN_FOR_TARGET = 1  # in the target of a ``for``
 IN_BLOCK = 2  # in the body or ``else`` of an ``if``, ``for`` or ``while``
 IN_BLOCK_DEF = 4  # in a ``def`` or ``class`` that is a statement of such a block
+PLACES = IN_FOR_TARGET | IN_BLOCK | IN_BLOCK_DEF
+# More of where a node stands, for :class:`WalkedNodes`:
+IN_SCOPE = 8  # in a def, lambda or class nested in the walked node: not one of its own nodes
+UNPLACED = 16  # in a nested scope that :func:`own_nodes_placed` does not enter
+IN_LOOP = 32  # in a ``for`` or ``while`` of the walked node's own (or in a scope nested in one)
+IN_CLASS = 64  # in a class or ``async def``: inlining does not enter them
+IN_HEADER = 128  # in the walked node but not its body's statements (a def's parameters)
+_LOOPS = (gast.For, gast.While)
+_BLOCKS = (gast.If, gast.For, gast.While)
+_Block = Union[gast.If, gast.For, gast.While]
+# Leaves that only mark what their parent does: the context of a name, an operator.
+_MARKERS = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
+_NOT_INLINED = (gast.ClassDef, gast.AsyncFunctionDef)
 
 
-def own_nodes_placed(node: gast.AST) -> Iterator[Tuple[gast.AST, int]]:
+def own_nodes_placed(node: gast.AST) -> List[Tuple[gast.AST, int]]:
     """:func:`own_nodes` with where each stands: :data:`IN_BLOCK` and
     :data:`IN_FOR_TARGET` bits, set by any enclosing branch or loop.  One walk, where a
     walk of each branch's and loop's blocks would cost as much as the nesting is deep.
@@ -249,38 +262,106 @@ def own_nodes_placed(node: gast.AST) -> Iterator[Tuple[gast.AST, int]]:
     >>> [(n.id, place) for n, place in nodes if isinstance(n, gast.Name)]
     [('a', 0), ('i', 1), ('a', 0), ('b', 2), ('i', 2)]
     """
-    todo = [(child, 0, False) for child in _children(node)]
+    return WalkedNodes(node).own_placed()
+
+
+class WalkedNodes:
+    """Every node under a node, depth first in source order, each with where it stands
+    (the bits above): the analyses of a function's names select theirs from one walk,
+    where each walked the function again.
+
+    >>> tree = gast.parse("def f(a=b):\\n    for i in a:\\n        g = lambda: i\\n    return c")
+    >>> nodes = WalkedNodes(tree.body[0])
+    >>> names = lambda found: [n.id for n in found if isinstance(n, gast.Name)]
+    >>> names(nodes.own()), names(nodes.own_in_body()), names(nodes.in_own_loops())
+    (['a', 'b', 'i', 'a', 'g', 'c'], ['i', 'a', 'g', 'c'], ['i', 'a', 'g', 'i'])
+    """
+
+    def __init__(self, root: gast.AST):
+        self.placed = _walk_placed(root)
+
+    def every(self) -> List[gast.AST]:
+        """Every node under the walked node (what ``nodes_under(node, ())`` gives)."""
+        return [node for node, _ in self.placed]
+
+    def own(self) -> List[gast.AST]:
+        """What :func:`own_nodes` gives: the nodes outside nested scopes."""
+        return [node for node, place in self.placed if not place & IN_SCOPE]
+
+    def own_in_body(self) -> List[gast.AST]:
+        """The nodes of the body's statements outside nested scopes."""
+        return [node for node, place in self.placed if not place & (IN_SCOPE | IN_HEADER)]
+
+    def own_placed(self) -> List[Tuple[gast.AST, int]]:
+        """What :func:`own_nodes_placed` gives."""
+        return [(node, place & PLACES) for node, place in self.placed if not place & UNPLACED]
+
+    def outside_classes(self) -> List[gast.AST]:
+        """The nodes outside classes and ``async def`` (what inlining may lower)."""
+        return [node for node, place in self.placed if not place & IN_CLASS]
+
+    def in_own_loops(self) -> List[gast.AST]:
+        """The nodes in the loops of the walked node's own, nested scopes in them included."""
+        return [node for node, place in self.placed if place & IN_LOOP]
+
+    def in_body(self) -> List[gast.AST]:
+        """The nodes of the body's statements, nested scopes included."""
+        return [node for node, place in self.placed if not place & IN_HEADER]
+
+
+def _walk_placed(root: gast.AST) -> List[Tuple[gast.AST, int]]:
+    """The nodes under ``root`` with where they stand, for :class:`WalkedNodes`."""
+    body = getattr(root, "body", None)
+    statements = {id(stmt) for stmt in body} if isinstance(body, list) else set()
+    todo = [(node, 0 if id(node) in statements else IN_HEADER, False) for node in _children(root)]
+    placed = []
     while todo:
         current, place, block_statement = todo.pop()
-        yield current, place
+        placed.append((current, place))
         if isinstance(current, _SCOPES):
-            if not block_statement:
-                continue
-            place |= IN_BLOCK_DEF
-        children = _children(current)
-        if isinstance(current, (gast.If, gast.For, gast.While)):
-            blocks = {id(stmt) for stmt in current.body + current.orelse}
-            target = current.target if isinstance(current, gast.For) else None
-            for child in children:
-                if id(child) in blocks:
-                    todo.append((child, place | IN_BLOCK, True))
-                elif child is target:
-                    todo.append((child, place | IN_FOR_TARGET, False))
-                else:
-                    todo.append((child, place, False))
+            place |= IN_SCOPE | (IN_BLOCK_DEF if block_statement else UNPLACED)
+            if isinstance(current, _NOT_INLINED):
+                place |= IN_CLASS
+        elif isinstance(current, _LOOPS) and not place & IN_SCOPE:
+            place |= IN_LOOP
+        if isinstance(current, _BLOCKS):
+            todo += _block_children(current, place)
         else:
-            todo += [(child, place, False) for child in children]
+            todo += [(child, place, False) for child in _children(current)]
+    return placed
+
+
+def _block_children(node: _Block, place: int) -> List[Tuple[gast.AST, int, bool]]:
+    """The children of an ``if``, ``for`` or ``while`` (last first), each with where it
+    stands (``place`` its parent's) and whether it is a statement of one of its blocks."""
+    blocks = {id(stmt) for stmt in node.body + node.orelse}
+    target = node.target if isinstance(node, gast.For) else None
+    placed = []
+    for child in _children(node):
+        if id(child) in blocks:
+            placed.append((child, place | IN_BLOCK, True))
+        elif child is target:
+            placed.append((child, place | IN_FOR_TARGET, False))
+        else:
+            placed.append((child, place, False))
+    return placed
 
 
 def _children(node: gast.AST) -> List[gast.AST]:
-    """The child nodes of ``node``, last first (``ast.iter_child_nodes`` reversed)."""
+    """The child nodes of ``node``, last first (``ast.iter_child_nodes`` reversed), but
+    for the leaves that only mark what their parent does (``Load``, ``+``): no walk
+    looks at them, and they are two nodes in five."""
     children = []
     for name in node._fields:
         value = getattr(node, name, None)
         if value.__class__ is list:  # what the parser makes; cheaper than isinstance
             if value:
-                children += [item for item in value if isinstance(item, gast.AST)]
-        elif isinstance(value, gast.AST):
+                children += [
+                    item
+                    for item in value
+                    if isinstance(item, gast.AST) and not isinstance(item, _MARKERS)
+                ]
+        elif isinstance(value, gast.AST) and not isinstance(value, _MARKERS):
             children.append(value)
     children.reverse()
     return children

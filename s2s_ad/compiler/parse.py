@@ -159,10 +159,13 @@ def parse(fn: Callable) -> Parsed:
             f"expected a Python function defined with def or lambda, got {type(fn).__name__}"
         )
     code = fn.__code__
+    # The code object where the function has ``__wrapped__`` (functools.wraps): inspect
+    # follows it to another function, whose derivative is not ours.  The function itself
+    # otherwise: inspect finds its module by ``__module__``, where from a code object it
+    # finds it by file, and the first time, resolves the file of every module imported.
+    source_of = code if hasattr(fn, "__wrapped__") else fn
     try:
-        # The code object, not the function: inspect follows ``__wrapped__``
-        # (functools.wraps) to another function, whose derivative is not ours.
-        lines, first_lineno = inspect.getsourcelines(code)
+        lines, first_lineno = inspect.getsourcelines(source_of)
     except (OSError, TypeError) as exc:
         raise TransformError(
             f"the source of {fn.__name__!r} is not available ({exc})",
@@ -356,15 +359,15 @@ def _find_definition(
     ``line_zero`` is the file line number of line 1 of the parsed text.
     """
     if code.co_name != "<lambda>":
+        # The source is the def's own lines: it stands at the top, which the walk below
+        # (breadth first) would reach first; a long body is not walked to find it.
+        found = _def_at(tree.body, code, line_zero)
+        if found is not None:
+            return found
         defs = [
             n for n in gast.walk(tree) if isinstance(n, gast.FunctionDef) and n.name == code.co_name
         ]
-        # Decorators move co_firstlineno to the first decorator line.
-        for node in defs:
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            if first + line_zero - 1 == code.co_firstlineno:
-                return node
-        return defs[0] if len(defs) == 1 else None
+        return _def_at(defs, code, line_zero) or (defs[0] if len(defs) == 1 else None)
     wanted = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     candidates = []
     for node in gast.walk(tree):
@@ -393,6 +396,18 @@ def _find_definition(
         fields.setdefault(name, [] if name == "type_params" else None)
     fdef = gast.FunctionDef(**fields)
     return gast.copy_location(fdef, node)
+
+
+def _def_at(nodes: List[gast.AST], code, line_zero: int) -> Optional[gast.FunctionDef]:
+    """The first of ``nodes`` that defines ``code``: a def of its name at its first line."""
+    for node in nodes:
+        if not isinstance(node, gast.FunctionDef) or node.name != code.co_name:
+            continue
+        # Decorators move co_firstlineno to the first decorator line.
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        if first + line_zero - 1 == code.co_firstlineno:
+            return node
+    return None
 
 
 def _lambdas_at(candidates: list, code, line_zero: int, indent: int) -> list:

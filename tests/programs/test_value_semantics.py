@@ -408,6 +408,21 @@ def write_through_a_view_at_a_variable_index(x):
     return np.sum(m * m)
 
 
+def write_under_a_view_bound_on_both_paths(x):
+    m = x + 0.0
+    if x[0] > 0.0:
+        v = m[1:]
+        if x[1] > 0.0:  # a branch inside one path: `v` is bound on both all the same
+            t = 2.0
+        else:
+            t = 3.0
+    else:
+        v = m[:2]
+        t = 1.0
+    m *= t
+    return np.sum(m * m) + np.sum(v)
+
+
 def write_into_the_walked_array(u):
     u = u * 1.0
     total = 0.0
@@ -449,6 +464,10 @@ def calls_a_helper_that_writes_into_its_argument(x):
         (
             write_through_a_view_at_a_variable_index,
             "writes into `v`, which holds the same array as `m`",
+        ),
+        (
+            write_under_a_view_bound_on_both_paths,
+            "writes into `m`, which holds the same array as `v`",
         ),
         (write_into_the_walked_array, "writes into `u`, which a `for` loop around it is walking"),
         (write_into_a_row_of_the_walked_matrix, "writes into `row`, which a `for` loop around"),

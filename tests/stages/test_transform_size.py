@@ -27,6 +27,7 @@ from s2s_ad.compiler import (
 )
 from s2s_ad.compiler.lower import lower_function
 from s2s_ad.compiler.lower import state as lowering
+from s2s_ad.compiler.lower.statements import StatementLowering
 
 from conftest import central_difference, load_benchmark
 
@@ -70,12 +71,14 @@ def test_the_passes_visit_each_statement_a_bounded_number_of_times(monkeypatch, 
 
 # Work that once grew with the square of a loop body's length: the variables the
 # liveness of in-place writes carried into each loop of the body (all live ones), the
-# entries of the adjoint-holder index built again for each branch and loop, and the
-# parses of a helper (one per call).
+# entries of the adjoint-holder index built again for each branch and loop, the parses
+# of a helper (one per call), and the names the lowerer looked at to forget a branch's
+# bindings (all it knew).
 QUADRATIC_ONCE = {
     (in_place, "_live_in"): lambda stmts, live, *rest: len(live),
     (reverse_control.AdjointMap, "_hold"): lambda *a: 1,
     (lowering, "parse"): lambda *a: 1,
+    (StatementLowering, "forget_branch"): lambda lowerer, before: len(before),
 }
 
 

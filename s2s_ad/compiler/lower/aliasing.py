@@ -29,7 +29,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import gast
 
-from ..nested import IN_BLOCK, IN_BLOCK_DEF, item_written
+from ..nested import IN_BLOCK, IN_BLOCK_DEF, WalkedNodes, item_written
 
 # Methods and NumPy functions that may return a view of (or an object inside) an argument.
 VIEW_NAMES = {
@@ -76,7 +76,9 @@ FAR = (1 << 30, 0)  # where reads inside nested functions happen: any time later
 class Sharing:
     """The names that may share an object with each name, and where names are read."""
 
-    def __init__(self, fn: gast.FunctionDef, is_library: Callable[[gast.Call], bool]):
+    def __init__(
+        self, fn: gast.FunctionDef, nodes: WalkedNodes, is_library: Callable[[gast.Call], bool]
+    ):
         self.is_library = is_library  # whether a call's callee is library code (new objects)
         self.shares: Dict[str, Set[str]] = {}
         self.reads: Dict[str, List[Position]] = {}
@@ -84,22 +86,25 @@ class Sharing:
         # name -> (the name it was taken from, the constant index or None for all of it)
         self.derived: Dict[str, Tuple[str, Optional[gast.AST]]] = {}
         self.top_level = {id(node) for node in _top_level(fn.body)}
-        self._index(fn.body, nested=False)
+        self._index(fn, nodes)
 
-    def _index(self, statements: Iterable[gast.AST], nested: bool) -> None:
-        for node in statements:
-            for n in gast.walk(node):
-                read = n if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) else None
-                if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name):
-                    read = n.target  # `v *= s` reads v
-                if read is not None:
-                    where = FAR if nested else (read.lineno, read.col_offset)
-                    self.reads.setdefault(read.id, []).append(where)
-                elif isinstance(n, (gast.For, gast.While)) and not nested:
-                    self.loops.append(((n.lineno, n.col_offset), _end(n)))
-                if isinstance(n, (gast.FunctionDef, gast.Lambda)) and n is not node:
-                    body = n.body if isinstance(n.body, list) else [n.body]
-                    self._index(body, nested=True)
+    def _index(self, fn: gast.FunctionDef, nodes: WalkedNodes) -> None:
+        """Where the body reads each name and where its loops stand.  The reads in the
+        body of a function defined in it (but for its own ``def`` statements) happen at
+        any time later: at :data:`FAR`."""
+        statements = {id(stmt) for stmt in fn.body}
+        for node in nodes.in_body():
+            read = _read(node)
+            if read is not None:
+                self.reads.setdefault(read.id, []).append((read.lineno, read.col_offset))
+            elif isinstance(node, (gast.For, gast.While)):
+                self.loops.append(((node.lineno, node.col_offset), _end(node)))
+            if isinstance(node, (gast.FunctionDef, gast.Lambda)) and id(node) not in statements:
+                body = node.body if isinstance(node.body, list) else [node.body]
+                for inner in gast.walk(gast.Module(body=body, type_ignores=[])):
+                    read = _read(inner)
+                    if read is not None:
+                        self.reads.setdefault(read.id, []).append(FAR)
 
     # ------------------------------------------------------------ bindings
 
@@ -246,6 +251,15 @@ def _top_level(statements: Iterable[gast.AST]) -> Iterable[gast.AST]:
         yield node
         if isinstance(node, gast.With):
             yield from _top_level(node.body)
+
+
+def _read(node: gast.AST) -> Optional[gast.Name]:
+    """The name ``node`` reads: a loaded name, or the target of ``v *= s``; else None."""
+    if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+        return node
+    if isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+        return node.target
+    return None
 
 
 def _end(node: gast.AST) -> Position:

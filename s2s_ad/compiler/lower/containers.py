@@ -117,7 +117,7 @@ class ContainerLowering(LoweringState):
         if self.method_receivers is None:
             self.method_receivers = {
                 node.func.value.id
-                for node in gast.walk(self.node)
+                for node in self.function_nodes.every()
                 if isinstance(node, gast.Call)
                 and isinstance(node.func, gast.Attribute)
                 and isinstance(node.func.value, gast.Name)
@@ -280,7 +280,7 @@ class ContainerLowering(LoweringState):
         unpacking, a parameter, an update that makes a number)."""
         bindings: Dict[str, List[Optional[gast.expr]]] = {}
         seen = set()
-        every_node = list(nested.nodes_under(self.node, ()))
+        every_node = self.function_nodes.every()
         for stmt in every_node:
             if isinstance(stmt, gast.Assign):
                 for target in stmt.targets:

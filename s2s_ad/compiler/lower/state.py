@@ -22,6 +22,7 @@ from ..errors import TransformError
 from ..parse import NOT_FOUND, Parsed, dotted_name, parse
 from ..signatures import RECEIVER_ATTRIBUTE
 from .aliasing import Sharing, synced_in_control_flow
+from .environment import BoundNames, Environment
 
 # What to tell the user about syntax this version does not transform.
 UNSUPPORTED = {
@@ -117,11 +118,13 @@ class LoweringState:
         self.node = parsed.node
         self.params = _params(parsed)
         self.param_names = {p.name for p in self.params}
-        stores = Counter(nested.stored_names(self.node.body))
+        # every node with where it stands: one walk for the analyses below and later ones
+        self.function_nodes = nodes = nested.WalkedNodes(self.node)
+        stores = Counter(nested.names_stored(nodes.own_in_body()))
         self.locals = set(stores) | self.param_names
-        placed = list(nested.own_nodes_placed(self.node))  # one walk for the three below
+        placed = nodes.own_placed()
         stores.update(  # an item write rebinds its variable: `a = updated(a, i, v)`
-            root for root in map(nested.item_written, nested.own_of(placed)) if root in self.locals
+            root for root in map(nested.item_written, nodes.own()) if root in self.locals
         )
         self.definition_sites = self._definition_sites(stores)
         self.local_functions: Dict[str, nested.LocalFunction] = {}
@@ -132,10 +135,10 @@ class LoweringState:
             n for n, c in stores.items() if c == 1 and n not in self.param_names
         } - self.mutable
         # the nodes, local functions' too (a class is refused below, so not entered)
-        inlined = list(_walk_inlined(self.node))
+        inlined = nodes.outside_classes()
         every_name = {n.id for n in inlined if isinstance(n, gast.Name)}
         self.names = ir.Names(every_name | self.param_names)
-        self.env: Dict[str, ir.Atom] = {}
+        self.env: Dict[str, ir.Atom] = Environment()  # names -> atoms, on the current path
         # parameters of inlined functions bound to function values (see inlining.py)
         self.function_values: Dict[str, Any] = {}
         # calls lowered ahead of their statement, by id of their node (see factories.py)
@@ -154,11 +157,11 @@ class LoweringState:
         self.body: List[ir.Stmt] = self.top
         self.loop_depth = 0
         self.booleans: set = set()  # variables holding results of comparisons
-        self.returns_in_loops = returns_in_loops(self.node)
+        self.returns_in_loops = returns_in_loops(nodes)
         self.retval = self.returned = None
         self.lowered = Lowered(parsed, None, self.names)  # function filled in by run()
-        self.sharing = Sharing(self.node, self.is_library_call)
-        self.bound_names = set(self.param_names)  # names surely bound on the current path
+        self.sharing = Sharing(self.node, nodes, self.is_library_call)
+        self.bound_names = BoundNames(self.param_names)  # surely bound on the current path
         self.named_temps: set = set()  # temporaries that are the value of a name (env)
         self.inline_calls: List[gast.Call] = []  # calls of local functions being inlined
         # the sequences the `for` loops around the current statement walk: (names, atom)
@@ -367,17 +370,15 @@ def loops(node: gast.AST) -> list:
     return [n for n in nested.own_nodes(node) if isinstance(n, LOOPS)]
 
 
-def returns_in_loops(node: gast.AST) -> bool:
-    """Whether a ``return`` stands in a loop of ``node`` (nested functions in it included);
-    each node is looked at once, however deep the loops nest.
+def returns_in_loops(nodes: nested.WalkedNodes) -> bool:
+    """Whether a ``return`` stands in a loop of the walked node (nested functions in it
+    included).
 
-    >>> returns_in_loops(gast.parse("for i in a:\\n    while b:\\n        c = 1"))
-    False
+    >>> walked = nested.WalkedNodes(gast.parse("while a:\\n    def g():\\n        return b"))
+    >>> returns_in_loops(walked), returns_in_loops(nested.WalkedNodes(gast.parse("return a")))
+    (True, False)
     """
-    return any(
-        inside and isinstance(inner, gast.Return)
-        for inner, inside in nested.own_nodes_within(node, LOOPS)
-    )
+    return any(isinstance(node, gast.Return) for node in nodes.in_own_loops())
 
 
 def assigned_in_control_flow(placed: Iterable[Tuple[gast.AST, int]]) -> set:

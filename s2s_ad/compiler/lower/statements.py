@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import operator
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import gast
 
@@ -18,6 +18,7 @@ from ... import runtime
 from ...runtime.schedules import check_steps, checkpointed
 from .. import ir, nested
 from ..parse import Parsed, dotted_name
+from .environment import UNBOUND
 from .expressions import BINARY
 from .state import (
     LOOPS,
@@ -39,15 +40,16 @@ class StatementLowering(LoweringState):
     """
 
     def lowered_block(self, statements: list) -> List[ir.Stmt]:
-        """Lower statements into a new block (a branch or a loop body)."""
+        """Lower statements into a new block (a branch or a loop body); ``block_bound``
+        is then the names it bound, which are unbound again."""
         outer, self.body = self.body, []
-        bound = set(self.bound_names)
         try:
-            self.block(statements)
+            with self.bound_names.block() as bound:
+                self.block(statements)
+            self.block_bound = bound
             return self.body
         finally:
             self.body = outer
-            self.block_bound, self.bound_names = self.bound_names, bound
 
     def block(self, statements: list) -> None:
         statements = unwrapped(statements)
@@ -399,27 +401,30 @@ class StatementLowering(LoweringState):
         cond = self.settled(self.expression(node.test), node)
         body = list(node.body) + ([] if _ends_in_jump(node.body) else rest)
         orelse = list(node.orelse) + ([] if _ends_in_jump(node.orelse) else rest)
-        before, derived = dict(self.env), dict(self.sharing.derived)
-        lowered_body = self.lowered_block(body)
-        bound_in_body, derived_in_body = self.block_bound, self.sharing.derived
-        self.forget_branch(before)  # `rest` in the first branch rebinds names the second reads
-        self.sharing.derived = derived
-        lowered_orelse = self.lowered_block(orelse)
-        self.forget_branch(before)
+        derived = dict(self.sharing.derived)
+        with self.env.changes() as before:
+            lowered_body = self.lowered_block(body)
+            bound_in_body, derived_in_body = self.block_bound, self.sharing.derived
+            self.forget_branch(before)  # `rest` in the first branch rebinds what the second reads
+            self.sharing.derived = derived
+            lowered_orelse = self.lowered_block(orelse)
+            self.forget_branch(before)
         self.sharing.join(derived_in_body)
         self.bound_names |= bound_in_body & self.block_bound  # bound on both paths
         self.body.append(ir.If(cond, lowered_body, lowered_orelse, self.parsed.loc(node)))
 
-    def forget_branch(self, before: dict) -> None:
-        """The names bound as they were ``before`` a branch; the branch's loads stay, as
-        loads are made at the top level."""
-        for name, atom in list(self.env.items()):
-            if before.get(name) is atom or atom in self.lowered.load_of:  # the first is cheaper
+    def forget_branch(self, before: Dict[str, Any]) -> None:
+        """Bind the names a branch rebound as they were ``before`` it (as
+        :meth:`~s2s_ad.compiler.lower.environment.Environment.changes` records them); the
+        branch's loads stay, as loads are made at the top level, and so do names it unbound."""
+        for name, old in list(before.items()):
+            atom = self.env.get(name, UNBOUND)
+            if atom is UNBOUND or atom is old or atom in self.lowered.load_of:
                 continue
-            if name in before:
-                self.env[name] = before[name]
-            else:
+            if old is UNBOUND:
                 del self.env[name]
+            else:
+                self.env[name] = old
 
     def for_statement(self, node: gast.For) -> None:
         walking = len(self.loop_sequences)
@@ -571,21 +576,20 @@ class StatementLowering(LoweringState):
     def range_loop(self, node, steps, index: ir.Var, prologue: list, loc, counted=None) -> None:
         self.loop_depth += 1
         outer, self.body = self.body, []
-        bound = set(self.bound_names)  # a loop may run no trip: its names stay unbound
         try:
-            self.env[index.name] = index
-            if counted is not None:
-                target, start = counted
-                number = self.emit(ir.Call(operator.add, (index, start)), target)
-                self.assign(target, number, node)
-            for target, sequence in prologue:
-                item = self.emit(ir.Call(operator.getitem, (sequence, index)), target)
-                self.assign(target, item, node)
-            self.block(node.body)
+            with self.bound_names.block():  # a loop may run no trip: its names stay unbound
+                self.env[index.name] = index
+                if counted is not None:
+                    target, start = counted
+                    number = self.emit(ir.Call(operator.add, (index, start)), target)
+                    self.assign(target, number, node)
+                for target, sequence in prologue:
+                    item = self.emit(ir.Call(operator.getitem, (sequence, index)), target)
+                    self.assign(target, item, node)
+                self.block(node.body)
             body = self.body
         finally:
             self.body = outer
-            self.bound_names = bound
             self.loop_depth -= 1
         self.body.append(ir.For(index, steps, body, loc))
 
