@@ -741,10 +741,25 @@ def check_checkpointed_program(source, args, positions, snapshots, tmp_dir):
     f = import_source(changed, tmp_dir).f
     wrt = tuple(positions)
     expected = ad.grad(plain, wrt=wrt)(*args)
-    assert identical(ad.grad(f, wrt=wrt)(*args), expected)
+    assert equal_but_for_rounding(ad.grad(f, wrt=wrt)(*args), expected)
     out, pullback = ad.vjp(f, *args, wrt=wrt)
     assert identical(out, plain(*args))
-    assert identical(pullback(1.0), expected) and identical(pullback(1.0), expected)
+    assert equal_but_for_rounding(pullback(1.0), expected)
+    assert identical(pullback(1.0), pullback(1.0))
+
+
+def equal_but_for_rounding(ours, theirs) -> bool:
+    """The same values in the same structure, up to the order in which terms were added.
+
+    A checkpointed loop whose body writes a name another one holds (`da = z` and then
+    `da += ...`) is checked for sharing by `unshared`, where the plain loop keeps the two
+    in step (`shares`, `synced`): the adjoint then adds the same terms in another order,
+    and the last bit may differ (-1.1564858708354537 for -1.1564858708354535, found by
+    the random programs below). A step recomputed wrongly differs by far more.
+    """
+    if isinstance(theirs, (tuple, list)):
+        return len(ours) == len(theirs) and all(map(equal_but_for_rounding, ours, theirs))
+    return type(ours) is type(theirs) and np.allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 PROGRAM_DIR = Path(tempfile.mkdtemp(prefix="s2s_ad_checkpointed_"))
