@@ -116,7 +116,8 @@ def library_call_error(fn: Any, written: str, loc: Optional[Loc]) -> TransformEr
     are called, never transformed from their source (see :mod:`.library`)."""
     name = public_name(fn) or written
     spelled = f"`{written}`" if written == name else f"`{written}` ({name})"
-    package = name.split(".")[0]
+    # `st.norm.sf` has no public name: its package is where its code lives, not the alias
+    package = (public_name(fn) or getattr(fn, "__module__", None) or written).split(".")[0]
     required = _required_parameters(fn) or ["x"]
     params = ", ".join(required)
     g, t = ("cotangent" if "g" in required else "g"), ("tangent" if "t" in required else "t")
