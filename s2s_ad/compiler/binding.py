@@ -24,11 +24,11 @@ from .signatures import MADE_BY_ATTRIBUTE
 # Methods that change their list, dict or array in place (and return None or an item).
 IN_PLACE_METHODS = frozenset(
     "insert remove reverse sort clear update setdefault popitem fill put partition itemset "
-    "resize setfield".split()
+    "resize setfield shuffle".split()
 )
 # NumPy functions that write into an argument instead of returning a new array.
 _IN_PLACE_FUNCTIONS = (np.copyto, np.put, np.place, np.putmask, np.put_along_axis)
-_IN_PLACE_FUNCTIONS += (np.fill_diagonal,)
+_IN_PLACE_FUNCTIONS += (np.fill_diagonal, np.random.shuffle)
 
 
 class Default(ir.Const):
@@ -97,6 +97,11 @@ def _in_place_write(call: ir.Call) -> Optional[str]:
     name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
     if call.fn is runtime.call_method and call.args[1].value in IN_PLACE_METHODS:
         return f"`.{call.args[1].value}()` changes its list, dict or array in place"
+    unbound = getattr(call.fn, "__objclass__", None) in (list, dict, np.ndarray)
+    if unbound and call.fn.__name__ in IN_PLACE_METHODS:  # `list.reverse(xs)`
+        return f"`{name}` changes its list, dict or array in place"
+    if isinstance(call.fn, np.ufunc) and len(call.args) > call.fn.nin:  # `np.add(a, b, y)`
+        return f"`{name}` with an output argument writes its result into an existing array"
     ufunc_at = getattr(call.fn, "__name__", None) == "at" and isinstance(
         getattr(call.fn, "__self__", None), np.ufunc
     )

@@ -607,9 +607,30 @@ def updates_a_dict(x):
     return d["a"] + d["b"]
 
 
+def adds_into_a_positional_out(x):
+    y = np.zeros(3)
+    np.add(x, x, y)
+    return np.sum(y**2)
+
+
+def shuffles_a_copy(x):
+    y = x.copy()
+    np.random.default_rng(0).shuffle(y)
+    return y[0] * 2 + y[1]
+
+
+def sorts_by_the_unbound_method(x):
+    y = x.copy()
+    np.ndarray.sort(y)
+    return y[0] * 2 + y[1]
+
+
 @pytest.mark.parametrize(
     "f, message",
     [
+        (adds_into_a_positional_out, "`np.add` with an output argument writes its result"),
+        (shuffles_a_copy, r"`.shuffle\(\)` changes its list, dict or array in place"),
+        (sorts_by_the_unbound_method, "`np.ndarray.sort` changes its list, dict or array"),
         (adds_at_repeated_indices, "`np.add.at` writes into its argument in place"),
         (copies_into_a_buffer, "`np.copyto` writes into its argument in place"),
         (multiplies_into_out, r"`np.multiply\(..., out=...\)` writes its result into"),
