@@ -10,7 +10,9 @@ binds the rule's parameter names to the call's atoms, and
 from __future__ import annotations
 
 import inspect
-from typing import Any, Dict, Optional
+from typing import AbstractSet, Any, Dict, Optional
+
+import numpy as np
 
 from .. import rules, runtime
 from ..rules.numpy import ARRAY_METHODS
@@ -18,6 +20,15 @@ from . import ir
 from .errors import Loc, TransformError
 from .library import is_library_function, public_name
 from .signatures import MADE_BY_ATTRIBUTE
+
+# Methods that change their list, dict or array in place (and return None or an item).
+IN_PLACE_METHODS = frozenset(
+    "insert remove reverse sort clear update setdefault popitem fill put partition itemset "
+    "resize setfield shuffle".split()
+)
+# NumPy functions that write into an argument instead of returning a new array.
+_IN_PLACE_FUNCTIONS = (np.copyto, np.put, np.place, np.putmask, np.put_along_axis)
+_IN_PLACE_FUNCTIONS += (np.fill_diagonal, np.random.shuffle)
 
 
 class Default(ir.Const):
@@ -55,12 +66,63 @@ def rule_for(call: ir.Call, loc: Optional[Loc]) -> rules.Rule:
     return rule
 
 
+def refuse_varied_write(call: ir.Call, loc: Optional[Loc], varied: AbstractSet) -> None:
+    """Refuse a call that writes into one of its arguments (``np.copyto(y, x)``,
+    ``np.add.at(y, i, x)``, ``np.multiply(a, b, out=y)``, ``xs.sort()``) when a varied
+    value takes part: derivatives work on values and would not see the change.
+
+    >>> y, x = ir.Var("y"), ir.Var("x")
+    >>> try:
+    ...     refuse_varied_write(ir.Call(np.copyto, (y, x), spelling="np.copyto"), None, {x})
+    ... except TransformError as exc:
+    ...     print(str(exc).split(";")[0])
+    `np.copyto` writes into its argument in place
+    """
+    arguments = [*call.args, *(value for _, value in call.kwargs)]
+    if not any(isinstance(a, ir.Var) and a in varied for a in arguments):
+        return
+    written = _in_place_write(call)
+    if written is not None:
+        raise TransformError(
+            f"{written}; s2s_ad differentiates values and would not see the change",
+            loc,
+            "assign the new value instead: `y = np.multiply(a, b)`, `y[idx] = x`, "
+            "`x = np.sort(x)`, `xs = xs[::-1]`, `d = {**d, **other}`, or a loop "
+            "`for k in range(len(idx)): y[idx[k]] += x[k]` for np.add.at",
+        )
+
+
+def _in_place_write(call: ir.Call) -> Optional[str]:
+    """How ``call`` writes into one of its arguments, or None if it does not."""
+    name = call.spelling or getattr(call.fn, "__name__", repr(call.fn))
+    if call.fn is runtime.call_method and call.args[1].value in IN_PLACE_METHODS:
+        return f"`.{call.args[1].value}()` changes its list, dict or array in place"
+    unbound = getattr(call.fn, "__objclass__", None) in (list, dict, np.ndarray)
+    if unbound and call.fn.__name__ in IN_PLACE_METHODS:  # `list.reverse(xs)`
+        return f"`{name}` changes its list, dict or array in place"
+    if isinstance(call.fn, np.ufunc) and len(call.args) > call.fn.nin:  # `np.add(a, b, y)`
+        return f"`{name}` with an output argument writes its result into an existing array"
+    ufunc_at = getattr(call.fn, "__name__", None) == "at" and isinstance(
+        getattr(call.fn, "__self__", None), np.ufunc
+    )
+    if ufunc_at or any(call.fn is f for f in _IN_PLACE_FUNCTIONS):
+        return f"`{name}` writes into its argument in place"
+    if any(key == "out" and not _is_none(value) for key, value in call.kwargs):
+        return f"`{name}(..., out=...)` writes its result into an existing array"
+    return None
+
+
+def _is_none(atom: ir.Atom) -> bool:
+    return isinstance(atom, ir.Const) and atom.value is None
+
+
 def library_call_error(fn: Any, written: str, loc: Optional[Loc]) -> TransformError:
     """The refusal of a varied call into library code that has no rule: library functions
     are called, never transformed from their source (see :mod:`.library`)."""
     name = public_name(fn) or written
     spelled = f"`{written}`" if written == name else f"`{written}` ({name})"
-    package = name.split(".")[0]
+    # `st.norm.sf` has no public name: its package is where its code lives, not the alias
+    package = (public_name(fn) or getattr(fn, "__module__", None) or written).split(".")[0]
     required = _required_parameters(fn) or ["x"]
     params = ", ".join(required)
     g, t = ("cotangent" if "g" in required else "g"), ("tangent" if "t" in required else "t")

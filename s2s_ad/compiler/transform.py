@@ -13,7 +13,7 @@ from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 from ..rules import SCALAR, UNKNOWN, Kind, kind_of_value
 from . import analyse, ir
-from .binding import bound_arguments, rule_for
+from .binding import bound_arguments, refuse_varied_write, rule_for
 from .lower import Lowered
 from .spec import Spec
 from .templates import Builder
@@ -58,6 +58,9 @@ class Transform:
         self.args_of = args_of or DifferentiableArgs()
         self.varied = analyse.varied(self.fn, self.wrt, self.args_of)
         self.active = self.varied & analyse.useful(self.fn, self.args_of)
+        for stmt in ir.walk(self.fn.body):
+            if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Call):
+                refuse_varied_write(stmt.value, stmt.loc, self.varied)
         self.kinds = analyse.kinds(self.fn, self.param_kinds, low.free_values)
         self.mutable = mutable_variables(self.fn.body)
         self.shape_keys = (

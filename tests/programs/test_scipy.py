@@ -29,6 +29,7 @@ pytest.importorskip("scipy", reason="the SciPy rules need the optional extra `sc
 import scipy.linalg  # noqa: E402
 import scipy.special  # noqa: E402
 import scipy.stats  # noqa: E402
+import scipy.stats as st  # noqa: E402
 
 RNG = np.random.default_rng(18)
 POINTS = np.linspace(-1.0, 1.0, 5)
@@ -248,3 +249,16 @@ def test_a_library_method_is_refused_by_name_and_takes_a_rule():
             check_derivatives(mode, survival_sum, (x,))
     finally:
         rules.unregister(scipy.stats.norm.sf)
+
+
+def survival_sum_through_an_alias(x):
+    return np.sum(st.norm.sf(x))
+
+
+def test_a_library_method_called_through_an_alias_names_its_package():
+    """The package is where the method's code lives (scipy), not the alias it was read by."""
+    with pytest.raises(ad.TransformError) as caught:
+        ad.grad(survival_sum_through_an_alias)(np.array([0.3, -1.2]))
+    message = str(caught.value)
+    assert "no derivative rule for `st.norm.sf`" in message
+    assert "standard module `scipy`)" in message

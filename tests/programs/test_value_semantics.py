@@ -554,3 +554,115 @@ def flag_assigned_in_its_branch(x, n):
 )
 def test_a_branch_is_reversed_on_the_value_its_test_saw(mode, f, args, wrt, expected, fd):
     check_derivatives(mode, f, args, wrt, expected, fd)
+
+
+# ------------------------------------------- calls that write into an argument
+
+
+def adds_at_repeated_indices(x):
+    y = np.zeros(3)
+    np.add.at(y, np.array([0, 0, 2]), x)
+    return np.sum(y**2)
+
+
+def copies_into_a_buffer(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y**2)
+
+
+def multiplies_into_out(x):
+    y = np.zeros(3)
+    np.multiply(x, x, out=y)
+    return np.sum(y)
+
+
+def fills_a_copy(x):
+    y = x.copy()
+    y.fill(2.0)
+    return np.sum(y * x)
+
+
+def sorts_a_copy_in_place(x):
+    y = x.copy()
+    y.sort()
+    return y[0] * 3 + y[2]
+
+
+def inserts_into_a_list(x):
+    items = [x[0], 3.0]
+    items.insert(0, x[1] * x[1])
+    return items[0] + 2 * items[1]
+
+
+def reverses_a_list(x):
+    items = [x[0], x[1]]
+    items.reverse()
+    return items[0] * 5 + items[1]
+
+
+def updates_a_dict(x):
+    d = {"a": x[0]}
+    d.update(b=x[1] * x[1])
+    return d["a"] + d["b"]
+
+
+def adds_into_a_positional_out(x):
+    y = np.zeros(3)
+    np.add(x, x, y)
+    return np.sum(y**2)
+
+
+def shuffles_a_copy(x):
+    y = x.copy()
+    np.random.default_rng(0).shuffle(y)
+    return y[0] * 2 + y[1]
+
+
+def sorts_by_the_unbound_method(x):
+    y = x.copy()
+    np.ndarray.sort(y)
+    return y[0] * 2 + y[1]
+
+
+@pytest.mark.parametrize(
+    "f, message",
+    [
+        (adds_into_a_positional_out, "`np.add` with an output argument writes its result"),
+        (shuffles_a_copy, r"`.shuffle\(\)` changes its list, dict or array in place"),
+        (sorts_by_the_unbound_method, "`np.ndarray.sort` changes its list, dict or array"),
+        (adds_at_repeated_indices, "`np.add.at` writes into its argument in place"),
+        (copies_into_a_buffer, "`np.copyto` writes into its argument in place"),
+        (multiplies_into_out, r"`np.multiply\(..., out=...\)` writes its result into"),
+        (fills_a_copy, r"`.fill\(\)` changes its list, dict or array in place"),
+        (sorts_a_copy_in_place, r"`.sort\(\)` changes its list, dict or array in place"),
+        (inserts_into_a_list, r"`.insert\(\)` changes its list, dict or array in place"),
+        (reverses_a_list, r"`.reverse\(\)` changes its list, dict or array in place"),
+        (updates_a_dict, r"`.update\(\)` changes its list, dict or array in place"),
+    ],
+)
+def test_calls_writing_a_varied_argument_are_refused(f, message):
+    """These gave a zero or stale derivative (and `out=` a wrong value) without a word."""
+    x = np.array([1.0, 2.0, 0.5])
+    for call in (lambda: ad.grad(f)(x.copy()), lambda: ad.jvp(f, (x.copy(),), (x,))):
+        with pytest.raises(ad.TransformError, match=message) as info:
+            call()
+        assert "s2s_ad differentiates values" in str(info.value)
+        assert info.value.lineno == f.__code__.co_firstlineno + 2
+
+
+def sorts_constant_indices(x):
+    order = [2, 0, 1]
+    order.sort()
+    backwards = list(range(3))
+    backwards.reverse()
+    return x[order[0]] ** 2 * x[backwards[0]]
+
+
+def test_in_place_methods_of_constants_still_run():
+    x = np.array([1.0, 2.0, 3.0])
+    expected = np.array([2 * x[0] * x[2], 0.0, x[0] ** 2])  # d(x0^2 x2)
+    for optimize in (True, False):
+        np.testing.assert_allclose(ad.grad(sorts_constant_indices, optimize=optimize)(x), expected)
+    fd = extrapolated_difference(sorts_constant_indices, (x,), 0)
+    np.testing.assert_allclose(expected, fd, rtol=1e-7)

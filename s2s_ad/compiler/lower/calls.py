@@ -23,6 +23,7 @@ from ... import rules, runtime
 from ...rules.numpy import ARRAY_METHODS
 from ...runtime.schedules import checkpointed, records, saves
 from .. import hooks, ir, nested, packed_calls
+from ..binding import IN_PLACE_METHODS
 from ..closed_calls import added_parameters, closed_derivative
 from ..errors import TransformError
 from ..parse import dotted_name
@@ -266,7 +267,8 @@ class CallLowering(LoweringState):
         if method == "extend" and len(node.args) == 1 and not node.keywords:
             if isinstance(node.func.value, gast.Name):
                 return self.extended(node)
-        fn = ARRAY_METHODS.get(method)
+        # `x.sort()` sorts `x` itself, unlike np.sort: the transform refuses it if `x` varies
+        fn = None if method in IN_PLACE_METHODS else ARRAY_METHODS.get(method)
         receiver = self.expression(node.func.value)
         cls = self.receiver_classes.get(receiver)
         if cls is not None and method in field_names(cls):
