@@ -184,6 +184,10 @@ nondifferentiable(
     runtime.either,
     operator.not_,
     operator.contains,
+    operator.and_,  # of boolean masks and integers: `(x > 0) & (x < 1)`, `~mask`
+    operator.or_,
+    operator.xor,
+    operator.invert,
     builtins.range,
     builtins.int,
     builtins.bool,

@@ -24,8 +24,12 @@ BINARY_OPERATORS = {
     operator.mod: ast.Mod,
     operator.pow: ast.Pow,
     operator.matmul: ast.MatMult,
+    operator.and_: ast.BitAnd,
+    operator.or_: ast.BitOr,
+    operator.xor: ast.BitXor,
 }
 UNARY_OPERATORS = {operator.neg: ast.USub, operator.pos: ast.UAdd, operator.not_: ast.Not}
+UNARY_OPERATORS[operator.invert] = ast.Invert
 COMPARE_OPERATORS = {
     operator.lt: ast.Lt,
     operator.le: ast.LtE,

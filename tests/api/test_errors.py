@@ -42,9 +42,9 @@ REFUSED = textwrap.dedent(
         return y
 
 
-    def f_bitand(x):
+    def f_shift(x):
         y = x * x
-        return y * (3 & 1)  # <bitand>
+        return y * (3 << 1)  # <shift>
 
 
     def f_raise(x):
@@ -133,7 +133,7 @@ REWRITE = "rewrite"
 # about, what the hint says to do)
 CONSTRUCTS = {
     "del": ("f_del", "del", "del", REWRITE),
-    "bitand": ("f_bitand", "3 & 1", "operator `&`", REWRITE),
+    "shift": ("f_shift", "3 << 1", "operator `<<`", REWRITE),
     "raise": ("f_raise", "raise", "raise", REWRITE),
     "try": ("f_try", "try", "try", "move the code that may raise out"),
     "with": ("f_with", "with", "with", "open the resource outside"),

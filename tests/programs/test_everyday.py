@@ -169,7 +169,28 @@ def errstate_in_a_loop(x):
     return s
 
 
+# ================================================================ masks: & | ^ ~
+
+
+def masked_by_and_or(x):
+    inside = (x > 0.0) & (x < 2.0)
+    outside = ~inside | (x > 10.0)
+    return np.sum(np.where(inside, x**2, 0.0) + np.where(outside, np.sin(x), 0.0))
+
+
+def flags_of_counts(x, k):
+    k ^= 1
+    bits = (k & 1) | 2
+    return x * bits
+
+
 CASES = [
+    case(
+        masked_by_and_or,
+        np.array([0.5, 1.5, 2.5, -0.5]),
+        expected=lambda x: (np.array([1.0, 3.0, np.cos(2.5), np.cos(-0.5)]),),
+    ),
+    case(flags_of_counts, 1.3, 4, wrt=0, expected=(3.0,)),
     case(
         errstate_around_a_return,
         np.array([0.5, 1.5, 2.0]),
@@ -255,20 +276,12 @@ def refused_global(x):
     return x * SCALE
 
 
-def refused_bitwise_and(x, k):
-    return x * (k & 1)
-
-
 def refused_shift(x, k):
     return x * (k << 1)
 
 
-def refused_invert(x, k):
-    return x * ~k
-
-
-def refused_augmented_xor(x, k):
-    k ^= 1
+def refused_right_shift(x, k):
+    k >>= 1
     return x * k
 
 
@@ -285,10 +298,8 @@ REFUSALS = [
     (refused_try, "`try` blocks cannot be differentiated"),
     (refused_generator, "generators (`yield`) cannot be differentiated"),
     (refused_global, "`global` declarations are not supported"),
-    (refused_bitwise_and, "the operator `&` is not supported"),
     (refused_shift, "the operator `<<` is not supported"),
-    (refused_invert, "the operator `~` is not supported"),
-    (refused_augmented_xor, "the operator `^` is not supported"),
+    (refused_right_shift, "the operator `>>` is not supported"),
     (refused_attribute_write, "`p.scale = ...` changes the object `p` in place"),
     (refused_set_comprehension, "set comprehensions are not supported"),
 ]

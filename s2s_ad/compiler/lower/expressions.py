@@ -30,6 +30,9 @@ BINARY = {
     gast.Mod: operator.mod,
     gast.Pow: operator.pow,
     gast.MatMult: operator.matmul,
+    gast.BitAnd: operator.and_,  # of masks (booleans) or integers: never differentiated
+    gast.BitOr: operator.or_,
+    gast.BitXor: operator.xor,
 }
 COMPARE = {
     gast.Lt: operator.lt,
@@ -84,6 +87,8 @@ class ExpressionLowering(LoweringState):
                 result = self.emit(ir.Call(operator.not_, (operand,)), node, keep)
                 self.booleans.add(result)
                 return result
+            if isinstance(node.op, gast.Invert):  # `~mask`
+                return self.emit(ir.Call(operator.invert, (operand,)), node, keep)
             raise self.error(unsupported_operator(node.op), node)
         if isinstance(node, gast.Call):
             return self.call(node, keep)

@@ -410,21 +410,14 @@ def unsupported_message(node: gast.AST) -> str:
     return UNSUPPORTED.get(type(node), "this construct is not supported")
 
 
-# The operators Python has that s2s_ad does not differentiate, as they are written.
-OPERATOR_SYMBOLS = {
-    gast.BitAnd: "&",
-    gast.BitOr: "|",
-    gast.BitXor: "^",
-    gast.LShift: "<<",
-    gast.RShift: ">>",
-    gast.Invert: "~",
-}
+# The operators Python has that s2s_ad does not lower, as they are written.
+OPERATOR_SYMBOLS = {gast.LShift: "<<", gast.RShift: ">>"}
 
 
 def unsupported_operator(op: gast.AST) -> str:
     """What to tell the user about an operator this compiler does not lower.
 
-    >>> unsupported_operator(gast.BitAnd())
-    'the operator `&` is not supported'
+    >>> unsupported_operator(gast.LShift())
+    'the operator `<<` is not supported'
     """
     return f"the operator `{OPERATOR_SYMBOLS.get(type(op), '?')}` is not supported"
