@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .. import rules
+from .. import rules, runtime
 from ..compiler.library import make_transparent
 from ..rules import MISSING, Rule, Template
 
@@ -14,7 +14,9 @@ def defvjp(fn: Callable, *vjps: Callable) -> None:
 
     ``vjps[i](g, ans, *args)`` returns the cotangent of argument ``i`` given the
     cotangent ``g`` of the result ``ans`` (autograd's convention); ``None``
-    marks an argument that is not differentiable.
+    marks an argument that is not differentiable.  What a rule returns must have
+    its argument's shape, or broadcast to it (a scalar gives every entry that
+    value): another shape is a ``ValueError`` naming the rule, as in JAX.
 
     >>> import math
     >>> def log1pexp(x):
@@ -29,7 +31,8 @@ def defjvp(fn: Callable, *jvps: Callable) -> None:
 
     ``jvps[i](t, ans, *args)`` returns the tangent of the result contributed
     by the tangent ``t`` of argument ``i``; ``None`` marks an argument that is
-    not differentiable.
+    not differentiable.  What a rule returns must have the result's shape, or
+    broadcast to it; another shape is a ``ValueError`` naming the rule.
 
     >>> import math
     >>> def log1pexp(x):
@@ -86,7 +89,17 @@ def _define(fn: Callable, user_rules: tuple, side: str) -> None:
         rules.PREFERRED_NAMES[id(rule)] = rule_name
         first = "g" if side == "vjp" else f"d{arg_names[i]}"
         call = f"{rule_name}({first}, out, {', '.join(arg_names)})"
-        templates.append(Template.parse(call))
+        # what the rule returns must fit the argument (VJP) or the result (JVP) it is for
+        like, what = (
+            (arg_names[i], f"the cotangent of argument {i}")
+            if side == "vjp"
+            else (
+                "out",
+                f"the tangent of {base}'s result",
+            )
+        )
+        templates.append(Template.parse(f"shaped_like({call}, {like}, {rule_name!r}, {what!r})"))
+    namespace["shaped_like"] = runtime.shaped_like
 
     existing = rules.lookup(fn)
     other_side = "jvp" if side == "vjp" else "vjp"

@@ -287,6 +287,7 @@ verified_on_complex(*HOLOMORPHIC, *PRODUCTS, *ARRANGEMENTS, *LINEAR_ALGEBRA, ope
 SHAPE_HELPERS = runtime_shapes.__name__  # every helper there moves entries: all listed
 STRUCTURAL_HELPERS = ["unreduce", "unreduce_mean", "cumsum_vjp", "trace_vjp", "unbroadcast"]
 STRUCTURAL_HELPERS += ["expand_like", "copy_of", "owned_copy", "getitem_vjp", "taken", "add_at"]
+STRUCTURAL_HELPERS += ["shaped_like"]
 STRUCTURAL_HELPERS += ["updated", "appended", "initial", "last", "cleared", "unshared", "at_least"]
 STRUCTURAL_HELPERS += ["written_vjp", "unwritten", "as_structure", "sum_vjp", "add", "pick"]
 PRODUCT_HELPERS = ["matmul_vjp_x", "matmul_vjp_y", "dot_vjp_x", "dot_vjp_y", "inner_vjp_x"]

@@ -131,6 +131,13 @@ template_rule(
 linear_rule(runtime.copy_of, "copy_of(x)", ["g"], namespace=fixed(RUNTIME_NAMES))
 # (``x`` is a number only where it stands for zeros: a constant, never differentiated)
 linear_rule(runtime.owned_copy, "owned_copy(x, like)", ["g"], namespace=fixed(RUNTIME_NAMES))
+# The shape check of what a user's rule returns (api/custom.py) passes its value through.
+linear_rule(
+    runtime.shaped_like,
+    "shaped_like(x, like, rule, what)",
+    ["g"],
+    namespace=fixed(RUNTIME_NAMES),
+)
 
 # Indexing: the JVP indexes the tangent; reverse mode accumulates the
 # cotangent into the indexed element of the container's adjoint

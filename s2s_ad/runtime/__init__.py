@@ -148,6 +148,41 @@ def check_vjp_primals(names: tuple, *values: Any) -> None:
             )
 
 
+def shaped_like(value: Any, like: Any, rule: str, what: str) -> Any:
+    """``value``, the result of the user's rule ``rule``, if its shape fits ``like``'s: the
+    argument a VJP rule's cotangent is for, or the result a JVP rule's tangent is for.
+
+    It fits if it broadcasts to ``like``'s shape without growing it (a scalar cotangent
+    for an array argument gives every entry that value).  Otherwise a ``ValueError``
+    names the rule: the gradient would silently take the wrong shape.  Containers are
+    not checked.
+
+    >>> shaped_like(np.ones(2), np.zeros(2), "f_vjp0", "the cotangent of argument 0")
+    array([1., 1.])
+    >>> shaped_like(np.ones(5), np.zeros(2), "f_vjp0", "the cotangent of argument 0")
+    Traceback (most recent call last):
+    ValueError: the rule f_vjp0 returned an array of shape (5,) as the cotangent of argument 0, \
+which has shape (2,); a rule's result must have that shape
+    """
+    if not (_numeric(value) and _numeric(like)):
+        return value
+    shape, wanted = np.shape(value), np.shape(like)
+    try:
+        fits = np.broadcast_shapes(shape, wanted) == wanted
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"the rule {rule} returned an array of shape {shape} as {what}, which has shape "
+            f"{wanted}; a rule's result must have that shape"
+        )
+    return value
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, np.generic, float, int, complex))
+
+
 def _floats(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return all(map(_floats, value))

@@ -252,6 +252,65 @@ def test_defvjp_and_defjvp_make_a_primitive(make_module):
     assert "softplus_vjp0" in ad.source(m.model)
 
 
+def test_a_rule_returning_the_wrong_shape_is_an_error_naming_the_rule(make_module):
+    """JAX checks a custom rule's result too: otherwise the gradient silently takes the
+    rule's shape (a (5,) gradient came back for a (2,) argument)."""
+    m = make_module(
+        """
+        import numpy as np
+
+        def scaled(x, s):
+            return x * s
+
+        def loss(x):
+            return np.sum(scaled(x, 2.0) ** 2)
+        """
+    )
+    ad.defvjp(m.scaled, lambda g, ans, x, s: np.ones(5), lambda g, ans, x, s: np.sum(g * x))
+    ad.defjvp(m.scaled, lambda t, ans, x, s: np.ones(4), lambda t, ans, x, s: t * x)
+    x = np.array([0.5, -1.5])
+    cotangent = r"scaled_vjp0 returned an array of shape \(5,\) as the cotangent of argument 0"
+    with pytest.raises(ValueError, match=cotangent):
+        ad.grad(m.loss)(x)
+    with pytest.raises(ValueError, match=cotangent):
+        ad.vjp(m.loss, x)[1](1.0)
+    tangent = r"scaled_jvp0 returned an array of shape \(4,\) as the tangent of scaled's result"
+    with pytest.raises(ValueError, match=tangent):
+        ad.jvp(m.loss, (x,), (np.ones(2),))
+
+
+def test_a_rule_may_return_a_scalar_for_an_array_argument_and_is_differentiated_again(
+    make_module,
+):
+    """A scalar cotangent gives every entry that value; a rule's result checked for its
+    shape is still differentiated at second order (the check passes its value through)."""
+    m = make_module(
+        """
+        import numpy as np
+
+        def total(x):
+            return np.sum(x)
+
+        def scaled(x, s):
+            return x * s
+
+        def loss(x):
+            return total(x) ** 2 + np.sum(scaled(x, 3.0) ** 2)
+        """
+    )
+    ad.defvjp(m.total, lambda g, ans, x: g)  # a scalar: d total / d x_i = 1
+    ad.defjvp(m.total, lambda t, ans, x: np.sum(t))
+    ad.defvjp(m.scaled, lambda g, ans, x, s: g * s, lambda g, ans, x, s: np.sum(g * x))
+    ad.defjvp(m.scaled, lambda t, ans, x, s: t * s, lambda t, ans, x, s: t * x)
+    x = np.array([0.5, -1.5, 2.0])
+    expected = 2 * np.sum(x) + 18 * x
+    np.testing.assert_allclose(ad.grad(m.loss)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(ad.jvp(m.loss, (x,), (np.ones(3),))[1], np.sum(expected))
+    hessian = 2 * np.ones((3, 3)) + 18 * np.eye(3)
+    np.testing.assert_allclose(ad.hessian(m.loss)(x), hessian, rtol=1e-12)
+    np.testing.assert_allclose(expected, central_difference(m.loss, (x,), 0), rtol=1e-7)
+
+
 def _bessel_i1(x):
     """I1 by its power series (the derivative of I0), independent of s2s_ad."""
     x = np.asarray(x, dtype=float)
