@@ -157,6 +157,13 @@ CASES: Dict[Any, Case] = {
         {"float->float": (None, None), "(3,)->(3,)": ((3,), (3,))},
         wrt=(0,),
     ),
+    # the shape check of a user rule's result passes its value through
+    runtime.shaped_like: Case(
+        'shaped_like(x, y, "r_vjp0", "the cotangent of argument 0")',
+        (ANY, ANY),
+        {"float->float": (None, None), "(3,)->(3,)": ((3,), (3,))},
+        wrt=(0,),
+    ),
     # tuple(...) of a list built item by item: each item's derivative passes through
     runtime.as_tuple: Case(
         "sum(as_tuple([x, y * x]))",
@@ -212,7 +219,7 @@ TABLE = RuleTable(
         "from types import SimpleNamespace as NS",
         "",
         "from s2s_ad.runtime import as_tuple, copy_of, expand_like, field, owned_copy",
-        "from s2s_ad.runtime import unbroadcast, with_field",
+        "from s2s_ad.runtime import shaped_like, unbroadcast, with_field",
         "from s2s_ad.runtime.special import digamma, polygamma",
         "",
     ),
