@@ -300,8 +300,18 @@ def test_a_rule_may_return_a_scalar_for_an_array_argument_and_is_differentiated_
     )
     ad.defvjp(m.total, lambda g, ans, x: g)  # a scalar: d total / d x_i = 1
     ad.defjvp(m.total, lambda t, ans, x: np.sum(t))
-    ad.defvjp(m.scaled, lambda g, ans, x, s: g * s, lambda g, ans, x, s: np.sum(g * x))
-    ad.defjvp(m.scaled, lambda t, ans, x, s: t * s, lambda t, ans, x, s: t * x)
+    # one lambda per line: the Hessian transforms them, and before Python 3.11 a lambda
+    # is told from another on its line only by its parameters
+    ad.defvjp(
+        m.scaled,
+        lambda g, ans, x, s: g * s,
+        lambda g, ans, x, s: np.sum(g * x),
+    )
+    ad.defjvp(
+        m.scaled,
+        lambda t, ans, x, s: t * s,
+        lambda t, ans, x, s: t * x,
+    )
     x = np.array([0.5, -1.5, 2.0])
     expected = 2 * np.sum(x) + 18 * x
     np.testing.assert_allclose(ad.grad(m.loss)(x), expected, rtol=1e-12)
