@@ -90,14 +90,10 @@ def _define(fn: Callable, user_rules: tuple, side: str) -> None:
         first = "g" if side == "vjp" else f"d{arg_names[i]}"
         call = f"{rule_name}({first}, out, {', '.join(arg_names)})"
         # what the rule returns must fit the argument (VJP) or the result (JVP) it is for
-        like, what = (
-            (arg_names[i], f"the cotangent of argument {i}")
-            if side == "vjp"
-            else (
-                "out",
-                f"the tangent of {base}'s result",
-            )
-        )
+        if side == "vjp":
+            like, what = arg_names[i], f"the cotangent of argument {i}"
+        else:
+            like, what = "out", f"the tangent of {base}'s result"
         templates.append(Template.parse(f"shaped_like({call}, {like}, {rule_name!r}, {what!r})"))
     namespace["shaped_like"] = runtime.shaped_like
 
